@@ -1,0 +1,12 @@
+"""`dreamrunner bench`: not built yet."""
+
+from __future__ import annotations
+
+from ..errors import StageNotImplemented
+from .common import JsonOpt, guarded
+
+
+@guarded
+def bench(as_json: JsonOpt = False) -> None:
+    """(not built yet)"""
+    raise StageNotImplemented("`dreamrunner bench` is not built yet", hint="see the README's roadmap")

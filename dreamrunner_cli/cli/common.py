@@ -1,0 +1,113 @@
+"""Shared CLI options (defined once, as Annotated aliases) and the error boundary.
+
+Every command: parse options → build config → call ``stages.<x>.run(...)`` → print a rich summary, or the result as
+JSON with ``--json``. Domain errors become a message (what, where, what to run next) and a stable exit code;
+tracebacks only with DREAMRUNNER_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from ..errors import DreamrunnerError, Interrupted
+
+WorkspaceArg = Annotated[Path, typer.Argument(file_okay=False, resolve_path=True, help="Workspace folder.")]
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option("--workspace", "-w", file_okay=False, resolve_path=True,
+                 help="Workspace folder (default: ./<story name> next to where you run the command)."),
+]
+PresetOpt = Annotated[
+    str | None,
+    typer.Option("--preset", "-p", help="Start from a preset: tiny, cogvideox-2b, cogvideox-5b "
+                                        "(default: the workspace's saved config, else cogvideox-2b)."),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a config key, e.g. --set render.steps=20. "
+                                                          "Repeatable; saved in the workspace's config.json."),
+]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run items even when nothing changed.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would run, and why; run nothing.")]
+WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait for another process using the workspace to finish.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
+SceneOpt = Annotated[list[str] | None, typer.Option("--scene", help="Only this scene id (repeatable).")]
+MotionOpt = Annotated[list[str] | None, typer.Option("--motion", help="Only this motion id (repeatable).")]
+CharacterOpt = Annotated[list[str] | None, typer.Option("--character", help="Only this character id (repeatable).")]
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[dict[str, Any]], None]) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
+    elif not quiet:
+        human(result)
+
+
+def print_decisions(result: dict[str, Any]) -> None:
+    """The standard human summary: one line per item with what happened and why."""
+    con = console()
+    for d in result.get("items", []):
+        verb = d.get("action", "run" if d.get("run") else "skip")
+        style = {"ran": "green", "would run": "yellow", "skipped": "dim"}.get(verb, "")
+        con.print(f"[{style}]{verb:9}[/] {d['stage']} {d['item']}: {d['reason']}")
+    for line in result.get("notes", []):
+        con.print(line)
+
+
+def guarded(fn: Callable) -> Callable:
+    """Translate domain errors into messages and exit codes at the CLI boundary."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            return fn(*args, **kwargs)
+        except KeyboardInterrupt:
+            err: DreamrunnerError = Interrupted("interrupted; finished items are kept, run the command again to "
+                                                "resume")
+        except DreamrunnerError as exc:
+            err = exc
+        if os.environ.get("DREAMRUNNER_DEBUG") == "1":
+            raise err
+        if as_json:
+            sys.stdout.write(json.dumps(err.to_dict(), indent=2) + "\n")
+        else:
+            con = console(stderr=True)
+            con.print(f"[bold red]error:[/] {err.message}", soft_wrap=True)
+            for d in err.details:
+                con.print(f"  - {d}", soft_wrap=True)
+            if err.hint:
+                con.print(f"[bold]hint:[/] {err.hint}", soft_wrap=True)
+        raise typer.Exit(err.exit_code)
+
+    return wrapper
+
+
+def open_workspace(path: Path, preset: str | None, overrides: list[str] | None, save: bool = True):
+    """Resolve the config for a workspace (saved config.json, or the preset, then --set) and save it back.
+
+    Returns (Workspace, Config). Saving only happens when something was given or nothing was saved yet.
+    """
+    from ..config import resolve_config
+    from ..workspace import Workspace, write_json_atomic
+
+    ws = Workspace(path)
+    cfg = resolve_config(preset=preset, overrides=overrides or [], saved=ws.config)
+    if save and ws.exists() and (preset is not None or overrides or not ws.config.exists()):
+        write_json_atomic(ws.config, cfg.model_dump(mode="json"))
+    return ws, cfg

@@ -1,0 +1,256 @@
+"""Pydantic models of plan.json (and helpers to load it with errors that name the JSON path).
+
+The plan is hand-editable. Boxes are ``[x0, y0, x1, y1]`` normalised to [0, 1] with the origin at the top-left
+(y grows downward), as in METHOD.md A.2. Regions are bound to adapters by ids (``entity`` → character LoRA,
+``motion`` → motion LoRA), never by matching caption text (METHOD.md F.4).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import PlanInvalid
+
+PLAN_SCHEMA_VERSION = 1
+NO_MOTION = "none"
+ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, '-' and '_'")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Character(_Strict):
+    id: Id
+    name: str = Field("", description="Display name, e.g. 'Teddy'.")
+    description: str = Field(..., description="Appearance in words, e.g. 'a brown teddy bear'.")
+    token: str = Field("[v1]", description="Identifier token carried by captions and by the character LoRA prompt.")
+    reference_images: list[str] = Field(
+        default_factory=list, description="Images of the character, relative to the workspace (copied there)."
+    )
+
+
+class ObjectEntity(_Strict):
+    """A non-character entity that gets its own region (a rock, flowers); it has no LoRA."""
+
+    id: Id
+    description: str = ""
+
+
+class Motion(_Strict):
+    id: Id
+    description: str = Field(..., description="The motion in present progressive, e.g. 'walking'.")
+    query: str | None = Field(None, description="Retrieval query; default 'person is <description>'.")
+
+    def retrieval_query(self, template: str = "person is {motion}") -> str:
+        return self.query or template.format(motion=self.description)
+
+
+class Region(_Strict):
+    entity: str = Field(..., description="Id of a character or object.")
+    motion: str = Field(NO_MOTION, description="Id of a motion, or 'none' for a static entity.")
+    caption: str = Field(..., min_length=1, description="Present-progressive caption with the character's token.")
+    box: tuple[float, float, float, float] = Field(..., description="[x0, y0, x1, y1] in [0, 1], origin top-left.")
+
+    @field_validator("box")
+    @classmethod
+    def _box_valid(cls, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+        x0, y0, x1, y1 = box
+        if not all(0.0 <= v <= 1.0 for v in box):
+            raise ValueError(f"box {list(box)} must lie inside [0, 1] (normalised [x0, y0, x1, y1])")
+        if not (x0 < x1 and y0 < y1):
+            raise ValueError(f"box {list(box)} needs x0 < x1 and y0 < y1 ([left, top, right, bottom])")
+        return box
+
+
+class Keyframe(_Strict):
+    regions: list[Region] = Field(default_factory=list)
+    merged: list[Region] = Field(
+        default_factory=list,
+        description="Optional unified captions for overlapping boxes (the paper's merge step). Used when "
+        "render.overlap = 'merged': tokens inside a merged box see only its caption.",
+    )
+
+
+class Scene(_Strict):
+    id: Id
+    location: str = ""
+    narration: str = Field(..., min_length=1)
+    background: str = Field(..., description="Global background description; does not mention the characters.")
+    characters: list[str] = Field(default_factory=list, description="Ids of the characters present.")
+    motions: list[str] = Field(default_factory=list, description="Ids of the motions, in order of the events.")
+    keyframes: list[Keyframe] = Field(..., min_length=1, description="Key frames at 1 fps (6 in the paper).")
+
+
+class Plan(_Strict):
+    schema_version: Literal[1] = PLAN_SCHEMA_VERSION
+    title: str = ""
+    story: str = ""
+    characters: list[Character] = Field(default_factory=list)
+    objects: list[ObjectEntity] = Field(default_factory=list)
+    motions: list[Motion] = Field(default_factory=list)
+    scenes: list[Scene] = Field(..., min_length=1)
+
+    # Lookups -------------------------------------------------------------------------------------------------
+    def character(self, cid: str) -> Character | None:
+        return next((c for c in self.characters if c.id == cid), None)
+
+    def motion(self, mid: str) -> Motion | None:
+        return next((m for m in self.motions if m.id == mid), None)
+
+    def scene(self, sid: str) -> Scene:
+        for s in self.scenes:
+            if s.id == sid:
+                return s
+        raise PlanInvalid(f"no scene with id {sid!r} in the plan", hint=f"scene ids: {[s.id for s in self.scenes]}")
+
+    def scene_index(self, sid: str) -> int:
+        return [s.id for s in self.scenes].index(sid)
+
+
+# The planner's first level (story → scenes), before key-frame layouts ---------------------------------------------
+
+
+class SceneOutline(_Strict):
+    """One scene of the high-level plan (METHOD.md A.1): no key frames yet."""
+
+    id: Id
+    location: str = ""
+    narration: str = Field(..., min_length=1)
+    background: str = Field(..., description="Global background; does not mention the characters.")
+    characters: list[str] = Field(default_factory=list)
+    motions: list[str] = Field(default_factory=list, description="Motion ids in the order of the events.")
+
+
+class Outline(_Strict):
+    """The high-level plan: entities, motions and scenes (METHOD.md A.1)."""
+
+    title: str = ""
+    story: str = ""
+    characters: list[Character] = Field(default_factory=list)
+    objects: list[ObjectEntity] = Field(default_factory=list)
+    motions: list[Motion] = Field(default_factory=list)
+    scenes: list[SceneOutline] = Field(..., min_length=1)
+
+
+def assemble_plan(outline: Outline, layouts: dict[str, list[Keyframe]]) -> Plan:
+    """Outline + one key-frame layout per scene → a validated Plan."""
+    scenes = [Scene(**s.model_dump(), keyframes=layouts[s.id]) for s in outline.scenes]
+    data = Plan(title=outline.title, story=outline.story, characters=outline.characters, objects=outline.objects,
+                motions=outline.motions, scenes=scenes).model_dump(mode="json")
+    return validate_plan(data, source="the planner's output")
+
+
+# Loading with readable errors ---------------------------------------------------------------------------------
+
+
+def json_path(loc: tuple[Any, ...]) -> str:
+    """('scenes', 1, 'keyframes', 0, 'box') → 'scenes[1].keyframes[0].box'."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(root)"
+
+
+def reference_errors(plan: Plan) -> list[str]:
+    """Cross-reference checks pydantic cannot express: unique ids, regions naming existing entities and motions."""
+    errors: list[str] = []
+
+    def unique(items: list[Any], what: str, key: str = "id") -> None:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            value = getattr(item, key)
+            if value in seen:
+                errors.append(f"{what}[{i}].{key}: duplicate {key} {value!r} (also {what}[{seen[value]}])")
+            seen[value] = i
+
+    unique(plan.characters, "characters")
+    unique(plan.characters, "characters", "token")
+    unique(plan.objects, "objects")
+    unique(plan.motions, "motions")
+    unique(plan.scenes, "scenes")
+    char_ids = {c.id for c in plan.characters}
+    entity_ids = char_ids | {o.id for o in plan.objects}
+    for i, obj in enumerate(plan.objects):
+        if obj.id in char_ids:
+            errors.append(f"objects[{i}].id: {obj.id!r} is also a character id")
+    motion_ids = {m.id for m in plan.motions}
+    if NO_MOTION in motion_ids:
+        errors.append(f"motions: the id {NO_MOTION!r} is reserved for static entities")
+    for si, scene in enumerate(plan.scenes):
+        for ci, cid in enumerate(scene.characters):
+            if cid not in char_ids:
+                errors.append(f"scenes[{si}].characters[{ci}]: unknown character {cid!r} (known: {sorted(char_ids)})")
+        for mi, mid in enumerate(scene.motions):
+            if mid not in motion_ids:
+                errors.append(f"scenes[{si}].motions[{mi}]: unknown motion {mid!r} (known: {sorted(motion_ids)})")
+        for ki, kf in enumerate(scene.keyframes):
+            for field in ("regions", "merged"):
+                for ri, region in enumerate(getattr(kf, field)):
+                    where = f"scenes[{si}].keyframes[{ki}].{field}[{ri}]"
+                    if region.entity not in entity_ids:
+                        errors.append(
+                            f"{where}.entity: unknown entity {region.entity!r}; declare it under 'characters' or "
+                            f"'objects' (known: {sorted(entity_ids)})"
+                        )
+                    if region.motion != NO_MOTION and region.motion not in motion_ids:
+                        errors.append(
+                            f"{where}.motion: unknown motion {region.motion!r}; declare it under 'motions' or use "
+                            f"'none' (known: {sorted(motion_ids)})"
+                        )
+    return errors
+
+
+def validate_plan(data: Any, source: str = "plan.json") -> Plan:
+    """Validate a parsed JSON object; raise PlanInvalid listing every error with its JSON path."""
+    try:
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        details = [f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise PlanInvalid(
+            f"{source} is not a valid plan ({len(details)} error{'s' if len(details) != 1 else ''})",
+            hint="fix the fields listed (the schema: `dreamrunner schema plan`), then run the command again",
+            details=details,
+        ) from None
+    details = reference_errors(plan)
+    if details:
+        raise PlanInvalid(
+            f"{source} is not a valid plan ({len(details)} error{'s' if len(details) != 1 else ''})",
+            hint="every region's entity and motion must be declared; ids must be unique",
+            details=details,
+        )
+    return plan
+
+
+def load_plan(path: Path) -> Plan:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PlanInvalid(f"{path} not found") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PlanInvalid(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            hint="fix the JSON syntax (a trailing comma or a missing quote is the usual cause)",
+        ) from None
+    return validate_plan(data, source=str(path))
+
+
+def plan_json_schema() -> dict:
+    return Plan.model_json_schema()
+
+
+def slug(text: str, fallback: str = "item") -> str:
+    s = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return s[:48].strip("-") or fallback
