@@ -298,10 +298,15 @@ class Records:
         entry["fingerprint"] = digest(entry["deps"])
         if extra:
             entry.update(extra)
+        self._reload()  # another StageRun in this process may have written since we loaded
         self.data["stages"].setdefault(stage, {})[item] = entry
         self.save()
 
+    def _reload(self) -> None:
+        self.data = Records.load(self.ws).data
+
     def forget(self, stage: str, item: str | None = None) -> None:
+        self._reload()
         if item is None:
             self.data["stages"].pop(stage, None)
         else:

@@ -1,12 +1,59 @@
-"""`dreamrunner masks`: not built yet."""
+"""`dreamrunner masks`: export the SR3AI region masks of a workspace's scenes (no model, no GPU)."""
 
 from __future__ import annotations
 
-from ..errors import StageNotImplemented
-from .common import JsonOpt, guarded
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WorkspaceArg, console, emit, guarded, \
+    open_workspace
+
+IntOpt = Annotated[int | None, typer.Option()]
 
 
 @guarded
-def masks(as_json: JsonOpt = False) -> None:
-    """(not built yet)"""
-    raise StageNotImplemented("`dreamrunner masks` is not built yet", hint="see the README's roadmap")
+def masks(
+    workspace: WorkspaceArg,
+    scene: SceneOpt = None,
+    height: Annotated[int | None, typer.Option(help="Pixels (default: render.height).")] = None,
+    width: Annotated[int | None, typer.Option(help="Pixels (default: render.width).")] = None,
+    frames: Annotated[int | None, typer.Option(help="Pixel frames (default: render.num_frames).")] = None,
+    text_len: Annotated[int | None, typer.Option(help="Tokens per prompt (default: the model's, 226).")] = None,
+    out: Annotated[Path | None, typer.Option(help="The .npz to write (default WS/masks/masks.npz); pictures go "
+                                                  "beside it as <scene>.png.")] = None,
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Write each scene's region prompts and the region membership of every video token, plus a picture per scene.
+
+    How to read them: docs/sr3ai.md. Nothing is loaded but plan.json; the geometry comes from the options or the
+    workspace config (model config known for CogVideoX-2b/5b and tiny).
+
+    Examples:
+
+        dreamrunner masks ws/teddy
+
+        dreamrunner masks ws/teddy --scene s01 --height 480 --width 720 --frames 48 --out s01.npz
+    """
+    from ..schema import load_plan
+    from ..sr3ai.export import export_masks
+    from ..sr3ai.geometry_source import geometry_for
+
+    ws, cfg = open_workspace(workspace, preset, overrides, save=False)
+    plan = load_plan(ws.require_plan())
+    geom = geometry_for(cfg.model.id, height or cfg.render.height, width or cfg.render.width,
+                        frames or cfg.render.num_frames, text_len)
+    scene_ids = scene or [s.id for s in plan.scenes]
+    for sid in scene_ids:
+        plan.scene(sid)  # unknown ids → a clear error before writing anything
+    out_npz = out or ws.masks_dir / "masks.npz"
+    result = export_masks(plan, geom, scene_ids, out_npz, out_npz.parent, cfg.render.keyframe_policy,
+                          cfg.render.overlap)
+    emit(result, as_json, quiet, lambda r: console().print(
+        f"masks: {r['npz']}\npictures: {', '.join(r['pictures'])}\n"
+        f"geometry: {r['geometry']['latent_frames']} latent frames × {r['geometry']['rows']}×{r['geometry']['cols']} "
+        f"tokens, {r['geometry']['text_len']} text tokens per prompt"))

@@ -1,0 +1,82 @@
+"""`dreamrunner plan`: story → workspace with plan.json and storyboard.png."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceOpt,
+                     emit, guarded, open_workspace, print_decisions)
+
+LlmOpt = Annotated[str | None, typer.Option("--llm", help="Planner backend: builtin, openai, transformers.")]
+LlmModelOpt = Annotated[str | None, typer.Option("--llm-model", help="LLM model name (openai / transformers).")]
+LlmUrlOpt = Annotated[str | None, typer.Option("--llm-base-url", help="Base URL of an OpenAI-compatible server.")]
+
+
+def resolve_target(source: Path, workspace: Path | None) -> tuple[Path, Path | None]:
+    """STORY.txt or an existing workspace folder → (workspace, story file or None)."""
+    if source.is_dir():
+        if workspace is not None and workspace.resolve() != source.resolve():
+            raise UsageError("give either a workspace folder or --workspace, not two different folders")
+        return source, None
+    if not source.exists():
+        raise UsageError(f"{source} does not exist", hint="give a story .txt file or an existing workspace folder")
+    return (workspace or Path.cwd() / source.stem), source
+
+
+def llm_overrides(llm: str | None, llm_model: str | None, llm_base_url: str | None) -> list[str]:
+    out = []
+    for key, value in (("plan.llm", llm), ("plan.llm_model", llm_model), ("plan.llm_base_url", llm_base_url)):
+        if value is not None:
+            out.append(f"{key}={value}")
+    return out
+
+
+@guarded
+def plan(
+    source: Annotated[Path, typer.Argument(help="A story .txt file, or an existing workspace to re-plan.")],
+    workspace: WorkspaceOpt = None,
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    scene: SceneOpt = None,
+    llm: LlmOpt = None,
+    llm_model: LlmModelOpt = None,
+    llm_base_url: LlmUrlOpt = None,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
+    wait: WaitOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Plan a story: scenes, then 6 key frames per scene with a box and caption per character.
+
+    Writes WS/plan.json (edit it by hand freely; `dreamrunner schema plan` shows the schema) and WS/storyboard.png.
+
+    Examples:
+
+        dreamrunner plan examples/stories/teddy.txt --workspace ws/teddy
+
+        dreamrunner plan ws/teddy --scene s02 --force     # re-plan one scene
+
+        dreamrunner plan story.txt --llm openai --llm-base-url http://localhost:8000/v1 --llm-model qwen2.5-7b
+    """
+    from ..stages import plan as stage
+
+    ws_path, story_file = resolve_target(source, workspace)
+    ws_path.mkdir(parents=True, exist_ok=True)
+    ws, cfg = open_workspace(ws_path, preset, (overrides or []) + llm_overrides(llm, llm_model, llm_base_url))
+    with ws.locked(wait=wait):
+        result = stage.run(ws, cfg, story_file=story_file, force=force, dry_run=dry_run, only=scene,
+                           progress=not quiet and not as_json)
+    emit(result, as_json, quiet, _human)
+
+
+def _human(result: dict) -> None:
+    print_decisions(result)
+    from .common import console
+
+    if not result.get("dry_run"):
+        console().print(f"plan: {result['plan']}\nstoryboard: {result['storyboard']}")

@@ -1,0 +1,47 @@
+"""`dreamrunner render`: every scene → renders/<scene>.mp4 with SR3AI, then story.mp4."""
+
+from __future__ import annotations
+
+from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceArg,
+                     emit, guarded, open_workspace, print_decisions)
+
+
+@guarded
+def render(
+    workspace: WorkspaceArg,
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    scene: SceneOpt = None,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
+    wait: WaitOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Render each scene with SR3AI (region-masked attention + region-masked LoRA) and stitch story.mp4.
+
+    Only scenes whose inputs changed are rendered again (their plan fields, the model/render config, their adapters).
+
+    Examples:
+
+        dreamrunner render ws/teddy
+
+        dreamrunner render ws/teddy --scene s02 --set render.steps=30
+
+        dreamrunner render ws/teddy --set render.attention=flex --dry-run
+    """
+    from ..stages import render as stage
+
+    ws, cfg = open_workspace(workspace, preset, overrides)
+    ws.require_plan()
+    with ws.locked(wait=wait):
+        result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=scene, progress=not quiet and not as_json)
+    emit(result, as_json, quiet, _human)
+
+
+def _human(result: dict) -> None:
+    print_decisions(result)
+    from .common import console
+
+    if result.get("story"):
+        console().print(f"story: {result['story']}")

@@ -1,0 +1,68 @@
+"""`dreamrunner run`: every stage in order (plan → retrieve → adapt → render → evaluate)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import UsageError
+from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt, WorkspaceOpt, console, emit,
+                     guarded, open_workspace, print_decisions)
+from .plan import resolve_target
+
+STAGES = ("plan", "retrieve", "adapt", "render", "evaluate")
+DbOpt = Annotated[str | None, typer.Option("--db", help="Retrieval index folder (else retrieve.db or "
+                                                         "$DREAMRUNNER_DB).")]
+SkipOpt = Annotated[list[str] | None, typer.Option("--skip", help="Skip a stage (repeatable): retrieve, adapt, "
+                                                                  "evaluate. Without retrieve+adapt, scenes render "
+                                                                  "without LoRAs.")]
+
+
+@guarded
+def run(
+    source: Annotated[Path, typer.Argument(help="A story .txt file, or an existing workspace.")],
+    workspace: WorkspaceOpt = None,
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    db: DbOpt = None,
+    skip: SkipOpt = None,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
+    wait: WaitOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the whole pipeline; finished items are skipped, so re-running is cheap and resumes after a crash.
+
+    Examples:
+
+        dreamrunner run examples/stories/teddy.txt --workspace ws/teddy --preset tiny --db demo-db/index
+
+        dreamrunner run ws/teddy --skip retrieve --skip adapt      # SR3AI without LoRAs
+
+        for s in stories/*.txt; do dreamrunner run "$s" --json --preset cogvideox-2b || echo "$s" >> failed; done
+    """
+    from ..stages import run_all
+
+    skip = list(skip or [])
+    bad = [s for s in skip if s not in STAGES[1:]]
+    if bad:
+        raise UsageError(f"cannot skip {bad}", hint="skippable stages: retrieve, adapt, evaluate")
+    ws_path, story_file = resolve_target(source, workspace)
+    ws_path.mkdir(parents=True, exist_ok=True)
+    extra = [f"retrieve.db={db}"] if db else []
+    ws, cfg = open_workspace(ws_path, preset, (overrides or []) + extra)
+    with ws.locked(wait=wait):
+        results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,
+                          progress=not quiet and not as_json)
+    emit({"workspace": str(ws.root), "stages": results}, as_json, quiet, _human)
+
+
+def _human(result: dict) -> None:
+    for stage in result["stages"]:
+        if stage.get("skipped_stage"):
+            console().print(f"[dim]skip stage {stage['stage']}: {stage['skipped_stage']}[/]")
+            continue
+        print_decisions(stage)

@@ -1,0 +1,399 @@
+"""Image–text (CLIP, open_clip) and video–text (X-CLIP, transformers) scorers, shared by retrieve and evaluate.
+
+Both scorers return L2-normalised embeddings, so a score is a plain dot product (cosine similarity in [-1, 1]).
+METHOD.md B.1 scores retrieval candidates with CLIP (mean over 8 frames) and ViCLIP; ViCLIP's weights are not
+packaged for transformers, so the video–text scorer is X-CLIP (``microsoft/xclip-base-patch32`` by default), behind
+the same small interface so another model can be plugged in (``VIDEO_TEXT_SCORERS``).
+
+Names:
+  * CLIP: any open_clip model name (``ViT-L-14-336``) with ``pretrained`` = an open_clip tag (``openai``) or a local
+    weights file; ``tiny`` builds a random tiny CLIP in code (tests and the tiny preset; its scores mean nothing).
+  * X-CLIP: a Hugging Face id or a local folder; ``tiny`` builds a random tiny ``XCLIPModel`` and an in-code
+    tokenizer (no downloads).
+
+Real weights are read from the Hugging Face cache (``local_files_only`` when ``HF_HUB_OFFLINE=1``) or a local path.
+Missing weights raise ``ModelUnavailable`` naming the model and how to get it; there is never a silent fallback to a
+tiny model or to another device. Loaders are memoised per process (one model per name/weights/device).
+
+X-CLIP note: ``encode_video`` / ``encode_texts`` use X-CLIP's separable video and text embeddings
+(``get_video_features`` / ``get_text_features``), so embeddings can be cached and compared independently. X-CLIP's
+full forward also adds a video-conditioned prompt to the text embedding; ``VideoTextScorer.similarity`` runs that
+full forward for callers that want X-CLIP's own score.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import BackendUnavailable, ModelUnavailable, UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+TINY = "tiny"
+TINY_CLIP_NAME = "dreamrunner-tiny-clip"
+TINY_SEED = 0
+# The ImageNet statistics X-CLIP was trained with (its preprocessor_config.json), used when a model has none.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+
+
+def _check_device(device: str) -> None:
+    """Raise rather than silently running somewhere else (ARCHITECTURE.md: never a silent fallback)."""
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise BackendUnavailable(f"device {device!r} requested for scoring, but CUDA is not available",
+                                 hint="set retrieve.device=cpu (or evaluate.device=cpu), or run on a GPU machine")
+    if device.startswith("mps") and not torch.backends.mps.is_available():
+        raise BackendUnavailable(f"device {device!r} requested for scoring, but MPS is not available")
+
+
+def _normalise(x: torch.Tensor) -> torch.Tensor:
+    return x / x.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+# CLIP (open_clip) ------------------------------------------------------------------------------------------------
+
+
+class ClipScorer:
+    """open_clip image and text encoders.
+
+    Attributes:
+        model_id: ``open_clip:<name>/<pretrained>``, or ``open_clip:tiny (random)`` for the tiny model.
+        image_size: square input size of the vision tower, pixels.
+    """
+
+    def __init__(self, model: Any, preprocess: Callable, tokenizer: Callable, model_id: str, device: str):
+        self.model = model.eval()
+        self.preprocess = preprocess
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self.device = device
+
+    def encode_images(self, images: list[np.ndarray]) -> torch.Tensor:
+        """uint8 (H, W, 3) RGB images → (N, D) float32 embeddings, L2-normalised, on CPU."""
+        import torch
+        from PIL import Image
+
+        if not images:
+            raise ValueError("encode_images needs at least one image")
+        batch = torch.stack([self.preprocess(Image.fromarray(_rgb_uint8(im))) for im in images])  # (N, 3, S, S)
+        with torch.inference_mode():
+            feats = self.model.encode_image(batch.to(self.device))  # (N, D)
+        return _normalise(feats.float()).cpu()
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """Texts → (N, D) float32 embeddings, L2-normalised, on CPU (CLIP truncates at 77 tokens)."""
+        import torch
+
+        if not texts:
+            raise ValueError("encode_texts needs at least one text")
+        tokens = self.tokenizer(list(texts)).to(self.device)  # (N, context_length)
+        with torch.inference_mode():
+            feats = self.model.encode_text(tokens)  # (N, D)
+        return _normalise(feats.float()).cpu()
+
+
+def _tiny_clip_config() -> dict:
+    # SimpleTokenizer (shipped with open_clip) needs the full 49408-token vocabulary; everything else is tiny.
+    return {"embed_dim": 32,
+            "vision_cfg": {"image_size": 32, "layers": 2, "width": 32, "patch_size": 8, "head_width": 16},
+            "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2}}
+
+
+def _register_tiny_clip() -> None:
+    import open_clip
+
+    if TINY_CLIP_NAME in open_clip.list_models():
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"{TINY_CLIP_NAME}.json"
+        path.write_text(json.dumps(_tiny_clip_config()))
+        open_clip.add_model_config(str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def load_clip_scorer(name: str, pretrained: str | None, device: str = "cpu") -> ClipScorer:
+    """Load (once per process) an open_clip model as a ClipScorer.
+
+    Args:
+        name: open_clip model name, e.g. ``ViT-L-14-336`` (METHOD.md E), or ``tiny``.
+        pretrained: open_clip weights tag (``openai``) or a local weights file; ignored for ``tiny``.
+        device: torch device; CUDA that is not there raises instead of falling back.
+
+    Raises:
+        ModelUnavailable: the weights are not in the cache / path, or the name is unknown.
+    """
+    import open_clip
+    import torch
+
+    _check_device(device)
+    if name == TINY:
+        import logging
+
+        _register_tiny_clip()
+        logging.disable(logging.WARNING)  # open_clip warns "no pretrained weights": random is the point here
+        try:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(TINY_SEED)
+                model, _, preprocess = open_clip.create_model_and_transforms(TINY_CLIP_NAME, pretrained=None)
+        finally:
+            logging.disable(logging.NOTSET)
+        tokenizer = open_clip.get_tokenizer(TINY_CLIP_NAME)
+        return ClipScorer(model.to(device), preprocess, tokenizer, "open_clip:tiny (random)", device)
+
+    if name not in open_clip.list_models() and not name.startswith(("hf-hub:", "local-dir:")):
+        raise ModelUnavailable(f"unknown open_clip model {name!r}",
+                               hint="use a name from `python -c 'import open_clip; print(open_clip.list_models())'`"
+                               ", or 'tiny' for tests")
+    if pretrained is None and not name.startswith(("hf-hub:", "local-dir:")):
+        raise ModelUnavailable(f"open_clip model {name!r} has no weights configured (clip_pretrained is null)",
+                               hint="set clip_pretrained to 'openai' or to a local .safetensors file; a model "
+                                    "without weights scores randomly (use 'tiny' for that on purpose)")
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
+        tokenizer = open_clip.get_tokenizer(name)
+    except Exception as exc:  # network, missing cache entry, bad file: all mean "weights unavailable" to a user
+        raise ModelUnavailable(
+            f"cannot load CLIP model {name!r} with weights {pretrained!r}: {_first_line(exc)}",
+            hint=(f"on a machine with internet run `HF_HUB_OFFLINE=0 python -c \"import open_clip; "
+                  f"open_clip.create_model_and_transforms('{name}', pretrained='{pretrained}')\"` to fill the "
+                  "Hugging Face cache (copy ~/.cache/huggingface here), or set clip_pretrained to a local weights "
+                  "file (.safetensors)"),
+        ) from None
+    return ClipScorer(model, preprocess, tokenizer, f"open_clip:{name}/{pretrained}", device)
+
+
+# Video–text (X-CLIP through transformers) ---------------------------------------------------------------------------
+
+
+class VideoTextScorer:
+    """X-CLIP video and text encoders.
+
+    Attributes:
+        model_id: the Hugging Face id or local path, or ``xclip:tiny (random)``.
+        num_frames: frames the model takes per video (8 for xclip-base-patch32); ``encode_video`` samples them
+            uniformly from whatever it is given.
+        image_size: square frame size in pixels.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, model_id: str, device: str,
+                 mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD):
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self.device = device
+        self.num_frames = int(model.config.vision_config.num_frames)
+        self.image_size = int(model.config.vision_config.image_size)
+        self.max_text_len = int(model.config.text_config.max_position_embeddings)
+        self.mean = mean
+        self.std = std
+
+    def _pixels(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 (T, H, W, 3) → normalised float (1, num_frames, 3, S, S): uniform sampling, short-side resize,
+        centre crop (what X-CLIP's VideoMAE-style processor does)."""
+        import torch
+        import torch.nn.functional as F
+
+        frames = np.asarray(frames)
+        if frames.ndim != 4 or frames.shape[-1] < 3 or frames.shape[0] == 0:
+            raise ValueError(f"encode_video expects uint8 frames (T, H, W, 3), got shape {frames.shape}")
+        idx = np.linspace(0, frames.shape[0] - 1, self.num_frames).round().astype(int)
+        x = torch.from_numpy(np.ascontiguousarray(frames[idx, ..., :3])).permute(0, 3, 1, 2).float() / 255.0
+        h, w = x.shape[-2:]
+        s = self.image_size
+        scale = s / min(h, w)
+        nh, nw = max(s, round(h * scale)), max(s, round(w * scale))
+        x = F.interpolate(x, size=(nh, nw), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
+        top, left = (nh - s) // 2, (nw - s) // 2
+        x = x[:, :, top:top + s, left:left + s]  # (T, 3, S, S)
+        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
+        std = torch.tensor(self.std).view(1, 3, 1, 1)
+        return ((x - mean) / std).unsqueeze(0)  # (1, T, 3, S, S)
+
+    def _tokens(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_text_len,
+                             return_tensors="pt")
+        return {"input_ids": enc["input_ids"].to(self.device), "attention_mask": enc["attention_mask"].to(self.device)}
+
+    def encode_video(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 (T, H, W, 3) frames → (D,) float32 video embedding, L2-normalised, on CPU."""
+        import torch
+
+        with torch.inference_mode():
+            out = self.model.get_video_features(pixel_values=self._pixels(frames).to(self.device))
+        return _normalise(_pooled(out).float())[0].cpu()  # (D,)
+
+    def encode_texts(self, texts: list[str]) -> torch.Tensor:
+        """Texts → (N, D) float32 text embeddings, L2-normalised, on CPU."""
+        import torch
+
+        if not texts:
+            raise ValueError("encode_texts needs at least one text")
+        with torch.inference_mode():
+            out = self.model.get_text_features(**self._tokens(texts))
+        return _normalise(_pooled(out).float()).cpu()  # (N, D)
+
+    def similarity(self, frames: np.ndarray, texts: list[str]) -> torch.Tensor:
+        """X-CLIP's own score: cosine of the video embedding with video-conditioned text embeddings → (N,)."""
+        import torch
+
+        with torch.inference_mode():
+            out = self.model(pixel_values=self._pixels(frames).to(self.device), **self._tokens(texts))
+        return (out.logits_per_video[0] / self.model.logit_scale.exp()).float().cpu()  # (N,)
+
+
+def _pooled(out: Any) -> torch.Tensor:
+    # transformers 5 returns an output object (STACK.md); older versions return the tensor itself.
+    return out.pooler_output if hasattr(out, "pooler_output") else out
+
+
+TINY_XCLIP_WORDS = (
+    "person man woman child girl boy dog cat bear teddy robot witch is are a the of in on at with and walking "
+    "running waving jumping sitting standing stretching arms waking up dancing reading swimming eating flying "
+    "sleeping cooking climbing riding driving playing singing hiking walks runs waves jumps sits dances reads "
+    "swims eats flies hands book water food sky field park room bed chair"
+).split()
+
+
+def _tiny_xclip_tokenizer():
+    """A WordPiece tokenizer built in code: known words are one token, anything else splits into characters, so
+    different texts always tokenise differently (no downloads, no unknown-token collapse)."""
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    special = ["<pad>", "<s>", "<unk>", "</s>"]
+    chars = list("abcdefghijklmnopqrstuvwxyz0123456789")
+    pieces = chars + [f"##{c}" for c in chars] + sorted(set(TINY_XCLIP_WORDS) - set(chars))
+    vocab = {w: i for i, w in enumerate(special + pieces)}
+    tok = Tokenizer(models.WordPiece(vocab=vocab, unk_token="<unk>", max_input_chars_per_word=64))
+    tok.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.Lowercase(), normalizers.StripAccents()])
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    tok.post_processor = processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 1), ("</s>", 3)])
+    tok.decoder = decoders.WordPiece()
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", bos_token="<s>", eos_token="</s>",
+                                   unk_token="<unk>", model_max_length=32)
+
+
+def build_tiny_xclip(seed: int = TINY_SEED):
+    """A random tiny XCLIPModel (32-px frames, 4 frames, 2 layers) and its tokenizer."""
+    import torch
+    from transformers import XCLIPConfig, XCLIPModel
+
+    tokenizer = _tiny_xclip_tokenizer()
+    config = XCLIPConfig(
+        text_config={"vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 37,
+                     "num_hidden_layers": 2, "num_attention_heads": 2, "max_position_embeddings": 32,
+                     "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 3},
+        vision_config={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8, "num_frames": 4, "mit_hidden_size": 16,
+                       "mit_intermediate_size": 24, "mit_num_hidden_layers": 1, "mit_num_attention_heads": 2},
+        projection_dim=16, prompt_layers=1, prompt_num_attention_heads=2,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = XCLIPModel(config)
+    return model.eval(), tokenizer
+
+
+def _preprocessor_stats(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """image_mean / image_std from the model's preprocessor_config.json (ImageNet stats when it has none)."""
+    path: str | None = None
+    if Path(name).is_dir():
+        cand = Path(name) / "preprocessor_config.json"
+        path = str(cand) if cand.exists() else None
+    else:
+        try:
+            from huggingface_hub import hf_hub_download
+
+            path = hf_hub_download(name, "preprocessor_config.json", local_files_only=_offline())
+        except Exception:
+            path = None  # a checkpoint without one uses X-CLIP's ImageNet statistics
+    if path is None:
+        return IMAGENET_MEAN, IMAGENET_STD
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    mean, std = data.get("image_mean", IMAGENET_MEAN), data.get("image_std", IMAGENET_STD)
+    if max(mean) > 1.5:  # stored in 0-255 units by some checkpoints
+        mean, std = [m / 255 for m in mean], [s / 255 for s in std]
+    return tuple(mean), tuple(std)
+
+
+def _load_xclip(name: str, device: str) -> VideoTextScorer:
+    from transformers import AutoTokenizer, XCLIPModel
+
+    local = Path(name).is_dir()
+    try:
+        model = XCLIPModel.from_pretrained(name, local_files_only=local or _offline(), use_safetensors=None)
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local or _offline())
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"cannot load the X-CLIP video-text model {name!r}: {_first_line(exc)}",
+            hint=(f"on a machine with internet run `hf download {name}` (or `huggingface-cli download {name}`) and "
+                  "copy the Hugging Face cache here, or set video_text_model to a local folder saved with "
+                  "save_pretrained; 'tiny' builds a random model for tests"),
+        ) from None
+    mean, std = _preprocessor_stats(name)
+    return VideoTextScorer(model.to(device), tokenizer, name, device, mean=mean, std=std)
+
+
+def _load_tiny_xclip(name: str, device: str) -> VideoTextScorer:
+    model, tokenizer = build_tiny_xclip()
+    return VideoTextScorer(model.to(device), tokenizer, "xclip:tiny (random)", device)
+
+
+# Pluggable video-text backends: a name prefix → a lazy factory. Plain names and paths are X-CLIP checkpoints.
+VIDEO_TEXT_SCORERS: dict[str, Callable[[str, str], VideoTextScorer]] = {
+    "xclip": _load_xclip,
+}
+
+
+@functools.lru_cache(maxsize=4)
+def load_video_text_scorer(name: str, device: str = "cpu") -> VideoTextScorer:
+    """Load (once per process) a video–text scorer.
+
+    Args:
+        name: ``tiny``; an X-CLIP Hugging Face id or local folder (``microsoft/xclip-base-patch32``); or
+            ``<backend>:<id>`` for a backend in ``VIDEO_TEXT_SCORERS`` (``xclip:microsoft/xclip-base-patch16``).
+        device: torch device; CUDA that is not there raises instead of falling back.
+
+    Raises:
+        ModelUnavailable: weights missing from the cache / path.
+        UsageError: unknown backend prefix.
+    """
+    _check_device(device)
+    if name == TINY:
+        return _load_tiny_xclip(name, device)
+    backend, sep, rest = name.partition(":")
+    if sep and not Path(name).exists() and backend.isidentifier():
+        if backend not in VIDEO_TEXT_SCORERS:
+            raise UsageError(f"unknown video-text scorer backend {backend!r} in {name!r}",
+                             hint=f"choose one of: {', '.join(VIDEO_TEXT_SCORERS)} (or a plain X-CLIP id/path)")
+        return VIDEO_TEXT_SCORERS[backend](rest, device)
+    return _load_xclip(name, device)
+
+
+def _rgb_uint8(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        image = (np.clip(image, 0.0, 1.0) * 255).round().astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=-1)
+    return np.ascontiguousarray(image[..., :3])
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"

@@ -1,0 +1,43 @@
+"""The stages, one readable module each: plan, retrieve, adapt, render, evaluate. ``run_all`` chains them."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import DreamrunnerError, StageNotImplemented
+from ..workspace import Workspace
+
+ORDER = ("plan", "retrieve", "adapt", "render", "evaluate")
+
+
+def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip: list[str] | None = None,
+            force: bool = False, dry_run: bool = False, progress: bool = True) -> list[dict[str, Any]]:
+    """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error)."""
+    results = []
+    for name in ORDER:
+        if name in (skip or []):
+            results.append({"stage": name, "skipped_stage": "--skip", "items": []})
+            continue
+        module = importlib.import_module(f"{__name__}.{name}")
+        kwargs: dict[str, Any] = {"force": force, "dry_run": dry_run, "progress": progress}
+        if name == "plan":
+            kwargs["story_file"] = story_file
+        results.append(module.run(ws, cfg, **kwargs))
+    return results
+
+
+def status_all(ws: Workspace, cfg: Config) -> list[dict[str, Any]]:
+    """A dry run of every stage: what is done and what would run, and why. Blocked stages say why."""
+    out = []
+    for name in ORDER:
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+            if not hasattr(module, "run"):
+                raise StageNotImplemented(f"the {name} stage is not built yet")
+            out.append(module.run(ws, cfg, dry_run=True, progress=False))
+        except DreamrunnerError as exc:
+            out.append({"stage": name, "items": [], "error": exc.message + (f" ({exc.hint})" if exc.hint else "")})
+    return out
