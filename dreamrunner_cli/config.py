@@ -34,49 +34,99 @@ class ModelConfig(_Section):
 
 class PlanConfig(_Section):
     llm: str = Field("builtin", description="Planner backend: builtin (offline heuristic), openai, transformers.")
-    llm_model: str | None = Field(None, description="Model name for the LLM backend.")
-    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server.")
+    llm_model: str | None = Field(None, description="Model name for the LLM backend (openai: the server's model "
+                                  "name; transformers: a Hub id or a local folder). Default: $DREAMRUNNER_LLM_MODEL.")
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server, ending in /v1. "
+                                     "Default: $OPENAI_BASE_URL, else https://api.openai.com/v1.")
+    llm_api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the API "
+                                 "key (the key itself is never stored in the config, workspace, cache or logs).")
     keyframes: int = Field(6, ge=1, description="Key frames per scene (1 per second of video in the paper).")
     min_scenes: int = Field(5, ge=1)
     max_scenes: int = Field(8, ge=1)
-    max_motions_per_scene: int = Field(2, ge=1, description="2 for single-character stories, 4 for multi (paper).")
+    max_motions_per_scene: int = Field(2, ge=1, description="Distinct motions per scene in single-character "
+                                       "stories (2 in the paper).")
+    max_motions_per_scene_multi: int = Field(4, ge=1, description="Distinct motions per scene in stories with "
+                                             "several characters (4 in the paper); used by the LLM planners.")
+    min_box_side: float = Field(0.2, ge=0, le=1, description="LLM layouts: smallest box width and height, as a "
+                                "fraction of the picture (METHOD.md A.2).")
     merge_overlaps: bool = Field(False, description="Ask the planner for unified captions where boxes overlap.")
     repair_attempts: int = Field(2, ge=0, description="LLM replies sent back with their errors at most this often.")
     temperature: float = Field(0.2, ge=0.0)
-    timeout_s: float = Field(120.0, gt=0)
+    max_tokens: int | None = Field(4096, ge=1, description="Longest LLM reply in tokens (null: the server's "
+                                   "default).")
+    seed: int | None = Field(0, description="Sampling seed passed to the LLM (null: none).")
+    structured_output: Literal["auto", "json_schema", "json_object", "off"] = Field(
+        "auto", description="openai backend: ask for replies constrained by the reply's JSON schema (json_schema), "
+        "JSON mode (json_object), or neither (off). auto tries json_schema and steps down when the server refuses.")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for one LLM reply.")
+    max_retries: int = Field(3, ge=0, description="Retries of one LLM request on 429, 5xx, timeouts and "
+                             "connection errors, with exponential backoff.")
+    retry_backoff_s: float = Field(1.0, ge=0, description="First backoff in seconds; doubles each retry (a "
+                                   "server's Retry-After wins, up to 60 s).")
+    llm_device: str = Field("auto", description="transformers backend: torch device (auto = cuda when available, "
+                            "else cpu; the device used is recorded with each call).")
+    llm_cache: bool = Field(True, description="Reuse cached LLM replies (diskcache under $DREAMRUNNER_CACHE/llm); "
+                            "false always asks the model.")
 
 
 class RetrieveConfig(_Section):
-    db: str | None = Field(None, description="Index folder built by `dreamrunner index build` (or $DREAMRUNNER_DB).")
-    query_template: str = Field("person is {motion}", description="BM25 query; {motion} is the motion description.")
-    bm25_top_k: int = Field(400, ge=1)
-    min_duration_s: float = Field(2.0, ge=0)
-    min_frames: int = Field(40, ge=1)
-    min_aspect: float = Field(0.9, ge=0, description="Minimum width/height.")
-    score_template: str = Field("the person is {motion}")
+    db: str | None = Field(None, description="Video index folder built by `dreamrunner index build` (or the database "
+                           "folder holding index/), or 'demo' for the demo database generated in code. Precedence: "
+                           "--db, then $DREAMRUNNER_DB, then this key.")
+    backend: Literal["bm25s", "rank_bm25"] = Field(
+        "bm25s", description="BM25 backend: bm25s (memory-mapped, any size) or rank_bm25 (in memory, small "
+        "databases; same scores).")
+    query_template: str = Field("person is {motion}", description="BM25 query; {motion} is the motion description "
+                                "(a motion's own 'query' in plan.json wins).")
+    bm25_top_k: int = Field(400, ge=1, description="BM25 candidates per motion (paper: 400).")
+    min_duration_s: float = Field(2.0, ge=0, description="Attribute filter: minimum candidate duration, seconds.")
+    min_frames: int = Field(40, ge=1, description="Attribute filter: minimum candidate frame count.")
+    min_aspect: float = Field(0.9, ge=0, description="Attribute filter: minimum width/height.")
+    window_s: float = Field(6.0, gt=0, description="Length of the windows candidates are cut into and of the kept "
+                            "clips, seconds (6 s = 48 frames at 8 fps, what adapt trains on).")
+    max_windows: int = Field(3, ge=1, description="At most this many non-overlapping windows per candidate.")
+    clip_fps: float = Field(8.0, gt=0, description="Frame rate windows are decoded at for scoring and saved at.")
+    clip_max_side: int = Field(720, ge=16, description="Longer side of the saved clips, pixels (never upscaled).")
+    score_template: str = Field("the person is {motion}", description="Text the windows are scored against.")
     clip_frames: int = Field(8, ge=1, description="Frames averaged for the CLIP score.")
     threshold: float = Field(0.2, description="Keep clips whose mean of CLIP and video-text score exceeds this.")
-    max_clips: int = Field(20, ge=1)
-    min_clips: int = Field(4, ge=1)
+    max_clips: int = Field(20, ge=1, description="Keep at most this many clips per motion.")
+    min_clips: int = Field(4, ge=1, description="Keep at least this many (the best ones) even below the threshold.")
     clip_model: str = Field("ViT-L-14-336", description="open_clip model name ('tiny' for tests).")
-    clip_pretrained: str | None = Field("openai")
+    clip_pretrained: str | None = Field("openai", description="open_clip weights tag or a local weights file.")
     video_text_model: str = Field("microsoft/xclip-base-patch32", description="X-CLIP id or path ('tiny').")
+    device: str = Field("cuda", description="Torch device for the scorers; a missing GPU is an error, not a "
+                        "fallback (set cpu explicitly).")
 
 
 class AdaptConfig(_Section):
-    steps: int = Field(500, ge=1, description="Training steps per motion LoRA.")
-    character_steps: int = Field(160, ge=1, description="Training steps per character LoRA.")
-    rank: int = Field(32, ge=1)
-    lr: float = Field(5e-4, gt=0)
-    weight_decay: float = Field(1e-4, ge=0)
-    dropout: float = Field(0.1, ge=0, le=1)
-    spatial_skip_prob: float = Field(0.2, ge=0, le=1, description="Probability of skipping the spatial path.")
-    debias_beta: float = Field(1.0, ge=0, description="β of the appearance-debiased loss.")
-    checkpoint_every: int = Field(100, ge=1)
-    gradient_checkpointing: bool = True
-    motion_blocks: Literal["even", "odd"] = Field("even", description="0-based blocks of the motion (temporal) LoRA.")
+    """Test-time LoRA training (METHOD.md B.2–B.4). Defaults are the authors' recipe."""
+
+    steps: int = Field(500, ge=1, description="Training steps per motion LoRA (authors: max_train_steps 500).")
+    character_steps: int = Field(160, ge=1, description="Training steps per character LoRA (authors: checkpoint-160).")
+    rank: int = Field(32, ge=1, description="LoRA rank (alpha = rank, so the LoRA scale is 1).")
+    lr: float = Field(5e-4, gt=0, description="AdamW learning rate, constant, no warm-up.")
+    weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay (betas 0.9/0.999, eps 1e-8).")
+    dropout: float = Field(0.1, ge=0, le=1, description="LoRA dropout during training.")
+    spatial_skip_prob: float = Field(0.2, ge=0, le=1, description="Probability of skipping the spatial path "
+                                     "(one random latent frame, per-clip spatial LoRA) in a motion step.")
+    debias_beta: float = Field(1.0, ge=0, description="β of the appearance-debiased loss: φ(u) = √(β²+1)·u − β·u[a].")
+    max_clip_seconds: float = Field(6.0, gt=0, description="Only the first seconds of each clip are used; "
+                                    "render.num_frames frames are sampled uniformly over that span.")
+    character_frames: int | None = Field(None, ge=1, description="Frames of the static video built from each "
+                                         "reference image; null = render.num_frames.")
+    character_loss_frame: Literal["random", "first"] = Field(
+        "random", description="Latent frame of the character loss: random (authors' code) or first (paper's text).")
+    checkpoint_every: int = Field(100, ge=1, description="Save a resumable checkpoint (LoRA + optimiser + RNG) "
+                                  "every N steps; a killed run resumes from the last one.")
+    gradient_checkpointing: bool = Field(True, description="Recompute block activations in the backward pass "
+                                         "(less memory, about a third more compute).")
+    motion_blocks: Literal["even", "odd"] = Field("even", description="0-based blocks of the motion (temporal) LoRA; "
+                                                  "the per-clip spatial LoRAs take the other parity.")
     character_blocks: Literal["even", "odd"] = Field("odd", description="0-based blocks of character LoRAs.")
-    seed: int = 0
+    seed: int = Field(0, description="Seed of LoRA init, clip choice, timesteps, noise, anchors and dropout.")
+    reuse: bool = Field(True, description="Reuse a trained adapter from the cross-story cache when its full recipe "
+                        "(base model, data, hyper-parameters, code version) matches.")
 
 
 class RenderConfig(_Section):
@@ -102,12 +152,31 @@ class RenderConfig(_Section):
 
 
 class EvaluateConfig(_Section):
-    clip_model: str = Field("ViT-L-14-336", description="open_clip model for consistency and alignment.")
-    clip_pretrained: str | None = "openai"
-    dino_model: str = Field("facebook/dinov2-base", description="DINOv2 id or path.")
-    video_text_model: str = Field("microsoft/xclip-base-patch32")
-    alignment_frames: int = 8
-    smoothness_frames: int = 4
+    """The paper's story metrics (METHOD.md E; docs/evaluation.md). Every key here is part of each scene's
+    evaluation fingerprint: changing one re-scores the scenes, never re-renders them."""
+
+    clip_model: str = Field("ViT-L-14-336", description="open_clip model for character consistency and text "
+                            "alignment (the paper: CLIP ViT-L/14 @336px); 'tiny' = random tiny CLIP built in code.")
+    clip_pretrained: str | None = Field("openai", description="open_clip pretrained tag or a local checkpoint file.")
+    dino_model: str = Field("facebook/dinov2-base", description="DINOv2 Hugging Face id or local folder (the "
+                            "paper's 'DINOv2-B16', most likely dinov2-base); 'tiny' = random tiny DINOv2.")
+    video_text_model: str = Field("microsoft/xclip-base-patch32", description="Video-text model shared with "
+                                  "retrieval (the paper used ViCLIP); id, local folder or 'tiny'.")
+    device: str | None = Field(None, description="Torch device for the scorers; null = model.device. CUDA "
+                               "requested but missing is an error, never a silent CPU fallback.")
+    consistency_frames: int = Field(0, ge=0, description="Frames per scene scored against every reference image; "
+                                    "0 = every frame (the paper).")
+    alignment_frames: int = Field(8, ge=1, description="Frames sampled uniformly for the CLIP text alignment, per "
+                                  "scene (full narration) and per event segment (fine-grained); 8 in the paper.")
+    video_text_frames: int = Field(8, ge=1, description="Frames sampled uniformly from a clip or event segment "
+                                   "for the video-text model.")
+    smoothness_frames: int = Field(4, ge=2, description="Frames sampled uniformly per scene for transition "
+                                   "smoothness (adjacent pairs); 4 in the paper.")
+    event_key: Literal["motion", "caption"] = Field(
+        "motion", description="What makes an event for fine-grained alignment: a run of key frames where a "
+        "character's motion id holds (motion), or where its caption holds (caption).")
+    strip_tokens: bool = Field(True, description="Remove identifier tokens such as '[v1]' from captions and "
+                               "narrations before text encoding (they mean nothing to CLIP).")
 
 
 class Config(_Section):

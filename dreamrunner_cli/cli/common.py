@@ -60,13 +60,15 @@ def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[di
 
 def print_decisions(result: dict[str, Any]) -> None:
     """The standard human summary: one line per item with what happened and why."""
+    from rich.markup import escape
+
     con = console()
     for d in result.get("items", []):
         verb = d.get("action", "run" if d.get("run") else "skip")
-        style = {"ran": "green", "would run": "yellow", "skipped": "dim"}.get(verb, "")
-        con.print(f"[{style}]{verb:9}[/] {d['stage']} {d['item']}: {d['reason']}")
+        style = {"ran": "green", "would run": "yellow", "skipped": "dim"}.get(verb, "default")
+        con.print(f"[{style}]{verb:9}[/] {escape(d['stage'])} {escape(d['item'])}: {escape(d['reason'])}")
     for line in result.get("notes", []):
-        con.print(line)
+        con.print(escape(line))
 
 
 def guarded(fn: Callable) -> Callable:
@@ -87,12 +89,14 @@ def guarded(fn: Callable) -> Callable:
         if as_json:
             sys.stdout.write(json.dumps(err.to_dict(), indent=2) + "\n")
         else:
+            from rich.markup import escape
+
             con = console(stderr=True)
-            con.print(f"[bold red]error:[/] {err.message}", soft_wrap=True)
+            con.print(f"[bold red]error:[/] {escape(err.message)}", soft_wrap=True)
             for d in err.details:
-                con.print(f"  - {d}", soft_wrap=True)
+                con.print(f"  - {escape(d)}", soft_wrap=True)
             if err.hint:
-                con.print(f"[bold]hint:[/] {err.hint}", soft_wrap=True)
+                con.print(f"[bold]hint:[/] {escape(err.hint)}", soft_wrap=True)
         raise typer.Exit(err.exit_code)
 
     return wrapper

@@ -1,19 +1,156 @@
-"""`dreamrunner index build`: not built yet (its own issue)."""
+"""`dreamrunner index`: build, inspect and query a video database index; make the demo database."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from ..errors import StageNotImplemented
-from .common import JsonOpt, guarded
+from .common import JsonOpt, QuietOpt, console, emit, guarded
 
 app = typer.Typer(help="Build and inspect a video database index for retrieval.", no_args_is_help=True)
+
+DbDirArg = Annotated[Path, typer.Argument(file_okay=False, exists=True, resolve_path=True,
+                                          help="Database folder; video paths in the caption file are relative to it.")]
+IndexArg = Annotated[Path, typer.Argument(resolve_path=True, help="Index folder, or a database folder holding index/.")]
 
 
 @app.command("build")
 @guarded
-def build(db_dir: Path, as_json: JsonOpt = False) -> None:
-    """(not built yet) Index a video database."""
-    raise StageNotImplemented("`dreamrunner index build` is not built yet", hint="see the README's roadmap")
+def build(
+    db_dir: DbDirArg,
+    captions: Annotated[Path, typer.Option("--captions", "-c", help="Caption file: JSONL or CSV (path relative to "
+                                           "DB_DIR or the current folder).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", resolve_path=True,
+                                             help="Index folder to write (default DB_DIR/index).")] = None,
+    path_column: Annotated[str | None, typer.Option("--path-column", help="Column holding the video path.")] = None,
+    caption_column: Annotated[str | None, typer.Option("--caption-column", help="Column holding the caption.")] = None,
+    video_ext: Annotated[str, typer.Option("--video-ext", help="Extension added to paths without one "
+                                           "(YouTube-id columns).")] = ".mp4",
+    check_files: Annotated[bool, typer.Option("--check-files", help="Count rows whose video file is missing as "
+                                              "unreadable (one stat per row).")] = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Index a video database's captions (streaming: multi-million-row files are fine).
+
+    Columns are recognised by their usual names (path/video/videoID, caption/text/name, start/end or timestamp,
+    duration, fps, frames, width/height); Panda-70M list cells expand to one row per clip. Unreadable rows are
+    counted and reported, never fatal. An existing index is replaced only once the new one is complete.
+
+    Examples:
+
+        dreamrunner index build /data/panda70m --captions panda70m_training_2m.csv
+
+        dreamrunner index build /data/internvid --captions InternVid-10M-FLT.jsonl --video-ext .mp4 --check-files
+
+        dreamrunner index build ./clips --captions captions.jsonl --out ./clips-index --json
+    """
+    from ..retrieval.index import build_index
+
+    show = not quiet and not as_json
+
+    def progress(n: int) -> None:
+        if show:
+            console(stderr=True).print(f"  {n:,} rows indexed", end="\r")
+
+    result = build_index(db_dir, captions, out, path_column=path_column, caption_column=caption_column,
+                         default_ext=video_ext, check_files=check_files, progress=progress)
+    emit(result, as_json, quiet, _print_build)
+
+
+@app.command("demo")
+@guarded
+def demo(
+    out_dir: Annotated[Path, typer.Argument(file_okay=False, resolve_path=True,
+                                            help="Folder for the demo database (videos/, captions.jsonl, index/).")],
+    clips_per_motion: Annotated[int, typer.Option("--clips-per-motion", min=1, help="Clips per motion.")] = 2,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Generate the demo database (stick figures performing ~60 motions, 2 s clips at 64x64) and its index.
+
+    Offline and instant; what the tiny preset's `retrieve.db: demo` builds in the cache folder. Use it with
+    `dreamrunner retrieve WS --db OUT_DIR`.
+
+    Examples:
+
+        dreamrunner index demo demo-db
+
+        dreamrunner retrieve ws/teddy --db demo-db --preset tiny
+    """
+    from ..retrieval.demo import build_demo_database
+
+    result = build_demo_database(out_dir, clips_per_motion=clips_per_motion)
+    emit(result, as_json, quiet, _print_build)
+
+
+@app.command("info")
+@guarded
+def info(index: IndexArg, as_json: JsonOpt = False, quiet: QuietOpt = False) -> None:
+    """Show an index's size, source file, unreadable rows and fingerprint.
+
+    Examples:
+
+        dreamrunner index info /data/panda70m/index
+    """
+    from ..retrieval.index import VideoIndex
+
+    ix = VideoIndex(index)
+    result = {**ix.summary(), "unreadable_examples": ix.info.get("unreadable_examples", [])}
+    emit(result, as_json, quiet, _print_info)
+
+
+@app.command("search")
+@guarded
+def search(
+    index: IndexArg,
+    query: Annotated[str, typer.Argument(help="Query text, e.g. 'person is walking'.")],
+    k: Annotated[int, typer.Option("-k", min=1, help="Number of results.")] = 10,
+    backend: Annotated[str, typer.Option("--backend", help="bm25s or rank_bm25.")] = "bm25s",
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Rank the database's captions by BM25 for a query (what retrieve's first step sees).
+
+    Examples:
+
+        dreamrunner index search demo-db "person is waving" -k 5
+
+        dreamrunner index search /data/panda70m/index "person is stretching arms" --json
+    """
+    import time
+
+    from ..retrieval.index import VideoIndex
+
+    ix = VideoIndex(index, backend=backend)
+    t0 = time.perf_counter()
+    hits = ix.search(query, k)
+    ms = (time.perf_counter() - t0) * 1000
+    result = {"index": str(ix.root), "query": query, "backend": backend, "ms": round(ms, 2),
+              "hits": [{"row": r, "score": round(s, 4), "caption": ix.caption(r), "path": ix.path(r)} for r, s in hits]}
+    emit(result, as_json, quiet, _print_hits)
+
+
+def _print_build(r: dict) -> None:
+    con = console()
+    con.print(f"index {r['index']}: {r['rows']:,} rows ({r['rows_per_s']:,.0f} rows/s, {r['bytes'] / 2**20:.1f} MiB, "
+              f"vocabulary {r['vocabulary']:,}), fingerprint {r['fingerprint']}")
+    if r.get("unreadable"):
+        con.print(f"[yellow]{r['unreadable']:,} unreadable rows skipped[/], e.g.:")
+        for ex in r.get("unreadable_examples", [])[:5]:
+            con.print(f"  - {ex}")
+
+
+def _print_info(r: dict) -> None:
+    con = console()
+    for key in ("index", "db_dir", "source", "rows", "unreadable", "vocabulary", "postings", "bytes", "fingerprint"):
+        con.print(f"{key:12} {r.get(key)}")
+
+
+def _print_hits(r: dict) -> None:
+    con = console()
+    con.print(f"{len(r['hits'])} hits in {r['ms']} ms")
+    for h in r["hits"]:
+        con.print(f"{h['score']:8.3f}  row {h['row']:<8} {h['caption']}  [dim]{h['path']}[/]")

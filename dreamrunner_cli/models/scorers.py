@@ -251,9 +251,9 @@ class VideoTextScorer:
         """X-CLIP's own score: cosine of the video embedding with video-conditioned text embeddings → (N,)."""
         import torch
 
-        with torch.inference_mode():
+        with torch.no_grad():
             out = self.model(pixel_values=self._pixels(frames).to(self.device), **self._tokens(texts))
-        return (out.logits_per_video[0] / self.model.logit_scale.exp()).float().cpu()  # (N,)
+            return (out.logits_per_video[0] / self.model.logit_scale.exp()).float().cpu()  # (N,)
 
 
 def _pooled(out: Any) -> torch.Tensor:

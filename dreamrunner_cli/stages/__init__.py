@@ -13,6 +13,18 @@ from ..workspace import Workspace
 ORDER = ("plan", "retrieve", "adapt", "render", "evaluate")
 
 
+def stage_module(name: str):
+    """The stage's module; a stage not built yet raises StageNotImplemented (exit code 7)."""
+    try:
+        module = importlib.import_module(f"{__name__}.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__name__}.{name}":
+            raise
+        raise StageNotImplemented(f"the {name} stage is not built yet in this version of dreamrunner",
+                                  hint=f"skip it with --skip {name}") from None
+    return module
+
+
 def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip: list[str] | None = None,
             force: bool = False, dry_run: bool = False, progress: bool = True) -> list[dict[str, Any]]:
     """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error)."""
@@ -21,7 +33,7 @@ def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip:
         if name in (skip or []):
             results.append({"stage": name, "skipped_stage": "--skip", "items": []})
             continue
-        module = importlib.import_module(f"{__name__}.{name}")
+        module = stage_module(name)
         kwargs: dict[str, Any] = {"force": force, "dry_run": dry_run, "progress": progress}
         if name == "plan":
             kwargs["story_file"] = story_file
@@ -34,9 +46,7 @@ def status_all(ws: Workspace, cfg: Config) -> list[dict[str, Any]]:
     out = []
     for name in ORDER:
         try:
-            module = importlib.import_module(f"{__name__}.{name}")
-            if not hasattr(module, "run"):
-                raise StageNotImplemented(f"the {name} stage is not built yet")
+            module = stage_module(name)
             out.append(module.run(ws, cfg, dry_run=True, progress=False))
         except DreamrunnerError as exc:
             out.append({"stage": name, "items": [], "error": exc.message + (f" ({exc.hint})" if exc.hint else "")})

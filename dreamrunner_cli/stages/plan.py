@@ -23,8 +23,12 @@ from ..story import StoryInput, parse_story
 from ..workspace import StageRun, Workspace, file_digest, write_json_atomic, write_text_atomic
 
 PLANNER_KEYS = ("llm", "llm_model", "llm_base_url", "min_scenes", "max_scenes", "max_motions_per_scene",
-                "temperature")
-LAYOUT_KEYS = PLANNER_KEYS + ("keyframes", "merge_overlaps")
+                "max_motions_per_scene_multi", "temperature", "seed", "max_tokens", "structured_output")
+LAYOUT_KEYS = PLANNER_KEYS + ("keyframes", "merge_overlaps", "min_box_side")
+
+
+def _subset(plan_cfg: dict, keys: tuple[str, ...]) -> dict:
+    return {k: plan_cfg[k] for k in keys + ("prompts",) if k in plan_cfg}
 
 
 def outline_path(ws: Workspace) -> Path:
@@ -79,8 +83,18 @@ def run(
         story = import_story(ws, Path(story_file)) if not dry_run else parse_story(Path(story_file))
     elif ws.story.exists():
         story = parse_story(ws.story)
+    elif ws.plan.exists():
+        # A plan written by hand or imported (`dreamrunner import`): there is nothing to plan from, and the plan
+        # is the user's. Validate it and keep the storyboard current.
+        plan = load_plan(ws.plan)
+        sr.notes.append("no story.txt: plan.json was written by hand or imported; kept as it is")
+        if not dry_run:
+            refresh_storyboard(ws, sr, plan)
+        sr.close(outcome="ok")
+        return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard))
     else:
-        raise MissingUpstream(f"no story.txt in {ws.root}", hint="run `dreamrunner plan STORY.txt --workspace WS`")
+        raise MissingUpstream(f"no story.txt or plan.json in {ws.root}",
+                              hint="run `dreamrunner plan STORY.txt --workspace WS`")
     planner = None
 
     def get() -> Any:
@@ -89,10 +103,14 @@ def run(
         return planner
 
     plan_cfg = cfg.plan.model_dump()
+    if cfg.plan.llm != "builtin":  # editing a prompt file re-plans (its content hash is a dependency)
+        from ..planning.llm import prompt_versions
+
+        plan_cfg["prompts"] = prompt_versions()
 
     # 2. Level 1: the outline (scenes, characters, motions).
     deps = {"story": ws.story if ws.story.exists() else story.text,
-            "config.plan": {k: plan_cfg[k] for k in PLANNER_KEYS}}
+            "config.plan": _subset(plan_cfg, PLANNER_KEYS)}
     d = sr.decide("outline", deps, [outline_path(ws)], force=force and not only)
     if d.run and not dry_run:
         outline = get().outline(story)
@@ -118,7 +136,7 @@ def run(
         if wanted and scene.id not in wanted:
             continue
         deps_s = {f"outline.scenes[{scene.id}]": scene.model_dump(), "outline.entities": entities,
-                  "config.plan": {k: plan_cfg[k] for k in LAYOUT_KEYS}}
+                  "config.plan": _subset(plan_cfg, LAYOUT_KEYS)}
         out = layout_path(ws, scene.id)
         d = sr.decide(scene.id, deps_s, [out])
         if d.run and not dry_run:
@@ -136,7 +154,8 @@ def run(
         refresh_storyboard(ws, sr)
 
     calls = getattr(planner, "calls", []) if planner is not None else []
-    sr.close(outcome="ok", planner={"backend": cfg.plan.llm, "model": cfg.plan.llm_model}, llm_calls=calls)
+    model = getattr(planner, "model", None) if planner is not None else cfg.plan.llm_model
+    sr.close(outcome="ok", planner={"backend": cfg.plan.llm, "model": model}, llm_calls=calls)
     return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard))
 
 
@@ -166,7 +185,8 @@ def _write_plan(ws: Workspace, sr: StageRun, outline: Outline, replanned: list[s
     layouts = _layouts(ws, outline)
     deps = {"planning/outline.json": outline_path(ws),
             "planning/scenes": {s.id: file_digest(layout_path(ws, s.id)) for s in outline.scenes}}
-    d = sr.decide("plan.json", deps, [ws.plan], force=force)
+    # A re-planned scene must reach plan.json even when its layout came out the same (it replaces a hand edit).
+    d = sr.decide("plan.json", deps, [ws.plan], force=force or bool(replanned))
     if not d.run:
         return
     rec = sr.records.get("plan", "plan.json")

@@ -1,0 +1,72 @@
+"""``adapter.json``: what a trained adapter is, where its LoRA sits, and how it was made.
+
+The render stage reads it (with the safetensors beside it) to apply the LoRA region-masked: ``blocks`` are the
+0-based transformer blocks holding the LoRA, ``target_modules`` the linears inside each block, ``rank``/``alpha``
+its size and scale (alpha = rank → scale 1).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import InputInvalid
+
+ADAPTER_SCHEMA_VERSION = 1
+ADAPTER_JSON = "adapter.json"
+
+
+class DataItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(..., description="The clip or image (relative to the workspace when inside it).")
+    kind: Literal["clip", "image"]
+    caption: str
+    digest: str = Field(..., description="Content hash of the file.")
+
+
+class AdapterRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: Literal[1] = ADAPTER_SCHEMA_VERSION
+    kind: Literal["motion", "character"]
+    id: str = Field(..., description="Motion or character id from plan.json (regions bind to adapters by id).")
+    description: str = ""
+    token: str | None = Field(None, description="Character identifier token (characters only).")
+    query: str | None = Field(None, description="Retrieval query of the motion (motions only).")
+    weights: str = Field("pytorch_lora_weights.safetensors", description="File beside adapter.json.")
+    blocks: list[int] = Field(..., description="0-based transformer blocks holding the LoRA.")
+    target_modules: list[str] = Field(..., description="Linears inside each block, e.g. attn1.to_q, ff.net.2.")
+    rank: int
+    alpha: float
+    steps: int
+    base_model: dict[str, Any] = Field(..., description="id, revision and dtype of the model it was trained on.")
+    geometry: dict[str, Any] = Field(..., description="Pixel height/width/frames the data was decoded to.")
+    hyperparameters: dict[str, Any]
+    data: list[DataItem]
+    data_fingerprint: str
+    final_loss: float = Field(..., description="Mean training loss over the last 10 steps (or fewer).")
+    loss_curve: list[float] = Field(..., description="Per step: the temporal loss (motion) or the loss (character).")
+    spatial_loss_curve: list[float | None] = Field(default_factory=list,
+                                                   description="Motion only: per step, null where skipped.")
+    recipe_key: str = Field(..., description="Key of the cross-story adapter cache.")
+    code_version: str
+    source: Literal["trained", "cache"] = Field("trained", description="Trained here, or reused from the cache.")
+    device: str | None = None
+    train_seconds: float | None = None
+    resumed_from: int | None = Field(None, description="Step of the checkpoint a killed run resumed from, if any.")
+
+
+def load_adapter_record(folder: Path) -> AdapterRecord:
+    """Read and validate ``folder/adapter.json``; errors name the file."""
+    path = Path(folder) / ADAPTER_JSON
+    try:
+        return AdapterRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise InputInvalid(f"{path} not found", hint="run `dreamrunner adapt WS` to train the adapters") from None
+    except (json.JSONDecodeError, ValidationError) as exc:
+        raise InputInvalid(f"{path} is not a valid adapter record: {str(exc).splitlines()[0]}",
+                           hint="re-run `dreamrunner adapt WS --force` for this adapter") from None

@@ -1,0 +1,123 @@
+"""`dreamrunner import` and `dreamrunner export`: the DreamRunner authors' text plan format (METHOD.md A.3)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceArg,
+                     console, emit, guarded, print_decisions)
+
+
+@guarded
+def import_plan(
+    file: Annotated[Path, typer.Argument(dir_okay=False, resolve_path=True,
+                                         help="A benchmark file (one JSON array [video_name, plan_string] per "
+                                              "line) or a text file holding one plan string.")],
+    out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, resolve_path=True,
+                                      help="Folder that receives one workspace per plan: OUT/<video name>/.")],
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    storyboard: Annotated[bool, typer.Option("--storyboard/--no-storyboard",
+                                             help="Draw storyboard.png in each workspace.")] = True,
+    force: ForceOpt = False,
+    dry_run: DryRunOpt = False,
+    wait: WaitOpt = False,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Import plans written in the DreamRunner authors' format into workspaces (plan.json, config.json,
+    storyboard.png), ready for `dreamrunner render`.
+
+    Entities become plan objects, motions become plan motions (ids are slugs; "none" stays none); overlapping
+    boxes and caption changes are kept. A workspace already holding a different plan is replaced only with --force.
+
+    Examples:
+
+        dreamrunner import t2v-combench/plan/4_motion_binding.jsonl --out ws/motion_binding --preset cogvideox-2b
+
+        dreamrunner import my_plan.txt --out ws --json
+
+        dreamrunner render ws/0001
+    """
+    from ..planning.authors_format import import_to_workspaces, read_plans, to_plan, workspace_names
+
+    if dry_run:
+        parsed = read_plans(file)
+        for p in parsed:
+            to_plan(p)  # validates
+        names = workspace_names(parsed)
+        result = {"stage": "import", "dry_run": True, "source": str(file), "out": str(out),
+                  "items": [{"stage": "import", "item": n, "run": True, "action": "would run",
+                             "reason": "valid plan", "workspace": str(out / n)} for n in names],
+                  "notes": [f"{len(names)} valid plan(s) in {file}; nothing written (--dry-run)"]}
+    else:
+        result = import_to_workspaces(file, out, preset=preset, overrides=overrides, force=force, wait=wait,
+                                      storyboard=storyboard)
+    emit(result, as_json, quiet, print_decisions)
+
+
+@guarded
+def export_plan(
+    workspace: WorkspaceArg,
+    scene: SceneOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, resolve_path=True,
+                                             help="Write to this file (default: standard output).")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", "-f",
+                                            help="text: one plan string (one scene); jsonl: one line "
+                                                 "[\"<scene>.mp4\", plan_string] per scene. Default: text for one "
+                                                 "scene, jsonl for several.")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export a workspace's plan.json to the DreamRunner authors' text format (Background + Frame_k lines).
+
+    Characters become plain entities (the format has no tokens or reference images).
+    Merged captions are dropped. Notes on standard error say when either happens.
+
+    Examples:
+
+        dreamrunner export teddy --scene s02
+
+        dreamrunner export teddy --out teddy_plans.jsonl
+
+        dreamrunner export teddy --scene s01 --format jsonl --json
+    """
+    from ..errors import UsageError
+    from ..planning.authors_format import export_jsonl, export_scene
+    from ..schema import load_plan
+    from ..workspace import Workspace, write_text_atomic
+
+    ws = Workspace(workspace)
+    plan = load_plan(ws.require_plan())
+    scene_ids = scene or [s.id for s in plan.scenes]
+    for sid in scene_ids:
+        plan.scene(sid)  # unknown ids fail here, listing the known ones
+    fmt = fmt or ("text" if len(scene_ids) == 1 else "jsonl")
+    if fmt not in ("text", "jsonl"):
+        raise UsageError(f"--format {fmt!r} is not one of: text, jsonl")
+    if fmt == "text":
+        if len(scene_ids) != 1:
+            raise UsageError(f"the text format holds one scene, and {len(scene_ids)} are selected",
+                             hint="pass --scene ID, or --format jsonl for one line per scene")
+        text, notes = export_scene(plan, scene_ids[0])
+        text += "\n"
+    else:
+        text, notes = export_jsonl(plan, scene_ids)
+    if out is not None:
+        write_text_atomic(out, text)
+    result = {"stage": "export", "workspace": str(ws.root), "scenes": scene_ids, "format": fmt,
+              "out": str(out) if out else None, "notes": notes}
+    if as_json:
+        emit({**result, "text": text} if out is None else result, True, quiet, print_decisions)
+        return
+    if out is None:
+        sys.stdout.write(text)
+    elif not quiet:
+        console().print(f"wrote {len(scene_ids)} scene(s) in the {fmt} format to {out}", markup=False)
+    if not quiet:
+        for note in notes:
+            console(stderr=True).print(f"note: {note}", soft_wrap=True, markup=False)

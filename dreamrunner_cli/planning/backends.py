@@ -1,0 +1,340 @@
+"""Chat backends for the LLM planner: any OpenAI-compatible server, or a local transformers chat model.
+
+A backend turns a list of chat messages into one reply text. It knows nothing about plans: parsing, validation,
+repair and caching live in ``planning/llm.py``. Both backends are built lazily (no network or model loading until
+the first request), so a planner whose replies all come from the cache runs offline without a server or weights.
+
+The API key is read from the environment at the moment a client is created and handed to the ``openai`` client only;
+it never enters a return value, a cache key, a log line or an error message (``redact`` scrubs server messages).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlparse
+
+from ..errors import BackendUnavailable, ModelUnavailable, UsageError
+
+if TYPE_CHECKING:
+    from ..config import PlanConfig
+
+log = logging.getLogger("dreamrunner.planning")
+
+OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
+RETRY_AFTER_CAP_S = 60.0
+
+
+@dataclass
+class Completion:
+    """One reply. ``attempts`` counts the requests made (retries included); ``mode`` is the structured-output mode
+    that produced it (json_schema, json_object, off, or prompt for local models)."""
+
+    text: str
+    attempts: int
+    mode: str
+    finish_reason: str | None = None
+
+
+class ChatBackend(Protocol):
+    name: str
+    model: str
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the model's replies, for the cache key (never a secret)."""
+        ...
+
+    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> Completion:
+        """Send the messages; return the reply text. Raises BackendUnavailable when no reply can be had."""
+        ...
+
+
+def resolve_model(cfg: PlanConfig, backend: str) -> str:
+    model = cfg.llm_model or os.environ.get("DREAMRUNNER_LLM_MODEL")
+    if not model:
+        example = "llama3.1:8b" if backend == "openai" else "Qwen/Qwen2.5-7B-Instruct"
+        raise UsageError(f"the {backend} planner needs a model name",
+                         hint=f"pass --llm-model NAME (e.g. {example}) or set DREAMRUNNER_LLM_MODEL")
+    return model
+
+
+def redact(text: str, secret: str | None) -> str:
+    """Remove the API key (and anything shaped like one) from a server's message before it is shown or logged."""
+    if secret:
+        text = text.replace(secret, "***")
+    return re.sub(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", r"\1-***", text)
+
+
+# OpenAI-compatible servers (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio) ----------------------------------
+
+
+class OpenAIBackend:
+    """Chat completions over HTTP with the ``openai`` package.
+
+    Structured output (``plan.structured_output``): ``json_schema`` sends the reply's JSON schema as
+    ``response_format`` (vLLM, Ollama, llama.cpp and OpenAI constrain decoding with it); ``json_object`` is JSON
+    mode; ``off`` sends neither. ``auto`` starts with json_schema and steps down, once per session and with a
+    warning, when the server answers 400/422 to it. Retries: 429, 5xx, timeouts and connection errors are retried
+    ``plan.max_retries`` times with exponential backoff (``Retry-After`` honoured); 401/403/404 fail at once.
+    """
+
+    name = "openai"
+
+    def __init__(self, cfg: PlanConfig):
+        self.cfg = cfg
+        self.model = resolve_model(cfg, "openai")
+        self.base_url = (cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL).rstrip("/")
+        self.mode = "json_schema" if cfg.structured_output == "auto" else cfg.structured_output
+        self.mode_notes: list[str] = []  # each step down of the structured-output mode, for provenance
+        self._client: Any = None
+        self._secret: str | None = None
+
+    def identity(self) -> dict[str, Any]:
+        # The base URL is left out on purpose: a recorded session replays against any server (or none).
+        return {"backend": self.name, "model": self.model}
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            import openai
+
+            key = os.environ.get(self.cfg.llm_api_key_env) or None
+            if key is None:
+                if urlparse(self.base_url).hostname == "api.openai.com":
+                    raise BackendUnavailable(
+                        f"no API key for {self.base_url}: ${self.cfg.llm_api_key_env} is not set",
+                        hint=f"export {self.cfg.llm_api_key_env}=... (never put the key in config.json), or point "
+                             "--llm-base-url at a local server such as vLLM or Ollama")
+                key = "none"  # local servers (vLLM, Ollama, llama.cpp) accept any key
+            self._secret = key
+            # Our own retry loop below counts attempts and applies the backoff policy; the client's is off.
+            self._client = openai.OpenAI(api_key=key, base_url=self.base_url, timeout=self.cfg.timeout_s,
+                                         max_retries=0)
+        return self._client
+
+    def _response_format(self, schema_name: str, schema: dict[str, Any]) -> dict[str, Any] | None:
+        if self.mode == "json_schema":
+            return {"type": "json_schema", "json_schema": {"name": schema_name, "schema": schema, "strict": False}}
+        if self.mode == "json_object":
+            return {"type": "json_object"}
+        return None
+
+    def _step_down(self, why: str) -> bool:
+        """auto mode: json_schema → json_object → off. Returns False when there is nothing left to try."""
+        if self.cfg.structured_output != "auto" or self.mode == "off":
+            return False
+        new = "json_object" if self.mode == "json_schema" else "off"
+        note = f"{self.base_url} refused response_format {self.mode} ({why}); using {new} from now on"
+        log.warning("LLM planner: %s", note)
+        self.mode_notes.append(note)
+        self.mode = new
+        return True
+
+    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> Completion:
+        import openai
+
+        client = self._get_client()
+        attempts = 0
+        backoff = self.cfg.retry_backoff_s
+        retries_left = self.cfg.max_retries
+        while True:
+            attempts += 1
+            kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
+                                      "temperature": self.cfg.temperature}
+            if self.cfg.max_tokens is not None:
+                kwargs["max_tokens"] = self.cfg.max_tokens
+            if self.cfg.seed is not None:
+                kwargs["seed"] = self.cfg.seed
+            fmt = self._response_format(schema_name, schema)
+            if fmt is not None:
+                kwargs["response_format"] = fmt
+            try:
+                resp = client.chat.completions.create(**kwargs)
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                raise BackendUnavailable(
+                    f"the LLM server at {self.base_url} refused the API key (HTTP {exc.status_code}): "
+                    f"{self._message(exc)}",
+                    hint=f"set a valid key in ${self.cfg.llm_api_key_env} (it is read from the environment only)",
+                ) from None
+            except openai.NotFoundError as exc:
+                raise BackendUnavailable(
+                    f"model {self.model!r} or the chat-completions endpoint was not found at {self.base_url} "
+                    f"(HTTP 404): {self._message(exc)}",
+                    hint="check --llm-model against the server's model list (GET /v1/models) and that "
+                         "--llm-base-url ends in /v1, e.g. http://localhost:11434/v1 for Ollama",
+                ) from None
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                if fmt is not None and self._step_down(f"HTTP {exc.status_code}: {self._message(exc)[:200]}"):
+                    continue
+                raise BackendUnavailable(
+                    f"the LLM server at {self.base_url} rejected the request (HTTP {exc.status_code}): "
+                    f"{self._message(exc)}",
+                    hint="a too long prompt or an unsupported parameter is the usual cause; try "
+                         "--set plan.max_tokens=null or another model",
+                ) from None
+            except (openai.APIStatusError, openai.APIConnectionError) as exc:
+                # Transient: 408, 409, 429, 5xx, timeouts (APITimeoutError is an APIConnectionError), refused
+                # connections. Anything else is the request's fault: fail at once with the server's message.
+                status = getattr(exc, "status_code", None)
+                if status is not None and status not in (408, 409, 429) and status < 500:
+                    raise BackendUnavailable(
+                        f"the LLM server at {self.base_url} answered HTTP {status}: {self._message(exc)}") from None
+                reason = self._describe_transient(exc)
+                if retries_left <= 0:
+                    raise self._gave_up(reason, attempts) from None
+                wait = self._retry_after(exc, backoff)
+                log.info("LLM planner: %s; retrying in %.1f s (%d left)", reason, wait, retries_left)
+                time.sleep(wait)
+                retries_left -= 1
+                backoff *= 2
+                continue
+            except openai.APIError as exc:  # e.g. a 200 whose body is not a chat completion
+                raise BackendUnavailable(
+                    f"the server at {self.base_url} did not answer like an OpenAI-compatible chat-completions API: "
+                    f"{self._message(exc)}",
+                    hint="check --llm-base-url (it should end in /v1)") from None
+            choices = getattr(resp, "choices", None) or []
+            if not choices:
+                return Completion(text="", attempts=attempts, mode=self.mode, finish_reason="no choices")
+            choice = choices[0]
+            return Completion(text=choice.message.content or "", attempts=attempts, mode=self.mode,
+                              finish_reason=choice.finish_reason)
+
+    # Helpers -----------------------------------------------------------------------------------------------
+    def _message(self, exc: Exception) -> str:
+        body = getattr(exc, "body", None)
+        msg = None
+        if isinstance(body, dict):
+            err = body.get("error", body)
+            msg = err.get("message") if isinstance(err, dict) else str(err)
+        return redact(str(msg or getattr(exc, "message", None) or exc), self._secret)
+
+    def _describe_transient(self, exc: Exception) -> str:
+        import openai
+
+        if isinstance(exc, openai.APITimeoutError):
+            return f"no reply within {self.cfg.timeout_s:g} s (plan.timeout_s)"
+        if isinstance(exc, openai.APIConnectionError):
+            return f"cannot connect to {self.base_url}"
+        return f"HTTP {getattr(exc, 'status_code', '?')}: {self._message(exc)[:200]}"
+
+    def _retry_after(self, exc: Exception, backoff: float) -> float:
+        response = getattr(exc, "response", None)
+        header = response.headers.get("retry-after") if response is not None else None
+        if header:
+            try:
+                return min(max(float(header), 0.0), RETRY_AFTER_CAP_S)
+            except ValueError:
+                pass
+        return backoff
+
+    def _gave_up(self, reason: str, attempts: int) -> BackendUnavailable:
+        if reason.startswith("cannot connect"):
+            hint = ("start the server (e.g. `vllm serve MODEL` or `ollama serve`) or fix --llm-base-url; "
+                    "replies already cached replay without a server")
+        elif reason.startswith("no reply"):
+            hint = "raise plan.timeout_s (--set plan.timeout_s=600) or use a smaller/faster model"
+        else:
+            hint = "the server is overloaded or failing; try again later or raise plan.max_retries"
+        return BackendUnavailable(f"LLM server {self.base_url} (model {self.model!r}): {reason}; gave up after "
+                                  f"{attempts} attempt{'s' if attempts != 1 else ''}", hint=hint)
+
+
+# Local transformers chat models -----------------------------------------------------------------------------
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+class TransformersBackend:
+    """A local causal LM with a chat template, from a folder or the Hugging Face cache.
+
+    Offline-aware: with HF_HUB_OFFLINE=1 (or for a local folder) nothing is downloaded (``local_files_only``).
+    safetensors weights only, never remote code. There is no constrained decoding: the reply schema is in the
+    prompt, and the planner's validation and repair loop catch what the model gets wrong.
+    """
+
+    name = "transformers"
+
+    def __init__(self, cfg: PlanConfig):
+        self.cfg = cfg
+        self.model = resolve_model(cfg, "transformers")
+        self.device: str | None = None
+        self._tok: Any = None
+        self._lm: Any = None
+
+    def identity(self) -> dict[str, Any]:
+        ident: dict[str, Any] = {"backend": self.name, "model": self.model}
+        path = Path(self.model).expanduser()
+        if path.is_dir():
+            # A local folder's weights can change under the same name: key the cache on what is there.
+            from ..workspace import digest
+
+            cfg_file = path / "config.json"
+            ident["weights"] = digest({
+                "config": cfg_file.read_text(encoding="utf-8") if cfg_file.is_file() else None,
+                "files": sorted((p.name, p.stat().st_size) for p in path.glob("*.safetensors")),
+            })
+        return ident
+
+    def _load(self) -> None:
+        if self._lm is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = Path(self.model).expanduser()
+        local_only = _offline() or path.is_dir()
+        source = str(path) if path.is_dir() else self.model
+        try:
+            tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, trust_remote_code=False)
+            lm = AutoModelForCausalLM.from_pretrained(source, local_files_only=local_only, trust_remote_code=False,
+                                                      use_safetensors=True, dtype="auto")
+        except (OSError, ValueError, EnvironmentError) as exc:
+            where = "offline (HF_HUB_OFFLINE=1), so only the local cache was searched" if local_only else ""
+            raise ModelUnavailable(
+                f"cannot load the local chat model {self.model!r}{': ' + where if where else ''}: "
+                f"{str(exc).splitlines()[0][:300]}",
+                hint=f"download it where there is internet (`hf download {self.model}`) or pass a local folder "
+                     "with safetensors weights via --llm-model PATH",
+            ) from None
+        if not getattr(tok, "chat_template", None):
+            raise ModelUnavailable(f"{self.model!r} has no chat template",
+                                   hint="use an instruction-tuned chat model (its tokenizer_config.json carries "
+                                        "a chat_template)")
+        device = self.cfg.llm_device
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        elif device.startswith("cuda") and not torch.cuda.is_available():
+            raise BackendUnavailable(f"plan.llm_device={device!r} but CUDA is not available",
+                                     hint="set --set plan.llm_device=cpu (slow) or run on a GPU machine")
+        log.info("LLM planner: %s on %s", self.model, device)
+        self.device = device
+        self._tok, self._lm = tok, lm.to(device).eval()
+
+    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> Completion:
+        import torch
+
+        self._load()
+        tok, lm = self._tok, self._lm
+        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        enc = tok(text, return_tensors="pt", add_special_tokens=False).to(self.device)
+        sample = self.cfg.temperature > 0
+        gen_kwargs: dict[str, Any] = {"max_new_tokens": self.cfg.max_tokens or 4096, "do_sample": sample,
+                                      "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None
+                                      else tok.eos_token_id}
+        if sample:
+            gen_kwargs["temperature"] = self.cfg.temperature
+            torch.manual_seed(self.cfg.seed or 0)  # reproducible sampling, like the server's seed
+        with torch.inference_mode():
+            out = lm.generate(**enc, **gen_kwargs)  # (1, prompt_len + new_len)
+        new = out[0, enc["input_ids"].shape[1]:]
+        reply = tok.decode(new, skip_special_tokens=True)
+        finish = "length" if new.shape[0] >= gen_kwargs["max_new_tokens"] else "stop"
+        return Completion(text=reply, attempts=1, mode="prompt", finish_reason=finish)

@@ -1,0 +1,509 @@
+"""The video database index: a BM25 index over captions plus a compact, memory-mapped metadata table.
+
+Layout of an index folder (``dreamrunner index build DB_DIR --captions FILE`` → ``DB_DIR/index``)::
+
+    index.json               format, counts, columns found, tokenizer, BM25 parameters, fingerprint, db folder
+    bm25/                    bm25s's on-disk format (loaded with ``bm25s.BM25.load(..., mmap=True)``)
+      data.csc.index.npy     float32 (nnz,)   BM25 weight of each (token, doc) posting, column-major
+      indices.csc.index.npy  int32   (nnz,)   doc id of each posting
+      indptr.csc.index.npy   int64   (V+1,)   postings of token t are [indptr[t], indptr[t+1])
+      vocab.index.json, params.index.json
+    meta/rows.npy            structured (N,): start, end, duration, fps (float32, NaN = unknown),
+                             frames, width, height (int32, -1 = unknown)
+    meta/paths.bin + paths.offsets.npy        UTF-8 video paths, int64 offsets (N+1,)
+    meta/captions.bin + captions.offsets.npy  UTF-8 captions, int64 offsets (N+1,)
+
+Building streams (METHOD.md B.1 at InternVid / Panda-70M scale): pass 1 reads the caption file chunk by chunk and
+appends each document's (token id, term frequency) pairs and its metadata to flat binary files; pass 2 turns the
+postings into the column-major (CSC) matrix with a chunked counting sort written straight into memory-mapped
+``.npy`` files. Only the vocabulary (a dict) and per-token counts live in Python; memory does not grow with the
+number of captions.
+
+Scoring is rank_bm25's ``BM25Okapi`` exactly (k1 = 1.5, b = 0.75, idf = ln((N − df + 0.5)/(df + 0.5)), negative
+idf floored at ε·mean idf with ε = 0.25), precomputed per posting, so the two backends give the same scores:
+``bm25s`` (memory-mapped, any size; the default) and ``rank_bm25`` (in memory, small databases, the test oracle).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputInvalid, UsageError
+from ..workspace import digest
+from .captions import CaptionRow, ReadStats, read_captions
+from .text import TOKENIZER_NAME, tokenize
+
+FORMAT = "dreamrunner-video-index"
+FORMAT_VERSION = 1
+INDEX_FILE = "index.json"
+K1, B, EPSILON = 1.5, 0.75, 0.25
+RANK_BM25_MAX_ROWS = 200_000
+BACKENDS = ("bm25s", "rank_bm25")
+ROW_DTYPE = np.dtype([("start", "<f4"), ("end", "<f4"), ("duration", "<f4"), ("fps", "<f4"),
+                      ("frames", "<i4"), ("width", "<i4"), ("height", "<i4")])
+
+
+# Building ----------------------------------------------------------------------------------------------------------
+
+
+class _Appender:
+    """Append numpy chunks (or bytes) to a flat binary file."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.f = open(path, "wb")  # noqa: SIM115 (closed in close())
+        self.count = 0
+
+    def add(self, arr: np.ndarray) -> None:
+        self.f.write(np.ascontiguousarray(arr).tobytes())
+        self.count += len(arr)
+
+    def add_bytes(self, data: bytes) -> None:
+        self.f.write(data)
+        self.count += len(data)
+
+    def close(self) -> None:
+        self.f.close()
+
+
+@dataclass
+class _Pass1:
+    """Flat files written by pass 1 and the counts pass 2 needs."""
+
+    tmp: Path
+    vocab: dict[str, int]
+    df: np.ndarray  # (V,) int64 documents per token
+    rows: int
+    total_len: int
+    nnz: int
+
+
+def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_column: str | None = None,
+                caption_column: str | None = None, default_ext: str = ".mp4", check_files: bool = False,
+                chunk_rows: int = 50_000, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Index a caption file (streaming) into ``out`` (default ``DB_DIR/index``), atomically.
+
+    Args:
+        db_dir: the database folder; video paths in the caption file are relative to it (or absolute).
+        captions: JSONL or CSV caption file (see ``captions.py`` for the recognised columns).
+        out: index folder to write; an existing index there is replaced only once the new one is complete.
+        check_files: count rows whose video file does not exist as unreadable (one ``stat`` per row).
+        chunk_rows: rows per processing chunk (memory vs. speed; 50k rows ≈ tens of MB).
+        progress: called with the number of rows read so far after each chunk.
+
+    Returns:
+        A summary: rows, unreadable rows (count and first examples), vocabulary size, postings, bytes on disk,
+        seconds, rows per second, fingerprint.
+
+    Raises:
+        InputInvalid: the file cannot be read at all, or no row is readable.
+    """
+    t0 = time.perf_counter()
+    db_dir = Path(db_dir).resolve()
+    captions = Path(captions)
+    if not captions.is_absolute() and not captions.exists() and (db_dir / captions).exists():
+        captions = db_dir / captions
+    captions = captions.resolve()
+    if not db_dir.is_dir():
+        raise InputInvalid(f"database folder {db_dir} does not exist", hint="give the folder holding the videos")
+    if not captions.is_file():
+        raise InputInvalid(f"caption file {captions} not found", hint="pass --captions PATH (JSONL or CSV)")
+    out = Path(out).resolve() if out is not None else db_dir / "index"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _mkdtemp(out.parent, ".tmp-index-")
+    try:
+        stats = ReadStats()
+        rows = read_captions(captions, stats, path_column=path_column, caption_column=caption_column,
+                             default_ext=default_ext)
+        if check_files:
+            rows = _existing(rows, db_dir, stats)
+        p1 = _pass1(rows, tmp, chunk_rows, progress)
+        if p1.rows == 0:
+            raise InputInvalid(f"no readable rows in {captions} ({stats.unreadable} unreadable)",
+                               details=stats.examples,
+                               hint="check the columns (a video path and a caption per row are required)")
+        bm25_info = _pass2(p1, tmp)
+        _finish_meta(tmp, p1.rows)
+        info = {
+            "format": FORMAT, "format_version": FORMAT_VERSION, "rows": p1.rows, "unreadable": stats.unreadable,
+            "unreadable_examples": stats.examples, "expanded_rows": stats.expanded, "lines": stats.lines,
+            "source": {"path": str(captions), "sha256": stats.sha256, "columns": stats.columns},
+            "db_dir": _rel_or_abs(db_dir, out), "default_ext": default_ext, "check_files": check_files,
+            "tokenizer": TOKENIZER_NAME, "bm25": bm25_info,
+        }
+        info["fingerprint"] = digest({k: info[k] for k in ("format", "format_version", "rows", "tokenizer", "bm25",
+                                                           "default_ext", "check_files")}
+                                     | {"source_sha256": stats.sha256, "columns": stats.columns})
+        (tmp / INDEX_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        for scratch in tmp.glob("*.raw"):
+            scratch.unlink()
+        _replace_dir(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seconds = time.perf_counter() - t0
+    return {"index": str(out), "rows": info["rows"], "unreadable": info["unreadable"],
+            "unreadable_examples": info["unreadable_examples"], "expanded_rows": info["expanded_rows"],
+            "vocabulary": bm25_info["vocabulary"], "postings": bm25_info["postings"], "bytes": dir_bytes(out),
+            "seconds": round(seconds, 3), "rows_per_s": round(info["rows"] / max(seconds, 1e-9), 1),
+            "fingerprint": info["fingerprint"], "columns": stats.columns}
+
+
+def _existing(rows: Any, db_dir: Path, stats: ReadStats) -> Any:
+    last: tuple[str, bool] = ("", False)
+    for row in rows:
+        if row.path != last[0]:  # consecutive rows of one video (Panda-70M) cost one stat
+            last = (row.path, (db_dir / row.path).is_file())
+        if last[1]:
+            yield row
+        else:
+            stats.rows -= 1
+            stats.bad(f"row {row.path}", "video file not found (--check-files)")
+
+
+def _pass1(rows: Any, tmp: Path, chunk_rows: int, progress: Callable[[int], None] | None) -> _Pass1:
+    """Stream rows → per-doc unique (token, tf) postings, doc lengths, metadata; returns the counts."""
+    files = {name: _Appender(tmp / f"{name}.raw") for name in
+             ("post_tok", "post_tf", "doc_nnz", "doc_len", "rows", "paths_len", "captions_len")}
+    paths_blob = _Appender(tmp / "paths.bin")
+    caps_blob = _Appender(tmp / "captions.bin")
+    vocab: dict[str, int] = {}
+    df = np.zeros(1024, dtype=np.int64)
+    n_rows = total_len = nnz = 0
+    buf: list[CaptionRow] = []
+
+    def flush() -> None:
+        nonlocal df, n_rows, total_len, nnz
+        if not buf:
+            return
+        # Token ids per document (the vocabulary grows as new words appear).
+        ids: list[int] = []
+        lens = np.empty(len(buf), dtype=np.int64)
+        for i, row in enumerate(buf):
+            toks = tokenize(row.caption)
+            lens[i] = len(toks)
+            for t in toks:
+                tid = vocab.get(t)
+                if tid is None:
+                    tid = vocab[t] = len(vocab)
+                ids.append(tid)
+        flat = np.asarray(ids, dtype=np.int64)  # (sum lens,)
+        doc = np.repeat(np.arange(len(buf), dtype=np.int64), lens)
+        # Unique (doc, token) pairs with their counts = term frequencies; sorted by doc, then token.
+        keys, tf = np.unique((doc << 32) | flat, return_counts=True)
+        tok = (keys & 0xFFFFFFFF).astype(np.int32)
+        per_doc = np.bincount(keys >> 32, minlength=len(buf)).astype(np.int32)
+        if len(vocab) > len(df):
+            df = np.concatenate([df, np.zeros(max(len(vocab), 2 * len(df)) - len(df), dtype=np.int64)])
+        df += np.bincount(tok, minlength=len(df))[: len(df)]
+        files["post_tok"].add(tok)
+        files["post_tf"].add(tf.astype(np.int32))
+        files["doc_nnz"].add(per_doc)
+        files["doc_len"].add(lens.astype(np.int32))
+        files["rows"].add(_meta_array(buf))
+        p = [r.path.encode("utf-8") for r in buf]
+        c = [r.caption.encode("utf-8") for r in buf]
+        files["paths_len"].add(np.fromiter((len(x) for x in p), dtype=np.int64, count=len(p)))
+        files["captions_len"].add(np.fromiter((len(x) for x in c), dtype=np.int64, count=len(c)))
+        paths_blob.add_bytes(b"".join(p))
+        caps_blob.add_bytes(b"".join(c))
+        n_rows += len(buf)
+        total_len += int(lens.sum())
+        nnz += len(tok)
+        buf.clear()
+        if progress:
+            progress(n_rows)
+
+    for row in rows:
+        buf.append(row)
+        if len(buf) >= chunk_rows:
+            flush()
+    flush()
+    for f in [*files.values(), paths_blob, caps_blob]:
+        f.close()
+    return _Pass1(tmp=tmp, vocab=vocab, df=df[: len(vocab)], rows=n_rows, total_len=total_len, nnz=nnz)
+
+
+def _meta_array(buf: list[CaptionRow]) -> np.ndarray:
+    out = np.empty(len(buf), dtype=ROW_DTYPE)
+    nan = float("nan")
+    for i, r in enumerate(buf):
+        out[i] = (nan if r.start is None else r.start, nan if r.end is None else r.end,
+                  nan if r.duration is None else r.duration, nan if r.fps is None else r.fps,
+                  -1 if r.frames is None else r.frames, -1 if r.width is None else r.width,
+                  -1 if r.height is None else r.height)
+    return out
+
+
+def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarray:
+    """rank_bm25 BM25Okapi's idf: ln(N − df + 0.5) − ln(df + 0.5); negatives → ε · mean idf over the vocabulary."""
+    idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)  # float64 (V,)
+    if len(idf):
+        idf[idf < 0] = epsilon * idf.mean()
+    return idf
+
+
+def _pass2(p1: _Pass1, tmp: Path, chunk_postings: int = 1_000_000) -> dict[str, Any]:
+    """Postings (doc-major) → CSC matrix (token-major) in memory-mapped .npy files, in bm25s's layout."""
+    V, N = len(p1.vocab), p1.rows
+    avgdl = p1.total_len / N
+    idf = okapi_idf(p1.df, N)
+    bm25_dir = tmp / "bm25"
+    bm25_dir.mkdir()
+    indptr = np.zeros(V + 1, dtype=np.int64)
+    np.cumsum(p1.df, out=indptr[1:])
+    assert indptr[-1] == p1.nnz, "postings and document frequencies disagree"
+    open_memmap = np.lib.format.open_memmap
+    data = open_memmap(bm25_dir / "data.csc.index.npy", mode="w+", dtype=np.float32, shape=(max(p1.nnz, 1),))
+    indices = open_memmap(bm25_dir / "indices.csc.index.npy", mode="w+", dtype=np.int32, shape=(max(p1.nnz, 1),))
+    heads = indptr[:-1].copy()  # next free slot of each column
+    doc_nnz = np.fromfile(tmp / "doc_nnz.raw", dtype=np.int32).astype(np.int64)
+    doc_len = np.fromfile(tmp / "doc_len.raw", dtype=np.int32).astype(np.float64)
+    doc_off = np.zeros(N + 1, dtype=np.int64)
+    np.cumsum(doc_nnz, out=doc_off[1:])
+    if p1.nnz:
+        tok_mm = np.memmap(tmp / "post_tok.raw", dtype=np.int32, mode="r")
+        tf_mm = np.memmap(tmp / "post_tf.raw", dtype=np.int32, mode="r")
+        d0 = 0
+        while d0 < N:
+            # Whole documents per chunk, about chunk_postings postings each.
+            d1 = int(np.searchsorted(doc_off, doc_off[d0] + chunk_postings, side="right"))
+            d1 = min(max(d1 - 1, d0 + 1), N)
+            o0, o1 = doc_off[d0], doc_off[d1]
+            tok = np.asarray(tok_mm[o0:o1], dtype=np.int64)  # (P,) P ≈ chunk_postings: bounded memory
+            tf = np.asarray(tf_mm[o0:o1], dtype=np.float64)
+            docs = np.repeat(np.arange(d0, d1, dtype=np.int64), doc_nnz[d0:d1])
+            # BM25 Okapi weight of each posting (rank_bm25's formula, METHOD.md B.1 step 1).
+            norm = K1 * (1 - B + B * doc_len[docs] / avgdl)
+            weight = idf[tok] * (tf * (K1 + 1)) / (tf + norm)
+            # Counting sort by token, stable in doc order: each column's docs stay ascending.
+            order = np.argsort(tok, kind="stable")
+            ts = tok[order]
+            starts = np.flatnonzero(np.r_[True, ts[1:] != ts[:-1]])
+            rank = np.arange(len(ts)) - np.repeat(starts, np.diff(np.r_[starts, len(ts)]))
+            pos = heads[ts] + rank
+            data[pos] = weight[order]
+            indices[pos] = docs[order]
+            heads += np.bincount(tok, minlength=V)
+            d0 = d1
+        del tok_mm, tf_mm
+    data.flush()
+    indices.flush()
+    del data, indices
+    np.save(bm25_dir / "indptr.csc.index.npy", indptr)
+    (bm25_dir / "vocab.index.json").write_text(json.dumps(p1.vocab, ensure_ascii=False), encoding="utf-8")
+    # bm25s only sums the stored weights at query time; these parameters describe the files for bm25s.load.
+    params = {"k1": K1, "b": B, "delta": 0.5, "method": "robertson", "idf_method": "robertson", "dtype": "float32",
+              "int_dtype": "int32", "num_docs": N, "version": _bm25s_version(), "backend": "numpy"}
+    (bm25_dir / "params.index.json").write_text(json.dumps(params, indent=2), encoding="utf-8")
+    return {"scoring": "okapi", "k1": K1, "b": B, "epsilon": EPSILON, "avgdl": avgdl, "vocabulary": V,
+            "postings": int(p1.nnz)}
+
+
+def _bm25s_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("bm25s")
+    except Exception:
+        return "unknown"
+
+
+def _finish_meta(tmp: Path, n: int) -> None:
+    """Raw scratch files → self-describing .npy (rows table, string offsets)."""
+    meta = tmp / "meta"
+    meta.mkdir()
+    rows = np.fromfile(tmp / "rows.raw", dtype=ROW_DTYPE)
+    assert len(rows) == n
+    np.save(meta / "rows.npy", rows)
+    del rows
+    for name in ("paths", "captions"):
+        lens = np.fromfile(tmp / f"{name}_len.raw", dtype=np.int64)
+        offsets = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=offsets[1:])
+        np.save(meta / f"{name}.offsets.npy", offsets)
+        os.replace(tmp / f"{name}.bin", meta / f"{name}.bin")
+
+
+def _mkdtemp(parent: Path, prefix: str) -> Path:
+    """mkdtemp, with the usual umask-based permissions instead of 0700 (the index is shared data)."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)
+    return tmp
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Swap a finished folder into place; an old index is removed only after the new one is there."""
+    old = None
+    if target.exists():
+        old = target.with_name(f".old-{target.name}-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(new, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _rel_or_abs(path: Path, index_dir: Path) -> str:
+    try:
+        return os.path.relpath(path, index_dir)
+    except ValueError:  # another drive (Windows)
+        return str(path)
+
+
+def dir_bytes(path: Path) -> int:
+    return sum(p.stat().st_size for p in Path(path).rglob("*") if p.is_file())
+
+
+# Opening and querying -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class IndexedClip:
+    """One row of the index: where the clip is and what is known about it (None = unknown)."""
+
+    row: int
+    video: Path
+    path: str
+    caption: str
+    start: float | None
+    end: float | None
+    duration: float | None
+    fps: float | None
+    frames: int | None
+    width: int | None
+    height: int | None
+
+
+def find_index(path: Path) -> Path:
+    """An index folder, or a database folder holding ``index/`` → the index folder."""
+    path = Path(path).expanduser().resolve()
+    for cand in (path, path / "index"):
+        if (cand / INDEX_FILE).is_file():
+            return cand
+    raise InputInvalid(f"no video index at {path} ({INDEX_FILE} not found)",
+                       hint="build one with `dreamrunner index build DB_DIR --captions FILE`, or try the demo "
+                            "database: `dreamrunner index demo DEMO_DIR`")
+
+
+class VideoIndex:
+    """An opened index. ``search`` ranks rows by BM25; ``clip`` reads one row's metadata (memory-mapped)."""
+
+    def __init__(self, path: Path, backend: str = "bm25s"):
+        if backend not in BACKENDS:
+            raise UsageError(f"unknown BM25 backend {backend!r}", hint=f"choose one of: {', '.join(BACKENDS)}")
+        self.root = find_index(path)
+        try:
+            self.info: dict[str, Any] = json.loads((self.root / INDEX_FILE).read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise InputInvalid(f"{self.root / INDEX_FILE} is not valid JSON ({exc.msg})",
+                               hint="rebuild the index with `dreamrunner index build`") from None
+        if self.info.get("format") != FORMAT or self.info.get("format_version") != FORMAT_VERSION:
+            raise InputInvalid(f"{self.root} is not a version-{FORMAT_VERSION} dreamrunner video index",
+                               hint="rebuild it with `dreamrunner index build`")
+        if self.info.get("tokenizer") != TOKENIZER_NAME:
+            raise InputInvalid(f"{self.root} was built with tokenizer {self.info.get('tokenizer')!r}; this version "
+                               f"uses {TOKENIZER_NAME!r}", hint="rebuild it with `dreamrunner index build`")
+        self.backend = backend
+        self.n: int = int(self.info["rows"])
+        self.fingerprint: str = self.info["fingerprint"]
+        db = Path(self.info["db_dir"])
+        self.db_dir = db if db.is_absolute() else (self.root / db).resolve()
+        meta = self.root / "meta"
+        self._rows = np.load(meta / "rows.npy", mmap_mode="r")
+        self._paths = (np.memmap(meta / "paths.bin", dtype=np.uint8, mode="r") if (meta / "paths.bin").stat().st_size
+                       else np.zeros(0, np.uint8), np.load(meta / "paths.offsets.npy", mmap_mode="r"))
+        self._caps = (np.memmap(meta / "captions.bin", dtype=np.uint8, mode="r"),
+                      np.load(meta / "captions.offsets.npy", mmap_mode="r"))
+        self._retriever: Any = None
+        self._rank: Any = None
+
+    # BM25 ------------------------------------------------------------------------------------------------------
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every row for a query → float (N,)."""
+        tokens = tokenize(query)
+        if self.backend == "rank_bm25":
+            return np.asarray(self._rank_bm25().get_scores(tokens), dtype=np.float64)
+        retriever = self._bm25s()
+        ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
+        if not ids:
+            return np.zeros(self.n, dtype=np.float32)
+        return retriever.get_scores(ids)  # (N,) float32, sums the memory-mapped postings of each query token
+
+    def search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Top ``k`` rows with a positive score, best first; ties broken by row number (deterministic)."""
+        return top_k(self.scores(query), k)
+
+    def _bm25s(self) -> Any:
+        if self._retriever is None:
+            import bm25s
+
+            self._retriever = bm25s.BM25.load(str(self.root / "bm25"), mmap=True, load_corpus=False,
+                                              show_progress=False)
+        return self._retriever
+
+    def _rank_bm25(self) -> Any:
+        if self._rank is None:
+            if self.n > RANK_BM25_MAX_ROWS:
+                raise UsageError(f"the rank_bm25 backend keeps every caption in memory; {self.n} rows is more "
+                                 f"than its limit of {RANK_BM25_MAX_ROWS}", hint="use retrieve.backend=bm25s")
+            from rank_bm25 import BM25Okapi
+
+            self._rank = BM25Okapi([tokenize(self.caption(i)) for i in range(self.n)], k1=K1, b=B, epsilon=EPSILON)
+        return self._rank
+
+    # Rows ------------------------------------------------------------------------------------------------------
+    def caption(self, i: int) -> str:
+        blob, off = self._caps
+        return bytes(blob[off[i]:off[i + 1]]).decode("utf-8", errors="replace")
+
+    def path(self, i: int) -> str:
+        blob, off = self._paths
+        return bytes(blob[off[i]:off[i + 1]]).decode("utf-8", errors="replace")
+
+    def clip(self, i: int) -> IndexedClip:
+        if not 0 <= i < self.n:
+            raise IndexError(f"row {i} out of range (index has {self.n} rows)")
+        r = self._rows[i]
+        rel = self.path(i)
+        video = Path(rel) if Path(rel).is_absolute() else self.db_dir / rel
+
+        def f(x: Any) -> float | None:
+            return None if math.isnan(float(x)) else float(x)
+
+        def n(x: Any) -> int | None:
+            return None if int(x) < 0 else int(x)
+
+        return IndexedClip(row=i, video=video, path=rel, caption=self.caption(i), start=f(r["start"]),
+                           end=f(r["end"]), duration=f(r["duration"]), fps=f(r["fps"]), frames=n(r["frames"]),
+                           width=n(r["width"]), height=n(r["height"]))
+
+    def summary(self) -> dict[str, Any]:
+        return {"index": str(self.root), "db_dir": str(self.db_dir), "rows": self.n,
+                "unreadable": self.info.get("unreadable", 0), "vocabulary": self.info["bm25"]["vocabulary"],
+                "postings": self.info["bm25"]["postings"], "fingerprint": self.fingerprint,
+                "source": self.info.get("source", {}).get("path"), "bytes": dir_bytes(self.root)}
+
+
+def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Indices of the ``k`` highest positive scores, sorted by (−score, index)."""
+    cand = np.flatnonzero(scores > 0)
+    s = scores[cand]
+    if len(cand) > k:
+        kth = np.partition(s, len(s) - k)[len(s) - k]  # the k-th largest score
+        keep = s >= kth  # every tie at the boundary, so the cut below is deterministic
+        cand, s = cand[keep], s[keep]
+    order = np.lexsort((cand, -s))[:k]
+    return [(int(cand[j]), float(s[j])) for j in order]

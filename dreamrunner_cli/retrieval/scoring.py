@@ -1,0 +1,146 @@
+"""CLIP + video–text scores of candidate windows (METHOD.md B.1 step 4), memoised across workspaces.
+
+score(window, text) = ½ · (CLIP + video-text), where
+  * CLIP = mean over ``clip_frames`` (8) uniformly sampled frames of cos(image embedding, text embedding);
+  * video-text = cos(video embedding, text embedding) with X-CLIP (ViCLIP in the paper; see models/scorers.py).
+
+Embeddings go to the ``embeddings`` diskcache (safetensors bytes, never pickles): a window's frame and video
+embeddings are keyed by the models, the video file (absolute path, size, mtime), the window and the decoding
+settings; a text's embeddings by the models and the text. A second story retrieving from the same database decodes
+and encodes nothing it has seen before.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import media
+from .segment import Window
+
+if TYPE_CHECKING:
+    import torch
+
+    from ..models.scorers import ClipScorer, VideoTextScorer
+
+CACHE_NAME = "embeddings"
+KEY_VERSION = 1
+
+
+@dataclass
+class WindowScore:
+    clip_score: float
+    video_text_score: float
+    cached: bool
+
+    @property
+    def score(self) -> float:
+        return 0.5 * (self.clip_score + self.video_text_score)
+
+
+class WindowScorer:
+    """Scores windows of videos against one text, reading and filling the embedding cache.
+
+    Args:
+        clip, video_text: the two scorers (models/scorers.py).
+        clip_frames: frames averaged for the CLIP score.
+        fps: frame rate the window is decoded at before sampling.
+        cache: a diskcache.Cache or None (no memoisation).
+    """
+
+    def __init__(self, clip: ClipScorer, video_text: VideoTextScorer, *, clip_frames: int = 8, fps: float = 8.0,
+                 cache: Any = None):
+        self.clip = clip
+        self.video_text = video_text
+        self.clip_frames = clip_frames
+        self.fps = fps
+        self.cache = cache
+        self.short_side = max(_image_size(clip), int(getattr(video_text, "image_size", 224)))
+        self.decoded = 0  # windows decoded (cache misses), for the manifest notes and tests
+
+    # Text ------------------------------------------------------------------------------------------------------
+    def text_embeddings(self, text: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """(CLIP text embedding (D1,), video-text embedding (D2,)), cached."""
+        key = _key({"kind": "text", "clip": self.clip.model_id, "video_text": self.video_text.model_id, "text": text})
+        hit = self._get(key)
+        if hit is not None:
+            return hit["clip"], hit["video_text"]
+        c = self.clip.encode_texts([text])[0]  # (D1,)
+        v = self.video_text.encode_texts([text])[0]  # (D2,)
+        self._put(key, {"clip": c, "video_text": v})
+        return c, v
+
+    # Windows ---------------------------------------------------------------------------------------------------
+    def score(self, video: Path, window: Window, text_emb: tuple[torch.Tensor, torch.Tensor]) -> WindowScore:
+        """Score one window; raises media.MediaError when the video cannot be decoded."""
+        emb, cached = self.window_embeddings(video, window)
+        t_clip, t_vt = text_emb
+        clip_score = float((emb["frames"] @ t_clip).mean())  # (F, D1) @ (D1,) → (F,) → mean over frames
+        vt_score = float(emb["video"] @ t_vt)  # (D2,) · (D2,)
+        return WindowScore(clip_score, vt_score, cached)
+
+    def window_embeddings(self, video: Path, window: Window) -> tuple[dict[str, torch.Tensor], bool]:
+        """{'frames': (F, D1) CLIP image embeddings, 'video': (D2,) video embedding}, and whether it was cached."""
+        video = Path(video).resolve()
+        try:
+            st = video.stat()
+            ident = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+        except OSError:
+            raise media.MediaError("video file not found") from None
+        key = _key({"kind": "window", "clip": self.clip.model_id, "video_text": self.video_text.model_id,
+                    "video": str(video), **ident, "start": window.start, "end": window.end, "fps": self.fps,
+                    "clip_frames": self.clip_frames, "short_side": self.short_side})
+        hit = self._get(key)
+        if hit is not None:
+            return hit, True
+        frames = media.read_window(video, window.start, window.duration, self.fps, short_side=self.short_side)
+        self.decoded += 1
+        idx = np.linspace(0, len(frames) - 1, self.clip_frames).round().astype(int)  # uniform frame sample
+        emb = {"frames": self.clip.encode_images([frames[i] for i in idx]),  # (F, D1)
+               "video": self.video_text.encode_video(frames)}  # (D2,)
+        self._put(key, emb)
+        return emb, False
+
+    # Cache (safetensors bytes; a corrupt entry is a miss) ------------------------------------------------------
+    def _get(self, key: str) -> dict[str, torch.Tensor] | None:
+        if self.cache is None:
+            return None
+        blob = self.cache.get(key)
+        if not isinstance(blob, bytes):
+            return None
+        try:
+            from safetensors.torch import load
+
+            return load(blob)
+        except Exception:
+            return None
+
+    def _put(self, key: str, tensors: dict[str, torch.Tensor]) -> None:
+        if self.cache is None:
+            return
+        from safetensors.torch import save
+
+        self.cache.set(key, save({k: v.contiguous().float().cpu() for k, v in tensors.items()}))
+
+
+def _key(obj: dict[str, Any]) -> str:
+    return json.dumps({"v": KEY_VERSION, **obj}, sort_keys=True)
+
+
+def _image_size(clip: Any) -> int:
+    size = getattr(getattr(getattr(clip, "model", None), "visual", None), "image_size", 224)
+    return int(max(size) if isinstance(size, (tuple, list)) else size)
+
+
+def select(scored: list[tuple[Any, float]], *, threshold: float, max_clips: int, min_clips: int) -> list[int]:
+    """METHOD.md B.1: the top ``max_clips`` whose score exceeds ``threshold``; if fewer than ``min_clips`` pass,
+    the top ``min_clips`` by rank. ``scored`` is [(anything, score)]; returns positions into it, best first."""
+    order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
+    above = [i for i in order if scored[i][1] > threshold]
+    if len(above) >= min_clips:
+        return above[:max_clips]
+    return order[:min_clips]

@@ -1,0 +1,172 @@
+"""The storyboard picture: every scene's key-frame layout, drawn from plan.json, to check with your eyes before
+spending GPU time.
+
+One row per scene: its key frames side by side as small 3:2 panels (the video's 720×480 shape), each region's box
+drawn in its entity's colour and labelled ``entity · motion``; a legend of the entities at the top; under each row
+the scene id, location and narration, and the background prompt in grey (wrapped). A caption that changes at a key
+frame (a new event) is marked with a small triangle above that panel.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .workspace import atomic_path
+
+if TYPE_CHECKING:
+    from PIL import ImageDraw, ImageFont
+
+    from .schema import Plan
+
+PANEL_W, PANEL_H = 240, 160  # pixels per key frame; 3:2 like the 720×480 video
+GAP = 8  # between panels
+MARGIN = 16  # around the picture
+ROW_GAP = 20  # between scenes
+LINE_H = 17  # one line of narration text
+TITLE_H = 30
+LEGEND_H = 24
+MARK_H = 10  # room above the panels for the "new caption" marks
+
+PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+INK, GREY, PANEL_BG, PANEL_EDGE = (25, 25, 25), (110, 110, 110), (244, 244, 240), (170, 170, 170)
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)  # Pillow's bundled scalable font (needs FreeType)
+    except (TypeError, OSError, ImportError):
+        return ImageFont.load_default()
+
+
+def _wrap(text: str, font, width: float) -> list[str]:
+    """Greedy word wrap to a pixel width."""
+    lines: list[str] = []
+    line = ""
+    for word in " ".join(text.split()).split(" "):
+        trial = f"{line} {word}".strip()
+        if line and font.getlength(trial) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+def entity_colours(plan: Plan) -> dict[str, tuple[int, int, int]]:
+    """A distinct colour per entity, stable in plan order (characters, then objects, then anything else)."""
+    ids = [c.id for c in plan.characters] + [o.id for o in plan.objects]
+    for scene in plan.scenes:
+        for kf in scene.keyframes:
+            ids += [r.entity for r in kf.regions + kf.merged]
+    ids = list(dict.fromkeys(ids))
+    return {eid: PALETTE[i % len(PALETTE)] for i, eid in enumerate(ids)}
+
+
+def picture_width(plan: Plan) -> int:
+    k = max(len(s.keyframes) for s in plan.scenes)
+    return 2 * MARGIN + k * PANEL_W + (k - 1) * GAP
+
+
+def draw_storyboard(plan: Plan, out: Path) -> Path:
+    """Draw the storyboard of ``plan`` to ``out`` (PNG, written atomically) and return ``out``.
+
+    Args:
+        plan: a validated plan.
+        out: the PNG path, usually ``<workspace>/storyboard.png``.
+    """
+    from PIL import Image, ImageDraw
+
+    # 1. Measure: wrap every scene's text to the picture width to know the height.
+    width = picture_width(plan)
+    text_w = width - 2 * MARGIN
+    f_title, f_text, f_label = _font(18), _font(13), _font(11)
+    colours = entity_colours(plan)
+    texts = []
+    for s in plan.scenes:
+        head = f"{s.id}" + (f" · {s.location}" if s.location else "") + f": {s.narration}"
+        texts.append((_wrap(head, f_text, text_w), _wrap(f"background: {s.background}", f_text, text_w)))
+    height = MARGIN + TITLE_H + LEGEND_H
+    for head, bg in texts:
+        height += MARK_H + PANEL_H + 6 + (len(head) + len(bg)) * LINE_H + ROW_GAP
+    height += MARGIN - ROW_GAP
+
+    # 2. Title and legend.
+    img = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(img)
+    draw.text((MARGIN, MARGIN), plan.title or "storyboard", font=f_title, fill=INK)
+    x = MARGIN
+    y = MARGIN + TITLE_H
+    kinds = {c.id: f"character {c.token}" for c in plan.characters} | {o.id: "object" for o in plan.objects}
+    for eid, colour in colours.items():
+        label = f"{eid} ({kinds.get(eid, 'entity')})"
+        draw.rectangle((x, y + 2, x + 12, y + 14), fill=colour)
+        draw.text((x + 17, y + 1), label, font=f_text, fill=INK)
+        x += 17 + int(f_text.getlength(label)) + 18
+
+    # 3. One row per scene: panels with boxes, then the wrapped text.
+    y = MARGIN + TITLE_H + LEGEND_H
+    for scene, (head, bg) in zip(plan.scenes, texts):
+        previous: dict[str, str] = {}
+        for f, kf in enumerate(scene.keyframes):
+            px = MARGIN + f * (PANEL_W + GAP)
+            py = y + MARK_H
+            _panel(img, draw, kf, (px, py), colours, f_label, f + 1)
+            captions = {r.entity: r.caption for r in kf.regions}
+            if f > 0 and any(previous.get(e) not in (None, c) for e, c in captions.items()):
+                cx = px + PANEL_W // 2  # an event switch: some entity's caption changes here
+                draw.polygon([(cx - 5, py - 9), (cx + 5, py - 9), (cx, py - 2)], fill=INK)
+            previous = captions
+        ty = y + MARK_H + PANEL_H + 6
+        for line in head:
+            draw.text((MARGIN, ty), line, font=f_text, fill=INK)
+            ty += LINE_H
+        for line in bg:
+            draw.text((MARGIN, ty), line, font=f_text, fill=GREY)
+            ty += LINE_H
+        y = ty + ROW_GAP
+
+    # 4. Write atomically.
+    out = Path(out)
+    with atomic_path(out) as tmp:
+        img.save(tmp, format="PNG")
+    return out
+
+
+def _panel(img, draw: ImageDraw.ImageDraw, kf, origin: tuple[int, int], colours: dict, font, number: int) -> None:
+    """One key frame: grey panel, a translucent filled box per region, then labels that never cover each other."""
+    from PIL import Image, ImageDraw
+
+    px, py = origin
+    draw.rectangle((px, py, px + PANEL_W - 1, py + PANEL_H - 1), fill=PANEL_BG, outline=PANEL_EDGE)
+    overlay = Image.new("RGBA", (PANEL_W, PANEL_H), (0, 0, 0, 0))
+    odraw = ImageDraw.Draw(overlay)
+    boxes = []
+    for r in kf.regions:
+        x0, y0, x1, y1 = r.box
+        bx = (round(x0 * (PANEL_W - 1)), round(y0 * (PANEL_H - 1)), round(x1 * (PANEL_W - 1)),
+              round(y1 * (PANEL_H - 1)))
+        odraw.rectangle(bx, fill=(*colours[r.entity], 40))
+        boxes.append((r, bx))
+    img.paste(overlay, (px, py), overlay)
+    for r, (x0, y0, x1, y1) in boxes:
+        draw.rectangle((px + x0, py + y0, px + x1, py + y1), outline=colours[r.entity], width=2)
+    taken: list[tuple[int, int, int, int]] = []
+    for r, (x0, y0, _x1, _y1) in boxes:
+        label = f"{r.entity} · {r.motion}"
+        w = int(font.getlength(label)) + 6
+        h = 14
+        lx = min(px + x0 + 2, px + PANEL_W - w - 1)
+        ly = py + y0 + 2
+        while any(lx < t[2] and t[0] < lx + w and ly < t[3] and t[1] < ly + h for t in taken):
+            ly += h + 1  # overlapping boxes: stack the labels
+        ly = min(ly, py + PANEL_H - h - 1)
+        draw.rectangle((lx, ly, lx + w, ly + h), fill=colours[r.entity])
+        draw.text((lx + 3, ly + 1), label, font=font, fill="white")
+        taken.append((lx, ly, lx + w, ly + h))
+    draw.text((px + 4, py + PANEL_H - 15), str(number), font=font, fill=GREY)

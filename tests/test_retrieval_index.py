@@ -1,0 +1,245 @@
+"""The video index: caption parsing, streaming build, BM25 against rank_bm25, filter, windows, selection rules."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dreamrunner_cli.errors import InputInvalid, UsageError
+from dreamrunner_cli.retrieval.captions import ReadStats, read_captions
+from dreamrunner_cli.retrieval.index import VideoIndex, build_index, find_index, top_k
+from dreamrunner_cli.retrieval.scoring import select
+from dreamrunner_cli.retrieval.segment import Attributes, FixedWindows, Window, filter_reason
+from dreamrunner_cli.retrieval.text import tokenize
+
+WORDS = ("person man woman child dog walking running waving jumping sitting park street beach happy slowly fast "
+         "red blue hands arms stretching dancing reading book water").split()
+
+
+def corpus(n: int, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    caps = []
+    for _ in range(n):
+        k = int(rng.integers(2, 12))
+        caps.append("a " + " ".join(rng.choice(WORDS, size=k)) + " in the park")
+    caps[3] = "a person is walking walking walking"  # repeated terms: tf > 1
+    caps[4] = "the of and"  # only stop words: a document with no tokens
+    return caps
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory) -> tuple[Path, list[str]]:
+    root = tmp_path_factory.mktemp("db")
+    caps = corpus(300)
+    write_jsonl(root / "caps.jsonl", [{"path": f"v{i}.mp4", "caption": c} for i, c in enumerate(caps)])
+    build_index(root, root / "caps.jsonl", chunk_rows=37)  # many chunks: exercises the streaming merge
+    return root / "index", caps
+
+
+def test_tokenize_lowercases_and_drops_stop_words():
+    assert tokenize("A Man IS walking, then running. x") == ["man", "walking", "running"]
+
+
+@pytest.mark.parametrize("query", ["person is walking", "dog running fast", "stretching arms", "walking walking",
+                                   "unknownword", "park"])
+def test_bm25s_scores_equal_rank_bm25(small_index, query):
+    """The oracle: rank_bm25's BM25Okapi over the same tokens gives the same score for every document."""
+    from rank_bm25 import BM25Okapi
+
+    index, caps = small_index
+    oracle = BM25Okapi([tokenize(c) for c in caps])
+    expected = oracle.get_scores(tokenize(query))
+    ix = VideoIndex(index)
+    got = ix.scores(query)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    # Same ranking: the top 50 by the oracle (ties broken by row) equal ours.
+    assert [r for r, _ in ix.search(query, 50)] == [r for r, _ in top_k(np.asarray(expected), 50)]
+    # The in-memory backend agrees too.
+    rb = VideoIndex(index, backend="rank_bm25")
+    np.testing.assert_allclose(rb.scores(query), expected, rtol=1e-9)
+
+
+def test_chunk_size_does_not_change_the_index(tmp_path, small_index):
+    _, caps = small_index
+    write_jsonl(tmp_path / "c.jsonl", [{"path": f"v{i}.mp4", "caption": c} for i, c in enumerate(caps)])
+    build_index(tmp_path, tmp_path / "c.jsonl", tmp_path / "a", chunk_rows=5)
+    build_index(tmp_path, tmp_path / "c.jsonl", tmp_path / "b", chunk_rows=100_000)
+    for name in ("data", "indices", "indptr"):
+        a = np.load(tmp_path / "a" / "bm25" / f"{name}.csc.index.npy")
+        b = np.load(tmp_path / "b" / "bm25" / f"{name}.csc.index.npy")
+        np.testing.assert_array_equal(a, b)
+    # Postings of each token are sorted by document (a valid CSC matrix for bm25s).
+    indptr = np.load(tmp_path / "a" / "bm25" / "indptr.csc.index.npy")
+    indices = np.load(tmp_path / "a" / "bm25" / "indices.csc.index.npy")
+    for t in range(len(indptr) - 1):
+        assert np.all(np.diff(indices[indptr[t]:indptr[t + 1]]) > 0)
+    assert VideoIndex(tmp_path / "a").fingerprint == VideoIndex(tmp_path / "b").fingerprint
+
+
+def test_index_is_memory_mapped_bm25s(small_index):
+    ix = VideoIndex(small_index[0])
+    ix.search("walking", 5)
+    data = ix._bm25s().scores["data"]
+    assert isinstance(data, np.memmap) or isinstance(getattr(data, "base", None), np.memmap)
+
+
+def test_metadata_table_and_columns(tmp_path):
+    rows = [
+        {"video": "a.mp4", "text": "a man walking", "start": "0:00:01.500", "end": "00:04", "fps": "30000/1001",
+         "resolution": "1280x720"},
+        {"path": "/abs/b.mp4", "caption": "dog running", "duration": "PT00H00M11S", "frames": 330, "width": 640,
+         "height": 480},
+        {"path": "c", "caption": "no extension", "timestamp": [" 2.0", "5"]},
+    ]
+    write_jsonl(tmp_path / "c.jsonl", rows)
+    build_index(tmp_path, tmp_path / "c.jsonl")
+    ix = VideoIndex(tmp_path)  # the db folder holding index/ works too
+    a, b, c = ix.clip(0), ix.clip(1), ix.clip(2)
+    assert (a.video, a.start, a.end, a.width, a.height) == (tmp_path / "a.mp4", 1.5, 4.0, 1280, 720)
+    assert a.fps == pytest.approx(29.97, abs=1e-2) and a.duration is None
+    assert (b.video, b.duration, b.frames, b.start) == (Path("/abs/b.mp4"), 11.0, 330, None)
+    assert (c.path, c.start, c.end) == ("c.mp4", 2.0, 5.0)
+
+
+def test_panda70m_csv_lists_expand_and_bad_rows_are_counted(tmp_path):
+    csv_text = (
+        "videoID,url,timestamp,caption,matching_score\n"
+        "vid1,u,\"[['0:00:00.000', '0:00:03.000'], ['0:00:03.000', '0:00:09.500']]\","
+        "\"['a man is walking', 'a man is waving']\",\"[0.4, 0.5]\"\n"
+        "vid2,u,\"[['0:00:01.000', '0:00:00.500']]\",\"['end before start']\",\"[0.1]\"\n"
+        "vid3,u,\"[['0:00:00', '0:00:02']]\",\"['one', 'two']\",\"[0.1]\"\n"
+        "vid4,u,too,few\n"
+        "vid5,u,\"[['0:00:00', '0:00:02']]\",\"['a child is jumping']\",\"[0.3]\"\n"
+    )
+    (tmp_path / "panda.csv").write_text(csv_text, encoding="utf-8")
+    stats = ReadStats()
+    rows = list(read_captions(tmp_path / "panda.csv", stats))
+    assert [(r.path, r.caption, r.start, r.end) for r in rows] == [
+        ("vid1.mp4", "a man is walking", 0.0, 3.0), ("vid1.mp4", "a man is waving", 3.0, 9.5),
+        ("vid5.mp4", "a child is jumping", 0.0, 2.0)]
+    assert stats.unreadable == 3 and stats.expanded == 1
+    assert any("line 3" in e and "end" in e for e in stats.examples)
+    assert any("line 5" in e and "cells" in e for e in stats.examples)
+    assert len(stats.sha256) == 64
+
+
+def test_unreadable_rows_are_counted_not_fatal(tmp_path):
+    (tmp_path / "c.jsonl").write_text(
+        '{"path": "a.mp4", "caption": "a person is walking"}\n'
+        "not json\n"
+        '["a list"]\n'
+        '{"path": "b.mp4"}\n'
+        '{"path": "", "caption": "x"}\n'
+        '{"path": "c.mp4", "caption": "ok", "fps": "fast"}\n'
+        "\n"
+        '{"path": "d.mp4", "caption": "a dog is running"}\n'
+        '{"path": "e.mp4", "caption": "a cat is sleeping"}\n', encoding="utf-8")
+    r = build_index(tmp_path, tmp_path / "c.jsonl")
+    assert r["rows"] == 3 and r["unreadable"] == 5
+    assert [e.split(":")[0] for e in r["unreadable_examples"]] == ["line 2", "line 3", "line 4", "line 5", "line 6"]
+    assert VideoIndex(tmp_path).search("person walking", 5)[0][0] == 0
+
+
+def test_check_files_counts_missing_videos(tmp_path):
+    (tmp_path / "a.mp4").write_bytes(b"x")
+    write_jsonl(tmp_path / "c.jsonl", [{"path": "a.mp4", "caption": "walking"}, {"path": "b.mp4", "caption": "x"}])
+    r = build_index(tmp_path, tmp_path / "c.jsonl", check_files=True)
+    assert (r["rows"], r["unreadable"]) == (1, 1)
+    assert "not found" in r["unreadable_examples"][0]
+
+
+def test_bad_inputs_raise_domain_errors(tmp_path):
+    write_jsonl(tmp_path / "bad.jsonl", [{"path": "a.mp4"}])
+    with pytest.raises(InputInvalid, match="no readable rows"):
+        build_index(tmp_path, tmp_path / "bad.jsonl")
+    (tmp_path / "x.csv").write_text("file_url,words\nu,w\n", encoding="utf-8")
+    with pytest.raises(InputInvalid, match="no path or caption column"):
+        build_index(tmp_path, tmp_path / "x.csv")
+    (tmp_path / "x.parquet").write_bytes(b"")
+    with pytest.raises(InputInvalid, match="unknown caption file type"):
+        build_index(tmp_path, tmp_path / "x.parquet")
+    with pytest.raises(InputInvalid, match="no video index"):
+        find_index(tmp_path / "nowhere")
+    assert not any(p.name.startswith(".tmp-index") for p in tmp_path.iterdir())  # failed builds leave nothing
+
+
+def test_explicit_columns_and_rebuild_replaces(tmp_path):
+    (tmp_path / "x.csv").write_text("file_url,words\nu1,a man walking\nu2,a dog running\n", encoding="utf-8")
+    r1 = build_index(tmp_path, tmp_path / "x.csv", path_column="file_url", caption_column="words")
+    assert r1["rows"] == 2 and VideoIndex(tmp_path).path(1) == "u2.mp4"
+    (tmp_path / "x.csv").write_text("file_url,words\nu1,a man walking\n", encoding="utf-8")
+    r2 = build_index(tmp_path, tmp_path / "x.csv", path_column="file_url", caption_column="words")
+    assert r2["rows"] == 1 and r2["fingerprint"] != r1["fingerprint"]
+    assert VideoIndex(tmp_path).n == 1
+
+
+def test_rank_bm25_backend_refuses_huge_and_unknown_backend(small_index, monkeypatch):
+    import dreamrunner_cli.retrieval.index as index_mod
+
+    monkeypatch.setattr(index_mod, "RANK_BM25_MAX_ROWS", 10)
+    with pytest.raises(UsageError, match="rank_bm25"):
+        VideoIndex(small_index[0], backend="rank_bm25").search("walking", 3)
+    with pytest.raises(UsageError, match="unknown BM25 backend"):
+        VideoIndex(small_index[0], backend="bm26")
+
+
+def test_top_k_is_deterministic_with_ties():
+    scores = np.array([0.0, 2.0, 1.0, 2.0, 1.0, 1.0, -1.0])
+    assert top_k(scores, 3) == [(1, 2.0), (3, 2.0), (2, 1.0)]
+    assert top_k(scores, 10) == [(1, 2.0), (3, 2.0), (2, 1.0), (4, 1.0), (5, 1.0)]  # only positive scores
+
+
+# Attribute filter and windows ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("attrs,reason", [
+    (Attributes(duration=3.0, frames=90, width=640, height=480), None),
+    (Attributes(duration=1.9, frames=57, width=640, height=480), "duration 1.90s < 2s"),
+    (Attributes(duration=2.0, frames=39, width=640, height=480), "39 frames < 40"),
+    (Attributes(duration=2.0, frames=40, width=480, height=640), "aspect 480x640 = 0.75 < 0.9"),
+    (Attributes(duration=2.0, frames=40, width=90, height=100), None),  # exactly 0.9 passes
+])
+def test_attribute_filter(attrs, reason):
+    assert filter_reason(attrs, min_duration_s=2.0, min_frames=40, min_aspect=0.9) == reason
+
+
+def test_fixed_windows():
+    seg = FixedWindows(window_s=6.0, max_windows=3)
+    assert seg(0.0, 4.0) == [Window(0.0, 4.0)]  # shorter than a window: kept whole
+    assert seg(0.0, 6.0) == [Window(0.0, 6.0)]
+    assert seg(10.0, 22.0) == [Window(10.0, 16.0), Window(16.0, 22.0)]  # exactly two windows fit
+    ws = seg(0.0, 60.0)
+    assert len(ws) == 3 and ws[0].start == 0.0 and ws[-1].end == 60.0
+    assert all(w.duration == pytest.approx(6.0) for w in ws)
+    assert all(a.end <= b.start for a, b in zip(ws, ws[1:]))  # non-overlapping
+    assert FixedWindows(6.0, 1)(0.0, 60.0) == [Window(0.0, 6.0)]
+    assert seg(5.0, 5.0) == []
+
+
+# Selection rules (METHOD.md B.1 step 4) -------------------------------------------------------------------------
+
+
+def test_select_top_max_above_threshold():
+    scored = [(i, 0.3 + 0.001 * i) for i in range(30)]  # all above 0.2
+    keep = select(scored, threshold=0.2, max_clips=20, min_clips=4)
+    assert len(keep) == 20 and keep[0] == 29 and keep == sorted(keep, reverse=True)
+
+
+def test_select_only_those_above_threshold_when_enough():
+    scored = [(i, s) for i, s in enumerate([0.1, 0.25, 0.3, 0.05, 0.21, 0.22, 0.19, 0.5])]
+    assert select(scored, threshold=0.2, max_clips=20, min_clips=4) == [7, 2, 1, 5, 4]
+
+
+def test_select_at_least_min_by_rank():
+    scored = [(i, s) for i, s in enumerate([0.1, 0.25, 0.15, 0.05, 0.19, 0.0])]
+    assert select(scored, threshold=0.2, max_clips=20, min_clips=4) == [1, 4, 2, 0]  # only one passes: best 4
+    assert select(scored[:2], threshold=0.2, max_clips=20, min_clips=4) == [1, 0]  # fewer than 4 exist
+    assert select([], threshold=0.2, max_clips=20, min_clips=4) == []

@@ -1,0 +1,83 @@
+"""storyboard.png: one row per scene, a panel per key frame, boxes in their entity's colour."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dreamrunner_cli import storyboard as sb
+from dreamrunner_cli.schema import validate_plan
+
+
+def region(entity: str, motion: str, box: list[float]) -> dict:
+    return {"entity": entity, "motion": motion, "caption": f"A [v1] {entity} is {motion}", "box": box}
+
+
+def make_plan(frames_per_scene: tuple[int, ...] = (6, 6)):
+    scenes = []
+    for n, k in enumerate(frames_per_scene, start=1):
+        kfs = [{"regions": [region("teddy", "walking", [0.1 + 0.05 * f, 0.0, 0.6 + 0.05 * f, 1.0]),
+                            region("rock", "none", [0.5, 0.6, 0.9, 0.95])]} for f in range(k)]
+        scenes.append({"id": f"s{n:02d}", "location": "garden", "background": "A sunny garden.",
+                       "narration": "Teddy walks through the garden towards a big grey rock and then keeps walking "
+                                    "around it for a long while, because the narration must wrap over lines. " * 2,
+                       "characters": ["teddy"], "motions": ["walking"], "keyframes": kfs})
+    return validate_plan({"title": "Teddy", "characters": [{"id": "teddy", "description": "a teddy bear"}],
+                          "objects": [{"id": "rock"}], "motions": [{"id": "walking", "description": "walking"}],
+                          "scenes": scenes})
+
+
+def test_storyboard_png_size_and_boxes(tmp_path):
+    plan = make_plan()
+    out = sb.draw_storyboard(plan, tmp_path / "storyboard.png")
+    assert out == tmp_path / "storyboard.png"
+    img = Image.open(out).convert("RGB")
+    width, height = img.size
+    assert width == 2 * sb.MARGIN + 6 * sb.PANEL_W + 5 * sb.GAP
+    # Two rows of panels plus at least two lines of text each (the narration wraps).
+    assert height >= 2 * (sb.MARK_H + sb.PANEL_H + 3 * sb.LINE_H)
+    assert [p.name for p in tmp_path.iterdir()] == ["storyboard.png"]  # atomic: no temp file left behind
+    colours = sb.entity_colours(plan)
+    assert colours["teddy"] != colours["rock"]
+    # The left edge of teddy's box in the first panel of the first row is drawn in teddy's colour.
+    top = sb.MARGIN + sb.TITLE_H + sb.LEGEND_H + sb.MARK_H
+    x0 = sb.MARGIN + round(0.1 * (sb.PANEL_W - 1))
+    assert img.getpixel((x0, top + sb.PANEL_H // 2)) == colours["teddy"]
+    # In the third panel it has moved right by 2 × 0.05 of the panel width.
+    x2 = sb.MARGIN + 2 * (sb.PANEL_W + sb.GAP) + round(0.2 * (sb.PANEL_W - 1))
+    assert img.getpixel((x2, top + sb.PANEL_H // 2)) == colours["teddy"]
+    # The rock's bottom edge.
+    rock_bottom = top + round(0.95 * (sb.PANEL_H - 1))
+    assert img.getpixel((sb.MARGIN + round(0.7 * (sb.PANEL_W - 1)), rock_bottom)) == colours["rock"]
+
+
+def test_rows_of_different_lengths_and_overwrite(tmp_path):
+    plan = make_plan((4, 2, 6))
+    out = tmp_path / "sb.png"
+    sb.draw_storyboard(make_plan((2,)), out)
+    small = Image.open(out).size
+    sb.draw_storyboard(plan, out)
+    width, height = Image.open(out).size
+    assert width == 2 * sb.MARGIN + 6 * sb.PANEL_W + 5 * sb.GAP  # the widest row decides
+    assert width > small[0] and height > small[1]
+
+
+def test_storyboard_of_an_example_story(tmp_path):
+    from dreamrunner_cli.config import PlanConfig
+    from dreamrunner_cli.planning.heuristic import HeuristicPlanner
+    from dreamrunner_cli.schema import assemble_plan
+    from dreamrunner_cli.story import parse_story
+
+    story = Path(__file__).resolve().parents[1] / "examples" / "stories" / "mia_and_rex.txt"
+    planner = HeuristicPlanner(PlanConfig())
+    outline = planner.outline(parse_story(story))
+    plan = assemble_plan(outline, {s.id: planner.layout(outline, s) for s in outline.scenes})
+    out = sb.draw_storyboard(plan, tmp_path / "storyboard.png")
+    img = Image.open(out).convert("RGB")
+    assert img.size[0] == sb.picture_width(plan)
+    packed = np.unique(np.asarray(img, dtype=np.uint32).reshape(-1, 3) @ np.array([1 << 16, 1 << 8, 1], np.uint32))
+    colours = {(int(v) >> 16, (int(v) >> 8) & 255, int(v) & 255) for v in packed}
+    assert {sb.entity_colours(plan)[c] for c in ("mia", "rex")} <= colours  # both characters' boxes are drawn
+    assert len(colours) > 20  # not a blank picture
