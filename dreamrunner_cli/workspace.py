@@ -25,6 +25,8 @@ from . import __version__
 from .errors import MissingUpstream, WorkspaceBusy
 
 RECORDS_SCHEMA = 1
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 
 # Hashing -------------------------------------------------------------------------------------------------------
@@ -66,6 +68,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".tmp-{target.stem}-", suffix=target.suffix, dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files people share
     try:
         yield tmp_path
         with open(tmp_path, "rb") as f:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DEMO_SUBSET = ("walking", "running", "waving", "jumping", "sitting", "dancing")
+DEMO_SUBSET = ("walking", "waving", "jumping", "dancing", "sitting")
 
 
 def build_small_demo(root: Path) -> Path:
-    """The demo database restricted to a few motions (2 clips each) plus its 4 check rows; returns its folder."""
+    """The demo database restricted to a few motions (4 clips each) plus its 4 check rows; returns its folder."""
     from dreamrunner_cli.retrieval.demo import build_demo_database
 
-    build_demo_database(root, motions=DEMO_SUBSET, clips_per_motion=2)
+    build_demo_database(root, motions=DEMO_SUBSET, clips_per_motion=4)
     return root
 
 

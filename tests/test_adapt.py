@@ -55,9 +55,9 @@ def test_debiased_loss_equals_hand_computation():
 
 
 def test_debias_removes_what_frames_share():
-    # Frames that differ only by a constant appearance offset: the debiased loss ignores the shared offset
-    # when β is large relative to 1 (φ tends to frame differences), the plain MSE does not.
-    base = torch.randn(1, 4, 2, 3, 3)
+    # Frames that differ only by a constant appearance offset: with a large β the debiased loss all but ignores
+    # the shared offset (φ tends to frame differences), the plain MSE does not. (float64: φ cancels large terms.)
+    base = torch.randn(1, 4, 2, 3, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     shifted = base + 5.0  # same motion, different appearance
     plain = torch.nn.functional.mse_loss(base, shifted).item()
     deb = losses.debiased_loss(base, shifted, anchor=0, beta=100.0).item()
@@ -264,7 +264,9 @@ def test_stage_writes_adapters_and_reuses_them_in_another_workspace(tmp_path, mo
     rec2 = json.loads((ws2.adapters_dir / "character/teddy/adapter.json").read_text())
     assert rec2["source"] == "cache" and rec2["data"][0]["source"] == "refs/teddy/1.png"
 
-    # A hyper-parameter change is another recipe: it would train (the spy fires).
+    # --force retrains instead of reading the cache; a hyper-parameter change is another recipe: both would train.
+    with pytest.raises(AssertionError, match="trained although"):
+        stage.run(ws2, cfg, clips={"walking": clips}, characters=["teddy"], force=True, progress=False)
     cfg3 = resolve_config(preset="tiny", overrides=["adapt.rank=2"])
     with pytest.raises(AssertionError, match="trained although"):
         stage.run(ws2, cfg3, clips={"walking": clips}, motions=["walking"], progress=False)
@@ -317,3 +319,8 @@ def test_cli(tmp_path):
     out = json.loads(res.stdout)
     assert [(a["kind"], a["id"], a["source"]) for a in out["adapters"]] == [("motion", "walking", "trained")]
     assert (ws.adapters_dir / "motion/walking/pytorch_lora_weights.safetensors").is_file()
+    # The hand-given folder is remembered: a later run without --clips finds the same data (up to date).
+    res = runner.invoke(app, ["adapt", str(ws.root), "--motion", "walking", "--dry-run", "--json"],
+                        catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    assert [(i["item"], i["action"]) for i in json.loads(res.stdout)["items"]] == [("motion/walking", "skipped")]

@@ -13,7 +13,7 @@ from dreamrunner_cli.evaluation import metrics as M
 from dreamrunner_cli.schema import Keyframe
 from dreamrunner_cli.stages import evaluate as stage
 from dreamrunner_cli.video import write_video
-from tests.evaluate_fixtures import (ColourClip, ColourVideoText, PixelEncoder, make_plan, make_workspace, pattern,
+from evaluate_fixtures import (ColourClip, ColourVideoText, PixelEncoder, make_plan, make_workspace, pattern,
                                      region, solid, two_color_video)
 
 
@@ -292,7 +292,7 @@ def test_mismatched_video_count_is_a_clear_error(tmp_path):
         stage.run(ws, tiny_cfg(), encoders=fakes(), videos=[str(tmp_path / "nope")], progress=False)
 
 
-# 5. Pictures -----------------------------------------------------------------------------------------------------------
+# 5. Pictures ----------------------------------------------------------------------------------------------------------
 
 
 def test_contact_sheet_draws_each_keyframes_boxes_on_the_matching_frame():

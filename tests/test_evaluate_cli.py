@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dreamrunner_cli.cli import app
-from tests.evaluate_fixtures import (ColourClip, ColourVideoText, PixelEncoder, make_plan, make_workspace, pattern,
+from evaluate_fixtures import (ColourClip, ColourVideoText, PixelEncoder, make_plan, make_workspace, pattern,
                                      solid, two_color_video)
 
 runner = CliRunner()

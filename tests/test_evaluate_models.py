@@ -7,7 +7,7 @@ import pytest
 
 from dreamrunner_cli.errors import ModelUnavailable
 from dreamrunner_cli.models import dino
-from tests.evaluate_fixtures import pattern
+from evaluate_fixtures import pattern
 
 
 def test_tiny_dino_is_deterministic_normalised_and_discriminative():

@@ -2,7 +2,7 @@
 
 Every tensor is laid out like the CogVideoX transformer's input and output: (B, F, C, h, w), F = latent frames.
 ``pred`` is the transformer's output, ``target`` the scheduler's training target (the v-target for v-prediction
-models). Losses are computed in float32 whatever the autocast dtype.
+models). Losses are computed in at least float32 whatever the autocast dtype.
 """
 
 from __future__ import annotations
@@ -12,6 +12,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
+
+
+def _full(x: torch.Tensor) -> torch.Tensor:
+    """Half-precision → float32; float32/float64 unchanged."""
+    import torch
+
+    return x if x.dtype in (torch.float32, torch.float64) else x.float()
 
 
 def spatial_loss(pred: torch.Tensor, target: torch.Tensor, frame: int) -> torch.Tensor:
@@ -24,7 +31,7 @@ def spatial_loss(pred: torch.Tensor, target: torch.Tensor, frame: int) -> torch.
     """
     import torch.nn.functional as F
 
-    return F.mse_loss(pred[:, frame].float(), target[:, frame].float())
+    return F.mse_loss(_full(pred[:, frame]), _full(target[:, frame]))
 
 
 def debias(x: torch.Tensor, anchor: int, beta: float) -> torch.Tensor:
@@ -45,11 +52,11 @@ def debiased_loss(pred: torch.Tensor, target: torch.Tensor, anchor: int, beta: f
     """L_ad = MSE(φ(pred), φ(target)) over all latent frames (METHOD.md B.3)."""
     import torch.nn.functional as F
 
-    return F.mse_loss(debias(pred.float(), anchor, beta), debias(target.float(), anchor, beta))
+    return F.mse_loss(debias(_full(pred), anchor, beta), debias(_full(target), anchor, beta))
 
 
 def temporal_loss(pred: torch.Tensor, target: torch.Tensor, anchor: int, beta: float) -> torch.Tensor:
     """The temporal path's loss: L_org (MSE over all frames) + L_ad (appearance-debiased), not re-weighted."""
     import torch.nn.functional as F
 
-    return F.mse_loss(pred.float(), target.float()) + debiased_loss(pred, target, anchor, beta)
+    return F.mse_loss(_full(pred), _full(target)) + debiased_loss(pred, target, anchor, beta)

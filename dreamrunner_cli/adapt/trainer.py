@@ -172,7 +172,7 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
                     for name, opt in optimizers.items():
                         ckpt.restore_optimizer(opt, ck.optimizer_state.get(name, {}))
                     torch.set_rng_state(ck.rng["torch_cpu"])
-                    pass
+                    gen.set_state(ck.rng["generator"])
                     if dev.type == "cuda" and "torch_cuda" in ck.rng:
                         torch.cuda.set_rng_state(ck.rng["torch_cuda"], dev)
                     if ck.state.get("scaler"):

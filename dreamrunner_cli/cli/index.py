@@ -65,11 +65,11 @@ def build(
 def demo(
     out_dir: Annotated[Path, typer.Argument(file_okay=False, resolve_path=True,
                                             help="Folder for the demo database (videos/, captions.jsonl, index/).")],
-    clips_per_motion: Annotated[int, typer.Option("--clips-per-motion", min=1, help="Clips per motion.")] = 2,
+    clips_per_motion: Annotated[int, typer.Option("--clips-per-motion", min=1, help="Clips per motion.")] = 4,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Generate the demo database (stick figures performing ~60 motions, 2 s clips at 64x64) and its index.
+    """Generate the demo database (stick figures performing ~60 motions, 4 clips each, 2 s at 64x64) and its index.
 
     Offline and instant; what the tiny preset's `retrieve.db: demo` builds in the cache folder. Use it with
     `dreamrunner retrieve WS --db OUT_DIR`.

@@ -66,3 +66,7 @@ def _human(result: dict) -> None:
             console().print(f"[dim]skip stage {stage['stage']}: {stage['skipped_stage']}[/]")
             continue
         print_decisions(stage)
+        if stage.get("stage") == "evaluate" and not stage.get("dry_run"):
+            from .evaluate import print_metrics
+
+            print_metrics(stage)

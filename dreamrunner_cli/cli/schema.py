@@ -10,12 +10,12 @@ import typer
 from ..errors import UsageError
 from .common import guarded
 
-KINDS = ("plan", "config")
+KINDS = ("plan", "config", "metrics")
 
 
 @guarded
-def schema(kind: Annotated[str, typer.Argument(help="plan or config")] = "plan") -> None:
-    """Print the JSON Schema of plan.json (or of config.json), for editors and validators.
+def schema(kind: Annotated[str, typer.Argument(help="plan, config or metrics")] = "plan") -> None:
+    """Print the JSON Schema of plan.json (or of config.json, or eval/metrics.json), for editors and validators.
 
     Examples:
 
@@ -27,6 +27,10 @@ def schema(kind: Annotated[str, typer.Argument(help="plan or config")] = "plan")
         from ..schema import plan_json_schema
 
         data = plan_json_schema()
+    elif kind == "metrics":
+        from ..evaluation.schema import MetricsFile
+
+        data = MetricsFile.model_json_schema()
     elif kind == "config":
         from ..config import Config
 

@@ -38,8 +38,8 @@ img{max-width:100%;height:auto;display:block;border:1px solid #d0d7de;background
 .ev{position:absolute;top:0;height:20px;border-radius:3px;overflow:hidden;white-space:nowrap;padding:2px 5px;
 box-sizing:border-box;color:#111}
 .ev+.ev{border-left:2px solid #fff} .ev.alt{filter:brightness(1.18) saturate(.8)}
-.refs{display:flex;gap:18px;flex-wrap:wrap} .refs figure{margin:0} .refs img{height:120px;width:auto;display:inline-block;
-margin-right:6px} .refs figcaption{font-size:12px;color:#57606a}
+.refs{display:flex;gap:18px;flex-wrap:wrap} .refs figure{margin:0}
+.refs img{height:120px;width:auto;display:inline-block;margin-right:6px} .refs figcaption{font-size:12px;color:#57606a}
 .dot{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}
 dl{font-size:13px} dt{font-weight:600;margin-top:6px} dd{margin-left:16px;color:#333}
 """

@@ -102,7 +102,7 @@ class StoryMetrics(_Strict):
     trans_dino: float | None = None
     cross_dino: float | None = None
     boundaries: list[Boundary] = Field(default_factory=list)
-    characters: dict[str, dict[str, float]] = Field(
+    characters: dict[str, dict[str, float | int]] = Field(
         default_factory=dict, description="Per character: mean CLIP and DINO consistency over its scenes.")
 
 

@@ -42,20 +42,15 @@ def check_device(device: str) -> None:
 def load_pipeline(cfg: ModelConfig, place: bool = True):
     """Return a CogVideoXPipeline in cfg.dtype, moved to cfg.device unless ``place`` is False (CPU offload places
     modules itself). Tiny: random weights built in code."""
-    import torch
-
     check_device(cfg.device)
-    if cfg.id == "tiny":
+    if cfg.id in ("tiny", "tiny-rope"):
         from .tiny import build_tiny_pipeline
 
-        pipe = build_tiny_pipeline()
-    elif cfg.id.startswith("tiny-rope"):
-        from .tiny import build_tiny_pipeline
-
-        pipe = build_tiny_pipeline(rope=True)
+        pipe = build_tiny_pipeline(rope=cfg.id == "tiny-rope")
     else:
         pipe = _from_pretrained(cfg)
-    pipe.to(dtype=torch_dtype(cfg.dtype))
+    if pipe.transformer.dtype != torch_dtype(cfg.dtype):  # from_pretrained already loaded it in cfg.dtype
+        pipe.to(dtype=torch_dtype(cfg.dtype))
     if place:
         pipe.to(device=cfg.device)
     pipe.set_progress_bar_config(disable=True)

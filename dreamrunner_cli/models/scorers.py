@@ -125,7 +125,6 @@ def _register_tiny_clip() -> None:
         open_clip.add_model_config(str(path))
 
 
-@functools.lru_cache(maxsize=4)
 def load_clip_scorer(name: str, pretrained: str | None, device: str = "cpu") -> ClipScorer:
     """Load (once per process) an open_clip model as a ClipScorer.
 
@@ -137,6 +136,18 @@ def load_clip_scorer(name: str, pretrained: str | None, device: str = "cpu") -> 
     Raises:
         ModelUnavailable: the weights are not in the cache / path, or the name is unknown.
     """
+    return _clip_scorer(name, pretrained, device)  # positional: one cache entry however it is called
+
+
+def _clear_clip() -> None:
+    _clip_scorer.cache_clear()
+
+
+load_clip_scorer.cache_clear = _clear_clip  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=4)
+def _clip_scorer(name: str, pretrained: str | None, device: str) -> ClipScorer:
     import open_clip
     import torch
 
@@ -360,7 +371,6 @@ VIDEO_TEXT_SCORERS: dict[str, Callable[[str, str], VideoTextScorer]] = {
 }
 
 
-@functools.lru_cache(maxsize=4)
 def load_video_text_scorer(name: str, device: str = "cpu") -> VideoTextScorer:
     """Load (once per process) a video–text scorer.
 
@@ -373,6 +383,18 @@ def load_video_text_scorer(name: str, device: str = "cpu") -> VideoTextScorer:
         ModelUnavailable: weights missing from the cache / path.
         UsageError: unknown backend prefix.
     """
+    return _video_text_scorer(name, device)
+
+
+def _clear_video_text() -> None:
+    _video_text_scorer.cache_clear()
+
+
+load_video_text_scorer.cache_clear = _clear_video_text  # type: ignore[attr-defined]
+
+
+@functools.lru_cache(maxsize=4)
+def _video_text_scorer(name: str, device: str) -> VideoTextScorer:
     _check_device(device)
     if name == TINY:
         return _load_tiny_xclip(name, device)

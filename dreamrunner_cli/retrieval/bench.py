@@ -42,10 +42,11 @@ TOP_K = 400
 
 def write_captions(path: Path, n: int, seed: int = 0, chunk: int = 100_000) -> None:
     """N synthetic caption rows (JSONL), written chunk by chunk."""
-    from .demo import DEMO_MOTIONS, PLACES, SUBJECTS
+    from .demo import DEMO_MOTIONS, PLACES
 
     rng = np.random.default_rng(seed)
-    subjects = [s.split()[-1] for s in SUBJECTS] + ["dog", "cat", "bird", "car", "group", "people", "player"]
+    subjects = ["person", "man", "woman", "child", "girl", "boy", "dog", "cat", "bird", "car", "group", "people",
+                "player"]
     places = [p.split()[-1] for p in PLACES] + [f"place{i}" for i in range(200)]
     tail = np.array([f"w{i}" for i in range(50_000)])
     motions = list(DEMO_MOTIONS)

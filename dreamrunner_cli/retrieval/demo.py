@@ -1,8 +1,8 @@
 """A demo video database generated in code: small clips of a moving stick figure, captioned with their motion.
 
 For the tiny preset, the tests and ``make demo``: retrieval runs offline end to end without downloading a data set.
-Each motion gets ``clips_per_motion`` clips (64×64, 8 fps, 2 s) whose figure moves in a way loosely tied to the motion
-(walking translates, jumping bounces, waving swings one arm, sitting lowers the body, …), captioned "a person is
+Each motion gets ``clips_per_motion`` (4) clips (64×64, 8 fps, 2 s) whose figure moves in a way loosely tied to the
+motion (walking translates, jumping bounces, waving swings one arm, sitting lowers the body, …), captioned "a man is
 walking in a park" and the like. Four extra rows exercise the retrieve stage's checks: a clip too short for the
 filter, a portrait clip (aspect < 0.9), a corrupt "video", and a clip whose metadata is missing (so it is probed).
 
@@ -25,7 +25,7 @@ import numpy as np
 from ..cache import cache_dir
 from .index import INDEX_FILE, _mkdtemp, build_index
 
-DEMO_VERSION = 1
+DEMO_VERSION = 3
 DEMO_NAME = "demo"
 
 # Motions in the present progressive, covering what the built-in planner produces for examples/stories.
@@ -33,13 +33,16 @@ DEMO_MOTIONS: tuple[str, ...] = (
     "walking", "running", "jumping", "waving", "waving hand", "sitting", "standing", "stretching arms", "waking up",
     "yawning", "dancing", "reading", "reading a book", "swimming", "diving", "eating", "eating breakfast", "drinking",
     "drinking water", "flying", "floating", "sleeping", "falling asleep", "lying down", "resting", "curling up",
-    "cooking", "climbing", "riding a bicycle", "playing", "singing", "laughing", "smiling", "clapping hands",
-    "hugging", "throwing a ball", "catching a ball", "chasing", "following", "rolling", "spinning", "looking around",
-    "looking out of the window", "watching", "watering flowers", "planting", "picking up", "building", "knocking over",
+    "cooking", "climbing", "climbing the ladder", "riding a bicycle", "playing", "playing with a ball", "singing",
+    "laughing", "smiling", "clapping hands", "hugging", "throwing a ball", "catching a ball", "chasing", "following",
+    "rolling", "spinning", "looking around", "looking out of the window", "looking up", "watching",
+    "watering the flowers", "planting a flag", "picking up a shell", "building a tower", "knocking over a tower",
     "writing", "brushing teeth", "opening the door", "pressing buttons", "switching on", "closing eyes",
-    "wagging tail", "sniffing", "barking",
+    "wagging tail", "sniffing the grass", "barking", "eating a snack",
 )
-SUBJECTS = ("a person", "a man", "a woman", "a child", "a girl", "a boy")
+# No caption says "person": the query "person is <motion>" then ranks by the motion words alone, so each motion's
+# BM25 candidates are its own clips (a word in most captions would add every clip as a candidate).
+SUBJECTS = ("a man", "a woman", "a child", "a girl", "a boy")
 PLACES = ("in a park", "in a room", "on a street", "in a garden", "on a beach", "in a kitchen", "in a field",
           "near a lake")
 SIZE, FPS, FRAMES = 64, 8, 16
@@ -158,41 +161,54 @@ def _line(frame: np.ndarray, a: tuple[float, float], b: tuple[float, float], col
         frame[max(y - half + 1, 0):min(y + half, h), max(x - half + 1, 0):min(x + half, w)] = color
 
 
-def build_demo_database(out_dir: Path, *, motions: tuple[str, ...] | list[str] = DEMO_MOTIONS,
-                        clips_per_motion: int = 2, frames: int = FRAMES, size: int = SIZE, fps: int = FPS,
-                        extras: bool = True) -> dict[str, Any]:
-    """Write the demo videos, their caption file and the index into ``out_dir``; returns the index summary."""
-    from ..video import write_video
-
-    out_dir = Path(out_dir)
-    videos = out_dir / "videos"
-    videos.mkdir(parents=True, exist_ok=True)
+def demo_rows(motions: tuple[str, ...] | list[str] = DEMO_MOTIONS, clips_per_motion: int = 4, frames: int = FRAMES,
+              size: int = SIZE, fps: int = FPS, extras: bool = True) -> list[dict[str, Any]]:
+    """The demo caption rows (deterministic). Keys starting with '_' say how to render the clip."""
     rows: list[dict[str, Any]] = []
     n = 0
     for motion in motions:
         for i in range(clips_per_motion):
             seed = int.from_bytes(hashlib.sha256(f"{motion}/{i}".encode()).digest()[:4], "little")
-            name = f"{n:04d}-{motion.replace(' ', '-')}.mp4"
-            write_video(videos / name, render_clip(motion, seed, frames, size, size), fps)
             subject, place = SUBJECTS[(n + i) % len(SUBJECTS)], PLACES[seed % len(PLACES)]
-            rows.append({"path": f"videos/{name}", "caption": f"{subject} is {motion} {place}",
-                         "duration": frames / fps, "fps": fps, "frames": frames, "width": size, "height": size})
+            rows.append({"path": f"videos/{n:04d}-{motion.replace(' ', '-')}.mp4",
+                         "caption": f"{subject} is {motion} {place}", "duration": frames / fps, "fps": fps,
+                         "frames": frames, "width": size, "height": size,
+                         "_motion": motion, "_seed": seed, "_frames": frames, "_size": (size, size)})
             n += 1
     if extras:
         short = 8  # below the tiny preset's 9-frame minimum
-        write_video(videos / "x-short.mp4", render_clip("walking", 1, short, size, size), fps)
-        rows.append({"path": "videos/x-short.mp4", "caption": "a person is walking quickly on a street",
-                     "duration": short / fps, "fps": fps, "frames": short, "width": size, "height": size})
-        write_video(videos / "x-portrait.mp4", render_clip("running", 2, frames, size // 2, size), fps)
-        rows.append({"path": "videos/x-portrait.mp4", "caption": "a person is running in a hallway",
-                     "duration": frames / fps, "fps": fps, "frames": frames, "width": size // 2, "height": size})
-        (videos / "x-corrupt.mp4").write_bytes(b"this is not a video\n" * 64)
-        rows.append({"path": "videos/x-corrupt.mp4", "caption": "a person is walking and waving in the garden",
-                     "duration": frames / fps, "fps": fps, "frames": frames, "width": size, "height": size})
-        write_video(videos / "x-nometa.mp4", render_clip("dancing", 3, frames, size, size), fps)
-        rows.append({"path": "videos/x-nometa.mp4", "caption": "a person is dancing and jumping at a party"})
+        rows.append({"path": "videos/x-short.mp4", "caption": "a man is walking quickly on a street",
+                     "duration": short / fps, "fps": fps, "frames": short, "width": size, "height": size,
+                     "_motion": "walking", "_seed": 1, "_frames": short, "_size": (size, size)})
+        rows.append({"path": "videos/x-portrait.mp4", "caption": "a woman is walking in a hallway",
+                     "duration": frames / fps, "fps": fps, "frames": frames, "width": size // 2, "height": size,
+                     "_motion": "walking", "_seed": 2, "_frames": frames, "_size": (size // 2, size)})
+        rows.append({"path": "videos/x-corrupt.mp4", "caption": "a child is walking and waving in the garden",
+                     "duration": frames / fps, "fps": fps, "frames": frames, "width": size, "height": size,
+                     "_corrupt": True})
+        rows.append({"path": "videos/x-nometa.mp4", "caption": "a girl is dancing and jumping at a party",
+                     "_motion": "dancing", "_seed": 3, "_frames": frames, "_size": (size, size)})
+    return rows
+
+
+def build_demo_database(out_dir: Path, *, motions: tuple[str, ...] | list[str] = DEMO_MOTIONS,
+                        clips_per_motion: int = 4, frames: int = FRAMES, size: int = SIZE, fps: int = FPS,
+                        extras: bool = True) -> dict[str, Any]:
+    """Write the demo videos, their caption file and the index into ``out_dir``; returns the index summary."""
+    from ..video import write_video
+
+    out_dir = Path(out_dir)
+    (out_dir / "videos").mkdir(parents=True, exist_ok=True)
+    rows = demo_rows(motions, clips_per_motion, frames, size, fps, extras)
+    for r in rows:
+        if r.get("_corrupt"):
+            (out_dir / r["path"]).write_bytes(b"this is not a video\n" * 64)
+        else:
+            w, h = r["_size"]
+            write_video(out_dir / r["path"], render_clip(r["_motion"], r["_seed"], r["_frames"], w, h), fps)
     captions = out_dir / "captions.jsonl"
-    captions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    captions.write_text("".join(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}) + "\n"
+                                for r in rows), encoding="utf-8")
     summary = build_index(out_dir, captions, out_dir / "index")
     return {**summary, "db_dir": str(out_dir), "captions": str(captions), "videos": len(rows)}
 

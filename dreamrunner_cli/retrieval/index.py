@@ -99,7 +99,7 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
         captions: JSONL or CSV caption file (see ``captions.py`` for the recognised columns).
         out: index folder to write; an existing index there is replaced only once the new one is complete.
         check_files: count rows whose video file does not exist as unreadable (one ``stat`` per row).
-        chunk_rows: rows per processing chunk (memory vs. speed; 50k rows ≈ tens of MB).
+        chunk_rows: rows per processing chunk in every pass (memory vs. speed; 50k rows ≈ tens of MB).
         progress: called with the number of rows read so far after each chunk.
 
     Returns:
@@ -133,8 +133,8 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
             raise InputInvalid(f"no readable rows in {captions} ({stats.unreadable} unreadable)",
                                details=stats.examples,
                                hint="check the columns (a video path and a caption per row are required)")
-        bm25_info = _pass2(p1, tmp)
-        _finish_meta(tmp, p1.rows)
+        bm25_info = _pass2(p1, tmp, chunk_docs=chunk_rows)
+        _finish_meta(tmp, p1.rows, chunk=chunk_rows)
         info = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "rows": p1.rows, "unreadable": stats.unreadable,
             "unreadable_examples": stats.examples, "expanded_rows": stats.expanded, "lines": stats.lines,
@@ -254,8 +254,11 @@ def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarr
     return idf
 
 
-def _pass2(p1: _Pass1, tmp: Path, chunk_postings: int = 1_000_000) -> dict[str, Any]:
-    """Postings (doc-major) → CSC matrix (token-major) in memory-mapped .npy files, in bm25s's layout."""
+def _pass2(p1: _Pass1, tmp: Path, chunk_docs: int = 100_000) -> dict[str, Any]:
+    """Postings (doc-major) → CSC matrix (token-major) in memory-mapped .npy files, in bm25s's layout.
+
+    Works on ``chunk_docs`` documents at a time (≈ 1–2 M postings): memory is bounded by the chunk, not by N.
+    """
     V, N = len(p1.vocab), p1.rows
     avgdl = p1.total_len / N
     idf = okapi_idf(p1.df, N)
@@ -268,24 +271,21 @@ def _pass2(p1: _Pass1, tmp: Path, chunk_postings: int = 1_000_000) -> dict[str, 
     data = open_memmap(bm25_dir / "data.csc.index.npy", mode="w+", dtype=np.float32, shape=(max(p1.nnz, 1),))
     indices = open_memmap(bm25_dir / "indices.csc.index.npy", mode="w+", dtype=np.int32, shape=(max(p1.nnz, 1),))
     heads = indptr[:-1].copy()  # next free slot of each column
-    doc_nnz = np.fromfile(tmp / "doc_nnz.raw", dtype=np.int32).astype(np.int64)
-    doc_len = np.fromfile(tmp / "doc_len.raw", dtype=np.int32).astype(np.float64)
-    doc_off = np.zeros(N + 1, dtype=np.int64)
-    np.cumsum(doc_nnz, out=doc_off[1:])
     if p1.nnz:
-        tok_mm = np.memmap(tmp / "post_tok.raw", dtype=np.int32, mode="r")
-        tf_mm = np.memmap(tmp / "post_tf.raw", dtype=np.int32, mode="r")
-        d0 = 0
-        while d0 < N:
-            # Whole documents per chunk, about chunk_postings postings each.
-            d1 = int(np.searchsorted(doc_off, doc_off[d0] + chunk_postings, side="right"))
-            d1 = min(max(d1 - 1, d0 + 1), N)
-            o0, o1 = doc_off[d0], doc_off[d1]
-            tok = np.asarray(tok_mm[o0:o1], dtype=np.int64)  # (P,) P ≈ chunk_postings: bounded memory
-            tf = np.asarray(tf_mm[o0:o1], dtype=np.float64)
-            docs = np.repeat(np.arange(d0, d1, dtype=np.int64), doc_nnz[d0:d1])
+        doc_nnz = np.memmap(tmp / "doc_nnz.raw", dtype=np.int32, mode="r")  # (N,)
+        doc_len = np.memmap(tmp / "doc_len.raw", dtype=np.int32, mode="r")  # (N,)
+        tok_mm = np.memmap(tmp / "post_tok.raw", dtype=np.int32, mode="r")  # (nnz,)
+        tf_mm = np.memmap(tmp / "post_tf.raw", dtype=np.int32, mode="r")  # (nnz,)
+        o0 = 0
+        for d0 in range(0, N, chunk_docs):
+            d1 = min(d0 + chunk_docs, N)
+            per_doc = np.asarray(doc_nnz[d0:d1], dtype=np.int64)
+            o1 = o0 + int(per_doc.sum())
+            tok = np.asarray(tok_mm[o0:o1], dtype=np.int64)  # (P,)
+            tf = np.asarray(tf_mm[o0:o1], dtype=np.float64)  # (P,)
+            docs = np.repeat(np.arange(d0, d1, dtype=np.int64), per_doc)  # (P,) doc id of each posting
             # BM25 Okapi weight of each posting (rank_bm25's formula, METHOD.md B.1 step 1).
-            norm = K1 * (1 - B + B * doc_len[docs] / avgdl)
+            norm = K1 * (1 - B + B * np.repeat(np.asarray(doc_len[d0:d1], dtype=np.float64), per_doc) / avgdl)
             weight = idf[tok] * (tf * (K1 + 1)) / (tf + norm)
             # Counting sort by token, stable in doc order: each column's docs stay ascending.
             order = np.argsort(tok, kind="stable")
@@ -296,8 +296,8 @@ def _pass2(p1: _Pass1, tmp: Path, chunk_postings: int = 1_000_000) -> dict[str, 
             data[pos] = weight[order]
             indices[pos] = docs[order]
             heads += np.bincount(tok, minlength=V)
-            d0 = d1
-        del tok_mm, tf_mm
+            o0 = o1
+        del doc_nnz, doc_len, tok_mm, tf_mm
     data.flush()
     indices.flush()
     del data, indices
@@ -320,19 +320,28 @@ def _bm25s_version() -> str:
         return "unknown"
 
 
-def _finish_meta(tmp: Path, n: int) -> None:
-    """Raw scratch files → self-describing .npy (rows table, string offsets)."""
+def _finish_meta(tmp: Path, n: int, chunk: int = 1_000_000) -> None:
+    """Raw scratch files → self-describing .npy (rows table, string offsets), copied chunk by chunk."""
     meta = tmp / "meta"
     meta.mkdir()
-    rows = np.fromfile(tmp / "rows.raw", dtype=ROW_DTYPE)
-    assert len(rows) == n
-    np.save(meta / "rows.npy", rows)
-    del rows
+    open_memmap = np.lib.format.open_memmap
+    rows_raw = np.memmap(tmp / "rows.raw", dtype=ROW_DTYPE, mode="r")
+    assert len(rows_raw) == n
+    rows = open_memmap(meta / "rows.npy", mode="w+", dtype=ROW_DTYPE, shape=(n,))
+    for i in range(0, n, chunk):
+        rows[i:i + chunk] = rows_raw[i:i + chunk]
+    rows.flush()
+    del rows, rows_raw
     for name in ("paths", "captions"):
-        lens = np.fromfile(tmp / f"{name}_len.raw", dtype=np.int64)
-        offsets = np.zeros(n + 1, dtype=np.int64)
-        np.cumsum(lens, out=offsets[1:])
-        np.save(meta / f"{name}.offsets.npy", offsets)
+        lens = np.memmap(tmp / f"{name}_len.raw", dtype=np.int64, mode="r")
+        offsets = open_memmap(meta / f"{name}.offsets.npy", mode="w+", dtype=np.int64, shape=(n + 1,))
+        offsets[0] = total = 0
+        for i in range(0, n, chunk):
+            part = np.cumsum(lens[i:i + chunk]) + total  # running sum across chunks
+            offsets[i + 1:i + 1 + len(part)] = part
+            total = int(part[-1])
+        offsets.flush()
+        del offsets, lens
         os.replace(tmp / f"{name}.bin", meta / f"{name}.bin")
 
 

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 CACHE_NAME = "embeddings"
 KEY_VERSION = 1
+_FAILED = b"FAILED:"  # a cached decoding failure (safetensors blobs never start with this)
 
 
 @dataclass
@@ -94,10 +95,19 @@ class WindowScorer:
         key = _key({"kind": "window", "clip": self.clip.model_id, "video_text": self.video_text.model_id,
                     "video": str(video), **ident, "start": window.start, "end": window.end, "fps": self.fps,
                     "clip_frames": self.clip_frames, "short_side": self.short_side})
+        if self.cache is not None:
+            blob = self.cache.get(key)
+            if isinstance(blob, bytes) and blob.startswith(_FAILED):  # this exact file failed before
+                raise media.MediaError(blob[len(_FAILED):].decode("utf-8", "replace"))
         hit = self._get(key)
         if hit is not None:
             return hit, True
-        frames = media.read_window(video, window.start, window.duration, self.fps, short_side=self.short_side)
+        try:
+            frames = media.read_window(video, window.start, window.duration, self.fps, short_side=self.short_side)
+        except media.MediaError as exc:
+            if self.cache is not None:  # keyed by size and mtime: a repaired file gets a new key
+                self.cache.set(key, _FAILED + str(exc).encode("utf-8"))
+            raise
         self.decoded += 1
         idx = np.linspace(0, len(frames) - 1, self.clip_frames).round().astype(int)  # uniform frame sample
         emb = {"frames": self.clip.encode_images([frames[i] for i in idx]),  # (F, D1)
@@ -110,7 +120,7 @@ class WindowScorer:
         if self.cache is None:
             return None
         blob = self.cache.get(key)
-        if not isinstance(blob, bytes):
+        if not isinstance(blob, bytes) or blob.startswith(_FAILED):
             return None
         try:
             from safetensors.torch import load

@@ -30,8 +30,11 @@ from ..adapt.record import ADAPTER_JSON, AdapterRecord, DataItem
 from ..adapt.reuse import ADAPT_CODE_VERSION, cache_get, cache_put, recipe, recipe_key
 from ..config import Config
 from ..errors import InputInvalid, UsageError
+from ..models.loading import model_ids
 from ..schema import Plan, load_plan
-from ..workspace import StageRun, Workspace, digest
+from ..workspace import StageRun, Workspace, digest, write_json_atomic
+
+CLIPS_BINDINGS = "clips.json"  # adapters/clips.json: motion id → folder of clips given by hand (--clips)
 
 
 @dataclass
@@ -69,8 +72,8 @@ def run(
     Args:
         ws: the workspace (plan.json must exist).
         cfg: resolved config; reads ``adapt``, ``model`` (id, revision, dtype, device) and the render geometry.
-        force: retrain even when the record is up to date (the cross-story cache is still used unless
-            ``adapt.reuse`` is false).
+        force: retrain even when the record is up to date, without reading the cross-story cache (the fresh
+            adapter still replaces the cached one).
         dry_run: say what would run, train nothing.
         only: item names (``motion/walking``, ``character/teddy``) or bare ids to restrict to.
         progress: show a progress bar (step, loss, ETA) on stderr.
@@ -86,7 +89,8 @@ def run(
 
     # 1. The plan, and the items asked for.
     plan = load_plan(ws.require_plan())
-    jobs = _jobs(ws, cfg, plan, motions, characters, only, clips or {}, sr.notes)
+    clip_dirs = _clip_folders(ws, plan, clips or {}, remember=not dry_run)
+    jobs = _jobs(ws, cfg, plan, motions, characters, only, clip_dirs, sr.notes)
 
     # 2. Decide per item (data was resolved above: a missing clip or image fails before any training).
     model_key = {"id": cfg.model.id, "revision": cfg.model.revision, "dtype": cfg.model.dtype}
@@ -114,7 +118,7 @@ def run(
                     rec = recipe(job.kind, model_key, job.geometry.to_dict(), job.hyperparameters,
                                  data_fingerprint(job.examples))
                     key = recipe_key(rec)
-                    hit = cache_get(key) if cfg.adapt.reuse else None
+                    hit = cache_get(key) if cfg.adapt.reuse and not force else None
                     if hit is not None:
                         record = _reuse(ws, job, out, key, *hit)
                     else:
@@ -124,15 +128,39 @@ def run(
                                     "steps": record.steps, "final_loss": record.final_loss})
     except BaseException as exc:
         sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
-                 models={"video_model": cfg.model.id, "revision": cfg.model.revision, "dtype": cfg.model.dtype},
-                 seeds={"adapt": cfg.adapt.seed})
+                 models=model_ids(cfg.model), seeds={"adapt": cfg.adapt.seed})
         raise
-    sr.close(outcome="ok", models={"video_model": cfg.model.id, "revision": cfg.model.revision,
-                                   "dtype": cfg.model.dtype}, seeds={"adapt": cfg.adapt.seed})
+    sr.close(outcome="ok", models=model_ids(cfg.model), seeds={"adapt": cfg.adapt.seed})
     return sr.result(adapters=written)
 
 
 # 1. Items ---------------------------------------------------------------------------------------------------------
+
+
+def _clip_folders(ws: Workspace, plan: Plan, given: dict[str, Path], remember: bool) -> dict[str, Path]:
+    """Folders of clips per motion: ``--clips`` given now, else one given in an earlier run.
+
+    Folders given by hand are remembered in ``adapters/clips.json`` so that later runs (``status``, ``run``) find
+    the same data without the flag. A remembered folder only fills in for a motion that has no retrieval manifest.
+    """
+    motion_ids = [m.id for m in plan.motions]
+    for mid in given:
+        if mid not in motion_ids:
+            raise UsageError(f"--clips {mid}=...: {mid!r} is not a motion of the plan",
+                             hint=f"motion ids: {motion_ids}")
+    path = ws.adapters_dir / CLIPS_BINDINGS
+    remembered: dict[str, str] = {}
+    with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError):
+        remembered = {str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    if given and remember:
+        remembered.update({mid: str(Path(folder).resolve()) for mid, folder in given.items() if Path(folder).is_dir()})
+        write_json_atomic(path, remembered)
+    out = dict(given)
+    for mid, folder in remembered.items():
+        if mid in motion_ids and mid not in out and Path(folder).is_dir() \
+                and not (ws.retrieval_dir / mid / "manifest.json").exists():
+            out[mid] = Path(folder)
+    return out
 
 
 def _jobs(ws: Workspace, cfg: Config, plan: Plan, motions: list[str] | None, characters: list[str] | None,
@@ -146,9 +174,6 @@ def _jobs(ws: Workspace, cfg: Config, plan: Plan, motions: list[str] | None, cha
     for cid in characters or []:
         if cid not in char_ids:
             raise UsageError(f"--character {cid!r} is not a character of the plan", hint=f"character ids: {char_ids}")
-    for mid in clips:
-        if mid not in motion_ids:
-            raise UsageError(f"--clips {mid}=...: {mid!r} is not a motion of the plan", hint=f"motion ids: {motion_ids}")
     sharded = motions is not None or characters is not None
     want_m = set(motions or []) if sharded else set(motion_ids)
     want_c = set(characters or []) if sharded else set(char_ids)

@@ -141,7 +141,7 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
     from ..retrieval import media
     from ..retrieval.manifest import Manifest
     from ..retrieval.scoring import select
-    from ..retrieval.segment import Attributes, FixedWindows, filter_reason
+    from ..retrieval.segment import FixedWindows, filter_reason
 
     query = motion.retrieval_query(rc.query_template)
     score_text = rc.score_template.format(motion=motion.description)
