@@ -25,8 +25,13 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/dreamrunner run examples/stories/teddy.txt --workspace demo-ws --preset tiny
 
+# Benchmarks print ratios measured in one run (speed targets are checked here, never in timed tests).
+# On a GPU machine: make bench BENCH_GEOMETRY=full
+BENCH_GEOMETRY ?= small
 bench: $(STAMP)
-	$(BIN)/dreamrunner bench
+	$(BIN)/dreamrunner bench --geometry $(BENCH_GEOMETRY) --repeats 5
+	$(BIN)/python -m dreamrunner_cli.retrieval.bench --captions 100000
+	$(BIN)/python -m dreamrunner_cli.adapt_bench $(if $(filter full,$(BENCH_GEOMETRY)),--geometry full --device cuda --dtype bfloat16,--geometry cpu)
 
 clean:
 	rm -rf demo-ws .pytest_cache

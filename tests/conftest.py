@@ -12,9 +12,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
 
 
+@pytest.fixture(scope="session")
+def _demo_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("demo-db")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Every test gets its own DREAMRUNNER_CACHE; no test ever touches the user's cache."""
+def _isolated_cache(tmp_path_factory, monkeypatch, _demo_dir):
+    """Every test gets its own DREAMRUNNER_CACHE; no test ever touches the user's cache. The generated demo video
+    database (retrieve.db: demo, ~10 s to build) is shared by the whole session: it is data, not a cache under test."""
     monkeypatch.setenv("DREAMRUNNER_CACHE", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("DREAMRUNNER_DEMO_DIR", str(_demo_dir))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("DREAMRUNNER_DB", raising=False)

@@ -91,6 +91,7 @@ def test_retrieve_writes_manifest_and_model_length_clips(ws, demo_db):
     assert len(walking_rows) >= 3 and m.candidates[0].bm25 >= m.candidates[-1].bm25
     # Kept: 4..8 clips (tiny preset: max 8, threshold 0), each a 2 s window at 8 fps saved as mp4 with its caption.
     assert 4 <= len(m.kept) <= 8 and m.counts.kept == len(m.kept)
+    assert all("walking" in k.caption for k in m.kept)  # demo captions never say "person": BM25 finds the motion
     assert [k.rank for k in m.kept] == sorted(k.rank for k in m.kept)
     assert all(k.score == pytest.approx((k.clip_score + k.video_text_score) / 2, abs=1e-5) for k in m.kept)
     files = sorted((ws.retrieval_dir / "walking" / "clips").iterdir())
@@ -305,6 +306,7 @@ def test_demo_db_in_cache_is_built_once_and_never_by_a_dry_run(ws, monkeypatch):
         return real(out_dir, motions=("walking", "waving", "jumping"), clips_per_motion=3)
 
     monkeypatch.setattr(demo, "build_demo_database", small)
+    monkeypatch.delenv("DREAMRUNNER_DEMO_DIR", raising=False)
     r = stage.run(ws, tiny_cfg(), dry_run=True, progress=False)
     assert r["database"]["fingerprint"] == "demo (not built yet)" and not builds
     assert [i["action"] for i in r["items"]] == ["would run", "would run"]

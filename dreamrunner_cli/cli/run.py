@@ -38,7 +38,9 @@ def run(
 
     Examples:
 
-        dreamrunner run examples/stories/teddy.txt --workspace ws/teddy --preset tiny --db demo-db/index
+        dreamrunner run examples/stories/teddy.txt --workspace ws/teddy --preset tiny       # demo database
+
+        dreamrunner run story.txt --workspace ws/story --db /data/videos/index
 
         dreamrunner run ws/teddy --skip retrieve --skip adapt      # SR3AI without LoRAs
 
@@ -52,11 +54,10 @@ def run(
         raise UsageError(f"cannot skip {bad}", hint="skippable stages: retrieve, adapt, evaluate")
     ws_path, story_file = resolve_target(source, workspace)
     ws_path.mkdir(parents=True, exist_ok=True)
-    extra = [f"retrieve.db={db}"] if db else []
-    ws, cfg = open_workspace(ws_path, preset, (overrides or []) + extra)
+    ws, cfg = open_workspace(ws_path, preset, overrides)
     with ws.locked(wait=wait):
         results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,
-                          progress=not quiet and not as_json)
+                          progress=not quiet and not as_json, db=db)
     emit({"workspace": str(ws.root), "stages": results}, as_json, quiet, _human)
 
 

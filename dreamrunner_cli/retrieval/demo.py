@@ -213,9 +213,14 @@ def build_demo_database(out_dir: Path, *, motions: tuple[str, ...] | list[str] =
     return {**summary, "db_dir": str(out_dir), "captions": str(captions), "videos": len(rows)}
 
 
+DEMO_DIR_ENV = "DREAMRUNNER_DEMO_DIR"
+
+
 def demo_index_dir() -> Path:
-    """Where ``retrieve.db: demo`` lives: ``$DREAMRUNNER_CACHE/demo-db/v<N>/index``."""
-    return cache_dir() / "demo-db" / f"v{DEMO_VERSION}" / "index"
+    """Where ``retrieve.db: demo`` lives: ``$DREAMRUNNER_DEMO_DIR/v<N>/index`` if set (e.g. one folder shared by a
+    whole test session), else ``$DREAMRUNNER_CACHE/demo-db/v<N>/index``."""
+    root = Path(os.environ[DEMO_DIR_ENV]) if os.environ.get(DEMO_DIR_ENV) else cache_dir() / "demo-db"
+    return root / f"v{DEMO_VERSION}" / "index"
 
 
 def ensure_demo_index() -> Path:

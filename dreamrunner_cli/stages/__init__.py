@@ -26,7 +26,8 @@ def stage_module(name: str):
 
 
 def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip: list[str] | None = None,
-            force: bool = False, dry_run: bool = False, progress: bool = True) -> list[dict[str, Any]]:
+            force: bool = False, dry_run: bool = False, progress: bool = True,
+            db: str | None = None) -> list[dict[str, Any]]:
     """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error)."""
     results = []
     for name in ORDER:
@@ -37,6 +38,8 @@ def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip:
         kwargs: dict[str, Any] = {"force": force, "dry_run": dry_run, "progress": progress}
         if name == "plan":
             kwargs["story_file"] = story_file
+        if name == "retrieve" and db:
+            kwargs["db"] = db  # an explicit --db wins over $DREAMRUNNER_DB and retrieve.db
         results.append(module.run(ws, cfg, **kwargs))
     return results
 
