@@ -169,3 +169,20 @@ def test_scene_render_runs_with_multiple_prompts_and_uses_the_mask_every_block_a
     assert out.mask_calls == 2 * pipe.transformer.config.num_layers  # CFG halves share one batched call
     again = render_scene(pipe, two_region_scene(), cfg, seed=7, regions=regions)
     assert (again.frames == out.frames).all()  # seeded: identical
+
+
+@pytest.mark.parametrize("backend", ["sdpa", "flex"])
+def test_the_mask_is_built_once_per_scene_whatever_the_number_of_blocks_and_steps(backend):
+    import warnings
+
+    from dreamrunner_cli.models.tiny import build_tiny_pipeline as build
+
+    pipe = build(num_layers=4)
+    regions = scene_regions(two_region_scene(), geometry_of(pipe, 64, 64, 9))
+    latents, text, kw = transformer_inputs(pipe, regions)
+    mask = RegionMask.from_regions(regions, backend, "cpu")
+    with install_region_attention(pipe.transformer), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(3):  # three denoising steps
+            run_transformer(pipe, latents, text, kw, {"region_mask": mask})
+    assert mask.calls == 3 * 4 and mask.builds == 1

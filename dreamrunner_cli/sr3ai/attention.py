@@ -61,6 +61,7 @@ class RegionMask:
         self._dense: torch.Tensor | None = None
         self._block_mask = None
         self.calls = 0  # how many attention calls used this mask (tests check that it arrived)
+        self.builds = 0  # how many times the backend's mask was materialised (once per scene, whatever the blocks)
 
     @classmethod
     def from_regions(cls, regions: SceneRegions, backend: Backend, device) -> RegionMask:
@@ -73,6 +74,7 @@ class RegionMask:
         """bool (1, 1, S, S), True = may attend."""
         if self._dense is None:
             b, v = self.bits, self.is_video
+            self.builds += 1
             self._dense = ((v[:, None] & v[None, :]) | ((b[:, None] & b[None, :]) != 0))[None, None]
         return self._dense
 
@@ -88,6 +90,7 @@ class RegionMask:
         if self._block_mask is None:
             from torch.nn.attention.flex_attention import create_block_mask
 
+            self.builds += 1
             self._block_mask = create_block_mask(self.mask_mod(), B=None, H=None, Q_LEN=self.seq_len,
                                                  KV_LEN=self.seq_len, device=self.bits.device)
         return self._block_mask
