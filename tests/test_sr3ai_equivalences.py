@@ -186,3 +186,21 @@ def test_the_mask_is_built_once_per_scene_whatever_the_number_of_blocks_and_step
         for _ in range(3):  # three denoising steps
             run_transformer(pipe, latents, text, kw, {"region_mask": mask})
     assert mask.calls == 3 * 4 and mask.builds == 1
+
+
+def test_the_additive_padded_mask_used_on_cuda_gives_the_same_attention(pipe):
+    regions = scene_regions(two_region_scene(), geometry_of(pipe, 64, 64, 9))
+    g = regions.geometry
+    gen = torch.Generator().manual_seed(3)
+    hidden = torch.randn(2, g.video_tokens, 32, generator=gen)
+    encoder = torch.randn(2, regions.num_prompts * g.text_len, 32, generator=gen)
+    attn = pipe.transformer.transformer_blocks[0].attn1
+    boolean = RegionMask.from_regions(regions, "sdpa", "cpu")
+    additive = RegionMask.from_regions(regions, "sdpa", "cpu")
+    additive.use_additive = True  # what CUDA does, exercised on CPU
+    with torch.no_grad():
+        out_b, _ = RegionMaskedCogVideoXAttnProcessor()(attn, hidden, encoder, region_mask=boolean)
+        out_a, _ = RegionMaskedCogVideoXAttnProcessor()(attn, hidden, encoder, region_mask=additive)
+    mask = additive.additive(torch.float32)
+    assert mask.shape[-1] == regions.seq_len and mask.stride(-2) % 16 == 0
+    torch.testing.assert_close(out_a, out_b, rtol=0, atol=1e-6)

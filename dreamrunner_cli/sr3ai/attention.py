@@ -59,6 +59,9 @@ class RegionMask:
         self.backend = backend
         self.seq_len = int(token_bits.shape[0])
         self._dense: torch.Tensor | None = None
+        self._additive: torch.Tensor | None = None
+        # CUDA: hand SDPA a ready additive mask (see ``additive``); CPU: the boolean mask, converted by the kernel.
+        self.use_additive = token_bits.device.type == "cuda"
         self._block_mask = None
         self.calls = 0  # how many attention calls used this mask (tests check that it arrived)
         self.builds = 0  # how many times the backend's mask was materialised (once per scene, whatever the blocks)
@@ -77,6 +80,25 @@ class RegionMask:
             self.builds += 1
             self._dense = ((v[:, None] & v[None, :]) | ((b[:, None] & b[None, :]) != 0))[None, None]
         return self._dense
+
+    def additive(self, dtype: torch.dtype) -> torch.Tensor:
+        """float (1, 1, S, S) in the attention dtype: 0 where allowed, -inf where blocked.
+
+        On CUDA, SDPA's memory-efficient kernel converts a boolean mask to this form, and pads its last dimension to
+        a multiple of 16, on every call. We do both once per scene: the storage is (1, 1, S, S_pad) and the mask is a
+        view of its first S columns, so the kernel takes it as it is.
+        """
+        import torch
+
+        if self._additive is None or self._additive.dtype != dtype:
+            S = self.seq_len
+            pad = -(-S // 16) * 16
+            storage = torch.zeros(1, 1, S, pad, dtype=dtype, device=self.bits.device)
+            view = storage[..., :S]
+            view.masked_fill_(~self.dense(), float("-inf"))
+            self._dense = None  # the boolean form is no longer needed
+            self._additive = view
+        return self._additive
 
     def mask_mod(self):
         bits, vid = self.bits, self.is_video
@@ -101,7 +123,8 @@ class RegionMask:
 
         self.calls += 1
         if self.backend == "sdpa":
-            return F.scaled_dot_product_attention(query, key, value, attn_mask=self.dense(), dropout_p=0.0)
+            mask = self.additive(query.dtype) if self.use_additive else self.dense()
+            return F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=0.0)
         return _flex_attention(query.device.type)(query, key, value, block_mask=self.block_mask())
 
 

@@ -137,6 +137,8 @@ def _mask_bytes(mask) -> int:
     total = mask.bits.numel() * mask.bits.element_size() + mask.is_video.numel()
     if mask._dense is not None:
         total += mask._dense.numel() * mask._dense.element_size()
+    if mask._additive is not None:
+        total += mask._additive.untyped_storage().nbytes()
     if mask._block_mask is not None:
         bm = mask._block_mask
         for name in ("kv_num_blocks", "kv_indices", "full_kv_num_blocks", "full_kv_indices", "q_num_blocks",
