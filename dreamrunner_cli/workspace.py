@@ -98,6 +98,7 @@ def write_json_atomic(target: Path, obj: Any) -> None:
 @dataclass
 class Workspace:
     root: Path
+    pending_config: Any = field(default=None, repr=False, compare=False)  # saved by the CLI once locked
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()

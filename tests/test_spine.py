@@ -262,3 +262,13 @@ def test_masks_command_writes_npz_and_pictures(ws):
     # the background is exactly the complement of the union of the boxes
     assert (membership[-1] == ~membership[:-1].any(0)).all()
     assert all(Path(p).stat().st_size > 500 for p in out["pictures"])
+
+
+def test_dry_run_changes_nothing_on_disk(ws):
+    before = {p: p.read_bytes() for p in ws.rglob("*") if p.is_file()}
+    invoke("render", ws, "--attention", "flex", "--set", "render.steps=9", "--dry-run", "--quiet")
+    invoke("plan", ws, "--preset", "cogvideox-2b", "--dry-run", "--quiet")
+    after = {p: p.read_bytes() for p in ws.rglob("*") if p.is_file()}
+    assert after == before
+    invoke("render", ws, "--attention", "flex", "--scene", scene_ids(ws)[0], "--quiet")  # a real run saves it
+    assert json.loads((ws / "config.json").read_text())["render"]["attention"] == "flex"

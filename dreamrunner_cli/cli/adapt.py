@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .common import (CharacterOpt, DryRunOpt, ForceOpt, JsonOpt, MotionOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt,
-                     WorkspaceArg, emit, guarded, open_workspace, print_decisions)
+                     WorkspaceArg, emit, guarded, open_workspace, session, print_decisions)
 
 ClipsOpt = Annotated[
     list[str] | None,
@@ -53,7 +53,7 @@ def adapt(
     clip_dirs = _parse_clips(clips or [])
     ws, cfg = open_workspace(workspace, preset, overrides)
     ws.require_plan()
-    with ws.locked(wait=wait):
+    with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, progress=not quiet and not as_json,
                            motions=motion, characters=character, clips=clip_dirs)
     emit(result, as_json, quiet, _human)

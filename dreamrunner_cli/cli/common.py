@@ -7,6 +7,7 @@ tracebacks only with DREAMRUNNER_DEBUG=1.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -103,15 +104,27 @@ def guarded(fn: Callable) -> Callable:
 
 
 def open_workspace(path: Path, preset: str | None, overrides: list[str] | None, save: bool = True):
-    """Resolve the config for a workspace (saved config.json, or the preset, then --set) and save it back.
+    """Resolve the config for a workspace: its saved config.json, or the preset, then --set.
 
-    Returns (Workspace, Config). Saving only happens when something was given or nothing was saved yet.
+    Returns (Workspace, Config). Nothing is written here: ``session`` saves the config once the workspace lock is
+    held, and only for a real run (a ``--dry-run`` changes nothing on disk). ``save=False`` never saves.
     """
     from ..config import resolve_config
-    from ..workspace import Workspace, write_json_atomic
+    from ..workspace import Workspace
 
     ws = Workspace(path)
     cfg = resolve_config(preset=preset, overrides=overrides or [], saved=ws.config)
-    if save and ws.exists() and (preset is not None or overrides or not ws.config.exists()):
-        write_json_atomic(ws.config, cfg.model_dump(mode="json"))
+    ws.pending_config = cfg if save and (preset is not None or overrides or not ws.config.exists()) else None
     return ws, cfg
+
+
+@contextlib.contextmanager
+def session(ws, wait: bool, dry_run: bool = False):
+    """Hold the workspace lock; then save the resolved config (unless it is a dry run)."""
+    from ..workspace import write_json_atomic
+
+    with ws.locked(wait=wait):
+        pending = ws.pending_config
+        if pending is not None and not dry_run:
+            write_json_atomic(ws.config, pending.model_dump(mode="json"))
+        yield ws

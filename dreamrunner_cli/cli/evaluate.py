@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceArg,
-                     console, emit, guarded, open_workspace, print_decisions)
+                     console, emit, guarded, open_workspace, session, print_decisions)
 
 VideosOpt = Annotated[
     list[str] | None,
@@ -48,7 +48,7 @@ def evaluate(
 
     ws, cfg = open_workspace(workspace, preset, overrides)
     ws.require_plan()
-    with ws.locked(wait=wait):
+    with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=scene, videos=videos,
                            progress=not quiet and not as_json)
     emit(result, as_json, quiet, _human)

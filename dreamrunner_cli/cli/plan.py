@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceOpt,
-                     emit, guarded, open_workspace, print_decisions)
+                     emit, guarded, open_workspace, session, print_decisions)
 
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="Planner backend: builtin, openai, transformers.")]
 LlmModelOpt = Annotated[str | None, typer.Option("--llm-model", help="LLM model name (openai / transformers).")]
@@ -68,7 +68,7 @@ def plan(
     ws_path, story_file = resolve_target(source, workspace)
     ws_path.mkdir(parents=True, exist_ok=True)
     ws, cfg = open_workspace(ws_path, preset, (overrides or []) + llm_overrides(llm, llm_model, llm_base_url))
-    with ws.locked(wait=wait):
+    with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, story_file=story_file, force=force, dry_run=dry_run, only=scene,
                            progress=not quiet and not as_json)
     emit(result, as_json, quiet, _human)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
+
 from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceArg,
-                     emit, guarded, open_workspace, print_decisions)
+                     emit, guarded, open_workspace, session, print_decisions)
 
 
 @guarded
@@ -12,6 +16,10 @@ def render(
     preset: PresetOpt = None,
     overrides: SetOpt = None,
     scene: SceneOpt = None,
+    attention: Annotated[str | None, typer.Option(help="SR3AI backend: sdpa, flex, or none (stock model, one "
+                                                       "prompt). Same as --set render.attention=…")] = None,
+    offload: Annotated[str | None, typer.Option(help="CPU offload for small GPUs: none, model, sequential.")] = None,
+    dtype: Annotated[str | None, typer.Option(help="float16, bfloat16 or float32 (model.dtype).")] = None,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = False,
@@ -28,13 +36,15 @@ def render(
 
         dreamrunner render ws/teddy --scene s02 --set render.steps=30
 
-        dreamrunner render ws/teddy --set render.attention=flex --dry-run
+        dreamrunner render ws/teddy --attention flex --offload model --dtype bfloat16
     """
     from ..stages import render as stage
 
-    ws, cfg = open_workspace(workspace, preset, overrides)
+    flags = [f"{k}={v}" for k, v in (("render.attention", attention), ("render.cpu_offload", offload),
+                                      ("model.dtype", dtype)) if v is not None]
+    ws, cfg = open_workspace(workspace, preset, (overrides or []) + flags)
     ws.require_plan()
-    with ws.locked(wait=wait):
+    with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=scene, progress=not quiet and not as_json)
     emit(result, as_json, quiet, _human)
 

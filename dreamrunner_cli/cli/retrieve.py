@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from .common import (DryRunOpt, ForceOpt, JsonOpt, MotionOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt, WorkspaceArg,
-                     emit, guarded, open_workspace, print_decisions)
+                     emit, guarded, open_workspace, session, print_decisions)
 
 DbOpt = Annotated[
     str | None,
@@ -48,7 +48,7 @@ def retrieve(
 
     ws, cfg = open_workspace(workspace, preset, overrides)
     ws.require_plan()
-    with ws.locked(wait=wait):
+    with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=motion, progress=not quiet and not as_json,
                            db=db)
     emit(result, as_json, quiet, _human)

@@ -9,7 +9,7 @@ import typer
 
 from ..errors import UsageError
 from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt, WorkspaceOpt, console, emit,
-                     guarded, open_workspace, print_decisions)
+                     guarded, open_workspace, session, print_decisions)
 from .plan import resolve_target
 
 STAGES = ("plan", "retrieve", "adapt", "render", "evaluate")
@@ -55,7 +55,7 @@ def run(
     ws_path, story_file = resolve_target(source, workspace)
     ws_path.mkdir(parents=True, exist_ok=True)
     ws, cfg = open_workspace(ws_path, preset, overrides)
-    with ws.locked(wait=wait):
+    with session(ws, wait=wait, dry_run=dry_run):
         results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,
                           progress=not quiet and not as_json, db=db)
     emit({"workspace": str(ws.root), "stages": results}, as_json, quiet, _human)

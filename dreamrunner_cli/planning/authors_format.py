@@ -313,7 +313,7 @@ def import_to_workspaces(path: Path, out_dir: Path, *, preset: str | None = None
     Returns:
         A result dict in the shape the CLI prints: ``{"stage": "import", "items": [...], ...}``.
     """
-    from ..cli.common import open_workspace
+    from ..config import resolve_config
     from ..errors import UsageError
     from ..workspace import Records, Workspace, write_json_atomic
 
@@ -349,7 +349,8 @@ def import_to_workspaces(path: Path, out_dir: Path, *, preset: str | None = None
         existed = ws.plan.exists()
         ws.root.mkdir(parents=True, exist_ok=True)
         with ws.locked(wait=wait):
-            open_workspace(ws.root, preset, overrides)  # resolves and saves config.json
+            cfg = resolve_config(preset=preset, overrides=overrides or [], saved=ws.config)
+            write_json_atomic(ws.config, cfg.model_dump(mode="json"))
             write_json_atomic(ws.plan, data)
             if storyboard:
                 from ..storyboard import draw_storyboard
