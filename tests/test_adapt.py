@@ -8,11 +8,17 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from adapt_fixtures import clips_folder, make_workspace, moving_square, write_clip
+
 from dreamrunner_cli.adapt import losses
-from dreamrunner_cli.adapt.data import (Example, caption_from_filename, character_caption, motion_examples,
-                                        sample_indices, to_model_pixels)
+from dreamrunner_cli.adapt.data import (
+    Example,
+    caption_from_filename,
+    character_caption,
+    motion_examples,
+    sample_indices,
+    to_model_pixels,
+)
 from dreamrunner_cli.adapt.encode import Encoded, Geometry, encode_examples, prompt_embeddings, vae_latents
 from dreamrunner_cli.adapt.lora import TARGET_LINEARS, save_lora, select_blocks
 from dreamrunner_cli.adapt.trainer import TrainSpec, evaluate_loss, train_lora

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from adapt_fixtures import clips_folder, make_workspace
 
 OVERRIDES = ["adapt.steps=10", "adapt.checkpoint_every=3", "adapt.reuse=false", "adapt.dropout=0.1",

@@ -10,8 +10,14 @@ from typer.testing import CliRunner
 
 from dreamrunner_cli.cli import app
 from dreamrunner_cli.errors import InputInvalid
-from dreamrunner_cli.planning.authors_format import (export_jsonl, export_scene, import_text, parse_plan_text,
-                                                     read_plans, to_plan)
+from dreamrunner_cli.planning.authors_format import (
+    export_jsonl,
+    export_scene,
+    import_text,
+    parse_plan_text,
+    read_plans,
+    to_plan,
+)
 from dreamrunner_cli.schema import NO_MOTION, load_plan
 
 runner = CliRunner()
@@ -186,7 +192,7 @@ def test_cli_import_then_export(tmp_path):
     assert [(i["item"], i["action"]) for i in result["items"]] == [("0001", "ran"), ("0002", "ran")]
     for name in ("0001", "0002"):
         ws = out / name
-        plan = load_plan(ws / "plan.json")
+        load_plan(ws / "plan.json")  # a valid plan
         assert (ws / "storyboard.png").stat().st_size > 0
         assert json.loads((ws / "config.json").read_text())["preset"] == "tiny"
         assert json.loads((ws / "dreamrunner.lock").read_text())["stages"]["import"]["plan"]["outs"]

@@ -6,6 +6,17 @@ import json
 
 import numpy as np
 import pytest
+from evaluate_fixtures import (
+    ColourClip,
+    ColourVideoText,
+    PixelEncoder,
+    make_plan,
+    make_workspace,
+    pattern,
+    region,
+    solid,
+    two_color_video,
+)
 
 from dreamrunner_cli.config import resolve_config
 from dreamrunner_cli.errors import InputInvalid, MissingUpstream
@@ -13,8 +24,6 @@ from dreamrunner_cli.evaluation import metrics as M
 from dreamrunner_cli.schema import Keyframe
 from dreamrunner_cli.stages import evaluate as stage
 from dreamrunner_cli.video import write_video
-from evaluate_fixtures import (ColourClip, ColourVideoText, PixelEncoder, make_plan, make_workspace, pattern,
-                                     region, solid, two_color_video)
 
 
 def tiny_cfg(*overrides: str):

@@ -12,11 +12,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from evaluate_fixtures import (
+    ColourClip,
+    ColourVideoText,
+    PixelEncoder,
+    make_plan,
+    make_workspace,
+    pattern,
+    solid,
+    two_color_video,
+)
 from typer.testing import CliRunner
 
 from dreamrunner_cli.cli import app
-from evaluate_fixtures import (ColourClip, ColourVideoText, PixelEncoder, make_plan, make_workspace, pattern,
-                                     solid, two_color_video)
 
 runner = CliRunner()
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from evaluate_fixtures import pattern
 
 from dreamrunner_cli.errors import ModelUnavailable
 from dreamrunner_cli.models import dino
-from evaluate_fixtures import pattern
 
 
 def test_tiny_dino_is_deterministic_normalised_and_discriminative():

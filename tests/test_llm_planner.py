@@ -15,15 +15,22 @@ import time
 from pathlib import Path
 
 import pytest
+from llm_server import ScriptedLLMServer, hang, plan_responder, reject_json_schema, reply, status
 
 from dreamrunner_cli.config import PlanConfig
 from dreamrunner_cli.errors import BackendUnavailable, ModelUnavailable, PlanInvalid, UsageError
 from dreamrunner_cli.planning import get_planner
-from dreamrunner_cli.planning.llm import (OutlineReply, check_layout, check_merge, check_outline,
-                                          load_prompt, overlap_groups, parse_json_reply)
+from dreamrunner_cli.planning.llm import (
+    OutlineReply,
+    check_layout,
+    check_merge,
+    check_outline,
+    load_prompt,
+    overlap_groups,
+    parse_json_reply,
+)
 from dreamrunner_cli.schema import Keyframe, ObjectEntity, Region, load_plan
 from dreamrunner_cli.story import CharacterSpec, StoryInput
-from llm_server import ScriptedLLMServer, hang, plan_responder, reject_json_schema, reply, status
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-dreamrunner-test-5ecret-key-0123456789"

@@ -9,8 +9,15 @@ import pytest
 
 from dreamrunner_cli.config import PlanConfig
 from dreamrunner_cli.planning import get_planner
-from dreamrunner_cli.planning.heuristic import (HeuristicPlanner, TRAVELLING, categorize, infer_main_character, lemma,
-                                                progressive, split_scenes)
+from dreamrunner_cli.planning.heuristic import (
+    TRAVELLING,
+    HeuristicPlanner,
+    categorize,
+    infer_main_character,
+    lemma,
+    progressive,
+    split_scenes,
+)
 from dreamrunner_cli.schema import NO_MOTION, Plan, assemble_plan, slug, validate_plan
 from dreamrunner_cli.story import parse_story
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from retrieval_fixtures import build_small_demo, write_plan
 from typer.testing import CliRunner
 
 from dreamrunner_cli.cli import app
@@ -18,8 +19,6 @@ from dreamrunner_cli.retrieval.manifest import load_manifest
 from dreamrunner_cli.stages import retrieve as stage
 from dreamrunner_cli.video import probe_video, read_video
 from dreamrunner_cli.workspace import Records, Workspace
-
-from retrieval_fixtures import build_small_demo, write_plan
 
 runner = CliRunner()
 MOTIONS = {"walking": "walking", "waving": "waving"}

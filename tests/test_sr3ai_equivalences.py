@@ -8,8 +8,12 @@ import torch
 from dreamrunner_cli.config import RenderConfig
 from dreamrunner_cli.models.tiny import build_tiny_pipeline
 from dreamrunner_cli.schema import Keyframe, Region, Scene
-from dreamrunner_cli.sr3ai.attention import (RegionMask, RegionMaskedCogVideoXAttnProcessor,
-                                             install_region_attention, multi_prompt_positions)
+from dreamrunner_cli.sr3ai.attention import (
+    RegionMask,
+    RegionMaskedCogVideoXAttnProcessor,
+    install_region_attention,
+    multi_prompt_positions,
+)
 from dreamrunner_cli.sr3ai.lora import RegionLoRA
 from dreamrunner_cli.sr3ai.pipeline import geometry_of, render_scene
 from dreamrunner_cli.sr3ai.regions import scene_regions

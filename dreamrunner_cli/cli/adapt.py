@@ -8,8 +8,23 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from .common import (CharacterOpt, DryRunOpt, ForceOpt, JsonOpt, MotionOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt,
-                     WorkspaceArg, emit, guarded, open_workspace, session, print_decisions)
+from .common import (
+    CharacterOpt,
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    MotionOpt,
+    PresetOpt,
+    QuietOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceArg,
+    emit,
+    guarded,
+    open_workspace,
+    print_decisions,
+    session,
+)
 
 ClipsOpt = Annotated[
     list[str] | None,

@@ -6,8 +6,23 @@ from typing import Annotated, Any
 
 import typer
 
-from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceArg,
-                     console, emit, guarded, open_workspace, session, print_decisions)
+from .common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    PresetOpt,
+    QuietOpt,
+    SceneOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceArg,
+    console,
+    emit,
+    guarded,
+    open_workspace,
+    print_decisions,
+    session,
+)
 
 VideosOpt = Annotated[
     list[str] | None,

@@ -7,10 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WorkspaceArg, console, emit, guarded, \
-    open_workspace
-
-IntOpt = Annotated[int | None, typer.Option()]
+from .common import JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WorkspaceArg, console, emit, guarded, open_workspace
 
 
 @guarded

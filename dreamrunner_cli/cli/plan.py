@@ -8,8 +8,22 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceOpt,
-                     emit, guarded, open_workspace, session, print_decisions)
+from .common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    PresetOpt,
+    QuietOpt,
+    SceneOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceOpt,
+    emit,
+    guarded,
+    open_workspace,
+    print_decisions,
+    session,
+)
 
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="Planner backend: builtin, openai, transformers.")]
 LlmModelOpt = Annotated[str | None, typer.Option("--llm-model", help="LLM model name (openai / transformers).")]

@@ -8,8 +8,21 @@ from typing import Annotated
 
 import typer
 
-from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WaitOpt, WorkspaceArg,
-                     console, emit, guarded, print_decisions)
+from .common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    PresetOpt,
+    QuietOpt,
+    SceneOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceArg,
+    console,
+    emit,
+    guarded,
+    print_decisions,
+)
 
 
 @guarded

@@ -6,8 +6,22 @@ from typing import Annotated
 
 import typer
 
-from .common import (DryRunOpt, ForceOpt, JsonOpt, MotionOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt, WorkspaceArg,
-                     emit, guarded, open_workspace, session, print_decisions)
+from .common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    MotionOpt,
+    PresetOpt,
+    QuietOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceArg,
+    emit,
+    guarded,
+    open_workspace,
+    print_decisions,
+    session,
+)
 
 DbOpt = Annotated[
     str | None,

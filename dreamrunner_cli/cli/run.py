@@ -8,8 +8,22 @@ from typing import Annotated
 import typer
 
 from ..errors import UsageError
-from .common import (DryRunOpt, ForceOpt, JsonOpt, PresetOpt, QuietOpt, SetOpt, WaitOpt, WorkspaceOpt, console, emit,
-                     guarded, open_workspace, session, print_decisions)
+from .common import (
+    DryRunOpt,
+    ForceOpt,
+    JsonOpt,
+    PresetOpt,
+    QuietOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceOpt,
+    console,
+    emit,
+    guarded,
+    open_workspace,
+    print_decisions,
+    session,
+)
 from .plan import resolve_target
 
 STAGES = ("plan", "retrieve", "adapt", "render", "evaluate")

@@ -7,8 +7,6 @@ latent frame; 9 frames → 3 latent frames; 16 text tokens per prompt; 2 blocks 
 
 from __future__ import annotations
 
-import re
-
 TINY_TEXT_LEN = 16
 TINY_VOCAB_WORDS = (
     "a an the is are of in on at to and with his her its their from into near by over under through up down left "
@@ -68,7 +66,3 @@ def build_tiny_pipeline(rope: bool = False, seed: int = 0, num_layers: int = 2):
     from diffusers import CogVideoXPipeline
 
     return CogVideoXPipeline(**build_tiny_components(rope=rope, seed=seed, num_layers=num_layers))
-
-
-def words(text: str) -> list[str]:
-    return re.findall(r"[a-z]+", text.lower())

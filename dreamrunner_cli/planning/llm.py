@@ -33,8 +33,18 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import PlanInvalid
-from ..schema import ID_PATTERN, NO_MOTION, Character, Keyframe, Motion, ObjectEntity, Outline, Region, \
-    SceneOutline, json_path
+from ..schema import (
+    ID_PATTERN,
+    NO_MOTION,
+    Character,
+    Keyframe,
+    Motion,
+    ObjectEntity,
+    Outline,
+    Region,
+    SceneOutline,
+    json_path,
+)
 from .backends import ChatBackend, OpenAIBackend, TransformersBackend
 
 if TYPE_CHECKING:

@@ -7,8 +7,8 @@ concatenated region prompts, ``negative_prompt_embeds`` of P empty prompts (CFG 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np

@@ -157,8 +157,6 @@ def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, progres
 
 def _load_adapter(pipe, name: str, folder: Path) -> None:
     """A LoRA written by the adapt stage (diffusers format, safetensors) → peft adapter ``name``."""
-    from ..errors import InputInvalid
-
     meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
     weights = sorted(folder.glob("*.safetensors"))
     if not weights:
