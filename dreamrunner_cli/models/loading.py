@@ -81,11 +81,7 @@ def _from_pretrained(cfg: ModelConfig):
 
 
 def model_geometry_config(model_id: str) -> dict:
-    """The transformer config of a model without loading weights (tiny: built in code; else config.json only)."""
-    if model_id.startswith("tiny"):
-        from .tiny import build_tiny_components
-
-        return dict(build_tiny_components(rope=model_id.startswith("tiny-rope"))["transformer"].config)
+    """The transformer config of a checkpoint (its config.json only, no weights)."""
     from diffusers import CogVideoXTransformer3DModel
 
     local = Path(model_id).expanduser()

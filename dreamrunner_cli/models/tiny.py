@@ -16,6 +16,14 @@ TINY_VOCAB_WORDS = (
 ).split()
 
 
+def tiny_transformer_config(rope: bool = False, num_layers: int = 2) -> dict:
+    """The tiny CogVideoXTransformer3DModel config (also used for geometry without building the model)."""
+    return dict(num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4, time_embed_dim=8,
+                text_embed_dim=32, num_layers=num_layers, sample_width=8, sample_height=8, sample_frames=9,
+                patch_size=2, temporal_compression_ratio=4, max_text_seq_length=TINY_TEXT_LEN,
+                use_rotary_positional_embeddings=rope)
+
+
 def _tokenizer(vocab_words: list[str] | None = None):
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
@@ -37,12 +45,7 @@ def build_tiny_components(rope: bool = False, seed: int = 0, num_layers: int = 2
     tokenizer = _tokenizer()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        transformer = CogVideoXTransformer3DModel(
-            num_attention_heads=2, attention_head_dim=16, in_channels=4, out_channels=4, time_embed_dim=8,
-            text_embed_dim=32, num_layers=num_layers, sample_width=8, sample_height=8, sample_frames=9,
-            patch_size=2, temporal_compression_ratio=4, max_text_seq_length=TINY_TEXT_LEN,
-            use_rotary_positional_embeddings=rope,
-        )
+        transformer = CogVideoXTransformer3DModel(**tiny_transformer_config(rope, num_layers))
         vae = AutoencoderKLCogVideoX(
             down_block_types=("CogVideoXDownBlock3D",) * 4, up_block_types=("CogVideoXUpBlock3D",) * 4,
             block_out_channels=(8, 8, 8, 8), latent_channels=4, layers_per_block=1, norm_num_groups=2,

@@ -5,15 +5,14 @@ from __future__ import annotations
 from ..models.known_configs import KNOWN_TRANSFORMER_CONFIGS
 from .geometry import Geometry
 
-TINY_CONFIG = {"patch_size": 2, "max_text_seq_length": 16, "num_layers": 2, "num_attention_heads": 2,
-               "attention_head_dim": 16, "use_rotary_positional_embeddings": False}
-
 
 def transformer_config(model_id: str) -> dict:
     if model_id in KNOWN_TRANSFORMER_CONFIGS:
         return dict(KNOWN_TRANSFORMER_CONFIGS[model_id])
-    if model_id.startswith("tiny"):
-        return {**TINY_CONFIG, "use_rotary_positional_embeddings": model_id.startswith("tiny-rope")}
+    if model_id in ("tiny", "tiny-rope"):
+        from ..models.tiny import tiny_transformer_config
+
+        return tiny_transformer_config(rope=model_id == "tiny-rope")
     from ..models.loading import model_geometry_config
 
     return model_geometry_config(model_id)
