@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import InputInvalid, UsageError
 
@@ -84,17 +84,30 @@ class RetrieveConfig(_Section):
     min_aspect: float = Field(0.9, ge=0, description="Attribute filter: minimum width/height.")
     window_s: float = Field(6.0, gt=0, description="Length of the windows candidates are cut into and of the kept "
                             "clips, seconds (6 s = 48 frames at 8 fps, what adapt trains on).")
-    max_windows: int = Field(3, ge=1, description="At most this many non-overlapping windows per candidate.")
+    segmenter: Literal["fixed", "person"] = Field(
+        "fixed", description="How candidates are cut into windows: fixed (evenly spread windows of window_s) or "
+        "person (person-centred: windows where a person detector finds someone, cropped around them; the paper "
+        "uses YOLOv5). See docs/retrieval.md.")
+    detector: str = Field("hustvl/yolos-tiny", description="person segmenter: YOLOS object detector (Hugging Face "
+                          "id or local folder; 'tiny' = random tiny detector for tests).")
+    detector_threshold: float = Field(0.5, ge=0, le=1, description="person segmenter: minimum person score.")
+    max_windows: int = Field(1, ge=1, description="At most this many non-overlapping windows per candidate.")
+    max_per_video: int = Field(1, ge=1, description="At most this many kept clips from one source video (rows of "
+                               "one video share its path), so the kept clips are not near-duplicates.")
     clip_fps: float = Field(8.0, gt=0, description="Frame rate windows are decoded at for scoring and saved at.")
     clip_max_side: int = Field(720, ge=16, description="Longer side of the saved clips, pixels (never upscaled).")
     score_template: str = Field("the person is {motion}", description="Text the windows are scored against.")
     clip_frames: int = Field(8, ge=1, description="Frames averaged for the CLIP score.")
-    threshold: float = Field(0.2, description="Keep clips whose mean of CLIP and video-text score exceeds this.")
+    threshold: float | None = Field(None, description="Keep clips whose mean of CLIP and video-text score exceeds "
+                                    "this. null = the calibrated value for the models (0.2 for CLIP ViT-L/14 + "
+                                    "ViCLIP, the paper's); models without one need an explicit value.")
     max_clips: int = Field(20, ge=1, description="Keep at most this many clips per motion.")
     min_clips: int = Field(4, ge=1, description="Keep at least this many (the best ones) even below the threshold.")
     clip_model: str = Field("ViT-L-14-336", description="open_clip model name ('tiny' for tests).")
     clip_pretrained: str | None = Field("openai", description="open_clip weights tag or a local weights file.")
-    video_text_model: str = Field("microsoft/xclip-base-patch32", description="X-CLIP id or path ('tiny').")
+    video_text_model: str = Field("viclip:OpenGVLab/ViCLIP", description="Video-text model: viclip:<Hub id, "
+                                  "folder or .pth> (the paper's ViCLIP), xclip:<id or folder> (X-CLIP, its own "
+                                  "video-conditioned score), or 'tiny' (random tiny ViCLIP).")
     device: str = Field("cuda", description="Torch device for the scorers; a missing GPU is an error, not a "
                         "fallback (set cpu explicitly).")
 
@@ -107,9 +120,14 @@ class AdaptConfig(_Section):
     rank: int = Field(32, ge=1, description="LoRA rank (alpha = rank, so the LoRA scale is 1).")
     lr: float = Field(5e-4, gt=0, description="AdamW learning rate, constant, no warm-up.")
     weight_decay: float = Field(1e-4, ge=0, description="AdamW weight decay (betas 0.9/0.999, eps 1e-8).")
-    dropout: float = Field(0.1, ge=0, le=1, description="LoRA dropout during training.")
+    dropout: float = Field(0.1, ge=0, le=1, description="LoRA dropout during training only; saved adapter files "
+                           "always say lora_dropout 0.0 (peft would otherwise build active Dropout at inference).")
     spatial_skip_prob: float = Field(0.2, ge=0, le=1, description="Probability of skipping the spatial path "
-                                     "(one random latent frame, per-clip spatial LoRA) in a motion step.")
+                                     "(per-clip spatial LoRA, loss on one latent frame) in a motion step; on skipped "
+                                     "steps every spatial LoRA is off in the temporal pass.")
+    spatial_frames: Literal["all", 1] = Field(
+        "all", description="Latent frames fed to the spatial path: all (the authors' CogVideoX port; loss on one "
+        "drawn frame) or 1 (MotionDirector: only the drawn frame goes in, 1/F of the tokens, much cheaper).")
     debias_beta: float = Field(1.0, ge=0, description="β of the appearance-debiased loss: φ(u) = √(β²+1)·u − β·u[a].")
     max_clip_seconds: float = Field(6.0, gt=0, description="Only the first seconds of each clip are used; "
                                     "render.num_frames frames are sampled uniformly over that span.")
@@ -119,8 +137,18 @@ class AdaptConfig(_Section):
         "random", description="Latent frame of the character loss: random (authors' code) or first (paper's text).")
     checkpoint_every: int = Field(100, ge=1, description="Save a resumable checkpoint (LoRA + optimiser + RNG) "
                                   "every N steps; a killed run resumes from the last one.")
-    gradient_checkpointing: bool = Field(True, description="Recompute block activations in the backward pass "
-                                         "(less memory, about a third more compute).")
+    export_steps: list[int] = Field([120, 300, 360], description="Also write the LoRA as it was after these steps "
+                                    "(adapters/<kind>/<id>/steps/step-NNNNNN/), to pick the best step by eye as the "
+                                    "authors did (motions at 120, 300 or 360). Steps >= the run's steps are ignored.")
+    gradient_checkpointing: bool | Literal["auto"] = Field(
+        "auto", description="Recompute block activations in the backward pass (less memory, about a third more "
+        "compute). auto: on only when the estimated activation memory does not fit the free device memory.")
+    min_clip_frames: int | None = Field(None, ge=2, description="A motion clip must hold at least this many frames "
+                                        "within its first max_clip_seconds; null = half of render.num_frames "
+                                        "(at least 2). Shorter clips (a 1-frame video, an image renamed .mp4) are "
+                                        "rejected before training.")
+    max_image_pixels: int = Field(100_000_000, ge=1, description="Largest reference image accepted (width × height); "
+                                  "larger ones (or decompression bombs) are rejected before training.")
     motion_blocks: Literal["even", "odd"] = Field("even", description="0-based blocks of the motion (temporal) LoRA; "
                                                   "the per-clip spatial LoRAs take the other parity.")
     character_blocks: Literal["even", "odd"] = Field("odd", description="0-based blocks of character LoRAs.")
@@ -132,10 +160,14 @@ class AdaptConfig(_Section):
 class RenderConfig(_Section):
     height: int = Field(480, ge=16, multiple_of=16, description="Pixels; multiple of 16 (VAE 8 × patch 2).")
     width: int = Field(720, ge=16, multiple_of=16)
-    num_frames: int = Field(49, ge=1, description="Pixel frames; 48 (paper) or 49 (CogVideoX default).")
+    num_frames: int = Field(48, ge=1, description="Pixel frames: 48 (the authors' setting, 12 latent frames) or 49 "
+                            "(CogVideoX's native length, 13). Must be ≡ 0 or 1 mod 8, what the VAE decodes exactly.")
     fps: int = Field(8, ge=1)
     steps: int = Field(50, ge=1, description="Denoising steps.")
     guidance_scale: float = Field(9.0, ge=0, description="Classifier-free guidance; 1 disables CFG.")
+    scheduler: Literal["dpm", "ddim"] = Field(
+        "dpm", description="Sampler, built from the checkpoint's own scheduler config: dpm = CogVideoXDPMScheduler "
+        "(the authors' choice), ddim = CogVideoXDDIMScheduler (what CogVideoX-2b ships).")
     seed: int = Field(0, description="Base seed; each scene's seed is derived from it and the scene id.")
     attention: Literal["none", "sdpa", "flex"] = Field(
         "sdpa", description="SR3AI backend: none = one prompt, stock attention; sdpa = dense boolean mask; flex = "
@@ -144,8 +176,23 @@ class RenderConfig(_Section):
         "repeat", description="Key frame → latent frame mapping: repeat (authors' code) or interpolate boxes.")
     overlap: Literal["all", "merged"] = Field(
         "all", description="Overlapping boxes: a token sees every covering caption (all) or the merged caption.")
-    lora_scale: float = Field(1.0, description="Scale of region-masked LoRA deltas.")
-    use_adapters: bool = Field(True, description="Load the adapt stage's LoRAs when present.")
+    character_lora_scale: float = Field(1.0, description="Scale of region-masked character (spatial) LoRA deltas.")
+    motion_lora_scale: float = Field(1.0, description="Scale of region-masked motion (temporal) LoRA deltas.")
+    use_adapters: bool = Field(True, description="Use the adapt stage's LoRAs (false: render without any).")
+    require_adapters: bool = Field(True, description="A region bound to a motion or character that has no trained "
+                                   "adapter stops render before any model loads (exit 3); false renders such regions "
+                                   "without that LoRA (listed in the result).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_lora_scale(cls, data: Any) -> Any:
+        """Workspaces saved before the two scales existed carry one ``lora_scale`` for both."""
+        if isinstance(data, dict) and "lora_scale" in data:
+            data = dict(data)
+            scale = data.pop("lora_scale")
+            data.setdefault("character_lora_scale", scale)
+            data.setdefault("motion_lora_scale", scale)
+        return data
     cpu_offload: Literal["none", "model", "sequential"] = "none"
     vae_tiling: bool = True
     vae_slicing: bool = True
@@ -158,10 +205,13 @@ class EvaluateConfig(_Section):
     clip_model: str = Field("ViT-L-14-336", description="open_clip model for character consistency and text "
                             "alignment (the paper: CLIP ViT-L/14 @336px); 'tiny' = random tiny CLIP built in code.")
     clip_pretrained: str | None = Field("openai", description="open_clip pretrained tag or a local checkpoint file.")
-    dino_model: str = Field("facebook/dinov2-base", description="DINOv2 Hugging Face id or local folder (the "
-                            "paper's 'DINOv2-B16', most likely dinov2-base); 'tiny' = random tiny DINOv2.")
-    video_text_model: str = Field("microsoft/xclip-base-patch32", description="Video-text model shared with "
-                                  "retrieval (the paper used ViCLIP); id, local folder or 'tiny'.")
+    dino_model: str = Field("facebook/dinov2-base", description="DINO Hugging Face id or local folder (the "
+                            "paper's 'DINOv2-B16', most likely dinov2-base); 'tiny' = random tiny model.")
+    dino_arch: Literal["dinov2", "dino"] = Field("dinov2", description="Architecture of dino_model: dinov2 "
+                                                 "(Dinov2Model) or dino (DINO v1 ViTModel, e.g. "
+                                                 "facebook/dino-vitb16). A checkpoint of the other one is refused.")
+    video_text_model: str = Field("viclip:OpenGVLab/ViCLIP", description="Video-text model shared with retrieval: "
+                                  "viclip:<source> (the paper's ViCLIP), xclip:<id>, or 'tiny'.")
     device: str | None = Field(None, description="Torch device for the scorers; null = model.device. CUDA "
                                "requested but missing is an error, never a silent CPU fallback.")
     consistency_frames: int = Field(0, ge=0, description="Frames per scene scored against every reference image; "
@@ -172,6 +222,10 @@ class EvaluateConfig(_Section):
                                    "for the video-text model.")
     smoothness_frames: int = Field(4, ge=2, description="Frames sampled uniformly per scene for transition "
                                    "smoothness (adjacent pairs); 4 in the paper.")
+    fg_split: Literal["midpoint", "plan"] = Field(
+        "midpoint", description="Fine-grained alignment cut: midpoint (the paper: equal parts in time, one per "
+        "event of the character, i.e. the temporal midpoint for two motions; fair across systems) or plan (the "
+        "plan's own key-frame boundaries). Both are computed and reported; this picks the headline fg_* scores.")
     event_key: Literal["motion", "caption"] = Field(
         "motion", description="What makes an event for fine-grained alignment: a run of key frames where a "
         "character's motion id holds (motion), or where its caption holds (caption).")

@@ -90,11 +90,59 @@ def write_video(path: Path, frames: np.ndarray, fps: float) -> Path:
     return Path(path)
 
 
-def concat_videos(paths: list[Path], out: Path, fps: float) -> Path:
-    """Plain concatenation of scene clips (METHOD.md D: scenes are generated independently)."""
+def stream_params(path: Path) -> tuple:
+    """What must match for clips to be joined by stream copy: codec, pixel format, size and frame rate (from the
+    container header; nothing is decoded)."""
+    import imageio_ffmpeg
+
+    gen = imageio_ffmpeg.read_frames(str(path))
+    try:
+        meta = next(gen)
+    except Exception as exc:
+        raise InputInvalid(f"cannot read video {path}: {_first_line(exc)}",
+                           hint="the file is missing, corrupt or not a video") from None
+    finally:
+        gen.close()
+    return (meta.get("codec"), meta.get("pix_fmt"), tuple(meta.get("size") or ()), meta.get("fps"))
+
+
+def concat_videos(paths: list[Path], out: Path, fps: float) -> str:
+    """Plain concatenation of scene clips (METHOD.md D: scenes are generated independently) into ``out``.
+
+    Clips that share codec parameters (every render of one config does) are joined without re-encoding: ffmpeg's
+    concat demuxer with stream copy, so story.mp4 holds exactly the scene clips' frames (no second lossy pass).
+    Clips that differ (e.g. one scene re-rendered at another fps) are decoded and re-encoded once.
+    Returns the method used: ``copy`` or ``reencode``.
+    """
+    params = {stream_params(p) for p in paths}
+    if len(params) == 1:
+        _concat_copy(paths, out)
+        return "copy"
     clips = [read_video(p)[0] for p in paths]
     shapes = {c.shape[1:] for c in clips}
     if len(shapes) != 1:
         raise InputInvalid(f"cannot stitch scene videos of different sizes {sorted(shapes)}",
                            hint="re-render every scene with the same height and width")
-    return write_video(out, np.concatenate(clips), fps)
+    write_video(out, np.concatenate(clips), fps)
+    return "reencode"
+
+
+def _concat_copy(paths: list[Path], out: Path) -> None:
+    import subprocess
+    import tempfile
+
+    import imageio_ffmpeg
+
+    with tempfile.TemporaryDirectory(prefix="dreamrunner-concat-") as tmpdir:
+        listing = Path(tmpdir) / "clips.txt"
+        # The concat demuxer's list syntax: one `file '<path>'` per line, a quote written as '\''.
+        listing.write_text("".join("file '" + str(Path(p).resolve()).replace("'", "'\\''") + "'\n"
+                                   for p in paths), encoding="utf-8")
+        with atomic_path(Path(out)) as tmp:
+            cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0",
+                   "-i", str(listing), "-c", "copy", "-map", "0:v", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise InputInvalid(f"ffmpeg could not join the scene clips into {out}: "
+                                   f"{(proc.stderr.strip().splitlines() or ['no message'])[-1]}",
+                                   hint="re-render the scenes (`dreamrunner render WS --force`)")

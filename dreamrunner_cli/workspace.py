@@ -359,10 +359,12 @@ class StageRun:
         self.info: dict[str, Any] = {}
         self._start = time.monotonic()
 
-    def decide(self, item: str, deps: dict[str, Any], outs: list[Path], force: bool | None = None) -> Decision:
+    def decide(self, item: str, deps: dict[str, Any], outs: list[Path], force: bool | None = None,
+               info: dict[str, Any] | None = None) -> Decision:
+        """Decide one item; ``info`` (e.g. the LoRAs a scene uses) is shown with it by the CLI and ``status``."""
         d = self.records.decide(self.stage, item, deps, outs, force=self.force if force is None else force)
         self.items.append({**d.to_dict(), "action": ("would run" if self.dry_run else "pending") if d.run
-                           else "skipped"})
+                           else "skipped", **(info or {})})
         return d
 
     def finish(self, d: Decision, deps: dict[str, Any], outs: list[Path], extra: dict | None = None) -> None:

@@ -33,8 +33,10 @@ def two_character_plan() -> Plan:
     )
 
 
-def write_adapter(ws: Workspace, kind: str, item_id: str, blocks: list[int], seed: int) -> Path:
-    """A LoRA in diffusers' format, written the way the adapt stage does (save_lora_weights + adapter.json)."""
+def write_adapter(ws: Workspace, kind: str, item_id: str, blocks: list[int], seed: int,
+                  dropout: float | None = None) -> Path:
+    """A LoRA in diffusers' format, written the way the adapt stage does (save_lora_weights + adapter.json).
+    ``dropout`` writes that lora_dropout into the file's metadata, as adapters saved before dropout was zeroed did."""
     from diffusers import CogVideoXPipeline
     from peft import LoraConfig
     from peft.utils import get_peft_model_state_dict
@@ -47,7 +49,10 @@ def write_adapter(ws: Workspace, kind: str, item_id: str, blocks: list[int], see
     targets = [f"transformer_blocks.{b}.{m}" for b in blocks for m in LINEARS]
     transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=targets, init_lora_weights=False))
     folder = ws.adapters_dir / kind / item_id
-    CogVideoXPipeline.save_lora_weights(str(folder), transformer_lora_layers=get_peft_model_state_dict(transformer))
+    metadata = None if dropout is None else {"r": 4, "lora_alpha": 4, "lora_dropout": dropout,
+                                              "target_modules": targets}
+    CogVideoXPipeline.save_lora_weights(str(folder), transformer_lora_layers=get_peft_model_state_dict(transformer),
+                                        transformer_lora_adapter_metadata=metadata)
     write_json_atomic(folder / "adapter.json", {"kind": kind, "id": item_id, "blocks": blocks, "rank": 4})
     return folder
 
@@ -98,20 +103,84 @@ def test_two_characters_two_motion_and_two_character_loras_render_end_to_end(ws,
     assert again["items"][0]["reason"] == "adapters changed"
 
 
+def test_missing_adapters_stop_render_before_any_model_loads_and_dry_run_lists_them(ws, monkeypatch):
+    from dreamrunner_cli.errors import MissingUpstream
+    from dreamrunner_cli.models import loading
+    from dreamrunner_cli.stages import render as stage
+
+    def no_model(*a, **k):
+        raise AssertionError("a model was loaded although render had to stop first")
+
+    monkeypatch.setattr(loading, "load_pipeline", no_model)
+    write_adapter(ws, "motion", "waving", [0], seed=1)
+    cfg = resolve_config("tiny")
+    dry = stage.run(ws, cfg, dry_run=True, progress=False)
+    s01 = dry["items"][0]
+    assert s01["loras"] == ["motion/waving"] and s01["missing_loras"] == ["motion/jumping"]
+    assert any("dreamrunner adapt" in n and "--motion jumping" in n for n in dry["notes"])
+    with pytest.raises(MissingUpstream) as err:
+        stage.run(ws, cfg, progress=False)
+    assert err.value.exit_code == 3 and "--motion jumping" in err.value.hint
+    assert not ws.scene_video("s01").exists()
+
+
+def test_missing_character_adapter_only_when_it_has_reference_images(ws):
+    from dreamrunner_cli.stages import render as stage
+
+    plan = two_character_plan()
+    plan.characters[0].reference_images = ["refs/mia/1.png"]
+    write_json_atomic(ws.plan, plan.model_dump(mode="json"))
+    for m in ("waving", "jumping"):
+        write_adapter(ws, "motion", m, [0], seed=1)
+    dry = stage.run(ws, resolve_config("tiny"), dry_run=True, progress=False)
+    assert dry["items"][0]["missing_loras"] == ["character/mia"]  # rex has no images: nothing to train
+
+
 def test_loras_change_the_render_and_use_adapters_false_ignores_them(ws):
     import numpy as np
 
     from dreamrunner_cli.stages import render as stage
     from dreamrunner_cli.video import read_video
 
-    cfg = resolve_config("tiny")
-    stage.run(ws, cfg, progress=False)
+    lenient = resolve_config("tiny", ["render.require_adapters=false"])
+    result = stage.run(ws, lenient, progress=False)
+    assert any("render without them" in n for n in result["notes"])
     plain, _ = read_video(ws.scene_video("s01"))
     write_adapter(ws, "motion", "waving", [0], seed=1)
-    stage.run(ws, cfg, progress=False)
+    stage.run(ws, lenient, progress=False)
     with_lora, _ = read_video(ws.scene_video("s01"))
     assert np.abs(plain.astype(int) - with_lora).max() > 0
     off = resolve_config("tiny", ["render.use_adapters=false"])
-    stage.run(ws, off, progress=False)
+    result = stage.run(ws, off, progress=False)
+    assert any("not using LoRAs motion/waving" in n for n in result["notes"])
     again, _ = read_video(ws.scene_video("s01"))
     assert np.array_equal(again, plain)
+
+
+def test_same_seed_same_video_with_adapters_whose_metadata_asks_for_dropout(ws):
+    """Adapters saved with lora_dropout 0.1 in their metadata make peft build Dropout modules in training mode;
+    render must still be deterministic (and no module may be left training)."""
+    import numpy as np
+
+    from dreamrunner_cli.stages import render as stage
+    from dreamrunner_cli.video import read_video
+
+    for kind, item, blocks, seed in (("motion", "waving", [0], 1), ("motion", "jumping", [0], 2),
+                                     ("character", "mia", [1], 3)):
+        write_adapter(ws, kind, item, blocks, seed=seed, dropout=0.5)
+    cfg = resolve_config("tiny")
+    stage.run(ws, cfg, progress=False)
+    first, _ = read_video(ws.scene_video("s01"))
+    stage.run(ws, cfg, force=True, progress=False)
+    second, _ = read_video(ws.scene_video("s01"))
+    assert np.array_equal(first, second)
+
+
+def test_loaded_adapter_leaves_no_module_training(tmp_path):
+    from dreamrunner_cli.models.tiny import build_tiny_pipeline
+    from dreamrunner_cli.stages.render import _load_adapter
+
+    pipe = build_tiny_pipeline()
+    folder = write_adapter(Workspace(tmp_path), "motion", "waving", [0], seed=1, dropout=0.5)
+    _load_adapter(pipe, "motion-waving", folder)
+    assert [n for n, m in pipe.transformer.named_modules() if m.training] == []

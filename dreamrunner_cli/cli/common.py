@@ -59,6 +59,16 @@ def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[di
         human(result)
 
 
+def lora_summary(item: dict[str, Any]) -> str:
+    """' (LoRAs: motion/walking, character/teddy; missing: motion/jumping)' for render items, else ''."""
+    if "loras" not in item:
+        return ""
+    text = f"LoRAs: {', '.join(item['loras']) or 'none'}"
+    if item.get("missing_loras"):
+        text += f"; missing: {', '.join(item['missing_loras'])}"
+    return f" ({text})"
+
+
 def print_decisions(result: dict[str, Any]) -> None:
     """The standard human summary: one line per item with what happened and why."""
     from rich.markup import escape
@@ -67,7 +77,8 @@ def print_decisions(result: dict[str, Any]) -> None:
     for d in result.get("items", []):
         verb = d.get("action", "run" if d.get("run") else "skip")
         style = {"ran": "green", "would run": "yellow", "skipped": "dim"}.get(verb, "default")
-        con.print(f"[{style}]{verb:9}[/] {escape(d['stage'])} {escape(d['item'])}: {escape(d['reason'])}")
+        con.print(f"[{style}]{verb:9}[/] {escape(d['stage'])} {escape(d['item'])}: {escape(d['reason'])}"
+                  + escape(lora_summary(d)))
     for line in result.get("notes", []):
         con.print(escape(line))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -39,6 +40,7 @@ def masks(
     from ..schema import load_plan
     from ..sr3ai.export import export_masks
     from ..sr3ai.geometry_source import geometry_for
+    from ..sr3ai.regions import vanishing_regions
 
     ws, cfg = open_workspace(workspace, preset, overrides, save=False)
     plan = load_plan(ws.require_plan())
@@ -50,6 +52,9 @@ def masks(
     out_npz = out or ws.masks_dir / "masks.npz"
     result = export_masks(plan, geom, scene_ids, out_npz, out_npz.parent, cfg.render.keyframe_policy,
                           cfg.render.overlap)
+    result["warnings"] = [w for sid in scene_ids for w in vanishing_regions(plan.scene(sid), geom)]
+    for w in result["warnings"]:
+        print(f"warning: {w}", file=sys.stderr)
     emit(result, as_json, quiet, lambda r: console().print(
         f"masks: {r['npz']}\npictures: {', '.join(r['pictures'])}\n"
         f"geometry: {r['geometry']['latent_frames']} latent frames × {r['geometry']['rows']}×{r['geometry']['cols']} "

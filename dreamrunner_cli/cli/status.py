@@ -33,6 +33,8 @@ def status(
 def _human(result: dict) -> None:
     from rich.table import Table
 
+    from .common import lora_summary
+
     table = Table(title=f"dreamrunner status: {result['workspace']}")
     for col in ("stage", "item", "state", "reason"):
         table.add_column(col)
@@ -42,9 +44,14 @@ def _human(result: dict) -> None:
             continue
         for it in stage.get("items", []):
             state = "[yellow]would run[/]" if it["run"] else "[green]done[/]"
-            table.add_row(it["stage"], it["item"], state, it["reason"])
+            table.add_row(it["stage"], it["item"], state, it["reason"] + lora_summary(it))
     con = console()
     con.print(table)
+    from rich.markup import escape
+
+    for stage in result["stages"]:
+        for note in stage.get("notes", []):
+            con.print(f"{stage['stage']}: {escape(note)}")
     runs = result.get("runs") or []
     if runs:
         recent = Table(title="recent runs (runs.jsonl)")

@@ -24,3 +24,16 @@ KNOWN_TRANSFORMER_CONFIGS: dict[str, dict] = {
 # Both use the same VAE geometry: 8x spatial, 4x temporal compression, 16 latent channels.
 VAE_SPATIAL = 8
 VAE_TEMPORAL = 4
+
+# Scheduler configs the public checkpoints ship (scheduler/scheduler_config.json). 2B ships the DDIM variant with
+# snr_shift_scale 3.0; the authors (METHOD.md D) sample with CogVideoXDPMScheduler built from that same config.
+_SCHEDULER_COMMON = {
+    "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,
+    "clip_sample_range": 1.0, "num_train_timesteps": 1000, "prediction_type": "v_prediction",
+    "rescale_betas_zero_snr": True, "sample_max_value": 1.0, "set_alpha_to_one": True, "steps_offset": 0,
+    "timestep_spacing": "trailing", "trained_betas": None,
+}
+KNOWN_SCHEDULER_CONFIGS: dict[str, dict] = {
+    "THUDM/CogVideoX-2b": {"_class_name": "CogVideoXDDIMScheduler", **_SCHEDULER_COMMON, "snr_shift_scale": 3.0},
+    "THUDM/CogVideoX-5b": {"_class_name": "CogVideoXDPMScheduler", **_SCHEDULER_COMMON, "snr_shift_scale": 1.0},
+}

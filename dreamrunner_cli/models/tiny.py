@@ -39,8 +39,10 @@ def _tokenizer(vocab_words: list[str] | None = None):
 def build_tiny_components(rope: bool = False, seed: int = 0, num_layers: int = 2) -> dict:
     """The five pipeline components, deterministic for a given seed."""
     import torch
-    from diffusers import AutoencoderKLCogVideoX, CogVideoXDPMScheduler, CogVideoXTransformer3DModel
+    from diffusers import AutoencoderKLCogVideoX, CogVideoXDDIMScheduler, CogVideoXTransformer3DModel
     from transformers import T5Config, T5EncoderModel
+
+    from .known_configs import KNOWN_SCHEDULER_CONFIGS
 
     tokenizer = _tokenizer()
     with torch.random.fork_rng(devices=[]):
@@ -55,12 +57,9 @@ def build_tiny_components(rope: bool = False, seed: int = 0, num_layers: int = 2
             vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
             relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
         ))
-    # The real CogVideoX scheduler settings (STACK.md gotcha: the defaults are epsilon/leading).
-    scheduler = CogVideoXDPMScheduler(
-        beta_schedule="scaled_linear", beta_start=0.00085, beta_end=0.012, clip_sample=False,
-        prediction_type="v_prediction", rescale_betas_zero_snr=True, timestep_spacing="trailing",
-        set_alpha_to_one=True, snr_shift_scale=1.0,
-    )
+    # The scheduler is built from the real CogVideoX-2B scheduler config (v-prediction, trailing spacing, zero-SNR
+    # rescale, snr_shift_scale 3.0), so tests sample exactly as the paper presets do once render.scheduler is applied.
+    scheduler = CogVideoXDDIMScheduler.from_config(KNOWN_SCHEDULER_CONFIGS["THUDM/CogVideoX-2b"])
     return {"tokenizer": tokenizer, "text_encoder": text_encoder.eval(), "vae": vae.eval(),
             "transformer": transformer.eval(), "scheduler": scheduler}
 

@@ -9,6 +9,11 @@ Backends:
   and CFG half (broadcast over batch and heads). Memory O(S²) once, not once per block.
 - ``flex``: ``torch.nn.attention.flex_attention`` with a BlockMask from per-token region bits; fully-allowed tiles
   (video ↔ video) run unmasked, so the cost stays close to dense attention. Compiled on CUDA, eager on CPU.
+
+Memory: no mask is ever built through an S×S intermediate wider than the mask itself. Rows are computed in chunks
+of about ``CHUNK_ELEMENTS`` entries (the int64 bit test of one chunk is a few tens of MB at the 2B geometry, against
+a 0.3–0.7 GB mask), written straight into the final boolean / additive tensor; the flex BlockMask is summarised
+per 128×128 tile from the same chunks, so it never holds a dense S×S tensor at all.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ if TYPE_CHECKING:
 
 Backend = Literal["none", "sdpa", "flex"]
 _COMPILED_FLEX = None
+CHUNK_ELEMENTS = 1 << 22  # entries of one row chunk of the mask computation (4 Mi → ≤ 48 MB of temporaries)
+FLEX_BLOCK = 128  # FlexAttention's default tile
 
 
 def _flex_attention(device_type: str):
@@ -73,12 +80,27 @@ class RegionMask:
         bits, vid = to_torch_bits(regions, device)
         return cls(bits, vid, backend)
 
+    def allowed_rows(self, start: int, stop: int) -> torch.Tensor:
+        """bool (stop - start, S): the C.2 rule for one chunk of query rows."""
+        b, v = self.bits, self.is_video
+        return (v[start:stop, None] & v[None, :]) | ((b[start:stop, None] & b[None, :]) != 0)
+
+    def _row_chunks(self, multiple: int = 1) -> Iterator[tuple[int, int]]:
+        rows = max(multiple, CHUNK_ELEMENTS // max(self.seq_len, 1) // multiple * multiple)
+        for start in range(0, self.seq_len, rows):
+            yield start, min(start + rows, self.seq_len)
+
     def dense(self) -> torch.Tensor:
-        """bool (1, 1, S, S), True = may attend."""
+        """bool (1, 1, S, S), True = may attend; filled row chunk by row chunk."""
+        import torch
+
         if self._dense is None:
-            b, v = self.bits, self.is_video
             self.builds += 1
-            self._dense = ((v[:, None] & v[None, :]) | ((b[:, None] & b[None, :]) != 0))[None, None]
+            S = self.seq_len
+            out = torch.empty(S, S, dtype=torch.bool, device=self.bits.device)
+            for start, stop in self._row_chunks():
+                out[start:stop] = self.allowed_rows(start, stop)
+            self._dense = out[None, None]
         return self._dense
 
     def additive(self, dtype: torch.dtype) -> torch.Tensor:
@@ -86,17 +108,20 @@ class RegionMask:
 
         On CUDA, SDPA's memory-efficient kernel converts a boolean mask to this form, and pads its last dimension to
         a multiple of 16, on every call. We do both once per scene: the storage is (1, 1, S, S_pad) and the mask is a
-        view of its first S columns, so the kernel takes it as it is.
+        view of its first S columns, so the kernel takes it as it is. Filled row chunk by row chunk, never through
+        the boolean form.
         """
         import torch
 
         if self._additive is None or self._additive.dtype != dtype:
+            self._additive = None  # free a mask of another dtype before building this one
+            self.builds += 1
             S = self.seq_len
             pad = -(-S // 16) * 16
             storage = torch.zeros(1, 1, S, pad, dtype=dtype, device=self.bits.device)
             view = storage[..., :S]
-            view.masked_fill_(~self.dense(), float("-inf"))
-            self._dense = None  # the boolean form is no longer needed
+            for start, stop in self._row_chunks():
+                view[0, 0, start:stop].masked_fill_(~self.allowed_rows(start, stop), float("-inf"))
             self._additive = view
         return self._additive
 
@@ -109,12 +134,33 @@ class RegionMask:
         return mod
 
     def block_mask(self):
+        """The FlexAttention BlockMask, from per-tile summaries of row chunks (no dense S×S evaluation).
+
+        A tile where every (q, k) is allowed is 'full' (runs unmasked); one where some are is 'partial' (the kernel
+        applies ``mask_mod``); tiles cut by the end of the sequence are always partial, so padding never counts as
+        allowed. Built once per scene, shared by every block and step.
+        """
         if self._block_mask is None:
-            from torch.nn.attention.flex_attention import create_block_mask
+            import torch
+            from torch.nn.attention.flex_attention import BlockMask
 
             self.builds += 1
-            self._block_mask = create_block_mask(self.mask_mod(), B=None, H=None, Q_LEN=self.seq_len,
-                                                 KV_LEN=self.seq_len, device=self.bits.device)
+            S, T = self.seq_len, FLEX_BLOCK
+            n = -(-S // T)
+            full = torch.zeros(n, n, dtype=torch.bool, device=self.bits.device)
+            partial = torch.zeros(n, n, dtype=torch.bool, device=self.bits.device)
+            for start, stop in self._row_chunks(multiple=T):
+                rows = torch.zeros(-(-(stop - start) // T) * T, n * T, dtype=torch.bool, device=self.bits.device)
+                valid = torch.zeros_like(rows)
+                rows[: stop - start, :S] = self.allowed_rows(start, stop)
+                valid[: stop - start, :S] = True
+                any_ = rows.view(-1, T, n, T).any(3).any(1)  # (q tiles of this chunk, n kv tiles)
+                all_ = (rows & valid).view(-1, T, n, T).all(3).all(1)  # padded tiles are never full
+                q0 = start // T
+                full[q0:q0 + any_.shape[0]] = all_
+                partial[q0:q0 + any_.shape[0]] = any_ & ~all_
+            self._block_mask = BlockMask.from_kv_blocks(
+                *_kv_blocks(partial), *_kv_blocks(full), BLOCK_SIZE=T, mask_mod=self.mask_mod(), seq_lengths=(S, S))
         return self._block_mask
 
     def attend(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
@@ -126,6 +172,16 @@ class RegionMask:
             mask = self.additive(query.dtype) if self.use_additive else self.dense()
             return F.scaled_dot_product_attention(query, key, value, attn_mask=mask, dropout_p=0.0)
         return _flex_attention(query.device.type)(query, key, value, block_mask=self.block_mask())
+
+
+def _kv_blocks(tiles: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """bool (n_q, n_kv) tile selection → (num_blocks int32 (1, 1, n_q), indices int32 (1, 1, n_q, n_kv)), the
+    selected kv tiles of each row first, in order."""
+    import torch
+
+    num = tiles.sum(1).to(torch.int32)
+    order = torch.argsort((~tiles).to(torch.int8), dim=1, stable=True).to(torch.int32)
+    return num[None, None], order[None, None]
 
 
 class RegionMaskedCogVideoXAttnProcessor:

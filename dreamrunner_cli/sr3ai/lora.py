@@ -42,11 +42,14 @@ def lora_layers(module) -> list:
 
 
 class RegionLoRA:
-    """Forward hooks that add masked LoRA deltas. ``masks`` maps adapter name → float (1, S, 1) token mask."""
+    """Forward hooks that add masked LoRA deltas. ``masks`` maps adapter name → float (1, S, 1) token mask;
+    ``scales`` adapter name → its scale (``scale`` for adapters not named: character and motion LoRAs have their
+    own, render.character_lora_scale and render.motion_lora_scale)."""
 
-    def __init__(self, transformer, scale: float = 1.0):
+    def __init__(self, transformer, scale: float = 1.0, scales: dict[str, float] | None = None):
         self.transformer = transformer
         self.scale = scale
+        self.scales = dict(scales or {})
         self.masks: dict[str, torch.Tensor] = {}
         self._handles: list = []
         self.applied = 0  # number of (layer, adapter) deltas added, for tests
@@ -61,8 +64,10 @@ class RegionLoRA:
             if mask.shape[1] != x.shape[1]:
                 raise UsageError(f"LoRA token mask has {mask.shape[1]} tokens but the layer sees {x.shape[1]}")
             lora_a, lora_b = module.lora_A[name], module.lora_B[name]
-            delta = lora_b(lora_a(module.lora_dropout[name](x.to(lora_a.weight.dtype)))) * module.scaling[name]
-            output = output + (self.scale * mask.to(output.dtype)) * delta.to(output.dtype)
+            # No dropout here: this is inference, whatever lora_dropout the file's metadata asked peft to build.
+            delta = lora_b(lora_a(x.to(lora_a.weight.dtype))) * module.scaling[name]
+            scale = self.scales.get(name, self.scale)
+            output = output + (scale * mask.to(output.dtype)) * delta.to(output.dtype)
             self.applied += 1
         return output
 

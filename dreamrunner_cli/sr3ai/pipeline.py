@@ -31,6 +31,23 @@ class SceneRender:
     mask_calls: int  # attention calls that used the region mask (0 for 'none')
 
 
+SCHEDULERS = {"dpm": "CogVideoXDPMScheduler", "ddim": "CogVideoXDDIMScheduler"}
+
+
+def use_scheduler(pipe, name: str) -> dict:
+    """Swap the pipeline's sampler for render.scheduler, built from the checkpoint's own scheduler config (its betas,
+    v-prediction, trailing spacing, snr_shift_scale). CogVideoX-2b ships DDIM; the authors sample with DPM.
+    Returns what is used, for the render record."""
+    import diffusers
+
+    cls = getattr(diffusers, SCHEDULERS[name])
+    if type(pipe.scheduler) is not cls:
+        pipe.scheduler = cls.from_config(pipe.scheduler.config)
+    conf = pipe.scheduler.config
+    return {"class": cls.__name__, "prediction_type": conf.prediction_type,
+            "snr_shift_scale": conf.get("snr_shift_scale"), "timestep_spacing": conf.timestep_spacing}
+
+
 def geometry_of(pipe, height: int, width: int, num_frames: int) -> Geometry:
     from .geometry import Geometry
 
@@ -61,7 +78,7 @@ def render_scene(
     import torch
 
     from .attention import RegionMask, install_region_attention, multi_prompt_positions
-    from .lora import RegionLoRA, token_masks
+    from .lora import RegionLoRA, adapter_name, token_masks
 
     device = pipe._execution_device
     generator = torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
@@ -90,7 +107,8 @@ def render_scene(
     mask = RegionMask.from_regions(regions, cfg.attention, device)
 
     # 4. Region-masked LoRA for the adapters this scene uses (already loaded into the transformer).
-    region_lora = RegionLoRA(pipe.transformer, scale=cfg.lora_scale)
+    kind_scale = {"character": cfg.character_lora_scale, "motion": cfg.motion_lora_scale}
+    region_lora = RegionLoRA(pipe.transformer, scales={adapter_name(k, i): kind_scale[k] for k, i in adapters or []})
     region_lora.set_masks(token_masks(regions, adapters or [], device, pipe.transformer.dtype))
 
     with install_region_attention(pipe.transformer), \

@@ -124,9 +124,31 @@ class SceneRegions:
 
 def _token_box(box: tuple[float, float, float, float], rows: int, cols: int) -> tuple[int, int, int, int]:
     """METHOD.md C.2: x0 = round(cols·l), x1 = round(cols·r), y0 = round(rows·t), y1 = round(rows·b); Python's round
-    (halves to even); exclusive upper ends."""
+    (halves to even); exclusive upper ends; clipped to the frame (a box past the edge covers its visible part; an
+    empty or inverted box covers nothing). Returns (y0, y1, x0, x1)."""
     left, top, right, bottom = box
-    return round(rows * top), round(rows * bottom), round(cols * left), round(cols * right)
+
+    def clip(v: float, n: int) -> int:
+        return min(max(round(n * v), 0), n)
+
+    return clip(top, rows), clip(bottom, rows), clip(left, cols), clip(right, cols)
+
+
+def vanishing_regions(scene: Scene, geom: Geometry) -> list[str]:
+    """Regions whose box has a visible area in the plan but covers no token at this geometry (narrower than about
+    half a token): SR3AI would silently drop them. One message per scene / key frame / entity."""
+    out = []
+    for k, kf in enumerate(scene.keyframes):
+        for r in list(kf.regions) + list(kf.merged):
+            left, top, right, bottom = r.box
+            visible = min(right, 1) > max(left, 0) and min(bottom, 1) > max(top, 0)
+            y0, y1, x0, x1 = _token_box(r.box, geom.rows, geom.cols)
+            if visible and (y1 <= y0 or x1 <= x0):
+                out.append(f"scene {scene.id}, key frame {k + 1}, entity {r.entity}: box {list(r.box)} covers no "
+                           f"token at {geom.rows}×{geom.cols} tokens per frame, so SR3AI ignores it "
+                           "(widen it to at least one token, "
+                           f"{1 / geom.cols:.3f} wide and {1 / geom.rows:.3f} tall)")
+    return out
 
 
 def _lerp_box(a, b, w: float):

@@ -4,7 +4,12 @@ Items:
 - one per scene. Its fingerprint covers everything that changes its pixels: the scene's plan fields, the model and
   render config sections, the seed, the content of the adapters it uses, and the SR3AI code version. Editing one
   scene's key frames re-renders that scene only.
-- ``story``: story.mp4, plain concatenation of the scene clips in plan order (re-stitched when any clip changes).
+- ``story``: story.mp4, plain concatenation of the scene clips in plan order (re-stitched when any clip changes),
+  by stream copy when the clips share codec parameters (no second lossy pass).
+
+Before any model loads, render checks what it can: the frame count (the VAE must give it back exactly), the LoRAs
+each scene's regions are bound to (a missing one stops the stage with exit 3, naming the `adapt` command, unless
+``render.require_adapters`` is false), and boxes too small to cover a token at the model's geometry (a note each).
 """
 
 from __future__ import annotations
@@ -15,11 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import InputInvalid
+from ..errors import InputInvalid, MissingUpstream
 from ..schema import NO_MOTION, Plan, Scene, load_plan
 from ..workspace import StageRun, Workspace, tree_digest
 
-SR3AI_VERSION = 1  # bump when the mask rule or the render path changes pixels
+SR3AI_VERSION = 2  # bump when the mask rule or the render path changes pixels (2: boxes clipped to the frame)
+STITCH_VERSION = 2  # 2: stream copy
 
 
 def scene_seed(base: int, scene_id: str) -> int:
@@ -27,22 +33,38 @@ def scene_seed(base: int, scene_id: str) -> int:
     return int(hashlib.sha256(f"{base}:{scene_id}".encode()).hexdigest()[:8], 16) % (2**31 - 1)
 
 
-def scene_adapters(ws: Workspace, plan: Plan, scene: Scene) -> list[tuple[str, str, Path]]:
-    """[(kind, id, folder)] of trained adapters that this scene's regions are bound to, by id."""
-    entities, motions = [], []
+def bound_adapters(plan: Plan, scene: Scene) -> list[tuple[str, str]]:
+    """[(kind, id)] of the LoRAs this scene's regions are bound to, by id: every plan character it shows, then every
+    motion other than 'none'."""
+    characters, motions = [], []
     for kf in scene.keyframes:
         for r in kf.regions + kf.merged:
-            if plan.character(r.entity) and r.entity not in entities:
-                entities.append(r.entity)
-            if r.motion != NO_MOTION and r.motion not in motions:
-                motions.append(r.motion)
-    found = []
-    for kind, ids in (("character", entities), ("motion", motions)):
-        for item_id in ids:
-            folder = ws.adapters_dir / kind / item_id
-            if (folder / "adapter.json").exists():
-                found.append((kind, item_id, folder))
-    return found
+            if plan.character(r.entity) and ("character", r.entity) not in characters:
+                characters.append(("character", r.entity))
+            if r.motion != NO_MOTION and ("motion", r.motion) not in motions:
+                motions.append(("motion", r.motion))
+    return characters + motions
+
+
+def scene_adapters(ws: Workspace, plan: Plan, scene: Scene) -> tuple[list[tuple[str, str, Path]], list[str]]:
+    """(trained adapters [(kind, id, folder)], missing ['motion/jumping', …]) of a scene's bound LoRAs. A character
+    without reference images has nothing to train on, so it is never missing (it renders from its caption)."""
+    found, missing = [], []
+    for kind, item_id in bound_adapters(plan, scene):
+        folder = ws.adapters_dir / kind / item_id
+        if (folder / "adapter.json").exists():
+            found.append((kind, item_id, folder))
+        elif kind == "motion" or plan.character(item_id).reference_images:
+            missing.append(f"{kind}/{item_id}")
+    return found, missing
+
+
+def _adapt_command(ws: Workspace, missing: list[str]) -> str:
+    """The adapt command that trains what is missing (every adapter of the plan when more than a few are)."""
+    if len(missing) > 4:
+        return f"dreamrunner adapt {ws.root}"
+    flags = " ".join(f"--{m.split('/', 1)[0]} {m.split('/', 1)[1]}" for m in missing)
+    return f"dreamrunner adapt {ws.root} {flags}"
 
 
 def run(
@@ -67,14 +89,33 @@ def run(
     if unknown:
         raise InputInvalid(f"unknown scene id(s) {sorted(unknown)}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
 
-    # 2. Decide per scene, before loading any model.
+    # 2. Checks that need no model: the frame count, and boxes too small for the token grid.
+    from ..sr3ai.geometry import check_num_frames
+    from ..sr3ai.regions import vanishing_regions
+
+    check_num_frames(cfg.render.num_frames)
+    geom = _geometry_without_weights(cfg)
+    if geom is not None:
+        for scene in plan.scenes:
+            if not wanted or scene.id in wanted:
+                sr.notes.extend(f"warning: {w}" for w in vanishing_regions(scene, geom))
+
+    # 3. Decide per scene, before loading any model; say which LoRAs each scene uses and which are missing.
+    uses_loras = cfg.render.use_adapters and cfg.render.attention != "none"
     todo: list[tuple[Scene, dict, Any, int, list]] = []
+    missing_all: dict[str, list[str]] = {}
     for scene in plan.scenes:
         if wanted and scene.id not in wanted:
             continue
         seed = scene_seed(cfg.render.seed, scene.id)
-        adapters = scene_adapters(ws, plan, scene) if cfg.render.use_adapters and cfg.render.attention != "none" \
-            else []
+        adapters, missing = scene_adapters(ws, plan, scene)
+        if not uses_loras:
+            unused = [f"{k}/{i}" for k, i, _ in adapters] + missing
+            adapters, missing = [], []
+            if unused:
+                why = "render.use_adapters is false" if not cfg.render.use_adapters else \
+                    "render.attention is none (the stock model takes no region LoRAs)"
+                sr.notes.append(f"{scene.id}: not using LoRAs {', '.join(unused)}: {why}")
         deps = {
             f"plan.scenes[{scene.id}]": scene.model_dump(mode="json"),
             "config.model": cfg.model.model_dump(),
@@ -83,25 +124,39 @@ def run(
             "adapters": {f"{k}/{i}": tree_digest(folder) for k, i, folder in adapters},
             "sr3ai_version": SR3AI_VERSION,
         }
-        d = sr.decide(scene.id, deps, [ws.scene_video(scene.id)])
+        d = sr.decide(scene.id, deps, [ws.scene_video(scene.id)],
+                      info={"loras": [f"{k}/{i}" for k, i, _ in adapters], "missing_loras": missing})
+        if missing:
+            missing_all[scene.id] = missing
         if d.run:
             todo.append((scene, deps, d, seed, adapters))
+    if missing_all:
+        flat = sorted({m for ms in missing_all.values() for m in ms})
+        listing = "; ".join(f"{sid}: {', '.join(ms)}" for sid, ms in missing_all.items())
+        if cfg.render.require_adapters and not dry_run and any(s.id in missing_all for s, *_ in todo):
+            raise MissingUpstream(f"scenes are bound to LoRAs that were never trained ({listing})",
+                                  hint=f"train them with `{_adapt_command(ws, flat)}`, or render without them "
+                                  "with --set render.require_adapters=false")
+        sr.notes.append(f"missing LoRAs ({listing}): " + (
+            f"render stops until `{_adapt_command(ws, flat)}` has run" if cfg.render.require_adapters
+            else "those regions render without them (render.require_adapters is false)"))
 
-    # 3. Render what changed (the model is loaded only if something must run).
+    # 4. Render what changed (the model is loaded only if something must run).
     seeds: dict[str, int] = {}
     if todo and not dry_run:
         seeds = _render_scenes(ws, cfg, sr, todo, progress)
 
-    # 4. Stitch the story from every scene clip, in plan order.
+    # 5. Stitch the story from every scene clip, in plan order.
     clips = [ws.scene_video(s.id) for s in plan.scenes]
     if all(c.exists() for c in clips):
-        deps = {"renders": {ws.rel(c): tree_digest(c) for c in clips}, "fps": cfg.render.fps}
+        deps = {"renders": {ws.rel(c): tree_digest(c) for c in clips}, "fps": cfg.render.fps,
+                "stitch_version": STITCH_VERSION}
         d = sr.decide("story", deps, [ws.story_video])
         if d.run and not dry_run:
             from ..video import concat_videos
 
-            concat_videos(clips, ws.story_video, cfg.render.fps)
-            sr.finish(d, deps, [ws.story_video])
+            method = concat_videos(clips, ws.story_video, cfg.render.fps)
+            sr.finish(d, deps, [ws.story_video], extra={"stitch": method})
     else:
         missing = [s.id for s, c in zip(plan.scenes, clips) if not c.exists()]
         sr.notes.append(f"story.mp4 not stitched: scenes {missing} not rendered yet")
@@ -117,12 +172,14 @@ def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, progres
 
     from ..models.loading import load_pipeline
     from ..sr3ai.lora import adapter_name
-    from ..sr3ai.pipeline import geometry_of, render_scene
+    from ..sr3ai.pipeline import geometry_of, render_scene, use_scheduler
     from ..sr3ai.regions import scene_regions
     from ..video import write_video
 
     pipe = load_pipeline(cfg.model, place=cfg.render.cpu_offload == "none")
     _memory_options(pipe, cfg)
+    scheduler = use_scheduler(pipe, cfg.render.scheduler)
+    sr.info["scheduler"] = scheduler
     geom = geometry_of(pipe, cfg.render.height, cfg.render.width, cfg.render.num_frames)
     loaded: set[str] = set()
     seeds: dict[str, int] = {}
@@ -150,19 +207,37 @@ def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, progres
             # 3. Outputs first, then the record.
             write_video(ws.scene_video(scene.id), result.frames, cfg.render.fps)
             sr.finish(d, deps, [ws.scene_video(scene.id)],
-                      extra={"seed": seed, "prompts": result.prompts, "adapters": result.adapters})
+                      extra={"seed": seed, "prompts": result.prompts, "adapters": result.adapters,
+                             "scheduler": scheduler})
             seeds[scene.id] = seed
     return seeds
 
 
 def _load_adapter(pipe, name: str, folder: Path) -> None:
-    """A LoRA written by the adapt stage (diffusers format, safetensors) → peft adapter ``name``."""
+    """A LoRA written by the adapt stage (diffusers format, safetensors) → peft adapter ``name``.
+
+    peft builds fresh ``lora_dropout`` modules in training mode when a file's metadata asks for dropout (older
+    adapters say 0.1): the transformer goes back to eval mode after every load, so no module samples noise.
+    """
     meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
     weights = sorted(folder.glob("*.safetensors"))
     if not weights:
         raise InputInvalid(f"adapter folder {folder} has no .safetensors file",
                            hint=f"re-run `dreamrunner adapt` for {meta.get('kind')} {meta.get('id')}")
     pipe.load_lora_weights(str(folder), weight_name=weights[0].name, adapter_name=name)
+    pipe.transformer.eval()
+
+
+def _geometry_without_weights(cfg: Config):
+    """The render geometry from the model's config alone (known ids, tiny, or a local folder's config.json);
+    None when it cannot be read without loading (then the checks that need it wait for the model)."""
+    from ..errors import DreamrunnerError
+    from ..sr3ai.geometry_source import geometry_for
+
+    try:
+        return geometry_for(cfg.model.id, cfg.render.height, cfg.render.width, cfg.render.num_frames)
+    except DreamrunnerError:
+        return None
 
 
 def _memory_options(pipe, cfg: Config) -> None:
