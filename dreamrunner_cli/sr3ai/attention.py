@@ -11,8 +11,8 @@ Backends:
   (video ↔ video) run unmasked, so the cost stays close to dense attention. Compiled on CUDA, eager on CPU.
 
 Memory: no mask is ever built through an S×S intermediate wider than the mask itself. Rows are computed in chunks
-of about ``CHUNK_ELEMENTS`` entries (the int64 bit test of one chunk is a few tens of MB at the 2B geometry, against
-a 0.3–0.7 GB mask), written straight into the final boolean / additive tensor; the flex BlockMask is summarised
+of about ``CHUNK_ELEMENTS`` entries (the int64 bit test of one chunk is about 8 MB at the 2B geometry, against a
+0.3–0.7 GB mask), written straight into the final boolean / additive tensor; the flex BlockMask is summarised
 per 128×128 tile from the same chunks, so it never holds a dense S×S tensor at all.
 """
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 Backend = Literal["none", "sdpa", "flex"]
 _COMPILED_FLEX = None
-CHUNK_ELEMENTS = 1 << 22  # entries of one row chunk of the mask computation (4 Mi → ≤ 48 MB of temporaries)
+CHUNK_ELEMENTS = 1 << 20  # entries of one row chunk of the mask computation (1 Mi → ≤ 12 MB of temporaries)
 FLEX_BLOCK = 128  # FlexAttention's default tile
 
 
