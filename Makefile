@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test demo bench clean
+.PHONY: install test demo bench gpu-check gpu-wheels clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,7 +31,25 @@ BENCH_GEOMETRY ?= small
 bench: $(STAMP)
 	$(BIN)/dreamrunner bench --geometry $(BENCH_GEOMETRY) --repeats 5
 	$(BIN)/python -m dreamrunner_cli.retrieval.bench --captions 100000
-	$(BIN)/python -m dreamrunner_cli.adapt_bench $(if $(filter full,$(BENCH_GEOMETRY)),--geometry full --device cuda --dtype bfloat16,--geometry cpu)
+	$(BIN)/python -m dreamrunner_cli.adapt.bench $(if $(filter full,$(BENCH_GEOMETRY)),--geometry full --device cuda --dtype bfloat16,--geometry cpu)
+
+# SR3AI at the full CogVideoX-2B geometry on a CUDA machine (random weights), one table; docs/benchmarks.md.
+# It runs on the machine's own python3 and torch (never reinstalled): what is missing there comes from the wheels in
+# .whl/ (`make gpu-wheels` on any machine with pip access first). About 5 minutes on an H100-class GPU.
+GPU_PY ?= python3
+GPU_SITE ?= /tmp/dreamrunner-site
+gpu-check:
+	@if ls .whl/*.whl >/dev/null 2>&1; then $(GPU_PY) -m pip install -q --no-index --no-deps --no-compile \
+		--no-cache-dir --upgrade --target $(GPU_SITE) .whl/*.whl; fi
+	PYTHONPATH=$(GPU_SITE):$(CURDIR) PYTHONUNBUFFERED=1 timeout 470 $(GPU_PY) -m dreamrunner_cli.sr3ai.gpu_check
+
+# cp312 wheels of what the lent H200 image lacks (its README: diffusers, pydantic and their needs).
+GPU_WHEELS := diffusers==0.42.1 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 \
+	typing-inspection==0.4.5 importlib-metadata==10.2.0
+gpu-wheels:
+	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
+		-d .whl $(GPU_WHEELS)
 
 clean:
 	rm -rf demo-ws .pytest_cache
