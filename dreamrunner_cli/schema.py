@@ -8,6 +8,7 @@ The plan is hand-editable. Boxes are ``[x0, y0, x1, y1]`` normalised to [0, 1] w
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -21,6 +22,46 @@ NO_MOTION = "none"
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
 Id = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case id: letters, digits, '-' and '_'")]
+
+
+ABSENT = (0.0, 0.0, 0.0, 0.0)
+BOX_LIMIT = 2.0  # a box may reach this far past the frame on each side (the authors' plans go to 1.3 and -0.2)
+
+
+def visible_part(box: tuple[float, ...]) -> tuple[float, float, float, float] | None:
+    """The box clipped to the frame [0, 1]², or None when it is empty (absent, off-screen, inverted)."""
+    x0, y0, x1, y1 = (min(1.0, max(0.0, float(v))) for v in box)
+    return (x0, y0, x1, y1) if x0 < x1 and y0 < y1 else None
+
+
+def box_problem(box: tuple[float, ...]) -> str | None:
+    """Why a box is nonsense, or None. Accepted: boxes past the frame, one side of the frame entirely (motion
+    off-screen), and [0, 0, 0, 0] (absent). Refused: NaN or infinite values, inverted boxes (left ≥ right or top ≥
+    bottom; `dreamrunner import --lenient` reads those as empty regions), boxes more than 2 frames away, and boxes
+    entirely outside the frame on both axes."""
+    values = [float(v) for v in box]
+    if any(math.isnan(v) or math.isinf(v) for v in values):
+        return f"box {values} has a value that is not a number"
+    if tuple(values) == ABSENT:
+        return None
+    x0, y0, x1, y1 = values
+    if not (x0 < x1 and y0 < y1):
+        return f"box {values} needs x0 < x1 and y0 < y1 ([left, top, right, bottom]); [0, 0, 0, 0] marks an absent entity"
+    if not all(-BOX_LIMIT <= v <= 1.0 + BOX_LIMIT for v in values):
+        return f"box {values} lies too far outside the frame (each value must be within [-2, 3])"
+    outside_x = x1 <= 0.0 or x0 >= 1.0
+    outside_y = y1 <= 0.0 or y0 >= 1.0
+    if outside_x and outside_y:
+        return (f"box {values} is entirely outside the frame on both axes; write [0, 0, 0, 0] for an entity that is "
+                "absent from this key frame")
+    return None
+
+
+def check_box(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
+    problem = box_problem(box)
+    if problem:
+        raise ValueError(problem)
+    return box
 
 
 class _Strict(BaseModel):
@@ -57,17 +98,26 @@ class Region(_Strict):
     entity: str = Field(..., description="Id of a character or object.")
     motion: str = Field(NO_MOTION, description="Id of a motion, or 'none' for a static entity.")
     caption: str = Field(..., min_length=1, description="Present-progressive caption with the character's token.")
-    box: tuple[float, float, float, float] = Field(..., description="[x0, y0, x1, y1] in [0, 1], origin top-left.")
+
+    box: tuple[float, float, float, float] = Field(
+        ..., description="[x0, y0, x1, y1], normalised, origin top-left. May extend past the frame (motion entering "
+        "or leaving it: the region is the box clipped to [0, 1]); [0, 0, 0, 0] means the entity is absent from this "
+        "key frame.")
 
     @field_validator("box")
     @classmethod
     def _box_valid(cls, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        x0, y0, x1, y1 = box
-        if not all(0.0 <= v <= 1.0 for v in box):
-            raise ValueError(f"box {list(box)} must lie inside [0, 1] (normalised [x0, y0, x1, y1])")
-        if not (x0 < x1 and y0 < y1):
-            raise ValueError(f"box {list(box)} needs x0 < x1 and y0 < y1 ([left, top, right, bottom])")
-        return box
+        return check_box(box)
+
+    @property
+    def absent(self) -> bool:
+        """[0, 0, 0, 0]: the entity is not in this key frame (the authors' plans write it so)."""
+        return tuple(self.box) == ABSENT
+
+    @property
+    def region(self) -> tuple[float, float, float, float] | None:
+        """The part of the box inside the frame (METHOD.md C.2: clipped), or None when nothing of it is visible."""
+        return visible_part(self.box)
 
 
 class Keyframe(_Strict):

@@ -138,8 +138,23 @@ def draw_storyboard(plan: Plan, out: Path) -> Path:
     return out
 
 
+def hidden_notes(kf) -> list[str]:
+    """What a key frame's boxes do not show: "pip absent" ([0, 0, 0, 0]), "train off-screen →" (a box wholly past
+    an edge of the frame, e.g. leaving to the right)."""
+    notes = []
+    for r in kf.regions:
+        if r.absent:
+            notes.append(f"{r.entity} absent")
+        elif r.region is None:
+            x0, y0, x1, y1 = r.box
+            arrow = "→" if x0 >= 1 else "←" if x1 <= 0 else "↓" if y0 >= 1 else "↑"
+            notes.append(f"{r.entity} off-screen {arrow}")
+    return notes
+
+
 def _panel(img, draw: ImageDraw.ImageDraw, kf, origin: tuple[int, int], colours: dict, font, number: int) -> None:
-    """One key frame: grey panel, a translucent filled box per region, then labels that never cover each other."""
+    """One key frame: grey panel, a translucent filled box per visible region (clipped to the frame), labels that
+    never cover each other, and a note for each entity that is absent or off-screen."""
     from PIL import Image, ImageDraw
 
     px, py = origin
@@ -148,7 +163,9 @@ def _panel(img, draw: ImageDraw.ImageDraw, kf, origin: tuple[int, int], colours:
     odraw = ImageDraw.Draw(overlay)
     boxes = []
     for r in kf.regions:
-        x0, y0, x1, y1 = r.box
+        if r.region is None:
+            continue  # absent or off-screen: listed below instead
+        x0, y0, x1, y1 = r.region
         bx = (round(x0 * (PANEL_W - 1)), round(y0 * (PANEL_H - 1)), round(x1 * (PANEL_W - 1)),
               round(y1 * (PANEL_H - 1)))
         odraw.rectangle(bx, fill=(*colours[r.entity], 40))
@@ -170,3 +187,6 @@ def _panel(img, draw: ImageDraw.ImageDraw, kf, origin: tuple[int, int], colours:
         draw.text((lx + 3, ly + 1), label, font=font, fill="white")
         taken.append((lx, ly, lx + w, ly + h))
     draw.text((px + 4, py + PANEL_H - 15), str(number), font=font, fill=GREY)
+    for i, note in enumerate(reversed(hidden_notes(kf))):
+        w = int(font.getlength(note))
+        draw.text((px + PANEL_W - w - 4, py + PANEL_H - 15 - 13 * i), note, font=font, fill=INK)

@@ -148,9 +148,12 @@ def plan_responder(body: dict) -> str:
 
 def _outline(user: str, system: str) -> dict:
     given = _line(user, "Characters given")
-    chars = json.loads(given) if given.startswith("[") else [
-        {"id": "hero", "name": "Hero", "description": "a small hero in a red coat"}]
     story = user.split("Story:\n", 1)[1]
+    # No characters given: like a real model, name the story's main character (its most frequent name).
+    names = re.findall(r"(?<=[a-z,] )([A-Z][a-z]+)\b", story) or re.findall(r"\b([A-Z][a-z]+)\b", story) or ["Hero"]
+    main = max(sorted(set(names)), key=names.count)
+    chars = json.loads(given) if given.startswith("[") else [
+        {"id": main.lower(), "name": main, "description": "a small hero in a red coat"}]
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", story) if s.strip()]
     lo = int(re.search(r"Write between (\d+) and (\d+) scenes", system).group(1))
     hi = int(re.search(r"Write between (\d+) and (\d+) scenes", system).group(2))

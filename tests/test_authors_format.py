@@ -105,7 +105,8 @@ def test_benchmark_jsonl(tmp_path):
 BAD_CASES = [
     ('Background: x\nFrame_1: [["a", "b", "c"], [0.5, 0.1, 0.2, 0.9]]', "line 2: Frame_1, item 1: box",
      "left < right"),
-    ('Background: x\nFrame_1: [["a", "b", "c"], [0.1, 0.1, 1.2, 0.9]]', "line 2", "inside [0, 1]"),
+    ('Background: x\nFrame_1: [["a", "b", "c"], [1.1, 1.2, 1.4, 1.6]]', "line 2", "outside the frame on both axes"),
+    ('Background: x\nFrame_1: [["a", "b", "c"], [0.1, 0.1, 9, 0.9]]', "line 2", "too far outside the frame"),
     ('Background: x\nFrame_2: [["a", "b", "c"], [0, 0, 1, 1]]', "line 2", "expected Frame_1, found Frame_2"),
     ('Background: x\nFrame_1: [["a", "b"], [0, 0, 1, 1]]', "line 2", "three strings"),
     ('Background: x\nFrame_1: [["a", "b", "c"], [0, 0, 1]]', "line 2", "four numbers"),
@@ -230,7 +231,11 @@ def test_cli_import_errors_and_dry_run(tmp_path):
     assert r.exit_code == 5
     err = json.loads(r.stdout)
     assert err["error"] == "InputInvalid" and err["details"] == ["line 2: not valid JSON (Expecting value at column 1)"]
-    assert not (tmp_path / "ws").exists()  # a bad line stops the import before anything is written
+    assert "imported 1 plan(s); 1 bad plan(s) were not imported: line 2" in err["message"]
+    assert (tmp_path / "ws" / "0001" / "plan.json").exists()  # a bad line does not stop the other plans
+    import shutil
+
+    shutil.rmtree(tmp_path / "ws")
     good = tmp_path / "good.txt"
     good.write_text(witch_plan())
     r = runner.invoke(app, ["import", str(good), "--out", str(tmp_path / "ws"), "--dry-run", "--json"],

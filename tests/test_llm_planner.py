@@ -527,3 +527,62 @@ def test_cli_plan_with_openai_backend(story, tmp_path, monkeypatch):
         assert _grep(tmp_path, SECRET) == [] and _grep(cache_dir(), SECRET) == []
     finally:
         srv.stop()
+
+
+# Issue 13: the LLM path with real models ------------------------------------------------------------------------
+
+
+def test_outline_must_name_every_character_of_the_story():
+    story = StoryInput(path=Path("jun.txt"), title="t", characters=PIP_STORY.characters,
+                       text=PIP_STORY.text + " Her friend Jun waits near the sofa, jumping and cheering.")
+    reply_ = good_outline(cfg=PlanConfig())
+    outline, problems = check_outline(reply_, story, PlanConfig())
+    assert outline is None and any("names 'Jun'" in p and "'jun'" in p for p in problems), problems
+    reply_["scenes"][0]["characters"] = []  # the declared character must be on screen somewhere too
+    for s in reply_["scenes"]:
+        s["characters"] = []
+    _, problems = check_outline(reply_, PIP_STORY, PlanConfig())
+    assert any("'pip' (Pip) appears in no scene" in p for p in problems)
+
+
+def test_a_context_overflow_400_is_not_read_as_a_response_format_refusal(server):
+    cfg = make_cfg(server.url)
+    server.script.append(status(400, "This model's maximum context length is 8192 tokens. However, you requested "
+                                     "9000 tokens (response_format json_schema)."))
+    planner = get_planner(cfg)
+    with pytest.raises(BackendUnavailable) as info:
+        planner.outline(PIP_STORY)
+    assert len(server.requests) == 1 and "maximum context length" in info.value.message
+    assert planner.backend.mode == "json_schema" and planner.backend.mode_notes == []
+
+
+def test_repairs_sample_with_another_seed(server):
+    cfg = make_cfg(server.url, seed=7)
+    bad = good_outline(cfg=cfg)
+    bad["scenes"][0]["motions"] = ["teleporting"]
+    server.script.extend([reply(bad), reply(bad), reply(good_outline(cfg=cfg))])
+    get_planner(cfg).outline(PIP_STORY)
+    assert [r["body"]["seed"] for r in server.requests] == [7, 8, 9]
+
+
+def test_a_truncated_fenced_reply_says_it_was_cut_off():
+    data, problems = parse_json_reply('Here is the plan:\n```json\n{"reasoning": "the scene", "keyframes": [')
+    assert data is None and "cut off inside its ```json block" in problems[0]
+    assert "Expecting value" not in problems[0]
+
+
+class _GemmaLikeTokenizer:
+    """A chat template that refuses the system role, like Gemma-2's and Mistral-Instruct v0.1's."""
+
+    def apply_chat_template(self, messages, add_generation_prompt=True, tokenize=False):
+        if any(m["role"] == "system" for m in messages):
+            raise ValueError("System role not supported")
+        return "".join(f"<{m['role']}>{m['content']}" for m in messages)
+
+
+def test_a_template_without_system_role_gets_it_folded_into_the_first_user_turn():
+    from dreamrunner_cli.planning.backends import chat_prompt
+
+    text = chat_prompt(_GemmaLikeTokenizer(), [{"role": "system", "content": "RULES"},
+                                               {"role": "user", "content": "STORY"}])
+    assert text == "<user>RULES\n\nSTORY"

@@ -87,29 +87,36 @@ def test_plan_is_valid_and_follows_the_layout_rules(story):
         assert m.id == slug(m.description) and m.description.split()[0].endswith("ing"), m
     for scene in plan.scenes:
         assert len(scene.keyframes) == cfg.keyframes
-        assert len(set(scene.motions)) <= cfg.max_motions_per_scene
+        budget = cfg.max_motions_per_scene_multi if len(scene.characters) > 1 else cfg.max_motions_per_scene
+        assert len(set(scene.motions)) <= budget
         # The background never names a character.
         for c in plan.characters:
             for word in {c.id, c.name.lower(), c.description.split()[-1].lower()}:
                 assert word not in scene.background.lower().split(), (scene.id, word)
         for kf in scene.keyframes:
             ents = [r.entity for r in kf.regions]
-            assert sorted(ents) == sorted(scene.characters), scene.id  # every present character, once
+            objects = {o.id for o in plan.objects}
+            assert len(ents) == len(set(ents)) and len(ents) <= 5, scene.id  # once each, as many as fit at 0.2
+            assert set(scene.characters) <= set(ents) and set(ents) - set(scene.characters) <= objects, scene.id
             for r in kf.regions:
                 x0, y0, x1, y1 = r.box
                 assert x1 - x0 >= 0.2 - EPS and y1 - y0 >= 0.2 - EPS, (scene.id, r)
-                assert tokens[r.entity] in r.caption
+                if r.entity in tokens:
+                    assert tokens[r.entity] in r.caption
                 if r.motion != NO_MOTION:
                     assert r.motion in scene.motions
                     assert f" is {motions[r.motion]}" in r.caption  # present progressive, consistent with motion
             if len(kf.regions) == 1:  # one character: large and centred
                 x0, y0, x1, y1 = kf.regions[0].box
                 assert x0 < 0.5 < x1 and (x1 - x0) * (y1 - y0) >= 0.25, (scene.id, kf.regions[0].box)
-            for i, a in enumerate(kf.regions):  # several characters: side by side, never overlapping
+            for i, a in enumerate(kf.regions):  # side by side; overlapping only inside a merged interaction box
                 for b in kf.regions[i + 1:]:
-                    assert overlap(a.box, b.box) == 0.0, (scene.id, a, b)
+                    if overlap(a.box, b.box) > 0:
+                        assert any(m.box[0] <= min(a.box[0], b.box[0]) + EPS and m.box[2] >= max(a.box[2], b.box[2])
+                                   - EPS for m in kf.merged), (scene.id, a, b)
         for cid in scene.characters:
             track = [next(r for r in kf.regions if r.entity == cid) for kf in scene.keyframes]
+            interacting = {f for f, kf in enumerate(scene.keyframes) if kf.merged}
             # Each motion is held for >= 2 key frames, as one run.
             runs: list[list] = []
             for r in track:
@@ -120,7 +127,9 @@ def test_plan_is_valid_and_follows_the_layout_rules(story):
             assert all(n >= 2 for _, n in runs), (scene.id, cid, runs)
             assert len({m for m, _ in runs}) == len(runs), (scene.id, cid, runs)
             # Small changes between key frames; larger ones only while travelling (walking, swimming...).
-            for a, b in zip(track, track[1:]):
+            for f, (a, b) in enumerate(zip(track, track[1:])):
+                if {f, f + 1} & interacting:
+                    continue  # boxes brought together for an interaction
                 delta = max(abs(u - v) for u, v in zip(a.box, b.box))
                 travelling = any(categorize(motions.get(r.motion, ""))[1] in TRAVELLING for r in (a, b))
                 assert delta <= (0.45 if travelling else 0.26), (scene.id, cid, a.box, b.box)
@@ -170,7 +179,8 @@ def test_two_character_subjects_and_objects(plans):
         return list(dict.fromkeys(r.motion for kf in scene.keyframes for r in kf.regions if r.entity == cid))
 
     assert motions_of(1, "mia") == ["walking"] and motions_of(1, "rex")[0] == "walking"  # "Mia and Rex walk"
-    assert motions_of(2, "mia") == ["throwing-a-red-ball"] and motions_of(2, "rex") == ["running"]
+    assert motions_of(2, "mia") == ["throwing-a-red-ball"]
+    assert motions_of(2, "rex") == ["running", "catching-the-ball"]  # two characters: up to 4 motions (A.1)
     hug = [r for kf in plan.scenes[5].keyframes for r in kf.regions if r.motion == "hugging"]
     assert hug and all(r.entity == "mia" and "hugging the fluffy white dog" in r.caption for r in hug)
     cat = plans["robot_and_cat"]
@@ -202,13 +212,14 @@ def test_past_tense_story(tmp_path):
 
 @pytest.mark.parametrize("word,base", [("wakes", "wake"), ("stretches", "stretch"), ("ran", "run"), ("lies", "lie"),
                                        ("dancing", "dance"), ("hopped", "hop"), ("carries", "carry"),
-                                       ("flowers", None), ("morning", None)])
+                                       ("trots", "trot"), ("leapt", "leap"), ("morning", None), ("toward", None)])
 def test_lemma(word, base):
     assert lemma(word) == base
 
 
 @pytest.mark.parametrize("base,ing", [("run", "running"), ("lie", "lying"), ("dance", "dancing"), ("wake", "waking"),
-                                      ("see", "seeing"), ("swim", "swimming"), ("walk", "walking")])
+                                      ("see", "seeing"), ("swim", "swimming"), ("walk", "walking"),
+                                      ("trot", "trotting"), ("plate", "plating"), ("panic", "panicking")])
 def test_progressive(base, ing):
     assert progressive(base) == ing
 
@@ -233,7 +244,8 @@ def test_settings_are_respected(cfg):
     for story in STORIES:
         plan = make_plan(story, cfg)
         assert all(len(s.keyframes) == cfg.keyframes for s in plan.scenes)
-        assert all(len(s.motions) <= cfg.max_motions_per_scene for s in plan.scenes)
+        assert all(len(s.motions) <= (cfg.max_motions_per_scene_multi if len(s.characters) > 1
+                                      else cfg.max_motions_per_scene) for s in plan.scenes)
         assert cfg.min_scenes <= len(plan.scenes) <= cfg.max_scenes
         if cfg.keyframes >= 2:
             for s in plan.scenes:

@@ -36,6 +36,9 @@ def import_plan(
     overrides: SetOpt = None,
     storyboard: Annotated[bool, typer.Option("--storyboard/--no-storyboard",
                                              help="Draw storyboard.png in each workspace.")] = True,
+    lenient: Annotated[bool, typer.Option("--lenient", help="Read an inverted box (top > bottom or left > right) "
+                                                            "as an empty region, as the authors' code does, "
+                                                            "instead of refusing its plan.")] = False,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = False,
@@ -46,7 +49,10 @@ def import_plan(
     storyboard.png), ready for `dreamrunner render`.
 
     Entities become plan objects, motions become plan motions (ids are slugs; "none" stays none); overlapping
-    boxes and caption changes are kept. A workspace already holding a different plan is replaced only with --force.
+    boxes and caption changes are kept. Boxes past the frame are kept (the region is the part inside it), and
+    [0, 0, 0, 0] marks an entity absent from a key frame. A bad plan is reported by its line and not imported; every
+    other plan is (exit code 5 at the end). A workspace already holding a different plan is replaced only with
+    --force.
 
     Examples:
 
@@ -59,7 +65,7 @@ def import_plan(
     from ..planning.authors_format import import_to_workspaces, read_plans, to_plan, workspace_names
 
     if dry_run:
-        parsed = read_plans(file)
+        parsed = read_plans(file, lenient=lenient)
         for p in parsed:
             to_plan(p)  # validates
         names = workspace_names(parsed)
@@ -69,7 +75,7 @@ def import_plan(
                   "notes": [f"{len(names)} valid plan(s) in {file}; nothing written (--dry-run)"]}
     else:
         result = import_to_workspaces(file, out, preset=preset, overrides=overrides, force=force, wait=wait,
-                                      storyboard=storyboard)
+                                      storyboard=storyboard, lenient=lenient)
     emit(result, as_json, quiet, print_decisions)
 
 

@@ -22,12 +22,25 @@ from __future__ import annotations
 
 import ast
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import InputInvalid
-from ..schema import NO_MOTION, Keyframe, Motion, ObjectEntity, Plan, Region, Scene, slug, validate_plan
+from ..schema import (
+    ABSENT,
+    NO_MOTION,
+    Keyframe,
+    Motion,
+    ObjectEntity,
+    Plan,
+    Region,
+    Scene,
+    box_problem,
+    slug,
+    validate_plan,
+)
 
 _FRAME = re.compile(r"^\s*Frame_(\d+)\s*:(.*)$", re.IGNORECASE)
 _BACKGROUND = re.compile(r"^\s*Background\s*:(.*)$", re.IGNORECASE)
@@ -48,6 +61,8 @@ class AuthorsPlan:
     name: str
     background: str
     frames: list[list[AuthorsRegion]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what --lenient changed
+    line: int = 0  # line of the benchmark file (0 for a text file holding one plan)
 
 
 class _Bad(Exception):
@@ -79,8 +94,12 @@ def _has_names(x: object) -> bool:
     return _is_item(x) and all(isinstance(s, str) for s in x[0])  # type: ignore[index]
 
 
-def _parse_frame(body: str, frame: int) -> list[AuthorsRegion]:
-    """``[[entity, motion, caption], [l, t, r, b]], …`` → regions. Raises _Bad naming the frame and item."""
+def _parse_frame(body: str, frame: int, lenient: bool = False, notes: list[str] | None = None) -> list[AuthorsRegion]:
+    """``[[entity, motion, caption], [l, t, r, b]], …`` → regions. Raises _Bad naming the frame and item.
+
+    Boxes may extend past the frame and [0, 0, 0, 0] marks an absent entity (schema.box_problem); an inverted box is
+    refused, or with ``lenient`` read as an empty region (a note is added to ``notes``)."""
+    notes = notes if notes is not None else []
     body = body.strip().rstrip(",")
     if not body:
         return []
@@ -109,17 +128,24 @@ def _parse_frame(body: str, frame: int) -> list[AuthorsRegion]:
         if len(box) != 4 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in box):
             raise _Bad(f"{where}: the box must be four numbers [left, top, right, bottom], got {list(box)!r}")
         l, t, r, b = (float(v) for v in box)
-        if not all(0.0 <= v <= 1.0 for v in (l, t, r, b)):
-            raise _Bad(f"{where}: box {list(box)} must lie inside [0, 1] (normalised [left, top, right, bottom])")
-        if not (l < r and t < b):
-            raise _Bad(f"{where}: box {list(box)} needs left < right and top < bottom")
+        inverted = (l, t, r, b) != ABSENT and not (l < r and t < b) and not any(math.isnan(v) for v in (l, t, r, b))
+        if inverted and lenient:
+            # The authors' slicing makes such a region empty; an empty region is what [0, 0, 0, 0] means here.
+            notes.append(f"{where}: inverted box {list(box)} read as an empty region [0, 0, 0, 0] (--lenient)")
+            l, t, r, b = ABSENT
+        elif inverted:
+            raise _Bad(f"{where}: box {list(box)} needs left < right and top < bottom (pass --lenient to read an "
+                       "inverted box as an empty region, as the authors' code does)")
+        problem = box_problem((l, t, r, b))
+        if problem:
+            raise _Bad(f"{where}: {problem}")
         regions.append(AuthorsRegion(entity, motion or NO_MOTION, caption, (l, t, r, b)))
     return regions
 
 
-def parse_plan_text(text: str, name: str = "") -> AuthorsPlan:
+def parse_plan_text(text: str, name: str = "", lenient: bool = False) -> AuthorsPlan:
     """Parse one plan string. Raises InputInvalid listing every problem (with the line inside the string)."""
-    plan, problems = _parse(text, name)
+    plan, problems = _parse(text, name, lenient=lenient)
     if problems:
         raise InputInvalid(f"plan {name or '(string)'} is not in the authors' format", details=problems,
                            hint="each plan needs 'Background: …' then Frame_1 … Frame_N lines of "
@@ -127,7 +153,8 @@ def parse_plan_text(text: str, name: str = "") -> AuthorsPlan:
     return plan
 
 
-def _parse(text: str, name: str, line_prefix: str = "line ", first_line: int = 1) -> tuple[AuthorsPlan, list[str]]:
+def _parse(text: str, name: str, line_prefix: str = "line ", first_line: int = 1,
+           lenient: bool = False) -> tuple[AuthorsPlan, list[str]]:
     """Parse, collecting problems as '<line prefix><n>: <what>' strings instead of raising."""
     if "\n" not in text and "\\n" in text:
         text = text.replace("\\n", "\n")  # a plan string whose newlines were escaped twice
@@ -161,7 +188,7 @@ def _parse(text: str, name: str, line_prefix: str = "line ", first_line: int = 1
                                 f"1, 2, … in order)")
             expected = number + 1
             try:
-                plan.frames.append(_parse_frame(m.group(2), number))
+                plan.frames.append(_parse_frame(m.group(2), number, lenient, plan.notes))
             except _Bad as exc:
                 problems.append(f"{where}: {exc}")
             continue
@@ -174,10 +201,11 @@ def _parse(text: str, name: str, line_prefix: str = "line ", first_line: int = 1
     return plan, problems
 
 
-def read_plans(path: Path) -> list[AuthorsPlan]:
+def read_plan_file(path: Path, lenient: bool = False) -> tuple[list[AuthorsPlan], list[tuple[int, str, list[str]]]]:
     """Read a benchmark file (JSON lines ``[video_name, plan_string]``) or a text file holding one plan string.
 
-    Raises InputInvalid naming the file and, for each bad plan, its line number and what is wrong.
+    Returns (the plans that parse, the bad ones as (line, name, problems)): one bad plan never hides the others.
+    Raises InputInvalid only when the file itself cannot be read or holds nothing.
     """
     path = Path(path)
     try:
@@ -188,7 +216,7 @@ def read_plans(path: Path) -> list[AuthorsPlan]:
         raise InputInvalid(f"plan file {path} is not UTF-8 text") from None
     first = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
     plans: list[AuthorsPlan] = []
-    problems: list[str] = []
+    bad: list[tuple[int, str, list[str]]] = []
     if first.startswith("["):  # the benchmark form: one JSON array per line
         for lineno, line in enumerate(raw.splitlines(), start=1):
             if not line.strip():
@@ -196,26 +224,41 @@ def read_plans(path: Path) -> list[AuthorsPlan]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as exc:
-                problems.append(f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})")
+                bad.append((lineno, "", [f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"]))
                 continue
             if not (isinstance(row, list) and len(row) == 2 and all(isinstance(x, str) for x in row)):
-                problems.append(f"line {lineno}: expected a JSON array [video_name, plan_string], got "
-                                f"{json.dumps(row)[:80]}")
+                bad.append((lineno, "", [f"line {lineno}: expected a JSON array [video_name, plan_string], got "
+                                         f"{json.dumps(row)[:80]}"]))
                 continue
-            plan, bad = _parse(row[1], row[0], line_prefix=f"line {lineno} ({row[0]}), plan line ")
-            problems += bad
-            plans.append(plan)
+            plan, problems = _parse(row[1], row[0], line_prefix=f"line {lineno} ({row[0]}), plan line ",
+                                    lenient=lenient)
+            plan.line = lineno
+            if problems:
+                bad.append((lineno, row[0], problems))
+            else:
+                plans.append(plan)
     else:
-        plan, problems = _parse(raw, path.stem)
-        plans.append(plan)
+        plan, problems = _parse(raw, path.stem, lenient=lenient)
+        if problems:
+            bad.append((0, path.stem, problems))
+        else:
+            plans.append(plan)
+    if not plans and not bad:
+        raise InputInvalid(f"{path} holds no plans", hint="the file is empty")
+    return plans, bad
+
+
+FORMAT_HINT = ("each line of a benchmark file is [video_name, plan_string]; a plan string is 'Background: …' then "
+               "Frame_1 … Frame_N lines of [[entity, motion, caption], [l, t, r, b]] items")
+
+
+def read_plans(path: Path, lenient: bool = False) -> list[AuthorsPlan]:
+    """Every plan of a file, or InputInvalid naming the file and, for each bad plan, its line and what is wrong."""
+    plans, bad = read_plan_file(path, lenient)
+    problems = [p for _, _, ps in bad for p in ps]
     if problems:
         raise InputInvalid(f"{path}: {len(problems)} problem{'s' if len(problems) != 1 else ''} in the authors' "
-                           f"plan format", details=problems,
-                           hint="each line of a benchmark file is [video_name, plan_string]; a plan string is "
-                                "'Background: …' then Frame_1 … Frame_N lines of [[entity, motion, caption], "
-                                "[l, t, r, b]] items")
-    if not plans:
-        raise InputInvalid(f"{path} holds no plans", hint="the file is empty")
+                           f"plan format", details=problems, hint=FORMAT_HINT)
     return plans
 
 
@@ -256,7 +299,9 @@ def export_scene(plan: Plan, scene_id: str) -> tuple[str, list[str]]:
     """A scene of our plan → (plan string in the authors' format, notes on what could not be expressed)."""
     scene = plan.scene(scene_id)
     notes: list[str] = []
-    names = {c.id: c.id for c in plan.characters} | {o.id: o.description or o.id for o in plan.objects}
+    # An object is written by its description when that imports back to the same id ("big cat"), else by its id.
+    names = {c.id: c.id for c in plan.characters} | {
+        o.id: o.description if o.description and slug(o.description, "entity") == o.id else o.id for o in plan.objects}
     motions = {m.id: m.description for m in plan.motions}
     lines = [f"Background: {' '.join(scene.background.split())}"]
     for n, kf in enumerate(scene.keyframes, start=1):
@@ -300,7 +345,7 @@ def workspace_names(plans: list[AuthorsPlan]) -> list[str]:
 
 def import_to_workspaces(path: Path, out_dir: Path, *, preset: str | None = None,
                          overrides: list[str] | None = None, force: bool = False, wait: bool = False,
-                         storyboard: bool = True) -> dict:
+                         storyboard: bool = True, lenient: bool = False) -> dict:
     """Import every plan of ``path`` into ``out_dir/<name>/`` (plan.json, config.json, storyboard.png).
 
     No story.txt is written: the plan *is* the input (its ``story`` field holds the background), and a story file
@@ -317,9 +362,15 @@ def import_to_workspaces(path: Path, out_dir: Path, *, preset: str | None = None
     from ..errors import UsageError
     from ..workspace import Records, Workspace, write_json_atomic
 
-    # 1. Parse and convert everything first: a bad line stops the import before any file is written.
-    parsed = read_plans(path)
-    plans = [to_plan(p) for p in parsed]
+    # 1. Parse and convert everything first. A bad plan is set aside (and reported at the end): the others import.
+    read, bad = read_plan_file(path, lenient)
+    parsed, plans = [], []
+    for p in read:
+        try:
+            plans.append(to_plan(p))
+            parsed.append(p)
+        except InputInvalid as exc:
+            bad.append((p.line, p.name, [f"line {p.line} ({p.name}): {d}" for d in exc.details] or [exc.message]))
     names = workspace_names(parsed)
     out_dir = Path(out_dir)
     # 2. Refuse to replace a different plan unless forced.
@@ -362,5 +413,12 @@ def import_to_workspaces(path: Path, out_dir: Path, *, preset: str | None = None
         result_items.append({"stage": "import", "item": name, "run": True, "action": "ran",
                              "reason": "replaced plan.json (--force)" if existed else "imported",
                              "workspace": str(ws.root)})
-    return {"stage": "import", "source": str(path), "out": str(out_dir), "items": result_items,
-            "notes": [f"{len(plans)} plan(s) in {path}; workspaces under {out_dir}"]}
+    notes = [n for p in parsed for n in p.notes]
+    result = {"stage": "import", "source": str(path), "out": str(out_dir), "items": result_items,
+              "notes": [f"{len(plans)} plan(s) in {path}; workspaces under {out_dir}"] + notes}
+    if bad:
+        raise InputInvalid(
+            f"{path}: imported {len(plans)} plan(s); {len(bad)} bad plan(s) were not imported: "
+            + ", ".join(f"line {ln} ({name})" if name else f"line {ln}" for ln, name, _ in sorted(bad)),
+            details=[d for _, _, ds in sorted(bad) for d in ds], hint=FORMAT_HINT)
+    return result

@@ -49,8 +49,10 @@ class ChatBackend(Protocol):
         """What identifies the model's replies, for the cache key (never a secret)."""
         ...
 
-    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> Completion:
-        """Send the messages; return the reply text. Raises BackendUnavailable when no reply can be had."""
+    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any],
+                 seed: int | None = None) -> Completion:
+        """Send the messages; return the reply text. ``seed``: the sampling seed of this call (the planner varies
+        it per repair). Raises BackendUnavailable when no reply can be had."""
         ...
 
 
@@ -68,6 +70,17 @@ def redact(text: str, secret: str | None) -> str:
     if secret:
         text = text.replace(secret, "***")
     return re.sub(r"\b(sk|key|api)[-_][A-Za-z0-9_\-*]{6,}", r"\1-***", text)
+
+
+_FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|structured output|guided|grammar|"
+                           r"json mode|schema", re.IGNORECASE)
+_CONTEXT_WORDS = re.compile(r"context length|context window|maximum context|too many tokens|max_tokens|"
+                            r"prompt is too long|reduce the length", re.IGNORECASE)
+
+
+def refuses_response_format(message: str) -> bool:
+    """Does a 400/422 message say the server refused ``response_format`` (not, say, a prompt past the context)?"""
+    return bool(_FORMAT_WORDS.search(message)) and not _CONTEXT_WORDS.search(message)
 
 
 # OpenAI-compatible servers (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio) ----------------------------------
@@ -134,7 +147,8 @@ class OpenAIBackend:
         self.mode = new
         return True
 
-    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> Completion:
+    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any],
+                 seed: int | None = None) -> Completion:
         import openai
 
         client = self._get_client()
@@ -147,8 +161,8 @@ class OpenAIBackend:
                                       "temperature": self.cfg.temperature}
             if self.cfg.max_tokens is not None:
                 kwargs["max_tokens"] = self.cfg.max_tokens
-            if self.cfg.seed is not None:
-                kwargs["seed"] = self.cfg.seed
+            if seed is not None:
+                kwargs["seed"] = seed
             fmt = self._response_format(schema_name, schema)
             if fmt is not None:
                 kwargs["response_format"] = fmt
@@ -168,7 +182,9 @@ class OpenAIBackend:
                          "--llm-base-url ends in /v1, e.g. http://localhost:11434/v1 for Ollama",
                 ) from None
             except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if fmt is not None and self._step_down(f"HTTP {exc.status_code}: {self._message(exc)[:200]}"):
+                # Only a refusal of response_format steps down; a context overflow or a bad parameter does not.
+                if fmt is not None and refuses_response_format(self._message(exc)) and self._step_down(
+                        f"HTTP {exc.status_code}: {self._message(exc)[:200]}"):
                     continue
                 raise BackendUnavailable(
                     f"the LLM server at {self.base_url} rejected the request (HTTP {exc.status_code}): "
@@ -247,6 +263,32 @@ class OpenAIBackend:
 # Local transformers chat models -----------------------------------------------------------------------------
 
 
+def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:
+    """For chat templates that refuse the system role (Gemma-2, Mistral-Instruct v0.1/v0.2): the system text goes
+    at the top of the first user turn."""
+    system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
+    rest = [dict(m) for m in messages if m["role"] != "system"]
+    if system and rest and rest[0]["role"] == "user":
+        rest[0]["content"] = f"{system}\n\n{rest[0]['content']}"
+    elif system:
+        rest.insert(0, {"role": "user", "content": system})
+    return rest
+
+
+def chat_prompt(tok: Any, messages: list[dict[str, str]]) -> str:
+    """The model's prompt text from its chat template; a template that raises on the system role gets the system
+    text folded into the first user turn (other template errors are reported, not hidden)."""
+    try:
+        return tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    except Exception as exc:  # jinja2's TemplateError: raise_exception("System role not supported")
+        if not any(m["role"] == "system" for m in messages) or "system" not in str(exc).lower():
+            raise BackendUnavailable(f"the chat template of the local model failed: {str(exc)[:300]}",
+                                     hint="use an instruction-tuned chat model whose template accepts "
+                                          "user/assistant turns") from None
+        log.info("LLM planner: the chat template refuses the system role; folding it into the first user turn")
+        return tok.apply_chat_template(fold_system(messages), add_generation_prompt=True, tokenize=False)
+
+
 def _offline() -> bool:
     return any(os.environ.get(v, "").lower() in ("1", "true", "yes", "on")
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
@@ -318,12 +360,13 @@ class TransformersBackend:
         self.device = device
         self._tok, self._lm = tok, lm.to(device).eval()
 
-    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any]) -> Completion:
+    def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any],
+                 seed: int | None = None) -> Completion:
         import torch
 
         self._load()
         tok, lm = self._tok, self._lm
-        text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        text = chat_prompt(tok, messages)
         enc = tok(text, return_tensors="pt", add_special_tokens=False).to(self.device)
         sample = self.cfg.temperature > 0
         gen_kwargs: dict[str, Any] = {"max_new_tokens": self.cfg.max_tokens or 4096, "do_sample": sample,
@@ -331,7 +374,7 @@ class TransformersBackend:
                                       else tok.eos_token_id}
         if sample:
             gen_kwargs["temperature"] = self.cfg.temperature
-            torch.manual_seed(self.cfg.seed or 0)  # reproducible sampling, like the server's seed
+            torch.manual_seed(seed or 0)  # reproducible sampling, like the server's seed
         with torch.inference_mode():
             out = lm.generate(**enc, **gen_kwargs)  # (1, prompt_len + new_len)
         new = out[0, enc["input_ids"].shape[1]:]

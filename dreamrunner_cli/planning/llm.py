@@ -188,6 +188,13 @@ def parse_json_reply(text: str) -> tuple[Any, list[str]]:
     fence = re.search(r"```(?:json)?\s*(.*?)```", s, flags=re.S)
     if fence:
         s = fence.group(1).strip()
+    elif re.search(r"```(?:json)?\s*\{", s):
+        opened = s[s.index("```"):]
+        try:
+            json.loads(re.sub(r"^```(?:json)?", "", opened).strip())
+        except json.JSONDecodeError:
+            return None, ["the reply was cut off inside its ```json block (no closing fence, the JSON is "
+                          "incomplete); write less reasoning and close the JSON object"]
     if not s:
         return None, ["the reply is empty; reply with one JSON object"]
     try:
@@ -246,6 +253,16 @@ def story_characters(story: StoryInput) -> list[Character]:
     """The characters declared in the story's front matter; images are copied to refs/<id>/ by the plan stage."""
     return [Character(id=c.id, name=c.name, description=c.description, token=c.token,
                       reference_images=[f"refs/{c.id}/{p.name}" for p in c.images]) for c in story.characters]
+
+
+def named_in_story(story: StoryInput) -> list[tuple[str, str]]:
+    """(name, suggested id) of the named entities the built-in planner's reader finds acting in the story."""
+    from .heuristic import analyse_story, discover_entities, split_scenes
+
+    texts = split_scenes(story.text, 1, 1 << 10)
+    reg = discover_entities(texts, story_characters(story))
+    acting = {w for a in analyse_story(texts, reg) for e in a.events for w in e.who}
+    return [(e.name, e.id) for e in reg.entities if e.named and not e.declared and e.id in acting]
 
 
 def max_motions(cfg: PlanConfig, n_characters: int) -> int:
@@ -320,6 +337,18 @@ def check_outline(data: dict[str, Any], story: StoryInput, cfg: PlanConfig) -> t
     for i, m in enumerate(reply.motions):
         if m.id not in used:
             problems.append(f"motions[{i}]: {m.id!r} is used by no scene; remove it or use it")
+
+    # Every character of the story is there: the declared ones in some scene, the named ones as characters.
+    on_screen = {cid for s in reply.scenes for cid in s.characters}
+    for c in story.characters:
+        if c.id not in on_screen:
+            problems.append(f"scenes: the character {c.id!r} ({c.name}) appears in no scene; add it to the "
+                            "characters of the scenes where the story shows it")
+    known = {c.id for c in characters} | {w.lower() for c in characters for w in re.findall(r"\w+(?:-\w+)*", c.name)}
+    for name, eid in named_in_story(story):
+        if not ({eid} | {w.lower() for w in re.findall(r"\w+(?:-\w+)*", name)}) & known:
+            problems.append(f"characters: the story names {name!r}, who acts in it, but no character stands for "
+                            f"{name!r}; add one (e.g. id {eid!r}) and put it in its scenes")
     if problems:
         return None, problems
 
@@ -603,7 +632,9 @@ class LLMPlanner:
             text, finish = cached, None
             call.update(cache="hit", attempts=0)
         else:
-            done = self.backend.complete(messages, schema_name, schema)
+            # Each repair samples with another seed: the same seed at a low temperature returns the same reply.
+            seed = None if self.cfg.seed is None else self.cfg.seed + repair
+            done = self.backend.complete(messages, schema_name, schema, seed=seed)
             text, finish = done.text, done.finish_reason
             call.update(cache="miss", attempts=done.attempts, response_format=done.mode, finish_reason=finish)
             if getattr(self.backend, "device", None):

@@ -1,0 +1,250 @@
+"""Word lists of the built-in planner (planning/heuristic.py), and the verb morphology it borrows from lemminflect.
+
+What is here is English *world knowledge* a rule-based planner cannot infer: which nouns name things that act (a
+fox, a robot, a train, a waiter) and how big they are on screen, which words are function words, which verbs show
+nothing a camera sees ("decides", "knows"), which nouns are places. Verb morphology (lemmas, "-ing" forms, whether
+"trots" can be a third-person verb) comes from lemminflect, whose dictionary ships inside its wheel: no suffix rules.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+# Acting entities ---------------------------------------------------------------------------------------------------
+# noun → (kind, shape). kind: person, animal, machine, vehicle. shape: the box family used by the layout.
+ENTITY_NOUNS: dict[str, tuple[str, str]] = {}
+for _kind, _shape, _words in (
+    ("person", "person",
+     "person man woman boy girl child kid baby toddler lady gentleman friend stranger neighbour neighbor waiter "
+     "waitress chef cook baker farmer fisherman fisher sailor captain commander pilot driver doctor nurse teacher "
+     "student keeper guard officer policeman policewoman soldier knight king queen prince princess wizard witch "
+     "pirate astronaut explorer hiker runner dancer singer musician painter artist clown juggler mother father mom "
+     "dad mum grandmother grandfather grandma grandpa granny aunt uncle sister brother son daughter granddaughter grandson niece nephew wife husband twin cousin "
+     "shopkeeper vendor gardener ranger scientist professor postman mailman librarian coach referee athlete "
+     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost"),
+    ("animal", "small", "cat kitten dog puppy fox rabbit bunny hare mouse rat squirrel hedgehog raccoon badger otter "
+     "beaver duck duckling goose chick chicken hen rooster frog toad turtle tortoise lizard snake crab penguin "
+     "monkey piglet pig lamb sheep goat kid-goat koala panda cub wolf lynx seal ferret hamster"),
+    ("animal", "large", "horse pony donkey mule cow bull ox calf deer stag elk moose bear lion tiger leopard cheetah "
+     "elephant giraffe zebra camel rhino hippo gorilla kangaroo dragon unicorn dinosaur buffalo bison yak llama "
+     "dolphin whale shark"),
+    ("animal", "bird", "bird gull seagull heron owl eagle hawk falcon crow raven sparrow robin parrot pigeon dove "
+     "swan stork crane pelican flamingo butterfly bee dragonfly bat moth ladybird ladybug firefly"),
+    ("animal", "small", "fish goldfish octopus"),
+    ("machine", "robot", "robot droid android automaton cyborg"),
+    ("machine", "drone", "drone"),
+    ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
+     "airplane aeroplane jet helicopter rocket spaceship spacecraft submarine taxi van motorbike motorcycle scooter "
+     "locomotive rover lander buggy"),
+):
+    for _w in _words.split():
+        ENTITY_NOUNS.setdefault(_w, (_kind, _shape))
+
+
+
+def entity_noun(word: str) -> str | None:
+    """The lexicon noun ``word`` is, or ends with ("sheepdog" → "dog", "wildcat" → "cat"), else None."""
+    w = word.lower()
+    if w in ENTITY_NOUNS:
+        return w
+    for n in sorted(ENTITY_NOUNS, key=len, reverse=True):
+        if len(n) >= 3 and len(w) > len(n) + 2 and w.endswith(n) and ENTITY_NOUNS[n][0] == "animal":
+            return n
+    return None
+
+
+# A definite description may name the entity by a more general noun: "the bird" for the gull, "the animal".
+GENERALISATIONS: dict[str, set[str]] = {}
+for _w in ENTITY_NOUNS:
+    g = {_w}
+    for _general, _words in (("bird", "gull seagull heron owl eagle hawk falcon crow raven sparrow robin parrot "
+                                      "pigeon dove swan stork crane pelican flamingo duck goose chick hen rooster "
+                                      "penguin"),
+                             ("dog", "puppy"), ("cat", "kitten"), ("horse", "pony"), ("fish", "goldfish"),
+                             ("bot", "robot droid android"), ("vessel", "boat ship ferry yacht"),
+                             ("aircraft", "plane airplane jet helicopter")):
+        if _w in _words.split():
+            g.add(_general)
+    kind = ENTITY_NOUNS[_w][0]
+    g |= {"animal", "creature"} if kind == "animal" else {"machine"} if kind == "machine" else \
+        {"vehicle"} if kind == "vehicle" else set()
+    GENERALISATIONS[_w] = g
+
+# Nouns that name a group of the characters: "the two friends", "both sisters", "the children".
+GROUP_NOUNS = frozenset("friends siblings sisters brothers children kids twins pair couple family animals "
+                        "companions partners girls boys two three both everyone all".split())
+PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins couple family girls boys".split())
+
+MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
+                 "fisherman policeman postman mailman waiter monk grandson nephew husband".split())
+FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny aunt sister daughter queen princess "
+                   "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife".split())
+
+# Words written before a name that are not part of it ("Chef Ünal", "Old Mr. Haruki", "Captain Rosa").
+TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "
+                   "aunt uncle sir lady king queen prince princess officer coach old little young master madam "
+                   "saint st sister brother father mother nurse farmer baker ranger agent detective".split())
+
+# Sizeable things a character interacts with that get their own (static) region: "sits on the bench".
+PROPS = frozenset("rock boulder stone bench tree log stump table desk sign signpost fence car bicycle bike "
+                  "kite ball snowman sandcastle tent statue well fountain piano easel oven stove counter crate "
+                  "barrel cart wagon bed sofa couch chair armchair swing slide telescope campfire fire bonfire "
+                  "mailbox lamp lamppost scarecrow umbrella sled sledge wheelbarrow".split())
+SMALL_PROPS = frozenset("bottle cup mug glass pen pencil key spoon fork knife phone coin ring map letter book "
+                        "string thread needle leaf flower stick wrench tool radio".split())
+
+# Places ------------------------------------------------------------------------------------------------------------
+PLACES = frozenset(
+    "bedroom kitchen bathroom room playroom hall hallway corridor garden backyard yard park path street road forest "
+    "woods wood beach sea ocean lake river pond meadow field mountain hill valley cave reef lagoon moon station "
+    "planet galley cabin city town village market shop store cafe classroom library playground castle house cottage "
+    "porch balcony rooftop roof farm barn desert jungle island bridge stage office studio attic basement camp "
+    "campsite tent lighthouse harbor harbour dock pier jetty quay shore coast sky countryside orchard greenhouse "
+    "museum zoo airport spaceship gym kindergarten bakery restaurant theater theatre square plaza alley trail "
+    "waterfall glacier swamp canyon track stadium platform stable meadow summit peak ridge slope dunes dune clearing "
+    "lab laboratory airlock bridge workshop factory church temple school courtyard terrace den burrow nest "
+    "shallows riverbank bank creek stream marsh prairie savanna savannah plain plains lawn field fields arena "
+    "ring rink pool tunnel mine cellar pantry dining-room parlour parlor lobby ward deck cockpit".split())
+PLACE_COMPOUNDS = {("living", "room"), ("dining", "room"), ("control", "room"), ("space", "station"),
+                   ("coral", "reef"), ("sea", "floor"), ("play", "room"), ("train", "station"),
+                   ("finish", "line"), ("starting", "line"), ("start", "line"), ("bus", "stop"),
+                   ("market", "square"), ("town", "square"), ("front", "yard"), ("back", "yard"),
+                   ("sports", "field"), ("ice", "rink")}
+BUILDINGS = frozenset("cabin house cottage castle barn bakery restaurant cafe shop store library museum station "
+                      "lighthouse church temple school office studio workshop factory theater theatre stable "
+                      "kitchen tent greenhouse".split())
+ON_PLACES = frozenset("moon beach street road path bridge stage island porch balcony rooftop roof shore sea-floor "
+                      "planet trail square plaza pier jetty dock platform track summit peak ridge slope deck lawn "
+                      "finish-line dunes".split())
+WATER_PLACES = frozenset("pond lake river sea ocean lagoon waterfall harbor harbour creek stream shallows".split())
+UNIQUE_PLACES = frozenset("moon sky sea ocean".split())
+TIMES = {"morning": "in the morning", "afternoon": "in the afternoon", "evening": "in the evening", "night": "at night",
+         "sunset": "at sunset", "sunrise": "at sunrise", "dawn": "at dawn", "dusk": "at dusk", "noon": "at noon",
+         "midnight": "at midnight"}
+
+# Function words ----------------------------------------------------------------------------------------------------
+DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "
+                        "no any both".split())
+POSSESSIVES = frozenset("his her their its my your our".split())
+SUBJECT_PRONOUNS = frozenset("he she it they we i you".split())
+OBJECT_PRONOUNS = frozenset("him her it them us me you".split())
+REFLEXIVES = frozenset("himself herself itself themselves".split())
+PREPOSITIONS = frozenset(
+    "in into inside at through to on onto along across around by near under over from toward towards behind beside "
+    "with of for off out up down past between above below beneath among upon within without like about after before "
+    "until during against beyond underneath outside opposite via amid amongst alongside throughout".split())
+PARTICLES = frozenset("up down off out over away around back on in about along ahead aside apart forward "
+                      "forwards backward backwards home inside outside".split())
+CONJUNCTIONS = frozenset("and or but then so because as when while if than once until before after though "
+                         "although since where whereas nor yet".split())
+SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
+ADVERBS = frozenset("then also now soon finally suddenly again still just quickly slowly gently together "
+                    "later afterwards afterward meanwhile first next nearby ahead away back home here there "
+                    "very almost nearly too quietly loudly carefully happily sadly softly proudly eagerly "
+                    "sharply low high far outside inside everywhere overhead downstairs upstairs once twice "
+                    "always never often sometimes even only already immediately instantly politely calmly "
+                    "anxiously excitedly lazily busily bravely briskly".split())
+NUMBERS = frozenset("two three four five both".split())
+
+# Verbs -------------------------------------------------------------------------------------------------------------
+# Verbs that show nothing a camera sees, or that only frame another verb ("decides to climb" → climbing).
+NON_VISUAL = frozenset(
+    "be have do get seem become want need know think decide remember forget feel hope wish like love hate see hear "
+    "notice realize realise wonder agree let make can will would could should may might must shall begin start "
+    "continue keep try manage say tell ask answer reply mean belong contain happen appear understand believe "
+    "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
+    "seem sound smell taste-like find lose miss own matter".split())
+# Verbs that frame another: "tries to catch", "starts dancing", "stops to drink", "kneels to pat".
+COMPLEMENT_TAKERS = frozenset("try decide start begin continue keep want need like love hate learn hurry rush stop "
+                              "pause wait manage plan hope refuse forget remember go come run bend lean kneel stoop "
+                              "turn climb reach stretch jump rise sit stand walk swim fly hop".split())
+# verb + particle that take an object ("picks up the shell", "knocks over a jar").
+TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down"), ("take", "off"),
+                                ("turn", "on"), ("turn", "off"), ("switch", "on"), ("switch", "off"),
+                                ("put", "on"), ("set", "down"), ("hand", "over"), ("throw", "away"),
+                                ("pull", "out"), ("take", "out"), ("fill", "up"), ("clean", "up"),
+                                ("roll", "out"), ("lift", "up"), ("help", "up")})
+# Nouns that are far more often nouns than verbs, even where a verb could stand: "goes to bed".
+NOUN_FIRST = frozenset("bed school town work home water light time way head hand face eye part side place end "
+                       "top back night day morning evening".split())
+# Layout category per verb: loco travels sideways, fly/swim travel higher/lower, climb rises, jump bobs,
+# sit/lie are lower boxes; anything else acts in place.
+CATEGORIES: dict[str, str] = {}
+for _cat, _words in {
+    "loco": "walk run jog hike march stroll wander roll ride cycle skate ski crawl sail drive chase follow hurry "
+            "dash race paddle slide skip tiptoe sneak explore trot gallop limp sprint rush creep stride amble "
+            "scurry scamper row bound lead wade drift toss travel cross pull push float charge flee step head "
+            "return leave reach enter approach circle pace prowl stalk hobble waddle shuffle",
+    "fly": "fly float glide soar hover flutter flap",
+    "swim": "swim dive surf",
+    "climb": "climb",
+    "jump": "jump hop leap bounce spring pounce",
+    "sit": "sit kneel crouch squat perch",
+    "lie": "lie sleep nap rest curl lounge",
+}.items():
+    for _w in _words.split():
+        CATEGORIES.setdefault(_w, _cat)
+PHRASAL_CATEGORY = {("lie", "down"): "lie", ("sit", "down"): "sit", ("fall", "asleep"): "lie",
+                    ("curl", "up"): "lie", ("stand", "up"): "act", ("jump", "down"): "jump",
+                    ("take", "off"): "fly", ("power", "down"): "act", ("look", "out"): "act"}
+STATIC = frozenset("sit kneel lie sleep nap rest stand read write watch look listen stare gaze meditate wait "
+                   "perch crouch curl graze".split())
+BODY_PARTS = frozenset("arm arms hand hands leg legs head tail wing wings teeth tooth hair eyes eye feet foot nose "
+                       "paws paw fins fin ears ear toes toe trunk beak back shoulders shoulder knees knee".split())
+INTERACTIONS = frozenset("hug kiss pat pet stroke feed wash brush comb chase follow help lift carry hold push pull "
+                         "greet scold tickle catch grab lead ride saddle kick nuzzle lick hand give".split())
+
+
+# Morphology (lemminflect) ------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=None)
+def verb_readings(word: str) -> tuple[tuple[str, str], ...]:
+    """(lemma, Penn tag) for each way ``word`` can be a verb form: "trots" → (("trot", "VBZ"),); "lay" →
+    (("lie", "VBD"), ("lay", "VB"), ("lay", "VBP")). Empty for words lemminflect does not know as verbs."""
+    from lemminflect import getAllInflections, getAllLemmas
+
+    w = word.lower()
+    out: list[tuple[str, str]] = []
+    for lem in getAllLemmas(w, upos="VERB").get("VERB", ()):
+        for tag, forms in getAllInflections(lem, upos="VERB").items():
+            if w in forms:
+                out.append((lem, tag))
+    return tuple(dict.fromkeys(out))
+
+
+@lru_cache(maxsize=None)
+def is_noun(word: str) -> bool:
+    from lemminflect import getAllLemmas
+
+    return "NOUN" in getAllLemmas(word.lower()) or "PROPN" in getAllLemmas(word.lower())
+
+
+@lru_cache(maxsize=None)
+def is_known_word(word: str) -> bool:
+    """Does the English dictionary of lemminflect know this word (any part of speech)?"""
+    from lemminflect import getAllLemmas
+
+    return bool(getAllLemmas(word.lower()))
+
+
+@lru_cache(maxsize=None)
+def participle(lemma: str) -> str:
+    """Present participle of a verb: trot → trotting, lie → lying, plate → plating (lemminflect)."""
+    from lemminflect import getInflection
+
+    forms = getInflection(lemma, tag="VBG")
+    return forms[0] if forms else lemma + "ing"
+
+
+def verb_lemma(word: str) -> str | None:
+    """The base form of ``word`` read as a verb, else None ("ran" → "run", "flowers" → None)."""
+    readings = verb_readings(word)
+    if not readings:
+        return None
+    w = word.lower()
+    # "flowers", "morning": a noun whose only verb reading is rare. Prefer readings whose lemma differs from a noun
+    # plural of the same word; lemminflect lists both, so keep the first verb lemma.
+    if w.endswith("ing") and not any(tag == "VBG" for _, tag in readings):
+        return None
+    return readings[0][0]
