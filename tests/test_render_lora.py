@@ -122,6 +122,14 @@ def test_missing_adapters_stop_render_before_any_model_loads_and_dry_run_lists_t
         stage.run(ws, cfg, progress=False)
     assert err.value.exit_code == 3 and "--motion jumping" in err.value.hint
     assert not ws.scene_video("s01").exists()
+    # `dreamrunner status` shows the same per scene
+    from typer.testing import CliRunner
+
+    from dreamrunner_cli.cli import app
+
+    write_json_atomic(ws.config, cfg.model_dump())
+    res = CliRunner().invoke(app, ["status", str(ws.root)], env={"COLUMNS": "300"})
+    assert res.exit_code == 0 and "LoRAs: motion/waving; missing: motion/jumping" in res.output
 
 
 def test_missing_character_adapter_only_when_it_has_reference_images(ws):
