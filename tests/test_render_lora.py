@@ -192,3 +192,23 @@ def test_loaded_adapter_leaves_no_module_training(tmp_path):
     folder = write_adapter(Workspace(tmp_path), "motion", "waving", [0], seed=1, dropout=0.5)
     _load_adapter(pipe, "motion-waving", folder)
     assert [n for n, m in pipe.transformer.named_modules() if m.training] == []
+
+
+def test_a_shared_pipeline_is_loaded_once_and_given_back_clean(ws):
+    from diffusers import CogVideoXDDIMScheduler
+    from peft.tuners.lora.layer import LoraLayer
+
+    from dreamrunner_cli.models.pool import ModelPool
+    from dreamrunner_cli.stages import render as stage
+
+    for kind, item, blocks in (("motion", "waving", [0]), ("motion", "jumping", [0]), ("character", "mia", [1])):
+        write_adapter(ws, kind, item, blocks, seed=1)
+    pool = ModelPool()
+    cfg = resolve_config("tiny", ["render.vae_tiling=true", "render.vae_slicing=true"])
+    stage.run(ws, cfg, progress=False, models=pool)
+    stage.run(ws, cfg, force=True, progress=False, models=pool)
+    assert pool.loads == 1
+    pipe = pool.pipeline(cfg.model)
+    assert type(pipe.scheduler) is CogVideoXDDIMScheduler  # the checkpoint's own, restored
+    assert not any(isinstance(m, LoraLayer) for m in pipe.transformer.modules())
+    assert not pipe.vae.use_tiling and not pipe.vae.use_slicing

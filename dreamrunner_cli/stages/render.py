@@ -14,6 +14,7 @@ each scene's regions are bound to (a missing one stops the stage with exit 3, na
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from pathlib import Path
@@ -75,7 +76,10 @@ def run(
     dry_run: bool = False,
     only: list[str] | None = None,
     progress: bool = True,
+    models: Any = None,
 ) -> dict[str, Any]:
+    """Render the scenes that changed and stitch the story. ``models``: a ``ModelPool`` to borrow the pipeline from
+    (``dreamrunner run`` shares one with adapt; batch workers keep theirs loaded); None loads one for this call."""
     from .plan import refresh_storyboard
 
     sr = StageRun(ws, "render", force=force, dry_run=dry_run)
@@ -144,7 +148,7 @@ def run(
     # 4. Render what changed (the model is loaded only if something must run).
     seeds: dict[str, int] = {}
     if todo and not dry_run:
-        seeds = _render_scenes(ws, cfg, sr, todo, progress)
+        seeds = _render_scenes(ws, cfg, sr, todo, progress, models)
 
     # 5. Stitch the story from every scene clip, in plan order.
     clips = [ws.scene_video(s.id) for s in plan.scenes]
@@ -167,16 +171,40 @@ def run(
     return sr.result(story=str(ws.story_video) if ws.story_video.exists() else None)
 
 
-def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, progress: bool) -> dict[str, int]:
+def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, progress: bool,
+                   models: Any = None) -> dict[str, int]:
+    from ..models.loading import load_pipeline
+
+    if models is not None and cfg.render.cpu_offload == "none":
+        pipe = models.pipeline(cfg.model)  # shared: left as found (see _borrowed)
+    else:  # CPU offload installs hooks that cannot be undone: such a pipeline is this call's alone
+        pipe = load_pipeline(cfg.model, place=cfg.render.cpu_offload == "none")
+    with _borrowed(pipe):
+        return _render_with(pipe, ws, cfg, sr, todo, progress)
+
+
+@contextlib.contextmanager
+def _borrowed(pipe):
+    """Give the pipeline back as it was: no LoRA adapters, its own scheduler, VAE tiling and slicing off."""
+    scheduler = pipe.scheduler
+    try:
+        yield
+    finally:
+        if getattr(pipe.transformer, "peft_config", None):
+            pipe.unload_lora_weights()  # removes the LoRA layers themselves, not only their weights
+        pipe.scheduler = scheduler
+        pipe.vae.disable_tiling()
+        pipe.vae.disable_slicing()
+
+
+def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, progress: bool) -> dict[str, int]:
     import torch
 
-    from ..models.loading import load_pipeline
     from ..sr3ai.lora import adapter_name
     from ..sr3ai.pipeline import geometry_of, render_scene, use_scheduler
     from ..sr3ai.regions import scene_regions
     from ..video import write_video
 
-    pipe = load_pipeline(cfg.model, place=cfg.render.cpu_offload == "none")
     _memory_options(pipe, cfg)
     scheduler = use_scheduler(pipe, cfg.render.scheduler)
     sr.info["scheduler"] = scheduler
