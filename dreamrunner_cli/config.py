@@ -58,7 +58,19 @@ class PlanConfig(_Section):
     structured_output: Literal["auto", "json_schema", "json_object", "off"] = Field(
         "auto", description="openai backend: ask for replies constrained by the reply's JSON schema (json_schema), "
         "JSON mode (json_object), or neither (off). auto tries json_schema and steps down when the server refuses.")
-    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for one LLM reply.")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for one LLM reply (openai: per request; "
+                             "transformers: wall-clock generation time, then the reply so far is saved and the plan "
+                             "stops with exit code 4).")
+    repetition_penalty: float = Field(1.05, ge=1.0, description="transformers backend: penalty on tokens already "
+                                      "in the prompt or reply (1.0 = none); keeps small models from looping.")
+    stop: list[str] = Field(default_factory=list, description="Stop strings: the reply ends at the first one "
+                            "(openai: sent as 'stop'; transformers: stop_strings).")
+    stop_at_json_end: bool = Field(True, description="transformers backend: stop as soon as the reply holds one "
+                                   "complete JSON object, instead of generating on to plan.max_tokens.")
+    context_tokens: int | None = Field(None, ge=1, description="The model's context length in tokens, when the "
+                                       "backend cannot read it (transformers: the model's config; openai: the "
+                                       "server's model list, vLLM/llama.cpp/LM Studio). null = read it; unknown "
+                                       "means unchecked.")
     max_retries: int = Field(3, ge=0, description="Retries of one LLM request on 429, 5xx, timeouts and "
                              "connection errors, with exponential backoff.")
     retry_backoff_s: float = Field(1.0, ge=0, description="First backoff in seconds; doubles each retry (a "
@@ -84,13 +96,10 @@ class RetrieveConfig(_Section):
     min_aspect: float = Field(0.9, ge=0, description="Attribute filter: minimum width/height.")
     window_s: float = Field(6.0, gt=0, description="Length of the windows candidates are cut into and of the kept "
                             "clips, seconds (6 s = 48 frames at 8 fps, what adapt trains on).")
-    segmenter: Literal["fixed", "person"] = Field(
-        "fixed", description="How candidates are cut into windows: fixed (evenly spread windows of window_s) or "
-        "person (person-centred: windows where a person detector finds someone, cropped around them; the paper "
-        "uses YOLOv5). See docs/retrieval.md.")
-    detector: str = Field("hustvl/yolos-tiny", description="person segmenter: YOLOS object detector (Hugging Face "
-                          "id or local folder; 'tiny' = random tiny detector for tests).")
-    detector_threshold: float = Field(0.5, ge=0, le=1, description="person segmenter: minimum person score.")
+    segmenter: Literal["fixed", "whole"] = Field(
+        "fixed", description="How candidates are cut into windows: fixed (up to max_windows evenly spread windows "
+        "of window_s) or whole (the candidate's whole span, one window). The paper's person-centred (YOLOv5) "
+        "segmentation is not implemented (docs/retrieval.md).")
     max_windows: int = Field(1, ge=1, description="At most this many non-overlapping windows per candidate.")
     max_per_video: int = Field(1, ge=1, description="At most this many kept clips from one source video (rows of "
                                "one video share its path), so the kept clips are not near-duplicates.")
@@ -288,13 +297,23 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     return data
 
 
-def build_config(data: dict[str, Any], source: str) -> Config:
+def build_config(data: dict[str, Any], source: str, overridden: list[list[str]] | None = None) -> Config:
+    """Validate ``data``. An error in a key given with ``--set`` (``overridden``: their dotted keys) is a usage
+    error (exit 2); an error in the saved config.json or a preset is invalid input (exit 5)."""
     try:
         return Config.model_validate(data)
     except ValidationError as exc:
         from .schema import json_path
 
         details = [f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+
+        def from_override(loc: tuple[Any, ...]) -> bool:
+            parts = [str(x) for x in loc]  # a key the --set named, or a section containing it
+            return bool(parts) and any(parts[:len(k)] == k[:len(parts)] for k in overridden or [])
+
+        if any(from_override(e["loc"]) for e in exc.errors()):
+            raise UsageError(f"bad --set value or key ({source})", details=details,
+                             hint="see `dreamrunner schema config` for every key, its type and range") from None
         raise InputInvalid(f"invalid configuration from {source}", details=details,
                            hint="see `dreamrunner schema config` for every key") from None
 
@@ -309,9 +328,17 @@ def resolve_config(preset: str | None = None, overrides: list[str] | None = None
         except json.JSONDecodeError as exc:
             raise InputInvalid(f"{saved} is not valid JSON: {exc.msg} at line {exc.lineno}",
                                hint="fix it, or pass --preset NAME to start from a preset") from None
+        except UnicodeDecodeError as exc:
+            raise InputInvalid(f"{saved} is not UTF-8 text (byte {exc.start})",
+                               hint="fix it, or pass --preset NAME to start from a preset") from None
+        if not isinstance(data, dict):
+            raise InputInvalid(f"{saved} is not a JSON object", hint="pass --preset NAME to start from a preset")
         source = str(saved)
     else:
+        if preset is not None and preset not in preset_names():  # a name, never a path to some YAML file
+            raise UsageError(f"unknown preset {preset!r}", hint=f"choose one of: {', '.join(preset_names())}")
         data = preset_data(preset or DEFAULT_PRESET)
         source = f"preset {preset or DEFAULT_PRESET!r}"
     data = apply_overrides(data, overrides)
-    return build_config(data, source + (f" with --set {' '.join(overrides)}" if overrides else ""))
+    return build_config(data, source + (f" with --set {' '.join(overrides)}" if overrides else ""),
+                        overridden=[parse_override(t)[0] for t in overrides])

@@ -139,7 +139,7 @@ class ColourClip(Counting):
 
 
 class ColourVideoText(Counting):
-    """Video-text-like: a clip by its mean colour, texts by their colour word."""
+    """Video-text-like (the scorers' interface): a clip by its mean colour, texts by their colour word; cosine."""
 
     model_id = "fake-colour-vt"
 
@@ -147,11 +147,14 @@ class ColourVideoText(Counting):
         super().__init__()
         self.video_lengths: list[int] = []
 
-    def encode_video(self, frames):
+    def video_features(self, frames):
         self.calls += 1
         self.video_lengths.append(len(frames))
-        return _unit(colour_vec(np.asarray(frames)))
+        return {"video": _unit(colour_vec(np.asarray(frames)))}
 
-    def encode_texts(self, texts):
+    def text_features(self, texts):
         self.calls += 1
-        return _unit(np.stack([text_colour_vec(t) for t in texts]))
+        return {"text": _unit(np.stack([text_colour_vec(t) for t in texts]))}
+
+    def similarity(self, video, text):
+        return text["text"] @ video["video"]

@@ -119,25 +119,47 @@ def test_smoothness_is_100_for_identical_frames_and_drops_at_a_cut():
     assert score2 < 97
 
 
-def test_fine_grained_alignment_cuts_at_the_plans_event_boundaries():
-    # Events: red for key frames 0-3 (frames 0-31), blue for 4-5 (frames 32-47). A midpoint cut would mix them.
+def test_fine_grained_default_is_the_papers_midpoint_cut_and_plan_cut_is_reported_too():
+    # Events: red for key frames 0-3 (frames 0-31), blue for 4-5 (frames 32-47): a 4+2 plan.
     plan = make_plan([[("red", 4), ("blue", 2)]])
     frames = two_color_video("red", "blue", 32)
     clip, vt, dino = ColourClip(), ColourVideoText(), PixelEncoder()
     m = M.score_scene(frames, 8, plan.scenes[0], plan, {}, clip, dino, vt, M.MetricSettings(), "renders", "v.mp4")
+    # Default: the paper's cut at the temporal midpoint (frame 24), the same frames whatever the plan says.
+    assert m.fg_split == "midpoint"
+    assert [e.frames for e in m.segments] == [(0, 24), (24, 48)]
+    assert [e.text for e in m.segments] == ["A teddy bear is walking, all red", "A teddy bear is waving, all blue"]
+    # The second half holds 8 red frames (24-31) of 24: the midpoint score is lower than a perfect 100.
+    assert m.fg_clip == m.fg_clip_midpoint and m.fg_clip < 100.0 - 1.0
+    assert m.fg_vt == m.fg_vt_midpoint and m.fg_vt < 100.0 - 1.0
+    # The plan's own key-frame cut is computed and reported next to it.
     assert [e.frames for e in m.events] == [(0, 32), (32, 48)]
-    assert [e.text for e in m.events] == ["A teddy bear is walking, all red", "A teddy bear is waving, all blue"]
-    assert m.fg_clip == pytest.approx(100.0, abs=1e-6) and m.fg_vt == pytest.approx(100.0, abs=1e-6)
-    # The same captions scored on midpoint halves (the paper's cut) are worse here: the boundary matters.
-    mid = np.mean([M.clip_alignment(frames, "red", clip, 8, (0, 24)), M.clip_alignment(frames, "blue", clip, 8,
-                                                                                          (24, 48))])
-    assert mid < 100.0 - 1.0
-    # A video whose colours do not follow the plan scores lower.
+    assert m.fg_clip_plan == pytest.approx(100.0, abs=1e-6) and m.fg_vt_plan == pytest.approx(100.0, abs=1e-6)
+    # fg_split=plan makes the plan cut the headline; the midpoint numbers do not change.
+    p = M.score_scene(frames, 8, plan.scenes[0], plan, {}, clip, dino, vt, M.MetricSettings(fg_split="plan"),
+                      "renders", "v.mp4")
+    assert p.fg_clip == pytest.approx(100.0, abs=1e-6) and p.fg_vt == pytest.approx(100.0, abs=1e-6)
+    assert p.fg_clip_midpoint == m.fg_clip_midpoint
+    # A baseline that switches motion exactly at the midpoint is not penalised by the default cut ...
+    baseline = M.score_scene(two_color_video("red", "blue", 24), 8, plan.scenes[0], plan, {}, clip, dino, vt,
+                             M.MetricSettings(), "renders", "v.mp4")
+    assert baseline.fg_clip == pytest.approx(100.0, abs=1e-6)
+    # ... but the plan cut judges a quarter of its first event on the wrong motion (METHOD.md E, issue 12).
+    assert baseline.fg_clip_plan < 100.0 - 1.0
+    # A video whose colours do not follow the plan scores lower either way.
     swapped = M.score_scene(two_color_video("blue", "red", 32), 8, plan.scenes[0], plan, {}, clip, dino, vt,
                             M.MetricSettings(), "renders", "v.mp4")
-    assert swapped.fg_clip < 0 and swapped.fg_vt < 0
+    assert swapped.fg_clip < 0 and swapped.fg_vt < 0 and swapped.fg_clip_plan < 0
     # The video-text model always receives video_text_frames frames.
     assert set(vt.video_lengths) == {8}
+
+
+def test_midpoint_spans_split_each_characters_events_into_equal_parts():
+    ev = [M.Event("a", "walk", "x", 0, 4), M.Event("a", "wave", "y", 4, 6), M.Event("b", "sit", "z", 0, 6)]
+    spans = M.midpoint_spans(ev, 49)
+    assert [(e.caption, s) for e, s in spans] == [("x", (0, 24)), ("z", (0, 49)), ("y", (24, 49))]
+    three = M.midpoint_spans([M.Event("a", str(i), str(i), i * 2, i * 2 + 2) for i in range(3)], 48)
+    assert [s for _, s in three] == [(0, 16), (16, 32), (32, 48)]
 
 
 def test_full_narration_alignment_and_missing_references():
@@ -281,11 +303,14 @@ def test_outside_folders_by_name_by_order_and_compared(tmp_path):
     assert names == ["named", "other"]
     assert any("matched by sorted order: s01=clip_1.mp4, s02=clip_2.mp4" in n for n in res["notes"])
     by = {s["name"]: s for s in res["sources"]}
-    # The folder that follows the plan's colours wins fine-grained alignment.
-    assert by["named"]["story"]["fg_clip"] > 99.0 > by["other"]["story"]["fg_clip"]
+    # The folder that follows the plan's colours wins fine-grained alignment, with both cuts.
+    assert by["named"]["story"]["fg_clip_plan"] > 99.0 > by["other"]["story"]["fg_clip_plan"]
+    assert by["named"]["story"]["fg_clip"] == by["named"]["story"]["fg_clip_midpoint"]
+    assert by["named"]["story"]["fg_clip_midpoint"] > 50.0 > by["other"]["story"]["fg_clip_midpoint"]
     assert (ws.eval_dir / "other" / "s02.json").exists()
     html = (ws.eval_dir / "report.html").read_text()
     assert html.count('alt="contact sheet') == 4 and "other" in html and 'class="best"' in html
+    assert "FG CLIP (midpoint)" in html and "FG VT (plan)" in html  # both cuts in the report
 
 
 def test_mismatched_video_count_is_a_clear_error(tmp_path):

@@ -41,7 +41,7 @@ def test_cli_evaluates_renders_with_the_tiny_preset_then_skips(tmp_path):
     assert [it["action"] for it in out["items"]] == ["ran", "ran", "ran"]
     data = json.loads((ws.eval_dir / "metrics.json").read_text())
     assert data["models"] == {"clip": "open_clip:tiny (random)", "dino": "tiny-random-dinov2",
-                              "video_text": "xclip:tiny (random)"}
+                              "video_text": "viclip:tiny (random)"}
     assert data["warnings"] and "tiny" in data["warnings"][0]
     story = data["sources"][0]["story"]
     for key in ("char_clip", "char_dino", "fg_clip", "fg_vt", "full_clip", "full_vt", "trans_dino", "cross_dino"):

@@ -12,7 +12,7 @@ from dreamrunner_cli.errors import InputInvalid, UsageError
 from dreamrunner_cli.retrieval.captions import ReadStats, read_captions
 from dreamrunner_cli.retrieval.index import VideoIndex, build_index, find_index, top_k
 from dreamrunner_cli.retrieval.scoring import select
-from dreamrunner_cli.retrieval.segment import Attributes, FixedWindows, Window, filter_reason
+from dreamrunner_cli.retrieval.segment import Attributes, FixedWindows, Window, WholeSpan, filter_reason
 from dreamrunner_cli.retrieval.text import tokenize
 
 WORDS = ("person man woman child dog walking running waving jumping sitting park street beach happy slowly fast "
@@ -46,25 +46,101 @@ def small_index(tmp_path_factory) -> tuple[Path, list[str]]:
 
 def test_tokenize_lowercases_and_drops_stop_words():
     assert tokenize("A Man IS walking, then running. x") == ["man", "walking", "running"]
+    assert tokenize("A Man IS walking, then running. x", "english") == ["man", "walk", "run"]
+
+
+def lucene_oracle(docs: list[list[str]], query: list[str], k1: float = 1.5, b: float = 0.75) -> np.ndarray:
+    """Lucene BM25 written out plainly from its definition, one document at a time (the reference formula)."""
+    import math
+
+    n = len(docs)
+    avgdl = sum(len(d) for d in docs) / n
+    df: dict[str, int] = {}
+    for d in docs:
+        for t in set(d):
+            df[t] = df.get(t, 0) + 1
+    out = np.zeros(n)
+    for i, d in enumerate(docs):
+        for t in query:
+            if t in df:
+                tf = d.count(t)
+                idf = math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+                out[i] += idf * tf / (tf + k1 * (1 - b + b * len(d) / avgdl))
+    return out
 
 
 @pytest.mark.parametrize("query", ["person is walking", "dog running fast", "stretching arms", "walking walking",
                                    "unknownword", "park"])
-def test_bm25s_scores_equal_rank_bm25(small_index, query):
-    """The oracle: rank_bm25's BM25Okapi over the same tokens gives the same score for every document."""
-    from rank_bm25 import BM25Okapi
+def test_bm25s_scores_equal_the_lucene_oracles(small_index, query):
+    """Two independent oracles: the formula written out above, and bm25s's own in-memory Lucene BM25 over the same
+    tokens (stemmed, the index's default). Every document's score agrees, and so does the ranking."""
+    import bm25s
 
     index, caps = small_index
-    oracle = BM25Okapi([tokenize(c) for c in caps])
-    expected = oracle.get_scores(tokenize(query))
+    docs = [tokenize(c, "english") for c in caps]
+    expected = lucene_oracle(docs, tokenize(query, "english"))
     ix = VideoIndex(index)
+    assert ix.stemmer == "english"
     got = ix.scores(query)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    ref = bm25s.BM25(method="lucene", k1=1.5, b=0.75)
+    ref.index(docs, show_progress=False)
+    q = [t for t in tokenize(query, "english") if t in ref.vocab_dict]
+    if q:
+        np.testing.assert_allclose(got, ref.get_scores(q), rtol=1e-5, atol=1e-6)
     # Same ranking: the top 50 by the oracle (ties broken by row) equal ours.
     assert [r for r, _ in ix.search(query, 50)] == [r for r, _ in top_k(np.asarray(expected), 50)]
     # The in-memory backend agrees too.
     rb = VideoIndex(index, backend="rank_bm25")
     np.testing.assert_allclose(rb.scores(query), expected, rtol=1e-9)
+
+
+def test_lucene_idf_is_monotone_so_a_common_word_never_outweighs_a_rarer_one(tmp_path):
+    """Issue 12: with Okapi's floored idf, "person" (in most captions) weighed more than "man", and "A person is
+    cooking" outranked "A man is walking" for "person is walking"."""
+    # "person" in 71% of the captions, "walking" in 31%, plus rare words (as in real caption sets).
+    caps = (["A person is cooking", "A man is walking"] + [f"A person is walking by the thing{i}" for i in range(30)]
+            + [f"A person is playing with item{i}" for i in range(40)]
+            + [f"A dog is running past object{i}" for i in range(30)])
+    write_jsonl(tmp_path / "c.jsonl", [{"path": f"v{i}.mp4", "caption": c} for i, c in enumerate(caps)])
+    build_index(tmp_path, tmp_path / "c.jsonl", stemmer=None)
+    ix = VideoIndex(tmp_path)
+    s = ix.scores("person is walking")
+    assert s[1] > s[0] > 0  # "a man is walking" beats "a person is cooking" (Okapi: 0.99 < 1.21)
+    assert 1 in [r for r, _ in ix.search("person is walking", 31)] and 0 not in [
+        r for r, _ in ix.search("person is walking", 31)]
+    from dreamrunner_cli.retrieval.index import lucene_idf
+
+    idf = lucene_idf(np.arange(0, 11), 10)
+    assert np.all(np.diff(idf) < 0) and np.all(idf > 0)
+
+
+def test_stemming_finds_every_inflection_and_is_stored_in_the_index(tmp_path):
+    caps = ["a woman waves her hand", "a man is waving hands", "a boy waved at the camera", "a man is walking"]
+    write_jsonl(tmp_path / "c.jsonl", [{"path": f"v{i}.mp4", "caption": c} for i, c in enumerate(caps)])
+    build_index(tmp_path, tmp_path / "c.jsonl", tmp_path / "stem")
+    build_index(tmp_path, tmp_path / "c.jsonl", tmp_path / "plain", stemmer="none")
+    stem, plain = VideoIndex(tmp_path / "stem"), VideoIndex(tmp_path / "plain")
+    assert {r for r, _ in stem.search("person is waving hand", 10)} == {0, 1, 2}
+    assert {r for r, _ in plain.search("person is waving hand", 10)} == {0, 1}  # "waves"/"waved" missed
+    assert stem.fingerprint != plain.fingerprint
+    info = json.loads((tmp_path / "stem" / "index.json").read_text())
+    assert info["stemmer"] == "english" and info["format_version"] == 2
+    assert info["bm25"]["scoring"] == "lucene" and "epsilon" not in info["bm25"]
+    params = json.loads((tmp_path / "stem" / "bm25" / "params.index.json").read_text())
+    assert params["method"] == "lucene" and params["idf_method"] == "lucene"  # never "robertson"
+    assert stem.summary()["stemmer"] == "english" and plain.summary()["stemmer"] == "none"
+
+
+def test_an_index_of_the_old_format_must_be_rebuilt(tmp_path, small_index):
+    import shutil
+
+    shutil.copytree(small_index[0], tmp_path / "old")
+    info = json.loads((tmp_path / "old" / "index.json").read_text())
+    info["format_version"] = 1
+    (tmp_path / "old" / "index.json").write_text(json.dumps(info))
+    with pytest.raises(InputInvalid, match="version-2"):
+        VideoIndex(tmp_path / "old")
 
 
 def test_chunk_size_does_not_change_the_index(tmp_path, small_index):
@@ -191,6 +267,17 @@ def test_rank_bm25_backend_refuses_huge_and_unknown_backend(small_index, monkeyp
         VideoIndex(small_index[0], backend="bm26")
 
 
+def test_top_k_on_large_arrays_equals_a_full_sort():
+    """The sampled-threshold shortcut is exact: same rows as sorting everything, ties and zeros included."""
+    rng = np.random.default_rng(0)
+    for scores in (rng.random(200_000).astype(np.float32),
+                   np.round(rng.random(200_000), 2).astype(np.float32),  # many ties at the boundary
+                   np.where(rng.random(200_000) < 0.001, rng.random(200_000), 0).astype(np.float32)):  # few > 0
+        pos = np.flatnonzero(scores > 0)
+        full = sorted(pos.tolist(), key=lambda i: (-scores[i], i))[:400]
+        assert [r for r, _ in top_k(scores, 400)] == full
+
+
 def test_top_k_is_deterministic_with_ties():
     scores = np.array([0.0, 2.0, 1.0, 2.0, 1.0, 1.0, -1.0])
     assert top_k(scores, 3) == [(1, 2.0), (3, 2.0), (2, 1.0)]
@@ -243,3 +330,41 @@ def test_select_at_least_min_by_rank():
     assert select(scored, threshold=0.2, max_clips=20, min_clips=4) == [1, 4, 2, 0]  # only one passes: best 4
     assert select(scored[:2], threshold=0.2, max_clips=20, min_clips=4) == [1, 0]  # fewer than 4 exist
     assert select([], threshold=0.2, max_clips=20, min_clips=4) == []
+
+
+def test_select_keeps_at_most_n_windows_per_source_video():
+    """Issue 12: the top 20 could hold several near-identical windows of one source video."""
+    scored = [(i, s) for i, s in enumerate([0.50, 0.49, 0.48, 0.30, 0.25, 0.21])]
+    videos = ["a.mp4", "a.mp4", "a.mp4", "b.mp4", "c.mp4", "a.mp4"]
+    assert select(scored, threshold=0.2, max_clips=20, min_clips=2) == [0, 1, 2, 3, 4, 5]  # uncapped
+    assert select(scored, threshold=0.2, max_clips=20, min_clips=2, groups=videos, max_per_group=1) == [0, 3, 4]
+    assert select(scored, threshold=0.2, max_clips=2, min_clips=2, groups=videos, max_per_group=2) == [0, 1]
+    # The at-least rule also counts only allowed windows.
+    assert select(scored, threshold=0.9, max_clips=20, min_clips=4, groups=videos, max_per_group=1) == [0, 3, 4]
+
+
+def test_segmenter_is_chosen_by_config():
+    from dreamrunner_cli.config import resolve_config
+    from dreamrunner_cli.errors import UsageError
+    from dreamrunner_cli.retrieval.segment import make_segmenter
+
+    rc = resolve_config(preset="cogvideox-2b").retrieve
+    assert rc.segmenter == "fixed" and rc.max_windows == 1 and rc.max_per_video == 1
+    assert make_segmenter(rc) == FixedWindows(6.0, 1)
+    whole = make_segmenter(rc.model_copy(update={"segmenter": "whole"}))
+    assert isinstance(whole, WholeSpan) and whole(2.0, 30.0) == [Window(2.0, 30.0)]
+    with pytest.raises(UsageError, match="unknown segmenter"):
+        make_segmenter(rc.model_copy(update={"segmenter": "yolo"}))
+
+
+def test_gate_threshold_is_per_model_pair():
+    from dreamrunner_cli.errors import UsageError
+    from dreamrunner_cli.retrieval.scoring import gate_threshold
+
+    assert gate_threshold(None, "ViT-L-14-336", "openai", "viclip:OpenGVLab/ViCLIP")[0] == 0.2  # the paper's pair
+    assert gate_threshold(0.27, "ViT-L-14-336", "openai", "xclip:microsoft/xclip-base-patch32") == (
+        0.27, "retrieve.threshold")
+    with pytest.raises(UsageError, match="no calibrated retrieval threshold"):
+        gate_threshold(None, "ViT-L-14-336", "openai", "xclip:microsoft/xclip-base-patch32")
+    with pytest.raises(UsageError):
+        gate_threshold(None, "ViT-B-32", "openai", "viclip:OpenGVLab/ViCLIP")

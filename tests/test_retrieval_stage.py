@@ -1,4 +1,4 @@
-"""The retrieve stage end to end on a small demo database with tiny random CLIP / X-CLIP (CPU, offline)."""
+"""The retrieve stage end to end on a small demo database with tiny random CLIP / ViCLIP (CPU, offline)."""
 
 from __future__ import annotations
 
@@ -48,11 +48,12 @@ def tiny_cfg(*overrides: str):
 @pytest.fixture
 def spies(monkeypatch):
     """Count the expensive calls (decoding a window, encoding images / videos) while still doing them."""
-    from dreamrunner_cli.models.scorers import ClipScorer, VideoTextScorer
+    from dreamrunner_cli.models.scorers import ClipScorer
+    from dreamrunner_cli.models.viclip import ViCLIPScorer
     from dreamrunner_cli.retrieval import scoring
 
     calls = {"decode": 0, "images": 0, "video": 0}
-    real_read, real_img, real_vid = media.read_window, ClipScorer.encode_images, VideoTextScorer.encode_video
+    real_read, real_img, real_vid = media.read_window, ClipScorer.encode_images, ViCLIPScorer.video_features
 
     def read(*a, **k):
         calls["decode"] += 1
@@ -68,7 +69,7 @@ def spies(monkeypatch):
 
     monkeypatch.setattr(scoring.media, "read_window", read)
     monkeypatch.setattr(ClipScorer, "encode_images", img)
-    monkeypatch.setattr(VideoTextScorer, "encode_video", vid)
+    monkeypatch.setattr(ViCLIPScorer, "video_features", vid)
     return calls
 
 
@@ -184,7 +185,8 @@ def test_attribute_filter_uses_probe_when_metadata_is_missing(ws, demo_db):
 
 
 def test_long_candidates_are_cut_into_windows(tmp_path):
-    """A 7 s source video with a 2 s window and max 3 windows → 3 scored windows, kept clips are 2 s long."""
+    """A 7 s source video with a 2 s window and max 3 windows → 3 scored windows, kept clips are 2 s long, at most
+    max_per_video of them per source video."""
     from dreamrunner_cli.retrieval.demo import render_clip
     from dreamrunner_cli.retrieval.index import build_index
     from dreamrunner_cli.video import write_video
@@ -204,8 +206,14 @@ def test_long_candidates_are_cut_into_windows(tmp_path):
     stage.run(ws, tiny_cfg("retrieve.max_windows=3", "retrieve.threshold=-2", "retrieve.max_clips=20"), db=str(db),
               progress=False)
     m = load_manifest(ws.retrieval_dir / "walking" / "manifest.json")
-    assert m.counts.windows_scored == 12 and len(m.kept) == 12
+    assert m.counts.windows_scored == 12 and m.params["max_per_video"] == 1
     assert sorted({(w.start, w.end) for w in m.windows}) == [(0.5, 2.5), (2.75, 4.75), (5.0, 7.0)]
+    # At most one window per source video is kept (default max_per_video=1): no near-duplicates of one video.
+    assert len(m.kept) == 4 and len({k.source for k in m.kept}) == 4
+    stage.run(ws, tiny_cfg("retrieve.max_windows=3", "retrieve.threshold=-2", "retrieve.max_clips=20",
+                           "retrieve.max_per_video=3"), db=str(db), progress=False)
+    m = load_manifest(ws.retrieval_dir / "walking" / "manifest.json")
+    assert len(m.kept) == 12
     frames, _ = read_video(ws.retrieval_dir / "walking" / m.kept[0].file)
     assert len(frames) == 16
     # The saved window starts where the manifest says: compare with the source decoded at that time.
@@ -315,3 +323,11 @@ def test_demo_db_in_cache_is_built_once_and_never_by_a_dry_run(ws, monkeypatch):
     stage.run(ws, tiny_cfg(), only=["walking"], progress=False)
     assert len(builds) == 1
     assert load_manifest(ws.retrieval_dir / "walking" / "manifest.json").database["db"] == "demo"
+
+
+def test_uncalibrated_gate_is_an_error_before_any_model_loads(ws, demo_db, monkeypatch):
+    from dreamrunner_cli.models import scorers
+
+    monkeypatch.setattr(scorers, "load_clip_scorer", lambda *a, **k: pytest.fail("a model was loaded"))
+    with pytest.raises(UsageError, match="no calibrated retrieval threshold"):
+        stage.run(ws, tiny_cfg("retrieve.threshold=null"), db=str(demo_db), progress=False)

@@ -39,24 +39,29 @@ def test_tiny_clip_accepts_any_image_size_and_float_images():
     assert a.shape == (2, 32)
 
 
-def test_tiny_xclip_video_and_text():
-    vt = load_video_text_scorer("tiny")
-    assert load_video_text_scorer("tiny") is vt
-    v = vt.encode_video(frames(16))
-    assert v.shape == (16,) and float(v.norm()) == pytest.approx(1.0, abs=1e-5)
-    assert vt.encode_video(frames(3)).shape == (16,)  # fewer frames than the model takes: repeated
-    t = vt.encode_texts(["a person is walking", "a person is jumping", "zqxv unknownword"])
-    assert t.shape == (3, 16)
-    torch.testing.assert_close(t.norm(dim=-1), torch.ones(3))
-    assert not torch.allclose(t[0], t[1]) and not torch.allclose(t[0], t[2])
-    # Different videos give different embeddings; the full X-CLIP forward gives one score per text.
-    assert not torch.allclose(v, vt.encode_video(frames(16, seed=1)))
-    s = vt.similarity(frames(16), ["a person is walking", "a dog"])
-    assert s.shape == (2,) and torch.all(s.abs() <= 1.0 + 1e-5)
+def test_tiny_xclip_video_and_text_use_xclips_own_video_conditioned_score():
+    vt = load_video_text_scorer("xclip:tiny")
+    assert load_video_text_scorer("xclip:tiny") is vt and vt.family == "xclip"
+    v = vt.video_features(frames(16))
+    assert v["video"].shape == (16,) and float(v["video"].norm()) == pytest.approx(1.0, abs=1e-5)
+    assert vt.video_features(frames(3))["video"].shape == (16,)  # fewer frames than the model takes: repeated
+    texts = ["a person is walking", "a person is jumping", "zqxv unknownword"]
+    t = vt.text_features(texts)
+    assert t["text"].shape == (3, 16)
+    assert not torch.allclose(v["video"], vt.video_features(frames(16, seed=1))["video"])
+    # The score is exactly X-CLIP's trained similarity: logits_per_video / logit_scale of the model's own forward,
+    # i.e. the cosine with video-conditioned text embeddings, not the cosine of the separate text embedding.
+    s = vt.similarity(v, t)
+    with torch.no_grad():
+        out = vt.model(pixel_values=vt.pixels(frames(16)), **vt.tokens(texts))
+    torch.testing.assert_close(s, out.logits_per_video[0] / vt.model.logit_scale.exp(), rtol=1e-4, atol=1e-5)
+    plain = torch.nn.functional.normalize(t["text"], dim=-1) @ v["video"]
+    assert not torch.allclose(s, plain, atol=1e-3)  # the video-conditioned prompt changes the score
+    torch.testing.assert_close(vt.score(frames(16), texts), s)
 
 
 def test_tiny_xclip_tokenizer_works_offline_and_splits_unknown_words():
-    vt = load_video_text_scorer("tiny")
+    vt = load_video_text_scorer("xclip:tiny")
     ids = vt.tokenizer(["the person is walking", "the person is wxalking"])["input_ids"]
     assert ids[0][0] == 1 and ids[0][-1] == 3  # <s> ... </s>
     assert 2 not in ids[1]  # unknown words become characters, never <unk>
@@ -74,26 +79,82 @@ def test_real_clip_weights_missing_offline_raise_model_unavailable(monkeypatch):
         load_clip_scorer("ViT-B-32", None)
 
 
-def test_real_xclip_missing_offline_raises_model_unavailable(monkeypatch, tmp_path):
+def test_real_video_text_weights_missing_offline_raise_model_unavailable(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable) as err:
-        load_video_text_scorer("microsoft/xclip-base-patch32")
+        load_video_text_scorer("xclip:microsoft/xclip-base-patch32")
     assert "microsoft/xclip-base-patch32" in err.value.message and "hf download" in err.value.hint
     with pytest.raises(ModelUnavailable):
         load_video_text_scorer(str(tmp_path))  # an empty local folder
-    with pytest.raises(UsageError, match="unknown video-text scorer backend"):
+    with pytest.raises(ModelUnavailable) as err:
         load_video_text_scorer("viclip:OpenGVLab/ViCLIP")
+    assert "ViClip-InternVid-10M-FLT.pth" in err.value.hint
+    with pytest.raises(UsageError, match="unknown video-text scorer backend"):
+        load_video_text_scorer("nosuch:model")
 
 
 def test_xclip_loads_from_a_local_folder(tmp_path):
-    """The real loading path (from_pretrained, local_files_only) on a tiny model saved to disk."""
+    """The real loading path (from_pretrained, local_files_only, loading info checked) on a tiny saved model."""
     model, tok = scorers.build_tiny_xclip()
     model.save_pretrained(tmp_path)
     tok.save_pretrained(tmp_path)
     vt = load_video_text_scorer(str(tmp_path))
-    torch.testing.assert_close(vt.encode_texts(["a person is waving"]),
-                               load_video_text_scorer("tiny").encode_texts(["a person is waving"]))
-    assert vt.model_id == str(tmp_path)
+    torch.testing.assert_close(vt.text_features(["a person is waving"])["text"],
+                               load_video_text_scorer("xclip:tiny").text_features(["a person is waving"])["text"])
+    assert vt.model_id == str(tmp_path) and vt.family == "xclip"
+
+
+def test_a_clip_checkpoint_loaded_as_xclip_fails_naming_the_missing_weights(tmp_path):
+    """Issue 12: a CLIP checkpoint loaded into X-CLIP used to leave its video parts random, silently."""
+    from transformers import CLIPConfig, CLIPModel
+
+    _, tok = scorers.build_tiny_xclip()
+    clip = CLIPModel(CLIPConfig(
+        text_config={"vocab_size": len(tok), "hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2,
+                     "num_attention_heads": 2, "max_position_embeddings": 32},
+        vision_config={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 2, "num_attention_heads": 2,
+                       "image_size": 32, "patch_size": 8}, projection_dim=16))
+    clip.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    with pytest.raises(ModelUnavailable) as err:
+        load_video_text_scorer(f"xclip:{tmp_path}")
+    assert err.value.exit_code == 4
+    assert "model_type 'clip'" in err.value.message and "missing" in err.value.message
+    assert "mit." in err.value.message + " ".join(err.value.details)  # the multi-frame transformer is named
+    assert any(d.startswith("missing: ") for d in err.value.details)
+
+
+def test_an_xclip_checkpoint_with_weights_removed_is_refused(tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    model, tok = scorers.build_tiny_xclip()
+    model.save_pretrained(tmp_path)
+    tok.save_pretrained(tmp_path)
+    sd = load_file(tmp_path / "model.safetensors")
+    dropped = sorted(k for k in sd if k.startswith("prompts_generator."))
+    save_file({k: v for k, v in sd.items() if k not in dropped}, tmp_path / "model.safetensors",
+              metadata={"format": "pt"})
+    with pytest.raises(ModelUnavailable) as err:
+        load_video_text_scorer(f"xclip:{tmp_path}")
+    assert "prompts_generator." in err.value.message and "model_type" not in err.value.message
+
+
+def test_clip_weights_that_do_not_fit_the_architecture_name_the_missing_keys(tmp_path):
+    import open_clip
+    from safetensors.torch import save_file
+
+    scorers._register_tiny_clip()
+    model = open_clip.create_model(scorers.TINY_CLIP_NAME, pretrained=None)
+    sd = {k: v.contiguous() for k, v in model.state_dict().items()}
+    good = tmp_path / "good.safetensors"
+    save_file(sd, good)
+    clip = load_clip_scorer(scorers.TINY_CLIP_NAME, str(good))  # a complete checkpoint loads
+    assert clip.model_id.endswith("good.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    save_file({k: v for k, v in sd.items() if k != "text_projection"}, bad)
+    with pytest.raises(ModelUnavailable) as err:
+        load_clip_scorer(scorers.TINY_CLIP_NAME, str(bad))
+    assert "missing: text_projection" in err.value.message and err.value.exit_code == 4
 
 
 def test_plugged_video_text_backend(monkeypatch):
@@ -101,12 +162,14 @@ def test_plugged_video_text_backend(monkeypatch):
 
     def factory(name, device):
         calls.append(name)
-        return scorers._load_tiny_xclip(name, device)
+        return scorers._load_xclip("tiny", device)
 
     monkeypatch.setitem(scorers.VIDEO_TEXT_SCORERS, "mine", factory)
     load_video_text_scorer.cache_clear()
-    assert load_video_text_scorer("mine:some/model").encode_texts(["x"]).shape == (1, 16)
+    assert load_video_text_scorer("mine:some/model").text_features(["x"])["text"].shape == (1, 16)
     assert calls == ["some/model"]
+    assert scorers.video_text_family("tiny") == "viclip" and scorers.video_text_family("xclip:x/y") == "xclip"
+    assert scorers.video_text_family("microsoft/xclip-base-patch32") == "xclip"
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error")

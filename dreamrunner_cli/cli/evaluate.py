@@ -16,10 +16,12 @@ from .common import (
     SetOpt,
     WaitOpt,
     WorkspaceArg,
+    check_selection,
     console,
     emit,
     guarded,
     open_workspace,
+    plan_scene_ids,
     print_decisions,
     session,
 )
@@ -63,6 +65,8 @@ def evaluate(
 
     ws, cfg = open_workspace(workspace, preset, overrides)
     ws.require_plan()
+    if scene:  # unknown ids are a usage error (exit 2), found before anything is written
+        check_selection("--scene", scene, plan_scene_ids(ws))
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=scene, videos=videos,
                            progress=not quiet and not as_json)

@@ -30,6 +30,8 @@ def build(
                                            "(YouTube-id columns).")] = ".mp4",
     check_files: Annotated[bool, typer.Option("--check-files", help="Count rows whose video file is missing as "
                                               "unreadable (one stat per row).")] = False,
+    stemmer: Annotated[str, typer.Option("--stemmer", help="Snowball stemmer for captions and queries (PyStemmer "
+                                         "language, e.g. english), or none. Stored in the index.")] = "english",
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -56,7 +58,7 @@ def build(
             console(stderr=True).print(f"  {n:,} rows indexed", end="\r")
 
     result = build_index(db_dir, captions, out, path_column=path_column, caption_column=caption_column,
-                         default_ext=video_ext, check_files=check_files, progress=progress)
+                         default_ext=video_ext, check_files=check_files, progress=progress, stemmer=stemmer)
     emit(result, as_json, quiet, _print_build)
 
 
@@ -145,7 +147,8 @@ def _print_build(r: dict) -> None:
 
 def _print_info(r: dict) -> None:
     con = console()
-    for key in ("index", "db_dir", "source", "rows", "unreadable", "vocabulary", "postings", "bytes", "fingerprint"):
+    for key in ("index", "db_dir", "source", "rows", "unreadable", "vocabulary", "postings", "scoring", "stemmer",
+                "bytes", "fingerprint"):
         con.print(f"{key:12} {r.get(key)}")
 
 

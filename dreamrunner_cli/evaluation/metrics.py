@@ -1,15 +1,20 @@
 """The paper's story-video metrics (METHOD.md E), computed with encoders passed in as arguments.
 
 All scores are cosine similarities × 100. Encoders are duck-typed (see the Protocols below) so tests can pass
-deterministic fakes; the stage passes open_clip CLIP, DINOv2 and the video-text model shared with retrieval.
+deterministic fakes; the stage passes open_clip CLIP, DINO(v2) and the video-text model shared with retrieval
+(ViCLIP by default, as in the paper), each scoring with its own similarity.
 
-Differences from the paper, on purpose:
-- Fine-grained alignment cuts each scene at the plan's own event boundaries (an *event* is a run of key frames in
-  which a character's motion holds), mapped proportionally from key frames to pixel frames, instead of cutting at
-  the temporal midpoint; the text of an event is its caption (identifier tokens such as ``[v1]`` removed) instead
-  of a GPT-4o rewrite of the narration.
-- Cross-scene similarity (the cuts of the stitched story) is an addition; the paper reports only within-scene
-  smoothness.
+Fine-grained alignment is computed with two cuts, both reported (``evaluate.fg_split`` picks the headline):
+- ``midpoint`` (default, the paper's): each character's events split the clip into that many equal parts in time,
+  part j ↔ event j; with the paper's two motions per scene this is the temporal midpoint. It does not depend on
+  where a system put the motion change, so it is the fair cut for comparing systems (``--videos``).
+- ``plan``: each event is cut at the plan's own key-frame boundaries, mapped proportionally to pixel frames. It
+  asks whether the video follows *this plan's* timing, which only a plan-driven system can be expected to do.
+The text of an event is its caption (identifier tokens such as ``[v1]`` removed), not a GPT-4o rewrite of the
+narration as in the paper.
+
+Cross-scene similarity (the cuts of the stitched story) is an addition; the paper reports only within-scene
+smoothness.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from ..schema import NO_MOTION, Plan, Scene
-from .schema import HEADLINE, Boundary, CharacterScore, EventScore, SceneMetrics, StoryMetrics
+from .schema import FG_VARIANTS, HEADLINE, Boundary, CharacterScore, EventScore, SceneMetrics, StoryMetrics
 
 SCALE = 100.0
 
@@ -44,13 +49,18 @@ class TextImageEncoder(ImageEncoder, Protocol):
 
 
 class VideoTextEncoder(Protocol):
+    """models/scorers.py's video-text interface: features cached separately, scored by the model's own similarity."""
+
     model_id: str
 
-    def encode_video(self, frames: np.ndarray) -> Any:
-        """uint8 (T, H, W, 3) → (D,) L2-normalised embedding."""
+    def video_features(self, frames: np.ndarray) -> Any:
+        """uint8 (T, H, W, 3) → the model's video features (a dict of tensors)."""
 
-    def encode_texts(self, texts: Sequence[str]) -> Any:
-        """texts → (N, D) L2-normalised embeddings in the video space."""
+    def text_features(self, texts: Sequence[str]) -> Any:
+        """texts → the model's text features for N texts."""
+
+    def similarity(self, video: Any, text: Any) -> Any:
+        """→ (N,) the model's score of the video with each text (a cosine in [-1, 1])."""
 
 
 def as_unit(x: Any) -> np.ndarray:
@@ -138,6 +148,23 @@ def scene_events(scene: Scene, plan: Plan, key: Literal["motion", "caption"] = "
     return sorted(events, key=lambda e: (e.start, entities.index(e.entity)))
 
 
+def midpoint_spans(events: Sequence[Event], frames: int) -> list[tuple[Event, tuple[int, int]]]:
+    """The paper's cut, generalised: each entity's events, in time order, split the clip into that many equal parts
+    [floor(j·T/n), floor((j+1)·T/n)); part j is scored against event j. Two events → the temporal midpoint.
+
+    The cut ignores where the plan (or the video) changes motion, so every system is judged on the same frames.
+    """
+    out: list[tuple[Event, tuple[int, int]]] = []
+    for entity in dict.fromkeys(e.entity for e in events):
+        lane = sorted((e for e in events if e.entity == entity), key=lambda e: e.start)
+        n = len(lane)
+        for j, ev in enumerate(lane):
+            f0, f1 = (j * frames) // n, ((j + 1) * frames) // n
+            f0 = min(f0, frames - 1)
+            out.append((ev, (f0, max(f1, f0 + 1))))
+    return sorted(out, key=lambda x: (x[1][0], list(dict.fromkeys(e.entity for e in events)).index(x[0].entity)))
+
+
 def clean_text(text: str, tokens: Sequence[str]) -> str:
     """Remove identifier tokens (``[v1]``) that mean nothing to CLIP, and tidy the spaces."""
     for tok in tokens:
@@ -172,11 +199,14 @@ def clip_alignment(frames: np.ndarray, text: str, clip: TextImageEncoder, k: int
 
 def video_text_alignment(frames: np.ndarray, text: str, vt: VideoTextEncoder, k: int,
                          span: tuple[int, int] | None = None, text_emb: Any = None) -> float:
-    """Video-text model: the clip ``frames[span]`` (k frames sampled uniformly) vs one text, cosine × 100."""
+    """Video-text model: the clip ``frames[span]`` (k frames sampled uniformly) vs one text, the model's own
+    similarity × 100 (ViCLIP: cosine; X-CLIP: cosine with the video-conditioned text)."""
     f0, f1 = span or (0, len(frames))
     clip_frames = frames[uniform_indices(f0, f1, k)]  # (k, H, W, 3)
-    t = text_emb if text_emb is not None else vt.encode_texts([text])
-    return float(cosine(vt.encode_video(clip_frames), t)[0, 0] * SCALE)
+    t = text_emb if text_emb is not None else vt.text_features([text])
+    sim = vt.similarity(vt.video_features(clip_frames), t)
+    sim = sim.detach().float().cpu().numpy() if hasattr(sim, "detach") else np.asarray(sim, dtype=np.float64)
+    return float(sim.reshape(-1)[0] * SCALE)
 
 
 def smoothness(frames: np.ndarray, dino: ImageEncoder, k: int) -> tuple[float, list[int], list[float]]:
@@ -211,6 +241,7 @@ class MetricSettings:
     smoothness_frames: int = 4
     event_key: Literal["motion", "caption"] = "motion"
     strip_tokens: bool = True
+    fg_split: Literal["midpoint", "plan"] = "midpoint"  # the headline fine-grained cut (both are computed)
 
 
 @dataclass
@@ -239,10 +270,10 @@ def score_scene(frames: np.ndarray, fps: float, scene: Scene, plan: Plan, refs: 
     tokens = [c.token for c in plan.characters] if settings.strip_tokens else []
     cache = text_cache if text_cache is not None else {}
 
-    def text_emb(encoder: Any, text: str) -> Any:
-        key = (encoder.model_id + "|" + type(encoder).__name__, text)
+    def text_emb(encoder: Any, text: str, kind: str) -> Any:
+        key = (encoder.model_id + "|" + type(encoder).__name__ + "|" + kind, text)
         if key not in cache:
-            cache[key] = encoder.encode_texts([text])
+            cache[key] = encoder.encode_texts([text]) if kind == "clip" else encoder.text_features([text])
         return cache[key]
 
     # 1. Character consistency: every (sampled) frame × every reference image of the scene's characters.
@@ -273,23 +304,29 @@ def score_scene(frames: np.ndarray, fps: float, scene: Scene, plan: Plan, refs: 
     # 2. Full-narration alignment: CLIP over sampled frames, and the video-text model on the whole clip.
     narration = clean_text(scene.narration, tokens)
     full_clip = clip_alignment(frames, narration, clip, settings.alignment_frames,
-                               text_emb=text_emb(clip, narration))
+                               text_emb=text_emb(clip, narration, "clip"))
     full_vt = video_text_alignment(frames, narration, video_text, settings.video_text_frames,
-                                   text_emb=text_emb(video_text, narration))
+                                   text_emb=text_emb(video_text, narration, "vt"))
 
-    # 3. Fine-grained alignment: cut at the plan's own event boundaries (key frames → pixel frames).
-    events: list[EventScore] = []
+    # 3. Fine-grained alignment, both cuts: the plan's event boundaries, and equal parts in time (the paper's
+    #    temporal midpoint for two events). Texts are the events' captions.
     K = len(scene.keyframes)
-    for ev in scene_events(scene, plan, settings.event_key):
-        span = keyframe_span_to_frames(ev.start, ev.end, K, T)
+    plan_events = scene_events(scene, plan, settings.event_key)
+
+    def score_event(ev: Event, span: tuple[int, int]) -> EventScore:
         text = clean_text(ev.caption, tokens)
-        events.append(EventScore(
+        return EventScore(
             entity=ev.entity, motion=ev.motion, text=text, keyframes=(ev.start, ev.end), frames=span,
-            clip=clip_alignment(frames, text, clip, settings.alignment_frames, span, text_emb(clip, text)),
+            clip=clip_alignment(frames, text, clip, settings.alignment_frames, span, text_emb(clip, text, "clip")),
             video_text=video_text_alignment(frames, text, video_text, settings.video_text_frames, span,
-                                            text_emb(video_text, text)),
-        ))
-    if not events:
+                                            text_emb(video_text, text, "vt")),
+        )
+
+    events = [score_event(ev, keyframe_span_to_frames(ev.start, ev.end, K, T)) for ev in plan_events]
+    segments = [score_event(ev, span) for ev, span in midpoint_spans(plan_events, T)]
+    fg = {"plan": (mean_or_none([e.clip for e in events]), mean_or_none([e.video_text for e in events])),
+          "midpoint": (mean_or_none([e.clip for e in segments]), mean_or_none([e.video_text for e in segments]))}
+    if not plan_events:
         notes.append("the plan has no events (no character or moving regions) in this scene: fine-grained "
                      "alignment not scored")
 
@@ -300,11 +337,14 @@ def score_scene(frames: np.ndarray, fps: float, scene: Scene, plan: Plan, refs: 
     return SceneMetrics(
         scene=scene.id, source=source, video=video, frames=T, fps=round(float(fps), 3), width=int(w), height=int(h),
         char_clip=_r(char_clip), char_dino=_r(char_dino),
-        fg_clip=_r(mean_or_none([e.clip for e in events])), fg_vt=_r(mean_or_none([e.video_text for e in events])),
+        fg_clip=_r(fg[settings.fg_split][0]), fg_vt=_r(fg[settings.fg_split][1]), fg_split=settings.fg_split,
+        fg_clip_midpoint=_r(fg["midpoint"][0]), fg_vt_midpoint=_r(fg["midpoint"][1]),
+        fg_clip_plan=_r(fg["plan"][0]), fg_vt_plan=_r(fg["plan"][1]),
         full_clip=_r(full_clip), full_vt=_r(full_vt), trans_dino=_r(trans),
         smoothness_frames=s_idx, smoothness_pairs=[_r(p) for p in s_pairs],
         characters=[c.model_copy(update={"clip": _r(c.clip), "dino": _r(c.dino)}) for c in characters],
         events=[e.model_copy(update={"clip": _r(e.clip), "video_text": _r(e.video_text)}) for e in events],
+        segments=[e.model_copy(update={"clip": _r(e.clip), "video_text": _r(e.video_text)}) for e in segments],
         notes=notes,
     )
 
@@ -322,7 +362,7 @@ def aggregate_story(scenes: Sequence[SceneMetrics], boundaries: Sequence[Boundar
             d = per_char.setdefault(c.id, {"clip": [], "dino": []})
             d["clip"].append(c.clip)
             d["dino"].append(c.dino)
-    values = {k: _r(mean_or_none([getattr(s, k) for s in scenes])) for k in HEADLINE}
+    values = {k: _r(mean_or_none([getattr(s, k) for s in scenes])) for k in [*HEADLINE, *FG_VARIANTS]}
     return StoryMetrics(
         scenes=len(scenes), **values,
         cross_dino=_r(mean_or_none([b.dino for b in boundaries])), boundaries=list(boundaries),

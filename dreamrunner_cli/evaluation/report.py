@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..schema import Plan
 from .pictures import entity_colors, ink_for, scores_svg
-from .schema import DESCRIPTIONS, HEADLINE, STORY_ONLY, MetricsFile, SceneMetrics
+from .schema import DESCRIPTIONS, FG_VARIANTS, HEADLINE, STORY_ONLY, MetricsFile, SceneMetrics
 
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d1d1f;
@@ -152,6 +152,14 @@ def build_report(metrics: MetricsFile, plan: Plan, sheets: dict[tuple[str, str],
     parts.append(_score_table([(s.name, s.story.model_dump()) for s in sources], keys, labels))
     parts.append('<p class="meta">' + " · ".join(f"<b>{e(s.name)}</b>: <code>{e(s.path)}</code>" for s in sources)
                  + "</p>")
+    split = str(metrics.settings.get("fg_split", "midpoint"))
+    parts.append("<h3>Fine-grained alignment, both cuts</h3>")
+    parts.append(f'<p class="meta">The FG columns above use the <b>{e(split)}</b> cut (evaluate.fg_split). '
+                 "<b>midpoint</b> is the paper's: a character's events split the clip into equal parts (the temporal "
+                 "midpoint for two motions), the same frames for every system. <b>plan</b> cuts each event at the "
+                 "plan's own key-frame boundaries, which favours a system rendered from this plan.</p>")
+    parts.append(_score_table([(s.name, s.story.model_dump()) for s in sources], list(FG_VARIANTS),
+                              {**labels, **FG_VARIANTS}))
     chars = sorted({c for s in sources for c in s.story.characters})
     if chars:
         rows = [f"{s.name} · {c}" for s in sources for c in chars if c in s.story.characters]
@@ -208,15 +216,18 @@ def build_report(metrics: MetricsFile, plan: Plan, sheets: dict[tuple[str, str],
                 continue
             prefix = f"<b>{e(src.name)}</b> · " if len(sources) > 1 else ""
             if m.events:
-                parts.append(f'<div class="sheet"><div class="cap">{prefix}events (cut at the plan\'s key-frame '
-                             f"boundaries)</div>{_timeline(m, len(scene.keyframes), colors)}")
+                parts.append(f'<div class="sheet"><div class="cap">{prefix}events, cut at the plan\'s key-frame '
+                             "boundaries (plan) and into equal parts (midpoint)</div>"
+                             f"{_timeline(m, len(scene.keyframes), colors)}")
                 parts.append('<table><tr><th class="l">entity</th><th class="l">motion</th><th>key frames</th>'
                              '<th>frames</th><th class="l">text</th><th>CLIP</th><th>video-text</th></tr>')
-                for ev in m.events:
-                    parts.append(f'<tr><td class="l">{e(ev.entity)}</td><td class="l">{e(ev.motion)}</td>'
-                                 f"<td>{ev.keyframes[0] + 1}–{ev.keyframes[1]}</td>"
-                                 f"<td>{ev.frames[0]}–{ev.frames[1] - 1}</td><td class=\"l\">{e(ev.text)}</td>"
-                                 f"<td>{_fmt(ev.clip)}</td><td>{_fmt(ev.video_text)}</td></tr>")
+                for cut, evs in (("plan", m.events), ("midpoint", m.segments)):
+                    for ev in evs:
+                        parts.append(f'<tr><td class="l">{e(ev.entity)}</td><td class="l">{e(ev.motion)}</td>'
+                                     f"<td>{ev.keyframes[0] + 1}–{ev.keyframes[1]}</td>"
+                                     f"<td>{ev.frames[0]}–{ev.frames[1] - 1} ({cut})</td>"
+                                     f"<td class=\"l\">{e(ev.text)}</td>"
+                                     f"<td>{_fmt(ev.clip)}</td><td>{_fmt(ev.video_text)}</td></tr>")
                 parts.append("</table></div>")
             sheet = sheets.get((src.name, scene.id))
             if sheet is not None and sheet.exists():

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-METRICS_SCHEMA_VERSION = 1
+METRICS_SCHEMA_VERSION = 2
 
 # Headline metrics, in the column order of the paper's Table 1 (METHOD.md G), then the story-only one.
-# VT = the video-text model (X-CLIP by default; the paper used ViCLIP).
+# VT = the video-text model (ViCLIP by default, as in the paper; X-CLIP as an option).
 HEADLINE: dict[str, str] = {
     "char_clip": "Char CLIP",
     "char_dino": "Char DINO",
@@ -22,16 +22,28 @@ HEADLINE: dict[str, str] = {
     "trans_dino": "Trans DINO",
 }
 STORY_ONLY: dict[str, str] = {"cross_dino": "Cross DINO"}
+# Fine-grained alignment with both cuts (evaluate.fg_split picks which one the headline fg_clip / fg_vt use).
+FG_VARIANTS: dict[str, str] = {
+    "fg_clip_midpoint": "FG CLIP (midpoint)",
+    "fg_vt_midpoint": "FG VT (midpoint)",
+    "fg_clip_plan": "FG CLIP (plan)",
+    "fg_vt_plan": "FG VT (plan)",
+}
 
 DESCRIPTIONS: dict[str, str] = {
     "char_clip": "Character consistency (CLIP image encoder): mean cosine of every frame × every reference image of "
                  "the characters in the scene.",
     "char_dino": "Character consistency (DINOv2 CLS): mean cosine of every frame × every reference image of the "
                  "characters in the scene.",
-    "fg_clip": "Fine-grained alignment (CLIP): each event of the plan (a run of key frames where a character's motion "
-               "holds) is cut from the video at its own key-frame boundaries; mean over sampled frames of the "
-               "segment vs the event's caption; averaged over events.",
+    "fg_clip": "Fine-grained alignment (CLIP), with the cut chosen by evaluate.fg_split: each event of the plan (a "
+               "run of key frames where a character's motion holds) is scored on its segment of the video, mean "
+               "over sampled frames vs the event's caption; averaged over events.",
     "fg_vt": "Fine-grained alignment (video-text model): each event segment vs its caption; averaged over events.",
+    "fg_clip_midpoint": "Fine-grained CLIP with the paper's cut: a character's n events split the clip into n equal "
+                        "parts (the temporal midpoint for two); fair across systems.",
+    "fg_vt_midpoint": "Fine-grained video-text score with the paper's (midpoint) cut.",
+    "fg_clip_plan": "Fine-grained CLIP with each event cut at the plan's own key-frame boundaries.",
+    "fg_vt_plan": "Fine-grained video-text score with the plan's key-frame cut.",
     "full_clip": "Full-narration alignment (CLIP): uniformly sampled frames vs the scene narration, averaged.",
     "full_vt": "Full-narration alignment (video-text model): the whole scene clip vs the narration.",
     "trans_dino": "Transition smoothness (DINOv2): mean cosine of adjacent pairs among uniformly sampled frames of "
@@ -74,13 +86,20 @@ class SceneMetrics(_Strict):
     char_dino: float | None = None
     fg_clip: float | None = None
     fg_vt: float | None = None
+    fg_split: str = Field("midpoint", description="Which cut fg_clip / fg_vt use (evaluate.fg_split).")
+    fg_clip_midpoint: float | None = None
+    fg_vt_midpoint: float | None = None
+    fg_clip_plan: float | None = None
+    fg_vt_plan: float | None = None
     full_clip: float
     full_vt: float
     trans_dino: float
     smoothness_frames: list[int] = Field(default_factory=list, description="Frame indices sampled for smoothness.")
     smoothness_pairs: list[float] = Field(default_factory=list, description="Cosine × 100 of each adjacent pair.")
     characters: list[CharacterScore] = Field(default_factory=list)
-    events: list[EventScore] = Field(default_factory=list)
+    events: list[EventScore] = Field(default_factory=list, description="Events cut at the plan's key frames.")
+    segments: list[EventScore] = Field(default_factory=list, description="The same events on equal parts of the "
+                                       "clip (the paper's midpoint cut).")
     notes: list[str] = Field(default_factory=list)
     models: dict[str, str] = Field(default_factory=dict, description="Model ids that produced these scores.")
 
@@ -97,6 +116,10 @@ class StoryMetrics(_Strict):
     char_dino: float | None = None
     fg_clip: float | None = None
     fg_vt: float | None = None
+    fg_clip_midpoint: float | None = None
+    fg_vt_midpoint: float | None = None
+    fg_clip_plan: float | None = None
+    fg_vt_plan: float | None = None
     full_clip: float | None = None
     full_vt: float | None = None
     trans_dino: float | None = None

@@ -1,14 +1,20 @@
-"""DINOv2 image encoder for the evaluation metrics (character consistency, transition smoothness; METHOD.md E).
+"""DINO image encoders for the evaluation metrics (character consistency, transition smoothness; METHOD.md E).
 
-``load_dino(name, device)`` returns a :class:`DinoEncoder` whose ``encode_images`` gives one L2-normalised CLS
-embedding per image (the ``pooler_output`` of ``transformers.Dinov2Model``: the CLS token after the final layer norm).
+``load_dino(name, device, arch)`` returns a :class:`DinoEncoder` whose ``encode_images`` gives one L2-normalised CLS
+embedding per image: the CLS token after the final layer norm (``last_hidden_state[:, 0]``).
 
-- ``name`` is a Hugging Face id (default ``facebook/dinov2-base``; the paper's "DINOv2-B16" is most likely the base
-  model, whose patch size is 14) or a local folder with ``config.json``, ``model.safetensors`` and
-  ``preprocessor_config.json``. With ``HF_HUB_OFFLINE=1`` only the local cache is consulted. Missing weights raise
-  :class:`ModelUnavailable` naming the model and how to get it; there is never a silent fallback to random weights.
-- ``name == "tiny"`` builds a random 2-layer DINOv2 from a config in code (tests and the ``tiny`` preset). Its
-  embeddings are deterministic but meaningless.
+- ``arch="dinov2"`` (default): ``transformers.Dinov2Model``, e.g. ``facebook/dinov2-base``. The paper names
+  "DINOv2-B16"; DINOv2 base has patch 14, so the paper's model is most likely dinov2-base (the default).
+- ``arch="dino"``: DINO v1, a plain ViT (``transformers.ViTModel``, no pooler), e.g. ``facebook/dino-vitb16`` — what
+  the "B16" in the paper's name would suggest. Its CLS token after the final layer norm is the DINO v1 feature.
+- ``name`` is a Hugging Face id or a local folder with ``config.json``, ``model.safetensors`` and
+  ``preprocessor_config.json``. With ``HF_HUB_OFFLINE=1`` only the local cache is consulted. Loading is checked: the
+  checkpoint's ``model_type`` must be the architecture's (``dinov2`` / ``vit``) and every weight must load (no
+  missing, unexpected or re-shaped keys, except ViT's unused pooler). A DINO v1 checkpoint loaded as DINOv2 (or the
+  reverse) raises :class:`ModelUnavailable` naming the missing keys; so do missing weights. There is never a silent
+  fallback to random weights.
+- ``name == "tiny"`` builds a random 2-layer model of the chosen architecture from a config in code (tests and the
+  ``tiny`` preset). Its embeddings are deterministic but meaningless.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from ..errors import ModelUnavailable
 
 TINY_DINO = "tiny"
 TINY_DINO_ID = "tiny-random-dinov2"
+ARCHES = {"dinov2": "dinov2", "dino": "vit"}  # arch → the checkpoint's model_type
 # ImageNet statistics, the normalisation DINOv2 was trained with (also in its preprocessor_config.json).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -35,7 +42,7 @@ def hub_offline() -> bool:
 
 
 class DinoEncoder:
-    """A frozen DINOv2 backbone plus its preprocessing.
+    """A frozen DINO / DINOv2 backbone plus its preprocessing.
 
     Attributes:
         model_id: the name it was loaded from (HF id, local path or ``tiny-random-dinov2``).
@@ -59,7 +66,7 @@ class DinoEncoder:
             for i in range(0, len(images), self.batch_size):
                 batch = [np.ascontiguousarray(im[..., :3]) for im in images[i:i + self.batch_size]]
                 pixels = self.preprocess(batch).to(self.device)  # (B, 3, S, S)
-                cls = self.model(pixel_values=pixels).pooler_output  # (B, D): CLS after the final layer norm
+                cls = self.model(pixel_values=pixels).last_hidden_state[:, 0]  # (B, D): CLS after the final norm
                 out.append(torch.nn.functional.normalize(cls.float(), dim=-1).cpu())
         if not out:
             return torch.zeros(0, self.model.config.hidden_size)
@@ -83,53 +90,76 @@ def _resize_normalise(size: int) -> Callable[[list[np.ndarray]], Any]:
     return run
 
 
-def build_tiny_dino(seed: int = 0):
-    """A random tiny ``Dinov2Model`` (2 layers, width 32, 32×32 input, patch 8), deterministic for a seed."""
+def build_tiny_dino(seed: int = 0, arch: str = "dinov2"):
+    """A random tiny ``Dinov2Model`` or DINO v1 ``ViTModel`` (2 layers, width 32, 32×32 input, patch 8)."""
     import torch
-    from transformers import Dinov2Config, Dinov2Model
+    from transformers import Dinov2Config, Dinov2Model, ViTConfig, ViTModel
 
-    config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, mlp_ratio=2, image_size=32,
-                          patch_size=8, layerscale_value=1.0)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        model = Dinov2Model(config)
-    return model
+        if arch == "dino":
+            return ViTModel(ViTConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                      intermediate_size=64, image_size=32, patch_size=8), add_pooling_layer=False)
+        config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, mlp_ratio=2,
+                              image_size=32, patch_size=8, layerscale_value=1.0)
+        return Dinov2Model(config)
 
 
-def load_dino(name: str, device: str = "cpu") -> DinoEncoder:
-    """Load a DINOv2 encoder by Hugging Face id or local folder, or build the random tiny one.
+def load_dino(name: str, device: str = "cpu", arch: str = "dinov2") -> DinoEncoder:
+    """Load a DINOv2 or DINO v1 encoder by Hugging Face id or local folder, or build the random tiny one.
 
     Args:
-        name: ``facebook/dinov2-base`` (default in the config), another DINOv2 id, a local folder, or ``tiny``.
+        name: ``facebook/dinov2-base`` (default in the config), ``facebook/dino-vitb16`` (with ``arch="dino"``),
+            another id, a local folder, or ``tiny``.
         device: torch device, e.g. ``cuda`` or ``cpu``.
+        arch: ``dinov2`` (``Dinov2Model``) or ``dino`` (DINO v1, ``ViTModel``); ``evaluate.dino_arch``.
 
     Raises:
-        ModelUnavailable: the weights are not in the local cache / folder (or cannot be downloaded).
+        ModelUnavailable: the weights are not in the local cache / folder (or cannot be downloaded), or they are
+            another architecture's / do not fully load (the message names the missing keys).
+        UsageError: unknown ``arch``.
     """
-    if name == TINY_DINO:
-        model = build_tiny_dino()
-        return DinoEncoder(model, _resize_normalise(model.config.image_size), TINY_DINO_ID, device)
+    if arch not in ARCHES:
+        from ..errors import UsageError
 
-    from transformers import AutoImageProcessor, Dinov2Model
+        raise UsageError(f"unknown DINO architecture {arch!r}", hint=f"choose one of: {', '.join(ARCHES)}")
+    if name == TINY_DINO:
+        model = build_tiny_dino(arch=arch)
+        return DinoEncoder(model, _resize_normalise(model.config.image_size),
+                           TINY_DINO_ID if arch == "dinov2" else "tiny-random-dino-v1", device)
+
+    from transformers import AutoImageProcessor, Dinov2Model, ViTModel
+
+    from .scorers import check_loading, checkpoint_model_type
 
     offline = hub_offline()
     local = os.path.isdir(os.path.expanduser(name))
     path = os.path.expanduser(name) if local else name
+    found_type = checkpoint_model_type(path)
+    kwargs: dict[str, Any] = {"add_pooling_layer": False} if arch == "dino" else {}
     try:
         # safetensors only: never unpickle weights (pytorch_model.bin) from a cache or a folder.
-        model = Dinov2Model.from_pretrained(path, local_files_only=offline or local, use_safetensors=True)
+        model, info = (ViTModel if arch == "dino" else Dinov2Model).from_pretrained(
+            path, local_files_only=offline or local, use_safetensors=True, output_loading_info=True,
+            ignore_mismatched_sizes=True, **kwargs)  # mismatches are reported in info and refused below
         processor = AutoImageProcessor.from_pretrained(path, local_files_only=offline or local)
     except (OSError, ValueError) as exc:
         first = (str(exc).strip().splitlines() or [""])[0]
         where = f"the folder {path}" if local else ("the local Hugging Face cache (HF_HUB_OFFLINE=1)" if offline
                                                      else "the Hugging Face hub")
         raise ModelUnavailable(
-            f"DINOv2 model {name!r} could not be loaded from {where}: {first}",
+            f"DINO model {name!r} could not be loaded from {where}: {first}",
             hint=(f"download it where there is internet (`hf download {name}`) and copy the cache, or set "
                   "evaluate.dino_model to a local folder with config.json, model.safetensors and "
                   "preprocessor_config.json; for a test run use --preset tiny (random weights)") if not local else
-                 "the folder needs config.json, model.safetensors and preprocessor_config.json of a DINOv2 model",
+                 "the folder needs config.json, model.safetensors and preprocessor_config.json of a DINO model",
         ) from None
+    other = next((a for a, t in ARCHES.items() if t == found_type and a != arch), None)
+    check_loading("DINOv2 model" if arch == "dinov2" else "DINO v1 (ViT) model", name, expected_type=ARCHES[arch],
+                  found_type=found_type, info=info, allow_unexpected=("pooler.",) if arch == "dino" else (),
+                  hint=(f"this looks like a {other} checkpoint: set evaluate.dino_arch={other}" if other else
+                        "evaluate.dino_model must be a checkpoint of evaluate.dino_arch (dinov2: facebook/dinov2-base;"
+                        " dino: facebook/dino-vitb16)"))
 
     def preprocess(images: list[np.ndarray]):
         return processor(images=images, return_tensors="pt")["pixel_values"].float()

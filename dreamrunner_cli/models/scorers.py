@@ -1,24 +1,22 @@
-"""Image–text (CLIP, open_clip) and video–text (X-CLIP, transformers) scorers, shared by retrieve and evaluate.
+"""Image–text (CLIP, open_clip) and video–text (ViCLIP, X-CLIP) scorers, shared by retrieve and evaluate.
 
-Both scorers return L2-normalised embeddings, so a score is a plain dot product (cosine similarity in [-1, 1]).
-METHOD.md B.1 scores retrieval candidates with CLIP (mean over 8 frames) and ViCLIP; ViCLIP's weights are not
-packaged for transformers, so the video–text scorer is X-CLIP (``microsoft/xclip-base-patch32`` by default), behind
-the same small interface so another model can be plugged in (``VIDEO_TEXT_SCORERS``).
+CLIP returns L2-normalised embeddings, so a score is a plain dot product (cosine similarity in [-1, 1]). Video–text
+scorers expose ``video_features`` / ``text_features`` / ``similarity`` (see the section below) so that each model
+scores with its own trained similarity while video and text features stay cacheable on their own.
 
 Names:
   * CLIP: any open_clip model name (``ViT-L-14-336``) with ``pretrained`` = an open_clip tag (``openai``) or a local
     weights file; ``tiny`` builds a random tiny CLIP in code (tests and the tiny preset; its scores mean nothing).
-  * X-CLIP: a Hugging Face id or a local folder; ``tiny`` builds a random tiny ``XCLIPModel`` and an in-code
-    tokenizer (no downloads).
+  * Video–text: ``viclip:<source>`` (the paper's ViCLIP, models/viclip.py; default ``viclip:OpenGVLab/ViCLIP``),
+    ``xclip:<id>`` (X-CLIP through transformers, e.g. ``xclip:microsoft/xclip-base-patch32``), ``tiny`` (a random
+    tiny ViCLIP) or ``xclip:tiny``.
 
 Real weights are read from the Hugging Face cache (``local_files_only`` when ``HF_HUB_OFFLINE=1``) or a local path.
-Missing weights raise ``ModelUnavailable`` naming the model and how to get it; there is never a silent fallback to a
-tiny model or to another device. Loaders are memoised per process (one model per name/weights/device).
-
-X-CLIP note: ``encode_video`` / ``encode_texts`` use X-CLIP's separable video and text embeddings
-(``get_video_features`` / ``get_text_features``), so embeddings can be cached and compared independently. X-CLIP's
-full forward also adds a video-conditioned prompt to the text embedding; ``VideoTextScorer.similarity`` runs that
-full forward for callers that want X-CLIP's own score.
+Every load is checked: open_clip loads strictly (``require_pretrained``), transformers models are loaded with
+``output_loading_info`` and their config's ``model_type`` is compared with the class (``check_loading``), ViCLIP's
+keys are compared one by one. Missing weights, weights that do not fully load, or another architecture's checkpoint
+raise ``ModelUnavailable`` (exit 4) naming what is missing; there is never a silent fallback to random weights, a
+tiny model or another device. Loaders are memoised per process (one model per name/weights/device).
 """
 
 from __future__ import annotations
@@ -175,35 +173,141 @@ def _clip_scorer(name: str, pretrained: str | None, device: str) -> ClipScorer:
                                hint="set clip_pretrained to 'openai' or to a local .safetensors file; a model "
                                     "without weights scores randomly (use 'tiny' for that on purpose)")
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
+        # require_pretrained: open_clip raises unless the full CLIP checkpoint loaded (strict: every key, every shape).
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
+                                                                     require_pretrained=True)
         tokenizer = open_clip.get_tokenizer(name)
+    except RuntimeError as exc:
+        details = _state_dict_errors(str(exc))
+        if details:  # the file was found but does not fit the architecture
+            raise ModelUnavailable(
+                f"CLIP weights {pretrained!r} do not match the open_clip model {name!r}: " + "; ".join(details),
+                details=details,
+                hint="use a checkpoint of this exact architecture (clip_model and clip_pretrained must agree); a "
+                     "model whose weights do not fully load scores randomly, so it is refused") from None
+        raise _clip_unavailable(name, pretrained, exc) from None
     except Exception as exc:  # network, missing cache entry, bad file: all mean "weights unavailable" to a user
-        raise ModelUnavailable(
-            f"cannot load CLIP model {name!r} with weights {pretrained!r}: {_first_line(exc)}",
-            hint=(f"on a machine with internet run `HF_HUB_OFFLINE=0 python -c \"import open_clip; "
-                  f"open_clip.create_model_and_transforms('{name}', pretrained='{pretrained}')\"` to fill the "
-                  "Hugging Face cache (copy ~/.cache/huggingface here), or set clip_pretrained to a local weights "
-                  "file (.safetensors)"),
-        ) from None
+        raise _clip_unavailable(name, pretrained, exc) from None
     return ClipScorer(model, preprocess, tokenizer, f"open_clip:{name}/{pretrained}", device)
 
 
-# Video–text (X-CLIP through transformers) ---------------------------------------------------------------------------
+def _state_dict_errors(message: str) -> list[str]:
+    """torch's load_state_dict error → ['missing: a, b, ...', 'unexpected: ...', 'shape: ...'] (empty if none)."""
+    import re
+
+    out = []
+    for label, pattern in (("missing", r"Missing key\(s\) in state_dict: (.*?)\.\s*(?:\n|$)"),
+                           ("unexpected", r"Unexpected key\(s\) in state_dict: (.*?)\.\s*(?:\n|$)")):
+        m = re.search(pattern, message)
+        if m:
+            keys = re.findall(r'"([^"]+)"', m.group(1))
+            out.append(f"{label}: {', '.join(keys[:10])}" + (f" (+{len(keys) - 10} more)" if len(keys) > 10 else ""))
+    shapes = re.findall(r"size mismatch for ([^:]+):", message)
+    if shapes:
+        out.append(f"shape: {', '.join(shapes[:10])}" + (f" (+{len(shapes) - 10} more)" if len(shapes) > 10 else ""))
+    return out
 
 
-class VideoTextScorer:
-    """X-CLIP video and text encoders.
+def _clip_unavailable(name: str, pretrained: str | None, exc: Exception) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"cannot load CLIP model {name!r} with weights {pretrained!r}: {_first_line(exc)}",
+        hint=(f"on a machine with internet run `HF_HUB_OFFLINE=0 python -c \"import open_clip; "
+              f"open_clip.create_model_and_transforms('{name}', pretrained='{pretrained}')\"` to fill the "
+              "Hugging Face cache (copy ~/.cache/huggingface here), or set clip_pretrained to a local weights "
+              "file (.safetensors)"),
+    )
+
+
+# Checked loading (transformers) ------------------------------------------------------------------------------------
+
+
+def checkpoint_model_type(name: str) -> str | None:
+    """``model_type`` of a Hugging Face checkpoint's config.json (local folder or cache), without loading weights."""
+    from transformers import PretrainedConfig
+
+    local = Path(os.path.expanduser(name)).is_dir()
+    try:
+        config, _ = PretrainedConfig.get_config_dict(os.path.expanduser(name) if local else name,
+                                                     local_files_only=local or _offline())
+    except Exception:
+        return None  # no config: from_pretrained reports it
+    return config.get("model_type")
+
+
+def check_loading(what: str, name: str, *, expected_type: str, found_type: str | None, info: dict[str, Any],
+                  allow_missing: tuple[str, ...] = (), allow_unexpected: tuple[str, ...] = (),
+                  hint: str | None = None) -> None:
+    """Refuse a model whose weights did not fully load (transformers' ``output_loading_info``).
+
+    Missing keys are weights left randomly initialised; unexpected keys are checkpoint weights the class ignored;
+    mismatched keys were re-initialised because of their shape; a different ``model_type`` means the checkpoint is
+    another architecture. Any of them → ModelUnavailable (exit 4) naming the keys. ``allow_*`` are key prefixes
+    known to be harmless (for example a pooler head that is never used).
+    """
+    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(allow_missing or ("\0",)))
+    unexpected = sorted(k for k in info.get("unexpected_keys", ()) if not k.startswith(allow_unexpected or ("\0",)))
+    mismatched = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys", ()))
+    errors = [str(e) for e in info.get("error_msgs", ())]
+    wrong_type = found_type is not None and found_type != expected_type
+    if not (missing or unexpected or mismatched or errors or wrong_type):
+        return
+    parts = []
+    if wrong_type:
+        parts.append(f"its config says model_type {found_type!r}, not {expected_type!r}")
+    if missing:
+        parts.append(f"{len(missing)} weights missing from the checkpoint (they would be random): "
+                     + ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else ""))
+    if unexpected:
+        parts.append(f"{len(unexpected)} checkpoint weights unused")
+    if mismatched:
+        parts.append(f"{len(mismatched)} weights of the wrong shape")
+    raise ModelUnavailable(
+        f"{what} {name!r} did not load fully: " + "; ".join(parts),
+        details=(_keys("missing", missing) + _keys("unexpected", unexpected) + _keys("wrong shape", mismatched)
+                 + [f"error: {e}" for e in errors[:3]]),
+        hint=hint or "point the config at a checkpoint of this architecture; a model whose weights do not fully "
+                     "load scores randomly, so it is refused")
+
+
+def _keys(kind: str, keys: list[str], limit: int = 10) -> list[str]:
+    if not keys:
+        return []
+    more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
+    return [f"{kind}: {', '.join(keys[:limit])}{more}"]
+
+
+# Video–text scorers: ViCLIP (the paper's) and X-CLIP ----------------------------------------------------------------
+#
+# Interface (duck-typed; ViCLIPScorer in models/viclip.py and XClipScorer below):
+#   family: "viclip" | "xclip";  model_id: str;  num_frames, image_size: int
+#   video_features(frames uint8 (T, H, W, 3)) -> dict[str, Tensor]   cacheable per clip (float32, CPU)
+#   text_features(texts) -> dict[str, Tensor]                          cacheable per text
+#   similarity(video_features, text_features) -> Tensor (N,)           the model's own score, a cosine in [-1, 1]
+#   score(frames, texts) -> Tensor (N,)                                 the two steps at once
+# The split lets retrieval cache video and text features separately and still get each model's trained score:
+# a plain cosine for ViCLIP, the video-conditioned text prompt for X-CLIP.
+
+
+class XClipScorer:
+    """X-CLIP (transformers) with its own video-conditioned similarity.
+
+    X-CLIP's trained score is not the cosine of separate video and text embeddings: its forward adds a
+    video-specific prompt to each text embedding (``prompts_generator`` over the frames' patch features) before the
+    cosine. ``video_features`` keeps what that needs from the vision side (the video embedding and the projected,
+    frame-averaged patch features); ``similarity`` runs the prompt generator and returns exactly
+    ``logits_per_video / logit_scale.exp()`` of ``XCLIPModel.forward`` (a test checks it).
 
     Attributes:
         model_id: the Hugging Face id or local path, or ``xclip:tiny (random)``.
-        num_frames: frames the model takes per video (8 for xclip-base-patch32); ``encode_video`` samples them
-            uniformly from whatever it is given.
+        num_frames: frames the model takes per video (8 for xclip-base-patch32), sampled uniformly.
         image_size: square frame size in pixels.
     """
 
+    family = "xclip"
+
     def __init__(self, model: Any, tokenizer: Any, model_id: str, device: str,
                  mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD):
-        self.model = model.eval()
+        self.model = model.eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.model_id = model_id
         self.device = device
@@ -213,7 +317,7 @@ class VideoTextScorer:
         self.mean = mean
         self.std = std
 
-    def _pixels(self, frames: np.ndarray) -> torch.Tensor:
+    def pixels(self, frames: np.ndarray) -> torch.Tensor:
         """uint8 (T, H, W, 3) → normalised float (1, num_frames, 3, S, S): uniform sampling, short-side resize,
         centre crop (what X-CLIP's VideoMAE-style processor does)."""
         import torch
@@ -221,7 +325,7 @@ class VideoTextScorer:
 
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] < 3 or frames.shape[0] == 0:
-            raise ValueError(f"encode_video expects uint8 frames (T, H, W, 3), got shape {frames.shape}")
+            raise ValueError(f"expected uint8 frames (T, H, W, 3), got shape {frames.shape}")
         idx = np.linspace(0, frames.shape[0] - 1, self.num_frames).round().astype(int)
         x = torch.from_numpy(np.ascontiguousarray(frames[idx, ..., :3])).permute(0, 3, 1, 2).float() / 255.0
         h, w = x.shape[-2:]
@@ -235,41 +339,53 @@ class VideoTextScorer:
         std = torch.tensor(self.std).view(1, 3, 1, 1)
         return ((x - mean) / std).unsqueeze(0)  # (1, T, 3, S, S)
 
-    def _tokens(self, texts: list[str]) -> dict[str, torch.Tensor]:
+    def tokens(self, texts: list[str]) -> dict[str, torch.Tensor]:
         enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_text_len,
                              return_tensors="pt")
         return {"input_ids": enc["input_ids"].to(self.device), "attention_mask": enc["attention_mask"].to(self.device)}
 
-    def encode_video(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 (T, H, W, 3) frames → (D,) float32 video embedding, L2-normalised, on CPU."""
+    def video_features(self, frames: np.ndarray) -> dict[str, torch.Tensor]:
+        """{'video': (D,) L2-normalised video embedding, 'visual': (P, D) prompt-generator input}, float32, CPU."""
         import torch
 
-        with torch.inference_mode():
-            out = self.model.get_video_features(pixel_values=self._pixels(frames).to(self.device))
-        return _normalise(_pooled(out).float())[0].cpu()  # (D,)
+        m = self.model
+        pixels = self.pixels(frames).to(self.device)  # (1, T, 3, S, S)
+        b, t = pixels.shape[:2]
+        with torch.inference_mode():  # the vision half of XCLIPModel.forward
+            vis = m.vision_model(pixel_values=pixels.flatten(0, 1))
+            cls = m.visual_projection(vis[1]).view(b, t, -1)  # (1, T, D) per-frame embeddings
+            video = m.mit(cls)[1][0]  # (D,) the video embedding after the multi-frame integration transformer
+            patches = m.prompts_visual_layernorm(vis[0][:, 1:, :]) @ m.prompts_visual_projection  # (T, P, D)
+            visual = patches.view(b, t, -1, video.shape[-1]).mean(dim=1)[0]  # (P, D), averaged over frames
+        video = video.float()
+        return {"video": (video / video.norm().clamp_min(1e-12)).cpu(), "visual": visual.float().cpu()}
 
-    def encode_texts(self, texts: list[str]) -> torch.Tensor:
-        """Texts → (N, D) float32 text embeddings, L2-normalised, on CPU."""
+    def text_features(self, texts: list[str]) -> dict[str, torch.Tensor]:
+        """{'text': (N, D) projected text embeddings (before the video prompt; not normalised)}, float32, CPU."""
         import torch
 
         if not texts:
-            raise ValueError("encode_texts needs at least one text")
+            raise ValueError("text_features needs at least one text")
         with torch.inference_mode():
-            out = self.model.get_text_features(**self._tokens(texts))
-        return _normalise(_pooled(out).float()).cpu()  # (N, D)
+            out = self.model.text_model(**self.tokens(texts))
+            text = self.model.text_projection(out[1])  # (N, D)
+        return {"text": text.float().cpu()}
 
-    def similarity(self, frames: np.ndarray, texts: list[str]) -> torch.Tensor:
-        """X-CLIP's own score: cosine of the video embedding with video-conditioned text embeddings → (N,)."""
+    def similarity(self, video: dict[str, torch.Tensor], text: dict[str, torch.Tensor]) -> torch.Tensor:
+        """X-CLIP's score → (N,): cos(video, text + prompts_generator(text, visual))."""
         import torch
 
-        with torch.no_grad():
-            out = self.model(pixel_values=self._pixels(frames).to(self.device), **self._tokens(texts))
-            return (out.logits_per_video[0] / self.model.logit_scale.exp()).float().cpu()  # (N,)
+        m = self.model
+        dtype = next(m.parameters()).dtype
+        with torch.inference_mode():
+            t = text["text"].to(self.device, dtype).unsqueeze(0)  # (1, N, D)
+            visual = video["visual"].to(self.device, dtype).unsqueeze(0)  # (1, P, D)
+            t = (t + m.prompts_generator(t, visual))[0].float().cpu()  # (N, D)
+        t = t / t.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        return t @ video["video"]
 
-
-def _pooled(out: Any) -> torch.Tensor:
-    # transformers 5 returns an output object (STACK.md); older versions return the tensor itself.
-    return out.pooler_output if hasattr(out, "pooler_output") else out
+    def score(self, frames: np.ndarray, texts: list[str]) -> torch.Tensor:
+        return self.similarity(self.video_features(frames), self.text_features(texts))
 
 
 TINY_XCLIP_WORDS = (
@@ -342,45 +458,71 @@ def _preprocessor_stats(name: str) -> tuple[tuple[float, ...], tuple[float, ...]
     return tuple(mean), tuple(std)
 
 
-def _load_xclip(name: str, device: str) -> VideoTextScorer:
+def _load_xclip(name: str, device: str) -> XClipScorer:
+    if name == TINY:
+        model, tokenizer = build_tiny_xclip()
+        return XClipScorer(model.to(device), tokenizer, "xclip:tiny (random)", device)
     from transformers import AutoTokenizer, XCLIPModel
 
     local = Path(name).is_dir()
+    found_type = checkpoint_model_type(name)
     try:
-        model = XCLIPModel.from_pretrained(name, local_files_only=local or _offline(), use_safetensors=None)
+        model, info = XCLIPModel.from_pretrained(name, local_files_only=local or _offline(), use_safetensors=None,
+                                                 output_loading_info=True, ignore_mismatched_sizes=True)
         tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local or _offline())
     except Exception as exc:
-        raise ModelUnavailable(
-            f"cannot load the X-CLIP video-text model {name!r}: {_first_line(exc)}",
-            hint=(f"on a machine with internet run `hf download {name}` (or `huggingface-cli download {name}`) and "
-                  "copy the Hugging Face cache here, or set video_text_model to a local folder saved with "
-                  "save_pretrained; 'tiny' builds a random model for tests"),
-        ) from None
+        if found_type not in (None, "xclip"):
+            info, model = {}, None  # the type check below names the real problem
+        else:
+            raise ModelUnavailable(
+                f"cannot load the X-CLIP video-text model {name!r}: {_first_line(exc)}",
+                hint=(f"on a machine with internet run `hf download {name}` (or `huggingface-cli download {name}`) "
+                      "and copy the Hugging Face cache here, or set video_text_model to a local folder saved with "
+                      "save_pretrained; 'xclip:tiny' builds a random model for tests"),
+            ) from None
+    check_loading("X-CLIP video-text model", name, expected_type="xclip", found_type=found_type, info=info,
+                  hint="video_text_model must be an X-CLIP checkpoint (e.g. microsoft/xclip-base-patch32) for the "
+                       "xclip backend; for the paper's ViCLIP use viclip:OpenGVLab/ViCLIP")
     mean, std = _preprocessor_stats(name)
-    return VideoTextScorer(model.to(device), tokenizer, name, device, mean=mean, std=std)
+    return XClipScorer(model.to(device), tokenizer, name, device, mean=mean, std=std)
 
 
-def _load_tiny_xclip(name: str, device: str) -> VideoTextScorer:
-    model, tokenizer = build_tiny_xclip()
-    return VideoTextScorer(model.to(device), tokenizer, "xclip:tiny (random)", device)
+def _load_viclip(name: str, device: str) -> Any:
+    from .viclip import load_viclip
+
+    return load_viclip(name, device)
 
 
-# Pluggable video-text backends: a name prefix → a lazy factory. Plain names and paths are X-CLIP checkpoints.
-VIDEO_TEXT_SCORERS: dict[str, Callable[[str, str], VideoTextScorer]] = {
+# Video-text backends: ``<backend>:<source>`` → a lazy factory. ``tiny`` is the random tiny ViCLIP; a plain
+# Hugging Face id or folder without a prefix is an X-CLIP checkpoint (what earlier configs held).
+VIDEO_TEXT_SCORERS: dict[str, Callable[[str, str], Any]] = {
+    "viclip": _load_viclip,
     "xclip": _load_xclip,
 }
+DEFAULT_VIDEO_TEXT_MODEL = "viclip:OpenGVLab/ViCLIP"
 
 
-def load_video_text_scorer(name: str, device: str = "cpu") -> VideoTextScorer:
+def video_text_family(name: str) -> str:
+    """Which backend a ``video_text_model`` name selects ('viclip' or 'xclip'), without loading anything."""
+    if name == TINY:
+        return "viclip"
+    backend, sep, _ = name.partition(":")
+    if sep and not Path(name).exists() and backend.isidentifier():
+        return backend
+    return "xclip"
+
+
+def load_video_text_scorer(name: str, device: str = "cpu") -> Any:
     """Load (once per process) a video–text scorer.
 
     Args:
-        name: ``tiny``; an X-CLIP Hugging Face id or local folder (``microsoft/xclip-base-patch32``); or
-            ``<backend>:<id>`` for a backend in ``VIDEO_TEXT_SCORERS`` (``xclip:microsoft/xclip-base-patch16``).
+        name: ``viclip:<file | folder | Hub id>`` (``viclip:OpenGVLab/ViCLIP``, the paper's model),
+            ``xclip:<Hub id | folder>``, ``viclip:tiny`` / ``xclip:tiny`` (random tiny models), ``tiny`` (=
+            ``viclip:tiny``), or a plain X-CLIP Hub id / folder.
         device: torch device; CUDA that is not there raises instead of falling back.
 
     Raises:
-        ModelUnavailable: weights missing from the cache / path.
+        ModelUnavailable: weights missing, not tensors-only, or not fully matching the architecture.
         UsageError: unknown backend prefix.
     """
     return _video_text_scorer(name, device)
@@ -394,10 +536,10 @@ load_video_text_scorer.cache_clear = _clear_video_text  # type: ignore[attr-defi
 
 
 @functools.lru_cache(maxsize=4)
-def _video_text_scorer(name: str, device: str) -> VideoTextScorer:
+def _video_text_scorer(name: str, device: str) -> Any:
     _check_device(device)
     if name == TINY:
-        return _load_tiny_xclip(name, device)
+        return _load_viclip(TINY, device)
     backend, sep, rest = name.partition(":")
     if sep and not Path(name).exists() and backend.isidentifier():
         if backend not in VIDEO_TEXT_SCORERS:

@@ -4,13 +4,18 @@
     python -m dreamrunner_cli.retrieval.bench --captions 20000 --rank-bm25-captions 5000 --json
 
 What it does, each measured phase in a fresh Python process (so one phase's memory never counts for another):
-  1. writes a synthetic JSONL caption file of N rows (a Zipf-distributed vocabulary of ~50k words around a few
-     hundred real subjects / motions / places, 8–20 tokens per caption, like Panda-70M or InternVid captions);
+  1. writes a synthetic JSONL caption file of N rows that looks like a real caption set: "a <subject> is <motion>
+     <place> <words>", with "person" the subject of ~60% of captions (as in "person is <motion>" queries), motions
+     Zipf-distributed, and 3–11 further words drawn Zipf-wise from a real vocabulary (the first 30k word-final tokens
+     of CLIP's BPE vocabulary, in merge order ≈ frequency: mostly English words, some word endings such as "ing";
+     the file ships with open_clip);
   2. ``build``: ``build_index`` on it (bm25s format, streaming), at N/10 rows and at N rows: rows per second, index
      size on disk, peak resident memory (VmHWM), to show that memory does not grow with the file;
   3. ``query``: opens the N-row index (memory-mapped) and runs motion queries ("person is walking", …), top 400:
      median / p95 latency and resident memory after querying (VmRSS = anonymous + file-backed mapped pages);
-  4. ``rank_bm25``: the in-memory backend on the first M rows (default 100k): build time, memory, latency.
+  4. ``rank_bm25``: the in-memory backend on the first M rows (default 100k): build time, memory, latency;
+  5. ``oracle``: every query's top 400 on the N-row index compared with an independent oracle, bm25s's own in-memory
+     Lucene BM25 built from the same captions and tokens (identical lists, ties broken by row).
 
 Resident memory comes from /proc/self/status (Linux).
 """
@@ -40,32 +45,88 @@ TOP_K = 400
 # Synthetic captions --------------------------------------------------------------------------------------------
 
 
+def real_words(limit: int = 30_000) -> list[str]:
+    """Whole English words from CLIP's BPE merges (open_clip's bpe_simple_vocab_16e6.txt.gz), in merge order, which
+    follows frequency in CLIP's training text. Read from the installed package's folder without importing it."""
+    import gzip
+    import importlib.util
+
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("open_clip is not installed (its BPE vocabulary provides the benchmark's words)")
+    path = Path(list(spec.submodule_search_locations)[0]) / "bpe_simple_vocab_16e6.txt.gz"
+    words: list[str] = []
+    seen: set[str] = set()
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        next(f)  # version line
+        for line in f:
+            parts = line.split()
+            if len(parts) != 2 or not parts[1].endswith("</w>"):
+                continue
+            w = (parts[0] + parts[1])[:-4]
+            if w.isascii() and w.isalpha() and len(w) >= 3 and w not in seen:
+                seen.add(w)
+                words.append(w)
+                if len(words) >= limit:
+                    break
+    return words
+
+
 def write_captions(path: Path, n: int, seed: int = 0, chunk: int = 100_000) -> None:
-    """N synthetic caption rows (JSONL), written chunk by chunk."""
+    """N realistic synthetic caption rows (JSONL), written chunk by chunk (see the module docstring)."""
     from .demo import DEMO_MOTIONS, PLACES
 
     rng = np.random.default_rng(seed)
-    subjects = ["person", "man", "woman", "child", "girl", "boy", "dog", "cat", "bird", "car", "group", "people",
-                "player"]
-    places = [p.split()[-1] for p in PLACES] + [f"place{i}" for i in range(200)]
-    tail = np.array([f"w{i}" for i in range(50_000)])
+    others = ["man", "woman", "child", "girl", "boy", "dog", "cat", "bird", "car", "group", "people", "player"]
+    places = [p.split()[-1] for p in PLACES]
+    vocab = np.array(real_words())
     motions = list(DEMO_MOTIONS)
     with open(path, "w", encoding="utf-8") as f:
         for c0 in range(0, n, chunk):
             m = min(chunk, n - c0)
-            s_idx = rng.integers(len(subjects), size=m)
-            m_idx = rng.zipf(1.5, size=m) % len(motions)
+            person = rng.random(m) < 0.6
+            s_idx = rng.integers(len(others), size=m)
+            m_idx = (rng.zipf(1.3, size=m) - 1) % len(motions)
             p_idx = rng.integers(len(places), size=m)
             n_tail = rng.integers(3, 12, size=m)
-            tails = np.minimum(rng.zipf(1.2, size=int(n_tail.sum())) - 1, len(tail) - 1)
-            splits = np.split(tail[tails], np.cumsum(n_tail)[:-1])
+            tails = np.minimum(rng.zipf(1.1, size=int(n_tail.sum())) - 1, len(vocab) - 1)
+            splits = np.split(vocab[tails], np.cumsum(n_tail)[:-1])
             lines = []
             for i in range(m):
-                cap = (f"a {subjects[s_idx[i]]} is {motions[m_idx[i]]} in the {places[p_idx[i]]} "
-                       + " ".join(splits[i]))
+                subject = "person" if person[i] else others[s_idx[i]]
+                cap = f"a {subject} is {motions[m_idx[i]]} in the {places[p_idx[i]]} " + " ".join(splits[i])
                 lines.append(f'{{"path": "videos/{c0 + i:09d}.mp4", "caption": "{cap}", "duration": '
                              f'{2 + (c0 + i) % 9}, "fps": 30, "width": 1280, "height": 720}}\n')
             f.write("".join(lines))
+
+
+def _phase_oracle(index: Path, captions: Path) -> dict[str, Any]:
+    """Top 400 of every query: the index (bm25s, memory-mapped) vs bm25s's in-memory Lucene BM25 as the oracle."""
+    import bm25s
+
+    from .index import K1, B, VideoIndex, top_k
+    from .text import tokenize
+
+    ix = VideoIndex(index)
+    docs = []
+    with open(captions, encoding="utf-8") as f:
+        for line in f:
+            docs.append(tokenize(json.loads(line)["caption"], ix.stemmer))
+    oracle = bm25s.BM25(method="lucene", k1=K1, b=B)
+    oracle.index(docs, show_progress=False)
+    del docs
+    identical, person_share = 0, 0.0
+    for q in QUERIES:
+        tokens = [t for t in tokenize(q, ix.stemmer) if t in oracle.vocab_dict]
+        expected = [r for r, _ in top_k(np.asarray(oracle.get_scores(tokens), dtype=np.float32), TOP_K)]
+        identical += [r for r, _ in ix.search(q, TOP_K)] == expected
+    vocab = ix._bm25s().vocab_dict
+    if "person" in vocab:
+        indptr = np.load(ix.root / "bm25" / "indptr.csc.index.npy", mmap_mode="r")
+        t = vocab["person"]
+        person_share = float(indptr[t + 1] - indptr[t]) / ix.n
+    return {"rows": ix.n, "queries": len(QUERIES), "top400_identical": identical,
+            "person_share": round(person_share, 3)}
 
 
 # Measurements --------------------------------------------------------------------------------------------------
@@ -200,6 +261,8 @@ def run_retrieval_bench(n_captions: int, rank_bm25_captions: int = 100_000, *, w
         result["query_bm25s_rank_size"] = _run_phase(["query", str(tmp / "index-rank"), "bm25s", str(repeats)])
         result["query_rank_bm25"] = _run_phase(["query", str(tmp / "index-rank"), "rank_bm25", "1"])
         log(f"rank_bm25 {rank_n:,}: {json.dumps(result['query_rank_bm25'])}")
+        result["oracle"] = _run_phase(["oracle", str(tmp / "index"), str(big)])
+        log(f"oracle {n_captions:,}: {json.dumps(result['oracle'])}")
         result["load_average_end"] = _loadavg()
         return result
     finally:
@@ -244,6 +307,11 @@ def markdown(r: dict[str, Any]) -> str:
         f"| rank_bm25 (in memory) | {rq['rows']:,} | build {rq['open_s']} s; query median {rq['median_ms']} ms, "
         f"p95 {rq['p95_ms']} ms; RSS {rq['VmRSS']:.0f} MiB |",
     ]
+    if "oracle" in r:
+        o = r["oracle"]
+        lines.append(f"| top {r['top_k']} vs oracle (bm25s in-memory Lucene) | {o['rows']:,} | "
+                     f"{o['top400_identical']} of {o['queries']} queries identical; \"person\" in "
+                     f"{o['person_share']:.0%} of captions |")
     return "\n".join(lines)
 
 
@@ -263,6 +331,8 @@ def main(argv: list[str] | None = None) -> None:
             out = _phase_build(Path(rest[0]), Path(rest[1]))
         elif name == "query":
             out = _phase_query(Path(rest[0]), rest[1], int(rest[2]))
+        elif name == "oracle":
+            out = _phase_oracle(Path(rest[0]), Path(rest[1]))
         else:
             raise SystemExit(f"unknown phase {name}")
         print(json.dumps(out))

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..cache import cache_dir
-from .index import INDEX_FILE, _mkdtemp, build_index
+from .index import INDEX_FILE, _mkdtemp, _replace_dir, build_index
 
 DEMO_VERSION = 3
 DEMO_NAME = "demo"
@@ -223,21 +223,36 @@ def demo_index_dir() -> Path:
     return root / f"v{DEMO_VERSION}" / "index"
 
 
+def _current(index: Path) -> bool:
+    """Whether the demo index on disk has this version's format."""
+    import json
+
+    from .index import FORMAT_VERSION
+
+    try:
+        return json.loads((index / INDEX_FILE).read_text(encoding="utf-8")).get("format_version") == FORMAT_VERSION
+    except (OSError, ValueError):
+        return False
+
+
 def ensure_demo_index() -> Path:
     """Build the demo database in the cache folder on first use (atomically: built aside, then renamed)."""
     index = demo_index_dir()
-    if (index / INDEX_FILE).is_file():
+    if (index / INDEX_FILE).is_file() and _current(index):
         return index
     root = index.parent
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = _mkdtemp(root.parent, ".tmp-demo-")
     try:
         build_demo_database(tmp)
-        try:
-            os.rename(tmp, root)
-        except OSError:  # another process finished first: use theirs
-            if not (index / INDEX_FILE).is_file():
-                raise
+        if root.exists() and not _current(index):  # built by an older version (another index format): replace it
+            _replace_dir(tmp, root)
+        else:
+            try:
+                os.rename(tmp, root)
+            except OSError:  # another process finished first: use theirs
+                if not (index / INDEX_FILE).is_file():
+                    raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return index

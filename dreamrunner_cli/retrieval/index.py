@@ -2,7 +2,7 @@
 
 Layout of an index folder (``dreamrunner index build DB_DIR --captions FILE`` → ``DB_DIR/index``)::
 
-    index.json               format, counts, columns found, tokenizer, BM25 parameters, fingerprint, db folder
+    index.json               format, counts, columns found, tokenizer + stemmer, BM25 parameters, fingerprint, db
     bm25/                    bm25s's on-disk format (loaded with ``bm25s.BM25.load(..., mmap=True)``)
       data.csc.index.npy     float32 (nnz,)   BM25 weight of each (token, doc) posting, column-major
       indices.csc.index.npy  int32   (nnz,)   doc id of each posting
@@ -19,9 +19,14 @@ postings into the column-major (CSC) matrix with a chunked counting sort written
 ``.npy`` files. Only the vocabulary (a dict) and per-token counts live in Python; memory does not grow with the
 number of captions.
 
-Scoring is rank_bm25's ``BM25Okapi`` exactly (k1 = 1.5, b = 0.75, idf = ln((N − df + 0.5)/(df + 0.5)), negative
-idf floored at ε·mean idf with ε = 0.25), precomputed per posting, so the two backends give the same scores:
-``bm25s`` (memory-mapped, any size; the default) and ``rank_bm25`` (in memory, small databases, the test oracle).
+Scoring is Lucene's BM25 (bm25s's ``method="lucene"``): for each query token t in document d,
+    idf(t) · tf / (tf + k1 · (1 − b + b · |d| / avgdl)),   idf(t) = ln(1 + (N − df + 0.5) / (df + 0.5)),
+with k1 = 1.5, b = 0.75. Lucene's idf is positive and strictly decreasing in df, so a rarer word always weighs more.
+(rank_bm25's Okapi idf, ln((N − df + 0.5)/(df + 0.5)) with negative values floored at 0.25 × the mean idf, is not
+monotone: a word in most captions — "person" in "person is walking" — got the floor, which can exceed the idf of a
+moderately common word, so "a person is cooking" outranked "a man is walking".) Weights are precomputed per
+posting, so the two backends give the same scores: ``bm25s`` (memory-mapped, any size; the default) and
+``rank_bm25`` (in memory, small databases: rank_bm25's BM25Okapi with Lucene's idf, divided by k1 + 1).
 """
 
 from __future__ import annotations
@@ -45,9 +50,11 @@ from .captions import CaptionRow, ReadStats, read_captions
 from .text import TOKENIZER_NAME, tokenize
 
 FORMAT = "dreamrunner-video-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: Lucene idf and scoring, optional stemmer
 INDEX_FILE = "index.json"
-K1, B, EPSILON = 1.5, 0.75, 0.25
+K1, B = 1.5, 0.75
+SCORING = "lucene"
+DEFAULT_STEMMER = "english"
 RANK_BM25_MAX_ROWS = 200_000
 BACKENDS = ("bm25s", "rank_bm25")
 ROW_DTYPE = np.dtype([("start", "<f4"), ("end", "<f4"), ("duration", "<f4"), ("fps", "<f4"),
@@ -91,7 +98,8 @@ class _Pass1:
 
 def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_column: str | None = None,
                 caption_column: str | None = None, default_ext: str = ".mp4", check_files: bool = False,
-                chunk_rows: int = 50_000, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+                chunk_rows: int = 50_000, progress: Callable[[int], None] | None = None,
+                stemmer: str | None = DEFAULT_STEMMER) -> dict[str, Any]:
     """Index a caption file (streaming) into ``out`` (default ``DB_DIR/index``), atomically.
 
     Args:
@@ -101,6 +109,7 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
         check_files: count rows whose video file does not exist as unreadable (one ``stat`` per row).
         chunk_rows: rows per processing chunk in every pass (memory vs. speed; 50k rows ≈ tens of MB).
         progress: called with the number of rows read so far after each chunk.
+        stemmer: PyStemmer language for the tokens ('english', the default), or None for no stemming.
 
     Returns:
         A summary: rows, unreadable rows (count and first examples), vocabulary size, postings, bytes on disk,
@@ -119,6 +128,11 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
         raise InputInvalid(f"database folder {db_dir} does not exist", hint="give the folder holding the videos")
     if not captions.is_file():
         raise InputInvalid(f"caption file {captions} not found", hint="pass --captions PATH (JSONL or CSV)")
+    stemmer = None if stemmer in (None, "", "none") else stemmer
+    if stemmer:
+        from .text import stem_words
+
+        stem_words(stemmer)  # fail before reading anything when PyStemmer or the language is missing
     out = Path(out).resolve() if out is not None else db_dir / "index"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = _mkdtemp(out.parent, ".tmp-index-")
@@ -128,7 +142,7 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
                              default_ext=default_ext)
         if check_files:
             rows = _existing(rows, db_dir, stats)
-        p1 = _pass1(rows, tmp, chunk_rows, progress)
+        p1 = _pass1(rows, tmp, chunk_rows, progress, stemmer)
         if p1.rows == 0:
             raise InputInvalid(f"no readable rows in {captions} ({stats.unreadable} unreadable)",
                                details=stats.examples,
@@ -140,9 +154,10 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
             "unreadable_examples": stats.examples, "expanded_rows": stats.expanded, "lines": stats.lines,
             "source": {"path": str(captions), "sha256": stats.sha256, "columns": stats.columns},
             "db_dir": _rel_or_abs(db_dir, out), "default_ext": default_ext, "check_files": check_files,
-            "tokenizer": TOKENIZER_NAME, "bm25": bm25_info,
+            "tokenizer": TOKENIZER_NAME, "stemmer": stemmer, "bm25": bm25_info,
         }
-        info["fingerprint"] = digest({k: info[k] for k in ("format", "format_version", "rows", "tokenizer", "bm25",
+        info["fingerprint"] = digest({k: info[k] for k in ("format", "format_version", "rows", "tokenizer", "stemmer",
+                                                           "bm25",
                                                            "default_ext", "check_files")}
                                      | {"source_sha256": stats.sha256, "columns": stats.columns})
         (tmp / INDEX_FILE).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
@@ -172,7 +187,8 @@ def _existing(rows: Any, db_dir: Path, stats: ReadStats) -> Any:
             stats.bad(f"row {row.path}", "video file not found (--check-files)")
 
 
-def _pass1(rows: Any, tmp: Path, chunk_rows: int, progress: Callable[[int], None] | None) -> _Pass1:
+def _pass1(rows: Any, tmp: Path, chunk_rows: int, progress: Callable[[int], None] | None,
+           stemmer: str | None = None) -> _Pass1:
     """Stream rows → per-doc unique (token, tf) postings, doc lengths, metadata; returns the counts."""
     files = {name: _Appender(tmp / f"{name}.raw") for name in
              ("post_tok", "post_tf", "doc_nnz", "doc_len", "rows", "paths_len", "captions_len")}
@@ -191,7 +207,7 @@ def _pass1(rows: Any, tmp: Path, chunk_rows: int, progress: Callable[[int], None
         ids: list[int] = []
         lens = np.empty(len(buf), dtype=np.int64)
         for i, row in enumerate(buf):
-            toks = tokenize(row.caption)
+            toks = tokenize(row.caption, stemmer)
             lens[i] = len(toks)
             for t in toks:
                 tid = vocab.get(t)
@@ -246,12 +262,10 @@ def _meta_array(buf: list[CaptionRow]) -> np.ndarray:
     return out
 
 
-def okapi_idf(df: np.ndarray, n_docs: int, epsilon: float = EPSILON) -> np.ndarray:
-    """rank_bm25 BM25Okapi's idf: ln(N − df + 0.5) − ln(df + 0.5); negatives → ε · mean idf over the vocabulary."""
-    idf = np.log(n_docs - df + 0.5) - np.log(df + 0.5)  # float64 (V,)
-    if len(idf):
-        idf[idf < 0] = epsilon * idf.mean()
-    return idf
+def lucene_idf(df: np.ndarray | float, n_docs: int) -> np.ndarray:
+    """Lucene's idf: ln(1 + (N − df + 0.5) / (df + 0.5)); positive and strictly decreasing in df."""
+    df = np.asarray(df, dtype=np.float64)
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5))  # float64 (V,)
 
 
 def _pass2(p1: _Pass1, tmp: Path, chunk_docs: int = 100_000) -> dict[str, Any]:
@@ -261,7 +275,7 @@ def _pass2(p1: _Pass1, tmp: Path, chunk_docs: int = 100_000) -> dict[str, Any]:
     """
     V, N = len(p1.vocab), p1.rows
     avgdl = p1.total_len / N
-    idf = okapi_idf(p1.df, N)
+    idf = lucene_idf(p1.df, N)
     bm25_dir = tmp / "bm25"
     bm25_dir.mkdir()
     indptr = np.zeros(V + 1, dtype=np.int64)
@@ -284,9 +298,9 @@ def _pass2(p1: _Pass1, tmp: Path, chunk_docs: int = 100_000) -> dict[str, Any]:
             tok = np.asarray(tok_mm[o0:o1], dtype=np.int64)  # (P,)
             tf = np.asarray(tf_mm[o0:o1], dtype=np.float64)  # (P,)
             docs = np.repeat(np.arange(d0, d1, dtype=np.int64), per_doc)  # (P,) doc id of each posting
-            # BM25 Okapi weight of each posting (rank_bm25's formula, METHOD.md B.1 step 1).
+            # Lucene BM25 weight of each posting (bm25s method="lucene", METHOD.md B.1 step 1).
             norm = K1 * (1 - B + B * np.repeat(np.asarray(doc_len[d0:d1], dtype=np.float64), per_doc) / avgdl)
-            weight = idf[tok] * (tf * (K1 + 1)) / (tf + norm)
+            weight = idf[tok] * tf / (tf + norm)
             # Counting sort by token, stable in doc order: each column's docs stay ascending.
             order = np.argsort(tok, kind="stable")
             ts = tok[order]
@@ -304,11 +318,12 @@ def _pass2(p1: _Pass1, tmp: Path, chunk_docs: int = 100_000) -> dict[str, Any]:
     np.save(bm25_dir / "indptr.csc.index.npy", indptr)
     (bm25_dir / "vocab.index.json").write_text(json.dumps(p1.vocab, ensure_ascii=False), encoding="utf-8")
     # bm25s only sums the stored weights at query time; these parameters describe the files for bm25s.load.
-    params = {"k1": K1, "b": B, "delta": 0.5, "method": "robertson", "idf_method": "robertson", "dtype": "float32",
+    params = {"k1": K1, "b": B, "delta": 0.5, "method": SCORING, "idf_method": SCORING, "dtype": "float32",
               "int_dtype": "int32", "num_docs": N, "version": _bm25s_version(), "backend": "numpy"}
     (bm25_dir / "params.index.json").write_text(json.dumps(params, indent=2), encoding="utf-8")
-    return {"scoring": "okapi", "k1": K1, "b": B, "epsilon": EPSILON, "avgdl": avgdl, "vocabulary": V,
-            "postings": int(p1.nnz)}
+    return {"scoring": SCORING, "idf": "ln(1 + (N - df + 0.5) / (df + 0.5))",
+            "term": "tf / (tf + k1 * (1 - b + b * dl / avgdl))", "k1": K1, "b": B, "avgdl": avgdl,
+            "vocabulary": V, "postings": int(p1.nnz)}
 
 
 def _bm25s_version() -> str:
@@ -426,6 +441,7 @@ class VideoIndex:
             raise InputInvalid(f"{self.root} was built with tokenizer {self.info.get('tokenizer')!r}; this version "
                                f"uses {TOKENIZER_NAME!r}", hint="rebuild it with `dreamrunner index build`")
         self.backend = backend
+        self.stemmer: str | None = self.info.get("stemmer")
         self.n: int = int(self.info["rows"])
         self.fingerprint: str = self.info["fingerprint"]
         db = Path(self.info["db_dir"])
@@ -442,14 +458,19 @@ class VideoIndex:
     # BM25 ------------------------------------------------------------------------------------------------------
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every row for a query → float (N,)."""
-        tokens = tokenize(query)
+        tokens = tokenize(query, self.stemmer)
         if self.backend == "rank_bm25":
             return np.asarray(self._rank_bm25().get_scores(tokens), dtype=np.float64)
         retriever = self._bm25s()
         ids = [retriever.vocab_dict[t] for t in tokens if t in retriever.vocab_dict]
-        if not ids:
-            return np.zeros(self.n, dtype=np.float32)
-        return retriever.get_scores(ids)  # (N,) float32, sums the memory-mapped postings of each query token
+        scores = np.zeros(self.n, dtype=np.float32)  # (N,)
+        data, indices, indptr = (retriever.scores[k] for k in ("data", "indices", "indptr"))
+        for t in ids:  # the memory-mapped postings of each query token, summed in query order (as bm25s does)
+            a, b = int(indptr[t]), int(indptr[t + 1])
+            # A token's postings name each document once, so a plain fancy-index add is exact (and several times
+            # faster than bm25s's np.add.at on a word in most captions).
+            scores[indices[a:b]] += data[a:b]
+        return scores
 
     def search(self, query: str, k: int) -> list[tuple[int, float]]:
         """Top ``k`` rows with a positive score, best first; ties broken by row number (deterministic)."""
@@ -468,9 +489,7 @@ class VideoIndex:
             if self.n > RANK_BM25_MAX_ROWS:
                 raise UsageError(f"the rank_bm25 backend keeps every caption in memory; {self.n} rows is more "
                                  f"than its limit of {RANK_BM25_MAX_ROWS}", hint="use retrieve.backend=bm25s")
-            from rank_bm25 import BM25Okapi
-
-            self._rank = BM25Okapi([tokenize(self.caption(i)) for i in range(self.n)], k1=K1, b=B, epsilon=EPSILON)
+            self._rank = lucene_rank_bm25([tokenize(self.caption(i), self.stemmer) for i in range(self.n)])
         return self._rank
 
     # Rows ------------------------------------------------------------------------------------------------------
@@ -502,13 +521,42 @@ class VideoIndex:
     def summary(self) -> dict[str, Any]:
         return {"index": str(self.root), "db_dir": str(self.db_dir), "rows": self.n,
                 "unreadable": self.info.get("unreadable", 0), "vocabulary": self.info["bm25"]["vocabulary"],
-                "postings": self.info["bm25"]["postings"], "fingerprint": self.fingerprint,
+                "postings": self.info["bm25"]["postings"], "scoring": self.info["bm25"]["scoring"],
+                "stemmer": self.stemmer or "none", "fingerprint": self.fingerprint,
                 "source": self.info.get("source", {}).get("path"), "bytes": dir_bytes(self.root)}
 
 
+def lucene_rank_bm25(corpus: list[list[str]]) -> Any:
+    """rank_bm25's BM25Okapi with Lucene's idf; ``get_scores`` divided by k1 + 1 (Lucene drops that constant)."""
+    from rank_bm25 import BM25Okapi
+
+    class LuceneBM25(BM25Okapi):
+        def _calc_idf(self, nd: dict[str, int]) -> None:
+            self.idf = {word: float(lucene_idf(freq, self.corpus_size)) for word, freq in nd.items()}
+
+        def get_scores(self, query: list[str]) -> np.ndarray:
+            return super().get_scores(query) / (self.k1 + 1)
+
+    return LuceneBM25(corpus, k1=K1, b=B)
+
+
 def top_k(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """Indices of the ``k`` highest positive scores, sorted by (−score, index)."""
-    cand = np.flatnonzero(scores > 0)
+    """Indices of the ``k`` highest positive scores, sorted by (−score, index).
+
+    Exact. On large arrays a strided sample first gives a threshold t that about 2k scores reach; when at least k
+    scores are ≥ t (checked), the k-th largest score is ≥ t too, so only those candidates need sorting.
+    """
+    cand = None
+    if k > 0 and len(scores) > 100 * k:
+        step = len(scores) // (50 * k)
+        sample = scores[::step]
+        ks = min(len(sample), -(-2 * k // step))  # ≈ 2k scores of the whole array reach the sample's ks-th largest
+        t = np.partition(sample, len(sample) - ks)[len(sample) - ks]
+        if t > 0:
+            above = np.flatnonzero(scores >= t)
+            cand = above if len(above) >= k else None
+    if cand is None:
+        cand = np.flatnonzero(scores > 0)
     s = scores[cand]
     if len(cand) > k:
         kth = np.partition(s, len(s) - k)[len(s) - k]  # the k-th largest score

@@ -2,12 +2,17 @@
 
 score(window, text) = ½ · (CLIP + video-text), where
   * CLIP = mean over ``clip_frames`` (8) uniformly sampled frames of cos(image embedding, text embedding);
-  * video-text = cos(video embedding, text embedding) with X-CLIP (ViCLIP in the paper; see models/scorers.py).
+  * video-text = the video-text model's own similarity (models/scorers.py): ViCLIP's cosine (the paper's), or
+    X-CLIP's cosine with its video-conditioned text embedding.
 
-Embeddings go to the ``embeddings`` diskcache (safetensors bytes, never pickles): a window's frame and video
-embeddings are keyed by the models, the video file (absolute path, size, mtime), the window and the decoding
-settings; a text's embeddings by the models and the text. A second story retrieving from the same database decodes
-and encodes nothing it has seen before.
+The gate (keep windows whose score exceeds a threshold) is calibrated per model pair: ``GATE_THRESHOLDS`` holds the
+known values (0.2 for CLIP ViT-L/14 + ViCLIP, the paper's); ``retrieve.threshold`` overrides it, and a model pair
+without a calibrated value needs an explicit one (``gate_threshold``).
+
+Features go to the ``embeddings`` diskcache (safetensors bytes, never pickles): a window's CLIP frame embeddings and
+video-text video features are keyed by the models, the video file (absolute path, size, mtime), the window and the
+decoding settings; a text's features by the models and the text. A second story retrieving from the same database
+decodes and encodes nothing it has seen before.
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ from .segment import Window
 if TYPE_CHECKING:
     import torch
 
-    from ..models.scorers import ClipScorer, VideoTextScorer
+    from ..models.scorers import ClipScorer
 
 CACHE_NAME = "embeddings"
-KEY_VERSION = 1
+KEY_VERSION = 2  # 2: video-text features per model family (ViCLIP, X-CLIP with its prompt-generator inputs)
 _FAILED = b"FAILED:"  # a cached decoding failure (safetensors blobs never start with this)
 
 
@@ -53,7 +58,7 @@ class WindowScorer:
         cache: a diskcache.Cache or None (no memoisation).
     """
 
-    def __init__(self, clip: ClipScorer, video_text: VideoTextScorer, *, clip_frames: int = 8, fps: float = 8.0,
+    def __init__(self, clip: ClipScorer, video_text: Any, *, clip_frames: int = 8, fps: float = 8.0,
                  cache: Any = None):
         self.clip = clip
         self.video_text = video_text
@@ -64,28 +69,30 @@ class WindowScorer:
         self.decoded = 0  # windows decoded (cache misses), for the manifest notes and tests
 
     # Text ------------------------------------------------------------------------------------------------------
-    def text_embeddings(self, text: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """(CLIP text embedding (D1,), video-text embedding (D2,)), cached."""
+    def text_embeddings(self, text: str) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """(CLIP text embedding (D1,), the video-text model's text features for [text]), cached."""
         key = _key({"kind": "text", "clip": self.clip.model_id, "video_text": self.video_text.model_id, "text": text})
         hit = self._get(key)
         if hit is not None:
-            return hit["clip"], hit["video_text"]
+            return hit["clip"], _unprefix(hit, "vt.")
         c = self.clip.encode_texts([text])[0]  # (D1,)
-        v = self.video_text.encode_texts([text])[0]  # (D2,)
-        self._put(key, {"clip": c, "video_text": v})
+        v = self.video_text.text_features([text])
+        self._put(key, {"clip": c, **{f"vt.{k}": t for k, t in v.items()}})
         return c, v
 
     # Windows ---------------------------------------------------------------------------------------------------
-    def score(self, video: Path, window: Window, text_emb: tuple[torch.Tensor, torch.Tensor]) -> WindowScore:
+    def score(self, video: Path, window: Window, text_emb: tuple[torch.Tensor, dict[str, torch.Tensor]]
+              ) -> WindowScore:
         """Score one window; raises media.MediaError when the video cannot be decoded."""
         emb, cached = self.window_embeddings(video, window)
         t_clip, t_vt = text_emb
         clip_score = float((emb["frames"] @ t_clip).mean())  # (F, D1) @ (D1,) → (F,) → mean over frames
-        vt_score = float(emb["video"] @ t_vt)  # (D2,) · (D2,)
+        vt_score = float(self.video_text.similarity(_unprefix(emb, "vt."), t_vt)[0])  # the model's own score
         return WindowScore(clip_score, vt_score, cached)
 
     def window_embeddings(self, video: Path, window: Window) -> tuple[dict[str, torch.Tensor], bool]:
-        """{'frames': (F, D1) CLIP image embeddings, 'video': (D2,) video embedding}, and whether it was cached."""
+        """{'frames': (F, D1) CLIP image embeddings, 'vt.<name>': video-text video features}, and whether it was
+        cached."""
         video = Path(video).resolve()
         try:
             st = video.stat()
@@ -111,7 +118,7 @@ class WindowScorer:
         self.decoded += 1
         idx = np.linspace(0, len(frames) - 1, self.clip_frames).round().astype(int)  # uniform frame sample
         emb = {"frames": self.clip.encode_images([frames[i] for i in idx]),  # (F, D1)
-               "video": self.video_text.encode_video(frames)}  # (D2,)
+               **{f"vt.{k}": v for k, v in self.video_text.video_features(frames).items()}}
         self._put(key, emb)
         return emb, False
 
@@ -137,6 +144,10 @@ class WindowScorer:
         self.cache.set(key, save({k: v.contiguous().float().cpu() for k, v in tensors.items()}))
 
 
+def _unprefix(d: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {k[len(prefix):]: v for k, v in d.items() if k.startswith(prefix)}
+
+
 def _key(obj: dict[str, Any]) -> str:
     return json.dumps({"v": KEY_VERSION, **obj}, sort_keys=True)
 
@@ -146,11 +157,53 @@ def _image_size(clip: Any) -> int:
     return int(max(size) if isinstance(size, (tuple, list)) else size)
 
 
-def select(scored: list[tuple[Any, float]], *, threshold: float, max_clips: int, min_clips: int) -> list[int]:
+def select(scored: list[tuple[Any, float]], *, threshold: float, max_clips: int, min_clips: int,
+           groups: list[Any] | None = None, max_per_group: int | None = None) -> list[int]:
     """METHOD.md B.1: the top ``max_clips`` whose score exceeds ``threshold``; if fewer than ``min_clips`` pass,
-    the top ``min_clips`` by rank. ``scored`` is [(anything, score)]; returns positions into it, best first."""
+    the top ``min_clips`` by rank. ``scored`` is [(anything, score)]; returns positions into it, best first.
+
+    ``groups`` (one key per entry, e.g. the source video) with ``max_per_group`` keep at most that many entries of
+    one group: the rest of a group is skipped as if it were not there, so near-identical windows of one source video
+    never crowd out other videos.
+    """
     order = sorted(range(len(scored)), key=lambda i: (-scored[i][1], i))
+    if groups is not None and max_per_group is not None:
+        seen: dict[Any, int] = {}
+        capped = []
+        for i in order:
+            if seen.get(groups[i], 0) < max_per_group:
+                seen[groups[i]] = seen.get(groups[i], 0) + 1
+                capped.append(i)
+        order = capped
     above = [i for i in order if scored[i][1] > threshold]
     if len(above) >= min_clips:
         return above[:max_clips]
     return order[:min_clips]
+
+
+# The gate's threshold is calibrated for a pair of models: (CLIP model, CLIP weights, video-text family) → value.
+GATE_THRESHOLDS: dict[tuple[str, str | None, str], float] = {
+    # The paper (METHOD.md B.1): CLIP ViT-L/14 and ViCLIP-L/14, mean of the two cosines > 0.2.
+    ("ViT-L-14-336", "openai", "viclip"): 0.2,
+    ("ViT-L-14", "openai", "viclip"): 0.2,
+}
+
+
+def gate_threshold(threshold: float | None, clip_model: str, clip_pretrained: str | None,
+                   video_text_model: str) -> tuple[float, str]:
+    """(the threshold to apply, where it comes from). An explicit ``retrieve.threshold`` wins; otherwise the
+    calibrated value for the models; none known → UsageError (an uncalibrated gate would keep or drop clips at
+    random)."""
+    from ..errors import UsageError
+    from ..models.scorers import video_text_family
+
+    if threshold is not None:
+        return float(threshold), "retrieve.threshold"
+    family = video_text_family(video_text_model)
+    key = (clip_model, clip_pretrained, family)
+    if key in GATE_THRESHOLDS:
+        return GATE_THRESHOLDS[key], f"calibrated for {clip_model}/{clip_pretrained} + {family}"
+    raise UsageError(
+        f"no calibrated retrieval threshold for CLIP {clip_model}/{clip_pretrained} with the {family} video-text "
+        "model", hint="set --set retrieve.threshold=VALUE (look at counts.above_threshold and the windows' scores "
+                      "in a manifest to choose it); the paper's 0.2 holds for CLIP ViT-L/14 + ViCLIP only")

@@ -3,17 +3,21 @@
 Attribute filter (paper defaults, all in ``retrieve.*``): duration ≥ 2 s, ≥ 40 frames, aspect w/h ≥ 0.9. The values
 come from the index when the caption file had them, else from probing the video.
 
-Segmentation: the paper tracks people with YOLOv5 and cuts human-centred segments. That detector is not part of
-this tool; what it does instead is cut each candidate span into up to ``max_windows`` non-overlapping windows of
-``window_s`` seconds (the length the adapt stage trains on: 6 s = 48 frames at 8 fps), spread evenly over the span.
-A span shorter than one window is kept whole. ``Segmenter`` is the seam for a person-centred segmenter later: it gets
-the candidate's span and returns windows.
+Segmentation (``retrieve.segmenter``, a name in ``SEGMENTERS``):
+  * ``fixed`` (default): each candidate span is cut into up to ``max_windows`` (default 1) non-overlapping windows of
+    ``window_s`` seconds (the length the adapt stage trains on: 6 s = 48 frames at 8 fps), spread evenly over the
+    span; a span shorter than one window is kept whole.
+  * ``whole``: the candidate's whole span is one window (the adapt stage uses its first ``max_clip_seconds``).
+The paper instead tracks people with YOLOv5 and cuts person-centred segments; that is not implemented here.
+``Segmenter`` is the seam for it: it gets the candidate's span and returns windows; add a factory to ``SEGMENTERS``.
+Whatever the segmenter, the selection keeps at most ``retrieve.max_per_video`` windows of one source video.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -78,3 +82,27 @@ class FixedWindows:
         # First window starts at the span's start, the last one ends at its end; equal gaps between them.
         starts = np.linspace(span_start, span_end - self.window_s, n) if n > 1 else np.array([span_start])
         return [Window(round(float(s), 3), round(float(s) + self.window_s, 3)) for s in starts]
+
+
+@dataclass(frozen=True)
+class WholeSpan:
+    """The candidate's whole span as one window."""
+
+    def __call__(self, span_start: float, span_end: float) -> list[Window]:
+        return [Window(span_start, span_end)] if span_end > span_start else []
+
+
+# retrieve.segmenter → a factory taking the retrieve config.
+SEGMENTERS: dict[str, Callable[[Any], Segmenter]] = {
+    "fixed": lambda rc: FixedWindows(rc.window_s, rc.max_windows),
+    "whole": lambda rc: WholeSpan(),
+}
+
+
+def make_segmenter(rc: Any) -> Segmenter:
+    """The segmenter named by ``rc.segmenter``; an unknown name is a UsageError listing the valid ones."""
+    from ..errors import UsageError
+
+    if rc.segmenter not in SEGMENTERS:
+        raise UsageError(f"unknown segmenter {rc.segmenter!r}", hint=f"choose one of: {', '.join(SEGMENTERS)}")
+    return SEGMENTERS[rc.segmenter](rc)

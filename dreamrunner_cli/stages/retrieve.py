@@ -3,9 +3,10 @@
 For each motion of plan.json:
   1. BM25 over the database captions with the query "person is <motion>" → the top 400 rows.
   2. Attribute filter: duration ≥ 2 s, ≥ 40 frames, aspect w/h ≥ 0.9 (from the index, else probed).
-  3. Segmentation of each candidate into model-length windows (fixed windows; see retrieval/segment.py).
-  4. Score each window against "the person is <motion>": ½ (CLIP mean over 8 frames + X-CLIP video-text).
-  5. Keep the top 20 above 0.2, at least 4 (the best 4 when fewer pass).
+  3. Segmentation of each candidate into model-length windows (``retrieve.segmenter``; retrieval/segment.py).
+  4. Score each window against "the person is <motion>": ½ (CLIP mean over 8 frames + ViCLIP video-text).
+  5. Keep the top 20 above the gate (0.2 for the paper's models), at least 4 (the best 4 when fewer pass), at
+     most ``max_per_video`` (1) per source video.
   6. Cut the kept windows to ``retrieval/<motion>/clips/NN-….mp4`` and write ``manifest.json``.
 
 Items: one per motion. An item's fingerprint covers that motion's fields in plan.json, the ``retrieve`` config
@@ -111,6 +112,9 @@ def run(ws: Workspace, cfg: Config, *, force: bool = False, dry_run: bool = Fals
         if not d.run or sr.dry_run:
             continue
         if scorer is None:
+            from ..retrieval.scoring import gate_threshold
+
+            gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained, rc.video_text_model)  # before loading
             scorer = _window_scorer(rc)
         manifest = retrieve_motion(index, motion, rc, scorer, mdir, database)
         _say(progress, f"retrieve {motion.id}: {manifest['counts']['bm25_candidates']} candidates, "
@@ -140,9 +144,11 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
     """The whole of METHOD.md B.1 for one motion; writes ``out_dir/clips/*.mp4`` then ``out_dir/manifest.json``."""
     from ..retrieval import media
     from ..retrieval.manifest import Manifest
-    from ..retrieval.scoring import select
-    from ..retrieval.segment import FixedWindows, filter_reason
+    from ..retrieval.scoring import gate_threshold, select
+    from ..retrieval.segment import filter_reason, make_segmenter
 
+    threshold, threshold_source = gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained,
+                                                 rc.video_text_model)
     query = motion.retrieval_query(rc.query_template)
     score_text = rc.score_template.format(motion=motion.description)
     notes: list[str] = []
@@ -153,7 +159,7 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
         notes.append(f"no caption matches the query {query!r}; no clips")
 
     # 2–3. Attribute filter, then segmentation into windows.
-    segmenter = FixedWindows(rc.window_s, rc.max_windows)
+    segmenter = make_segmenter(rc)
     candidates: list[dict[str, Any]] = []
     windows: list[tuple[dict[str, Any], Any]] = []  # (candidate, Window)
     for row, bm25 in hits:
@@ -191,8 +197,9 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
         scored.append(((cand, w, s), s.score))
     scored = [x for x in scored if x[0][0]["status"] == "scored"]
 
-    # 5. Selection: top max_clips above the threshold, at least min_clips.
-    keep = select(scored, threshold=rc.threshold, max_clips=rc.max_clips, min_clips=rc.min_clips)
+    # 5. Selection: top max_clips above the threshold, at least min_clips, at most max_per_video per source video.
+    keep = select(scored, threshold=threshold, max_clips=rc.max_clips, min_clips=rc.min_clips,
+                  groups=[str(x[0][0]["_clip"].video) for x in scored], max_per_group=rc.max_per_video)
     if len(keep) < rc.min_clips:
         notes.append(f"only {len(keep)} clip(s) available (min_clips is {rc.min_clips}); a larger database helps")
     rank = {pos: r + 1 for r, pos in enumerate(sorted(range(len(scored)), key=lambda i: (-scored[i][1], i)))}
@@ -216,20 +223,22 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
                      "source": clip.path, "start": w.start, "end": w.end, "frames": int(len(frames)),
                      "fps": rc.clip_fps, "width": int(frames.shape[2]), "height": int(frames.shape[1]),
                      "clip_score": round(s.clip_score, 6), "video_text_score": round(s.video_text_score, 6),
-                     "score": round(s.score, 6), "above_threshold": s.score > rc.threshold})
+                     "score": round(s.score, 6), "above_threshold": s.score > threshold})
     kept_keys = {(scored[p][0][0]["row"], scored[p][0][1].start) for p in keep}
     manifest = {
         "motion": motion.id, "description": motion.description, "query": query, "score_text": score_text,
         "database": database,
         "models": {"clip": scorer.clip.model_id, "video_text": scorer.video_text.model_id},
-        "params": {k: getattr(rc, k) for k in ("bm25_top_k", "min_duration_s", "min_frames", "min_aspect",
-                                               "window_s", "max_windows", "clip_fps", "clip_max_side", "clip_frames",
-                                               "threshold", "max_clips", "min_clips", "backend")},
+        "params": {**{k: getattr(rc, k) for k in ("bm25_top_k", "min_duration_s", "min_frames", "min_aspect",
+                                                  "segmenter", "window_s", "max_windows", "max_per_video", "clip_fps",
+                                                  "clip_max_side", "clip_frames", "max_clips", "min_clips",
+                                                  "backend")},
+                   "threshold": threshold, "threshold_source": threshold_source},
         "counts": {"bm25_candidates": len(candidates),
                    "filtered_out": sum(c.get("status") == "filtered" for c in candidates),
                    "unreadable": sum(c.get("status") == "unreadable" for c in candidates),
                    "windows_scored": len(scored),
-                   "above_threshold": sum(sc > rc.threshold for _, sc in scored), "kept": len(kept)},
+                   "above_threshold": sum(sc > threshold for _, sc in scored), "kept": len(kept)},
         "kept": kept,
         "candidates": [{k: v for k, v in c.items() if not k.startswith("_")} for c in candidates],
         "windows": [{"row": c["row"], "start": w.start, "end": w.end, "clip_score": round(s.clip_score, 6),
