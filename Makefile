@@ -53,3 +53,9 @@ gpu-wheels:
 
 clean:
 	rm -rf demo-ws .pytest_cache
+
+# Reliability (issue 16, docs/reliability.md): the whole bad-input corpus (`make test` runs every 4th case) and the
+# error-boundary, records, signal and safetensors tests. The pytest summary line is the figure the docs report.
+.PHONY: reliability
+reliability: $(STAMP)
+	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rx --timeout=600 tests/test_reliability_corpus.py tests/test_reliability.py

@@ -181,26 +181,139 @@ def to_model_pixels(frames: np.ndarray, height: int, width: int) -> torch.Tensor
     return x.permute(1, 0, 2, 3).unsqueeze(0).contiguous()  # (1, 3, T, height, width)
 
 
-def load_clip_pixels(path: Path, height: int, width: int, num_frames: int, max_seconds: float) -> torch.Tensor:
-    """A clip → (1, 3, num_frames, height, width) in [-1, 1]: its first ``max_seconds``, sampled uniformly."""
-    from ..video import probe_video, read_video
+@dataclass(frozen=True)
+class Limits:
+    """What an input must satisfy to be trained on (checked while decoding, before any training step)."""
 
-    info = probe_video(path)
-    limit = int(max_seconds * info.fps) if info.fps > 0 else None
-    frames, _ = read_video(path, max_frames=limit)
-    idx = sample_indices(len(frames), num_frames)
-    return to_model_pixels(frames[idx], height, width)
+    min_clip_frames: int = 2  # frames a clip must hold within its first max_seconds
+    max_image_pixels: int = 100_000_000  # width × height of a reference image
 
 
-def load_image_pixels(path: Path, height: int, width: int, num_frames: int) -> torch.Tensor:
-    """An image → a static video (1, 3, num_frames, height, width) in [-1, 1] (METHOD.md B.4)."""
+def read_clip_frames(path: Path, height: int, width: int, num_frames: int, max_seconds: float,
+                     min_frames: int = 2) -> np.ndarray:
+    """A clip → uint8 (num_frames, height, width, 3): its first ``max_seconds``, sampled uniformly (B.2).
+
+    ffmpeg decodes only the first ``max_seconds`` and resizes each frame to ``height × width`` while reading
+    (bicubic, no crop; rotation metadata applied), so memory is bounded by the frames of that span at the model's
+    size (6 s at 60 fps at 480×720: ≈ 370 MB), never the clip's full resolution.
+
+    Raises:
+        InputInvalid: not a decodable video, or fewer than ``min_frames`` frames in the span (a 1-frame video, a
+            still image renamed .mp4). The message names the file and what to do.
+    """
+    import logging
+
+    import imageio_ffmpeg
     import numpy as np
-    from PIL import Image, UnidentifiedImageError
 
+    path = Path(path)
+    hint = "replace or remove the file (a motion clip needs real video with several frames)"
+    frames: list[np.ndarray] = []
+    log = logging.getLogger("imageio_ffmpeg")
+    level = log.level
+    log.setLevel(logging.ERROR)  # it warns that the read size differs from the source size: that is the point
     try:
-        with Image.open(path) as im:
-            rgb = np.asarray(im.convert("RGB"))
-    except (OSError, UnidentifiedImageError) as exc:
-        raise InputInvalid(f"cannot read image {path}: {exc}", hint="use a PNG or JPEG file") from None
-    frames = np.repeat(rgb[None], num_frames, axis=0)  # (T, H, W, 3)
-    return to_model_pixels(frames, height, width)
+        gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24", output_params=[
+            "-t", f"{max_seconds:.6f}", "-vf", f"scale={width}:{height}:flags=bicubic"])
+        meta = next(gen)
+        if tuple(meta.get("size") or ()) != (width, height):
+            raise ValueError(f"ffmpeg returned frames of {meta.get('size')}, expected {(width, height)}")
+        cap = int(max_seconds * 1000) + 1  # at most 1000 fps over the span: a bound even if fps is unknown
+        for raw in gen:
+            frames.append(np.frombuffer(raw, np.uint8).reshape(height, width, 3))
+            if len(frames) >= cap:
+                break
+        gen.close()
+    except Exception as exc:  # ffmpeg and imageio raise many types for broken files; all mean the same to a user
+        text = str(exc).strip().splitlines()
+        raise InputInvalid(f"cannot read video {path}: {type(exc).__name__}: {text[0] if text else ''}",
+                           hint=hint) from None
+    finally:
+        log.setLevel(level)
+    if len(frames) < min_frames:
+        what = "a still image, not a video" if len(frames) == 1 else f"{len(frames)} frames"
+        raise InputInvalid(f"clip {path} has {what} within its first {max_seconds:g} s; a motion clip needs at least "
+                           f"{min_frames} frames (adapt.min_clip_frames)", hint=hint)
+    idx = sample_indices(len(frames), num_frames)
+    return np.stack([frames[i] for i in idx])
+
+
+def load_clip_pixels(path: Path, height: int, width: int, num_frames: int, max_seconds: float,
+                     min_frames: int = 2) -> torch.Tensor:
+    """A clip → (1, 3, num_frames, height, width) in [-1, 1] (see ``read_clip_frames``)."""
+    return to_model_pixels(read_clip_frames(path, height, width, num_frames, max_seconds, min_frames), height, width)
+
+
+def read_image_frame(path: Path, height: int, width: int, max_pixels: int = 100_000_000) -> np.ndarray:
+    """A reference image → one uint8 frame (height, width, 3), as a person sees the image.
+
+    * EXIF orientation is applied (phone portraits are stored sideways with a rotate tag);
+    * transparency is composited on white (RGBA, LA, palette with transparency): transparent pixels would
+      otherwise turn black;
+    * 16-bit grayscale (``I;16``/``I``) is scaled 65535 → 255 (a plain RGB conversion clips it to near white);
+    * the image is resized to ``height × width`` (bicubic, no crop) *before* anything repeats it into frames, and
+      JPEGs are decoded at a reduced scale when much larger (``draft``);
+    * images above ``max_pixels`` (width × height), and decompression bombs, are refused before decoding.
+
+    Raises:
+        InputInvalid: unreadable, too large, or not an image (names the file and what to do).
+    """
+    import warnings
+
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    path = Path(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own budget decides, below
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise _too_large(path, w, h, max_pixels)
+                im.draft("RGB", (width, height))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= size
+                im = ImageOps.exif_transpose(im)
+                rgb = _to_rgb8(im)
+                rgb = rgb.resize((width, height), Image.Resampling.BICUBIC)
+                return np.asarray(rgb, dtype=np.uint8).copy()
+    except Image.DecompressionBombError as exc:
+        raise InputInvalid(f"image {path} is refused as a decompression bomb: {exc}",
+                           hint="use an ordinary photo or drawing (PNG or JPEG)") from None
+    except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
+        raise InputInvalid(f"cannot read image {path}: {type(exc).__name__}: {exc}",
+                           hint="use a PNG or JPEG file; re-export it if it is damaged") from None
+
+
+def _too_large(path: Path, w: int, h: int, max_pixels: int) -> InputInvalid:
+    return InputInvalid(f"image {path} is {w}×{h} = {w * h / 1e6:.1f} MP, above the limit of "
+                        f"{max_pixels / 1e6:.1f} MP (adapt.max_image_pixels)",
+                        hint="downscale the image (it is resized to the render size anyway), or raise "
+                        "adapt.max_image_pixels with --set")
+
+
+def _to_rgb8(im):
+    """Any Pillow mode → 8-bit RGB, alpha composited on white, 16-bit scaled."""
+    import numpy as np
+    from PIL import Image
+
+    if im.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        a = np.asarray(im).astype(np.float64)
+        a = np.clip(a / 257.0, 0, 255).round().astype(np.uint8)  # 16-bit range (65535) → 8-bit (255)
+        return Image.fromarray(a, mode="L").convert("RGB")
+    if im.mode == "F":
+        a = np.asarray(im).astype(np.float64)
+        a = a * 255.0 if a.size and a.max() <= 1.0 else a
+        return Image.fromarray(np.clip(a, 0, 255).round().astype(np.uint8), mode="L").convert("RGB")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (im.mode == "P" and "transparency" in im.info):
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return im.convert("RGB")
+
+
+def load_image_pixels(path: Path, height: int, width: int, num_frames: int,
+                      max_pixels: int = 100_000_000) -> torch.Tensor:
+    """An image → a static video (1, 3, num_frames, height, width) in [-1, 1] (METHOD.md B.4), resized first."""
+    frame = read_image_frame(path, height, width, max_pixels)  # (height, width, 3)
+    x = to_model_pixels(frame[None], height, width)  # (1, 3, 1, height, width)
+    return x.expand(-1, -1, num_frames, -1, -1).contiguous()

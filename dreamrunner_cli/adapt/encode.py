@@ -1,9 +1,13 @@
 """VAE latents and prompt embeddings of the training data, computed once and memoised across workspaces.
 
 Entries live in diskcache (``$DREAMRUNNER_CACHE/latents`` and ``.../embeddings``) as safetensors bytes, never
-pickles. A latent's key covers the file's content hash, the model (id, revision, dtype), the geometry and the
-preprocessing version; an embedding's key covers the caption, the model and the text length. Training reads them
-from memory every step: no VAE or T5 call inside the training loop.
+pickles. A latent's key covers the file's content hash, the resolved model identity (``identity.model_identity``:
+snapshot commit or content digest, block count, dtype), the geometry and the preprocessing version; an
+embedding's key covers the caption, the model identity and the text length. Training reads them from memory every
+step: no VAE or T5 call inside the training loop.
+
+Decoding (``decode_example``) is separate from encoding so that the stage can decode and check every input of a
+run before it loads a model or trains anything.
 """
 
 from __future__ import annotations
@@ -12,12 +16,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..workspace import digest
-from .data import Example, load_clip_pixels, load_image_pixels
+from .data import Example, Limits, load_clip_pixels, load_image_pixels
 
 if TYPE_CHECKING:
     import torch
 
-PREPROCESS_VERSION = 1  # bump when decoding, sampling or resizing changes
+PREPROCESS_VERSION = 2  # bump when decoding, sampling or resizing changes (2: ffmpeg resize, EXIF, alpha, 16-bit)
 
 
 @dataclass
@@ -43,16 +47,41 @@ class Geometry:
                 "max_seconds": self.max_seconds}
 
 
+def latent_key(ex: Example, geometry: Geometry, model_key: dict[str, Any]) -> str:
+    return "clip-latents:" + digest({"file": ex.digest, "kind": ex.kind, "model": model_key,
+                                     "geometry": geometry.to_dict(), "preprocess": PREPROCESS_VERSION})
+
+
+def cached_latents(examples: list[Example], geometry: Geometry, model_key: dict[str, Any]) -> set[str]:
+    """Digests of the examples whose latents are already cached for this model and geometry."""
+    from ..cache import open_cache
+
+    with open_cache("latents") as cache:
+        return {ex.digest for ex in examples if latent_key(ex, geometry, model_key) in cache}
+
+
+def decode_example(ex: Example, geometry: Geometry, limits: Limits | None = None) -> torch.Tensor:
+    """The example's pixels (1, 3, T, H, W) in [-1, 1]; raises InputInvalid naming the file if it is unusable."""
+    lim = limits or Limits()
+    if ex.kind == "image":
+        return load_image_pixels(ex.path, geometry.height, geometry.width, geometry.num_frames, lim.max_image_pixels)
+    return load_clip_pixels(ex.path, geometry.height, geometry.width, geometry.num_frames, geometry.max_seconds,
+                            lim.min_clip_frames)
+
+
 def encode_examples(pipe, examples: list[Example], geometry: Geometry, model_key: dict[str, Any],
-                    stats: dict[str, int] | None = None) -> list[Encoded]:
+                    stats: dict[str, int] | None = None, pixels: dict[str, torch.Tensor] | None = None,
+                    limits: Limits | None = None) -> list[Encoded]:
     """Latents and prompt embeddings of every example, from the cache when present.
 
     Args:
         pipe: a CogVideoXPipeline (its vae, text_encoder and tokenizer are used on their current device).
         examples: clips or images with captions.
         geometry: pixel size and frames to decode to (images become static videos of ``num_frames``).
-        model_key: what identifies the model's weights (id, revision, dtype).
+        model_key: the resolved model identity (``identity.model_identity``).
         stats: optional counters ``latents_computed`` / ``embeds_computed`` (for tests and logs).
+        pixels: already decoded pixels by example digest (decoded again when missing).
+        limits: input limits for decoding.
     """
     from ..cache import open_cache
 
@@ -63,11 +92,11 @@ def encode_examples(pipe, examples: list[Example], geometry: Geometry, model_key
     out = []
     with open_cache("latents") as lat_cache, open_cache("embeddings") as emb_cache:
         for ex in examples:
-            lkey = "clip-latents:" + digest({"file": ex.digest, "kind": ex.kind, "model": model_key,
-                                             "geometry": geometry.to_dict(), "preprocess": PREPROCESS_VERSION})
+            lkey = latent_key(ex, geometry, model_key)
             latents = _get(lat_cache, lkey, "latents")
             if latents is None:
-                latents = vae_latents(pipe, _pixels(ex, geometry))
+                px = (pixels or {}).get(ex.digest)
+                latents = vae_latents(pipe, px if px is not None else decode_example(ex, geometry, limits))
                 _put(lat_cache, lkey, {"latents": latents})
                 stats["latents_computed"] += 1
             ekey = "prompt-embeds:" + digest({"caption": ex.caption, "model": model_key, "text_len": text_len})
@@ -78,12 +107,6 @@ def encode_examples(pipe, examples: list[Example], geometry: Geometry, model_key
                 stats["embeds_computed"] += 1
             out.append(Encoded(ex, latents, embeds))
     return out
-
-
-def _pixels(ex: Example, g: Geometry) -> torch.Tensor:
-    if ex.kind == "image":
-        return load_image_pixels(ex.path, g.height, g.width, g.num_frames)
-    return load_clip_pixels(ex.path, g.height, g.width, g.num_frames, g.max_seconds)
 
 
 def vae_latents(pipe, pixels: torch.Tensor) -> torch.Tensor:

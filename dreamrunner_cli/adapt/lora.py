@@ -79,12 +79,18 @@ def lora_state_dict(transformer, name: str) -> dict[str, torch.Tensor]:
     from peft.utils import get_peft_model_state_dict
 
     sd = get_peft_model_state_dict(transformer, adapter_name=name)
-    return {k: v.detach().float().cpu().contiguous() for k, v in sd.items()}
+    return {k: v.detach().float().cpu().clone() for k, v in sd.items()}  # a copy: training goes on after exports
 
 
-def lora_metadata(rank: int, blocks: list[int], dropout: float) -> dict:
-    """The LoraConfig diffusers stores beside the weights (so loading reproduces rank and alpha exactly)."""
-    return {"r": rank, "lora_alpha": rank, "lora_dropout": dropout, "target_modules": target_modules(blocks),
+def lora_metadata(rank: int, blocks: list[int]) -> dict:
+    """The LoraConfig diffusers stores beside the weights (so loading reproduces rank and alpha exactly).
+
+    ``lora_dropout`` is always 0.0 here, whatever dropout trained the LoRA: the file is for inference, and peft
+    builds a ``Dropout(p)`` module *in training mode* for any p > 0 it reads, even when the model is in ``eval()``,
+    so a file saying 0.1 makes every render with the same seed differ (STACK.md). The training dropout is recorded
+    in adapter.json's ``hyperparameters`` instead.
+    """
+    return {"r": rank, "lora_alpha": rank, "lora_dropout": 0.0, "target_modules": target_modules(blocks),
             "init_lora_weights": "gaussian", "bias": "none", "use_dora": False}
 
 

@@ -28,6 +28,14 @@ class DataItem(BaseModel):
     digest: str = Field(..., description="Content hash of the file.")
 
 
+class Snapshot(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: int
+    weights: str = Field(..., description="Path of the LoRA at that step, relative to the adapter folder.")
+    loss: float = Field(..., description="Mean training loss over the 10 steps up to it (or fewer).")
+
+
 class AdapterRecord(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -43,7 +51,8 @@ class AdapterRecord(BaseModel):
     rank: int
     alpha: float
     steps: int
-    base_model: dict[str, Any] = Field(..., description="id, revision and dtype of the model it was trained on.")
+    base_model: dict[str, Any] = Field(..., description="Resolved identity of the model it was trained on: source, "
+                                       "snapshot commit or content digests, block count, dtype.")
     geometry: dict[str, Any] = Field(..., description="Pixel height/width/frames the data was decoded to.")
     hyperparameters: dict[str, Any]
     data: list[DataItem]
@@ -58,6 +67,10 @@ class AdapterRecord(BaseModel):
     device: str | None = None
     train_seconds: float | None = None
     resumed_from: int | None = Field(None, description="Step of the checkpoint a killed run resumed from, if any.")
+    snapshots: list[Snapshot] = Field(default_factory=list, description="Intermediate LoRAs (adapt.export_steps), "
+                                      "to pick the best step; each is a diffusers LoRA folder of its own.")
+    training: dict[str, Any] = Field(default_factory=dict, description="How it ran (does not change the weights): "
+                                     "gradient checkpointing and why, compute dtype, grad scaler, export steps.")
 
 
 def load_adapter_record(folder: Path) -> AdapterRecord:

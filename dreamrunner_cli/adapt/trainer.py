@@ -6,14 +6,22 @@ Motion (METHOD.md B.3, MotionDirector adapted to CogVideoX), one step:
    seeded generator (all draws happen every step, so the stream never depends on which path ran);
 2. x_t = add_noise(x_0, ε, t); target = scheduler.get_velocity(x_0, ε, t) for v-prediction models (ε for epsilon);
 3. spatial path (skipped with probability ``spatial_skip_prob``): only clip k's spatial LoRA is active (the motion
-   LoRA is off), loss = MSE on the drawn latent frame, step the spatial optimiser;
-4. temporal path: the motion LoRA and clip k's spatial LoRA are active, only the motion LoRA learns,
-   loss = MSE over all frames + appearance-debiased MSE with the drawn anchor, step the motion optimiser.
+   LoRA is off), loss = MSE on the drawn latent frame, step the spatial optimiser. ``spatial_frames="all"`` feeds
+   every latent frame and takes the loss on the drawn one (the authors' CogVideoX port); ``1`` feeds only the
+   drawn latent frame (MotionDirector's single-frame spatial path: 1/F of the tokens);
+4. temporal path: the motion LoRA learns; clip k's spatial LoRA is active (frozen) only if the spatial path ran
+   this step. On skipped steps every spatial LoRA is off (scale 0), as in MotionDirector and the authors' port:
+   that is how the motion LoRA is used at inference. Loss = MSE over all frames + appearance-debiased MSE with the
+   drawn anchor, step the motion optimiser.
 
 Clip k's spatial LoRA is bound to clip k by index, never by a loader's step counter (METHOD.md F.7). Only the motion
 LoRA is returned; the spatial ones are discarded.
 
 Character (B.4): one LoRA, its images as static videos, loss = MSE on one latent frame (random, or the first).
+
+Intermediate LoRAs are handed to ``on_export`` at ``export_steps`` (the authors picked steps 120/300/360 per motion),
+mixed precision is autocast with float32 LoRA weights, with a GradScaler only for float16 on CUDA (bf16 has fp32's
+exponent range and needs none).
 
 Determinism: everything runs inside ``torch.random.fork_rng`` seeded with ``seed`` (LoRA init and dropout use the
 global RNG), the draws come from a private generator, and checkpoints store both states. A run resumed from a
@@ -39,6 +47,12 @@ if TYPE_CHECKING:
     from .encode import Encoded
 
 StepCallback = Callable[[int, int, float, dict[str, Any]], None]
+ExportCallback = Callable[[int, dict[str, Any]], None]  # (step, the kept LoRA's state dict at that step)
+
+
+def uses_grad_scaler(device: str, dtype: str) -> bool:
+    """Loss scaling only for float16 on CUDA; bfloat16 and float32 train without a GradScaler."""
+    return str(device).startswith("cuda") and dtype == "float16"
 
 
 @dataclass
@@ -59,6 +73,8 @@ class TrainSpec:
     loss_frame: Literal["random", "first"] = "random"  # character only
     checkpoint_every: int = 100
     gradient_checkpointing: bool = False
+    spatial_frames: Literal["all", 1] = "all"  # motion only: latent frames fed to the spatial path (all or 1)
+    export_steps: list[int] = field(default_factory=list)  # steps whose LoRA is handed to on_export
 
     @property
     def adapter_name(self) -> str:
@@ -105,7 +121,7 @@ def check_supported(transformer) -> None:
 
 def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, device: str = "cpu",
                dtype: str = "float32", checkpoint_dir: Path | None = None, run_key: str = "",
-               on_step: StepCallback | None = None) -> TrainResult:
+               on_step: StepCallback | None = None, on_export: ExportCallback | None = None) -> TrainResult:
     """Train one LoRA on a frozen transformer and return its weights; the transformer is left as it was.
 
     Args:
@@ -118,6 +134,8 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
         checkpoint_dir: where to save/resume checkpoints (None: no checkpoints).
         run_key: identifies the recipe + data; checkpoints of another key are ignored.
         on_step: called after every step as on_step(step, total, loss, info).
+        on_export: called as on_export(step, state_dict) after each step listed in ``spec.export_steps`` (below
+            ``spec.steps``; the final LoRA is the return value), before that step's checkpoint is written.
     """
     import torch
 
@@ -149,7 +167,7 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
             optimizers = {"main": torch.optim.AdamW(main_params, **adamw)}
             if spatial_params:
                 optimizers["spatial"] = torch.optim.AdamW(spatial_params, **adamw)
-            scaler = torch.amp.GradScaler("cuda", enabled=dev.type == "cuda" and tdtype == torch.float16)
+            scaler = torch.amp.GradScaler("cuda", enabled=uses_grad_scaler(device, dtype))
             trainable = {n: p for n, p in transformer.named_parameters() if ".lora_" in n}
 
             # 2. Training mode, memory options, and the fixed per-run inputs.
@@ -158,6 +176,7 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
                 transformer.enable_gradient_checkpointing()
             _, nf, _, lh, lw = data[0].latents.shape
             rotary = rotary_embeddings(transformer, nf, lh, lw, dev)
+            rotary_one = rotary_embeddings(transformer, 1, lh, lw, dev)  # spatial_frames="1": one latent frame
             num_t = int(scheduler.config.num_train_timesteps)
             prediction = scheduler.config.prediction_type
 
@@ -181,9 +200,10 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
                     losses, spatial_losses = list(ck.state["losses"]), list(ck.state["spatial_losses"])
 
             def forward(x_t, embeds, t):
+                rope = rotary if x_t.shape[1] == nf else rotary_one
                 with torch.autocast(dev.type, dtype=tdtype, enabled=tdtype != torch.float32), _sdpa_context(dev):
                     return transformer(hidden_states=x_t, encoder_hidden_states=embeds, timestep=t,
-                                       image_rotary_emb=rotary, return_dict=False)[0]
+                                       image_rotary_emb=rope, return_dict=False)[0]
 
             def backward_step(loss, opt):
                 scaler.scale(loss).backward()
@@ -226,20 +246,28 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
                     # 4c. Spatial path: clip k's own spatial LoRA alone, loss on one latent frame.
                     if not skip:
                         activate(transformer, [spatial_names[k]], [spatial_names[k]])
-                        pred = forward(x_t, embeds, t)
-                        loss_s = spatial_loss(pred, target, frame)
+                        if spec.spatial_frames == 1:  # only the drawn latent frame goes in (1/F of the tokens)
+                            pred = forward(x_t[:, frame : frame + 1], embeds, t)
+                            loss_s = spatial_loss(pred, target[:, frame : frame + 1], 0)
+                        else:  # every latent frame goes in, the loss is on the drawn one
+                            pred = forward(x_t, embeds, t)
+                            loss_s = spatial_loss(pred, target, frame)
                         backward_step(loss_s, optimizers["spatial"])
                         info["spatial"] = float(loss_s.detach())
                     spatial_losses.append(info["spatial"])
-                    # 4d. Temporal path: motion LoRA (learning) + clip k's spatial LoRA (frozen here).
-                    activate(transformer, [main, spatial_names[k]], [main])
+                    # 4d. Temporal path: the motion LoRA learns. Clip k's spatial LoRA (frozen here) joins it only
+                    # when the spatial path ran; on skipped steps every spatial LoRA is off, as at inference.
+                    activate(transformer, [main] if skip else [main, spatial_names[k]], [main])
                     pred = forward(x_t, embeds, t)
                     loss = temporal_loss(pred, target, anchor, spec.debias_beta)
                     backward_step(loss, optimizers["main"])
                 losses.append(float(loss.detach()))
 
-                # 4e. Checkpoint (before reporting the step, so reported progress is durable).
+                # 4e. Intermediate LoRA for picking the best step, then the checkpoint (before reporting the step,
+                # so reported progress is durable; an export is written before the checkpoint that covers it).
                 done = step + 1
+                if on_export is not None and done in spec.export_steps and done < spec.steps:
+                    on_export(done, lora_state_dict(transformer, main))
                 if checkpoint_dir is not None and done % spec.checkpoint_every == 0 and done < spec.steps:
                     rng = {"torch_cpu": torch.get_rng_state(), "generator": gen.get_state()}
                     if dev.type == "cuda":
@@ -261,7 +289,7 @@ def train_lora(transformer, scheduler, data: list[Encoded], spec: TrainSpec, *, 
             transformer.train(was_training)
             for n, p in transformer.named_parameters():
                 p.requires_grad_(grads_before.get(n, False))
-    return TrainResult(state_dict=state_dict, metadata=lora_metadata(spec.rank, spec.blocks, spec.dropout),
+    return TrainResult(state_dict=state_dict, metadata=lora_metadata(spec.rank, spec.blocks),
                        losses=losses, spatial_losses=spatial_losses, resumed_from=resumed_from,
                        seconds=round(time.monotonic() - start_time, 3), steps_run=spec.steps - start)
 

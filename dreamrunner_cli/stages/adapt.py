@@ -7,10 +7,16 @@ Items:
 - ``character/<id>``: trained on the character's reference images shown as static videos; odd blocks
   (``adapt.character_blocks``). Characters without reference images get no LoRA (a note says so).
 
-Each output folder holds ``pytorch_lora_weights.safetensors`` (diffusers' LoRA format) and ``adapter.json``. An
-item's fingerprint covers its plan entry, the adapt hyper-parameters of its kind, the model id/revision/dtype, the
-render geometry and its data (content hash + caption of every clip/image). A trained adapter is also cached across
-stories under its full recipe; a second story with the same data gets it without training.
+Each output folder holds ``pytorch_lora_weights.safetensors`` (diffusers' LoRA format), ``adapter.json`` and, for
+``adapt.export_steps`` below the step count, ``steps/step-NNNNNN/`` (the LoRA at that step). An item's fingerprint
+covers its plan entry, the adapt hyper-parameters of its kind, the *resolved* model identity (snapshot commit or
+content digest, block count, dtype), the render geometry and its data (content hash + caption of every clip/image).
+A trained adapter is also cached across stories under its full recipe; a second story with the same data and the
+same model gets it without training, after checking that its blocks fit the model.
+
+Order of work: decide per item; take what the cross-story cache has; decode and check *every* remaining input
+(one error per bad file, exit 5, nothing loaded or trained); load the model once; encode every clip, image and
+caption (VAE + T5, cached); move the text encoder and VAE off the GPU once; train the items one after another.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from typing import Any, Literal
 
 from ..adapt.data import Example, character_examples, data_fingerprint, motion_examples
 from ..adapt.encode import Geometry
-from ..adapt.record import ADAPTER_JSON, AdapterRecord, DataItem
+from ..adapt.encode import encode_examples
+from ..adapt.record import ADAPTER_JSON, AdapterRecord, DataItem, Snapshot
 from ..adapt.reuse import ADAPT_CODE_VERSION, cache_get, cache_put, recipe, recipe_key
 from ..config import Config
 from ..errors import InputInvalid, UsageError
@@ -92,13 +99,15 @@ def run(
     clip_dirs = _clip_folders(ws, plan, clips or {}, remember=not dry_run)
     jobs = _jobs(ws, cfg, plan, motions, characters, only, clip_dirs, sr.notes)
 
-    # 2. Decide per item (data was resolved above: a missing clip or image fails before any training).
-    model_key = {"id": cfg.model.id, "revision": cfg.model.revision, "dtype": cfg.model.dtype}
+    # 2. Decide per item (data was resolved above: a missing clip or image fails before any training). The model
+    # is its resolved identity (commit / content digest, block count, dtype), never just its id string.
+    model_key = _resolved_model(cfg, pipeline, dry_run, sr.notes) if jobs else {}
     todo = []
     for job in jobs:
         deps = {
             job.plan_path: job.entry.model_dump(mode="json"),
             f"config.adapt ({job.kind})": job.hyperparameters,
+            "config.adapt (outputs)": {"export_steps": _export_steps(cfg, job)},
             "config.model": model_key,
             "config.render (geometry)": job.geometry.to_dict(),
             "data": data_fingerprint(job.examples),
@@ -108,30 +117,121 @@ def run(
         if d.run:
             todo.append((job, deps, out, d))
 
-    # 3. Reuse from the cross-story cache, or train; write outputs atomically, then the record.
+    # 3. Reuse from the cross-story cache; check every other input; train; write outputs atomically, then records.
     written: list[dict[str, Any]] = []
     loader = _PipelineLoader(cfg, pipeline)
+
+    def done(job: Job, deps: dict, out: Path, d: Any, key: str, record: AdapterRecord) -> None:
+        sr.finish(d, deps, [out], extra={"recipe_key": key, "source": record.source})
+        written.append({"kind": job.kind, "id": job.id, "path": ws.rel(out), "source": record.source,
+                        "steps": record.steps, "final_loss": record.final_loss})
+
     try:
         if todo and not dry_run:
-            with _progress(progress) as bar:
-                for job, deps, out, d in todo:
-                    rec = recipe(job.kind, model_key, job.geometry.to_dict(), job.hyperparameters,
-                                 data_fingerprint(job.examples))
-                    key = recipe_key(rec)
-                    hit = cache_get(key) if cfg.adapt.reuse and not force else None
-                    if hit is not None:
-                        record = _reuse(ws, job, out, key, *hit)
-                    else:
-                        record = _train(ws, cfg, job, out, key, model_key, loader.get(), bar)
-                    sr.finish(d, deps, [out], extra={"recipe_key": key, "source": record.source})
-                    written.append({"kind": job.kind, "id": job.id, "path": ws.rel(out), "source": record.source,
-                                    "steps": record.steps, "final_loss": record.final_loss})
+            # 3a. The cross-story cache: no model is loaded for a hit that fits this model.
+            to_train = []
+            for job, deps, out, d in todo:
+                key = recipe_key(recipe(job.kind, model_key, job.geometry.to_dict(), job.hyperparameters,
+                                        data_fingerprint(job.examples)))
+                hit = cache_get(key) if cfg.adapt.reuse and not force else None
+                record = _reuse(ws, cfg, job, out, key, model_key, *hit) if hit is not None else None
+                if record is not None:
+                    done(job, deps, out, d, key, record)
+                else:
+                    to_train.append((job, deps, out, d, key))
+            if to_train:
+                # 3b. Decode and check every input before anything is loaded or trained.
+                limits = _limits(cfg)
+                pixels = _decode_all([t[0] for t in to_train], model_key, limits)
+                # 3c. One model load; every clip, image and caption encoded once (VAE + T5, cached).
+                pipe = loader.get()
+                encoded = {job.item: encode_examples(pipe, job.examples, job.geometry, model_key, pixels=pixels,
+                                                     limits=limits) for job, *_ in to_train}
+                pixels.clear()
+                # 3d. Train, with the text encoder and VAE off the GPU for the whole stage (not per job).
+                device = str(next(pipe.transformer.parameters()).device)
+                with _progress(progress) as bar, _aside(pipe, ("text_encoder", "vae"),
+                                                        enabled=device.startswith("cuda")):
+                    for job, deps, out, d, key in to_train:
+                        record = _train(ws, cfg, job, out, key, model_key, pipe, encoded.pop(job.item), bar)
+                        done(job, deps, out, d, key, record)
     except BaseException as exc:
         sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                  models=model_ids(cfg.model), seeds={"adapt": cfg.adapt.seed})
         raise
     sr.close(outcome="ok", models=model_ids(cfg.model), seeds={"adapt": cfg.adapt.seed})
     return sr.result(adapters=written)
+
+
+def _resolved_model(cfg: Config, pipeline: Any, dry_run: bool, notes: list[str]) -> dict[str, Any]:
+    """The model identity that keys the adapters and caches; a dry run says so instead of failing on it."""
+    from ..adapt.identity import model_identity
+    from ..errors import ModelUnavailable
+
+    try:
+        return model_identity(cfg.model, pipeline)
+    except ModelUnavailable as exc:
+        if not dry_run:
+            raise
+        notes.append(f"model {cfg.model.id!r} not resolved ({exc.message}); adapters are shown as if it changed")
+        return {"source": "unresolved", "id": cfg.model.id, "revision": cfg.model.revision, "dtype": cfg.model.dtype}
+
+
+def _export_steps(cfg: Config, job: Job) -> list[int]:
+    """The intermediate steps written for this item (below its step count)."""
+    steps = job.hyperparameters["steps"]
+    return sorted({int(n) for n in cfg.adapt.export_steps if 0 < int(n) < steps})
+
+
+def _limits(cfg: Config):
+    from ..adapt.data import Limits
+
+    a = cfg.adapt
+    return Limits(min_clip_frames=a.min_clip_frames or max(2, cfg.render.num_frames // 2),
+                  max_image_pixels=a.max_image_pixels)
+
+
+PIXEL_BUDGET = 2 * 2**30  # decoded pixels kept between checking and encoding; beyond this they are decoded again
+
+
+def _decode_all(jobs: list[Job], model_key: dict[str, Any], limits) -> dict[str, Any]:
+    """Decode every input of the run whose latents are not cached yet; collect one error per bad file.
+
+    Returns decoded pixels by latent key (up to ``PIXEL_BUDGET`` bytes). Raises one InputInvalid listing every
+    bad file, before any model is loaded or any step trained.
+    """
+    from ..adapt.encode import decode_example, latent_key
+    from ..cache import open_cache
+
+    errors: list[str] = []
+    hints: list[str] = []
+    pixels: dict[str, Any] = {}
+    kept = 0
+    seen: set[str] = set()
+    with open_cache("latents") as cache:
+        for job in jobs:
+            for ex in job.examples:
+                lkey = latent_key(ex, job.geometry, model_key)
+                if lkey in seen or lkey in cache:  # decoded and checked when it was encoded
+                    continue
+                seen.add(lkey)
+                try:
+                    px = decode_example(ex, job.geometry, limits)
+                except InputInvalid as exc:
+                    errors.append(f"{job.item}: {exc.message}")
+                    if exc.hint and exc.hint not in hints:
+                        hints.append(exc.hint)
+                    continue
+                size = px.numel() * px.element_size()
+                if not errors and kept + size <= PIXEL_BUDGET:
+                    pixels[lkey] = px
+                    kept += size
+    if errors:
+        pixels.clear()
+        first = errors[0] if len(errors) == 1 else f"{len(errors)} input files cannot be used"
+        raise InputInvalid(f"{first}; nothing was trained", hint="; ".join(hints) or None,
+                           details=errors if len(errors) > 1 else [])
+    return pixels
 
 
 # 1. Items ---------------------------------------------------------------------------------------------------------
@@ -186,8 +286,8 @@ def _jobs(ws: Workspace, cfg: Config, plan: Plan, motions: list[str] | None, cha
     jobs: list[Job] = []
     motion_geom = Geometry(r.height, r.width, r.num_frames, a.max_clip_seconds)
     motion_hp = {"steps": a.steps, "rank": a.rank, "lr": a.lr, "weight_decay": a.weight_decay, "dropout": a.dropout,
-                 "spatial_skip_prob": a.spatial_skip_prob, "debias_beta": a.debias_beta,
-                 "motion_blocks": a.motion_blocks, "seed": a.seed}
+                 "spatial_skip_prob": a.spatial_skip_prob, "spatial_frames": a.spatial_frames,
+                 "debias_beta": a.debias_beta, "motion_blocks": a.motion_blocks, "seed": a.seed}
     for m in plan.motions:
         if m.id in want_m:
             jobs.append(Job("motion", m.id, m, f"plan.motions[{m.id}]",
@@ -217,70 +317,109 @@ def _jobs(ws: Workspace, cfg: Config, plan: Plan, motions: list[str] | None, cha
 # 3. Reuse or train ------------------------------------------------------------------------------------------------
 
 
-def _reuse(ws: Workspace, job: Job, out: Path, key: str, weights: bytes, meta_text: str) -> AdapterRecord:
-    """Write a cached adapter into this workspace; its record names this workspace's item and data."""
-    meta = json.loads(meta_text)
-    meta.update(_identity(ws, job), source="cache", recipe_key=key)
-    record = AdapterRecord.model_validate(meta)
-    _write_adapter_dir(out, record, weights=weights)
+def _reuse(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key: dict[str, Any], weights: bytes,
+           meta_text: str, snapshots: dict[int, bytes]) -> AdapterRecord | None:
+    """Write a cached adapter into this workspace, or return None (a miss) when it does not fit this model or lacks
+    an intermediate step asked for. Its record names this workspace's item and data."""
+    from pydantic import ValidationError
+
+    from ..adapt.identity import fits
+    from ..adapt.lora import select_blocks
+
+    try:
+        meta = json.loads(meta_text)
+        meta.update(_identity(ws, job), source="cache", recipe_key=key)
+        record = AdapterRecord.model_validate(meta)
+    except (ValueError, ValidationError):
+        return None
+    parity = cfg.adapt.motion_blocks if job.kind == "motion" else cfg.adapt.character_blocks
+    if not fits(record.blocks, select_blocks(int(model_key["num_layers"]), parity), record.base_model, model_key):
+        return None  # never load an adapter whose blocks do not fit the model
+    wanted = _export_steps(cfg, job)
+    have = {s.step: s for s in record.snapshots}
+    if not set(wanted) <= set(have) or not set(wanted) <= set(snapshots):
+        return None
+    record.snapshots = [have[n] for n in wanted]
+    record.training = {**record.training, "export_steps": wanted}
+    _write_adapter_dir(out, record, weights=weights, snapshots={n: snapshots[n] for n in wanted})
     return record
 
 
 def _train(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key: dict[str, Any], pipe,
-           bar) -> AdapterRecord:
-    """Encode the data (cached), train with checkpoints, write the adapter, and cache it by recipe."""
+           encoded: list, bar) -> AdapterRecord:
+    """Train one adapter on its encoded data (with checkpoints and exports), write it, and cache it by recipe."""
     from ..adapt.checkpoint import clear
-    from ..adapt.encode import encode_examples
-    from ..adapt.lora import TARGET_LINEARS, other_parity, select_blocks
-    from ..adapt.trainer import TrainSpec, train_lora
+    from ..adapt.lora import TARGET_LINEARS, WEIGHTS_NAME, lora_metadata, other_parity, save_lora, select_blocks
+    from ..adapt.memory import decide_gradient_checkpointing
+    from ..adapt.trainer import TrainSpec, train_lora, uses_grad_scaler
 
     a = cfg.adapt
-    # 3a. Latents and prompt embeddings, once per clip/caption and model (diskcache).
-    encoded = encode_examples(pipe, job.examples, job.geometry, model_key)
-
-    # 3b. The recipe for this kind, on this model's blocks.
+    device = str(next(pipe.transformer.parameters()).device)
+    # 3e. The recipe for this kind, on this model's blocks; gradient checkpointing resolved ("auto": by memory).
     num_layers = int(pipe.transformer.config.num_layers)
+    tcfg = pipe.transformer.config
+    _, nf, _, lh, lw = encoded[0].latents.shape
+    seq_len = nf * (lh // tcfg.patch_size) * (lw // tcfg.patch_size) + int(tcfg.max_text_seq_length)
+    gc_on, gc_why = decide_gradient_checkpointing(a.gradient_checkpointing, pipe.transformer, seq_len, device,
+                                                  cfg.model.dtype)
+    exports = _export_steps(cfg, job)
+    common = dict(checkpoint_every=a.checkpoint_every, gradient_checkpointing=gc_on, export_steps=exports)
     if job.kind == "motion":
         spec = TrainSpec("motion", a.steps, a.rank, a.lr, a.weight_decay, a.dropout, a.seed,
                          blocks=select_blocks(num_layers, a.motion_blocks),
                          spatial_blocks=select_blocks(num_layers, other_parity(a.motion_blocks)),
                          spatial_skip_prob=a.spatial_skip_prob, debias_beta=a.debias_beta,
-                         checkpoint_every=a.checkpoint_every, gradient_checkpointing=a.gradient_checkpointing)
+                         spatial_frames=a.spatial_frames, **common)
     else:
         spec = TrainSpec("character", a.character_steps, a.rank, a.lr, a.weight_decay, a.dropout, a.seed,
                          blocks=select_blocks(num_layers, a.character_blocks), loss_frame=a.character_loss_frame,
-                         checkpoint_every=a.checkpoint_every, gradient_checkpointing=a.gradient_checkpointing)
+                         **common)
 
-    # 3c. Train (resuming from this recipe's last checkpoint if a previous run was killed).
+    # 3f. Train (resuming from this recipe's last checkpoint if a previous run was killed); intermediate LoRAs go
+    # beside the checkpoints until the adapter is written.
     ckpt_dir = ws.adapters_dir / ".checkpoints" / job.kind / job.id
+    export_dir = ckpt_dir / f"exports-{key[:16]}"
     task = bar.add_task(f"adapt {job.item}", total=spec.steps, loss=float("nan"))
 
     def on_step(step: int, total: int, loss: float, info: dict) -> None:
         bar.update(task, completed=step, loss=loss)
 
-    device = str(next(pipe.transformer.parameters()).device)
-    with _aside(pipe, ("text_encoder", "vae"), enabled=device.startswith("cuda")):
-        result = train_lora(pipe.transformer, pipe.scheduler, encoded, spec, device=device, dtype=cfg.model.dtype,
-                            checkpoint_dir=ckpt_dir, run_key=key, on_step=on_step)
+    def on_export(step: int, state_dict: dict) -> None:
+        save_lora(export_dir / f"step-{step:06d}", state_dict, lora_metadata(spec.rank, spec.blocks))
+
+    result = train_lora(pipe.transformer, pipe.scheduler, encoded, spec, device=device, dtype=cfg.model.dtype,
+                        checkpoint_dir=ckpt_dir, run_key=key, on_step=on_step, on_export=on_export)
     bar.update(task, completed=spec.steps)
 
-    # 3d. adapter.json + weights, atomically; then the cross-story cache; then drop the checkpoints.
+    # 3g. adapter.json + weights (+ intermediate steps), atomically; then the cross-story cache; then drop the
+    # checkpoints.
     tail = result.losses[-10:]
+    snapshots = {n: (export_dir / f"step-{n:06d}" / WEIGHTS_NAME).read_bytes() for n in exports}
     record = AdapterRecord(
         kind=job.kind, **_identity(ws, job), blocks=spec.blocks, target_modules=list(TARGET_LINEARS),
         rank=spec.rank, alpha=float(spec.rank), steps=spec.steps, base_model=model_key,
-        geometry={**job.geometry.to_dict(), "latent_frames": int(encoded[0].latents.shape[1])},
+        geometry={**job.geometry.to_dict(), "latent_frames": int(nf)},
         hyperparameters=job.hyperparameters, data_fingerprint=digest(data_fingerprint(job.examples)),
         final_loss=sum(tail) / len(tail), loss_curve=result.losses,
         spatial_loss_curve=result.spatial_losses if job.kind == "motion" else [],
         recipe_key=key, code_version=ADAPT_CODE_VERSION, source="trained", device=device,
         train_seconds=result.seconds, resumed_from=result.resumed_from,
+        snapshots=[Snapshot(step=n, weights=f"steps/step-{n:06d}/{WEIGHTS_NAME}",
+                            loss=_mean(result.losses[max(0, n - 10):n])) for n in exports],
+        training={"gradient_checkpointing": gc_on, "gradient_checkpointing_reason": gc_why,
+                  "compute_dtype": cfg.model.dtype, "grad_scaler": uses_grad_scaler(device, cfg.model.dtype),
+                  "lora_dtype": "float32", "saved_lora_dropout": 0.0, "export_steps": exports},
     )
-    weights = _write_adapter_dir(out, record, state_dict=result.state_dict, metadata=result.metadata)
+    weights = _write_adapter_dir(out, record, state_dict=result.state_dict, metadata=result.metadata,
+                                 snapshots=snapshots)
     if a.reuse:
-        cache_put(key, weights, record.model_dump_json(indent=2))
+        cache_put(key, weights, record.model_dump_json(indent=2), snapshots)
     clear(ckpt_dir, up_to=ws.adapters_dir / ".checkpoints")
     return record
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def _identity(ws: Workspace, job: Job) -> dict[str, Any]:
@@ -297,7 +436,8 @@ def _identity(ws: Workspace, job: Job) -> dict[str, Any]:
 
 
 def _write_adapter_dir(out: Path, record: AdapterRecord, *, weights: bytes | None = None,
-                       state_dict: dict | None = None, metadata: dict | None = None) -> bytes:
+                       state_dict: dict | None = None, metadata: dict | None = None,
+                       snapshots: dict[int, bytes] | None = None) -> bytes:
     """Build the folder under a temporary name beside ``out`` and swap it in; return the weights' bytes."""
     from ..adapt.lora import WEIGHTS_NAME, save_lora
 
@@ -309,8 +449,15 @@ def _write_adapter_dir(out: Path, record: AdapterRecord, *, weights: bytes | Non
         else:
             save_lora(tmp, state_dict or {}, metadata or {})
             weights = (tmp / WEIGHTS_NAME).read_bytes()
+        files = [tmp / WEIGHTS_NAME]
+        for step, blob in sorted((snapshots or {}).items()):
+            folder = tmp / "steps" / f"step-{step:06d}"
+            folder.mkdir(parents=True)
+            (folder / WEIGHTS_NAME).write_bytes(blob)
+            files.append(folder / WEIGHTS_NAME)
         (tmp / ADAPTER_JSON).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        for f in tmp.iterdir():
+        files.append(tmp / ADAPTER_JSON)
+        for f in files:
             with open(f, "rb") as fh:
                 os.fsync(fh.fileno())
         _swap_dir(tmp, out)
