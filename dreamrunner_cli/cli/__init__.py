@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from . import adapt, bench, evaluate, index, masks, plan, plan_io, render, retrieve, run, schema, status
+from . import adapt, batch, bench, doctor, evaluate, index, masks, plan, plan_io, render, retrieve, run, schema, status
 
 app = typer.Typer(
     name="dreamrunner",
@@ -26,14 +26,27 @@ app.command("adapt")(adapt.adapt)
 app.command("render")(render.render)
 app.command("evaluate")(evaluate.evaluate)
 app.command("run")(run.run)
+app.command("batch")(batch.batch)
 app.command("status")(status.status)
 app.command("schema")(schema.schema)
 app.command("masks")(masks.masks)
+app.command("doctor")(doctor.doctor)
 app.command("import")(plan_io.import_plan)
 app.command("export")(plan_io.export_plan)
 app.command("bench")(bench.bench)
 app.add_typer(index.app, name="index")
 
 
+def _on_sigterm(signum, frame) -> None:
+    """SIGTERM (timeout, schedulers, ``docker stop``, Ray) is handled like Ctrl-C: the exception unwinds through the
+    stage's ``finally`` blocks (temp files removed, finished items already recorded) and the boundary exits 143."""
+    from ..errors import TerminateSignal
+
+    raise TerminateSignal(signum)
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
     app()

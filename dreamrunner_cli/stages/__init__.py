@@ -28,7 +28,11 @@ def stage_module(name: str):
 def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip: list[str] | None = None,
             force: bool = False, dry_run: bool = False, progress: bool = True,
             db: str | None = None) -> list[dict[str, Any]]:
-    """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error)."""
+    """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error).
+    adapt and render share one pipeline (loaded at most once, and only if something must run)."""
+    from ..models.pool import ModelPool
+
+    models = ModelPool()
     results = []
     for name in ORDER:
         if name in (skip or []):
@@ -40,6 +44,8 @@ def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip:
             kwargs["story_file"] = story_file
         if name == "retrieve" and db:
             kwargs["db"] = db  # an explicit --db wins over $DREAMRUNNER_DB and retrieve.db
+        if name in ("adapt", "render"):
+            kwargs["models"] = models
         results.append(module.run(ws, cfg, **kwargs))
     return results
 

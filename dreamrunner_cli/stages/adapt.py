@@ -73,6 +73,7 @@ def run(
     characters: list[str] | None = None,
     clips: dict[str, Path] | None = None,
     pipeline: Any = None,
+    models: Any = None,
 ) -> dict[str, Any]:
     """Train (or reuse) the adapters of a workspace's plan.
 
@@ -87,7 +88,9 @@ def run(
         motions: only these motion ids (with ``characters`` None: no characters).
         characters: only these character ids (with ``motions`` None: no motions).
         clips: motion id → folder of clips, used instead of the retrieve stage's output.
-        pipeline: an already loaded CogVideoXPipeline (tests, `dreamrunner run`); loaded lazily otherwise.
+        pipeline: an already loaded CogVideoXPipeline (tests); loaded lazily otherwise.
+        models: a ``ModelPool`` to borrow the pipeline from, lazily (`dreamrunner run` shares one with render;
+            batch workers keep theirs loaded). Training leaves the transformer as it found it.
 
     Returns:
         The stage result: items with what happened and why, and one entry per adapter written.
@@ -119,7 +122,7 @@ def run(
 
     # 3. Reuse from the cross-story cache; check every other input; train; write outputs atomically, then records.
     written: list[dict[str, Any]] = []
-    loader = _PipelineLoader(cfg, pipeline)
+    loader = _PipelineLoader(cfg, pipeline, models)
 
     def done(job: Job, deps: dict, out: Path, d: Any, key: str, record: AdapterRecord) -> None:
         sr.finish(d, deps, [out], extra={"recipe_key": key, "source": record.source})
@@ -484,17 +487,32 @@ def _swap_dir(tmp: Path, out: Path) -> None:
 
 
 class _PipelineLoader:
-    """Loads the model once, and only when something must be trained (cache hits need no model)."""
+    """Loads (or borrows from a pool) the model once, and only when something must be trained (cache hits need
+    no model)."""
 
-    def __init__(self, cfg: Config, pipeline: Any = None):
-        self.cfg, self.pipe = cfg, pipeline
+    def __init__(self, cfg: Config, pipeline: Any = None, models: Any = None):
+        self.cfg, self.pipe, self.models = cfg, pipeline, models
 
     def get(self):
         if self.pipe is None:
-            from ..models.loading import load_pipeline
+            if self.models is not None:
+                self.pipe = self.models.pipeline(self.cfg.model)
+            else:
+                from ..models.loading import load_pipeline
 
-            self.pipe = load_pipeline(self.cfg.model)
+                self.pipe = load_pipeline(self.cfg.model)
         return self.pipe
+
+
+def adapter_keys(ws: Workspace, cfg: Config) -> dict[str, str]:
+    """{item ('motion/walking'): cross-story cache key} of every adapter the plan needs, computed as ``run`` does
+    (model identity, geometry, recipe, data). ``dreamrunner batch`` trains items with equal keys once."""
+    plan = load_plan(ws.require_plan())
+    notes: list[str] = []
+    jobs = _jobs(ws, cfg, plan, None, None, None, _clip_folders(ws, plan, {}, remember=False), notes)
+    model_key = _resolved_model(cfg, None, False, notes) if jobs else {}
+    return {job.item: recipe_key(recipe(job.kind, model_key, job.geometry.to_dict(), job.hyperparameters,
+                                        data_fingerprint(job.examples))) for job in jobs}
 
 
 @contextlib.contextmanager

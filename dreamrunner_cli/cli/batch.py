@@ -1,0 +1,180 @@
+"""`dreamrunner batch`: many stories at once on Ray, one workspace per story (docs/batch.md)."""
+
+from __future__ import annotations
+
+import glob
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import InputInvalid, UsageError
+from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, console, guarded
+from .run import STAGES, DbOpt, SkipOpt
+
+
+@guarded
+def batch(
+    stories: Annotated[list[str] | None, typer.Argument(help="Story .txt files or globs (quote globs).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Folder that gets one workspace per story.")] = Path("batch"),
+    from_file: Annotated[Path | None, typer.Option("--from-file", help="A file listing one story path per line "
+                                                                       "(# comments allowed).")] = None,
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    db: DbOpt = None,
+    skip: SkipOpt = None,
+    ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join a running Ray cluster: auto or "
+                                                                          "HOST:PORT. Default: start a local one.")]
+    = None,
+    gpus: Annotated[int | None, typer.Option(help="Local instance only: GPUs to declare (default: the GPUs Ray "
+                                                  "finds). Logical GPUs on a CPU machine suit the tiny preset.")]
+    = None,
+    cpus: Annotated[int | None, typer.Option(help="Local instance only: CPUs to use (default: all).")] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run many stories on Ray: CPU items as tasks, GPU items on workers that keep the model loaded, motions shared
+    by several stories trained once. A second run skips everything finished; exit code 0 only if every story
+    finished.
+
+    Examples:
+
+        dreamrunner batch 'stories/*.txt' --out ws --preset cogvideox-2b --db /data/videos/index
+
+        dreamrunner batch --from-file todo.txt --out ws --ray-address auto
+
+        dreamrunner batch examples/stories/*.txt --out demo-batch --preset tiny --gpus 2
+    """
+    from ..executors.graph import StoryJob
+    from ..executors.ray_batch import RayBatch, import_ray
+
+    import_ray()  # fail fast, with the install hint, before creating anything
+    skip = list(skip or [])
+    bad = [s for s in skip if s not in STAGES[1:]]
+    if bad:
+        raise UsageError(f"cannot skip {bad}", hint="skippable stages: retrieve, adapt, evaluate")
+    if ray_address and (gpus is not None or cpus is not None):
+        raise UsageError("--gpus and --cpus size a local Ray instance; a cluster (--ray-address) has its own")
+    files = _story_files(stories or [], from_file)
+    jobs = [StoryJob(ws, story, db, tuple(skip)) for story, ws in _workspaces(files, out)]
+    for job in jobs:  # every config is resolved (and refused) before anything runs
+        _prepare(job, preset, overrides or [])
+
+    live = None if (quiet or as_json) else _Live()
+    runner = RayBatch(jobs, address=ray_address, num_cpus=cpus, num_gpus=gpus,
+                      on_update=live.update if live else None)
+    try:
+        result = runner.run()
+    finally:
+        if live:
+            live.stop()
+    payload = {"schema_version": 1, "out": str(out), **result.to_dict()}
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    elif not quiet:
+        _summary(payload)
+    for name, story in result.stories.items():
+        if story["status"] != "finished":
+            err = story["error"]
+            print(f"error: {name}: {story['failed_item']}: {err.get('error')}"
+                  + (f" ({err['hint']})" if err.get("hint") else ""), file=sys.stderr)
+    raise typer.Exit(result.exit_code())
+
+
+def _story_files(patterns: list[str], from_file: Path | None) -> list[Path]:
+    listed = list(patterns)
+    if from_file is not None:
+        if not from_file.is_file():
+            raise InputInvalid(f"--from-file {from_file} does not exist")
+        for line in from_file.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                listed.append(str((from_file.parent / line) if not Path(line).is_absolute() else Path(line)))
+    files: list[Path] = []
+    for pattern in listed:
+        matches = sorted(glob.glob(pattern)) if any(c in pattern for c in "*?[") else [pattern]
+        if not matches:
+            raise InputInvalid(f"no story matches {pattern!r}")
+        for m in matches:
+            p = Path(m)
+            if not p.is_file():
+                raise InputInvalid(f"story file {p} does not exist", hint="give .txt story files or globs")
+            if p.resolve() not in {f.resolve() for f in files}:
+                files.append(p)
+    if not files:
+        raise UsageError("no stories given", hint="dreamrunner batch 'stories/*.txt' --out ws")
+    return files
+
+
+def _workspaces(files: list[Path], out: Path) -> list[tuple[Path, Path]]:
+    """One workspace per story under ``out``, named after the file (``-2``, ``-3`` … for equal names), the same
+    on every run of the same list, so a second batch finds its workspaces."""
+    seen: dict[str, int] = {}
+    pairs = []
+    for f in files:
+        n = seen[f.stem] = seen.get(f.stem, 0) + 1
+        pairs.append((f, out / (f.stem if n == 1 else f"{f.stem}-{n}")))
+    return pairs
+
+
+def _prepare(job, preset: str | None, overrides: list[str]) -> None:
+    from ..workspace import write_json_atomic
+    from .common import open_workspace
+
+    job.workspace.mkdir(parents=True, exist_ok=True)
+    ws, _ = open_workspace(job.workspace, preset, overrides)
+    if ws.pending_config is not None:
+        with ws.locked(wait=True):
+            write_json_atomic(ws.config, ws.pending_config.model_dump(mode="json"))
+
+
+class _Live:
+    """A table per stage on stderr: done / running / failed / to do, elapsed and a rough ETA."""
+
+    def __init__(self) -> None:
+        from rich.live import Live
+
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.live = Live(console=console(stderr=True), refresh_per_second=2, transient=False)
+        self.live.start()
+
+    def update(self, batch) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.5:
+            return
+        self.last = now
+        from rich.table import Table
+
+        counts = batch.counts()
+        table = Table(title=f"dreamrunner batch: {len(batch.jobs)} stories, {len(batch.actors)} GPU workers, "
+                            f"{now - self.start:.0f} s")
+        for col in ("stage", "done", "running", "failed", "to do"):
+            table.add_column(col, justify="right" if col != "stage" else "left")
+        for stage, c in counts.items():
+            table.add_row(stage, *(str(c[k]) for k in ("done", "running", "failed", "to do")))
+        done = sum(c["done"] for c in counts.values())
+        todo = sum(c["to do"] + c["running"] for c in counts.values())
+        if done:
+            table.caption = f"ETA ≈ {(now - self.start) / done * todo:.0f} s for the items known so far"
+        self.live.update(table)
+
+    def stop(self) -> None:
+        self.live.stop()
+
+
+def _summary(payload: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"batch: {len(payload['stories'])} stories in {payload['seconds']} s")
+    for col in ("story", "status", "items done", "error"):
+        table.add_column(col)
+    for name, s in payload["stories"].items():
+        err = s.get("error") or {}
+        table.add_row(name, s["status"], str(len(s["done"])),
+                      f"{s.get('failed_item', '')}: {err.get('error', '')}" if err else "")
+    console().print(table)
