@@ -53,7 +53,11 @@ def write_adapter(ws: Workspace, kind: str, item_id: str, blocks: list[int], see
                                               "target_modules": targets}
     CogVideoXPipeline.save_lora_weights(str(folder), transformer_lora_layers=get_peft_model_state_dict(transformer),
                                         transformer_lora_adapter_metadata=metadata)
-    write_json_atomic(folder / "adapter.json", {"kind": kind, "id": item_id, "blocks": blocks, "rank": 4})
+    from dreamrunner_cli.adapt.identity import model_identity
+
+    base = model_identity(resolve_config("tiny").model)  # what the adapt stage records: the model it trained on
+    write_json_atomic(folder / "adapter.json", {"kind": kind, "id": item_id, "blocks": blocks, "rank": 4,
+                                                "base_model": base})
     return folder
 
 
@@ -212,3 +216,34 @@ def test_a_shared_pipeline_is_loaded_once_and_given_back_clean(ws):
     assert type(pipe.scheduler) is CogVideoXDDIMScheduler  # the checkpoint's own, restored
     assert not any(isinstance(m, LoraLayer) for m in pipe.transformer.modules())
     assert not pipe.vae.use_tiling and not pipe.vae.use_slicing
+
+
+def test_an_adapter_trained_for_another_model_or_other_blocks_is_not_used(ws):
+    from dreamrunner_cli.errors import MissingUpstream
+    from dreamrunner_cli.stages import render as stage
+
+    write_adapter(ws, "motion", "waving", [0], seed=1)
+    jumping = write_adapter(ws, "motion", "jumping", [0], seed=2)
+    meta = json.loads((jumping / "adapter.json").read_text())
+    write_json_atomic(jumping / "adapter.json", {**meta, "base_model": {**meta["base_model"], "num_layers": 4}})
+    cfg = resolve_config("tiny")
+    dry = stage.run(ws, cfg, dry_run=True, progress=False)
+    assert dry["items"][0]["loras"] == ["motion/waving"] and dry["items"][0]["missing_loras"] == ["motion/jumping"]
+    assert any("motion/jumping cannot be used: it was trained for another model" in n for n in dry["notes"])
+    with pytest.raises(MissingUpstream, match="do not fit this model"):
+        stage.run(ws, cfg, progress=False)
+    write_adapter(ws, "motion", "jumping", [1], seed=2)  # the right model, but odd blocks for a motion LoRA
+    dry = stage.run(ws, cfg, dry_run=True, progress=False)
+    assert any("are not this model's even blocks" in n for n in dry["notes"])
+
+
+def test_step_exports_beside_an_adapter_do_not_re_render(ws):
+    from dreamrunner_cli.stages import render as stage
+
+    for m in ("waving", "jumping"):
+        folder = write_adapter(ws, "motion", m, [0], seed=1)
+    cfg = resolve_config("tiny")
+    stage.run(ws, cfg, progress=False)
+    (folder / "steps" / "step-000120").mkdir(parents=True)
+    (folder / "steps" / "step-000120" / "pytorch_lora_weights.safetensors").write_bytes(b"x")
+    assert [it["action"] for it in stage.run(ws, cfg, progress=False)["items"]] == ["skipped", "skipped"]

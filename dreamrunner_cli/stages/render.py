@@ -47,17 +47,72 @@ def bound_adapters(plan: Plan, scene: Scene) -> list[tuple[str, str]]:
     return characters + motions
 
 
-def scene_adapters(ws: Workspace, plan: Plan, scene: Scene) -> tuple[list[tuple[str, str, Path]], list[str]]:
+def scene_adapters(ws: Workspace, plan: Plan, scene: Scene,
+                   usable: Any = None) -> tuple[list[tuple[str, str, Path]], list[str]]:
     """(trained adapters [(kind, id, folder)], missing ['motion/jumping', …]) of a scene's bound LoRAs. A character
-    without reference images has nothing to train on, so it is never missing (it renders from its caption)."""
+    without reference images has nothing to train on, so it is never missing (it renders from its caption).
+    ``usable(kind, folder)`` returns why a trained adapter cannot be used on this model (then it counts as missing),
+    or None."""
     found, missing = [], []
     for kind, item_id in bound_adapters(plan, scene):
         folder = ws.adapters_dir / kind / item_id
-        if (folder / "adapter.json").exists():
+        if (folder / "adapter.json").exists() and not (usable and usable(kind, folder)):
             found.append((kind, item_id, folder))
-        elif kind == "motion" or plan.character(item_id).reference_images:
+        elif kind == "motion" or plan.character(item_id).reference_images or folder.exists():
             missing.append(f"{kind}/{item_id}")
     return found, missing
+
+
+class AdapterCheck:
+    """Whether a trained adapter fits the model about to render: the model identity it was trained on (snapshot
+    commit, content digest, block count, dtype) and the blocks this model's placement rule gives. Resolved without
+    loading weights; when the identity cannot be resolved here (a hub model not in the cache yet), adapters are
+    taken as they are and loading the model says what is missing."""
+
+    def __init__(self, cfg: Config, notes: list[str]):
+        from ..adapt.identity import model_identity
+        from ..errors import ModelUnavailable
+
+        self.cfg, self.problems = cfg, {}
+        try:
+            self.identity: dict[str, Any] | None = model_identity(cfg.model)
+        except ModelUnavailable as exc:
+            self.identity = None
+            notes.append(f"adapters not checked against model {cfg.model.id!r}: {exc.message}")
+
+    def __call__(self, kind: str, folder: Path) -> str | None:
+        from ..adapt.identity import fits
+        from ..adapt.lora import select_blocks
+
+        if self.identity is None:
+            return None
+        try:
+            meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
+            blocks, base = list(meta["blocks"]), dict(meta["base_model"])
+        except (OSError, ValueError, KeyError, TypeError):
+            why = "its adapter.json is unreadable or from an older version"
+        else:
+            parity = self.cfg.adapt.motion_blocks if kind == "motion" else self.cfg.adapt.character_blocks
+            expected = select_blocks(int(self.identity["num_layers"]), parity)
+            if fits(blocks, expected, base, self.identity):
+                return None
+            why = "it was trained for another model" if base != self.identity else \
+                f"its blocks {blocks} are not this model's {parity} blocks"
+        self.problems[f"{kind}/{folder.name}"] = why
+        return why
+
+
+def adapter_digest(folder: Path) -> str:
+    """What of an adapter folder changes pixels: adapter.json and its weights (not the intermediate step exports)."""
+    from ..workspace import digest, file_digest
+
+    meta = folder / "adapter.json"
+    try:
+        weights = json.loads(meta.read_text(encoding="utf-8")).get("weights", "pytorch_lora_weights.safetensors")
+    except (OSError, ValueError, AttributeError):
+        weights = "pytorch_lora_weights.safetensors"
+    parts = {p.name: file_digest(p) for p in (meta, folder / weights) if p.exists()}
+    return digest(parts)
 
 
 def _adapt_command(ws: Workspace, missing: list[str]) -> str:
@@ -106,13 +161,14 @@ def run(
 
     # 3. Decide per scene, before loading any model; say which LoRAs each scene uses and which are missing.
     uses_loras = cfg.render.use_adapters and cfg.render.attention != "none"
+    check = AdapterCheck(cfg, sr.notes) if uses_loras and ws.adapters_dir.exists() else None
     todo: list[tuple[Scene, dict, Any, int, list]] = []
     missing_all: dict[str, list[str]] = {}
     for scene in plan.scenes:
         if wanted and scene.id not in wanted:
             continue
         seed = scene_seed(cfg.render.seed, scene.id)
-        adapters, missing = scene_adapters(ws, plan, scene)
+        adapters, missing = scene_adapters(ws, plan, scene, check)
         if not uses_loras:
             unused = [f"{k}/{i}" for k, i, _ in adapters] + missing
             adapters, missing = [], []
@@ -125,7 +181,7 @@ def run(
             "config.model": cfg.model.model_dump(),
             "config.render": cfg.render.model_dump(),
             "seed": seed,
-            "adapters": {f"{k}/{i}": tree_digest(folder) for k, i, folder in adapters},
+            "adapters": {f"{k}/{i}": adapter_digest(folder) for k, i, folder in adapters},
             "sr3ai_version": SR3AI_VERSION,
         }
         d = sr.decide(scene.id, deps, [ws.scene_video(scene.id)],
@@ -134,11 +190,15 @@ def run(
             missing_all[scene.id] = missing
         if d.run:
             todo.append((scene, deps, d, seed, adapters))
+    if check and check.problems:
+        sr.notes.extend(f"adapter {name} cannot be used: {why}" for name, why in sorted(check.problems.items()))
     if missing_all:
         flat = sorted({m for ms in missing_all.values() for m in ms})
         listing = "; ".join(f"{sid}: {', '.join(ms)}" for sid, ms in missing_all.items())
         if cfg.render.require_adapters and not dry_run and any(s.id in missing_all for s, *_ in todo):
-            raise MissingUpstream(f"scenes are bound to LoRAs that were never trained ({listing})",
+            stale = "" if not (check and check.problems) else \
+                " or do not fit this model (" + "; ".join(f"{n}: {w}" for n, w in sorted(check.problems.items())) + ")"
+            raise MissingUpstream(f"scenes are bound to LoRAs that were never trained{stale} ({listing})",
                                   hint=f"train them with `{_adapt_command(ws, flat)}`, or render without them "
                                   "with --set render.require_adapters=false")
         sr.notes.append(f"missing LoRAs ({listing}): " + (
