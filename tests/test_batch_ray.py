@@ -42,7 +42,7 @@ def ray_local():
 
 
 def _jobs(tmp: Path, stories: dict[str, str]) -> list[StoryJob]:
-    from dreamrunner_cli.cli.batch import _prepare
+    from dreamrunner_cli.cli.batch import _prepare  # noqa: F401  (resolve + save, as batch does)
 
     jobs = []
     for name, text in stories.items():

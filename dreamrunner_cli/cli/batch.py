@@ -59,8 +59,9 @@ def batch(
         raise UsageError("--gpus and --cpus size a local Ray instance; a cluster (--ray-address) has its own")
     files = _story_files(stories or [], from_file)
     jobs = [StoryJob(ws, story, db, tuple(skip)) for story, ws in _workspaces(files, out)]
-    for job in jobs:  # every config is resolved (and refused) before anything runs
-        _prepare(job, preset, overrides or [])
+    resolved = [_resolve(job, preset, overrides or []) for job in jobs]  # all refused before anything is created
+    for ws in resolved:
+        _save(ws)
 
     live = None if (quiet or as_json) else _Live()
     runner = RayBatch(jobs, address=ray_address, num_cpus=cpus, num_gpus=gpus,
@@ -121,15 +122,26 @@ def _workspaces(files: list[Path], out: Path) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def _prepare(job, preset: str | None, overrides: list[str]) -> None:
-    from ..workspace import write_json_atomic
+def _resolve(job, preset: str | None, overrides: list[str]):
+    """The story's workspace with its resolved config (its saved config.json, else the preset, then --set)."""
     from .common import open_workspace
 
-    job.workspace.mkdir(parents=True, exist_ok=True)
     ws, _ = open_workspace(job.workspace, preset, overrides)
+    return ws
+
+
+def _save(ws) -> None:
+    from ..workspace import write_json_atomic
+
     if ws.pending_config is not None:
+        ws.root.mkdir(parents=True, exist_ok=True)
         with ws.locked(wait=True):
             write_json_atomic(ws.config, ws.pending_config.model_dump(mode="json"))
+
+
+def _prepare(job, preset: str | None, overrides: list[str]) -> None:
+    """Resolve and save one story's config (what `batch` does for each story before running)."""
+    _save(_resolve(job, preset, overrides))
 
 
 class _Live:

@@ -1,0 +1,44 @@
+"""`dreamrunner batch` on the command line: bad input is refused before anything is created (no Ray started)."""
+
+from __future__ import annotations
+
+import sys
+
+from typer.testing import CliRunner
+
+from dreamrunner_cli.cli import app
+
+runner = CliRunner()
+
+
+def test_batch_without_ray_says_how_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray → ImportError
+    story = tmp_path / "a.txt"
+    story.write_text("Ana walks.")
+    res = runner.invoke(app, ["batch", str(story), "--out", str(tmp_path / "out")])
+    assert res.exit_code == 4 and "dreamrunner[batch]" in res.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_batch_refuses_bad_input_before_creating_anything(tmp_path):
+    out = tmp_path / "out"
+    (tmp_path / "a.txt").write_text("Ana walks.")
+    cases = [
+        ([str(tmp_path / "missing-*.txt")], 5),  # a glob matching nothing
+        ([str(tmp_path / "nope.txt")], 5),  # a missing file
+        ([], 2),  # nothing to do
+        ([str(tmp_path / "a.txt"), "--set", "render.num_frames=oops"], None),  # an invalid config value
+        ([str(tmp_path / "a.txt"), "--skip", "plan"], 2),
+        ([str(tmp_path / "a.txt"), "--ray-address", "auto", "--gpus", "2"], 2),
+    ]
+    for args, code in cases:
+        res = runner.invoke(app, ["batch", *args, "--out", str(out)])
+        assert res.exit_code != 0 and (code is None or res.exit_code == code), (args, res.exit_code, res.output)
+        assert not out.exists(), args
+
+
+def test_workspaces_are_named_after_the_story_files_stably(tmp_path):
+    from dreamrunner_cli.cli.batch import _workspaces
+
+    files = [tmp_path / "x" / "teddy.txt", tmp_path / "y" / "teddy.txt", tmp_path / "cat.txt"]
+    assert [w.name for _, w in _workspaces(files, tmp_path / "out")] == ["teddy", "teddy-2", "cat"]
