@@ -1,12 +1,30 @@
 """A small error hierarchy. The CLI maps each class to a message and a stable exit code.
 
-Exit codes (stable, documented in the README):
-  0 success · 1 unexpected failure · 2 usage error · 3 missing or stale upstream stage ·
-  4 backend or model unavailable · 5 invalid input (plan, story, image, video, LLM reply) ·
-  6 workspace busy (another process holds its lock) · 7 stage not implemented yet · 130 interrupted
+``EXIT_CODES`` below is the one table of exit codes: the README's "Exit codes" table is checked against it by
+tests/test_reliability.py, and every class takes its code from it. The CLI boundary (``cli.common.guarded``) also
+maps the expected failures that are not ours (OS errors, decode errors, validation errors) onto these codes.
 """
 
 from __future__ import annotations
+
+# code → meaning, in the words the README uses (tests/test_reliability.py compares the two).
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "unexpected failure (set `DREAMRUNNER_DEBUG=1` for a traceback)",
+    2: "usage error (bad option, unknown preset, bad `--set` key or value, a `--scene`/`--motion`/`--character` "
+       "the plan does not have)",
+    3: "missing upstream stage (e.g. `render` before `plan`); the message names the command to run",
+    4: "backend or model unavailable (weights missing, no CUDA, LLM server down)",
+    5: "invalid input: story, plan, image, video, LLM reply, or a damaged file (`dreamrunner.lock`, an adapter, an "
+       "index); the message names the file, JSON path or item, and how to rebuild it",
+    6: "workspace busy (another process holds its lock; use `--wait`)",
+    7: "not built yet",
+    8: "a file or folder cannot be read or written (disk full, read-only, permission denied, a file where a folder "
+       "is needed, e.g. `DREAMRUNNER_CACHE`); the message names the path",
+    130: "interrupted (Ctrl-C, SIGINT); finished items are kept, run again to resume",
+    143: "terminated (SIGTERM, e.g. `timeout`, a scheduler, `docker stop`); finished items are kept, run again to "
+         "resume",
+}
 
 
 class DreamrunnerError(Exception):
@@ -32,6 +50,10 @@ class DreamrunnerError(Exception):
 
 class UsageError(DreamrunnerError):
     exit_code = 2
+
+
+class UnknownItem(UsageError):
+    """``--scene``/``--motion``/``--character`` names an item the plan does not have."""
 
 
 class MissingUpstream(DreamrunnerError):
@@ -60,6 +82,10 @@ class PlanInvalid(InputInvalid):
     pass
 
 
+class RecordsDamaged(InputInvalid):
+    """``dreamrunner.lock`` (or another record) cannot be trusted: never read as empty, always reported."""
+
+
 class WorkspaceBusy(DreamrunnerError):
     exit_code = 6
 
@@ -68,5 +94,25 @@ class StageNotImplemented(DreamrunnerError):
     exit_code = 7
 
 
+class FileAccessError(DreamrunnerError):
+    """An OS error on a path (ENOSPC, EROFS, EACCES, ENOTDIR, …), with the path and what to do."""
+
+    exit_code = 8
+
+
 class Interrupted(DreamrunnerError):
     exit_code = 130
+
+
+class Terminated(Interrupted):
+    exit_code = 143
+
+
+class TerminateSignal(KeyboardInterrupt):
+    """Raised by the CLI's SIGTERM handler. A KeyboardInterrupt, so every ``except KeyboardInterrupt`` and
+    ``finally`` that cleans up after Ctrl-C does the same after SIGTERM."""
+
+    def __init__(self, signum: int = 15):
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+

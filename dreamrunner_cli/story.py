@@ -77,7 +77,7 @@ def parse_story(path: Path) -> StoryInput:
             raise InputInvalid(f"{where} needs at least a name or a description")
         name = str(c.get("name") or c.get("id") or "")
         cid = str(c.get("id") or slug(name, f"character{i + 1}"))
-        if not re.match(ID_PATTERN, cid):
+        if not re.fullmatch(ID_PATTERN, cid):
             raise InputInvalid(f"{where}.id {cid!r} must be lower-case letters, digits, '-' or '_'")
         images = []
         for j, img in enumerate(c.get("images") or c.get("reference_images") or []):

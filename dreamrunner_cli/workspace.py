@@ -14,6 +14,7 @@ import fcntl
 import hashlib
 import json
 import os
+import struct
 import tempfile
 import time
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import MissingUpstream, WorkspaceBusy
+from .errors import MissingUpstream, RecordsDamaged, WorkspaceBusy
 
 RECORDS_SCHEMA = 1
 _UMASK = os.umask(0)
@@ -47,11 +48,97 @@ def file_digest(path: Path) -> str:
 
 
 def tree_digest(path: Path) -> str:
-    """Digest of a file, or of every file under a folder (relative names + contents)."""
+    """Digest of a file, or of every file under a folder (relative names + contents; see ``content_digest``)."""
     if path.is_file():
-        return file_digest(path)
-    parts = [(p.relative_to(path).as_posix(), file_digest(p)) for p in sorted(path.rglob("*")) if p.is_file()]
+        return content_digest(path)
+    parts = [(p.relative_to(path).as_posix(), content_digest(p)) for p in sorted(path.rglob("*")) if p.is_file()]
     return digest(parts)
+
+
+def content_digest(path: Path) -> str:
+    """What a fingerprint hashes for one file: its bytes, except where the format allows harmless variation.
+
+    A ``.safetensors`` file is hashed by its tensors (``tensor_digest``): the order of its header's keys (random for
+    ``__metadata__`` in safetensors 0.x) never changes a fingerprint. A file that does not parse as safetensors is
+    hashed by its bytes, so damage still changes the fingerprint.
+    """
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        try:
+            return tensor_digest(path)
+        except _SAFETENSORS_DAMAGE:
+            pass
+    return file_digest(path)
+
+
+# Safetensors: tensors, not bytes ---------------------------------------------------------------------------------
+
+_SAFETENSORS_DAMAGE = (ValueError, KeyError, TypeError, IndexError, struct.error, UnicodeDecodeError)
+_MAX_HEADER = 100 << 20  # the safetensors library's own limit on the header's size
+
+
+def _safetensors_header(blob_head: bytes, size: int) -> tuple[dict[str, Any], int]:
+    """(header, offset of the data section) of a safetensors file whose first bytes are ``blob_head``."""
+    if len(blob_head) < 8:
+        raise ValueError("shorter than a safetensors header")
+    (n,) = struct.unpack("<Q", blob_head[:8])
+    if n > _MAX_HEADER or 8 + n > size or len(blob_head) < 8 + n:
+        raise ValueError("header length past the end of the file")
+    header = json.loads(blob_head[8:8 + n].decode("utf-8"))
+    if not isinstance(header, dict):
+        raise ValueError("header is not a JSON object")
+    return header, 8 + n
+
+
+def tensor_digest(path: Path) -> str:
+    """sha256 of a safetensors file's content: its metadata (sorted) and, per tensor in name order, the name, dtype,
+    shape and raw data. Two files with the same tensors and metadata have the same digest whatever their header's
+    key order or padding. Raises ValueError on a damaged (e.g. truncated) file."""
+    path = Path(path)
+    size = path.stat().st_size
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) == 8:
+            head += f.read(min(struct.unpack("<Q", head)[0], _MAX_HEADER + 1))
+        header, start = _safetensors_header(head, size)
+        h.update(json.dumps(header.pop("__metadata__", None) or {}, sort_keys=True).encode())
+        for name in sorted(header):
+            info = header[name]
+            a, b = info["data_offsets"]
+            if not 0 <= a <= b or start + b > size:
+                raise ValueError(f"tensor {name!r} lies past the end of the file (truncated?)")
+            f.seek(start + a)
+            h.update(json.dumps([name, info["dtype"], info["shape"], b - a]).encode())
+            remaining = b - a
+            while remaining:
+                chunk = f.read(min(remaining, 1 << 20))
+                if not chunk:
+                    raise ValueError(f"tensor {name!r} is truncated")
+                h.update(chunk)
+                remaining -= len(chunk)
+    return h.hexdigest()[:16]
+
+
+def canonical_safetensors_bytes(blob: bytes) -> bytes:
+    """The same safetensors file with its header's keys sorted (compact JSON, space-padded to 8 bytes, as the library
+    pads it). Tensor data is untouched (offsets are relative to the data section). Byte-reproducible adapters: call
+    it on every safetensors file or blob a stage writes or caches."""
+    header, start = _safetensors_header(blob, len(blob))
+    text = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + blob[start:]
+
+
+def canonicalize_safetensors(path: Path) -> bool:
+    """Rewrite ``path`` (atomically) with a sorted header if it is not already; True when it was rewritten."""
+    path = Path(path)
+    blob = path.read_bytes()
+    canonical = canonical_safetensors_bytes(blob)
+    if canonical == blob:
+        return False
+    write_bytes_atomic(path, canonical)
+    return True
 
 
 # Atomic writes -------------------------------------------------------------------------------------------------
@@ -90,6 +177,42 @@ def write_text_atomic(target: Path, text: str) -> None:
 
 def write_json_atomic(target: Path, obj: Any) -> None:
     write_text_atomic(target, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+# Leftovers of killed runs --------------------------------------------------------------------------------------
+
+TEMP_PREFIX = ".tmp-"  # every temporary file or folder a stage makes starts with it (atomic_path, mkdtemp callers)
+_PROCESS_START = time.time()  # temp files older than this cannot belong to this process
+
+
+def sweep_temp(folders: list[Path], recursive: list[bool] | None = None, older_than: float | None = None,
+               ) -> list[Path]:
+    """Remove ``.tmp-*`` files and folders (leftovers of a killed run) directly in, or anywhere under, ``folders``.
+
+    Only entries last modified before ``older_than`` (default: when this process started) are removed, so a temp
+    file this process is writing is never touched. Call it with the workspace lock held (``StageRun`` does): then
+    no other dreamrunner process writes there. Returns what was removed.
+    """
+    import shutil
+
+    cutoff = _PROCESS_START if older_than is None else older_than
+    removed: list[Path] = []
+    for folder, deep in zip(folders, recursive or [False] * len(folders)):
+        if not folder.is_dir() or folder.is_symlink():
+            continue
+        candidates = folder.rglob(f"{TEMP_PREFIX}*") if deep else folder.glob(f"{TEMP_PREFIX}*")
+        for p in sorted(candidates, key=lambda q: len(q.parts)):
+            try:
+                if p.is_symlink() or p.lstat().st_mtime >= cutoff or any(q in removed for q in p.parents):
+                    continue
+                if p.is_dir():
+                    shutil.rmtree(p)
+                else:
+                    p.unlink()
+                removed.append(p)
+            except FileNotFoundError:
+                continue
+    return removed
 
 
 # The workspace -------------------------------------------------------------------------------------------------
@@ -208,23 +331,62 @@ class Workspace:
 
     # Provenance ----------------------------------------------------------------------------------------------
     def log_run(self, entry: dict[str, Any]) -> None:
-        """Append one line to runs.jsonl (what ran, why, fingerprints, seeds, model ids, time, outcome)."""
+        """Append one line to runs.jsonl (what ran, why, fingerprints, seeds, model ids, time, outcome).
+
+        Each line carries ``"sha"``, the digest of the rest of its entry, and is written with one ``write`` and an
+        fsync. If the file does not end with a newline (a run was killed while writing its line), a newline is
+        written first, so the torn line stays alone and never swallows this entry.
+        """
         entry = {"time": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "version": __version__,
                  **entry}
+        entry.pop("sha", None)
+        line = json.dumps({**entry, "sha": digest(entry)}, default=str, sort_keys=True, ensure_ascii=True)
         self.root.mkdir(parents=True, exist_ok=True)
-        with open(self.runs_log, "a", encoding="utf-8") as f:
-            f.write(json.dumps(entry, default=str, sort_keys=True) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        fd = os.open(self.runs_log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            torn = False
+            size = os.fstat(fd).st_size
+            if size:
+                with open(self.runs_log, "rb") as f:
+                    f.seek(size - 1)
+                    torn = f.read(1) != b"\n"
+            os.write(fd, (("\n" if torn else "") + line + "\n").encode("ascii"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def read_runs(self) -> list[dict[str, Any]]:
+        """The entries of runs.jsonl that are whole and intact (see ``read_runs_checked`` for what was skipped)."""
+        return self.read_runs_checked()[0]
+
+    def read_runs_checked(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """(intact entries, one message per line skipped). A line is skipped when it is not UTF-8, not a JSON object
+        (torn by a killed run) or its ``sha`` does not match its content; lines from before ``sha`` are trusted."""
         if not self.runs_log.exists():
-            return []
-        out = []
-        for line in self.runs_log.read_text(encoding="utf-8").splitlines():
-            with contextlib.suppress(json.JSONDecodeError):
-                out.append(json.loads(line))
-        return out
+            return [], []
+        out: list[dict[str, Any]] = []
+        problems: list[str] = []
+        name = self.rel(self.runs_log)
+        for n, raw in enumerate(self.runs_log.read_bytes().split(b"\n"), start=1):
+            if not raw.strip():
+                continue
+            try:
+                entry = json.loads(raw.decode("utf-8"))
+            except UnicodeDecodeError as exc:
+                problems.append(f"{name} line {n}: not UTF-8 (byte {exc.start}); skipped")
+                continue
+            except json.JSONDecodeError:
+                problems.append(f"{name} line {n}: torn or damaged (not a whole JSON line); skipped")
+                continue
+            if not isinstance(entry, dict):
+                problems.append(f"{name} line {n}: not a JSON object; skipped")
+                continue
+            sha = entry.pop("sha", None)
+            if sha is not None and sha != digest(entry):
+                problems.append(f"{name} line {n}: its checksum does not match (edited or damaged); skipped")
+                continue
+            out.append(entry)
+        return out, problems
 
 
 # Stage records ---------------------------------------------------------------------------------------------------
@@ -252,15 +414,12 @@ class Records:
 
     @classmethod
     def load(cls, ws: Workspace) -> Records:
-        data: dict[str, Any] = {"schema": RECORDS_SCHEMA, "stages": {}}
-        if ws.records_file.exists():
-            try:
-                loaded = json.loads(ws.records_file.read_text(encoding="utf-8"))
-                if loaded.get("schema") == RECORDS_SCHEMA:
-                    data = loaded
-            except (json.JSONDecodeError, AttributeError):
-                pass  # an unreadable record means "nothing is known to be done": everything re-runs
-        return cls(ws, data)
+        """Read and verify the records. A missing file means nothing ran yet; a damaged one (not JSON, wrong shape,
+        checksum mismatch, unknown schema) raises RecordsDamaged: it is never read as empty, because that would
+        re-run everything and overwrite outputs replaced by hand."""
+        if not ws.records_file.exists():
+            return cls(ws, {"schema": RECORDS_SCHEMA, "stages": {}})
+        return cls(ws, verify_records(ws, ws.records_file.read_bytes()))
 
     def get(self, stage: str, item: str) -> dict[str, Any] | None:
         return self.data["stages"].get(stage, {}).get(item)
@@ -318,7 +477,87 @@ class Records:
         self.save()
 
     def save(self) -> None:
-        write_json_atomic(self.ws.records_file, self.data)
+        data = {k: v for k, v in self.data.items() if k != "checksum"}
+        write_json_atomic(self.ws.records_file, {**data, "checksum": records_checksum(data)})
+
+    def output_changed(self, stage: str, item: str, out: Path) -> bool:
+        """True when ``out`` exists and differs from what the item's record says it wrote (e.g. edited by hand)."""
+        rec = self.get(stage, item)
+        if rec is None or not Path(out).exists():
+            return False
+        return tree_digest(Path(out)) != rec.get("outs", {}).get(self.ws.rel(out))
+
+    def verify_outputs(self) -> list[dict[str, str]]:
+        """Every recorded output that is missing or differs from its record: ``{stage, item, output, state}``."""
+        found = []
+        for stage, items in self.data["stages"].items():
+            for item, rec in items.items():
+                for rel, h in rec.get("outs", {}).items():
+                    p = self.ws.root / rel
+                    state = "missing" if not p.exists() else "changed" if tree_digest(p) != h else None
+                    if state:
+                        found.append({"stage": stage, "item": item, "output": rel, "state": state})
+        return found
+
+
+REBUILD_HINT = ("run `dreamrunner status {root} --rebuild-records` to set it aside and start empty records "
+                "(then every item re-runs, overwriting its outputs: look first with --dry-run), or restore the file "
+                "from a backup")
+
+
+def records_checksum(data: dict[str, Any]) -> str:
+    """sha256 of the records' content (canonical JSON, without the checksum itself)."""
+    blob = json.dumps({k: v for k, v in data.items() if k != "checksum"}, sort_keys=True, separators=(",", ":"),
+                      ensure_ascii=True, default=str).encode()
+    return "sha256:" + hashlib.sha256(blob).hexdigest()
+
+
+def verify_records(ws: Workspace, blob: bytes) -> dict[str, Any]:
+    """Parse and check the records file's bytes; raise RecordsDamaged naming the file, the fault and the fix."""
+    name = ws.records_file
+
+    def damaged(what: str) -> RecordsDamaged:
+        return RecordsDamaged(f"{name} is damaged: {what}", hint=REBUILD_HINT.format(root=ws.root))
+
+    try:
+        data = json.loads(blob.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise damaged(f"not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise damaged(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}; truncated?)") from None
+    if not isinstance(data, dict):
+        raise damaged("not a JSON object")
+    if data.get("schema") != RECORDS_SCHEMA:
+        if isinstance(data.get("schema"), int) and data["schema"] > RECORDS_SCHEMA:
+            raise RecordsDamaged(f"{name} was written by a newer dreamrunner (records schema {data['schema']})",
+                                 hint="upgrade dreamrunner (`pip install -U dreamrunner`)")
+        raise damaged(f"unknown records schema {data.get('schema')!r} (expected {RECORDS_SCHEMA})")
+    stages = data.get("stages")
+    if not isinstance(stages, dict) or not all(
+            isinstance(items, dict) and all(isinstance(r, dict) and isinstance(r.get("deps", {}), dict)
+                                            and isinstance(r.get("outs", {}), dict) for r in items.values())
+            for items in stages.values()):
+        raise damaged("its 'stages' are not {stage: {item: {deps, outs}}}")
+    if "checksum" in data and data["checksum"] != records_checksum(data):
+        raise damaged("its checksum does not match its content (edited by hand, or the disk damaged it)")
+    data.pop("checksum", None)  # files from before checksums are trusted once; the next save seals them
+    return data
+
+
+def rebuild_records(ws: Workspace) -> Path | None:
+    """Set a damaged records file aside (``dreamrunner.lock.damaged-<UTC time>``, never deleted) and start empty
+    records. Returns where the old file went (None when there was none). Hold the workspace lock."""
+    if not ws.records_file.exists():
+        return None
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    aside = ws.records_file.with_name(f"{ws.records_file.name}.damaged-{stamp}")
+    n = 1
+    while aside.exists():
+        aside = ws.records_file.with_name(f"{ws.records_file.name}.damaged-{stamp}-{n}")
+        n += 1
+    os.replace(ws.records_file, aside)
+    Records(ws, {"schema": RECORDS_SCHEMA, "stages": {}}).save()
+    return aside
 
 
 def hash_deps(deps: dict[str, Any]) -> dict[str, str]:
@@ -332,6 +571,16 @@ def hash_deps(deps: dict[str, Any]) -> dict[str, str]:
 
 
 # One stage run over its items -------------------------------------------------------------------------------------
+
+
+# The folders each stage writes under (besides files directly in the workspace folder): its temp leftovers are swept.
+STAGE_FOLDERS: dict[str, tuple[str, ...]] = {
+    "plan": ("refs", "planning"),
+    "retrieve": ("retrieval",),
+    "adapt": ("adapters",),
+    "render": ("renders", "masks"),
+    "evaluate": ("eval",),
+}
 
 
 class StageRun:
@@ -356,6 +605,12 @@ class StageRun:
         self.records = Records.load(ws)
         self.items: list[dict[str, Any]] = []
         self.notes: list[str] = []
+        if not dry_run:  # leftovers of a killed run of this stage (we hold the workspace lock: none is ours)
+            removed = sweep_temp([ws.root] + [ws.root / d for d in STAGE_FOLDERS.get(stage, ())],
+                                 [False] + [True] * len(STAGE_FOLDERS.get(stage, ())))
+            if removed:
+                self.notes.append(f"removed {len(removed)} temporary file(s) left by an interrupted run: "
+                                  + ", ".join(ws.rel(p) for p in removed[:5]) + (" …" if len(removed) > 5 else ""))
         self.info: dict[str, Any] = {}
         self._start = time.monotonic()
 

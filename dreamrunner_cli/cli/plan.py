@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from ..errors import UsageError
+from ..errors import InputInvalid, MissingUpstream, UsageError
 from .common import (
     DryRunOpt,
     ForceOpt,
@@ -18,6 +18,7 @@ from .common import (
     SetOpt,
     WaitOpt,
     WorkspaceOpt,
+    check_selection,
     emit,
     guarded,
     open_workspace,
@@ -37,7 +38,8 @@ def resolve_target(source: Path, workspace: Path | None) -> tuple[Path, Path | N
             raise UsageError("give either a workspace folder or --workspace, not two different folders")
         return source, None
     if not source.exists():
-        raise UsageError(f"{source} does not exist", hint="give a story .txt file or an existing workspace folder")
+        raise InputInvalid(f"story file {source} does not exist",
+                           hint="give a story .txt file or an existing workspace folder")
     return (workspace or Path.cwd() / source.stem), source
 
 
@@ -80,8 +82,15 @@ def plan(
     from ..stages import plan as stage
 
     ws_path, story_file = resolve_target(source, workspace)
-    ws_path.mkdir(parents=True, exist_ok=True)
     ws, cfg = open_workspace(ws_path, preset, (overrides or []) + llm_overrides(llm, llm_model, llm_base_url))
+    if story_file is None and not ws.story.exists() and not ws.plan.exists():  # refused before anything is written
+        raise MissingUpstream(f"no story.txt or plan.json in {ws.root}",
+                              hint="run `dreamrunner plan STORY.txt --workspace WS`")
+    if scene and story_file is None and stage.outline_path(ws).exists():  # unknown ids: exit 2, nothing written
+        from ..schema import Outline
+
+        outline = Outline.model_validate_json(stage.outline_path(ws).read_text(encoding="utf-8"))
+        check_selection("--scene", scene, [s.id for s in outline.scenes])
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, story_file=story_file, force=force, dry_run=dry_run, only=scene,
                            progress=not quiet and not as_json)

@@ -16,9 +16,11 @@ from .common import (
     SetOpt,
     WaitOpt,
     WorkspaceArg,
+    check_selection,
     emit,
     guarded,
     open_workspace,
+    plan_scene_ids,
     print_decisions,
     session,
 )
@@ -58,6 +60,8 @@ def render(
                                       ("model.dtype", dtype)) if v is not None]
     ws, cfg = open_workspace(workspace, preset, (overrides or []) + flags)
     ws.require_plan()
+    if scene:  # unknown ids are a usage error (exit 2), found before anything is written
+        check_selection("--scene", scene, plan_scene_ids(ws))
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=scene, progress=not quiet and not as_json)
     emit(result, as_json, quiet, _human)
