@@ -3,8 +3,11 @@ spending GPU time.
 
 One row per scene: its key frames side by side as small 3:2 panels (the video's 720×480 shape), each region's box
 drawn in its entity's colour and labelled ``entity · motion``; a legend of the entities at the top; under each row
-the scene id, location and narration, and the background prompt in grey (wrapped). A caption that changes at a key
-frame (a new event) is marked with a small triangle above that panel.
+the scene id, location and narration, the background prompt in grey, and the region captions that drive SR3AI (one
+line per entity and run of key frames with the same caption: ``teddy · key frames 1–4: A [v1] teddy bear is …``),
+all wrapped to the picture's width. A caption that changes at a key frame (a new event) is marked with a small
+triangle above that panel. At the bottom, each character's reference images (the ones its LoRA is trained on), with
+its token. Text is drawn with the bundled font (dreamrunner_cli/assets), so it looks the same everywhere.
 """
 
 from __future__ import annotations
@@ -27,35 +30,83 @@ LINE_H = 17  # one line of narration text
 TITLE_H = 30
 LEGEND_H = 24
 MARK_H = 10  # room above the panels for the "new caption" marks
+REF_H = 96  # height of a reference-image thumbnail in the characters row
 
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
 INK, GREY, PANEL_BG, PANEL_EDGE = (25, 25, 25), (110, 110, 110), (244, 244, 240), (170, 170, 170)
 
 
-def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    from PIL import ImageFont
+def _font(size: int) -> ImageFont.FreeTypeFont:
+    from .assets import font
 
-    try:
-        return ImageFont.load_default(size=size)  # Pillow's bundled scalable font (needs FreeType)
-    except (TypeError, OSError, ImportError):
-        return ImageFont.load_default()
+    return font(size)
 
 
 def _wrap(text: str, font, width: float) -> list[str]:
-    """Greedy word wrap to a pixel width."""
-    lines: list[str] = []
-    line = ""
-    for word in " ".join(text.split()).split(" "):
-        trial = f"{line} {word}".strip()
-        if line and font.getlength(trial) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = trial
-    if line:
-        lines.append(line)
-    return lines or [""]
+    """Word wrap to a pixel width (never cuts text)."""
+    from .assets import wrap
+
+    return wrap(text, font, width)
+
+
+def scene_captions(scene) -> list[tuple[str, int, int, str]]:
+    """The captions SR3AI encodes for a scene, as runs: (entity, first key frame, last key frame (1-based, inclusive),
+    caption), one per entity and run of consecutive key frames with the same caption, in order of appearance.
+    Merged captions (render.overlap = 'merged') are listed with the entity ``a+b (merged)``."""
+    runs: list[list] = []
+    open_run: dict[str, list] = {}
+    for k, kf in enumerate(scene.keyframes, start=1):
+        seen = set()
+        for r, merged in [(r, False) for r in kf.regions] + [(r, True) for r in kf.merged]:
+            if not merged and r.absent:
+                continue
+            name = f"{r.entity} (merged)" if merged else r.entity
+            seen.add(name)
+            run = open_run.get(name)
+            if run is not None and run[3] == r.caption and run[2] == k - 1:
+                run[2] = k
+            else:
+                run = [name, k, k, r.caption]
+                runs.append(run)
+                open_run[name] = run
+        for name in list(open_run):
+            if name not in seen:
+                del open_run[name]
+    return [(e, a, b, c) for e, a, b, c in runs]
+
+
+def _caption_lines(scene, font, width: float) -> list[tuple[str, str, list[str]]]:
+    """(entity, label, wrapped caption lines) per caption run; the label is ``entity · key frames a–b``."""
+    out = []
+    for entity, a, b, caption in scene_captions(scene):
+        frames = f"key frame {a}" if a == b else f"key frames {a}–{b}"
+        label = f"{entity} · {frames}: "
+        indent = font.getlength(label)
+        out.append((entity, label, _wrap(caption, font, max(40.0, width - indent - 14))))
+    return out
+
+
+def _reference_thumbs(plan: Plan, root: Path | None) -> list[tuple[str, list]]:
+    """(label, [PIL thumbnails of height REF_H]) per character that has readable reference images."""
+    from PIL import Image, UnidentifiedImageError
+
+    out = []
+    for ch in plan.characters:
+        thumbs = []
+        for rel in ch.reference_images:
+            path = Path(rel) if Path(rel).is_absolute() or root is None else root / rel
+            try:
+                with Image.open(path) as im:
+                    im = im.convert("RGB")
+                    w = max(1, round(im.width * REF_H / im.height))
+                    thumbs.append(im.resize((min(w, 3 * REF_H), REF_H),
+                                            Image.NEAREST if im.height < REF_H else Image.LANCZOS))
+            except (OSError, UnidentifiedImageError):
+                continue  # a missing image is reported by the stages that need it; the picture leaves it out
+        if thumbs:
+            out.append((f"{ch.id} {ch.token}" + (f" · {ch.description}" if ch.description else ""), thumbs))
+    return out
 
 
 def entity_colours(plan: Plan) -> dict[str, tuple[int, int, int]]:
@@ -73,27 +124,36 @@ def picture_width(plan: Plan) -> int:
     return 2 * MARGIN + k * PANEL_W + (k - 1) * GAP
 
 
-def draw_storyboard(plan: Plan, out: Path) -> Path:
+def draw_storyboard(plan: Plan, out: Path, root: Path | None = None) -> Path:
     """Draw the storyboard of ``plan`` to ``out`` (PNG, written atomically) and return ``out``.
 
     Args:
         plan: a validated plan.
         out: the PNG path, usually ``<workspace>/storyboard.png``.
+        root: the folder reference-image paths are relative to (default: the folder of ``out``, the workspace).
     """
     from PIL import Image, ImageDraw
 
-    # 1. Measure: wrap every scene's text to the picture width to know the height.
+    out = Path(out)
+    root = out.parent if root is None else Path(root)
+
+    # 1. Measure: wrap every scene's text and captions to the picture width to know the height.
     width = picture_width(plan)
     text_w = width - 2 * MARGIN
-    f_title, f_text, f_label = _font(18), _font(13), _font(11)
+    f_title, f_text, f_label, f_cap = _font(18), _font(13), _font(11), _font(12)
     colours = entity_colours(plan)
     texts = []
     for s in plan.scenes:
         head = f"{s.id}" + (f" · {s.location}" if s.location else "") + f": {s.narration}"
-        texts.append((_wrap(head, f_text, text_w), _wrap(f"background: {s.background}", f_text, text_w)))
+        texts.append((_wrap(head, f_text, text_w), _wrap(f"background: {s.background}", f_text, text_w),
+                      _caption_lines(s, f_cap, text_w)))
+    refs = _reference_thumbs(plan, root)
     height = MARGIN + TITLE_H + LEGEND_H
-    for head, bg in texts:
+    for head, bg, caps in texts:
         height += MARK_H + PANEL_H + 6 + (len(head) + len(bg)) * LINE_H + ROW_GAP
+        height += sum(len(lines) for _, _, lines in caps) * (LINE_H - 2) + (4 if caps else 0)
+    if refs:
+        height += LINE_H + len(refs) * (REF_H + LINE_H + 8)
     height += MARGIN - ROW_GAP
 
     # 2. Title and legend.
@@ -106,12 +166,12 @@ def draw_storyboard(plan: Plan, out: Path) -> Path:
     for eid, colour in colours.items():
         label = f"{eid} ({kinds.get(eid, 'entity')})"
         draw.rectangle((x, y + 2, x + 12, y + 14), fill=colour)
-        draw.text((x + 17, y + 1), label, font=f_text, fill=INK)
+        draw.text((x + 17, y), label, font=f_text, fill=INK)
         x += 17 + int(f_text.getlength(label)) + 18
 
-    # 3. One row per scene: panels with boxes, then the wrapped text.
+    # 3. One row per scene: panels with boxes, then the wrapped text and the captions that drive SR3AI.
     y = MARGIN + TITLE_H + LEGEND_H
-    for scene, (head, bg) in zip(plan.scenes, texts):
+    for scene, (head, bg, caps) in zip(plan.scenes, texts):
         previous: dict[str, str] = {}
         for f, kf in enumerate(scene.keyframes):
             px = MARGIN + f * (PANEL_W + GAP)
@@ -129,10 +189,31 @@ def draw_storyboard(plan: Plan, out: Path) -> Path:
         for line in bg:
             draw.text((MARGIN, ty), line, font=f_text, fill=GREY)
             ty += LINE_H
-        y = ty + ROW_GAP
+        for entity, label, lines in caps:
+            colour = colours.get(entity.split(" ")[0], GREY)
+            draw.rectangle((MARGIN, ty + 3, MARGIN + 9, ty + 12), fill=colour)
+            draw.text((MARGIN + 14, ty), label, font=f_cap, fill=GREY)
+            indent = MARGIN + 14 + f_cap.getlength(label)
+            for line in lines:
+                draw.text((indent, ty), line, font=f_cap, fill=INK)
+                ty += LINE_H - 2
+        y = ty + (4 if caps else 0) + ROW_GAP
 
-    # 4. Write atomically.
-    out = Path(out)
+    # 4. The characters' reference images.
+    if refs:
+        draw.text((MARGIN, y), "reference images", font=f_text, fill=GREY)
+        y += LINE_H
+        for label, thumbs in refs:
+            draw.text((MARGIN, y), label, font=f_text, fill=INK)
+            x = MARGIN
+            for th in thumbs:
+                if x + th.width > width - MARGIN:
+                    break  # more images than fit in one row: the first ones are shown
+                img.paste(th, (x, y + LINE_H))
+                x += th.width + GAP
+            y += REF_H + LINE_H + 8
+
+    # 5. Write atomically.
     with atomic_path(out) as tmp:
         img.save(tmp, format="PNG")
     return out

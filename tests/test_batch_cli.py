@@ -42,3 +42,37 @@ def test_workspaces_are_named_after_the_story_files_stably(tmp_path):
 
     files = [tmp_path / "x" / "teddy.txt", tmp_path / "y" / "teddy.txt", tmp_path / "cat.txt"]
     assert [w.name for _, w in _workspaces(files, tmp_path / "out")] == ["teddy", "teddy-2", "cat"]
+
+
+def test_batch_exit_codes_and_json_summary_through_the_cli(tmp_path, monkeypatch):
+    """The command's own exit code passes the error boundary: 0 when every story finished, else the first
+    failure's code; the JSON summary is on stdout and each failure on stderr."""
+    import json
+
+    from dreamrunner_cli.executors import ray_batch
+
+    (tmp_path / "a.txt").write_text("Ana walks.")
+    (tmp_path / "b.txt").write_text("Ben walks.")
+    monkeypatch.setattr(ray_batch, "import_ray", lambda: None)
+    outcome = {}
+
+    def fake_run(self):
+        stories = {j.name: {"status": "finished", "done": []} for j in self.jobs}
+        if outcome.get("fail"):
+            name = self.jobs[1].name
+            stories[name] = {"status": "failed", "failed_item": f"{name}:plan", "done": [],
+                             "error": {"error": "bad story", "exit_code": 5, "hint": "fix it"}}
+        return ray_batch.BatchResult(stories, {}, 0.1)
+
+    monkeypatch.setattr(ray_batch.RayBatch, "__init__", lambda self, jobs, **kw: setattr(self, "jobs", jobs))
+    monkeypatch.setattr(ray_batch.RayBatch, "run", fake_run)
+    args = ["batch", str(tmp_path / "a.txt"), str(tmp_path / "b.txt"), "--out", str(tmp_path / "out"),
+            "--preset", "tiny", "--json"]
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["ok"] is True
+    assert (tmp_path / "out" / "a" / "config.json").exists() and (tmp_path / "out" / "b" / "config.json").exists()
+    outcome["fail"] = True
+    res = runner.invoke(app, args)
+    assert res.exit_code == 5 and json.loads(res.stdout)["ok"] is False
+    assert "b:plan: bad story (fix it)" in res.stderr

@@ -81,3 +81,31 @@ def test_storyboard_of_an_example_story(tmp_path):
     colours = {(int(v) >> 16, (int(v) >> 8) & 255, int(v) & 255) for v in packed}
     assert {sb.entity_colours(plan)[c] for c in ("mia", "rex")} <= colours  # both characters' boxes are drawn
     assert len(colours) > 20  # not a blank picture
+
+
+def test_storyboard_lists_the_sr3ai_captions_and_shows_the_reference_images(tmp_path):
+    plan = make_plan((6,))
+    data = plan.model_dump(mode="json")
+    for f, kf in enumerate(data["scenes"][0]["keyframes"]):  # key frames 4-6: a new event (caption) for teddy
+        if f >= 3:
+            kf["regions"][0]["caption"] = "A [v1] teddy is waving at the rock"
+    data["characters"][0]["reference_images"] = ["refs/teddy/1.png"]
+    plan = validate_plan(data)
+    (tmp_path / "refs" / "teddy").mkdir(parents=True)
+    magenta = (201, 7, 199)
+    Image.new("RGB", (40, 60), magenta).save(tmp_path / "refs" / "teddy" / "1.png")
+    assert sb.scene_captions(plan.scenes[0]) == [
+        ("teddy", 1, 3, "A [v1] teddy is walking"), ("rock", 1, 6, "A [v1] rock is none"),
+        ("teddy", 4, 6, "A [v1] teddy is waving at the rock")]
+    out = sb.draw_storyboard(plan, tmp_path / "storyboard.png")  # references resolve next to the picture
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert (np.abs(img.astype(int) - magenta).sum(-1) == 0).sum() >= 40 * 60 * 0.9  # the reference image
+    without = sb.draw_storyboard(validate_plan({**data, "characters": [{**data["characters"][0],
+                                                                      "reference_images": []}]}),
+                                 tmp_path / "no-refs.png")
+    assert Image.open(without).size[1] < img.shape[0]
+    # Each caption line is drawn: the rows of text under the panels grow with the number of caption runs.
+    f = sb._font(12)
+    for _entity, label, lines in sb._caption_lines(plan.scenes[0], f, sb.picture_width(plan) - 2 * sb.MARGIN):
+        assert all(sb.MARGIN + 14 + f.getlength(label) + f.getlength(line) <= sb.picture_width(plan) - sb.MARGIN
+                   for line in lines)

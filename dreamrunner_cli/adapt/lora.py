@@ -95,9 +95,14 @@ def lora_metadata(rank: int, blocks: list[int]) -> dict:
 
 
 def save_lora(folder: Path, state_dict: dict[str, torch.Tensor], metadata: dict) -> Path:
-    """Write ``folder/pytorch_lora_weights.safetensors`` in diffusers' CogVideoX LoRA format."""
+    """Write ``folder/pytorch_lora_weights.safetensors`` in diffusers' CogVideoX LoRA format, with its header keys
+    sorted (safetensors writes the metadata in a different order in each process), so the same adapter is the same
+    bytes on every run."""
     from diffusers import CogVideoXPipeline
+
+    from ..workspace import canonicalize_safetensors
 
     CogVideoXPipeline.save_lora_weights(str(folder), transformer_lora_layers=state_dict,
                                         transformer_lora_adapter_metadata=metadata, weight_name=WEIGHTS_NAME)
+    canonicalize_safetensors(Path(folder) / WEIGHTS_NAME)
     return Path(folder) / WEIGHTS_NAME

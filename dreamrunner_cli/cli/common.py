@@ -108,9 +108,9 @@ def guarded(fn: Callable) -> Callable:
         as_json = bool(kwargs.get("as_json"))
         try:
             return fn(*args, **kwargs)
-        except (SystemExit, GeneratorExit, click.exceptions.Exit, click.exceptions.ClickException,
+        except (SystemExit, GeneratorExit, click.exceptions.Exit, typer.Exit, click.exceptions.ClickException,
                 click.exceptions.Abort):
-            raise
+            raise  # a command's own exit code (typer.Exit is not click's Exit in typer ≥ 0.29)
         except BaseException as exc:  # noqa: BLE001 - the boundary: everything becomes a message and a code
             if os.environ.get("DREAMRUNNER_DEBUG") == "1":
                 raise

@@ -226,7 +226,7 @@ def report_html(mf: MetricsFile, ws: Workspace, plan: Plan, sheet_files: dict[tu
     from .report import build_report
 
     references = {c.id: [ws.root / rel for rel in c.reference_images] for c in plan.characters}
-    return build_report(mf, plan, sheet_files, ws.storyboard if ws.storyboard.exists() else None, references)
+    return build_report(mf, plan, sheet_files, ws.storyboard if ws.storyboard.exists() else None, references, ws=ws)
 
 
 def _np(x: Any) -> np.ndarray:

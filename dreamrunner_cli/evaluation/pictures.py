@@ -3,6 +3,11 @@
 - :func:`contact_sheet`: one thumbnail per key frame of a scene (the pixel frame at the middle of the key frame's
   span), with the plan's boxes for that key frame drawn over it, labelled ``entity · motion``.
 - :func:`scores_svg`: small multiples, one chart per metric, per-scene scores with one line per video source.
+- :func:`poster_uri`, :func:`animated_preview_uri`, :func:`crop_uri`, :func:`image_thumbnail_uri`: pictures inlined
+  in the report as data URIs (JPEG stills, an animated WebP preview per video), so the page stays self-contained.
+- :func:`loss_curve_points`: a LoRA's training loss as SVG polyline points (the report's template draws the chart).
+
+Text in pictures is drawn with the bundled font (dreamrunner_cli/assets).
 """
 
 from __future__ import annotations
@@ -34,12 +39,10 @@ def ink_for(hex_colour: str) -> str:
 
 
 def _font(size: int):
-    from PIL import ImageFont
+    """The bundled TrueType font (dreamrunner_cli/assets): the same on every machine, and measurable."""
+    from ..assets import font
 
-    try:
-        return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1 has only the fixed bitmap font
-        return ImageFont.load_default()
+    return font(size)
 
 
 def keyframe_sample_indices(num_keyframes: int, num_frames: int) -> list[int]:
@@ -166,3 +169,99 @@ def scores_svg(scene_ids: Sequence[str], series: dict[str, dict[str, list[float 
         out.append("</g>")
     out.append("</svg>")
     return "".join(out)
+
+
+# Pictures inlined in the report (data URIs) --------------------------------------------------------------------------
+
+
+def _uri(image, fmt: str = "JPEG", **save) -> str:
+    import base64
+    import io
+
+    buf = io.BytesIO()
+    image.save(buf, format=fmt, **save)
+    mime = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}[fmt]
+    return f"data:{mime};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _fit(image, max_w: int, max_h: int):
+    """Scale to fit in max_w × max_h: NEAREST when enlarging (tiny-preset pixels stay honest), LANCZOS when
+    shrinking."""
+    from PIL import Image
+
+    w, h = image.size
+    s = min(max_w / w, max_h / h)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    return image.resize(size, Image.NEAREST if s >= 1 else Image.LANCZOS)
+
+
+def poster_uri(frame: np.ndarray, max_w: int = 640, max_h: int = 400) -> str:
+    """One frame (H, W, 3) uint8 as a JPEG data URI: the ``poster`` of a ``<video>``."""
+    from PIL import Image
+
+    return _uri(_fit(Image.fromarray(np.ascontiguousarray(frame[..., :3])), max_w, max_h), quality=85)
+
+
+def animated_preview_uri(frames: np.ndarray, fps: float, max_w: int = 240, max_h: int = 160,
+                         max_frames: int = 24) -> str:
+    """A small looping animated WebP of a video (T, H, W, 3), as a data URI: the page shows the motion even when it
+    is moved without the mp4 files. At most ``max_frames`` frames, evenly spaced, played at the video's speed."""
+    from PIL import Image
+
+    T = len(frames)
+    idx = np.unique(np.linspace(0, T - 1, min(T, max_frames)).round().astype(int))
+    ims = [_fit(Image.fromarray(np.ascontiguousarray(frames[i][..., :3])), max_w, max_h) for i in idx]
+    step = T / len(idx)
+    duration = max(20, round(1000.0 * step / (fps or 8.0)))  # ms per shown frame
+    return _uri(ims[0], "WEBP", save_all=True, append_images=ims[1:], duration=duration, loop=0, quality=70,
+                method=4)
+
+
+def crop_box(box: Sequence[float], height: int, width: int) -> tuple[int, int, int, int] | None:
+    """A normalised [x0, y0, x1, y1] box (may reach past the frame) → pixel (left, top, right, bottom) clipped to the
+    frame, or None when nothing of it is visible."""
+    x0, y0, x1, y1 = box
+    left, top = max(0, int(np.floor(x0 * width))), max(0, int(np.floor(y0 * height)))
+    right, bottom = min(width, int(np.ceil(x1 * width))), min(height, int(np.ceil(y1 * height)))
+    if right - left < 1 or bottom - top < 1:
+        return None
+    return left, top, right, bottom
+
+
+def crop_uri(frame: np.ndarray, box: Sequence[float], max_side: int = 160) -> str | None:
+    """The part of ``frame`` (H, W, 3) inside the plan's ``box``, as a JPEG data URI (None when off-screen)."""
+    from PIL import Image
+
+    px = crop_box(box, frame.shape[0], frame.shape[1])
+    if px is None:
+        return None
+    left, top, right, bottom = px
+    return _uri(_fit(Image.fromarray(np.ascontiguousarray(frame[top:bottom, left:right, :3])), max_side, max_side),
+                quality=85)
+
+
+def image_thumbnail_uri(path, max_side: int = 160, fmt: str = "PNG") -> str:
+    """An image file shrunk (or, when tiny, enlarged) to ``max_side`` pixels, as a PNG (or JPEG) data URI."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return _uri(_fit(im.convert("RGB"), max_side, max_side), fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+
+
+def loss_curve_points(values: Sequence[float | None], width: float, height: float, lo: float, hi: float,
+                      smooth: int = 1) -> str:
+    """SVG polyline points (``"x,y x,y ..."``) of a loss curve in a width × height box; None entries are skipped;
+    ``smooth`` > 1 draws the trailing moving average over that many steps."""
+    vals = [None if v is None else float(v) for v in values]
+    if smooth > 1:
+        out: list[float | None] = []
+        window: list[float] = []
+        for v in vals:
+            if v is not None:
+                window = (window + [v])[-smooth:]
+            out.append(sum(window) / len(window) if v is not None else None)
+        vals = out
+    n = max(len(vals) - 1, 1)
+    span = (hi - lo) or 1.0
+    pts = [f"{width * i / n:.1f},{height * (1 - (v - lo) / span):.1f}" for i, v in enumerate(vals) if v is not None]
+    return " ".join(pts)

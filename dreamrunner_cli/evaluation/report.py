@@ -1,123 +1,327 @@
-"""``eval/report.html``: one self-contained HTML file (images inlined as base64, no external resources).
+"""``eval/report.html``: one self-contained HTML page, rendered from Jinja2 templates (``evaluation/templates/``,
+autoescaped: every plan text, caption, file name and config value is escaped; a Content-Security-Policy lets only the
+page's own script run).
 
-Sections: a summary table of story scores (one row per video source, so several sources compare side by side),
-the per-scene score plot (inline SVG), the storyboard, then per scene: narration, scores, the plan's events with
-their segment scores, and one contact sheet per source (sampled frames with the plan's boxes drawn over them);
-the cuts between scenes; what each metric means.
+This module gathers plain data (numbers, texts, data URIs); the templates lay it out. Sections, in page order:
+
+1. header (what was scored, with which models, warnings) and a table of contents;
+2. story scores, one row per video source (the comparison table), both fine-grained cuts, per-character consistency;
+3. the per-scene score plot (inline SVG);
+4. the stitched ``story.mp4``;
+5. the storyboard;
+6. characters: reference images next to crops of every scene's frames inside the plan's boxes for that character;
+7. scene by scene: narration and scores, then one column per source side by side (a playable ``<video>`` of the
+   clip with a poster frame, an animated WebP preview inlined in the page, the contact sheet), the plan's events;
+8. retrieved clips (thumbnails from ``retrieval/<motion>/manifest.json``);
+9. LoRA training (loss curves from ``adapters/*/*/adapter.json``);
+10. the cuts between scenes; what each metric means;
+11. provenance: versions, seeds, the configuration (config.json) and the stage runs (runs.jsonl).
+
+Videos are linked by their path relative to ``eval/`` (they play when the page sits in the workspace); the posters,
+previews, crops and thumbnails are inlined, so a copy of the page alone still shows every picture and the motion.
 """
 
 from __future__ import annotations
 
 import base64
-import html
+import hashlib
+import json
+import os
+import platform
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import numpy as np
 
 from .. import __version__
 from ..schema import Plan
-from .pictures import entity_colors, ink_for, scores_svg
+from .pictures import (
+    SOURCE_COLORS,
+    animated_preview_uri,
+    crop_uri,
+    entity_colors,
+    image_thumbnail_uri,
+    ink_for,
+    keyframe_sample_indices,
+    loss_curve_points,
+    poster_uri,
+    scores_svg,
+)
 from .schema import DESCRIPTIONS, FG_VARIANTS, HEADLINE, STORY_ONLY, MetricsFile, SceneMetrics
 
-CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;margin:0;color:#1d1d1f;
-background:#f4f5f7}
-main{max-width:1280px;margin:0 auto;padding:24px 28px 60px}
-h1{font-size:26px;margin:0 0 4px} h2{font-size:19px;margin:34px 0 10px;border-bottom:2px solid #d0d7de;
-padding-bottom:4px} h3{font-size:16px;margin:22px 0 6px}
-.meta{color:#57606a;font-size:13px} .meta code{background:#eaeef2;padding:1px 5px;border-radius:4px}
-.warn{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:10px 14px;margin:14px 0;font-size:14px}
-table{border-collapse:collapse;background:#fff;font-size:13px;margin:6px 0 10px;box-shadow:0 1px 2px #0001}
-th,td{border:1px solid #d0d7de;padding:5px 9px;text-align:right;vertical-align:top}
-th{background:#eef1f4;font-weight:600} td.l,th.l{text-align:left} tr:nth-child(even) td{background:#fafbfc}
-td.best{font-weight:700;color:#0a5d2a} td.na{color:#8c959f}
-.card{background:#fff;border:1px solid #d0d7de;border-radius:8px;padding:14px 18px;margin:16px 0}
-.narr{font-size:14px;margin:4px 0 10px;color:#24292f} .loc{color:#57606a;font-size:13px}
-img{max-width:100%;height:auto;display:block;border:1px solid #d0d7de;background:#fff}
-.sheet{margin:6px 0 12px} .sheet .cap{font-size:12px;color:#57606a;margin:2px 0}
-.timeline{position:relative;height:auto;margin:4px 0 8px;font-size:11px}
-.lane{position:relative;height:20px;margin:2px 0;background:#f0f2f4;border-radius:3px}
-.ev{position:absolute;top:0;height:20px;border-radius:3px;overflow:hidden;white-space:nowrap;padding:2px 5px;
-box-sizing:border-box;color:#111}
-.ev+.ev{border-left:2px solid #fff} .ev.alt{filter:brightness(1.18) saturate(.8)}
-.refs{display:flex;gap:18px;flex-wrap:wrap} .refs figure{margin:0}
-.refs img{height:120px;width:auto;display:inline-block;margin-right:6px} .refs figcaption{font-size:12px;color:#57606a}
-.dot{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}
-dl{font-size:13px} dt{font-weight:600;margin-top:6px} dd{margin-left:16px;color:#333}
-"""
+if TYPE_CHECKING:
+    from ..workspace import Workspace
 
-# Marks the page as fully decoded for automated checks (the headless-browser test reads it with --dump-dom).
-SELF_CHECK_JS = """
-window.addEventListener('load',function(){var im=document.images,ok=0;for(var i=0;i<im.length;i++){
-if(im[i].complete&&im[i].naturalWidth>0)ok++;}document.documentElement.setAttribute('data-images',ok+'/'+im.length);});
-"""
+TEMPLATE = "report.html.j2"
+SCRIPT = "report.js"
+# Versions shown in the provenance block (read from the installed distributions; nothing is imported).
+DISTRIBUTIONS = ("torch", "diffusers", "transformers", "peft", "open_clip_torch", "accelerate", "pillow",
+                 "imageio-ffmpeg", "jinja2")
+MAX_CLIPS_SHOWN = 8  # retrieved clips per motion with a thumbnail
+MAX_RUNS_SHOWN = 40  # latest stage runs in the provenance table
 
 
 def data_uri(path: Path, mime: str = "image/png") -> str:
     return f"data:{mime};base64," + base64.b64encode(Path(path).read_bytes()).decode("ascii")
 
 
+def thumbnail_uri(path: Path, max_side: int = 240) -> str:
+    """A reference image, shrunk to at most ``max_side`` pixels, as a data URI (keeps the report small)."""
+    return image_thumbnail_uri(path, max_side)
+
+
 def _fmt(v: float | None) -> str:
     return "–" if v is None else f"{v:.1f}"
 
 
-def _score_table(rows: list[tuple[str, dict[str, float | None]]], keys: list[str], labels: dict[str, str],
-                 first: str = "source") -> str:
-    """A table with one row per (label, values); the best value per column is bold when there are several rows."""
+# Templates -----------------------------------------------------------------------------------------------------------
+
+
+def environment():
+    """The Jinja2 environment: templates from the package, autoescaped, undefined names are errors."""
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(loader=PackageLoader("dreamrunner_cli.evaluation", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+
+def _script(env) -> tuple[str, str]:
+    """The page's one script and its CSP hash (``'sha256-…'``): no other script can run in the page."""
+    source = env.loader.get_source(env, SCRIPT)[0].strip()
+    return source, "sha256-" + base64.b64encode(hashlib.sha256(source.encode("utf-8")).digest()).decode("ascii")
+
+
+# Tables and timelines (plain data for the template) -------------------------------------------------------------------
+
+
+def _table(rows: list[tuple[str, dict[str, float | None]]], keys: list[str], labels: dict[str, str],
+           first: str = "source") -> dict[str, Any]:
+    """A table with one row per (label, values); the best value per column is marked when there are several rows."""
     best: dict[str, float] = {}
     if len(rows) > 1:
         for k in keys:
             vals = [r[1].get(k) for r in rows if r[1].get(k) is not None]
             if vals:
                 best[k] = max(vals)  # every metric here is "higher is better"
-    out = [f'<table><tr><th class="l">{html.escape(first)}</th>']
-    out += [f'<th title="{html.escape(DESCRIPTIONS.get(k, ""))}">{html.escape(labels[k])}</th>' for k in keys]
-    out.append("</tr>")
-    for name, vals in rows:
-        out.append(f'<tr><td class="l">{html.escape(name)}</td>')
-        for k in keys:
-            v = vals.get(k)
-            cls = "na" if v is None else ("best" if k in best and v == best[k] else "")
-            out.append(f'<td class="{cls}">{_fmt(v)}</td>')
-        out.append("</tr>")
-    out.append("</table>")
-    return "".join(out)
+    return {"first": first,
+            "columns": [{"label": labels[k], "title": DESCRIPTIONS.get(k, "")} for k in keys],
+            "rows": [{"label": name,
+                      "cells": [{"text": _fmt(vals.get(k)),
+                                 "cls": "na" if vals.get(k) is None else
+                                 ("best" if k in best and vals.get(k) == best[k] else "")} for k in keys]}
+                     for name, vals in rows]}
 
 
-def _timeline(scene_metrics: SceneMetrics, keyframes: int, colors: dict[str, str]) -> str:
-    """One lane per entity; each event is a coloured bar over its key-frame span."""
+def _timeline(m: SceneMetrics, keyframes: int, colors: dict[str, str]) -> list[list[dict[str, Any]]]:
+    """One lane per entity; each event a bar over its key-frame span (left/width in % of the clip)."""
     lanes: dict[str, list] = {}
-    for ev in scene_metrics.events:
+    for ev in m.events:
         lanes.setdefault(ev.entity, []).append(ev)
-    out = ['<div class="timeline">']
+    out = []
     for entity, evs in lanes.items():
-        out.append('<div class="lane">')
-        for i, ev in enumerate(evs):
-            left = 100.0 * ev.keyframes[0] / keyframes
-            width = 100.0 * (ev.keyframes[1] - ev.keyframes[0]) / keyframes
-            out.append(f'<div class="ev{" alt" if i % 2 else ""}" style="left:{left:.2f}%;width:{width:.2f}%;'
-                       f'background:{colors.get(entity, "#cccccc")};color:{ink_for(colors.get(entity, "#cccccc"))}" '
-                       f'title="{html.escape(ev.text)}">'
-                       f'{html.escape(entity)} · {html.escape(ev.motion)}</div>')
-        out.append("</div>")
-    out.append("</div>")
-    return "".join(out)
+        colour = colors.get(entity, "#cccccc")
+        out.append([{"left": round(100.0 * ev.keyframes[0] / keyframes, 2),
+                     "width": round(100.0 * (ev.keyframes[1] - ev.keyframes[0]) / keyframes, 2),
+                     "color": colour, "ink": ink_for(colour), "alt": i % 2 == 1, "title": ev.text,
+                     "label": f"{entity} · {ev.motion}"} for i, ev in enumerate(evs)])
+    return out
 
 
-def thumbnail_uri(path: Path, max_side: int = 240) -> str:
-    """A reference image, shrunk to at most ``max_side`` pixels, as a PNG data URI (keeps the report small)."""
-    import io
+def _events(m: SceneMetrics) -> list[dict[str, Any]]:
+    return [{"entity": ev.entity, "motion": ev.motion, "keyframes": f"{ev.keyframes[0] + 1}–{ev.keyframes[1]}",
+             "frames": f"{ev.frames[0]}–{ev.frames[1] - 1} ({cut})", "text": ev.text, "clip": _fmt(ev.clip),
+             "video_text": _fmt(ev.video_text)}
+            for cut, evs in (("plan", m.events), ("midpoint", m.segments)) for ev in evs]
 
+
+# Videos: one decoding pass per file gives the poster, the preview and the key frames for the crops -------------------
+
+
+def _sample_video(path: Path, keep: Sequence[int] = (), max_preview: int = 24,
+                  preview_side: int = 320) -> dict[str, Any] | None:
+    """Decode ``path`` once: evenly spaced preview frames (downscaled), the frames at indices ``keep`` (full size),
+    the middle frame (poster) and the fps. None when the file cannot be read (the page says so)."""
+    import imageio.v3 as iio
     from PIL import Image
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        im.thumbnail((max_side, max_side))
-        buf = io.BytesIO()
-        im.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    from ..video import probe_video
+
+    try:
+        info = probe_video(path)
+        n = info.frames
+        preview_idx = set(np.unique(np.linspace(0, n - 1, min(n, max_preview)).round().astype(int)).tolist())
+        mid = (n - 1) // 2
+        kept: dict[int, np.ndarray] = {}
+        preview: list[np.ndarray] = []
+        poster = None
+        for i, frame in enumerate(iio.imiter(path, plugin="FFMPEG")):
+            frame = np.asarray(frame)[..., :3]
+            if i in keep:
+                kept[i] = frame
+            if i == mid:
+                poster = frame
+            if i in preview_idx:
+                im = Image.fromarray(frame)
+                im.thumbnail((preview_side, preview_side))
+                preview.append(np.asarray(im))
+        if not preview:
+            return None
+        return {"fps": info.fps, "frames": n, "keep": kept, "preview": np.stack(preview),
+                "poster": poster if poster is not None else preview[len(preview) // 2], "n_read": i + 1}
+    except Exception:  # noqa: BLE001 - a missing or broken video is shown as such, the report still renders
+        return None
+
+
+def _href(path: Path, base: Path) -> str:
+    """A URL for ``path`` relative to the folder of the page (``eval/``), percent-encoded."""
+    try:
+        rel = os.path.relpath(Path(path).resolve(), Path(base).resolve())
+    except ValueError:  # another drive (Windows)
+        return Path(path).resolve().as_uri()
+    return quote(Path(rel).as_posix())
+
+
+def _player(path: Path | None, sample: dict[str, Any] | None, base: Path, label: str) -> dict[str, Any]:
+    if path is None:
+        return {"src": None, "label": label}
+    return {"src": _href(path, base), "label": label, "name": Path(path).name,
+            "poster": poster_uri(sample["poster"]) if sample else None,
+            "preview": animated_preview_uri(sample["preview"], sample["fps"] * len(sample["preview"])
+                                            / max(sample["frames"], 1)) if sample else None}
+
+
+# Workspace files: retrieval manifests, adapter records, config and runs ----------------------------------------------
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _retrieval(ws: Workspace, plan: Plan, base: Path) -> list[dict[str, Any]]:
+    out = []
+    for motion in plan.motions:
+        manifest = ws.retrieval_dir / motion.id / "manifest.json"
+        data = _read_json(manifest) if manifest.exists() else None
+        if not isinstance(data, dict):
+            continue
+        clips = []
+        for clip in (data.get("kept") or [])[:MAX_CLIPS_SHOWN]:
+            path = manifest.parent / str(clip.get("file", ""))
+            thumb = None
+            if path.is_file():
+                sample = _sample_video(path, max_preview=1, preview_side=200)
+                thumb = poster_uri(sample["poster"], 200, 140) if sample else None
+            clips.append({"thumb": thumb, "href": _href(path, base), "caption": str(clip.get("caption", "")),
+                          "rank": clip.get("rank"), "score": _fmt(_pct(clip.get("score"))),
+                          "source": str(clip.get("source", "")),
+                          "span": f"{clip.get('start', 0):.1f}–{clip.get('end', 0):.1f} s"})
+        kept = data.get("kept") or []
+        out.append({"motion": motion.id, "query": str(data.get("query", "")), "clips": clips,
+                    "kept": len(kept), "hidden": max(0, len(kept) - len(clips)),
+                    "counts": {k: v for k, v in (data.get("counts") or {}).items()},
+                    "manifest": ws.rel(manifest)})
+    return out
+
+
+def _pct(v: Any) -> float | None:
+    return None if v is None else 100.0 * float(v)
+
+
+def _adapters(ws: Workspace) -> list[dict[str, Any]]:
+    out = []
+    for record in sorted(ws.adapters_dir.glob("*/*/adapter.json")):
+        if any(part.startswith(".") for part in record.relative_to(ws.adapters_dir).parts):
+            continue  # training checkpoints
+        data = _read_json(record)
+        if not isinstance(data, dict):
+            continue
+        curve = [float(v) for v in data.get("loss_curve") or [] if v is not None and np.isfinite(v)]
+        spatial = [None if v is None or not np.isfinite(v) else float(v) for v in data.get("spatial_loss_curve") or []]
+        values = curve + [v for v in spatial if v is not None]
+        chart = None
+        if curve:
+            lo, hi = min(values), max(values)
+            pad = (hi - lo) * 0.05 or max(abs(hi), 1e-3) * 0.05
+            lo, hi = lo - pad, hi + pad
+            w, h = 340.0, 120.0
+            smooth = max(1, min(10, len(curve) // 5))
+            chart = {"w": w, "h": h, "raw": loss_curve_points(curve, w, h, lo, hi),
+                     "smooth": loss_curve_points(curve, w, h, lo, hi, smooth) if smooth > 1 else "",
+                     "spatial": loss_curve_points(spatial, w, h, lo, hi, smooth) if any(
+                         v is not None for v in spatial) else "",
+                     "ticks": [{"y": round(h * (1 - (t - lo) / (hi - lo)), 1), "label": f"{t:.3g}"}
+                               for t in np.linspace(lo, hi, 3)],
+                     "steps": len(curve), "smooth_n": smooth}
+        out.append({"kind": str(data.get("kind", record.parent.parent.name)), "id": str(data.get("id",
+                                                                                                record.parent.name)),
+                    "steps": data.get("steps"), "final_loss": data.get("final_loss"), "rank": data.get("rank"),
+                    "source": str(data.get("source", "")), "clips": len(data.get("data") or []),
+                    "seconds": data.get("train_seconds"), "chart": chart, "record": ws.rel(record),
+                    "snapshots": [f"step {s.get('step')}: {s.get('loss', 0):.4g}" for s in data.get("snapshots") or []
+                                  if isinstance(s, dict)]})
+    return out
+
+
+def _versions() -> list[tuple[str, str]]:
+    from importlib import metadata
+
+    out = [("dreamrunner", __version__), ("python", platform.python_version()),
+           ("platform", platform.platform(terse=True))]
+    for dist in DISTRIBUTIONS:
+        try:
+            out.append((dist, metadata.version(dist)))
+        except metadata.PackageNotFoundError:
+            out.append((dist, "not installed"))
+    return out
+
+
+def _seeds(config: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """Every ``*seed*`` key of the configuration, dotted."""
+    out: list[tuple[str, str]] = []
+
+    def walk(node: Any, prefix: str) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}.{k}" if prefix else str(k))
+        elif "seed" in prefix.rsplit(".", 1)[-1]:
+            out.append((prefix, json.dumps(node)))
+
+    walk(config or {}, "")
+    return out
+
+
+def _runs(ws: Workspace) -> list[dict[str, Any]]:
+    try:
+        runs = ws.read_runs()
+    except Exception:  # noqa: BLE001 - provenance is best effort: a damaged log must not break the report
+        return []
+    out = []
+    for r in runs[-MAX_RUNS_SHOWN:]:
+        items = r.get("items") or []
+        actions: dict[str, int] = {}
+        for it in items:
+            actions[str(it.get("action", "?"))] = actions.get(str(it.get("action", "?")), 0) + 1
+        extra = {k: v for k, v in r.items() if k not in ("items", "time", "stage", "outcome", "seconds", "sha",
+                                                          "version")}
+        out.append({"time": str(r.get("time", "")), "stage": str(r.get("stage", "")),
+                    "outcome": str(r.get("outcome", "")), "seconds": r.get("seconds"),
+                    "items": ", ".join(f"{n} {a}" for a, n in actions.items()) or "–",
+                    "version": str(r.get("version", "")),
+                    "details": json.dumps(extra, indent=1, sort_keys=True, default=str)[:4000]})
+    return out
+
+
+# The page ------------------------------------------------------------------------------------------------------------
 
 
 def build_report(metrics: MetricsFile, plan: Plan, sheets: dict[tuple[str, str], Path],
-                 storyboard: Path | None, references: dict[str, list[Path]] | None = None) -> str:
+                 storyboard: Path | None, references: dict[str, list[Path]] | None = None, *,
+                 ws: Workspace | None = None) -> str:
     """Render the report as one HTML string.
 
     Args:
@@ -126,49 +330,26 @@ def build_report(metrics: MetricsFile, plan: Plan, sheets: dict[tuple[str, str],
         sheets: (source name, scene id) → contact-sheet PNG.
         storyboard: the workspace's storyboard.png, or None when it does not exist.
         references: character id → its reference image files (shown as thumbnails).
+        ws: the workspace: videos (players, previews, crops), retrieval manifests, adapter records, config.json and
+            runs.jsonl are read from it. Without it those sections are left out.
     """
-    e = html.escape
+    env = environment()
+    script, script_hash = _script(env)
     colors = entity_colors(plan)
     sources = metrics.sources
     title = metrics.title or plan.title or "Story"
-    parts = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
-             '<meta name="viewport" content="width=device-width, initial-scale=1">',
-             f"<title>{e(title)} · dreamrunner evaluation</title><style>{CSS}</style>",
-             f"<script>{SELF_CHECK_JS}</script></head><body><main>"]
+    base = ws.eval_dir if ws is not None else Path.cwd()
 
-    # 1. Header: what was scored, with which models.
-    parts.append(f"<h1>{e(title)}</h1>")
-    models = " · ".join(f"{e(k)}: <code>{e(v)}</code>" for k, v in metrics.models.items())
-    parts.append(f'<p class="meta">dreamrunner {e(__version__)} evaluation · {len(plan.scenes)} scenes · '
-                 f'{len(sources)} video source{"s" if len(sources) != 1 else ""} · device <code>{e(metrics.device)}'
-                 f'</code><br>{models}<br>Scores are {e(metrics.scale)} (higher is better), as in the paper.</p>')
-    for w in metrics.warnings:
-        parts.append(f'<div class="warn">{e(w)}</div>')
-
-    # 2. Story scores, one row per source (the comparison table).
+    # 1. Story scores, one row per source (the comparison table), both cuts, per character.
     keys = list(HEADLINE) + list(STORY_ONLY)
     labels = {**HEADLINE, **STORY_ONLY}
-    parts.append("<h2>Story scores</h2>")
-    parts.append(_score_table([(s.name, s.story.model_dump()) for s in sources], keys, labels))
-    parts.append('<p class="meta">' + " · ".join(f"<b>{e(s.name)}</b>: <code>{e(s.path)}</code>" for s in sources)
-                 + "</p>")
-    split = str(metrics.settings.get("fg_split", "midpoint"))
-    parts.append("<h3>Fine-grained alignment, both cuts</h3>")
-    parts.append(f'<p class="meta">The FG columns above use the <b>{e(split)}</b> cut (evaluate.fg_split). '
-                 "<b>midpoint</b> is the paper's: a character's events split the clip into equal parts (the temporal "
-                 "midpoint for two motions), the same frames for every system. <b>plan</b> cuts each event at the "
-                 "plan's own key-frame boundaries, which favours a system rendered from this plan.</p>")
-    parts.append(_score_table([(s.name, s.story.model_dump()) for s in sources], list(FG_VARIANTS),
-                              {**labels, **FG_VARIANTS}))
+    story_rows = [(s.name, s.story.model_dump()) for s in sources]
     chars = sorted({c for s in sources for c in s.story.characters})
-    if chars:
-        rows = [f"{s.name} · {c}" for s in sources for c in chars if c in s.story.characters]
-        vals = [s.story.characters[c] for s in sources for c in chars if c in s.story.characters]
-        parts.append("<h3>Character consistency per character</h3>")
-        parts.append(_score_table(list(zip(rows, [{"char_clip": v["clip"], "char_dino": v["dino"]} for v in vals],
-                                           strict=True)), ["char_clip", "char_dino"], labels, "source · character"))
+    char_rows = [(f"{s.name} · {c}", {"char_clip": s.story.characters[c]["clip"],
+                                      "char_dino": s.story.characters[c]["dino"]})
+                 for s in sources for c in chars if c in s.story.characters]
 
-    # 3. The per-scene plot.
+    # 2. The per-scene plot.
     scene_ids = [s.id for s in plan.scenes]
     series: dict[str, dict[str, list[float | None]]] = {}
     for k in HEADLINE:
@@ -176,91 +357,127 @@ def build_report(metrics: MetricsFile, plan: Plan, sheets: dict[tuple[str, str],
         for src in sources:
             by_id = {m.scene: m for m in src.scenes}
             series[k][src.name] = [getattr(by_id[sid], k) if sid in by_id else None for sid in scene_ids]
-    parts.append("<h2>Per-scene scores</h2>")
-    parts.append(scores_svg(scene_ids, series, HEADLINE))
 
-    # 4. Storyboard.
-    parts.append("<h2>Storyboard</h2>")
-    if storyboard is not None and storyboard.exists():
-        parts.append(f'<img alt="storyboard" src="{data_uri(storyboard)}">')
-    else:
-        parts.append('<p class="meta">No storyboard.png in the workspace (it is drawn from plan.json by '
-                     "<code>dreamrunner plan</code>).</p>")
+    # 3. Videos: decode each source's scene clips once (poster, preview, the key frames for the crops).
+    from markupsafe import Markup
 
-    # 5. The characters' reference images (what consistency is measured against).
+    samples: dict[tuple[str, str], dict[str, Any] | None] = {}
+    videos: dict[tuple[str, str], Path] = {}
+    if ws is not None:
+        for src in sources:
+            for m in src.scenes:
+                path = ws.root / m.video
+                if not path.exists():
+                    continue
+                scene = plan.scene(m.scene)
+                keep = keyframe_sample_indices(len(scene.keyframes), m.frames) if m.frames else []
+                videos[(src.name, m.scene)] = path
+                samples[(src.name, m.scene)] = _sample_video(path, keep)
+    story_video = None
+    if ws is not None and ws.story_video.exists():
+        story_video = _player(ws.story_video, _sample_video(ws.story_video, max_preview=48), base, "story.mp4")
+
+    # 4. Characters: reference images next to crops of their boxes in every scene (the middle key frame of the
+    #    character's visible key frames; one row per source).
     refs = {cid: [p for p in paths if p.exists()] for cid, paths in (references or {}).items()}
-    if any(refs.values()):
-        parts.append("<h2>Reference images</h2><div class=\"refs\">")
-        for ch in plan.characters:
-            if refs.get(ch.id):
-                imgs = "".join(f'<img alt="{e(ch.id)} reference {i + 1}" src="{thumbnail_uri(p)}">'
-                               for i, p in enumerate(refs[ch.id]))
-                parts.append(f"<figure>{imgs}<figcaption>{e(ch.name or ch.id)} <code>{e(ch.token)}</code> · "
-                             f"{e(ch.description)}</figcaption></figure>")
-        parts.append("</div>")
+    characters = []
+    for ch in plan.characters:
+        crops_by_source = []
+        for src in sources:
+            crops = []
+            for scene in plan.scenes:
+                sample = samples.get((src.name, scene.id))
+                if not sample:
+                    continue
+                visible = [k for k, kf in enumerate(scene.keyframes)
+                           for r in kf.regions if r.entity == ch.id and r.region is not None]
+                if not visible:
+                    continue
+                k = visible[len(visible) // 2]
+                idx = keyframe_sample_indices(len(scene.keyframes), sample["frames"])[k]
+                frame = sample["keep"].get(idx)
+                box = next(r.box for r in scene.keyframes[k].regions if r.entity == ch.id)
+                uri = crop_uri(frame, box) if frame is not None else None
+                if uri:
+                    crops.append({"uri": uri, "scene": scene.id, "keyframe": k + 1, "frame": idx})
+            if crops:
+                crops_by_source.append({"source": src.name, "crops": crops})
+        if refs.get(ch.id) or crops_by_source:
+            characters.append({"id": ch.id, "name": ch.name or ch.id, "token": ch.token,
+                               "description": ch.description, "color": colors.get(ch.id, "#cccccc"),
+                               "refs": [thumbnail_uri(p) for p in refs.get(ch.id, [])],
+                               "crops": crops_by_source})
 
-    # 6. Scene by scene.
-    parts.append("<h2>Scenes</h2>")
-    legend = " ".join(f'<span><span class="dot" style="background:{c}"></span>{e(eid)}</span>'
-                      for eid, c in colors.items())
-    parts.append(f'<p class="meta">Boxes and event bars: {legend}</p>')
+    # 5. Scene by scene, sources side by side.
+    scenes = []
     for scene in plan.scenes:
-        parts.append(f'<div class="card" id="scene-{e(scene.id)}"><h3>{e(scene.id)}'
-                     f'{" · " + e(scene.location) if scene.location else ""}</h3>')
-        parts.append(f'<p class="narr">{e(scene.narration)}</p>')
-        rows = [(src.name, m.model_dump()) for src in sources for m in src.scenes if m.scene == scene.id]
-        parts.append(_score_table(rows, list(HEADLINE), HEADLINE))
+        columns = []
         for src in sources:
             m = next((m for m in src.scenes if m.scene == scene.id), None)
             if m is None:
                 continue
-            prefix = f"<b>{e(src.name)}</b> · " if len(sources) > 1 else ""
-            if m.events:
-                parts.append(f'<div class="sheet"><div class="cap">{prefix}events, cut at the plan\'s key-frame '
-                             "boundaries (plan) and into equal parts (midpoint)</div>"
-                             f"{_timeline(m, len(scene.keyframes), colors)}")
-                parts.append('<table><tr><th class="l">entity</th><th class="l">motion</th><th>key frames</th>'
-                             '<th>frames</th><th class="l">text</th><th>CLIP</th><th>video-text</th></tr>')
-                for cut, evs in (("plan", m.events), ("midpoint", m.segments)):
-                    for ev in evs:
-                        parts.append(f'<tr><td class="l">{e(ev.entity)}</td><td class="l">{e(ev.motion)}</td>'
-                                     f"<td>{ev.keyframes[0] + 1}–{ev.keyframes[1]}</td>"
-                                     f"<td>{ev.frames[0]}–{ev.frames[1] - 1} ({cut})</td>"
-                                     f"<td class=\"l\">{e(ev.text)}</td>"
-                                     f"<td>{_fmt(ev.clip)}</td><td>{_fmt(ev.video_text)}</td></tr>")
-                parts.append("</table></div>")
             sheet = sheets.get((src.name, scene.id))
-            if sheet is not None and sheet.exists():
-                parts.append(f'<div class="sheet"><div class="cap">{prefix}{e(m.video)} · {m.frames} frames at '
-                             f"{m.fps:g} fps · {m.width}×{m.height}</div>"
-                             f'<img alt="contact sheet {e(src.name)} {e(scene.id)}" src="{data_uri(sheet)}"></div>')
-            for note in m.notes:
-                parts.append(f'<p class="meta">{prefix}{e(note)}</p>')
-        parts.append("</div>")
+            path = videos.get((src.name, scene.id))
+            columns.append({
+                "source": src.name,
+                "player": _player(path, samples.get((src.name, scene.id)), base, f"{src.name} {scene.id}"),
+                "video": m.video, "info": f"{m.frames} frames at {m.fps:g} fps · {m.width}×{m.height}",
+                "sheet": data_uri(sheet) if sheet is not None and sheet.exists() else None,
+                "timeline": _timeline(m, len(scene.keyframes), colors), "events": _events(m), "notes": m.notes,
+            })
+        rows = [(src.name, m.model_dump()) for src in sources for m in src.scenes if m.scene == scene.id]
+        scenes.append({"id": scene.id, "location": scene.location, "narration": scene.narration,
+                       "table": _table(rows, list(HEADLINE), HEADLINE), "columns": columns})
 
-    # 7. The cuts of the stitched story.
-    parts.append("<h2>Scene cuts</h2>")
+    # 6. The cuts of the stitched story.
+    cuts = None
     if any(s.story.boundaries for s in sources):
-        cuts = [f"{b.before} → {b.after}" for b in sources[0].story.boundaries]
-        parts.append('<table><tr><th class="l">cut</th>' + "".join(f"<th>{e(s.name)}</th>" for s in sources)
-                     + "</tr>")
-        for i, cut in enumerate(cuts):
-            cells = "".join(f"<td>{_fmt(s.story.boundaries[i].dino if i < len(s.story.boundaries) else None)}"
-                            "</td>" for s in sources)
-            parts.append(f'<tr><td class="l">{e(cut)}</td>{cells}</tr>')
-        parts.append("</table><p class=\"meta\">DINOv2 cosine × 100 of the last frame of a scene and the first "
-                     "frame of the next. Scenes are generated independently, so low values at a change of place "
-                     "are expected.</p>")
-    else:
-        parts.append('<p class="meta">A single scene has no cuts.</p>')
+        cuts = {"sources": [s.name for s in sources],
+                "rows": [{"cut": f"{b.before} → {b.after}",
+                          "values": [_fmt(s.story.boundaries[i].dino if i < len(s.story.boundaries) else None)
+                                     for s in sources]} for i, b in enumerate(sources[0].story.boundaries)]}
 
-    # 8. Definitions.
-    parts.append("<h2>What the metrics mean</h2><dl>")
-    for k in keys:
-        parts.append(f"<dt>{e(labels[k])} <code>{e(k)}</code></dt><dd>{e(metrics.descriptions.get(k, ''))}</dd>")
-    parts.append("</dl>")
-    settings = ", ".join(f"{e(k)}={e(str(v))}" for k, v in metrics.settings.items())
-    parts.append(f'<p class="meta">Settings: {settings}. Not computed: the paper\'s VBench visual-quality scores '
-                 "(aesthetic, imaging, motion smoothness).</p>")
-    parts.append("</main></body></html>")
-    return "\n".join(parts)
+    # 7. Workspace files: retrieval, adapters, provenance.
+    config = _read_json(ws.config) if ws is not None and ws.config.exists() else None
+    provenance = {"versions": _versions(), "seeds": _seeds(config),
+                  "config": json.dumps(config, indent=2, sort_keys=True) if config is not None else None,
+                  "runs": _runs(ws) if ws is not None else [], "models": metrics.models, "device": metrics.device,
+                  "settings": [(k, str(v)) for k, v in metrics.settings.items()]}
+    retrieval = _retrieval(ws, plan, base) if ws is not None else []
+    adapters = _adapters(ws) if ws is not None else []
+
+    # 8. Table of contents (only the sections the page has).
+    toc = [("summary", "Story scores", []), ("per-scene", "Per-scene scores", [])]
+    if story_video:
+        toc.append(("story-video", "Story video", []))
+    toc.append(("storyboard", "Storyboard", []))
+    if characters:
+        toc.append(("characters", "Characters", []))
+    toc.append(("scenes", "Scenes", [(f"scene-{s.id}", s.id) for s in plan.scenes]))
+    if retrieval:
+        toc.append(("retrieval", "Retrieved clips", []))
+    if adapters:
+        toc.append(("adapters", "LoRA training", []))
+    toc += [("cuts", "Scene cuts", []), ("metrics", "What the metrics mean", []), ("provenance", "Provenance", [])]
+
+    context = {
+        "title": title, "version": __version__, "n_scenes": len(plan.scenes), "device": metrics.device,
+        "models": metrics.models, "scale": metrics.scale, "warnings": metrics.warnings,
+        "sources": [{"name": s.name, "path": s.path, "color": SOURCE_COLORS[i % len(SOURCE_COLORS)]}
+                    for i, s in enumerate(sources)],
+        "story_table": _table(story_rows, keys, labels),
+        "fg_table": _table(story_rows, list(FG_VARIANTS), {**labels, **FG_VARIANTS}),
+        "char_table": _table(char_rows, ["char_clip", "char_dino"], labels, "source · character") if char_rows
+        else None,
+        "split": str(metrics.settings.get("fg_split", "midpoint")),
+        "scores_svg": Markup(scores_svg(scene_ids, series, HEADLINE)),  # built with escaped texts (pictures.py)
+        "story_video": story_video,
+        "storyboard": data_uri(storyboard) if storyboard is not None and storyboard.exists() else None,
+        "characters": characters, "legend": list(colors.items()), "scenes": scenes, "cuts": cuts,
+        "retrieval": retrieval, "adapters": adapters,
+        "definitions": [(labels[k], k, metrics.descriptions.get(k, "")) for k in keys],
+        "provenance": provenance, "toc": toc, "script": Markup(script), "script_hash": script_hash,
+        "n_columns": max(1, len(sources)),
+    }
+    return env.get_template(TEMPLATE).render(**context)
+

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import InputInvalid, MissingUpstream
+from ..errors import InputInvalid, MissingUpstream, UnknownItem
 from ..schema import NO_MOTION, Plan, Scene, load_plan
 from ..workspace import StageRun, Workspace, tree_digest
 
@@ -102,17 +102,23 @@ class AdapterCheck:
         return why
 
 
-def adapter_digest(folder: Path) -> str:
-    """What of an adapter folder changes pixels: adapter.json and its weights (not the intermediate step exports)."""
-    from ..workspace import digest, file_digest
+ADAPTER_PIXEL_FIELDS = ("kind", "id", "blocks", "target_modules", "rank", "alpha", "base_model")
 
-    meta = folder / "adapter.json"
+
+def adapter_digest(folder: Path) -> str:
+    """What of an adapter folder changes pixels: its weights' tensors (not the file's bytes, whose header order may
+    vary) and the placement fields of adapter.json — not when or how it was trained (time, source: trained or from
+    the cache), nor the intermediate step exports."""
+    from ..workspace import digest, tensor_digest
+
     try:
-        weights = json.loads(meta.read_text(encoding="utf-8")).get("weights", "pytorch_lora_weights.safetensors")
-    except (OSError, ValueError, AttributeError):
-        weights = "pytorch_lora_weights.safetensors"
-    parts = {p.name: file_digest(p) for p in (meta, folder / weights) if p.exists()}
-    return digest(parts)
+        meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = {}
+    meta = meta if isinstance(meta, dict) else {}
+    weights = folder / str(meta.get("weights", "pytorch_lora_weights.safetensors"))
+    return digest({"adapter": {k: meta.get(k) for k in ADAPTER_PIXEL_FIELDS},
+                   "weights": tensor_digest(weights) if weights.exists() else "missing"})
 
 
 def _adapt_command(ws: Workspace, missing: list[str]) -> str:
@@ -146,7 +152,7 @@ def run(
     wanted = set(only or [])
     unknown = wanted - {s.id for s in plan.scenes}
     if unknown:
-        raise InputInvalid(f"unknown scene id(s) {sorted(unknown)}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
+        raise UnknownItem(f"unknown scene id(s) {sorted(unknown)}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
 
     # 2. Checks that need no model: the frame count, and boxes too small for the token grid.
     from ..sr3ai.geometry import check_num_frames

@@ -1,0 +1,66 @@
+"""`dreamrunner doctor`: check that this machine can run a configuration (library: dreamrunner_cli/doctor.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, console, emit, guarded
+
+STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "error": "red"}
+
+
+@guarded
+def doctor(
+    workspace: Annotated[Path | None, typer.Argument(file_okay=False, resolve_path=True,
+                                                     help="Workspace whose config.json to check (optional).")] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Video index to check (default: $DREAMRUNNER_DB, then "
+                                                        "retrieve.db).")] = None,
+    preset: PresetOpt = None,
+    overrides: SetOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Check CUDA and free GPU memory, every configured model (Hugging Face cache or local folder), the video index,
+    ffmpeg, disk space, the LLM server (plan.llm=openai) and offline mode; print the fix for each problem.
+
+    Exit code: 0 when nothing is an error (warnings are listed), else the error's code: 4 (backend or model
+    unavailable), 5 (a damaged index or model folder), 8 (disk full). Nothing is downloaded or loaded, and the
+    configuration is not saved.
+
+    Examples:
+
+        dreamrunner doctor --preset cogvideox-2b
+
+        dreamrunner doctor ws/teddy --json
+
+        HF_HUB_OFFLINE=1 dreamrunner doctor --set model.id=/models/CogVideoX-2b
+    """
+    from ..config import resolve_config
+    from ..doctor import exit_code, report, run_checks
+
+    saved = workspace / "config.json" if workspace is not None else None
+    cfg = resolve_config(preset, overrides or [], saved=saved)
+    checks = run_checks(cfg, workspace=workspace, db=db)
+    result = report(cfg, checks)
+
+    def human(r: dict) -> None:
+        from rich.markup import escape
+
+        con = console()
+        for c in r["checks"]:
+            if quiet and c["status"] not in ("warn", "error"):
+                continue
+            con.print(f"[{STYLE[c['status']]}]{c['status']:5}[/] {escape(c['name'])}: {escape(c['message'])}")
+            if c["fix"] and c["status"] in ("warn", "error"):
+                con.print(f"      fix: {escape(c['fix'])}")
+        if not quiet:
+            con.print(f"doctor: {r['status']} (preset {escape(str(r['preset']))})")
+
+    emit(result, as_json, False, human)
+    code = exit_code(checks)
+    if code:
+        # SystemExit passes through `guarded` (typer.Exit, in this typer, is not a click Exit and would not).
+        raise SystemExit(code)

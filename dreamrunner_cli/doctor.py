@@ -1,0 +1,451 @@
+"""`dreamrunner doctor`: is this machine ready for a configuration? Every check says what it found and, when something
+is wrong, the fix.
+
+Checks (each one a :class:`Check`; nothing here loads a model or downloads anything):
+
+- ``cuda``: CUDA devices and their free memory, when a configured device is ``cuda`` (torch is imported only
+  inside this check);
+- ``model:<key>``: each configured model (video model, DINO, ViCLIP, a local transformers planner) is a valid local
+  folder, or complete in the Hugging Face cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
+  ``~/.cache/huggingface/hub``); tiny models are built in code;
+- ``video-db``: the retrieval index (``$DREAMRUNNER_DB``, else ``retrieve.db``) exists and its index.json reads;
+- ``ffmpeg``: imageio-ffmpeg's binary runs;
+- ``disk``: free space where the workspace, the cache and the Hugging Face cache live;
+- ``llm``: the OpenAI-compatible server answers (``plan.llm=openai``), with a short timeout;
+- ``offline``: ``HF_HUB_OFFLINE``, and whether the Hub answers when it is not set.
+
+Severity and exit code: every check is ``ok``, ``info``, ``warn`` or ``error``. The exit code is 0 unless a check is
+an error; then it is the error's code from ``errors.EXIT_CODES``: 4 (backend or model unavailable: no CUDA, missing
+weights, LLM server down, no ffmpeg, no index), 5 (invalid input: a damaged index or model folder), 8 (disk full).
+When several errors differ, the smallest code wins. Warnings never change the exit code; ``--json`` lists them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from .config import Config
+from .errors import BackendUnavailable, FileAccessError, InputInvalid
+
+OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
+SEVERITY = {OK: 0, INFO: 0, WARN: 1, ERROR: 2}
+NET_TIMEOUT_S = 2.0  # for the LLM server and the Hub: doctor answers in seconds, never waits on retries
+DISK_ERROR_GIB = 1.0
+DISK_WARN_GIB = 20.0  # a real preset: CogVideoX-2b weights alone are ~13 GiB in the cache
+# Free GPU memory (GiB) below which a render without CPU offload is likely to run out (fp16/bf16 weights,
+# activations at 480×720×49 with VAE tiling).
+GPU_MEMORY_GIB = {"2b": 18.0, "5b": 26.0}
+TINY_IDS = ("tiny", "tiny-rope")
+
+
+@dataclass
+class Check:
+    """One line of the doctor's report."""
+
+    name: str
+    status: str  # ok | info | warn | error
+    message: str
+    fix: str | None = None
+    exit_code: int = 0  # for errors: the code from errors.EXIT_CODES
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _error(name: str, message: str, fix: str | None, code: int = BackendUnavailable.exit_code, **details) -> Check:
+    return Check(name, ERROR, message, fix, code, details)
+
+
+def exit_code(checks: list[Check]) -> int:
+    codes = [c.exit_code or 1 for c in checks if c.status == ERROR]
+    return min(codes) if codes else 0
+
+
+def overall(checks: list[Check]) -> str:
+    worst = max((SEVERITY[c.status] for c in checks), default=0)
+    return {0: OK, 1: WARN, 2: ERROR}[worst]
+
+
+# Hugging Face cache ------------------------------------------------------------------------------------------------
+
+
+def hf_cache_dir() -> Path:
+    """Where the Hub cache is, read from the environment at call time (as huggingface_hub resolves it)."""
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+
+
+def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
+    """The snapshot folder of ``repo_id`` in the Hub cache (the one ``refs/<revision or main>`` points at, else the
+    newest), or None."""
+    repo = hf_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+    snaps = repo / "snapshots"
+    if not snaps.is_dir():
+        return None
+    ref = repo / "refs" / (revision or "main")
+    if ref.is_file():
+        commit = ref.read_text(encoding="utf-8").strip()
+        if (snaps / commit).is_dir():
+            return snaps / commit
+    if revision and (snaps / revision).is_dir():
+        return snaps / revision
+    folders = sorted((p for p in snaps.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    return folders[-1] if folders else None
+
+
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt")
+
+
+def _weights_in(folder: Path) -> list[Path]:
+    """Weight files in ``folder`` that resolve (a dangling cache symlink is an unfinished download)."""
+    return [p for p in folder.glob("*") if p.name.endswith(WEIGHT_SUFFIXES) and p.exists()]
+
+
+def pipeline_problems(folder: Path) -> list[str]:
+    """What a diffusers pipeline folder lacks: model_index.json, and for each component it names a folder with a
+    config and (for models) weights."""
+    index = folder / "model_index.json"
+    if not index.is_file():
+        return ["no model_index.json"]
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return [f"model_index.json does not read ({exc})"]
+    problems = []
+    for name, spec in data.items():
+        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        sub = folder / name
+        if not sub.is_dir():
+            problems.append(f"{name}/ missing")
+        elif name in ("transformer", "vae", "text_encoder") and not _weights_in(sub):
+            problems.append(f"{name}/ has no weights (an unfinished download?)")
+    return problems
+
+
+def model_folder_problems(folder: Path, kind: str) -> list[str]:
+    """What a model folder lacks for its kind: ``pipeline`` (diffusers), ``transformers`` (config.json + weights),
+    ``file`` (a single weights file named in the id)."""
+    if kind == "pipeline":
+        return pipeline_problems(folder)
+    if not (folder / "config.json").is_file():
+        return ["no config.json"]
+    if not _weights_in(folder):
+        return ["no weights (*.safetensors, *.bin)"]
+    return []
+
+
+# Models ------------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ModelSpec:
+    key: str  # config key, e.g. model.id
+    id: str  # Hub id or local path
+    kind: str  # pipeline | transformers | viclip
+    example: str  # a Hub id that fits, for the fix of a bad local folder
+    revision: str | None = None
+
+
+VICLIP_FILE = "ViClip-InternVid-10M-FLT.pth"
+
+
+def configured_models(cfg: Config) -> list[ModelSpec]:
+    """The models a configuration will load (tiny ones are left out: they are built in code)."""
+    specs = [ModelSpec("model.id", cfg.model.id, "pipeline", "THUDM/CogVideoX-2b", cfg.model.revision)]
+    if cfg.evaluate.dino_model not in TINY_IDS and not cfg.evaluate.dino_model.startswith("tiny"):
+        specs.append(ModelSpec("evaluate.dino_model", cfg.evaluate.dino_model, "transformers",
+                               "facebook/dinov2-base"))
+    for key, name in (("retrieve.video_text_model", cfg.retrieve.video_text_model),
+                      ("evaluate.video_text_model", cfg.evaluate.video_text_model)):
+        if name in ("tiny",) or name.endswith(":tiny"):
+            continue
+        backend, sep, rest = name.partition(":")
+        kind = backend if sep and backend in ("viclip", "xclip") else "xclip"
+        ident = rest if sep and backend in ("viclip", "xclip") else name
+        if not any(s.id == ident for s in specs):
+            specs.append(ModelSpec(key, ident, "viclip" if kind == "viclip" else "transformers",
+                                   "OpenGVLab/ViCLIP" if kind == "viclip" else "microsoft/xclip-base-patch32"))
+    if cfg.plan.llm == "transformers" and cfg.plan.llm_model:
+        specs.append(ModelSpec("plan.llm_model", cfg.plan.llm_model, "transformers", "Qwen/Qwen2.5-7B-Instruct"))
+    return [s for s in specs if s.id not in TINY_IDS]
+
+
+def _looks_like_path(ident: str) -> bool:
+    return ident.startswith((".", "/", "~")) or ident.count("/") != 1 or Path(ident).expanduser().exists()
+
+
+def check_model(spec: ModelSpec) -> Check:
+    name = f"model:{spec.key}"
+    local = Path(spec.id).expanduser()
+    if _looks_like_path(spec.id):
+        # A local folder (or file): never suggest `hf download <that path>`; say what the folder must hold.
+        if not local.exists():
+            return _error(name, f"{spec.key} = {spec.id!r}: no such file or folder",
+                          f"set {spec.key} to an existing folder, or to a Hugging Face id such as {spec.example} "
+                          f"(`--set {spec.key}={spec.example}`)", path=str(local))
+        if spec.kind == "viclip":
+            if local.is_file() or list(local.glob("*.pth")) or _weights_in(local):
+                return Check(name, OK, f"{spec.key}: ViCLIP weights at {local}")
+            return _error(name, f"{spec.key}: {local} holds no ViCLIP weights (*.pth)",
+                          f"put {VICLIP_FILE} in it (`hf download {spec.example} {VICLIP_FILE} --local-dir "
+                          f"{local}`)", InputInvalid.exit_code, path=str(local))
+        if not local.is_dir():
+            return _error(name, f"{spec.key}: {local} is a file, not a model folder",
+                          f"set {spec.key} to the folder that holds it", InputInvalid.exit_code, path=str(local))
+        problems = model_folder_problems(local, spec.kind)
+        if problems:
+            what = "a diffusers pipeline folder (model_index.json, transformer/, vae/, text_encoder/, …)" \
+                if spec.kind == "pipeline" else "a model folder (config.json and weights)"
+            return _error(name, f"{spec.key}: {local} is not {what}: {'; '.join(problems)}",
+                          f"point {spec.key} at the folder that holds "
+                          f"{'model_index.json' if spec.kind == 'pipeline' else 'config.json'}, or fill this one: "
+                          f"`hf download {spec.example} --local-dir {local}`", InputInvalid.exit_code,
+                          path=str(local), problems=problems)
+        return Check(name, OK, f"{spec.key}: local folder {local}", details={"path": str(local)})
+    # A Hub id: look in the cache.
+    snap = cached_snapshot(spec.id, spec.revision)
+    download = f"hf download {spec.id}" + (f" {VICLIP_FILE}" if spec.kind == "viclip" else "") + \
+        (f" --revision {spec.revision}" if spec.revision else "")
+    if snap is None:
+        where = f"the Hugging Face cache ({hf_cache_dir()})"
+        if offline():
+            return _error(name, f"{spec.key}: {spec.id} is not in {where} and HF_HUB_OFFLINE=1",
+                          f"on a machine with internet: `{download}`, then copy the cache here (or set "
+                          f"{spec.key} to a local folder)", cache=str(hf_cache_dir()))
+        return Check(name, WARN, f"{spec.key}: {spec.id} is not in {where}; it will be downloaded on first use",
+                     f"download it now: `{download}`", details={"cache": str(hf_cache_dir())})
+    if spec.kind == "viclip":
+        problems = [] if (snap / VICLIP_FILE).exists() else [f"no {VICLIP_FILE}"]
+    else:
+        problems = model_folder_problems(snap, spec.kind)
+    if problems:
+        return _error(name, f"{spec.key}: {spec.id} in the cache is incomplete ({'; '.join(problems)})",
+                      f"finish the download: `{download}`", details_path=str(snap), problems=problems)
+    return Check(name, OK, f"{spec.key}: {spec.id} in the Hugging Face cache", details={"snapshot": str(snap)})
+
+
+# CUDA --------------------------------------------------------------------------------------------------------------
+
+
+def cuda_probe() -> dict[str, Any]:
+    """``{"available": bool, "devices": [{"index", "name", "free_gib", "total_gib"}], "torch": version}``.
+    Imports torch (only here)."""
+    import torch
+
+    out: dict[str, Any] = {"available": bool(torch.cuda.is_available()), "devices": [], "torch": torch.__version__,
+                           "cuda": torch.version.cuda}
+    if out["available"]:
+        for i in range(torch.cuda.device_count()):
+            free, total = torch.cuda.mem_get_info(i)
+            out["devices"].append({"index": i, "name": torch.cuda.get_device_name(i),
+                                   "free_gib": round(free / 2**30, 2), "total_gib": round(total / 2**30, 2)})
+    return out
+
+
+def _needed_gib(cfg: Config) -> float | None:
+    if cfg.render.cpu_offload != "none" or cfg.model.id in TINY_IDS:
+        return None
+    ident = cfg.model.id.lower()
+    return GPU_MEMORY_GIB["5b"] if "5b" in ident else GPU_MEMORY_GIB["2b"]
+
+
+def check_cuda(cfg: Config, probe: Callable[[], dict[str, Any]] | None = None) -> Check:
+    devices = {"model.device": cfg.model.device, "retrieve.device": cfg.retrieve.device,
+               "evaluate.device": cfg.evaluate.device or cfg.model.device}
+    wanted = sorted(k for k, v in devices.items() if v.startswith("cuda"))
+    try:
+        info = (probe or cuda_probe)()
+    except ImportError as exc:
+        return _error("cuda", f"torch cannot be imported ({exc})", "reinstall: `make install`")
+    if not info["available"]:
+        if wanted:
+            return _error("cuda", f"CUDA is not available, but {', '.join(wanted)} = cuda",
+                          "run on a GPU machine, or use the tiny preset on CPU (`--preset tiny`)", **info)
+        return Check("cuda", INFO, "no CUDA; every configured device is the CPU", details=info)
+    gpus = ", ".join(f"cuda:{d['index']} {d['name']} ({d['free_gib']:.1f} of {d['total_gib']:.1f} GiB free)"
+                     for d in info["devices"])
+    need = _needed_gib(cfg)
+    index = int(cfg.model.device.split(":")[1]) if cfg.model.device.startswith("cuda:") else 0
+    dev = next((d for d in info["devices"] if d["index"] == index), None)
+    if dev is None and cfg.model.device.startswith("cuda"):
+        return _error("cuda", f"model.device = {cfg.model.device} but this machine has {gpus}",
+                      "set model.device to one of the devices above", **info)
+    if need and dev is not None and dev["free_gib"] < need and "model.device" in wanted:
+        return Check("cuda", WARN, f"{gpus}; rendering {cfg.model.id} without CPU offload wants about {need:.0f} GiB "
+                     f"free on cuda:{index}",
+                     "free the GPU, or `--set render.cpu_offload=model` (slower, much less memory)", details=info)
+    return Check("cuda", OK, gpus, details=info)
+
+
+# Video database, ffmpeg, disk --------------------------------------------------------------------------------------
+
+
+def check_video_db(cfg: Config, db: str | None = None) -> Check:
+    chosen = db or os.environ.get("DREAMRUNNER_DB") or cfg.retrieve.db
+    if not chosen:
+        return Check("video-db", WARN, "no video database configured (retrieve needs one)",
+                     "pass --db INDEX, set DREAMRUNNER_DB, or `--set retrieve.db=INDEX`; build one with `dreamrunner "
+                     "index build DB_DIR --captions FILE` (or `dreamrunner index demo DIR` for the demo)")
+    from .retrieval.index import INDEX_FILE
+
+    if chosen == "demo":
+        from .retrieval.demo import demo_index_dir
+
+        folder = demo_index_dir()
+        if not (folder / INDEX_FILE).is_file():
+            return Check("video-db", INFO, f"demo database: built on first use in {folder.parent}")
+    else:
+        folder = Path(chosen).expanduser()
+        if (folder / "index" / INDEX_FILE).is_file() and not (folder / INDEX_FILE).is_file():
+            folder = folder / "index"  # a database folder holding index/
+    index = folder / INDEX_FILE
+    if not index.is_file():
+        return _error("video-db", f"no video index at {folder} ({INDEX_FILE} missing)",
+                      "build it: `dreamrunner index build DB_DIR --captions FILE`", path=str(folder))
+    try:
+        data = json.loads(index.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return _error("video-db", f"{index} is damaged ({exc})",
+                      "rebuild it: `dreamrunner index build DB_DIR --captions FILE`", InputInvalid.exit_code,
+                      path=str(index))
+    rows = data.get("rows") or (data.get("counts") or {}).get("rows") if isinstance(data, dict) else None
+    return Check("video-db", OK, f"video index {folder}" + (f" ({rows} rows)" if rows else ""),
+                 details={"path": str(folder)})
+
+
+def check_ffmpeg() -> Check:
+    try:
+        import imageio_ffmpeg
+
+        exe = imageio_ffmpeg.get_ffmpeg_exe()
+        out = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20)
+        if out.returncode != 0:
+            raise OSError(out.stderr.strip()[:200] or f"exit code {out.returncode}")
+    except (ImportError, OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        return _error("ffmpeg", f"ffmpeg is not usable: {exc}",
+                      "reinstall imageio-ffmpeg (`pip install --force-reinstall imageio-ffmpeg`), or set "
+                      "IMAGEIO_FFMPEG_EXE to an ffmpeg binary")
+    first = (out.stdout.splitlines() or [""])[0]
+    return Check("ffmpeg", OK, f"{exe}: {first}", details={"path": exe})
+
+
+def check_disk(paths: dict[str, Path], warn_gib: float = DISK_WARN_GIB, error_gib: float = DISK_ERROR_GIB) -> Check:
+    rows, worst = [], OK
+    for label, path in paths.items():
+        probe = Path(path).expanduser()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent  # not created yet: the filesystem it will be on
+        free = shutil.disk_usage(probe).free / 2**30
+        rows.append({"what": label, "path": str(path), "free_gib": round(free, 2)})
+        if free < error_gib:
+            worst = ERROR
+        elif free < warn_gib and worst != ERROR:
+            worst = WARN
+    text = "; ".join(f"{r['what']} {r['path']}: {r['free_gib']:.1f} GiB free" for r in rows)
+    if worst == ERROR:
+        return _error("disk", text, f"free some space (less than {error_gib:g} GiB left)", FileAccessError.exit_code,
+                      places=rows)
+    if worst == WARN:
+        return Check("disk", WARN, text, f"real presets need tens of GiB (weights, clips, renders); "
+                     f"less than {warn_gib:g} GiB is free", details={"places": rows})
+    return Check("disk", OK, text, details={"places": rows})
+
+
+# Network: the LLM server and the Hub (short timeouts, one try) ------------------------------------------------------
+
+
+def _http_get(url: str, headers: dict[str, str], timeout: float) -> int:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the configured server's URL
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+def check_llm(cfg: Config, timeout: float = NET_TIMEOUT_S) -> Check:
+    if cfg.plan.llm != "openai":
+        return Check("llm", INFO, f"plan.llm = {cfg.plan.llm}: no server needed")
+    from .planning.backends import OPENAI_DEFAULT_BASE_URL
+
+    base = (cfg.plan.llm_base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL).rstrip("/")
+    key = os.environ.get(cfg.plan.llm_api_key_env)
+    if urlparse(base).hostname == "api.openai.com" and not key:
+        return _error("llm", f"no API key for {base}: ${cfg.plan.llm_api_key_env} is not set",
+                      f"export {cfg.plan.llm_api_key_env}=..., or point plan.llm_base_url at a local server")
+    start = time.monotonic()
+    try:
+        status = _http_get(base + "/models", {"Authorization": f"Bearer {key}"} if key else {}, timeout)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return _error("llm", f"the LLM server at {base} does not answer ({reason}) "
+                      f"[{time.monotonic() - start:.1f} s]",
+                      "start it (e.g. `vllm serve MODEL --port 8000`), or fix plan.llm_base_url", url=base)
+    if status in (401, 403):
+        return _error("llm", f"the LLM server at {base} refused the API key (HTTP {status})",
+                      f"check ${cfg.plan.llm_api_key_env}", url=base)
+    if status >= 500:
+        return _error("llm", f"the LLM server at {base} answered HTTP {status}", "check the server's log", url=base)
+    return Check("llm", OK, f"LLM server {base} answers (HTTP {status})"
+                 + (f"; model {cfg.plan.llm_model}" if cfg.plan.llm_model else ""), details={"url": base})
+
+
+def check_offline(timeout: float = NET_TIMEOUT_S) -> Check:
+    if offline():
+        return Check("offline", INFO, "HF_HUB_OFFLINE=1: nothing is downloaded; models must be in the cache or local")
+    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    u = urlparse(endpoint)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    try:
+        with socket.create_connection((u.hostname or "", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        return Check("offline", WARN, f"the Hugging Face Hub ({endpoint}) cannot be reached ({exc}) and "
+                     "HF_HUB_OFFLINE is not set: model loading will spend time in retries",
+                     "export HF_HUB_OFFLINE=1 (models then load from the cache only)")
+    return Check("offline", OK, f"online: the Hugging Face Hub ({endpoint}) can be reached")
+
+
+# All of them --------------------------------------------------------------------------------------------------------
+
+
+def run_checks(cfg: Config, *, workspace: Path | None = None, db: str | None = None,
+               cuda: Callable[[], dict[str, Any]] | None = None) -> list[Check]:
+    """Every check for ``cfg``, in a fixed order (see the module docstring)."""
+    from .cache import cache_dir
+
+    checks = [check_cuda(cfg, cuda)]
+    checks += [check_model(s) for s in configured_models(cfg)]
+    checks += [check_video_db(cfg, db), check_ffmpeg()]
+    places = {"workspace": workspace or Path.cwd(), "cache": cache_dir(), "hf-cache": hf_cache_dir()}
+    checks.append(check_disk(places, warn_gib=DISK_WARN_GIB if cfg.model.id not in TINY_IDS else 2.0))
+    checks += [check_llm(cfg), check_offline()]
+    return checks
+
+
+def report(cfg: Config, checks: list[Check]) -> dict[str, Any]:
+    """The ``--json`` result."""
+    return {"schema_version": 1, "preset": cfg.preset, "status": overall(checks), "exit_code": exit_code(checks),
+            "checks": [c.to_dict() for c in checks]}
