@@ -171,8 +171,7 @@ CASES: list[Case] = [
     Case("evaluate: --set unknown key", 2, lambda ws, t: ["evaluate", ws, "--set", "evaluate.bogus=1"]),
     # run -------------------------------------------------------------------------------------------------------------
     Case("run: story file missing", 5, lambda ws, t: ["run", t / "nope.txt"]),
-    Case("run: unknown preset", 2, lambda ws, t: ["run", TEDDY, "-w", t / "w", "--preset", "nope"],
-         xfail="run with an unknown preset creates the workspace folder before refusing (issue 16 item 6)"),
+    Case("run: unknown preset", 2, lambda ws, t: ["run", TEDDY, "-w", t / "w", "--preset", "nope"]),
     Case("run: unknown stage to skip", 2, lambda ws, t: ["run", ws, "--skip", "dance"]),
     Case("run: --set unknown section", 2, lambda ws, t: ["run", ws, "--set", "bogus.x=1"]),
     # status ----------------------------------------------------------------------------------------------------------
@@ -180,8 +179,7 @@ CASES: list[Case] = [
     Case("status: damaged records", 5, lambda ws, t: ["status", _lock(ws, b"{")]),
     Case("status: bad --set", 2, lambda ws, t: ["status", ws, "--set", "render.steps=0"]),
     # masks, schema, bench --------------------------------------------------------------------------------------------
-    Case("masks: --scene the plan lacks", 2, lambda ws, t: ["masks", ws, "--scene", "s99"],
-         xfail="masks reports an unknown --scene as invalid input (5); stages should raise UnknownItem"),
+    Case("masks: --scene the plan lacks", 2, lambda ws, t: ["masks", ws, "--scene", "s99"]),
     Case("masks: no plan", 3, lambda ws, t: ["masks", _empty(t)]),
     Case("masks: negative height", 2, lambda ws, t: ["masks", ws, "--height", "-8"]),
     Case("schema: unknown schema name", 2, lambda ws, t: ["schema", "nonsense"]),

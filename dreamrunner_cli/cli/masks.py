@@ -47,8 +47,11 @@ def masks(
     geom = geometry_for(cfg.model.id, height or cfg.render.height, width or cfg.render.width,
                         frames or cfg.render.num_frames, text_len)
     scene_ids = scene or [s.id for s in plan.scenes]
-    for sid in scene_ids:
-        plan.scene(sid)  # unknown ids → a clear error before writing anything
+    unknown = [sid for sid in scene_ids if sid not in {s.id for s in plan.scenes}]
+    if unknown:  # before writing anything
+        from ..errors import UnknownItem
+
+        raise UnknownItem(f"unknown scene id(s) {unknown}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
     out_npz = out or ws.masks_dir / "masks.npz"
     result = export_masks(plan, geom, scene_ids, out_npz, out_npz.parent, cfg.render.keyframe_policy,
                           cfg.render.overlap)

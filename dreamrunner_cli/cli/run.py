@@ -67,7 +67,6 @@ def run(
     if bad:
         raise UsageError(f"cannot skip {bad}", hint="skippable stages: retrieve, adapt, evaluate")
     ws_path, story_file = resolve_target(source, workspace)
-    ws_path.mkdir(parents=True, exist_ok=True)
     ws, cfg = open_workspace(ws_path, preset, overrides)
     with session(ws, wait=wait, dry_run=dry_run):
         results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,

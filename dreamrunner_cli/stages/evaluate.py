@@ -145,6 +145,10 @@ def _story(ws: Workspace, cfg: Config, plan: Plan, sources: list[VideoSource], s
         **{f"video {s.name}/{sid}": p for s in sources for sid, p in s.videos.items()},
         "storyboard.png": ws.storyboard,
         **{f"reference {c.id}/{i}": ws.root / rel for c in plan.characters for i, rel in enumerate(c.reference_images)},
+        # what the report shows beside the scores: the story video, retrieved clips, the adapters' loss curves
+        "story.mp4": ws.story_video,
+        **{ws.rel(p): p for p in sorted(ws.retrieval_dir.glob("*/manifest.json"))},
+        **{ws.rel(p): p for p in sorted(ws.adapters_dir.glob("*/*/adapter.json"))},
         "config.evaluate": cfg.section("evaluate")["evaluate"],
         "device": device,
     }
