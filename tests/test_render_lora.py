@@ -270,3 +270,22 @@ save_lora(Path(sys.argv[1]), sd, lora_metadata(4, [0]))
                        "PYTHONHASHSEED": str(i)})
         blobs.append((out / "pytorch_lora_weights.safetensors").read_bytes())
     assert blobs[0] == blobs[1] == blobs[2]
+
+
+def test_a_render_that_fails_mid_way_is_logged_and_a_refused_one_is_not(ws, monkeypatch):
+    from dreamrunner_cli.errors import MissingUpstream
+    from dreamrunner_cli.sr3ai import pipeline
+    from dreamrunner_cli.stages import render as stage
+
+    with pytest.raises(MissingUpstream):  # refused before any work: nothing written
+        stage.run(ws, resolve_config("tiny"), progress=False)
+    assert not ws.runs_log.exists()
+
+    def broken(*a, **k):
+        raise RuntimeError("CUDA error: out of memory")
+
+    monkeypatch.setattr(pipeline, "render_scene", broken)
+    with pytest.raises(RuntimeError):
+        stage.run(ws, resolve_config("tiny", ["render.require_adapters=false"]), progress=False)
+    last = ws.read_runs()[-1]
+    assert last["stage"] == "render" and last["outcome"] == "error" and "out of memory" in last["error"]

@@ -140,10 +140,24 @@ def run(
     models: Any = None,
 ) -> dict[str, Any]:
     """Render the scenes that changed and stitch the story. ``models``: a ``ModelPool`` to borrow the pipeline from
-    (``dreamrunner run`` shares one with adapt; batch workers keep theirs loaded); None loads one for this call."""
+    (``dreamrunner run`` shares one with adapt; batch workers keep theirs loaded); None loads one for this call.
+    A run that fails or is interrupted once rendering has started is logged to runs.jsonl too (its finished scenes
+    are already recorded); one refused before that (bad plan, missing adapters, bad frame count) changes nothing."""
+    sr = StageRun(ws, "render", force=force, dry_run=dry_run)
+    sr.started = False
+    try:
+        return _run(ws, cfg, sr, dry_run=dry_run, only=only, progress=progress, models=models)
+    except BaseException as exc:
+        if sr.started:
+            sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
+                     error=f"{type(exc).__name__}: {exc}"[:300])
+        raise
+
+
+def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[str] | None, progress: bool,
+         models: Any) -> dict[str, Any]:
     from .plan import refresh_storyboard
 
-    sr = StageRun(ws, "render", force=force, dry_run=dry_run)
 
     # 1. The plan (hand edits included) and its storyboard.
     plan = load_plan(ws.require_plan())
@@ -214,6 +228,7 @@ def run(
     # 4. Render what changed (the model is loaded only if something must run).
     seeds: dict[str, int] = {}
     if todo and not dry_run:
+        sr.started = True
         seeds = _render_scenes(ws, cfg, sr, todo, progress, models)
 
     # 5. Stitch the story from every scene clip, in plan order.
