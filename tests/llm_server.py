@@ -4,6 +4,8 @@ It serves a script of steps, one per request: a reply, an HTTP error status, a h
 ask for json_schema output. When the script is empty it asks ``responder`` (``plan_responder`` writes a valid plan
 for whatever the planner asks, reading only the first user message), or answers 500 "script exhausted" so a test
 that makes more requests than it scripted fails visibly. Every request is recorded (body and headers).
+``GET /v1/models`` lists ``models`` (id → extra fields, e.g. vLLM's ``max_model_len``); those requests are recorded
+in ``model_lists`` only, so chat request counts stay exact.
 """
 
 from __future__ import annotations
@@ -14,7 +16,34 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
+
+
+def build_tiny_chat_model(path: Path, max_position_embeddings: int = 8192) -> Path:
+    """A random 1-layer Llama with a word-level tokenizer and a chat template, saved as safetensors in ``path``
+    (for the transformers backend; its replies are garbage)."""
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    tk = Tokenizer(models.WordLevel(unk_token="[UNK]"))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    words = '{ } [ ] : , " reasoning scenes keyframes box caption the a is story scene system user assistant'
+    tk.train_from_iterator([words],
+                           trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]", "[EOS]"]))
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
+    tok.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
+                         "{% if add_generation_prompt %}assistant:{% endif %}")
+    torch.manual_seed(0)
+    lm = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+                                      num_attention_heads=2, num_key_value_heads=2,
+                                      max_position_embeddings=max_position_embeddings,
+                                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id))
+    lm.save_pretrained(path)
+    tok.save_pretrained(path)
+    assert list(path.glob("*.safetensors"))
+    return path
 
 
 def reply(content: str | dict, finish_reason: str = "stop") -> dict:
@@ -41,6 +70,8 @@ class ScriptedLLMServer:
         self.script: deque[dict] = deque(script or [])
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
+        self.models: dict[str, dict[str, Any]] = {}
+        self.model_lists = 0
         self._lock = threading.Lock()
         self._release = threading.Event()  # ends hangs early on stop()
         server = self
@@ -48,6 +79,15 @@ class ScriptedLLMServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                if not self.path.endswith("/models"):
+                    return self._send(404, {"error": {"message": f"no route {self.path}"}})
+                with server._lock:
+                    server.model_lists += 1
+                    data = [{"id": mid, "object": "model", "created": 0, "owned_by": "test", **extra}
+                            for mid, extra in server.models.items()]
+                self._send(200, {"object": "list", "data": data})
 
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 length = int(self.headers.get("Content-Length") or 0)

@@ -15,7 +15,15 @@ import time
 from pathlib import Path
 
 import pytest
-from llm_server import ScriptedLLMServer, hang, plan_responder, reject_json_schema, reply, status
+from llm_server import (
+    ScriptedLLMServer,
+    build_tiny_chat_model,
+    hang,
+    plan_responder,
+    reject_json_schema,
+    reply,
+    status,
+)
 
 from dreamrunner_cli.config import PlanConfig
 from dreamrunner_cli.errors import BackendUnavailable, ModelUnavailable, PlanInvalid, UsageError
@@ -426,27 +434,7 @@ def test_model_and_url_from_environment(monkeypatch, server):
 @pytest.fixture(scope="module")
 def tiny_chat_model(tmp_path_factory) -> Path:
     """A random 1-layer Llama with a word-level tokenizer and a chat template, saved as safetensors."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    tk = Tokenizer(models.WordLevel(unk_token="[UNK]"))
-    tk.pre_tokenizer = pre_tokenizers.Whitespace()
-    words = '{ } [ ] : , " reasoning scenes keyframes box caption the a is story scene system user assistant'
-    tk.train_from_iterator([words],
-                           trainers.WordLevelTrainer(special_tokens=["[UNK]", "[PAD]", "[EOS]"]))
-    tok = PreTrainedTokenizerFast(tokenizer_object=tk, unk_token="[UNK]", pad_token="[PAD]", eos_token="[EOS]")
-    tok.chat_template = ("{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-                         "{% if add_generation_prompt %}assistant:{% endif %}")
-    torch.manual_seed(0)
-    lm = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
-                                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=8192,
-                                      pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id))
-    path = tmp_path_factory.mktemp("tiny-chat")
-    lm.save_pretrained(path)
-    tok.save_pretrained(path)
-    assert list(path.glob("*.safetensors"))
-    return path
+    return build_tiny_chat_model(tmp_path_factory.mktemp("tiny-chat"))
 
 
 def test_transformers_garbage_ends_in_clear_error(tiny_chat_model):

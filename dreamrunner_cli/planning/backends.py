@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,20 +31,53 @@ OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1"
 RETRY_AFTER_CAP_S = 60.0
 
 
+DEFAULT_MAX_NEW_TOKENS = 4096  # transformers backend, when plan.max_tokens is null
+PROGRESS_EVERY_S = 1.0  # the transformers backend reports generation progress at most this often
+
+# A progress callback: (phase, tokens generated so far, seconds so far). Phases: "loading" (before the weights
+# load), "loaded" (seconds = load time), "generating" (every PROGRESS_EVERY_S while a local model generates).
+ProgressFn = Callable[[str, int, float], None]
+
+
 @dataclass
 class Completion:
     """One reply. ``attempts`` counts the requests made (retries included); ``mode`` is the structured-output mode
-    that produced it (json_schema, json_object, off, or prompt for local models)."""
+    that produced it (json_schema, json_object, off, or prompt for local models); ``tokens`` the reply's length in
+    tokens when known."""
 
     text: str
     attempts: int
     mode: str
     finish_reason: str | None = None
+    tokens: int | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """The model's context window, the tokens reserved for the reply (plan.max_tokens), and where the window
+    size was read (for error messages)."""
+
+    window: int
+    reply: int
+    source: str
+
+
+class GenerationTimeout(BackendUnavailable):
+    """The local model did not finish within plan.timeout_s; ``partial`` is the reply generated so far."""
+
+    def __init__(self, message: str, partial: str, hint: str | None = None):
+        super().__init__(message, hint=hint)
+        self.partial = partial
+
+
+class ContextOverflow(BackendUnavailable):
+    """Prompt + reserved reply tokens do not fit in the model's context (found before generating)."""
 
 
 class ChatBackend(Protocol):
     name: str
     model: str
+    progress: ProgressFn | None  # set by the planner; None = silent
 
     def identity(self) -> dict[str, Any]:
         """What identifies the model's replies, for the cache key (never a secret)."""
@@ -53,6 +87,18 @@ class ChatBackend(Protocol):
                  seed: int | None = None) -> Completion:
         """Send the messages; return the reply text. ``seed``: the sampling seed of this call (the planner varies
         it per repair). Raises BackendUnavailable when no reply can be had."""
+        ...
+
+    def context(self) -> Context | None:
+        """The context window (None: unknown, so unchecked). May load the model or ask the server once."""
+        ...
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> tuple[int, bool]:
+        """The prompt's length in tokens, and whether that count is exact (False: an estimate)."""
+        ...
+
+    def scrub(self, text: str) -> str:
+        """Remove any secret (the API key) from text before it is written anywhere."""
         ...
 
 
@@ -76,6 +122,9 @@ _FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|structured 
                            r"json mode|schema", re.IGNORECASE)
 _CONTEXT_WORDS = re.compile(r"context length|context window|maximum context|too many tokens|max_tokens|"
                             r"prompt is too long|reduce the length", re.IGNORECASE)
+
+
+SERVER_CONTEXT_KEYS = ("max_model_len", "max_context_length", "context_length", "context_window")
 
 
 def refuses_response_format(message: str) -> bool:
@@ -104,8 +153,10 @@ class OpenAIBackend:
         self.base_url = (cfg.llm_base_url or os.environ.get("OPENAI_BASE_URL") or OPENAI_DEFAULT_BASE_URL).rstrip("/")
         self.mode = "json_schema" if cfg.structured_output == "auto" else cfg.structured_output
         self.mode_notes: list[str] = []  # each step down of the structured-output mode, for provenance
+        self.progress: ProgressFn | None = None  # no token stream here: the planner reports each request
         self._client: Any = None
         self._secret: str | None = None
+        self._context: Context | None | bool = False  # False: not asked yet
 
     def identity(self) -> dict[str, Any]:
         # The base URL is left out on purpose: a recorded session replays against any server (or none).
@@ -163,6 +214,8 @@ class OpenAIBackend:
                 kwargs["max_tokens"] = self.cfg.max_tokens
             if seed is not None:
                 kwargs["seed"] = seed
+            if self.cfg.stop:
+                kwargs["stop"] = list(self.cfg.stop)
             fmt = self._response_format(schema_name, schema)
             if fmt is not None:
                 kwargs["response_format"] = fmt
@@ -217,8 +270,52 @@ class OpenAIBackend:
             if not choices:
                 return Completion(text="", attempts=attempts, mode=self.mode, finish_reason="no choices")
             choice = choices[0]
+            usage = getattr(resp, "usage", None)
             return Completion(text=choice.message.content or "", attempts=attempts, mode=self.mode,
-                              finish_reason=choice.finish_reason)
+                              finish_reason=choice.finish_reason,
+                              tokens=getattr(usage, "completion_tokens", None) if usage is not None else None)
+
+    # The context window: plan.context_tokens, else what the server's model list says ---------------------------
+    def context(self) -> Context | None:
+        if self._context is False:
+            reply = self.cfg.max_tokens or 0  # null: the server decides, so only the prompt must fit
+            if self.cfg.context_tokens:
+                self._context = Context(self.cfg.context_tokens, reply, "plan.context_tokens")
+            else:
+                found = self._server_context()
+                self._context = Context(found[0], reply, found[1]) if found else None
+        return self._context  # type: ignore[return-value]
+
+    def _server_context(self) -> tuple[int, str] | None:
+        """``GET /models``: vLLM says ``max_model_len``, LM Studio ``max_context_length``, OpenRouter
+        ``context_length``, llama.cpp ``meta.n_ctx_train`` (its training context, an upper bound). OpenAI and
+        Ollama say nothing: unknown, unchecked (set plan.context_tokens)."""
+        import openai
+
+        try:
+            page = self._get_client().with_options(timeout=min(self.cfg.timeout_s, 10.0)).models.list()
+            entries = [m.model_dump() for m in page.data]
+        except (openai.APIError, ValueError, TypeError, AttributeError) as exc:
+            log.info("LLM planner: %s/models did not say the context length (%s)", self.base_url,
+                     redact(str(exc), self._secret)[:120])
+            return None
+        for entry in entries:
+            if entry.get("id") != self.model:
+                continue
+            meta = entry.get("meta") if isinstance(entry.get("meta"), dict) else {}
+            for key, value in (*((k, entry.get(k)) for k in SERVER_CONTEXT_KEYS), ("meta.n_ctx_train",
+                                                                                 meta.get("n_ctx_train"))):
+                if isinstance(value, int) and value > 0:
+                    return value, f"{key} of {self.model!r} in {self.base_url}/models"
+        return None
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> tuple[int, bool]:
+        """No tokenizer here: an estimate that errs low (4 characters a token, 4 tokens of framing a message), so a
+        prompt is only refused when it is surely too long."""
+        return sum(len(m["content"]) // 4 + 4 for m in messages), False
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._secret, "***") if self._secret and self._secret != "none" else text
 
     # Helpers -----------------------------------------------------------------------------------------------
     def _message(self, exc: Exception) -> str:
@@ -294,12 +391,107 @@ def _offline() -> bool:
                for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
 
 
-class TransformersBackend:
-    """A local causal LM with a chat template, from a folder or the Hugging Face cache.
+class JsonEnd:
+    """Feeds on reply text piece by piece; ``done`` once one complete JSON object has been written (the braces
+    balance again outside strings). Text before the first ``{`` (prose, a code fence) is skipped."""
 
-    Offline-aware: with HF_HUB_OFFLINE=1 (or for a local folder) nothing is downloaded (``local_files_only``).
-    safetensors weights only, never remote code. There is no constrained decoding: the reply schema is in the
-    prompt, and the planner's validation and repair loop catch what the model gets wrong.
+    def __init__(self) -> None:
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+        self.done = False
+
+    def feed(self, text: str) -> bool:
+        for ch in text:
+            if self.done:
+                break
+            if self.in_string:
+                if self.escaped:
+                    self.escaped = False
+                elif ch == "\\":
+                    self.escaped = True
+                elif ch == '"':
+                    self.in_string = False
+            elif ch == '"' and self.depth:
+                self.in_string = True
+            elif ch == "{":
+                self.depth += 1
+            elif ch == "}" and self.depth:
+                self.depth -= 1
+                self.done = self.depth == 0
+        return self.done
+
+
+class _Watch:
+    """A transformers StoppingCriteria, called after every generated token: stops at plan.timeout_s (wall clock),
+    at a stop string (checked on the decoded text, so any tokenizer works; the reply is cut before it, as OpenAI
+    servers do) and, with plan.stop_at_json_end, once the reply holds a complete JSON object; reports progress."""
+
+    def __init__(self, tok: Any, prompt_len: int, timeout_s: float, json_end: bool, progress: ProgressFn | None,
+                 stops: list[str] | None = None):
+        self.tok = tok
+        self.prompt_len = prompt_len
+        self.timeout_s = timeout_s
+        self.json_end = JsonEnd() if json_end else None
+        self.stops = [x for x in (stops or []) if x]
+        self.stop_window = max((len(x) for x in self.stops), default=0) + 4  # tokens decoded to look for a stop
+        self.progress = progress
+        self.t0 = time.monotonic()
+        self.last_report = self.t0
+        self.seen = 0  # new tokens already fed to json_end
+        self.timed_out = False
+        self.stopped_at_string = False
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.t0
+
+    def __call__(self, input_ids: Any, scores: Any = None, **kwargs: Any) -> Any:
+        import torch
+
+        n = input_ids.shape[1] - self.prompt_len  # new tokens so far; input_ids: (1, prompt_len + n)
+        now = time.monotonic()
+        stop = False
+        if self.json_end is not None and n > self.seen:
+            stop = self.json_end.feed(self.tok.decode(input_ids[0, self.prompt_len + self.seen:],
+                                                      skip_special_tokens=True))
+            self.seen = n
+        if self.stops and n > 0:
+            start = max(self.prompt_len, input_ids.shape[1] - self.stop_window)
+            tail = self.tok.decode(input_ids[0, start:], skip_special_tokens=True)
+            if any(x in tail for x in self.stops):
+                self.stopped_at_string = stop = True
+        if now - self.t0 > self.timeout_s:
+            self.timed_out = stop = True
+        if self.progress is not None and now - self.last_report >= PROGRESS_EVERY_S:
+            self.last_report = now
+            self.progress("generating", n, now - self.t0)
+        return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+
+def model_source(model: str) -> tuple[str, dict[str, Any], bool]:
+    """``--llm-model`` → (what from_pretrained gets, extra kwargs, local?). A ``.gguf`` file loads with
+    ``gguf_file=`` (transformers dequantises it; needs the ``gguf`` package)."""
+    path = Path(model).expanduser()
+    if path.suffix.lower() == ".gguf":
+        if not path.is_file():
+            raise ModelUnavailable(f"GGUF file {path} not found",
+                                   hint="pass an existing .gguf file, a local model folder or a Hub id to --llm-model")
+        return str(path.parent), {"gguf_file": path.name}, True
+    if path.is_dir():
+        return str(path), {"use_safetensors": True}, True
+    return model, {"use_safetensors": True}, False
+
+
+class TransformersBackend:
+    """A local causal LM with a chat template: a folder, a Hub id in the local cache, or a single ``.gguf`` file.
+
+    Offline-aware: with HF_HUB_OFFLINE=1 (or for a local folder or file) nothing is downloaded
+    (``local_files_only``). safetensors (or GGUF) weights only, never remote code. There is no constrained
+    decoding: the reply schema is in the prompt, and the planner's validation and repair loop catch what the model
+    gets wrong. Generation is bounded: plan.timeout_s of wall clock (then GenerationTimeout, with the reply so
+    far), plan.max_tokens, plan.stop strings, and by default the end of the first complete JSON object;
+    plan.repetition_penalty keeps small models from looping. Progress goes to ``self.progress``.
     """
 
     name = "transformers"
@@ -308,22 +500,27 @@ class TransformersBackend:
         self.cfg = cfg
         self.model = resolve_model(cfg, "transformers")
         self.device: str | None = None
+        self.progress: ProgressFn | None = None
         self._tok: Any = None
         self._lm: Any = None
 
     def identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {"backend": self.name, "model": self.model}
         path = Path(self.model).expanduser()
-        if path.is_dir():
-            # A local folder's weights can change under the same name: key the cache on what is there.
+        if path.is_dir() or path.is_file():
+            # A local folder's (or file's) weights can change under the same name: key the cache on what is there.
             from ..workspace import digest
 
             cfg_file = path / "config.json"
             ident["weights"] = digest({
                 "config": cfg_file.read_text(encoding="utf-8") if cfg_file.is_file() else None,
-                "files": sorted((p.name, p.stat().st_size) for p in path.glob("*.safetensors")),
+                "files": sorted((p.name, p.stat().st_size) for p in
+                                ([path] if path.is_file() else path.glob("*.safetensors"))),
             })
         return ident
+
+    def scrub(self, text: str) -> str:
+        return text  # no secrets on this path
 
     def _load(self) -> None:
         if self._lm is not None:
@@ -331,20 +528,28 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        path = Path(self.model).expanduser()
-        local_only = _offline() or path.is_dir()
-        source = str(path) if path.is_dir() else self.model
+        source, extra, local = model_source(self.model)
+        local_only = _offline() or local
+        if self.progress is not None:
+            self.progress("loading", 0, 0.0)
+        t0 = time.monotonic()
+        # GGUF weights are dequantised to float32 by transformers; other checkpoints keep their own dtype.
+        dtype = {} if "gguf_file" in extra else {"dtype": "auto"}
         try:
-            tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, trust_remote_code=False)
+            tok = AutoTokenizer.from_pretrained(source, local_files_only=local_only, trust_remote_code=False,
+                                                **{k: v for k, v in extra.items() if k == "gguf_file"})
             lm = AutoModelForCausalLM.from_pretrained(source, local_files_only=local_only, trust_remote_code=False,
-                                                      use_safetensors=True, dtype="auto")
+                                                      **extra, **dtype)
+        except ImportError as exc:  # e.g. GGUF without the gguf package
+            raise ModelUnavailable(f"cannot load the local chat model {self.model!r}: {str(exc).splitlines()[0][:300]}",
+                                   hint="install what the message names (for a .gguf file: pip install gguf)") from None
         except (OSError, ValueError, EnvironmentError) as exc:
             where = "offline (HF_HUB_OFFLINE=1), so only the local cache was searched" if local_only else ""
             raise ModelUnavailable(
                 f"cannot load the local chat model {self.model!r}{': ' + where if where else ''}: "
                 f"{str(exc).splitlines()[0][:300]}",
                 hint=f"download it where there is internet (`hf download {self.model}`) or pass a local folder "
-                     "with safetensors weights via --llm-model PATH",
+                     "with safetensors weights (or a .gguf file) via --llm-model PATH",
             ) from None
         if not getattr(tok, "chat_template", None):
             raise ModelUnavailable(f"{self.model!r} has no chat template",
@@ -359,25 +564,76 @@ class TransformersBackend:
         log.info("LLM planner: %s on %s", self.model, device)
         self.device = device
         self._tok, self._lm = tok, lm.to(device).eval()
+        if self.progress is not None:
+            self.progress("loaded", 0, time.monotonic() - t0)
+
+    def context(self) -> Context | None:
+        """The smallest of the model config's ``max_position_embeddings`` and the tokenizer's
+        ``model_max_length`` (when it is a real number), unless plan.context_tokens says otherwise."""
+        reply = self.cfg.max_tokens or DEFAULT_MAX_NEW_TOKENS
+        if self.cfg.context_tokens:
+            return Context(self.cfg.context_tokens, reply, "plan.context_tokens")
+        self._load()
+        config = self._lm.config
+        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
+        found = []
+        mpe = getattr(text_config, "max_position_embeddings", None)
+        if isinstance(mpe, int) and mpe > 0:
+            found.append((mpe, "max_position_embeddings in the model's config"))
+        tml = getattr(self._tok, "model_max_length", None)
+        if isinstance(tml, int) and 0 < tml < 10_000_000:  # transformers' "unknown" is a huge sentinel
+            found.append((tml, "model_max_length of the tokenizer"))
+        if not found:
+            return None
+        window, source = min(found)
+        return Context(window, reply, source)
+
+    def count_tokens(self, messages: list[dict[str, str]]) -> tuple[int, bool]:
+        self._load()
+        text = chat_prompt(self._tok, messages)
+        return len(self._tok(text, add_special_tokens=False)["input_ids"]), True
 
     def complete(self, messages: list[dict[str, str]], schema_name: str, schema: dict[str, Any],
                  seed: int | None = None) -> Completion:
         import torch
+        from transformers import StoppingCriteriaList
 
         self._load()
-        tok, lm = self._tok, self._lm
+        tok, lm, cfg = self._tok, self._lm, self.cfg
         text = chat_prompt(tok, messages)
         enc = tok(text, return_tensors="pt", add_special_tokens=False).to(self.device)
-        sample = self.cfg.temperature > 0
-        gen_kwargs: dict[str, Any] = {"max_new_tokens": self.cfg.max_tokens or 4096, "do_sample": sample,
-                                      "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None
-                                      else tok.eos_token_id}
+        prompt_len = enc["input_ids"].shape[1]
+        max_new = cfg.max_tokens or DEFAULT_MAX_NEW_TOKENS
+        watch = _Watch(tok, prompt_len, cfg.timeout_s, cfg.stop_at_json_end, self.progress, cfg.stop)
+        sample = cfg.temperature > 0
+        gen_kwargs: dict[str, Any] = {
+            "max_new_tokens": max_new, "do_sample": sample, "repetition_penalty": cfg.repetition_penalty,
+            "stopping_criteria": StoppingCriteriaList([watch]),
+            "pad_token_id": tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id}
         if sample:
-            gen_kwargs["temperature"] = self.cfg.temperature
+            gen_kwargs["temperature"] = cfg.temperature
             torch.manual_seed(seed or 0)  # reproducible sampling, like the server's seed
         with torch.inference_mode():
             out = lm.generate(**enc, **gen_kwargs)  # (1, prompt_len + new_len)
-        new = out[0, enc["input_ids"].shape[1]:]
+        new = out[0, prompt_len:]
         reply = tok.decode(new, skip_special_tokens=True)
-        finish = "length" if new.shape[0] >= gen_kwargs["max_new_tokens"] else "stop"
-        return Completion(text=reply, attempts=1, mode="prompt", finish_reason=finish)
+        n = int(new.shape[0])
+        if watch.timed_out:
+            raise GenerationTimeout(
+                f"the local model {self.model!r} did not finish its reply within plan.timeout_s="
+                f"{cfg.timeout_s:g} s ({n} tokens in {watch.elapsed:.1f} s, {n / max(watch.elapsed, 1e-9):.1f} "
+                f"tokens/s on {self.device}; the reply may hold at most plan.max_tokens={max_new})",
+                partial=reply,
+                hint="raise the limit (--set plan.timeout_s=900), use a GPU (--set plan.llm_device=cuda) or a "
+                     "smaller/faster model, or lower plan.max_tokens")
+        if watch.stopped_at_string:
+            cut = [i for i in (reply.find(x) for x in watch.stops) if i >= 0]
+            reply = reply[:min(cut)] if cut else reply
+            finish = "stop"
+        elif n >= max_new:
+            finish = "length"
+        elif watch.json_end is not None and watch.json_end.done:
+            finish = "json_end"
+        else:
+            finish = "stop"
+        return Completion(text=reply, attempts=1, mode="prompt", finish_reason=finish, tokens=n)

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import PlanInvalid
+from ..errors import DreamrunnerError, PlanInvalid
 from ..schema import (
     ID_PATTERN,
     NO_MOTION,
@@ -45,7 +45,7 @@ from ..schema import (
     SceneOutline,
     json_path,
 )
-from .backends import ChatBackend, OpenAIBackend, TransformersBackend
+from .backends import ChatBackend, Context, ContextOverflow, GenerationTimeout, OpenAIBackend, TransformersBackend
 
 if TYPE_CHECKING:
     from ..config import PlanConfig
@@ -502,8 +502,33 @@ class LLMPlanner:
         self.name = backend.name
         self.model: str | None = backend.model
         self.calls: list[dict[str, Any]] = []
+        # The exchange in progress or the last one: its step ("outline", "s03", "s03-merge") and every reply text
+        # it got (a timed-out reply's partial text too), so a failed plan can save what the model said.
+        self.exchange: dict[str, Any] | None = None
         self._cache = cache
+        self._say: Callable[[str, bool], None] | None = None
+        self._label = ""
         self.prompts = {n: load_prompt(n) for n in ("outline", "layout", "merge", "repair")}
+
+    def report_to(self, say: Callable[[str, bool], None] | None) -> None:
+        """Progress lines go to ``say(line, transient)`` (transient lines may be overwritten by the next one)."""
+        self._say = say
+        self.backend.progress = self._backend_progress if say is not None else None
+
+    def _backend_progress(self, phase: str, tokens: int, seconds: float) -> None:
+        if self._say is None:
+            return
+        if phase == "loading":
+            self._say(f"plan: loading the local model {self.model!r} ...", False)
+        elif phase == "loaded":
+            self._say(f"plan: model loaded on {getattr(self.backend, 'device', '?')} in {seconds:.1f} s", False)
+        else:
+            self._say(f"plan {self._label}: {tokens} tokens, {seconds:.0f} s ({tokens / max(seconds, 1e-9):.1f} "
+                      f"tokens/s; stops at plan.timeout_s={self.cfg.timeout_s:g} s)", True)
+
+    def scrub(self, text: str) -> str:
+        """Text without the API key, for anything written to disk."""
+        return self.backend.scrub(text)
 
     # Level 1 ---------------------------------------------------------------------------------------------
     def outline(self, story: StoryInput) -> Outline:
@@ -588,6 +613,9 @@ class LLMPlanner:
                   failure: str) -> Any:
         pending: list[tuple[str, str]] = []  # replies to cache once the exchange ends valid
         problems: list[str] = []
+        step = "outline" if scene is None else (scene if level == "layout" else f"{scene}-{level}")
+        self.exchange = {"step": step, "level": level, "scene": scene, "replies": []}
+        first = messages
         for repair in range(self.cfg.repair_attempts + 1):
             text, finish, call = self._ask(prompt, messages, schema_name, schema, level, scene, repair, pending)
             data, problems = parse_json_reply(text)
@@ -597,13 +625,21 @@ class LLMPlanner:
                 problems.insert(0, f"the reply was cut off after plan.max_tokens={self.cfg.max_tokens} tokens; "
                                    "write less reasoning")
             call.update(valid=not problems, problems=len(problems))
+            if call["cache"] == "miss" and self._say is not None:
+                size = f"{call['tokens']} tokens in " if call.get("tokens") is not None else ""
+                self._say(f"plan {self._label}: reply {repair + 1}, {size}{call['seconds']:.1f} s: "
+                          + ("valid" if not problems else f"{len(problems)} problem(s)"
+                             + (", asking for a repair" if repair < self.cfg.repair_attempts else "")), False)
             if not problems:
                 self._commit(pending)
+                self.exchange["done"] = True
                 return result
             log.info("LLM planner: %s%s reply %d has %d problem(s)", level, f" {scene}" if scene else "",
                      repair + 1, len(problems))
+            # The repair request: the first request, the last reply and its problems (not every earlier round,
+            # which would grow the prompt past the context; _fit cuts the reply if even that does not fit).
             repair_prompt = self.prompts["repair"]
-            messages = messages + [
+            messages = first + [
                 {"role": "assistant", "content": text},
                 *repair_prompt.messages(count=str(len(problems)),
                                         errors="\n".join(f"- {p}" for p in problems))]
@@ -620,11 +656,15 @@ class LLMPlanner:
              level: str, scene: str | None, repair: int,
              pending: list[tuple[str, str]]) -> tuple[str, str | None, dict[str, Any]]:
         """One LLM call through the cache; appends its provenance to ``self.calls``."""
+        # The cache key is the logical request (first request + last reply + problems), whatever _fit cuts to
+        # make it fit the model's context: a recorded session replays without knowing the context.
         key = self._key(messages, schema)
         call: dict[str, Any] = {"backend": self.name, "model": self.model, "level": level, "scene": scene,
                                 "prompt_file": prompt.file, "prompt_version": prompt.version, "repair": repair}
         if repair:
             call["repair_prompt_version"] = self.prompts["repair"].version
+        self.calls.append(call)  # recorded now, so a call that fails is in runs.jsonl too
+        self._label = (f"{level} {scene}" if scene else level) + (f" (repair {repair})" if repair else "")
         t0 = time.perf_counter()
         cache = self._get_cache()
         cached = cache.get(key) if cache is not None else None
@@ -632,23 +672,91 @@ class LLMPlanner:
             text, finish = cached, None
             call.update(cache="hit", attempts=0)
         else:
+            call.update(cache="miss")
             # Each repair samples with another seed: the same seed at a low temperature returns the same reply.
             seed = None if self.cfg.seed is None else self.cfg.seed + repair
-            done = self.backend.complete(messages, schema_name, schema, seed=seed)
+            try:
+                sent = self._fit(messages, call)
+                if self._say is not None:
+                    self._say(f"plan {self._label}: asking {self.name} model {self.model!r} ...", True)
+                done = self.backend.complete(sent, schema_name, schema, seed=seed)
+            except GenerationTimeout as exc:
+                self.exchange["replies"].append(exc.partial)
+                call.update(error="timeout", seconds=round(time.perf_counter() - t0, 3))
+                raise
+            except DreamrunnerError as exc:
+                call.update(error=type(exc).__name__, seconds=round(time.perf_counter() - t0, 3))
+                raise
             text, finish = done.text, done.finish_reason
-            call.update(cache="miss", attempts=done.attempts, response_format=done.mode, finish_reason=finish)
+            call.update(attempts=done.attempts, response_format=done.mode, finish_reason=finish)
+            if done.tokens is not None:
+                call["tokens"] = done.tokens
             if getattr(self.backend, "device", None):
                 call["device"] = self.backend.device
             pending.append((key, text))
+        self.exchange["replies"].append(text)
         call["seconds"] = round(time.perf_counter() - t0, 3)
-        self.calls.append(call)
         return text, finish, call
+
+    def _fit(self, messages: list[dict[str, str]], call: dict[str, Any]) -> list[dict[str, str]]:
+        """Check the request against the model's context before anything is generated: prompt + the tokens
+        reserved for the reply must fit. A repair request that does not fit gets its previous reply cut (then
+        left out); a first request that does not fit raises ContextOverflow."""
+        ctx = self.backend.context()
+        if ctx is None:
+            return messages
+        limit = ctx.window - ctx.reply
+        n, exact = self.backend.count_tokens(messages)
+        if n <= limit:
+            return messages
+        last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
+        if last is None or limit <= 0:
+            raise self._overflow(n, exact, ctx)
+        reply = messages[last]["content"]
+
+        def with_reply(keep: int) -> list[dict[str, str]]:
+            cut = len(reply) - keep
+            content = (reply[:keep] + f"\n[... {cut} more characters of this reply are left out here: they do not "
+                       "fit in the model's context ...]") if keep else (
+                f"[my previous reply ({len(reply)} characters) is left out here: it does not fit in the model's "
+                "context]")
+            return messages[:last] + [{"role": "assistant", "content": content}] + messages[last + 1:]
+
+        if self.backend.count_tokens(with_reply(0))[0] > limit:
+            raise self._overflow(self.backend.count_tokens(with_reply(0))[0], exact, ctx)
+        lo, hi = 0, len(reply)  # the longest head of the reply that fits: lo fits, hi does not
+        while hi - lo > 64:
+            mid = (lo + hi) // 2
+            if self.backend.count_tokens(with_reply(mid))[0] <= limit:
+                lo = mid
+            else:
+                hi = mid
+        call["reply_cut_chars"] = len(reply) - lo
+        log.info("LLM planner: %s: the previous reply is cut to %d of %d characters to fit the context",
+                 self._label, lo, len(reply))
+        return with_reply(lo)
+
+    def _overflow(self, n: int, exact: bool, ctx: Context) -> ContextOverflow:
+        room = ctx.window - n
+        return ContextOverflow(
+            f"plan {self._label}: the prompt is {n}{'' if exact else ' (estimated)'} tokens and {ctx.reply} more are "
+            f"reserved for the reply (plan.max_tokens); together {n + ctx.reply} tokens do not fit in the context "
+            f"of {self.name} model {self.model!r}, {ctx.window} tokens ({ctx.source}); nothing was generated",
+            hint=(f"lower plan.max_tokens (--set plan.max_tokens={room}) if a shorter reply will do, " if room > 256
+                  else "") + "use a model with a longer context, or set plan.context_tokens if the model's real "
+                             "context is longer than that")
 
     def _key(self, messages: list[dict[str, str]], schema: dict[str, Any]) -> str:
         cfg = self.cfg
+        params: dict[str, Any] = {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed,
+                                  "structured_output": cfg.structured_output}
+        # Settings that change replies, in the key only where they apply (older keys stay valid otherwise).
+        if cfg.stop:
+            params["stop"] = list(cfg.stop)
+        if self.name == "transformers":
+            params.update(repetition_penalty=cfg.repetition_penalty, stop_at_json_end=cfg.stop_at_json_end)
         blob = {"format": CACHE_FORMAT, **self.backend.identity(), "messages": messages, "schema": schema,
-                "params": {"temperature": cfg.temperature, "max_tokens": cfg.max_tokens, "seed": cfg.seed,
-                           "structured_output": cfg.structured_output}}
+                "params": params}
         return hashlib.sha256(json.dumps(blob, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
     def _get_cache(self) -> Any:

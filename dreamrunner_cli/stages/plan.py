@@ -6,18 +6,26 @@ Items:
 - ``plan.json``: assembled from the above. If the user edited plan.json by hand, the edit wins: only scenes that
   were re-planned in this run are patched into it (``--scene ID --force`` re-plans one scene).
 - ``storyboard``: storyboard.png, redrawn whenever plan.json's content changes.
+
+After plan.json is written or loaded, a note names every region whose box covers no token at the configured model
+geometry (SR3AI would silently drop it). A failed run still appends a runs.jsonl line (outcome "failed", the
+error, the LLM calls made), and the LLM's replies of the exchange that failed are saved as
+``planning/replies/<step>-<n>.txt`` (step: outline, a scene id, or <scene>-merge; n: 1 for the first reply, then
+one per repair), which the error message names.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..config import Config
-from ..errors import InputInvalid, MissingUpstream
+from ..config import Config, PlanConfig
+from ..errors import DreamrunnerError, InputInvalid, MissingUpstream
 from ..schema import Keyframe, Outline, Plan, assemble_plan, load_plan, validate_plan
 from ..story import StoryInput, parse_story
 from ..workspace import StageRun, Workspace, file_digest, write_json_atomic, write_text_atomic
@@ -25,9 +33,16 @@ from ..workspace import StageRun, Workspace, file_digest, write_json_atomic, wri
 PLANNER_KEYS = ("llm", "llm_model", "llm_base_url", "min_scenes", "max_scenes", "max_motions_per_scene",
                 "max_motions_per_scene_multi", "temperature", "seed", "max_tokens", "structured_output")
 LAYOUT_KEYS = PLANNER_KEYS + ("keyframes", "merge_overlaps", "min_box_side")
+# Keys that change an LLM's replies, read only by the LLM planners (a builtin plan's fingerprint ignores them).
+LLM_REPLY_KEYS = ("repetition_penalty", "stop", "stop_at_json_end")
+MAX_BOX_NOTES = 12  # vanishing-box notes printed; the full list is in the result ("vanishing_regions")
+
+log = logging.getLogger("dreamrunner.plan")
 
 
 def _subset(plan_cfg: dict, keys: tuple[str, ...]) -> dict:
+    if plan_cfg.get("llm", "builtin") != "builtin":
+        keys = keys + LLM_REPLY_KEYS
     return {k: plan_cfg[k] for k in keys + ("prompts",) if k in plan_cfg}
 
 
@@ -74,10 +89,19 @@ def run(
     only: list[str] | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    from ..planning import get_planner
-
     sr = StageRun(ws, "plan", force=force, dry_run=dry_run)
+    slot = _PlannerSlot(cfg.plan, _Reporter(progress))
+    try:
+        return _plan(ws, cfg, sr, slot, story_file=story_file, force=force, dry_run=dry_run, only=only)
+    except (Exception, KeyboardInterrupt) as exc:
+        _record_failure(ws, sr, slot, exc)
+        raise
+    finally:
+        slot.say.close()
 
+
+def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story_file: Path | None, force: bool,
+          dry_run: bool, only: list[str] | None) -> dict[str, Any]:
     # 1. The story: copied into the workspace on first use, read from there afterwards.
     if story_file is not None and Path(story_file).resolve() != ws.story:
         story = import_story(ws, Path(story_file)) if not dry_run else parse_story(Path(story_file))
@@ -90,17 +114,13 @@ def run(
         sr.notes.append("no story.txt: plan.json was written by hand or imported; kept as it is")
         if not dry_run:
             refresh_storyboard(ws, sr, plan)
+        vanishing = _note_vanishing_boxes(cfg, sr, plan)
         sr.close(outcome="ok")
-        return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard))
+        return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing)
     else:
         raise MissingUpstream(f"no story.txt or plan.json in {ws.root}",
                               hint="run `dreamrunner plan STORY.txt --workspace WS`")
-    planner = None
-
-    def get() -> Any:
-        nonlocal planner
-        planner = planner or get_planner(cfg.plan)
-        return planner
+    get = slot.get
 
     plan_cfg = cfg.plan.model_dump()
     if cfg.plan.llm != "builtin":  # editing a prompt file re-plans (its content hash is a dependency)
@@ -117,6 +137,7 @@ def run(
         outline = _attach_reference_images(outline, story, ws)
         write_json_atomic(outline_path(ws), outline.model_dump(mode="json"))
         sr.finish(d, deps, [outline_path(ws)])
+        _clear_replies(ws, "outline")
     if not outline_path(ws).exists():
         sr.close(outcome="dry-run")
         return sr.result()
@@ -144,6 +165,7 @@ def run(
             write_json_atomic(out, [k.model_dump(mode="json") for k in keyframes])
             sr.finish(d, deps_s, [out])
             replanned.append(scene.id)
+            _clear_replies(ws, scene.id, f"{scene.id}-merge")
 
     # 4. plan.json: assembled from the parts; a hand-edited plan.json keeps its edits.
     if not dry_run:
@@ -153,10 +175,148 @@ def run(
     if not dry_run and ws.plan.exists():
         refresh_storyboard(ws, sr)
 
-    calls = getattr(planner, "calls", []) if planner is not None else []
-    model = getattr(planner, "model", None) if planner is not None else cfg.plan.llm_model
-    sr.close(outcome="ok", planner={"backend": cfg.plan.llm, "model": model}, llm_calls=calls)
-    return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard))
+    # 6. Boxes that cover no token at the configured model geometry (SR3AI would drop them): a note each.
+    vanishing = _note_vanishing_boxes(cfg, sr, load_plan(ws.plan)) if ws.plan.exists() else []
+
+    sr.close(outcome="ok", planner=slot.provenance(), llm_calls=slot.calls())
+    return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing)
+
+
+# The planner, progress, and what a failed run leaves behind ---------------------------------------------------------
+
+
+class _Reporter:
+    """Progress on stderr: one line per finished LLM reply; while a model works, one status line updated in place
+    on a terminal, or a line every EVERY_S seconds otherwise (logs, CI). Silent with --quiet / --json."""
+
+    EVERY_S = 15.0
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self._console: Any = None
+        self._status: Any = None
+        self._last = float("-inf")
+
+    def __call__(self, line: str, transient: bool = False) -> None:
+        if not self.enabled:
+            return
+        from rich.markup import escape
+
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True, highlight=False)
+        if transient:
+            if self._console.is_terminal:
+                if self._status is None:
+                    self._status = self._console.status(escape(line))
+                    self._status.start()
+                else:
+                    self._status.update(escape(line))
+                return
+            if time.monotonic() - self._last < self.EVERY_S:
+                return
+            self._last = time.monotonic()
+        else:
+            self.close()
+            self._last = float("-inf")
+        self._console.print(escape(line), soft_wrap=True)
+
+    def close(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+class _PlannerSlot:
+    """The planner, made on first use (a run whose items are all up to date loads no model and asks no server)."""
+
+    def __init__(self, cfg: PlanConfig, say: _Reporter):
+        self.cfg = cfg
+        self.say = say
+        self.planner: Any = None
+
+    def get(self) -> Any:
+        if self.planner is None:
+            from ..planning import get_planner
+
+            self.planner = get_planner(self.cfg)
+            if hasattr(self.planner, "report_to"):
+                self.planner.report_to(self.say if self.say.enabled else None)
+        return self.planner
+
+    def calls(self) -> list[dict[str, Any]]:
+        return list(getattr(self.planner, "calls", []))
+
+    def provenance(self) -> dict[str, Any]:
+        model = getattr(self.planner, "model", None) if self.planner is not None else self.cfg.llm_model
+        return {"backend": self.cfg.llm, "model": model}
+
+
+def replies_dir(ws: Workspace) -> Path:
+    return ws.root / "planning" / "replies"
+
+
+def _clear_replies(ws: Workspace, *steps: str) -> None:
+    """A step that now succeeded keeps no replies of an earlier failure."""
+    for step in steps:
+        for old in replies_dir(ws).glob(f"{step}-*.txt"):
+            old.unlink(missing_ok=True)
+
+
+def _save_replies(ws: Workspace, planner: Any) -> list[Path]:
+    """The replies of the exchange that failed (a timed-out one's partial text too), without any secret."""
+    exchange = getattr(planner, "exchange", None)
+    if not exchange or exchange.get("done") or not exchange["replies"]:
+        return []
+    _clear_replies(ws, exchange["step"])
+    paths = []
+    for n, text in enumerate(exchange["replies"], 1):
+        path = replies_dir(ws) / f"{exchange['step']}-{n}.txt"
+        write_text_atomic(path, planner.scrub(text))
+        paths.append(path)
+    return paths
+
+
+def _record_failure(ws: Workspace, sr: StageRun, slot: _PlannerSlot, exc: BaseException) -> None:
+    """A failed (or interrupted) run: save the LLM's replies, name them in the error, log the run to runs.jsonl."""
+    if sr.dry_run:
+        return
+    planner = slot.planner
+    scrub = planner.scrub if hasattr(planner, "scrub") else (lambda text: text)
+    try:
+        saved = _save_replies(ws, planner)
+        if saved and isinstance(exc, DreamrunnerError):
+            where = str(saved[0]) if len(saved) == 1 else f"{saved[0]} … {saved[-1].name}"
+            exc.message = f"{exc.message}; the model's {'reply is' if len(saved) == 1 else 'replies are'} saved " \
+                          f"in {where}"
+            exc.args = (exc.message,)
+        error: dict[str, Any] = {"type": type(exc).__name__, "message": scrub(getattr(exc, "message", str(exc)))}
+        if isinstance(exc, DreamrunnerError):
+            error.update(exit_code=exc.exit_code, details=[scrub(d) for d in exc.details])
+        sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "failed", error=error,
+                 planner=slot.provenance(), llm_calls=slot.calls(), replies=[ws.rel(p) for p in saved])
+    except OSError as io_exc:  # never hide the real error behind a failure to record it
+        log.warning("plan: could not record the failed run in %s: %s", ws.runs_log, io_exc)
+
+
+def _note_vanishing_boxes(cfg: Config, sr: StageRun, plan: Plan) -> list[str]:
+    """Regions whose box covers no token at the model's geometry (cfg.model.id at cfg.render's size), as notes.
+    No note when the geometry cannot be read without weights (an unknown model id offline, say)."""
+    from ..sr3ai.geometry_source import geometry_for
+    from ..sr3ai.regions import vanishing_regions
+
+    try:
+        geom = geometry_for(cfg.model.id, cfg.render.height, cfg.render.width, cfg.render.num_frames)
+    except DreamrunnerError as exc:
+        log.info("plan: box sizes not checked against model %r: %s", cfg.model.id, exc.message)
+        return []
+    found = [line for scene in plan.scenes for line in vanishing_regions(scene, geom)]
+    sr.notes += [f"warning: {line}" for line in found[:MAX_BOX_NOTES]]
+    if len(found) > MAX_BOX_NOTES:
+        sr.notes.append(f"warning: ... and {len(found) - MAX_BOX_NOTES} more regions that cover no token "
+                        "(all of them: `dreamrunner plan WS --json`, key vanishing_regions)")
+    return found
 
 
 def _attach_reference_images(outline: Outline, story: StoryInput, ws: Workspace) -> Outline:
