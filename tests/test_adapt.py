@@ -319,8 +319,9 @@ def test_cli(tmp_path):
     assert res.exit_code == 3 and "walking" in res.output and "dreamrunner retrieve" in res.output
     res = runner.invoke(app, ["adapt", str(ws.root), "--clips", "nonsense"], catch_exceptions=False)
     assert res.exit_code == 2
-    res = runner.invoke(app, ["adapt", str(ws.root), "--motion", "walking", "--clips", f"walking={clips}",
-                              "--json"], catch_exceptions=False)
+    assert not ws.config.exists()  # the refused command above saved no preset
+    res = runner.invoke(app, ["adapt", str(ws.root), "--preset", "tiny", "--motion", "walking", "--clips",
+                              f"walking={clips}", "--json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     out = json.loads(res.stdout)
     assert [(a["kind"], a["id"], a["source"]) for a in out["adapters"]] == [("motion", "walking", "trained")]

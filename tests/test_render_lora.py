@@ -264,12 +264,12 @@ sd = {f"transformer_blocks.0.{m}.lora_{ab}.weight": torch.randn(4, 4, generator=
 save_lora(Path(sys.argv[1]), sd, lora_metadata(4, [0]))
 """
     blobs = []
-    for i in range(3):
+    for i in range(2):
         out = tmp_path / f"run{i}"
         subprocess.run([sys.executable, "-c", code, str(out)], check=True, env={**__import__("os").environ,
                        "PYTHONHASHSEED": str(i)})
         blobs.append((out / "pytorch_lora_weights.safetensors").read_bytes())
-    assert blobs[0] == blobs[1] == blobs[2]
+    assert blobs[0] == blobs[1]
 
 
 def test_a_render_that_fails_mid_way_is_logged_and_a_refused_one_is_not(ws, monkeypatch):

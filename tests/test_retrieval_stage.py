@@ -237,10 +237,11 @@ def test_db_resolution_and_errors(ws, demo_db, monkeypatch):
 
 def test_cli_retrieve_json_env_db_and_errors(ws, demo_db, monkeypatch):
     invoke("retrieve", ws.root, "--db", demo_db / "nowhere", "--preset", "tiny", code=5)
-    out = invoke("retrieve", ws.root, "--set", "retrieve.db=null", code=3).output
+    assert not ws.config.exists()  # a refused command saves no preset
+    out = invoke("retrieve", ws.root, "--preset", "tiny", "--set", "retrieve.db=null", code=3).output
     assert "no video database" in out and "dreamrunner index build" in out
     monkeypatch.setenv("DREAMRUNNER_DB", str(demo_db))
-    res = json.loads(invoke("retrieve", ws.root, "--motion", "waving", "--json").output)
+    res = json.loads(invoke("retrieve", ws.root, "--preset", "tiny", "--motion", "waving", "--json").output)
     assert [(i["item"], i["action"]) for i in res["items"]] == [("waving", "ran")]
     assert res["database"]["index"] == str(demo_db / "index")
     assert not (ws.retrieval_dir / "walking").exists()
