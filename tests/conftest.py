@@ -25,3 +25,15 @@ def _isolated_cache(tmp_path_factory, monkeypatch, _demo_dir):
     monkeypatch.setenv("DREAMRUNNER_DEMO_DIR", str(_demo_dir))
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("DREAMRUNNER_DB", raising=False)
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Tiny models train fastest single-threaded, and other test processes share the 2 cores (adapt tests use it:
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

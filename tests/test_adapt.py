@@ -27,14 +27,7 @@ from dreamrunner_cli.errors import InputInvalid, MissingUpstream, UsageError
 from dreamrunner_cli.models.tiny import build_tiny_pipeline
 from dreamrunner_cli.schema import Character, Motion
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny models run fastest single-threaded, and other test processes share the 2 cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # Losses ----------------------------------------------------------------------------------------------------------

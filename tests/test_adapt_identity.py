@@ -15,13 +15,7 @@ from dreamrunner_cli.config import ModelConfig, resolve_config
 from dreamrunner_cli.errors import ModelUnavailable
 from dreamrunner_cli.models.tiny import build_tiny_pipeline
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _save_tiny(folder: Path, num_layers: int = 2, seed: int = 0) -> Path:

@@ -20,13 +20,7 @@ from dreamrunner_cli.config import resolve_config
 from dreamrunner_cli.errors import InputInvalid
 from dreamrunner_cli.video import write_video
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)

@@ -18,13 +18,7 @@ from dreamrunner_cli.adapt.memory import activation_bytes, decide_gradient_check
 from dreamrunner_cli.adapt.trainer import TrainSpec, train_lora, uses_grad_scaler
 from dreamrunner_cli.models.tiny import build_tiny_pipeline
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _encoded(pipe, n: int = 1) -> list[Encoded]:

@@ -33,13 +33,18 @@ class Task:
     story: str = ""
 
 
-def priorities(tasks: Iterable[Task]) -> dict[str, float]:
-    """Longest path (in seconds) from each task's start to the end of the graph: its own time plus its dependants'."""
-    tasks = list(tasks)
+def _children(tasks: list[Task]) -> dict[str, list[str]]:
     children: dict[str, list[str]] = {t.id: [] for t in tasks}
     for t in tasks:
         for up in t.after:
             children[up].append(t.id)
+    return children
+
+
+def priorities(tasks: Iterable[Task]) -> dict[str, float]:
+    """Longest path (in seconds) from each task's start to the end of the graph: its own time plus its dependants'."""
+    tasks = list(tasks)
+    children = _children(tasks)
     by_id = {t.id: t for t in tasks}
     memo: dict[str, float] = {}
     for t in _topological(tasks)[::-1]:
@@ -50,10 +55,7 @@ def priorities(tasks: Iterable[Task]) -> dict[str, float]:
 def _topological(tasks: list[Task]) -> list[Task]:
     by_id = {t.id: t for t in tasks}
     indegree = {t.id: len(t.after) for t in tasks}
-    children: dict[str, list[str]] = {t.id: [] for t in tasks}
-    for t in tasks:
-        for up in t.after:
-            children[up].append(t.id)
+    children = _children(tasks)
     ready = [t.id for t in tasks if indegree[t.id] == 0]
     order = []
     while ready:
@@ -102,10 +104,7 @@ def simulate(tasks: list[Task], gpus: int, cpus: int = 64, one_per_story: bool =
     prio = priorities(tasks)
     by_id = {t.id: t for t in tasks}
     waiting = {t.id: len(t.after) for t in tasks}
-    children: dict[str, list[str]] = {t.id: [] for t in tasks}
-    for t in tasks:
-        for up in t.after:
-            children[up].append(t.id)
+    children = _children(tasks)
     ready = {True: [], False: []}  # gpu? → heap of (-priority, id)
     for t in tasks:
         if not t.after:
