@@ -38,6 +38,8 @@ class KeptClip(_M):
     video_text_score: float = Field(..., description="Video-text (X-CLIP) cosine similarity with the score text.")
     score: float = Field(..., description="Mean of clip_score and video_text_score.")
     above_threshold: bool = Field(..., description="False when kept only by the at-least-min_clips rule.")
+    crop: list[int] | None = Field(None, description="(x, y, w, h) in the source's pixels the clip was cut from "
+                                   "(person segmenter); null = the whole frame.")
 
 
 class Candidate(_M):
@@ -64,6 +66,7 @@ class ScoredWindow(_M):
     video_text_score: float
     score: float
     kept: bool
+    crop: list[int] | None = None
 
 
 class Counts(_M):

@@ -44,10 +44,11 @@ def probe(path: Path) -> Probe:
 
 
 def read_window(path: Path, start: float, duration: float, fps: float, *, max_side: int | None = None,
-                short_side: int | None = None) -> np.ndarray:
+                short_side: int | None = None, crop: tuple[int, int, int, int] | None = None) -> np.ndarray:
     """Decode ``duration`` seconds from ``start`` at ``fps`` → uint8 (T, H, W, 3).
 
     Args:
+        crop: (x, y, w, h) in the source's pixels, applied before any scaling (the person segmenter's box).
         max_side: scale down so the longer side is at most this (never up).
         short_side: scale so the shorter side is exactly this (for scoring; overrides ``max_side``).
 
@@ -55,6 +56,9 @@ def read_window(path: Path, start: float, duration: float, fps: float, *, max_si
         MediaError: the file is missing, corrupt, or yields no frames in the window.
     """
     vf = [f"fps={fps:g}"]
+    if crop is not None:
+        x, y, w, h = (int(v) for v in crop)
+        vf.append(f"crop={w}:{h}:{x}:{y}")
     if short_side:
         s = int(short_side)
         vf.append(f"scale='if(lt(iw,ih),{s},-2)':'if(lt(iw,ih),-2,{s})'")

@@ -101,7 +101,8 @@ class WindowScorer:
             raise media.MediaError("video file not found") from None
         key = _key({"kind": "window", "clip": self.clip.model_id, "video_text": self.video_text.model_id,
                     "video": str(video), **ident, "start": window.start, "end": window.end, "fps": self.fps,
-                    "clip_frames": self.clip_frames, "short_side": self.short_side})
+                    "clip_frames": self.clip_frames, "short_side": self.short_side,
+                    **({"crop": list(window.crop)} if getattr(window, "crop", None) else {})})
         if self.cache is not None:
             blob = self.cache.get(key)
             if isinstance(blob, bytes) and blob.startswith(_FAILED):  # this exact file failed before
@@ -110,7 +111,8 @@ class WindowScorer:
         if hit is not None:
             return hit, True
         try:
-            frames = media.read_window(video, window.start, window.duration, self.fps, short_side=self.short_side)
+            frames = media.read_window(video, window.start, window.duration, self.fps, short_side=self.short_side,
+                                       crop=getattr(window, "crop", None))
         except media.MediaError as exc:
             if self.cache is not None:  # keyed by size and mtime: a repaired file gets a new key
                 self.cache.set(key, _FAILED + str(exc).encode("utf-8"))

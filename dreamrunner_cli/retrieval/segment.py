@@ -8,15 +8,20 @@ Segmentation (``retrieve.segmenter``, a name in ``SEGMENTERS``):
     ``window_s`` seconds (the length the adapt stage trains on: 6 s = 48 frames at 8 fps), spread evenly over the
     span; a span shorter than one window is kept whole.
   * ``whole``: the candidate's whole span is one window (the adapt stage uses its first ``max_clip_seconds``).
-The paper instead tracks people with YOLOv5 and cuts person-centred segments; that is not implemented here.
-``Segmenter`` is the seam for it: it gets the candidate's span and returns windows; add a factory to ``SEGMENTERS``.
-Whatever the segmenter, the selection keeps at most ``retrieve.max_per_video`` windows of one source video.
+  * ``person``: the paper's person-centred segmentation (it tracks people with YOLOv5): a person detector runs on
+    frames sampled at ``person_fps``, windows of ``window_s`` are cut inside the spans where one person is clearly
+    visible, and each window is cropped to a box around that person (retrieval/person.py; the detector is a
+    safetensors YOLOS / RT-DETR, models/detector.py, not YOLOv5's pickled checkpoints).
+A ``Segmenter`` gets the candidate's span (and, as keywords, the video file and its size in pixels) and returns
+windows; a window may carry a crop rectangle. Add a factory to ``SEGMENTERS`` for another one. Whatever the
+segmenter, the selection keeps at most ``retrieve.max_per_video`` windows of one source video.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -38,10 +43,12 @@ class Attributes:
 
 @dataclass(frozen=True)
 class Window:
-    """A time range inside the source video, seconds."""
+    """A time range inside the source video, seconds, and optionally the crop (x, y, w, h) in the source's pixels
+    that scoring and the saved clip use (the person segmenter's box around the person; None = the whole frame)."""
 
     start: float
     end: float
+    crop: tuple[int, int, int, int] | None = None
 
     @property
     def duration(self) -> float:
@@ -60,8 +67,10 @@ def filter_reason(a: Attributes, *, min_duration_s: float, min_frames: int, min_
 
 
 class Segmenter(Protocol):
-    def __call__(self, span_start: float, span_end: float) -> list[Window]:
-        """The windows to score inside [span_start, span_end] seconds of the source video."""
+    def __call__(self, span_start: float, span_end: float, *, video: Path | None = None,
+                 size: tuple[int, int] | None = None) -> list[Window]:
+        """The windows to score inside [span_start, span_end] seconds of the source video (``video``: its file,
+        ``size``: its (width, height); segmenters that look at the frames need them)."""
         ...
 
 
@@ -72,7 +81,7 @@ class FixedWindows:
     window_s: float
     max_windows: int = 1
 
-    def __call__(self, span_start: float, span_end: float) -> list[Window]:
+    def __call__(self, span_start: float, span_end: float, **_: Any) -> list[Window]:
         length = span_end - span_start
         if length <= 0:
             return []
@@ -88,7 +97,7 @@ class FixedWindows:
 class WholeSpan:
     """The candidate's whole span as one window."""
 
-    def __call__(self, span_start: float, span_end: float) -> list[Window]:
+    def __call__(self, span_start: float, span_end: float, **_: Any) -> list[Window]:
         return [Window(span_start, span_end)] if span_end > span_start else []
 
 
@@ -96,7 +105,14 @@ class WholeSpan:
 SEGMENTERS: dict[str, Callable[[Any], Segmenter]] = {
     "fixed": lambda rc: FixedWindows(rc.window_s, rc.max_windows),
     "whole": lambda rc: WholeSpan(),
+    "person": lambda rc: _person(rc),
 }
+
+
+def _person(rc: Any) -> Segmenter:
+    from .person import make_person_segmenter  # loads the detector: only when chosen
+
+    return make_person_segmenter(rc)
 
 
 def make_segmenter(rc: Any) -> Segmenter:

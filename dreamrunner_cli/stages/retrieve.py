@@ -3,7 +3,8 @@
 For each motion of plan.json:
   1. BM25 over the database captions with the query "person is <motion>" → the top 400 rows.
   2. Attribute filter: duration ≥ 2 s, ≥ 40 frames, aspect w/h ≥ 0.9 (from the index, else probed).
-  3. Segmentation of each candidate into model-length windows (``retrieve.segmenter``; retrieval/segment.py).
+  3. Segmentation of each candidate into model-length windows (``retrieve.segmenter``; retrieval/segment.py):
+     fixed windows, the whole span, or person-centred windows cropped around a detected person (retrieval/person.py).
   4. Score each window against "the person is <motion>": ½ (CLIP mean over 8 frames + ViCLIP video-text).
   5. Keep the top 20 above the gate (0.2 for the paper's models), at least 4 (the best 4 when fewer pass), at
      most ``max_per_video`` (1) per source video.
@@ -28,6 +29,7 @@ from ..schema import Motion, load_plan, slug
 from ..workspace import StageRun, Workspace, write_json_atomic
 
 DB_ENV = "DREAMRUNNER_DB"
+PERSON_KEYS = ("detector", "detector_threshold", "person_min_area", "person_fps", "person_crop_aspect")
 
 
 def resolve_db(db: str | Path | None, rc: RetrieveConfig) -> str:
@@ -54,6 +56,9 @@ def open_index(db: str, rc: RetrieveConfig, *, build_demo: bool = True):
 def motion_deps(motion: Motion, rc: RetrieveConfig, fingerprint: str) -> dict[str, Any]:
     conf = rc.model_dump(mode="json")
     conf.pop("db")  # the database is identified by its content fingerprint, not by where it lies
+    if conf.get("segmenter") != "person":  # the person segmenter's keys shape nothing else
+        for key in PERSON_KEYS:
+            conf.pop(key, None)
     return {f"plan.motions[{motion.id}]": motion.model_dump(mode="json"), "config.retrieve": conf,
             "database": fingerprint}
 
@@ -113,8 +118,10 @@ def run(ws: Workspace, cfg: Config, *, force: bool = False, dry_run: bool = Fals
             continue
         if scorer is None:
             from ..retrieval.scoring import gate_threshold
+            from ..retrieval.segment import make_segmenter
 
             gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained, rc.video_text_model)  # before loading
+            make_segmenter(rc)  # the person segmenter's detector loads (and is checked) before the scorers
             scorer = _window_scorer(rc)
         manifest = retrieve_motion(index, motion, rc, scorer, mdir, database)
         _say(progress, f"retrieve {motion.id}: {manifest['counts']['bm25_candidates']} candidates, "
@@ -177,9 +184,17 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
         if reason:
             cand.update(status="filtered", reason=reason)
             continue
+        try:
+            cand_windows = segmenter(span_start, span_end, video=clip.video, size=(attrs.width, attrs.height))
+        except media.MediaError as exc:  # the person segmenter decodes the video
+            cand.update(status="unreadable", reason=str(exc))
+            continue
+        if not cand_windows and rc.segmenter == "person":
+            cand.update(status="filtered", reason="no person clearly visible (person segmenter)")
+            continue
         cand["status"] = "scored"
         cand["_clip"] = clip
-        for w in segmenter(span_start, span_end):
+        for w in cand_windows:
             windows.append((cand, w))
 
     # 4. Score every window: ½ (CLIP over clip_frames frames + video-text). Undecodable videos are skipped.
@@ -213,7 +228,8 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
         cand, w, s = scored[pos][0]
         clip = cand["_clip"]
         try:
-            frames = media.read_window(clip.video, w.start, w.duration, rc.clip_fps, max_side=rc.clip_max_side)
+            frames = media.read_window(clip.video, w.start, w.duration, rc.clip_fps, max_side=rc.clip_max_side,
+                                       crop=w.crop)
         except media.MediaError as exc:  # decoded fine for scoring; a failure here is rare (file changed)
             notes.append(f"row {cand['row']}: could not cut the kept window ({exc})")
             continue
@@ -223,16 +239,19 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
                      "source": clip.path, "start": w.start, "end": w.end, "frames": int(len(frames)),
                      "fps": rc.clip_fps, "width": int(frames.shape[2]), "height": int(frames.shape[1]),
                      "clip_score": round(s.clip_score, 6), "video_text_score": round(s.video_text_score, 6),
-                     "score": round(s.score, 6), "above_threshold": s.score > threshold})
+                     "score": round(s.score, 6), "above_threshold": s.score > threshold,
+                     "crop": list(w.crop) if w.crop else None})
     kept_keys = {(scored[p][0][0]["row"], scored[p][0][1].start) for p in keep}
     manifest = {
         "motion": motion.id, "description": motion.description, "query": query, "score_text": score_text,
         "database": database,
-        "models": {"clip": scorer.clip.model_id, "video_text": scorer.video_text.model_id},
+        "models": {"clip": scorer.clip.model_id, "video_text": scorer.video_text.model_id,
+                   **({"person_detector": segmenter.detector.model_id} if rc.segmenter == "person" else {})},
         "params": {**{k: getattr(rc, k) for k in ("bm25_top_k", "min_duration_s", "min_frames", "min_aspect",
                                                   "segmenter", "window_s", "max_windows", "max_per_video", "clip_fps",
                                                   "clip_max_side", "clip_frames", "max_clips", "min_clips",
                                                   "backend")},
+                   **({k: getattr(rc, k) for k in PERSON_KEYS} if rc.segmenter == "person" else {}),
                    "threshold": threshold, "threshold_source": threshold_source},
         "counts": {"bm25_candidates": len(candidates),
                    "filtered_out": sum(c.get("status") == "filtered" for c in candidates),
@@ -243,7 +262,8 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
         "candidates": [{k: v for k, v in c.items() if not k.startswith("_")} for c in candidates],
         "windows": [{"row": c["row"], "start": w.start, "end": w.end, "clip_score": round(s.clip_score, 6),
                      "video_text_score": round(s.video_text_score, 6), "score": round(s.score, 6),
-                     "kept": (c["row"], w.start) in kept_keys} for (c, w, s), _ in scored],
+                     "kept": (c["row"], w.start) in kept_keys, "crop": list(w.crop) if w.crop else None}
+                    for (c, w, s), _ in scored],
         "notes": notes,
     }
     manifest = Manifest.model_validate(manifest).model_dump(mode="json")  # the documented shape, checked
