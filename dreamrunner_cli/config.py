@@ -96,10 +96,22 @@ class RetrieveConfig(_Section):
     min_aspect: float = Field(0.9, ge=0, description="Attribute filter: minimum width/height.")
     window_s: float = Field(6.0, gt=0, description="Length of the windows candidates are cut into and of the kept "
                             "clips, seconds (6 s = 48 frames at 8 fps, what adapt trains on).")
-    segmenter: Literal["fixed", "whole"] = Field(
+    segmenter: Literal["fixed", "whole", "person"] = Field(
         "fixed", description="How candidates are cut into windows: fixed (up to max_windows evenly spread windows "
-        "of window_s) or whole (the candidate's whole span, one window). The paper's person-centred (YOLOv5) "
-        "segmentation is not implemented (docs/retrieval.md).")
+        "of window_s), whole (the candidate's whole span, one window) or person (the paper's person-centred "
+        "segments: windows inside the spans where a detector sees one person clearly, cropped around that person; "
+        "docs/retrieval.md).")
+    detector: str = Field("hustvl/yolos-tiny", description="Person detector of the person segmenter: a Hugging Face "
+                          "id or local folder of a YOLOS, RT-DETR or DETR checkpoint (safetensors only), or 'tiny' "
+                          "(random, tests). The paper's YOLOv5 is not used (pickled checkpoints).")
+    detector_threshold: float = Field(0.5, ge=0, le=1, description="Person segmenter: minimum detector score of a "
+                                      "clearly visible person.")
+    person_min_area: float = Field(0.05, ge=0, le=1, description="Person segmenter: minimum area of the person's "
+                                   "box, as a fraction of the frame.")
+    person_fps: float = Field(2.0, gt=0, description="Person segmenter: frames per second the detector looks at.")
+    person_crop_aspect: float = Field(1.5, gt=0, description="Person segmenter: width/height of the crop around "
+                                      "the person (1.5 = CogVideoX's 720x480; adapt resizes clips without "
+                                      "cropping, so match render.width/render.height).")
     max_windows: int = Field(1, ge=1, description="At most this many non-overlapping windows per candidate.")
     max_per_video: int = Field(1, ge=1, description="At most this many kept clips from one source video (rows of "
                                "one video share its path), so the kept clips are not near-duplicates.")
@@ -275,17 +287,24 @@ def preset_data(name: str) -> dict[str, Any]:
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"render.steps=20"`` → ``(["render", "steps"], 20)``. The value is JSON when it parses (numbers, true/false,
+    null, lists, quoted strings), else the bare text (``model.id=/models/cogvideox`` needs no quotes)."""
     if "=" not in text:
         raise UsageError(f"--set {text!r} is not key=value", hint="example: --set render.steps=20")
     key, raw = text.split("=", 1)
+    keys = key.strip().split(".")
+    if not all(k.strip() for k in keys):
+        raise UsageError(f"--set {text!r}: {key.strip()!r} is not a dotted key", hint="example: --set render.steps=20")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError:
         value = raw  # bare strings need no quotes: --set model.id=/models/cogvideox
-    return key.strip().split("."), value
+    return [k.strip() for k in keys], value
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply each ``key=value`` to ``data`` (in place, and returned); a key that names a section's child of a
+    value (``render.steps.x=1``) is a usage error."""
     for text in overrides:
         keys, value = parse_override(text)
         node = data
@@ -295,6 +314,46 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
                 raise UsageError(f"--set {text!r}: {k!r} is not a section")
         node[keys[-1]] = value
     return data
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
+    """``{"render": {"steps": 8}}`` → ``{"render.steps": 8}``; lists and scalars are leaves."""
+    if not isinstance(data, dict):
+        return {prefix: data} if prefix else {}
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        key = f"{prefix}.{k}" if prefix else str(k)
+        if isinstance(v, dict) and v:
+            out.update(flatten(v, key))
+        else:
+            out[key] = v
+    return out
+
+
+MISSING = "(unset)"
+
+
+def config_diff(old: Any, new: Any) -> list[tuple[str, Any, Any]]:
+    """Every dotted key whose value differs between two JSON-able configs (or sections): ``(key, old, new)``, sorted
+    by key; a key present on one side only has ``MISSING`` on the other."""
+    a, b = flatten(old), flatten(new)
+    return [(k, a.get(k, MISSING), b.get(k, MISSING)) for k in sorted(a.keys() | b.keys())
+            if a.get(k, MISSING) != b.get(k, MISSING)]
+
+
+def show_value(value: Any) -> str:
+    """A value as a user would type it after ``--set key=``: strings bare, everything else as JSON."""
+    if value is MISSING or isinstance(value, str):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def describe_changes(changes: list[tuple[str, Any, Any]], prefix: str = "", limit: int | None = None) -> list[str]:
+    """``["render.steps 8 → 40", …]`` (each key with ``prefix``); past ``limit`` one last ``"… and N more"``."""
+    lines = [f"{prefix}{k} {show_value(a)} → {show_value(b)}" for k, a, b in changes]
+    if limit is not None and len(lines) > limit:
+        lines = lines[:limit] + [f"… and {len(lines) - limit} more"]
+    return lines
 
 
 def build_config(data: dict[str, Any], source: str, overridden: list[list[str]] | None = None) -> Config:

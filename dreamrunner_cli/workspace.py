@@ -222,6 +222,7 @@ def sweep_temp(folders: list[Path], recursive: list[bool] | None = None, older_t
 class Workspace:
     root: Path
     pending_config: Any = field(default=None, repr=False, compare=False)  # saved by the CLI once locked
+    unsaved_config: Any = field(default=None, repr=False, compare=False)  # used by this run only (--no-save)
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
@@ -444,8 +445,9 @@ class Records:
         changed = [name for name in hashes if old.get(name) != hashes[name]]
         removed = [name for name in old if name not in hashes]
         if changed or removed:
-            what = ", ".join(changed + removed)
-            return Decision(stage, item, True, f"{what} changed")
+            old_values = rec.get("values", {}) if isinstance(rec.get("values"), dict) else {}
+            what = [_what_changed(name, old_values, deps) for name in changed] + [f"{n} changed" for n in removed]
+            return Decision(stage, item, True, ", ".join(what))
         for out in outs:
             if not Path(out).exists():
                 return Decision(stage, item, True, f"output {self.ws.rel(out)} missing")
@@ -459,6 +461,9 @@ class Records:
             "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         }
         entry["fingerprint"] = digest(entry["deps"])
+        values = dep_values(deps)
+        if values:  # not part of the fingerprint: only there so a re-run can say which keys changed
+            entry["values"] = values
         if extra:
             entry.update(extra)
         self._reload()  # another StageRun in this process may have written since we loaded
@@ -568,6 +573,42 @@ def hash_deps(deps: dict[str, Any]) -> dict[str, str]:
         else:
             out[name] = digest(value)
     return out
+
+
+VALUE_PREFIX = "config"  # deps whose values are kept in the record, so a re-run names the keys that changed
+MAX_VALUE_CHARS = 8192  # larger values are only hashed (the reason then says "<name> changed")
+
+
+def dep_values(deps: dict[str, Any]) -> dict[str, Any]:
+    """The small JSON values of the config deps (``config.render`` → its keys and values), stored with the record."""
+    out = {}
+    for name, value in deps.items():
+        if not name.startswith(VALUE_PREFIX) or isinstance(value, Path):
+            continue
+        text = json.dumps(value, sort_keys=True, default=str)
+        if len(text) <= MAX_VALUE_CHARS:
+            out[name] = json.loads(text)
+    return out
+
+
+def _what_changed(name: str, old_values: dict[str, Any], deps: dict[str, Any]) -> str:
+    """``config.render.steps 8 → 40`` when the record kept the dep's old value; else ``<name> changed`` (records
+    written before values were kept, files, large values)."""
+    from .config import config_diff, describe_changes
+
+    new = dep_values({name: deps[name]}).get(name, _NO_VALUE)
+    old = old_values.get(name, _NO_VALUE)
+    if old is _NO_VALUE or new is _NO_VALUE:
+        return f"{name} changed"
+    base, _, qualifier = name.partition(" (")  # "config.adapt (motion)" → keys "config.adapt.<key>"
+    changes = config_diff({base: old}, {base: new})
+    if not changes:
+        return f"{name} changed"
+    text = ", ".join(describe_changes(changes, limit=4))
+    return f"{text} ({qualifier}" if qualifier else text
+
+
+_NO_VALUE = object()
 
 
 # One stage run over its items -------------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_only_what_changed_reruns(ws, demo_db):
     assert all(i["action"] == "skipped" for i in r["items"])
     # A retrieve key: every motion re-runs and says why.
     r = stage.run(ws, tiny_cfg("retrieve.max_clips=5"), db=str(demo_db), dry_run=True, progress=False)
-    assert {i["reason"] for i in r["items"]} == {"config.retrieve changed"}
+    assert {i["reason"] for i in r["items"]} == {"config.retrieve.max_clips 8 → 5"}
     # Editing one motion in plan.json re-runs only that motion.
     plan = json.loads(ws.plan.read_text())
     plan["motions"][1]["description"] = "waving hand"

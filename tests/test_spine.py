@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -165,7 +166,8 @@ def test_render_writes_every_scene_and_the_story_then_skips_everything(ws, rende
     assert render_spy == []
     out = json.loads(invoke("render", ws, "--set", "render.guidance_scale=5.0", "--dry-run", "--json").stdout)
     assert render_spy == [] and {it["item"] for it in out["items"] if it["run"]} == set(ids)
-    assert all(it["reason"] == "config.render changed" for it in out["items"] if it["item"] in ids)
+    assert all(re.fullmatch(r"config\.render\.guidance_scale \S+ → 5\.0", it["reason"])  # names key and values
+               for it in out["items"] if it["item"] in ids)
 
 
 def test_render_one_scene_and_force(ws, render_spy):

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import typer
 
-from . import adapt, batch, bench, doctor, evaluate, index, masks, plan, plan_io, render, retrieve, run, schema, status
+from . import (adapt, batch, bench, config_cmd, doctor, evaluate, index, masks, plan, plan_io, render, retrieve, run,
+               schema, status)
+from .common import PlainGroup, plain_help, root_options
 
 app = typer.Typer(
     name="dreamrunner",
@@ -16,7 +18,8 @@ app = typer.Typer(
     "Each stage reads and writes one workspace folder; re-runs skip what has not changed.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-    add_completion=False,
+    add_completion=True,
+    cls=PlainGroup,
     rich_markup_mode="rich",
 )
 
@@ -35,6 +38,9 @@ app.command("import")(plan_io.import_plan)
 app.command("export")(plan_io.export_plan)
 app.command("bench")(bench.bench)
 app.add_typer(index.app, name="index")
+app.add_typer(config_cmd.app, name="config")
+app.callback()(root_options)
+plain_help(app)
 
 
 def _on_sigterm(signum, frame) -> None:

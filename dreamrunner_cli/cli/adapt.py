@@ -15,8 +15,10 @@ from .common import (
     JsonOpt,
     MotionOpt,
     PresetOpt,
+    NoSaveOpt,
     QuietOpt,
     SetOpt,
+    VerboseOpt,
     WaitOpt,
     WorkspaceArg,
     emit,
@@ -39,6 +41,7 @@ def adapt(
     workspace: WorkspaceArg,
     preset: PresetOpt = None,
     overrides: SetOpt = None,
+    no_save: NoSaveOpt = False,
     motion: MotionOpt = None,
     character: CharacterOpt = None,
     clips: ClipsOpt = None,
@@ -47,6 +50,7 @@ def adapt(
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Train a motion LoRA per motion (dual path on the retrieved clips) and a character LoRA per character.
 
@@ -66,7 +70,7 @@ def adapt(
     from ..stages import adapt as stage
 
     clip_dirs = _parse_clips(clips or [])
-    ws, cfg = open_workspace(workspace, preset, overrides)
+    ws, cfg = open_workspace(workspace, preset, overrides, save=not no_save)
     ws.require_plan()
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, progress=not quiet and not as_json,

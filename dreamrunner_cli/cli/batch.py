@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from ..errors import InputInvalid, UsageError
-from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, console, guarded
+from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, VerboseOpt, console, guarded
 from .run import STAGES, DbOpt, SkipOpt
 
 
@@ -34,6 +34,7 @@ def batch(
     cpus: Annotated[int | None, typer.Option(help="Local instance only: CPUs to use (default: all).")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run many stories on Ray: CPU items as tasks, GPU items on workers that keep the model loaded, motions shared
     by several stories trained once. A second run skips everything finished; exit code 0 only if every story

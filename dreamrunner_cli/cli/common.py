@@ -8,9 +8,12 @@ tracebacks only with DREAMRUNNER_DEBUG=1.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import functools
+import inspect
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +22,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+from typer.core import TyperCommand, TyperGroup
 
 from ..errors import (
     BackendUnavailable,
@@ -31,39 +35,306 @@ from ..errors import (
     UnknownItem,
 )
 
-WorkspaceArg = Annotated[Path, typer.Argument(file_okay=False, resolve_path=True, help="Workspace folder.")]
+WorkspaceArg = Annotated[Path, typer.Argument(file_okay=False, resolve_path=True, metavar="WS",
+                                              help="Workspace folder.")]
 WorkspaceOpt = Annotated[
     Path | None,
-    typer.Option("--workspace", "-w", file_okay=False, resolve_path=True,
+    typer.Option("--workspace", "-w", file_okay=False, resolve_path=True, metavar="DIR",
                  help="Workspace folder (default: ./<story name> next to where you run the command)."),
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", "-p", help="Start from a preset: tiny, cogvideox-2b, cogvideox-5b "
-                                        "(default: the workspace's saved config, else cogvideox-2b)."),
+    typer.Option("--preset", "-p", metavar="NAME", help="Start from a preset: tiny, cogvideox-2b, cogvideox-5b "
+                                                        "(default: the workspace's saved config, else cogvideox-2b)."),
 ]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a config key, e.g. --set render.steps=20. "
-                                                          "Repeatable; saved in the workspace's config.json."),
+                                                          "Repeatable; saved in the workspace's config.json when the "
+                                                          "command succeeds (not with --no-save)."),
 ]
+NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="Use --preset/--set for this run only: config.json is "
+                                                           "left as it is.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run items even when nothing changed.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would run, and why; run nothing.")]
 WaitOpt = Annotated[bool, typer.Option("--wait", help="Wait for another process using the workspace to finish.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print a machine-readable JSON result on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")]
-SceneOpt = Annotated[list[str] | None, typer.Option("--scene", help="Only this scene id (repeatable).")]
-MotionOpt = Annotated[list[str] | None, typer.Option("--motion", help="Only this motion id (repeatable).")]
-CharacterOpt = Annotated[list[str] | None, typer.Option("--character", help="Only this character id (repeatable).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", envvar="DREAMRUNNER_VERBOSE", show_envvar=False,
+                                          help="Also show third-party warnings and library logs (hidden by "
+                                               "default).")]
+SceneOpt = Annotated[list[str] | None, typer.Option("--scene", metavar="ID", help="Only this scene id (repeatable).")]
+MotionOpt = Annotated[list[str] | None, typer.Option("--motion", metavar="ID",
+                                                     help="Only this motion id (repeatable).")]
+CharacterOpt = Annotated[list[str] | None, typer.Option("--character", metavar="ID",
+                                                        help="Only this character id (repeatable).")]
+
+
+# Help: plain metavars ----------------------------------------------------------------------------------------------
+
+
+def _plain_metavars(params: list) -> list:
+    """Flags show no type (not ``<bool>``); other options without a metavar show their name in capitals (``--db DB``,
+    not ``<str>`` or ``<list[str]>``); arguments show their name in capitals (``SOURCE``, not ``{source}``)."""
+    for p in params:
+        if getattr(p, "_plain", False):
+            continue
+        p._plain = True
+        if getattr(p, "param_type_name", "") == "argument":
+            if p.metavar is None:
+                p.metavar = (p.name or "arg").upper()
+            if p.nargs != 1:
+                p.display_type_rich = lambda ctx: None  # the name says it: KEY=VALUE..., not <list[str]>
+        elif p.metavar is not None:
+            continue
+        elif getattr(p, "is_flag", False) or getattr(p, "count", False):
+            p.metavar = ""
+        elif not getattr(getattr(p, "type_descriptor", None), "is_choice", False):
+            p.metavar = (p.name or "value").upper()
+    return params
+
+
+def _plain_usage(pieces: list[str]) -> list[str]:
+    """``{WS}`` → ``WS`` in the usage line (required arguments are simply named, as in every other CLI)."""
+    return [p[1:].replace("}", "", 1) if p.startswith("{") else p for p in pieces]
+
+
+EXAMPLE_WIDTH = 74  # an example line longer than this (indent included) is continued with " \\" (80 columns)
+
+
+def _break_points(line: str) -> list[int]:
+    """Offsets of the spaces outside quotes in a shell line (where a continuation may go)."""
+    points, quote = [], ""
+    for i, ch in enumerate(line):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == " " and i and line[i - 1] != " ":
+            points.append(i)
+    return points
+
+
+def _continue_line(line: str, width: int = EXAMPLE_WIDTH) -> list[str]:
+    """One long shell line → lines of at most ``width`` joined by `` \\``, still copy-pasteable."""
+    indent = line[: len(line) - len(line.lstrip())]
+    out, rest, lead = [], line.strip(), indent
+    while len(lead) + len(rest) > width:
+        cut = [p for p in _break_points(rest) if len(lead) + p + 2 <= width]
+        if not cut:
+            break
+        before_option = [p for p in cut if rest[p + 1:p + 2] in ("-", "|")]  # keep an option with its value
+        at = (before_option or cut)[-1]
+        out.append(f"{lead}{rest[:at].rstrip()} \\")
+        rest, lead = rest[at:].strip(), indent + "    "
+    out.append(f"{lead}{rest}")
+    return out
+
+
+def plain_examples(help_text: str | None) -> str | None:
+    """Keep each example of a command's help on its own line(s), copy-pasteable at 80 columns.
+
+    Rich re-wraps help paragraphs to the terminal, which splits a long example mid-command. Every indented line that
+    starts with ``dreamrunner`` or ``for`` becomes a ``\\b`` paragraph (printed as written), long ones continued
+    with `` \\`` (a trailing ``# comment`` moves to the line above).
+    """
+    if not help_text:
+        return help_text
+    paragraphs = inspect.cleandoc(help_text).split("\n\n")
+    out: list[str] = []
+    examples = False  # the previous paragraph was examples: this one joins it (one example a line)
+    for par in paragraphs:
+        lines = par.split("\n")
+        body = [ln for ln in lines if ln.strip() and ln.strip() != "\b"]
+        if body and all(ln.startswith(" ") and ln.strip().startswith(("dreamrunner ", "for ")) for ln in body):
+            new = []
+            for ln in body:
+                code, sep, comment = ln.partition("  #")
+                if sep and len(ln) > EXAMPLE_WIDTH:
+                    indent = ln[: len(ln) - len(ln.lstrip())]
+                    new.append(f"{indent}# {comment.strip()}")
+                    ln = code.rstrip()
+                new.extend(_continue_line(ln))
+            if examples:
+                out[-1] += "\n" + "\n".join(new)
+            else:
+                out.append("\b\n" + "\n".join(new))
+            examples = True
+        else:
+            out.append(par)
+            examples = False
+    return "\n\n".join(out)
+
+
+class PlainCommand(TyperCommand):
+    """A command whose help shows plain metavars (see ``_plain_metavars``) and examples that stay copy-pasteable
+    (``plain_examples``); set as each command's ``cls`` by ``plain_help``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs["help"] = plain_examples(kwargs.get("help"))
+        super().__init__(*args, **kwargs)
+
+    def get_params(self, ctx):  # type: ignore[no-untyped-def]
+        return _plain_metavars(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
+        return _plain_usage(super().collect_usage_pieces(ctx))
+
+
+class PlainGroup(TyperGroup):
+    """The same for groups (``dreamrunner``, ``dreamrunner index``, ``dreamrunner config``)."""
+
+    def get_params(self, ctx):  # type: ignore[no-untyped-def]
+        return _plain_metavars(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx):  # type: ignore[no-untyped-def]
+        return _plain_usage(super().collect_usage_pieces(ctx))
+
+
+def plain_help(app: typer.Typer) -> typer.Typer:
+    """Give every command and group registered on ``app`` (and on its sub-apps) plain metavars in its help."""
+
+    def plain(cls: Any, kind: type) -> bool:
+        return isinstance(cls, type) and issubclass(cls, kind)
+
+    for info in app.registered_commands:
+        if not plain(info.cls, PlainCommand):
+            info.cls = PlainCommand
+    for group in app.registered_groups:
+        if not plain(group.cls, PlainGroup):
+            group.cls = PlainGroup
+        if group.typer_instance is not None:
+            if not plain(group.typer_instance.info.cls, PlainGroup):
+                group.typer_instance.info.cls = PlainGroup
+            plain_help(group.typer_instance)
+    return app
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"dreamrunner {__version__}")
+        raise typer.Exit()
+
+
+def root_options(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    global GLOBAL_VERBOSE
+    GLOBAL_VERBOSE = verbose  # `dreamrunner -v render WS` = `dreamrunner render WS -v`
+
+
+# Output: consoles, quiet third-party libraries, one log handler ------------------------------------------------------
+
+PIPE_WIDTH = 4096  # lines are never wrapped when the output is not a terminal (grep, less, files)
 
 
 def console(stderr: bool = False):
+    """A rich console on stdout (or stderr). Not a terminal: no wrapping, no width limit (unless $COLUMNS says)."""
     from rich.console import Console
 
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if not tty and not os.environ.get("COLUMNS"):
+        return Console(file=stream, highlight=False, soft_wrap=True, width=PIPE_WIDTH)
     return Console(stderr=stderr, highlight=False)
 
 
+# Third-party messages nobody can act on (each seen in `make demo` or a real render); shown with -v/--verbose.
+KNOWN_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
+    (r"Already found a `peft_config` attribute", UserWarning),  # peft: several adapters on one model, on purpose
+    (r"Adapter .* was active which is now deleted", UserWarning),  # peft: delete_adapters per scene, on purpose
+    (r".*`torch_dtype` is deprecated", FutureWarning),  # diffusers/transformers rename of torch_dtype → dtype
+    (r".*torch_dtype.*deprecated", UserWarning),
+    (r".*modules that should be kept in float32", UserWarning),  # diffusers: _keep_in_fp32_modules note
+    (r".*is deprecated and will be removed", FutureWarning),  # diffusers/transformers deprecation notices
+    (r".*`resume_download` is deprecated", FutureWarning),  # huggingface_hub
+    (r"TypedStorage is deprecated", UserWarning),  # torch
+    (r".*upsample_bicubic2d.*", UserWarning),
+    (r".*The default value of the antialias parameter", UserWarning),  # torchvision
+    (r"No pretrained weights loaded", UserWarning),  # open_clip with random (tiny) weights
+    (r".*pretrained weights", UserWarning),
+    (r".*flash attention", UserWarning),  # torch sdpa: "... was not compiled with flash attention"
+)
+THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "peft", "open_clip", "accelerate", "timm",
+                       "torch", "urllib3", "httpx", "imageio_ffmpeg", "filelock")
+_VERBOSITY_ENV = ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY", "HF_HUB_VERBOSITY")
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is now (a test runner swaps it per command)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self):  # noqa: D102
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+_HANDLER: logging.Handler | None = None
+
+
+def setup_output(verbose: bool = False) -> None:
+    """One log handler (stderr) shared by dreamrunner's loggers and the libraries it uses that bring none of their
+    own (transformers and diffusers keep theirs, at the same level). Known third-party warnings and library logs
+    below ERROR are hidden unless ``verbose``. Called by the error boundary before each command."""
+    import warnings
+
+    global _HANDLER
+    if _HANDLER is None:
+        _HANDLER = _StderrHandler()
+    _HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
+    ours = logging.getLogger("dreamrunner")
+    if _HANDLER not in ours.handlers:
+        ours.addHandler(_HANDLER)
+    ours.setLevel(logging.INFO if verbose else logging.WARNING)
+    for name in _VERBOSITY_ENV:  # read by those libraries when they first configure their own loggers
+        os.environ[name] = "warning" if verbose else "error"
+    for name in THIRD_PARTY_LOGGERS:
+        lib = logging.getLogger(name)
+        lib.setLevel(logging.WARNING if verbose else logging.ERROR)  # their INFO (torch's exit stats) is never useful
+        if name not in ("transformers", "diffusers"):  # those two bring their own handler (same level, set here)
+            if _HANDLER not in lib.handlers:
+                lib.addHandler(_HANDLER)
+            lib.propagate = False
+    for message, category in KNOWN_WARNINGS:
+        warnings.filterwarnings("default" if verbose else "ignore", message=message, category=category)
+
+
+# Per-command state (one command per process; reset by the boundary for each call, tests run many) ----------------
+
+
+@dataclasses.dataclass
+class _Call:
+    as_json: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    config_changes: list[dict[str, Any]] | None = None  # saved by this command (``session``)
+    config_unsaved: list[dict[str, Any]] | None = None  # used by this command, not saved (--dry-run, --no-save)
+
+
+_call = _Call()
+GLOBAL_VERBOSE = False  # `dreamrunner -v COMMAND`: set by the app's callback
+
+
 def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[dict[str, Any]], None]) -> None:
+    """Print the result: JSON on stdout with ``--json`` (with ``config_changes``/``config_unsaved`` when this command
+    saved or used config changes), else the human summary unless ``--quiet``."""
+    if _call.config_changes:
+        result = {**result, "config_changes": _call.config_changes}
+    if _call.config_unsaved:
+        result = {**result, "config_unsaved": _call.config_unsaved}
     if as_json:
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     elif not quiet:
@@ -105,7 +376,12 @@ def guarded(fn: Callable) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        global _call, GLOBAL_VERBOSE
         as_json = bool(kwargs.get("as_json"))
+        _call = _Call(as_json=as_json, quiet=bool(kwargs.get("quiet")),
+                      verbose=bool(kwargs.get("verbose")) or GLOBAL_VERBOSE)
+        GLOBAL_VERBOSE = False  # for this command only
+        setup_output(_call.verbose)
         try:
             return fn(*args, **kwargs)
         except (SystemExit, GeneratorExit, click.exceptions.Exit, typer.Exit, click.exceptions.ClickException,
@@ -280,52 +556,105 @@ def open_workspace(path: Path, preset: str | None, overrides: list[str] | None, 
     """Resolve the config for a workspace: its saved config.json, or the preset, then --set.
 
     Returns (Workspace, Config). Nothing is written here: ``session`` saves the config once the workspace lock is
-    held, and only for a real run (a ``--dry-run`` changes nothing on disk). ``save=False`` never saves.
+    held, and only for a real run that succeeds (a ``--dry-run`` changes nothing on disk). ``save=False``
+    (``--no-save``, or a command that only reads) never saves: the run uses the config, config.json stays as it is.
     """
     from ..config import resolve_config
     from ..workspace import Workspace
 
     ws = Workspace(path)
     cfg = resolve_config(preset=preset, overrides=overrides or [], saved=ws.config)
-    ws.pending_config = cfg if save and (preset is not None or overrides or not ws.config.exists()) else None
+    asked = preset is not None or bool(overrides)
+    ws.pending_config = cfg if save and (asked or not ws.config.exists()) else None
+    ws.unsaved_config = cfg if not save and asked else None
     return ws, cfg
 
 
 @contextlib.contextmanager
 def session(ws, wait: bool, dry_run: bool = False):
-    """Hold the workspace lock; then save the resolved config (unless it is a dry run).
+    """Hold the workspace lock; save the resolved config for the run; keep it only if the command succeeds.
 
-    A refused run changes nothing: when the command fails before any item finished (the records are unchanged), the
-    previous config.json is put back, and a workspace folder this command created, holding nothing but the lock
-    file, the config and the run log, is removed again. A run that finished items keeps the config that made them,
-    so the next run resumes with it.
+    The new config.json is written when the lock is taken (so everything the run reads agrees with it) and put back
+    as it was when the command fails, whatever stage it reached: a failed ``--set`` never sticks. (Items that
+    finished keep their records, which hold the config values that made them, so the next run says what differs.)
+    The one exception: a workspace that had no config.json keeps its first one once any item finished, so its
+    outputs are never left without a config. A workspace folder this command created, holding nothing but the lock
+    file, the config and the run log, is removed again. On success each saved change is printed on stderr
+    (``config.json: render.steps 8 → 40``) unless --quiet or --json (then the result has ``config_changes``).
     """
     from ..workspace import write_bytes_atomic, write_json_atomic
 
     created = not ws.root.exists()
     with ws.locked(wait=wait):
         pending = ws.pending_config
-        if dry_run:
+        old_config = ws.config.read_bytes() if ws.config.exists() else None
+        if dry_run or pending is None:
+            one_off = pending if dry_run else ws.unsaved_config
+            if one_off is not None:
+                _announce(_changes(old_config, one_off), saved=False, why="--dry-run" if dry_run else "--no-save")
             yield ws
             return
-        old_config = ws.config.read_bytes() if ws.config.exists() else None
         old_records = ws.records_file.read_bytes() if ws.records_file.exists() else None
-        if pending is not None:
-            write_json_atomic(ws.config, pending.model_dump(mode="json"))
+        write_json_atomic(ws.config, pending.model_dump(mode="json"))
         try:
             yield ws
         except BaseException:
             records = ws.records_file.read_bytes() if ws.records_file.exists() else None
-            if records == old_records:
-                _undo(ws, pending is not None, old_config, created, write_bytes_atomic)
+            keep_first = old_config is None and records != old_records
+            _undo(ws, not keep_first, old_config, created and records == old_records, write_bytes_atomic)
             raise
+        _announce(_changes(old_config, pending), saved=True)
+
+
+def _changes(old_config: bytes | None, new) -> list[dict[str, Any]]:
+    """``[{"key", "old", "new"}]`` from the saved config.json (or, for a new one, the preset it starts from) to
+    ``new``; a new config.json starts with ``{"key": "(created)", "new": <preset>}``."""
+    from ..config import config_diff, resolve_config
+
+    new_data = new.model_dump(mode="json")
+    head: list[dict[str, Any]] = []
+    old: Any = None
+    if old_config is not None:
+        with contextlib.suppress(ValueError):
+            old = json.loads(old_config.decode("utf-8"))
+    if not isinstance(old, dict):
+        head = [{"key": "(created)", "old": None, "new": f"preset {new.preset}"}]
+        try:
+            old = resolve_config(preset=new.preset).model_dump(mode="json")
+        except DreamrunnerError:
+            old = {}
+    return head + [{"key": k, "old": a, "new": b} for k, a, b in config_diff(old, new_data)]
+
+
+def _announce(changes: list[dict[str, Any]], saved: bool, why: str = "") -> None:
+    """Put the config changes in the result (``emit``) and, for people, on stderr."""
+    from rich.markup import escape
+
+    from ..config import show_value
+
+    if not changes:
+        return
+    if saved:
+        _call.config_changes = changes
+    else:
+        _call.config_unsaved = changes
+    if _call.quiet or _call.as_json:
+        return
+    con = console(stderr=True)
+    label = "config.json" if saved else f"config.json (not saved, {why})"
+    for c in changes:
+        if c["key"] == "(created)":
+            con.print(escape(f"config.json: created from {c['new']}" if saved
+                             else f"{label}: would be created from {c['new']}"), soft_wrap=True)
+        else:
+            con.print(escape(f"{label}: {c['key']} {show_value(c['old'])} → {show_value(c['new'])}"), soft_wrap=True)
 
 
 _OWN_FILES = {".dreamrunner.pid", "config.json", "runs.jsonl"}
 
 
 def _undo(ws, config_written: bool, old_config: bytes | None, created: bool, write_bytes_atomic) -> None:
-    """Put back what a refused run changed (see ``session``); never touches anything else."""
+    """Put back what a failed run changed (see ``session``); never touches anything else."""
     with contextlib.suppress(OSError):
         if config_written:
             if old_config is None:

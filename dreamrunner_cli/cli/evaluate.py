@@ -11,9 +11,11 @@ from .common import (
     ForceOpt,
     JsonOpt,
     PresetOpt,
+    NoSaveOpt,
     QuietOpt,
     SceneOpt,
     SetOpt,
+    VerboseOpt,
     WaitOpt,
     WorkspaceArg,
     check_selection,
@@ -41,12 +43,14 @@ def evaluate(
     videos: VideosOpt = None,
     preset: PresetOpt = None,
     overrides: SetOpt = None,
+    no_save: NoSaveOpt = False,
     scene: SceneOpt = None,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Score scene videos against the plan: character consistency, narration and per-event alignment, smoothness.
 
@@ -63,7 +67,7 @@ def evaluate(
     """
     from ..stages import evaluate as stage
 
-    ws, cfg = open_workspace(workspace, preset, overrides)
+    ws, cfg = open_workspace(workspace, preset, overrides, save=not no_save)
     ws.require_plan()
     if scene:  # unknown ids are a usage error (exit 2), found before anything is written
         check_selection("--scene", scene, plan_scene_ids(ws))

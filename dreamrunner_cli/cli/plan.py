@@ -13,9 +13,11 @@ from .common import (
     ForceOpt,
     JsonOpt,
     PresetOpt,
+    NoSaveOpt,
     QuietOpt,
     SceneOpt,
     SetOpt,
+    VerboseOpt,
     WaitOpt,
     WorkspaceOpt,
     check_selection,
@@ -29,6 +31,9 @@ from .common import (
 LlmOpt = Annotated[str | None, typer.Option("--llm", help="Planner backend: builtin, openai, transformers.")]
 LlmModelOpt = Annotated[str | None, typer.Option("--llm-model", help="LLM model name (openai / transformers).")]
 LlmUrlOpt = Annotated[str | None, typer.Option("--llm-base-url", help="Base URL of an OpenAI-compatible server.")]
+OutsideRefsOpt = Annotated[bool, typer.Option("--allow-outside-refs",
+                                              help="Accept reference images outside the story file's folder "
+                                                   "(absolute paths, ../): refused by default.")]
 
 
 def resolve_target(source: Path, workspace: Path | None) -> tuple[Path, Path | None]:
@@ -57,15 +62,18 @@ def plan(
     workspace: WorkspaceOpt = None,
     preset: PresetOpt = None,
     overrides: SetOpt = None,
+    no_save: NoSaveOpt = False,
     scene: SceneOpt = None,
     llm: LlmOpt = None,
     llm_model: LlmModelOpt = None,
     llm_base_url: LlmUrlOpt = None,
+    allow_outside_refs: OutsideRefsOpt = False,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Plan a story: scenes, then 6 key frames per scene with a box and caption per character.
 
@@ -82,7 +90,8 @@ def plan(
     from ..stages import plan as stage
 
     ws_path, story_file = resolve_target(source, workspace)
-    ws, cfg = open_workspace(ws_path, preset, (overrides or []) + llm_overrides(llm, llm_model, llm_base_url))
+    ws, cfg = open_workspace(ws_path, preset, (overrides or []) + llm_overrides(llm, llm_model, llm_base_url),
+                             save=not no_save)
     if story_file is None and not ws.story.exists() and not ws.plan.exists():  # refused before anything is written
         raise MissingUpstream(f"no story.txt or plan.json in {ws.root}",
                               hint="run `dreamrunner plan STORY.txt --workspace WS`")
@@ -93,7 +102,7 @@ def plan(
         check_selection("--scene", scene, [s.id for s in outline.scenes])
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, story_file=story_file, force=force, dry_run=dry_run, only=scene,
-                           progress=not quiet and not as_json)
+                           progress=not quiet and not as_json, allow_outside_refs=allow_outside_refs)
     emit(result, as_json, quiet, _human)
 
 

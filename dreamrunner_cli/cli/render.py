@@ -11,9 +11,11 @@ from .common import (
     ForceOpt,
     JsonOpt,
     PresetOpt,
+    NoSaveOpt,
     QuietOpt,
     SceneOpt,
     SetOpt,
+    VerboseOpt,
     WaitOpt,
     WorkspaceArg,
     check_selection,
@@ -31,6 +33,7 @@ def render(
     workspace: WorkspaceArg,
     preset: PresetOpt = None,
     overrides: SetOpt = None,
+    no_save: NoSaveOpt = False,
     scene: SceneOpt = None,
     attention: Annotated[str | None, typer.Option(help="SR3AI backend: sdpa, flex, or none (stock model, one "
                                                        "prompt). Same as --set render.attention=…")] = None,
@@ -41,6 +44,7 @@ def render(
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Render each scene with SR3AI (region-masked attention + region-masked LoRA) and stitch story.mp4.
 
@@ -58,7 +62,7 @@ def render(
 
     flags = [f"{k}={v}" for k, v in (("render.attention", attention), ("render.cpu_offload", offload),
                                       ("model.dtype", dtype)) if v is not None]
-    ws, cfg = open_workspace(workspace, preset, (overrides or []) + flags)
+    ws, cfg = open_workspace(workspace, preset, (overrides or []) + flags, save=not no_save)
     ws.require_plan()
     if scene:  # unknown ids are a usage error (exit 2), found before anything is written
         check_selection("--scene", scene, plan_scene_ids(ws))

@@ -12,8 +12,10 @@ from .common import (
     JsonOpt,
     MotionOpt,
     PresetOpt,
+    NoSaveOpt,
     QuietOpt,
     SetOpt,
+    VerboseOpt,
     WaitOpt,
     WorkspaceArg,
     emit,
@@ -38,11 +40,13 @@ def retrieve(
     motion: MotionOpt = None,
     preset: PresetOpt = None,
     overrides: SetOpt = None,
+    no_save: NoSaveOpt = False,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Retrieve reference clips for each motion of plan.json: BM25 top 400, attribute filter, model-length windows,
     CLIP + X-CLIP scores, top 20 above 0.2 (at least 4).
@@ -60,7 +64,7 @@ def retrieve(
     """
     from ..stages import retrieve as stage
 
-    ws, cfg = open_workspace(workspace, preset, overrides)
+    ws, cfg = open_workspace(workspace, preset, overrides, save=not no_save)
     ws.require_plan()
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, force=force, dry_run=dry_run, only=motion, progress=not quiet and not as_json,

@@ -13,8 +13,10 @@ from .common import (
     ForceOpt,
     JsonOpt,
     PresetOpt,
+    NoSaveOpt,
     QuietOpt,
     SetOpt,
+    VerboseOpt,
     WaitOpt,
     WorkspaceOpt,
     console,
@@ -40,6 +42,7 @@ def run(
     workspace: WorkspaceOpt = None,
     preset: PresetOpt = None,
     overrides: SetOpt = None,
+    no_save: NoSaveOpt = False,
     db: DbOpt = None,
     skip: SkipOpt = None,
     force: ForceOpt = False,
@@ -47,6 +50,7 @@ def run(
     wait: WaitOpt = False,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Run the whole pipeline; finished items are skipped, so re-running is cheap and resumes after a crash.
 
@@ -67,7 +71,7 @@ def run(
     if bad:
         raise UsageError(f"cannot skip {bad}", hint="skippable stages: retrieve, adapt, evaluate")
     ws_path, story_file = resolve_target(source, workspace)
-    ws, cfg = open_workspace(ws_path, preset, overrides)
+    ws, cfg = open_workspace(ws_path, preset, overrides, save=not no_save)
     with session(ws, wait=wait, dry_run=dry_run):
         results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,
                           progress=not quiet and not as_json, db=db)
