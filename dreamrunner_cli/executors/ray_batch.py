@@ -48,6 +48,9 @@ def worker_env() -> dict[str, str]:
 
 def _execute(job: StoryJob, item: Item, models=None) -> ItemResult:
     """Run one item and turn a dreamrunner error into data (so a failing story does not look like a dead worker)."""
+    from ..cli.common import setup_output
+
+    setup_output(os.environ.get("DREAMRUNNER_VERBOSE") == "1")  # the same quiet output as the CLI, in a worker
     start = time.monotonic()
     try:
         result = run_item(job, item, models)

@@ -295,8 +295,8 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, pro
     bar = _progress(progress)
     with bar:
         task = bar.add_task("render", total=len(todo) * cfg.render.steps)
-        for scene, deps, d, seed, adapters in todo:
-            bar.update(task, description=f"render {scene.id}")
+        for n, (scene, deps, d, seed, adapters) in enumerate(todo, 1):
+            bar.update(task, description=f"render {scene.id} (scene {n}/{len(todo)})")
             # 1. Only this scene's adapters stay loaded (region-masked LoRA needs them in peft, disabled).
             needed = {adapter_name(k, i): folder for k, i, folder in adapters}
             stale = sorted(loaded - set(needed))
@@ -362,7 +362,9 @@ def _memory_options(pipe, cfg: Config) -> None:
 
 
 def _progress(enabled: bool):
+    """The render bar on stderr, like every other stage's (stdout is for results and --json)."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    disable=not enabled, transient=False)
+                    console=Console(stderr=True), disable=not enabled, transient=False)
