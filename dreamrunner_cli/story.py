@@ -11,7 +11,18 @@
     ---
     Teddy wakes up in his bedroom and stretches his arms. ...
 
-Reference images are resolved relative to the story file and copied into the workspace by the plan stage.
+Reference images are resolved relative to the story file and copied into the workspace by the plan stage. They are
+checked here, where they enter (``plan`` time, before anything is copied): each must
+
+* lie inside the story file's folder (after resolving ``..`` and symlinks), so a story cannot make ``plan`` copy
+  ``/etc/passwd`` or any file elsewhere; ``dreamrunner plan --allow-outside-refs`` (``allow_outside_refs=True``)
+  accepts absolute paths and paths outside the folder;
+* be a real image that Pillow decodes (``verify``, then a full ``load``): a text file named ``.png`` or a truncated
+  image is refused;
+* hold at most ``max_pixels`` pixels (width × height, read from the header before decoding; default 100 MP, the
+  default of ``adapt.max_image_pixels``, which the plan stage passes).
+
+A failure raises InputInvalid (exit 5) naming the front-matter entry (``characters[0].images[1]``) and the file.
 """
 
 from __future__ import annotations
@@ -39,8 +50,13 @@ class StoryInput:
     characters: list[CharacterSpec] = field(default_factory=list)
 
 
-def parse_story(path: Path) -> StoryInput:
-    """Read a story file; raise InputInvalid naming the file and the field on bad front matter or missing images."""
+MAX_REF_PIXELS = 100_000_000  # = adapt.max_image_pixels' default
+
+
+def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = MAX_REF_PIXELS) -> StoryInput:
+    """Read a story file; raise InputInvalid naming the file and the field on bad front matter, or on a reference
+    image that is missing, outside the story's folder (unless ``allow_outside_refs``), not an image, or larger
+    than ``max_pixels``."""
     import yaml
 
     from .schema import ID_PATTERN, slug
@@ -82,11 +98,51 @@ def parse_story(path: Path) -> StoryInput:
         images = []
         for j, img in enumerate(c.get("images") or c.get("reference_images") or []):
             p = (path.parent / str(img)).resolve()
+            if not allow_outside_refs and not p.is_relative_to(path.parent.resolve()):
+                raise InputInvalid(f"{where}.images[{j}]: image {img!r} is outside the story's folder "
+                                   f"{path.parent.resolve()} (resolves to {p})",
+                                   hint="copy the image next to the story (paths are relative to the story file), "
+                                        "or pass --allow-outside-refs to accept it")
             if not p.is_file():
                 raise InputInvalid(f"{where}.images[{j}]: image {img!r} not found (looked at {p})",
                                    hint="paths are relative to the story file")
+            check_reference_image(p, f"{where}.images[{j}]", max_pixels)
             images.append(p)
         characters.append(CharacterSpec(id=cid, name=name or cid, description=str(c.get("description") or name),
                                         token=str(c.get("token") or f"[v{i + 1}]"), images=images))
     title = str(meta.get("title") or path.stem.replace("_", " ").replace("-", " ").strip())
     return StoryInput(path=path.resolve(), title=title, text=body, characters=characters)
+
+
+def check_reference_image(path: Path, where: str, max_pixels: int = MAX_REF_PIXELS) -> None:
+    """Raise InputInvalid (naming ``where``, the front-matter entry) unless ``path`` is an image Pillow decodes, of
+    at most ``max_pixels`` pixels. The size is read from the header first, so a huge image is refused undecoded."""
+    import warnings
+
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own budget decides, below
+            with Image.open(path) as im:
+                w, h = im.size
+                if w * h > max_pixels:
+                    raise InputInvalid(f"{where}: image {path} is {w}×{h} = {w * h / 1e6:.1f} MP, above the limit "
+                                       f"of {max_pixels / 1e6:.1f} MP (adapt.max_image_pixels)",
+                                       hint="downscale it (reference images are resized to the render size anyway)"
+                                            ", or raise adapt.max_image_pixels with --set")
+                im.verify()  # structure and checksums (PNG chunks' CRCs)
+            with Image.open(path) as im:  # verify() leaves the image unusable: open again to decode the pixels
+                im.draft("RGB", (256, 256))  # JPEG: decode at a reduced scale (still reads the whole stream)
+                im.load()
+    except InputInvalid:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise InputInvalid(f"{where}: image {path} is refused as a decompression bomb: {exc}",
+                           hint="use an ordinary photo or drawing (PNG or JPEG)") from None
+    except UnidentifiedImageError:
+        raise InputInvalid(f"{where}: {path} is not an image Pillow can read",
+                           hint="give a PNG or JPEG file") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise InputInvalid(f"{where}: image {path} is damaged or truncated: {type(exc).__name__}: {exc}",
+                           hint="re-export the image as PNG or JPEG") from None

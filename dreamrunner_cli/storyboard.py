@@ -8,6 +8,9 @@ line per entity and run of key frames with the same caption: ``teddy · key fram
 all wrapped to the picture's width. A caption that changes at a key frame (a new event) is marked with a small
 triangle above that panel. At the bottom, each character's reference images (the ones its LoRA is trained on), with
 its token. Text is drawn with the bundled font (dreamrunner_cli/assets), so it looks the same everywhere.
+
+A plan of more than ``SCENES_PER_PAGE`` scenes is drawn on several pictures: storyboard.png (the first scenes and
+the reference images), storyboard-2.png, storyboard-3.png, … (``page_paths``).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ TITLE_H = 30
 LEGEND_H = 24
 MARK_H = 10  # room above the panels for the "new caption" marks
 REF_H = 96  # height of a reference-image thumbnail in the characters row
+SCENES_PER_PAGE = 24  # scenes per picture (≈ 6,000 px tall at ~250 px a scene); storyboard.png, storyboard-2.png, … (page_paths)
 
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
            (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
@@ -124,18 +128,41 @@ def picture_width(plan: Plan) -> int:
     return 2 * MARGIN + k * PANEL_W + (k - 1) * GAP
 
 
-def draw_storyboard(plan: Plan, out: Path, root: Path | None = None) -> Path:
+def page_paths(out: Path, n_scenes: int, scenes_per_page: int | None = None) -> list[Path]:
+    """The storyboard's pictures for a plan of ``n_scenes`` scenes: ``out`` (storyboard.png) holds the first
+    ``scenes_per_page`` scenes, then ``<stem>-2.png``, ``<stem>-3.png``, … the next ones."""
+    per = scenes_per_page or SCENES_PER_PAGE
+    out = Path(out)
+    pages = max(1, -(-n_scenes // per))
+    return [out] + [out.with_name(f"{out.stem}-{k}{out.suffix}") for k in range(2, pages + 1)]
+
+
+def draw_storyboard(plan: Plan, out: Path, root: Path | None = None, scenes_per_page: int | None = None) -> Path:
     """Draw the storyboard of ``plan`` to ``out`` (PNG, written atomically) and return ``out``.
+
+    At most ``scenes_per_page`` scenes (default ``SCENES_PER_PAGE``) go in one picture, so a long plan never makes
+    a picture too tall to open (500 scenes made one 115k px tall; Pillow refuses past ~520): ``out`` keeps its name
+    and holds the first scenes, the title, the legend and the reference images; the next scenes go to
+    ``<stem>-2.png``, ``<stem>-3.png``, … (``page_paths``), each with the title ("page k of n") and the legend.
 
     Args:
         plan: a validated plan.
-        out: the PNG path, usually ``<workspace>/storyboard.png``.
+        out: the first picture's path, usually ``<workspace>/storyboard.png``.
         root: the folder reference-image paths are relative to (default: the folder of ``out``, the workspace).
+        scenes_per_page: scenes per picture (≥ 1).
     """
-    from PIL import Image, ImageDraw
-
     out = Path(out)
     root = out.parent if root is None else Path(root)
+    per = scenes_per_page or SCENES_PER_PAGE
+    paths = page_paths(out, len(plan.scenes), per)
+    refs = _reference_thumbs(plan, root)
+    for k, path in enumerate(paths):
+        _draw_page(plan, plan.scenes[k * per:(k + 1) * per], path, refs if k == 0 else [], k + 1, len(paths))
+    return out
+
+
+def _draw_page(plan: Plan, scenes: list, out: Path, refs: list, page: int, pages: int) -> None:
+    from PIL import Image, ImageDraw
 
     # 1. Measure: wrap every scene's text and captions to the picture width to know the height.
     width = picture_width(plan)
@@ -143,11 +170,10 @@ def draw_storyboard(plan: Plan, out: Path, root: Path | None = None) -> Path:
     f_title, f_text, f_label, f_cap = _font(18), _font(13), _font(11), _font(12)
     colours = entity_colours(plan)
     texts = []
-    for s in plan.scenes:
+    for s in scenes:
         head = f"{s.id}" + (f" · {s.location}" if s.location else "") + f": {s.narration}"
         texts.append((_wrap(head, f_text, text_w), _wrap(f"background: {s.background}", f_text, text_w),
                       _caption_lines(s, f_cap, text_w)))
-    refs = _reference_thumbs(plan, root)
     height = MARGIN + TITLE_H + LEGEND_H
     for head, bg, caps in texts:
         height += MARK_H + PANEL_H + 6 + (len(head) + len(bg)) * LINE_H + ROW_GAP
@@ -159,7 +185,10 @@ def draw_storyboard(plan: Plan, out: Path, root: Path | None = None) -> Path:
     # 2. Title and legend.
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
-    draw.text((MARGIN, MARGIN), plan.title or "storyboard", font=f_title, fill=INK)
+    title = plan.title or "storyboard"
+    if pages > 1:
+        title += f" (page {page} of {pages}: scenes {scenes[0].id}–{scenes[-1].id})"
+    draw.text((MARGIN, MARGIN), title, font=f_title, fill=INK)
     x = MARGIN
     y = MARGIN + TITLE_H
     kinds = {c.id: f"character {c.token}" for c in plan.characters} | {o.id: "object" for o in plan.objects}
@@ -171,7 +200,7 @@ def draw_storyboard(plan: Plan, out: Path, root: Path | None = None) -> Path:
 
     # 3. One row per scene: panels with boxes, then the wrapped text and the captions that drive SR3AI.
     y = MARGIN + TITLE_H + LEGEND_H
-    for scene, (head, bg, caps) in zip(plan.scenes, texts):
+    for scene, (head, bg, caps) in zip(scenes, texts):
         previous: dict[str, str] = {}
         for f, kf in enumerate(scene.keyframes):
             px = MARGIN + f * (PANEL_W + GAP)
@@ -216,7 +245,6 @@ def draw_storyboard(plan: Plan, out: Path, root: Path | None = None) -> Path:
     # 5. Write atomically.
     with atomic_path(out) as tmp:
         img.save(tmp, format="PNG")
-    return out
 
 
 def hidden_notes(kf) -> list[str]:

@@ -252,7 +252,8 @@ def test_cli_export_errors(tmp_path):
     runner.invoke(app, ["import", str(two), "--out", str(tmp_path / "ws")], catch_exceptions=False)
     ws = tmp_path / "ws" / "a"
     r = runner.invoke(app, ["export", str(ws), "--scene", "s09", "--json"])
-    assert r.exit_code == 5 and "s09" in json.loads(r.stdout)["message"]
+    err = json.loads(r.stdout)  # an unknown --scene is a usage error (2), as in every other command
+    assert r.exit_code == 2 and err["error"] == "UnknownItem" and "s09" in err["message"] and "s01" in err["hint"]
     r = runner.invoke(app, ["export", str(ws), "--format", "yaml", "--json"])
     assert r.exit_code == 2
     r = runner.invoke(app, ["export", str(tmp_path / "nowhere"), "--json"])

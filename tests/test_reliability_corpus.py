@@ -91,6 +91,55 @@ def _index(tmp: Path, files: dict[str, bytes]) -> Path:
 
 PNG = ROOT / "examples" / "stories" / "refs" / "teddy" / "1.png"
 
+
+def _huge_png_header(w: int = 12000, h: int = 12000) -> bytes:
+    """A PNG signature and IHDR claiming w×h pixels (no pixel data): what Pillow reads before decoding."""
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    chunk = struct.pack(">I", len(ihdr)) + b"IHDR" + ihdr + struct.pack(">I", zlib.crc32(b"IHDR" + ihdr))
+    return b"\x89PNG\r\n\x1a\n" + chunk
+
+
+def _ref_story(tmp: Path, image: str, files: dict[str, bytes] | None = None) -> Path:
+    """A story in tmp/src/ whose character bo has one reference image ``image`` (files: written next to it)."""
+    folder = tmp / "src"
+    folder.mkdir(exist_ok=True)
+    for name, blob in (files or {}).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(blob)
+    return _story(folder, _front(f"  - id: bo\n    description: a robot\n    images: [{json.dumps(image)}]\n"))
+
+
+def _damaged_index(tmp: Path, rel: str) -> Path:
+    """A small index built here, then damaged: a file cut in half (a .bin), or an array one row short (rows.npy),
+    or garbage (bm25 .npy)."""
+    import numpy as np
+
+    from dreamrunner_cli.retrieval.index import build_index
+
+    db = tmp / "db"
+    db.mkdir()
+    (db / "caps.jsonl").write_text("".join(json.dumps({"path": f"v{i}.mp4", "caption": f"a person is walking {i}"})
+                                           + "\n" for i in range(20)))
+    build_index(db, db / "caps.jsonl")
+    target = db / "index" / rel
+    if rel.endswith(".bin"):
+        target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    elif rel == "meta/rows.npy":
+        np.save(target, np.load(target)[:-1])
+    else:
+        target.write_bytes(b"not an npy file")
+    return db / "index"
+
+
+def _new_story_over_edited_plan(ws: Path, tmp: Path) -> list:
+    _write_plan(ws, lambda p: p["scenes"][0].update(narration="EDITED BY HAND"))
+    story = TEDDY.read_text() + "\nThen Teddy waves goodbye.\n"
+    shutil.copytree(TEDDY.parent / "refs", tmp / "refs")  # the story's reference images, next to the new story
+    return ["plan", _story(tmp, story, "teddy2.txt"), "-w", ws]
+
 CASES: list[Case] = [
     # plan ------------------------------------------------------------------------------------------------------------
     Case("plan: story file missing", 5, lambda ws, t: ["plan", t / "nope.txt"]),
@@ -110,9 +159,25 @@ CASES: list[Case] = [
     Case("plan: --set without '='", 2, lambda ws, t: ["plan", TEDDY, "-w", t / "w", "--set", "nonsense"]),
     Case("plan: --set out of range", 2, lambda ws, t: ["plan", TEDDY, "-w", t / "w", "--set", "plan.max_scenes=0"]),
     Case("plan: --set unknown key", 2, lambda ws, t: ["plan", TEDDY, "-w", t / "w", "--set", "plan.bogus=1"]),
-    Case("plan: unknown --llm backend", 2, lambda ws, t: ["plan", TEDDY, "-w", t / "w", "--llm", "nonsense"],
-         xfail="the plan stage copies story.txt and refs/ before it looks up the planner backend"),
+    Case("plan: unknown --llm backend", 2, lambda ws, t: ["plan", TEDDY, "-w", t / "w", "--llm", "nonsense"]),
     Case("plan: --scene the plan lacks", 2, lambda ws, t: ["plan", ws, "--scene", "s99"]),
+    Case("plan: unknown --llm backend on a workspace", 2, lambda ws, t: ["plan", ws, "--llm", "nonsense"]),
+    Case("plan: new story over a hand-edited plan.json", 5, _new_story_over_edited_plan),
+    Case("plan: new planner settings over a hand-edited plan.json", 5,
+         lambda ws, t: (_write_plan(ws, lambda p: p.update(title="Mine")),
+                        ["plan", ws, "--set", "plan.max_scenes=3"])[1]),
+    Case("plan: reference image /etc/passwd", 5, lambda ws, t: ["plan", _ref_story(t, "/etc/passwd")]),
+    Case("plan: reference image by absolute path", 5, lambda ws, t: ["plan", _ref_story(t, str(PNG))]),
+    Case("plan: reference image outside the story's folder", 5,
+         lambda ws, t: ["plan", _ref_story(t, "../outside.png", {"../outside.png": PNG.read_bytes()})]),
+    Case("plan: reference image that is a text file named .png", 5,
+         lambda ws, t: ["plan", _ref_story(t, "bo.png", {"bo.png": b"not an image\n"})]),
+    Case("plan: reference image truncated", 5,
+         lambda ws, t: ["plan", _ref_story(t, "bo.png", {"bo.png": PNG.read_bytes()[:200]})]),
+    Case("plan: reference image over the pixel budget", 5,
+         lambda ws, t: ["plan", _ref_story(t, "bo.png", {"bo.png": _huge_png_header()})]),
+    Case("plan: outside reference allowed but not an image", 5,
+         lambda ws, t: ["plan", _ref_story(t, "/etc/passwd"), "--allow-outside-refs"]),
     Case("plan: folder and a different --workspace", 2, lambda ws, t: ["plan", ws, "-w", t / "other"]),
     Case("plan: folder that is no workspace", 3, lambda ws, t: ["plan", _empty(t)]),
     Case("plan: damaged records", 5, lambda ws, t: ["plan", _lock(ws, b'{"schema": 1, "stag')]),
@@ -189,15 +254,19 @@ CASES: list[Case] = [
     Case("import: not JSON and not a plan", 5, lambda ws, t: ["import", _story(t, "oops\n", "b.jsonl"), "--out", t / "o"]),
     Case("import: binary file", 5, lambda ws, t: ["import", _story(t, b"\x00\xff\xfe\x00", "b.txt"), "--out", t / "o"]),
     Case("export: unknown format", 2, lambda ws, t: ["export", ws, "--format", "yaml"]),
-    Case("export: --scene the plan lacks", 2, lambda ws, t: ["export", ws, "--scene", "s99"],
-         xfail="export reports an unknown --scene as invalid input (5); planning/authors_format should raise "
-               "UnknownItem"),
+    Case("export: --scene the plan lacks", 2, lambda ws, t: ["export", ws, "--scene", "s99"]),
     Case("export: no plan", 3, lambda ws, t: ["export", _empty(t)]),
     # index -----------------------------------------------------------------------------------------------------------
     Case("index build: caption file missing", 5,
          lambda ws, t: ["index", "build", _empty(t), "--captions", "missing.csv"]),
     Case("index info: no index", 5, lambda ws, t: ["index", "info", t / "nowhere"]),
     Case("index info: index.json damaged", 5, lambda ws, t: ["index", "info", _index(t, {"index.json": b"{"})]),
+    Case("index search: meta/captions.bin truncated", 5,
+         lambda ws, t: ["index", "search", _damaged_index(t, "meta/captions.bin"), "walking"]),
+    Case("index search: bm25 postings not an .npy", 5,
+         lambda ws, t: ["index", "search", _damaged_index(t, "bm25/data.csc.index.npy"), "walking"]),
+    Case("retrieve: index rows.npy of the wrong shape", 5,
+         lambda ws, t: ["retrieve", ws, "--db", _damaged_index(t, "meta/rows.npy"), "--preset", "tiny"]),
     Case("index search: index.json not UTF-8", 5,
          lambda ws, t: ["index", "search", _index(t, {"index.json": b"\xff\xfe"}), "walking"]),
 ]

@@ -143,6 +143,57 @@ def test_an_index_of_the_old_format_must_be_rebuilt(tmp_path, small_index):
         VideoIndex(tmp_path / "old")
 
 
+def _damage_truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _damage_garbage(path: Path) -> None:
+    path.write_bytes(b"\x00garbage, not an npy file" * 4)
+
+
+def _damage_shape(path: Path) -> None:
+    arr = np.load(path)
+    np.save(path, arr[:-1])  # a valid .npy, one row short
+
+
+def _damage_dtype(path: Path) -> None:
+    np.save(path, np.zeros(np.load(path).shape, dtype=np.float64))
+
+
+@pytest.mark.parametrize("rel, damage", [
+    ("meta/captions.bin", _damage_truncate),  # used to be read silently: wrong captions, then empty ones
+    ("meta/paths.bin", _damage_truncate),  # used to be read silently: wrong or empty video paths
+    ("meta/rows.npy", _damage_shape),
+    ("meta/rows.npy", _damage_truncate),
+    ("meta/rows.npy", _damage_dtype),
+    ("meta/paths.offsets.npy", _damage_shape),
+    ("bm25/data.csc.index.npy", _damage_garbage),
+    ("bm25/indices.csc.index.npy", _damage_truncate),
+    ("bm25/indptr.csc.index.npy", _damage_shape),
+    ("bm25/data.csc.index.npy", lambda p: p.unlink()),
+])
+def test_a_damaged_index_is_refused_on_opening_naming_the_file_and_the_rebuild(tmp_path, small_index, rel, damage):
+    import shutil
+
+    idx = tmp_path / "db" / "index"
+    shutil.copytree(small_index[0], idx)
+    damage(idx / rel)
+    with pytest.raises(InputInvalid) as exc:
+        VideoIndex(idx).search("walking", 5)
+    assert rel in exc.value.message and "damaged" in exc.value.message
+    assert "dreamrunner index build" in exc.value.hint and "--captions" in exc.value.hint
+
+
+def test_an_intact_index_opens_and_damage_to_unused_files_is_caught_by_bm25s_load(tmp_path, small_index):
+    import shutil
+
+    shutil.copytree(small_index[0], tmp_path / "ix")
+    assert VideoIndex(tmp_path / "ix").search("walking", 3)  # the checks accept an intact index
+    (tmp_path / "ix" / "bm25" / "vocab.index.json").write_text("{ broken")
+    with pytest.raises(InputInvalid, match="bm25 cannot be loaded"):
+        VideoIndex(tmp_path / "ix").search("walking", 3)
+
+
 def test_chunk_size_does_not_change_the_index(tmp_path, small_index):
     _, caps = small_index
     write_jsonl(tmp_path / "c.jsonl", [{"path": f"v{i}.mp4", "caption": c} for i, c in enumerate(caps)])

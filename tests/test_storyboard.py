@@ -109,3 +109,58 @@ def test_storyboard_lists_the_sr3ai_captions_and_shows_the_reference_images(tmp_
     for _entity, label, lines in sb._caption_lines(plan.scenes[0], f, sb.picture_width(plan) - 2 * sb.MARGIN):
         assert all(sb.MARGIN + 14 + f.getlength(label) + f.getlength(line) <= sb.picture_width(plan) - sb.MARGIN
                    for line in lines)
+
+
+def test_many_scenes_make_pages_of_bounded_height_and_the_first_keeps_its_name(tmp_path):
+    plan = make_plan((1,) * 110)  # one picture grew without bound (115k px at 500 scenes; Pillow refused past ~520)
+    out = sb.draw_storyboard(plan, tmp_path / "storyboard.png")
+    assert out == tmp_path / "storyboard.png"
+    pages = sb.page_paths(out, 110)
+    assert len(pages) == -(-110 // sb.SCENES_PER_PAGE) and pages[1].name == "storyboard-2.png"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in pages)  # no temp file, no extra
+    heights = [Image.open(p).size[1] for p in pages]
+    # page k holds SCENES_PER_PAGE rows (the last one the rest): bounded by that many one-scene pictures
+    one_row = Image.open(sb.draw_storyboard(make_plan((1,)), tmp_path / "one" / "s.png")).size[1]
+    header = 2 * sb.MARGIN + sb.TITLE_H + sb.LEGEND_H
+    assert max(heights) <= sb.SCENES_PER_PAGE * one_row < 115_000 // 8
+    assert heights[0] >= sb.SCENES_PER_PAGE * (one_row - header) and heights[-1] < heights[0]
+
+
+def test_pages_hold_the_scenes_in_order(tmp_path):
+    plan = make_plan((6, 6, 6, 6, 6))  # same width alone as together
+    sb.draw_storyboard(plan, tmp_path / "sb.png", scenes_per_page=2)
+    pages = sb.page_paths(tmp_path / "sb.png", 5, 2)
+    assert [p.name for p in pages] == ["sb.png", "sb-2.png", "sb-3.png"]
+    for page, scenes in zip(pages, [(0, 1), (2, 3), (4,)]):
+        alone = sb.draw_storyboard(validate_plan({**plan.model_dump(mode="json"),
+                                                  "scenes": [plan.model_dump(mode="json")["scenes"][i]
+                                                             for i in scenes]}), tmp_path / "alone.png")
+        assert Image.open(page).size[1] == Image.open(alone).size[1]  # the same rows as drawing those scenes alone
+
+
+def test_plan_stage_records_every_page_and_removes_pages_a_shorter_plan_no_longer_needs(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from dreamrunner_cli.cli import app
+    from dreamrunner_cli.workspace import Records, Workspace
+
+    monkeypatch.setattr(sb, "SCENES_PER_PAGE", 2)
+    story = Path(__file__).resolve().parents[1] / "examples" / "stories" / "teddy.txt"
+    ws = tmp_path / "ws"
+    run = CliRunner().invoke(app, ["plan", str(story), "-w", str(ws), "--preset", "tiny", "--set",
+                                   "plan.min_scenes=5", "--set", "plan.max_scenes=5", "--quiet"],
+                             catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    n = len(json.loads((ws / "plan.json").read_text())["scenes"])
+    pages = sb.page_paths(ws / "storyboard.png", n, 2)
+    assert len(pages) >= 3 and all(p.exists() for p in pages)
+    assert set(Records.load(Workspace(ws)).get("plan", "storyboard")["outs"]) == {p.name for p in pages}
+    (ws / "storyboard-9.png").write_bytes(b"mine")  # not a page the stage made: never touched
+    plan = json.loads((ws / "plan.json").read_text())
+    plan["scenes"] = plan["scenes"][:2]
+    (ws / "plan.json").write_text(json.dumps(plan))
+    run = CliRunner().invoke(app, ["plan", str(ws), "--quiet"], catch_exceptions=False)
+    assert run.exit_code == 0, run.output
+    assert sorted(p.name for p in ws.glob("storyboard*.png")) == ["storyboard-9.png", "storyboard.png"]

@@ -106,15 +106,13 @@ def export_plan(
         dreamrunner export teddy --scene s01 --format jsonl --json
     """
     from ..errors import UsageError
-    from ..planning.authors_format import export_jsonl, export_scene
+    from ..planning.authors_format import export_jsonl, export_scene, select_scenes
     from ..schema import load_plan
     from ..workspace import Workspace, write_text_atomic
 
     ws = Workspace(workspace)
     plan = load_plan(ws.require_plan())
-    scene_ids = scene or [s.id for s in plan.scenes]
-    for sid in scene_ids:
-        plan.scene(sid)  # unknown ids fail here, listing the known ones
+    scene_ids = select_scenes(plan, scene)  # unknown ids: exit 2, listing the known ones
     fmt = fmt or ("text" if len(scene_ids) == 1 else "jsonl")
     if fmt not in ("text", "jsonl"):
         raise UsageError(f"--format {fmt!r} is not one of: text, jsonl")

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import InputInvalid
+from ..errors import InputInvalid, UnknownItem
 from ..schema import (
     ABSENT,
     NO_MOTION,
@@ -295,9 +295,20 @@ def import_text(text: str, name: str = "") -> Plan:
 # Export ----------------------------------------------------------------------------------------------------------
 
 
+def select_scenes(plan: Plan, scene_ids: list[str] | None) -> list[str]:
+    """The scenes to export (all when none are named). A ``--scene`` the plan does not have is a usage error (exit 2,
+    like every other command's ``--scene``), listing the plan's scene ids."""
+    known = [s.id for s in plan.scenes]
+    unknown = [sid for sid in scene_ids or [] if sid not in known]
+    if unknown:
+        raise UnknownItem(f"--scene {', '.join(map(repr, unknown))}: no such id in the plan",
+                          hint=f"ids: {', '.join(known) or '(none)'}")
+    return list(scene_ids or known)
+
+
 def export_scene(plan: Plan, scene_id: str) -> tuple[str, list[str]]:
     """A scene of our plan → (plan string in the authors' format, notes on what could not be expressed)."""
-    scene = plan.scene(scene_id)
+    scene = plan.scene(select_scenes(plan, [scene_id])[0])
     notes: list[str] = []
     # An object is written by its description when that imports back to the same id ("big cat"), else by its id.
     names = {c.id: c.id for c in plan.characters} | {
@@ -320,7 +331,7 @@ def export_scene(plan: Plan, scene_id: str) -> tuple[str, list[str]]:
 def export_jsonl(plan: Plan, scene_ids: list[str] | None = None) -> tuple[str, list[str]]:
     """Scenes → the benchmark form: one JSON array ``["<scene id>.mp4", plan_string]`` per line."""
     out, notes = [], []
-    for sid in scene_ids or [s.id for s in plan.scenes]:
+    for sid in select_scenes(plan, scene_ids):
         text, n = export_scene(plan, sid)
         out.append(json.dumps([f"{sid}.mp4", text], ensure_ascii=False))
         notes += n

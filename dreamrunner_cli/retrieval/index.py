@@ -446,14 +446,56 @@ class VideoIndex:
         self.fingerprint: str = self.info["fingerprint"]
         db = Path(self.info["db_dir"])
         self.db_dir = db if db.is_absolute() else (self.root / db).resolve()
+        # Every file is checked against index.json's counts on opening: a damaged index is refused, never used.
         meta = self.root / "meta"
-        self._rows = np.load(meta / "rows.npy", mmap_mode="r")
-        self._paths = (np.memmap(meta / "paths.bin", dtype=np.uint8, mode="r") if (meta / "paths.bin").stat().st_size
-                       else np.zeros(0, np.uint8), np.load(meta / "paths.offsets.npy", mmap_mode="r"))
-        self._caps = (np.memmap(meta / "captions.bin", dtype=np.uint8, mode="r"),
-                      np.load(meta / "captions.offsets.npy", mmap_mode="r"))
+        self._rows = self._array(meta / "rows.npy", ROW_DTYPE, self.n)  # (N,)
+        self._paths = self._blob(meta / "paths.bin", meta / "paths.offsets.npy")
+        self._caps = self._blob(meta / "captions.bin", meta / "captions.offsets.npy")
+        if backend == "bm25s":
+            postings, vocab = int(self.info["bm25"]["postings"]), int(self.info["bm25"]["vocabulary"])
+            bm25 = self.root / "bm25"
+            self._array(bm25 / "data.csc.index.npy", np.dtype(np.float32), max(postings, 1))  # (nnz,)
+            self._array(bm25 / "indices.csc.index.npy", np.dtype(np.int32), max(postings, 1))  # (nnz,)
+            indptr = self._array(bm25 / "indptr.csc.index.npy", np.dtype(np.int64), vocab + 1)  # (V+1,)
+            if int(indptr[0]) != 0 or int(indptr[-1]) != postings:
+                raise self._damaged(bm25 / "indptr.csc.index.npy", f"its postings end at {int(indptr[-1])}, "
+                                                                   f"index.json says {postings}")
         self._retriever: Any = None
         self._rank: Any = None
+
+    # Opening, with every file checked ------------------------------------------------------------------------
+    def _damaged(self, path: Path, what: str) -> InputInvalid:
+        """Exit 5, naming the file and the command that rebuilds the index."""
+        db = self.db_dir
+        src = self.info.get("source", {}).get("path") or "CAPTIONS"
+        out = "" if self.root == db / "index" else f" --out {self.root}"
+        return InputInvalid(f"video index {self.root} is damaged: {path.relative_to(self.root)} {what}",
+                            hint=f"rebuild it with `dreamrunner index build {db} --captions {src}{out}`")
+
+    def _array(self, path: Path, dtype: np.dtype, length: int) -> np.ndarray:
+        """A memory-mapped 1-D .npy of ``length`` items of ``dtype``, or InputInvalid (missing, not .npy, truncated,
+        wrong shape or dtype)."""
+        try:
+            arr = np.load(path, mmap_mode="r")
+        except FileNotFoundError:
+            raise self._damaged(path, "is missing") from None
+        except (ValueError, OSError, EOFError) as exc:  # not an .npy, or shorter than its header says
+            raise self._damaged(path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+        if arr.dtype != dtype or arr.shape != (length,):
+            raise self._damaged(path, f"holds {arr.dtype} {arr.shape}, index.json says {dtype} ({length},)")
+        return arr
+
+    def _blob(self, blob: Path, offsets: Path) -> tuple[np.ndarray, np.ndarray]:
+        """UTF-8 strings and their (N+1,) offsets; the offsets must start at 0 and end at the blob's size."""
+        off = self._array(offsets, np.dtype(np.int64), self.n + 1)
+        try:
+            size = blob.stat().st_size
+        except FileNotFoundError:
+            raise self._damaged(blob, "is missing") from None
+        if int(off[0]) != 0 or int(off[-1]) != size:
+            raise self._damaged(blob, f"is {size} bytes, its offsets ({offsets.name}) say {int(off[-1])} "
+                                      "(truncated or replaced?)")
+        return (np.memmap(blob, dtype=np.uint8, mode="r") if size else np.zeros(0, np.uint8)), off
 
     # BM25 ------------------------------------------------------------------------------------------------------
     def scores(self, query: str) -> np.ndarray:
@@ -480,8 +522,11 @@ class VideoIndex:
         if self._retriever is None:
             import bm25s
 
-            self._retriever = bm25s.BM25.load(str(self.root / "bm25"), mmap=True, load_corpus=False,
-                                              show_progress=False)
+            try:
+                self._retriever = bm25s.BM25.load(str(self.root / "bm25"), mmap=True, load_corpus=False,
+                                                  show_progress=False)
+            except (ValueError, OSError, EOFError, KeyError) as exc:  # JSONDecodeError is a ValueError
+                raise self._damaged(self.root / "bm25", f"cannot be loaded ({type(exc).__name__}: {exc})") from None
         return self._retriever
 
     def _rank_bm25(self) -> Any:

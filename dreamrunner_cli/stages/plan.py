@@ -5,7 +5,12 @@ Items:
 - one item per scene: its key-frame layout (level 2). Reads that scene's outline and the entities it names.
 - ``plan.json``: assembled from the above. If the user edited plan.json by hand, the edit wins: only scenes that
   were re-planned in this run are patched into it (``--scene ID --force`` re-plans one scene).
-- ``storyboard``: storyboard.png, redrawn whenever plan.json's content changes.
+- ``storyboard``: storyboard.png (and storyboard-2.png, … past ``storyboard.SCENES_PER_PAGE`` scenes), redrawn
+  whenever plan.json's content changes.
+
+Guards decide before they write: step 1 parses the story and checks its reference images, looks up the planner
+backend, and refuses a new story or new planner settings over a hand-edited plan.json, all before story.txt, refs/,
+planning/ or a record is written; such a refusal logs nothing either.
 
 After plan.json is written or loaded, a note names every region whose box covers no token at the configured model
 geometry (SR3AI would silently drop it). A failed run still appends a runs.jsonl line (outcome "failed", the
@@ -16,6 +21,7 @@ one per repair), which the error message names.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -28,7 +34,7 @@ from ..config import Config, PlanConfig
 from ..errors import DreamrunnerError, InputInvalid, MissingUpstream
 from ..schema import Keyframe, Outline, Plan, assemble_plan, load_plan, validate_plan
 from ..story import StoryInput, parse_story
-from ..workspace import StageRun, Workspace, file_digest, write_json_atomic, write_text_atomic
+from ..workspace import StageRun, Workspace, digest, file_digest, write_json_atomic, write_text_atomic
 
 PLANNER_KEYS = ("llm", "llm_model", "llm_base_url", "min_scenes", "max_scenes", "max_motions_per_scene",
                 "max_motions_per_scene_multi", "temperature", "seed", "max_tokens", "structured_output")
@@ -54,26 +60,37 @@ def layout_path(ws: Workspace, scene_id: str) -> Path:
     return ws.root / "planning" / "scenes" / f"{scene_id}.json"
 
 
-def import_story(ws: Workspace, story_file: Path) -> StoryInput:
-    """Copy the story and its reference images into the workspace; the copy's front matter points at refs/."""
+def story_copy(ws: Workspace, story: StoryInput) -> tuple[str, list[tuple[Path, Path]]]:
+    """What ``import_story`` would write, without writing: (the text of story.txt, [(reference image, its copy)]).
+    The copy's front matter points at refs/."""
     import yaml
 
-    story = parse_story(story_file)
-    ws.root.mkdir(parents=True, exist_ok=True)
     chars = []
+    copies: list[tuple[Path, Path]] = []
     for c in story.characters:
         rel = []
         for i, img in enumerate(c.images):
             dest = ws.refs_dir / c.id / f"{i + 1:02d}-{img.name}"
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            if not dest.exists() or file_digest(dest) != file_digest(img):
-                shutil.copyfile(img, dest)
+            copies.append((img, dest))
             rel.append(ws.rel(dest))
         chars.append({"id": c.id, "name": c.name, "description": c.description, "token": c.token, "images": rel})
     meta: dict[str, Any] = {"title": story.title}
     if chars:
         meta["characters"] = chars
     text = "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n" + story.text + "\n"
+    return text, copies
+
+
+def import_story(ws: Workspace, story: StoryInput | Path, allow_outside_refs: bool = False) -> StoryInput:
+    """Copy the story (a parsed one, or a story file) and its reference images into the workspace."""
+    if not isinstance(story, StoryInput):
+        story = parse_story(Path(story), allow_outside_refs=allow_outside_refs)
+    text, copies = story_copy(ws, story)
+    ws.root.mkdir(parents=True, exist_ok=True)
+    for img, dest in copies:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.exists() or file_digest(dest) != file_digest(img):
+            shutil.copyfile(img, dest)
     if not ws.story.exists() or ws.story.read_text(encoding="utf-8") != text:
         write_text_atomic(ws.story, text)
     return parse_story(ws.story)
@@ -88,11 +105,18 @@ def run(
     dry_run: bool = False,
     only: list[str] | None = None,
     progress: bool = True,
+    allow_outside_refs: bool = False,
 ) -> dict[str, Any]:
+    """Plan the workspace's story (``story_file`` is copied in first). A run refused before anything is written
+    (bad story or reference image, unknown planner backend, a hand-edited plan.json the new story would replace)
+    changes nothing on disk and logs nothing; one that fails after that is logged to runs.jsonl.
+    ``allow_outside_refs``: accept reference images outside the story file's folder (``--allow-outside-refs``)."""
     sr = StageRun(ws, "plan", force=force, dry_run=dry_run)
+    sr.started = False  # set once step 1 has decided: a refusal before that writes nothing, not even runs.jsonl
     slot = _PlannerSlot(cfg.plan, _Reporter(progress))
     try:
-        return _plan(ws, cfg, sr, slot, story_file=story_file, force=force, dry_run=dry_run, only=only)
+        return _plan(ws, cfg, sr, slot, story_file=story_file, force=force, dry_run=dry_run, only=only,
+                     allow_outside_refs=allow_outside_refs)
     except (Exception, KeyboardInterrupt) as exc:
         _record_failure(ws, sr, slot, exc)
         raise
@@ -101,13 +125,28 @@ def run(
 
 
 def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story_file: Path | None, force: bool,
-          dry_run: bool, only: list[str] | None) -> dict[str, Any]:
-    # 1. The story: copied into the workspace on first use, read from there afterwards.
+          dry_run: bool, only: list[str] | None, allow_outside_refs: bool = False) -> dict[str, Any]:
+    # 1. The story: copied into the workspace on first use, read from there afterwards. Everything that can refuse
+    #    the run is decided here, before story.txt, refs/, planning/ or a record is written.
+    plan_cfg = cfg.plan.model_dump()
+    if cfg.plan.llm != "builtin":  # editing a prompt file re-plans (its content hash is a dependency)
+        from ..planning.llm import prompt_versions
+
+        plan_cfg["prompts"] = prompt_versions()
+    incoming: StoryInput | None = None  # a story file to copy in
+    story: StoryInput | None = None  # the workspace's story.txt
     if story_file is not None and Path(story_file).resolve() != ws.story:
-        story = import_story(ws, Path(story_file)) if not dry_run else parse_story(Path(story_file))
+        incoming = parse_story(Path(story_file), allow_outside_refs=allow_outside_refs,  # refs validated here
+                               max_pixels=cfg.adapt.max_image_pixels)
     elif ws.story.exists():
-        story = parse_story(ws.story)
-    elif ws.plan.exists():
+        story = parse_story(ws.story, max_pixels=cfg.adapt.max_image_pixels)
+    if incoming is not None or story is not None:
+        _check_backend(cfg.plan)  # an unknown --llm is refused before any file is copied (exit 2)
+        _refuse_replacing_hand_edits(ws, sr, incoming, plan_cfg, force=force and not only)
+    sr.started = True
+    if incoming is not None:
+        story = import_story(ws, incoming) if not dry_run else incoming
+    if story is None and ws.plan.exists():
         # A plan written by hand or imported (`dreamrunner import`): there is nothing to plan from, and the plan
         # is the user's. Validate it and keep the storyboard current.
         plan = load_plan(ws.plan)
@@ -117,16 +156,10 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
         vanishing = _note_vanishing_boxes(cfg, sr, plan)
         sr.close(outcome="ok")
         return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing)
-    else:
+    if story is None:
         raise MissingUpstream(f"no story.txt or plan.json in {ws.root}",
                               hint="run `dreamrunner plan STORY.txt --workspace WS`")
     get = slot.get
-
-    plan_cfg = cfg.plan.model_dump()
-    if cfg.plan.llm != "builtin":  # editing a prompt file re-plans (its content hash is a dependency)
-        from ..planning.llm import prompt_versions
-
-        plan_cfg["prompts"] = prompt_versions()
 
     # 2. Level 1: the outline (scenes, characters, motions).
     deps = {"story": ws.story if ws.story.exists() else story.text,
@@ -180,6 +213,41 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
 
     sr.close(outcome="ok", planner=slot.provenance(), llm_calls=slot.calls())
     return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing)
+
+
+# Guards: decided in step 1, before anything is written ---------------------------------------------------------------
+
+
+def _check_backend(plan_cfg: PlanConfig) -> None:
+    """An unknown planner backend is a usage error (exit 2), raised before any file is copied. Only the name is
+    looked up: no model is loaded and no server is asked (a run whose items are all up to date needs neither)."""
+    from ..planning import PLANNERS, get_planner
+
+    if plan_cfg.llm not in PLANNERS:
+        get_planner(plan_cfg)  # raises UsageError listing the backends
+
+
+def _refuse_replacing_hand_edits(ws: Workspace, sr: StageRun, incoming: StoryInput | None, plan_cfg: dict,
+                                 force: bool) -> None:
+    """A hand-edited plan.json that a changed story (or changed planner settings) would replace: refused, exit 5,
+    before story.txt, planning/ or a record is rewritten, so the same command refuses again until the user decides
+    (``--force`` re-plans from scratch, dropping the edits)."""
+    if force or not sr.records.output_changed("plan", "plan.json", ws.plan):
+        return
+    rec = sr.records.get("plan", "outline")
+    if rec is None:
+        return  # no outline was ever recorded: plan.json was not made from a story here
+    why = []
+    text = story_copy(ws, incoming)[0] if incoming is not None else ws.story.read_text(encoding="utf-8")
+    if rec.get("deps", {}).get("story") != hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]:  # = file_digest
+        why.append(f"the story ({incoming.path if incoming is not None else ws.rel(ws.story)}) changed")
+    if rec.get("deps", {}).get("config.plan") != digest(_subset(plan_cfg, PLANNER_KEYS)):
+        why.append("the planner settings (config.plan) changed")
+    if why:
+        raise InputInvalid(
+            f"plan.json in {ws.root} was edited by hand, and re-planning would replace it: {'; '.join(why)}",
+            hint=f"re-plan from scratch with `dreamrunner plan {ws.root} --force` (your hand edits are lost; copy "
+                 "plan.json first), or keep editing plan.json and run the previous story and settings")
 
 
 # The planner, progress, and what a failed run leaves behind ---------------------------------------------------------
@@ -280,8 +348,8 @@ def _save_replies(ws: Workspace, planner: Any) -> list[Path]:
 
 def _record_failure(ws: Workspace, sr: StageRun, slot: _PlannerSlot, exc: BaseException) -> None:
     """A failed (or interrupted) run: save the LLM's replies, name them in the error, log the run to runs.jsonl."""
-    if sr.dry_run:
-        return
+    if sr.dry_run or not getattr(sr, "started", True):
+        return  # refused before anything was written: nothing to log either
     planner = slot.planner
     scrub = planner.scrub if hasattr(planner, "scrub") else (lambda text: text)
     try:
@@ -353,13 +421,7 @@ def _write_plan(ws: Workspace, sr: StageRun, outline: Outline, replanned: list[s
     edited = (rec is not None and ws.plan.exists() and not force
               and file_digest(ws.plan) != rec["outs"].get("plan.json"))
     if edited:
-        plan = load_plan(ws.plan)
-        outline_changed = any(it["item"] == "outline" and it["action"] == "ran" for it in sr.items)
-        if outline_changed:
-            raise InputInvalid(
-                "plan.json was edited by hand and the story (or planner settings) changed since",
-                hint="re-plan from scratch with `dreamrunner plan WS --force` (your hand edits are lost), "
-                "or keep editing plan.json")
+        plan = load_plan(ws.plan)  # a new story or planner settings were refused in step 1 (the edits would be lost)
         data = plan.model_dump(mode="json")
         for i, s in enumerate(plan.scenes):
             if s.id in replanned:
@@ -373,11 +435,19 @@ def _write_plan(ws: Workspace, sr: StageRun, outline: Outline, replanned: list[s
 
 
 def refresh_storyboard(ws: Workspace, sr: StageRun, plan: Plan | None = None) -> None:
-    """Redraw storyboard.png when plan.json's content changed (also after hand edits)."""
-    from ..storyboard import draw_storyboard
+    """Redraw the storyboard when plan.json's content changed (also after hand edits): storyboard.png, and
+    storyboard-2.png, … for a plan longer than ``storyboard.SCENES_PER_PAGE`` scenes. Pages an earlier, longer
+    plan needed (listed in the storyboard's record) are removed; no other file is touched."""
+    from ..storyboard import draw_storyboard, page_paths
 
+    plan = plan or load_plan(ws.plan)
+    pages = page_paths(ws.storyboard, len(plan.scenes))
     deps = {"plan.json": ws.plan, "version": __version__}
-    d = sr.decide("storyboard", deps, [ws.storyboard])
+    d = sr.decide("storyboard", deps, pages)
     if d.run and not sr.dry_run:
-        draw_storyboard(plan or load_plan(ws.plan), ws.storyboard)
-        sr.finish(d, deps, [ws.storyboard])
+        old = sr.records.get("plan", "storyboard") or {}
+        draw_storyboard(plan, ws.storyboard)
+        sr.finish(d, deps, pages)
+        for rel in old.get("outs", {}):
+            if ws.root / rel not in pages:
+                (ws.root / rel).unlink(missing_ok=True)
