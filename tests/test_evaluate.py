@@ -243,7 +243,7 @@ def test_rerun_skips_and_loads_nothing_then_config_and_plan_edits_rescore_only_w
     res = stage.run(ws, tiny_cfg("evaluate.alignment_frames=4"), encoders=fakes(), progress=False)
     assert {it["item"]: it["action"] for it in res["items"]} == {"renders/s01": "ran", "renders/s02": "ran",
                                                                    "story": "ran"}
-    assert "config.evaluate changed" in res["items"][0]["reason"]
+    assert "config.evaluate.alignment_frames 8 → 4" in res["items"][0]["reason"]
     # Editing one scene's narration re-scores that scene (and the story) only.
     data = json.loads(ws.plan.read_text())
     data["scenes"][1]["narration"] = "Teddy is green then yellow, happily."

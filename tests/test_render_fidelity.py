@@ -88,7 +88,7 @@ def test_render_records_the_dpm_sampler_and_ddim_is_a_different_video(tmp_path):
     dpm, _ = read_video(ws.scene_video("s01"))
     again = stage.run(ws, resolve_config("tiny", ["render.require_adapters=false", "render.scheduler=ddim"]),
                       progress=False)
-    assert again["items"][0]["reason"] == "config.render changed"
+    assert again["items"][0]["reason"] == "config.render.scheduler dpm → ddim"
     ddim, _ = read_video(ws.scene_video("s01"))
     assert np.abs(dpm.astype(int) - ddim).max() > 0
 

@@ -26,7 +26,7 @@ from .common import (
     print_decisions,
     session,
 )
-from .plan import resolve_target
+from .plan import OutsideRefsOpt, resolve_target
 
 STAGES = ("plan", "retrieve", "adapt", "render", "evaluate")
 DbOpt = Annotated[str | None, typer.Option("--db", help="Retrieval index folder (else retrieve.db or "
@@ -45,6 +45,7 @@ def run(
     no_save: NoSaveOpt = False,
     db: DbOpt = None,
     skip: SkipOpt = None,
+    allow_outside_refs: OutsideRefsOpt = False,
     force: ForceOpt = False,
     dry_run: DryRunOpt = False,
     wait: WaitOpt = False,
@@ -74,7 +75,8 @@ def run(
     ws, cfg = open_workspace(ws_path, preset, overrides, save=not no_save)
     with session(ws, wait=wait, dry_run=dry_run):
         results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,
-                          progress=not quiet and not as_json, db=db)
+                          progress=not quiet and not as_json, db=db,
+                          allow_outside_refs=allow_outside_refs)
     emit({"workspace": str(ws.root), "stages": results}, as_json, quiet, _human)
 
 

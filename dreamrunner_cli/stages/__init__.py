@@ -27,7 +27,7 @@ def stage_module(name: str):
 
 def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip: list[str] | None = None,
             force: bool = False, dry_run: bool = False, progress: bool = True,
-            db: str | None = None) -> list[dict[str, Any]]:
+            db: str | None = None, allow_outside_refs: bool = False) -> list[dict[str, Any]]:
     """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error).
     adapt and render share one pipeline (loaded at most once, and only if something must run)."""
     from ..models.pool import ModelPool
@@ -42,6 +42,7 @@ def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip:
         kwargs: dict[str, Any] = {"force": force, "dry_run": dry_run, "progress": progress}
         if name == "plan":
             kwargs["story_file"] = story_file
+            kwargs["allow_outside_refs"] = allow_outside_refs
         if name == "retrieve" and db:
             kwargs["db"] = db  # an explicit --db wins over $DREAMRUNNER_DB and retrieve.db
         if name in ("adapt", "render"):
