@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test demo bench gpu-check gpu-wheels clean
+.PHONY: install test test-slow demo bench gpu-check gpu-wheels clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,11 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -x --timeout=600
+	$(BIN)/python -m pytest -q -x --timeout=600 -m "not slow and not llm_smoke"
+
+# Longer CPU tests kept out of `make test` (about 5 minutes budget): the Ray batch end to end (~1 min).
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q --timeout=900 -m slow
 
 demo: $(STAMP)
 	$(BIN)/dreamrunner run examples/stories/teddy.txt --workspace demo-ws --preset tiny

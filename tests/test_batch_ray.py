@@ -60,6 +60,7 @@ def _adapt_records(ws: Path) -> dict[str, str]:
     return {item: rec.get("source") for item, rec in data["stages"].get("adapt", {}).items()}
 
 
+@pytest.mark.slow  # about a minute on 2 cores: `make test-slow`
 def test_batch_shares_motions_survives_a_killed_worker_and_isolates_a_bad_story(tmp_path, ray_local, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     bad = {"dud": "---\ncharacters:\n  - id: dud\n    images: [missing.png]\n---\nDud walks home.\n"}
