@@ -200,6 +200,10 @@ class RenderConfig(_Section):
     character_lora_scale: float = Field(1.0, description="Scale of region-masked character (spatial) LoRA deltas.")
     motion_lora_scale: float = Field(1.0, description="Scale of region-masked motion (temporal) LoRA deltas.")
     use_adapters: bool = Field(True, description="Use the adapt stage's LoRAs (false: render without any).")
+    preview_every: int = Field(0, ge=0, description="Every N denoising steps, write a preview picture of the scene "
+                               "in progress (first, middle and last latent frame, decoded from the still-noisy "
+                               "latents) to renders/.preview/<scene>.png, so a bad render can be stopped early; 0 = "
+                               "off. Does not change the video (not part of the scene fingerprint).")
     require_adapters: bool = Field(True, description="A region bound to a motion or character that has no trained "
                                    "adapter stops render before any model loads (exit 3); false renders such regions "
                                    "without that LoRA (listed in the result).")

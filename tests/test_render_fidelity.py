@@ -275,3 +275,18 @@ def ws_plan(ws: Workspace) -> Plan:
     from dreamrunner_cli.schema import load_plan
 
     return load_plan(ws.plan)
+
+
+def test_preview_pictures_are_written_during_a_render_and_change_no_fingerprint(tmp_path):
+    from PIL import Image
+
+    from dreamrunner_cli.stages import render as stage
+
+    ws = _workspace(tmp_path, [_scene("s01", [(0.0, 0.0, 0.5, 1.0)])])
+    cfg = resolve_config("tiny", ["render.require_adapters=false", "render.preview_every=1"])
+    stage.run(ws, cfg, progress=False)
+    preview = ws.renders_dir / ".preview" / "s01.png"
+    assert Image.open(preview).size == (3 * 64, 64)  # first, middle and last latent frame side by side
+    assert not list((ws.renders_dir / ".preview").glob(".tmp-*"))
+    off = stage.run(ws, resolve_config("tiny", ["render.require_adapters=false"]), progress=False)
+    assert [it["action"] for it in off["items"]] == ["skipped", "skipped"]  # s01 and story

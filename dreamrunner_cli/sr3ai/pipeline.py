@@ -73,8 +73,12 @@ def render_scene(
     regions: SceneRegions | None = None,
     adapters: list[tuple[str, str]] | None = None,
     on_step: Callable[[], None] | None = None,
+    on_latents: Callable[[int, torch.Tensor], None] | None = None,
 ) -> SceneRender:
-    """Render a scene. ``regions`` None (attention 'none') renders one prompt, background + narration."""
+    """Render a scene. ``regions`` None (attention 'none') renders one prompt, background + narration.
+
+    ``on_step()`` is called after every denoising step; ``on_latents(step, latents)`` too, with the current latents
+    (1, F, C, h, w) (for preview pictures)."""
     import torch
 
     from .attention import RegionMask, install_region_attention, multi_prompt_positions
@@ -84,10 +88,15 @@ def render_scene(
     generator = torch.Generator(device="cpu" if device.type == "mps" else device).manual_seed(seed)
     common = dict(height=cfg.height, width=cfg.width, num_frames=cfg.num_frames, num_inference_steps=cfg.steps,
                   guidance_scale=cfg.guidance_scale, use_dynamic_cfg=False, generator=generator, output_type="np")
-    if on_step is not None:
+    if on_step is not None or on_latents is not None:
         def _callback(pipe_, step, timestep, kwargs):
-            on_step()
+            if on_step is not None:
+                on_step()
+            if on_latents is not None:
+                on_latents(step + 1, kwargs["latents"])
             return {}
+
+        common["callback_on_step_end_tensor_inputs"] = ["latents"]
 
         common["callback_on_step_end"] = _callback
     text_len = int(pipe.transformer.config.max_text_seq_length)
@@ -124,3 +133,19 @@ def _to_uint8(frames) -> np.ndarray:
     if arr.dtype != np.uint8:
         arr = (np.clip(arr, 0.0, 1.0) * 255).round().astype(np.uint8)
     return arr
+
+
+def preview_frames(pipe, latents: torch.Tensor) -> np.ndarray:
+    """A quick look at a render in progress: the VAE decodes the first, middle and last latent frames of the current
+    (still noisy) latents (1, F, C, h, w) on their own → uint8 (3, H, W, 3). Not the final video: a way to stop a bad
+    render early."""
+    import torch
+
+    picks = sorted({0, latents.shape[1] // 2, latents.shape[1] - 1})
+    frames = []
+    with torch.no_grad():
+        for i in picks:
+            z = latents[:, i:i + 1].permute(0, 2, 1, 3, 4) / pipe.vae.config.scaling_factor  # (1, C, 1, h, w)
+            video = pipe.vae.decode(z.to(pipe.vae.dtype)).sample  # (1, 3, 1, H, W) in [-1, 1]
+            frames.append(((video[0, :, 0].float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0))
+    return torch.stack(frames).cpu().numpy()

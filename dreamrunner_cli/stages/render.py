@@ -27,6 +27,7 @@ from ..workspace import StageRun, Workspace, tree_digest
 
 SR3AI_VERSION = 2  # bump when the mask rule or the render path changes pixels (2: boxes clipped to the frame)
 STITCH_VERSION = 2  # 2: stream copy
+RENDER_KEYS_WITHOUT_PIXELS = {"preview_every"}  # render.* keys that change no pixel (left out of the fingerprint)
 
 
 def scene_seed(base: int, scene_id: str) -> int:
@@ -199,7 +200,7 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
         deps = {
             f"plan.scenes[{scene.id}]": scene.model_dump(mode="json"),
             "config.model": cfg.model.model_dump(),
-            "config.render": cfg.render.model_dump(),
+            "config.render": cfg.render.model_dump(exclude=RENDER_KEYS_WITHOUT_PIXELS),
             "seed": seed,
             "adapters": {f"{k}/{i}": adapter_digest(folder) for k, i, folder in adapters},
             "sr3ai_version": SR3AI_VERSION,
@@ -312,7 +313,8 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, pro
                 scene, geom, cfg.render.keyframe_policy, cfg.render.overlap)
             with torch.inference_mode():
                 result = render_scene(pipe, scene, cfg.render, seed, regions, [(k, i) for k, i, _ in adapters],
-                                      on_step=lambda: bar.advance(task))
+                                      on_step=lambda: bar.advance(task),
+                                      on_latents=_previewer(pipe, ws, scene.id, cfg.render.preview_every))
             # 3. Outputs first, then the record.
             write_video(ws.scene_video(scene.id), result.frames, cfg.render.fps)
             sr.finish(d, deps, [ws.scene_video(scene.id)],
@@ -320,6 +322,27 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, pro
                              "scheduler": scheduler})
             seeds[scene.id] = seed
     return seeds
+
+
+def _previewer(pipe, ws: Workspace, scene_id: str, every: int):
+    """``on_latents`` for render_scene: every ``every`` steps, renders/.preview/<scene>.png (atomically)."""
+    if every <= 0:
+        return None
+
+    def write(step: int, latents) -> None:
+        if step % every:
+            return
+        import numpy as np
+        from PIL import Image
+
+        from ..sr3ai.pipeline import preview_frames
+        from ..workspace import atomic_path
+
+        strip = np.concatenate(list(preview_frames(pipe, latents)), axis=1)  # (H, 3·W, 3)
+        with atomic_path(ws.renders_dir / ".preview" / f"{scene_id}.png") as tmp:
+            Image.fromarray(strip).save(tmp, format="PNG")
+
+    return write
 
 
 def _load_adapter(pipe, name: str, folder: Path) -> None:
