@@ -125,7 +125,9 @@ def _hub_snapshot(repo_id: str, revision: str | None, local_only: bool) -> Path:
         return Path(snapshot_download(repo_id, revision=revision, local_files_only=local_only,
                                       allow_patterns=["model_index.json", "transformer/config.json"]))
     except Exception as exc:  # hub errors come in many types (offline miss, 404, network); all mean "cannot resolve"
-        where = "the local Hugging Face cache (HF_HUB_OFFLINE=1)" if local_only else "the Hugging Face Hub"
+        from ..models.loading import offline_reason
+
+        where = f"the local Hugging Face cache ({offline_reason()})" if local_only else "the Hugging Face Hub"
         raise ModelUnavailable(
             f"cannot resolve {repo_id!r} (revision {revision or 'main'}) to a snapshot commit in {where}: "
             f"{type(exc).__name__}", hint=f"download it on a machine with internet (`hf download {repo_id}`) and "

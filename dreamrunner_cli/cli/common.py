@@ -34,6 +34,7 @@ from ..errors import (
     TerminateSignal,
     UnknownItem,
 )
+from ..output import PIPE_WIDTH, console  # noqa: F401 - re-exported (`from .common import console`)
 
 WorkspaceArg = Annotated[Path, typer.Argument(file_okay=False, resolve_path=True, metavar="WS",
                                               help="Workspace folder.")]
@@ -229,23 +230,6 @@ def root_options(
 
 # Output: consoles, quiet third-party libraries, one log handler ------------------------------------------------------
 
-PIPE_WIDTH = 4096  # lines are never wrapped when the output is not a terminal (grep, less, files)
-
-
-def console(stderr: bool = False):
-    """A rich console on stdout (or stderr). Not a terminal: no wrapping, no width limit (unless $COLUMNS says)."""
-    from rich.console import Console
-
-    stream = sys.stderr if stderr else sys.stdout
-    try:
-        tty = stream.isatty()
-    except (AttributeError, ValueError):
-        tty = False
-    if not tty and not os.environ.get("COLUMNS"):
-        return Console(file=stream, highlight=False, soft_wrap=True, width=PIPE_WIDTH)
-    return Console(stderr=stderr, highlight=False)
-
-
 # Third-party messages nobody can act on (each seen in `make demo` or a real render); shown with -v/--verbose.
 KNOWN_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
     (r"Already found a `peft_config` attribute", UserWarning),  # peft: several adapters on one model, on purpose
@@ -310,6 +294,9 @@ def setup_output(verbose: bool = False) -> None:
             lib.propagate = False
     for message, category in KNOWN_WARNINGS:
         warnings.filterwarnings("default" if verbose else "ignore", message=message, category=category)
+    from ..models.loading import hub_timeouts
+
+    hub_timeouts()  # short huggingface_hub timeouts unless set (an unreachable Hub is probed before any download)
 
 
 # Per-command state (one command per process; reset by the boundary for each call, tests run many) ----------------
@@ -329,8 +316,13 @@ GLOBAL_VERBOSE = False  # `dreamrunner -v COMMAND`: set by the app's callback
 
 
 def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[dict[str, Any]], None]) -> None:
-    """Print the result: JSON on stdout with ``--json`` (with ``config_changes``/``config_unsaved`` when this command
-    saved or used config changes), else the human summary unless ``--quiet``."""
+    """Print the result: JSON on stdout with ``--json`` (with ``schema_version`` first, and ``config_changes``/
+    ``config_unsaved`` when this command saved or used config changes), else the human summary unless ``--quiet``.
+    The shapes are published as ``dreamrunner schema result`` (``results.py``)."""
+    from ..results import RESULT_SCHEMA_VERSION
+
+    if "schema_version" not in result:
+        result = {"schema_version": RESULT_SCHEMA_VERSION, **result}
     if _call.config_changes:
         result = {**result, "config_changes": _call.config_changes}
     if _call.config_unsaved:
@@ -402,7 +394,11 @@ def report_error(err: DreamrunnerError, as_json: bool) -> None:
     from rich.markup import escape
 
     if as_json:
-        sys.stdout.write(json.dumps(err.to_dict(), indent=2, default=str) + "\n")
+        from ..results import RESULT_SCHEMA_VERSION
+
+        data = err.to_dict()
+        data.setdefault("schema_version", RESULT_SCHEMA_VERSION)
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         sys.stdout.flush()
     con = console(stderr=True)
     con.print(f"[bold red]error:[/] {escape(err.message)}", soft_wrap=True)

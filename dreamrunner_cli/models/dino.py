@@ -36,9 +36,11 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def hub_offline() -> bool:
-    """True when the Hugging Face hub must not be contacted (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE)."""
-    return any(os.environ.get(k, "").strip().lower() in {"1", "true", "yes", "on"}
-               for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+    """True when the Hugging Face hub must not be contacted (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, or the Hub cannot
+    be reached: probed once per process, see loading.py)."""
+    from .loading import offline
+
+    return offline()
 
 
 class DinoEncoder:
@@ -132,8 +134,8 @@ def load_dino(name: str, device: str = "cpu", arch: str = "dinov2") -> DinoEncod
 
     from .scorers import check_loading, checkpoint_model_type
 
-    offline = hub_offline()
     local = os.path.isdir(os.path.expanduser(name))
+    offline = not local and hub_offline()
     path = os.path.expanduser(name) if local else name
     found_type = checkpoint_model_type(path)
     kwargs: dict[str, Any] = {"add_pooling_layer": False} if arch == "dino" else {}

@@ -45,7 +45,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
+    """Only local files (HF_HUB_OFFLINE, or the Hub cannot be reached: probed once per process, see loading.py)."""
+    from .loading import offline
+
+    return offline()
 
 
 def _check_device(device: str) -> None:
@@ -172,6 +175,8 @@ def _clip_scorer(name: str, pretrained: str | None, device: str) -> ClipScorer:
         raise ModelUnavailable(f"open_clip model {name!r} has no weights configured (clip_pretrained is null)",
                                hint="set clip_pretrained to 'openai' or to a local .safetensors file; a model "
                                     "without weights scores randomly (use 'tiny' for that on purpose)")
+    if not name.startswith("local-dir:") and not (pretrained and os.path.isfile(os.path.expanduser(pretrained))):
+        _offline()  # open_clip downloads from the Hub: an unreachable Hub switches this process offline first
     try:
         # require_pretrained: open_clip raises unless the full CLIP checkpoint loaded (strict: every key, every shape).
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,

@@ -142,7 +142,8 @@ class OpenAIBackend:
     ``response_format`` (vLLM, Ollama, llama.cpp and OpenAI constrain decoding with it); ``json_object`` is JSON
     mode; ``off`` sends neither. ``auto`` starts with json_schema and steps down, once per session and with a
     warning, when the server answers 400/422 to it. Retries: 429, 5xx, timeouts and connection errors are retried
-    ``plan.max_retries`` times with exponential backoff (``Retry-After`` honoured); 401/403/404 fail at once.
+    ``plan.max_retries`` times with exponential backoff (``Retry-After`` honoured); 401/403/404 and a refused
+    connection (nothing listens at the URL) fail at once.
     """
 
     name = "openai"
@@ -253,6 +254,10 @@ class OpenAIBackend:
                     raise BackendUnavailable(
                         f"the LLM server at {self.base_url} answered HTTP {status}: {self._message(exc)}") from None
                 reason = self._describe_transient(exc)
+                if _refused(exc):  # nothing listens there: waiting will not start the server
+                    raise BackendUnavailable(
+                        f"LLM server {self.base_url} (model {self.model!r}): {reason} (connection refused); not "
+                        "retried", hint=self._gave_up(reason, attempts).hint) from None
                 if retries_left <= 0:
                     raise self._gave_up(reason, attempts) from None
                 wait = self._retry_after(exc, backoff)
@@ -358,6 +363,20 @@ class OpenAIBackend:
 
 
 # Local transformers chat models -----------------------------------------------------------------------------
+
+
+def _refused(exc: BaseException) -> bool:
+    """Was the connection refused (ECONNREFUSED somewhere in the exception's chain: openai → httpx → OS)?"""
+    import errno
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ConnectionRefusedError) or getattr(cur, "errno", None) == errno.ECONNREFUSED:
+            return True
+        cur = cur.__cause__ or cur.__context__
+    return False
 
 
 def fold_system(messages: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -535,9 +535,10 @@ def _aside(pipe, names: tuple[str, ...], enabled: bool):
 
 
 def _progress(enabled: bool):
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from ..output import console
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                     TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
-                    console=Console(stderr=True), disable=not enabled)
+                    console=console(stderr=True), disable=not enabled)

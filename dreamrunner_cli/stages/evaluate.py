@@ -192,8 +192,9 @@ def _configured_models(ecfg: EvaluateConfig) -> dict[str, str]:
 
 
 def _progress(enabled: bool):
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from ..output import console
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    console=Console(stderr=True), disable=not enabled, transient=True)
+                    console=console(stderr=True), disable=not enabled, transient=True)

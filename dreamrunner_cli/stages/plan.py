@@ -271,9 +271,9 @@ class _Reporter:
         from rich.markup import escape
 
         if self._console is None:
-            from rich.console import Console
+            from ..output import console
 
-            self._console = Console(stderr=True, highlight=False)
+            self._console = console(stderr=True)  # not a terminal: lines are never wrapped
         if transient:
             if self._console.is_terminal:
                 if self._status is None:

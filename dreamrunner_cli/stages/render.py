@@ -386,8 +386,9 @@ def _memory_options(pipe, cfg: Config) -> None:
 
 def _progress(enabled: bool):
     """The render bar on stderr, like every other stage's (stdout is for results and --json)."""
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from ..output import console
+
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=Console(stderr=True), disable=not enabled, transient=False)
+                    console=console(stderr=True), disable=not enabled, transient=False)

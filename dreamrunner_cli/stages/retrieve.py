@@ -305,6 +305,6 @@ def _write_clip(path: Path, frames: Any, fps: float) -> None:
 
 def _say(progress: bool, line: str) -> None:
     if progress:
-        from rich.console import Console
+        from ..output import console
 
-        Console(stderr=True, highlight=False).print(line)
+        console(stderr=True).print(line)
