@@ -43,3 +43,18 @@ def test_run_does_every_stage_with_one_pipeline_load_then_skips_everything(tmp_p
     assert again.exit_code == 0, again.output
     actions = {i["action"] for s in json.loads(again.stdout)["stages"] for i in s["items"]}
     assert actions == {"skipped"} and loads == ["tiny"]
+
+
+def test_run_dry_run_on_a_fresh_plan_shows_every_stage(tmp_path):
+    story = tmp_path / "ana.txt"
+    story.write_text("Ana walks through the quiet park.\n\nIn the garden Ana waves at her neighbour.\n")
+    ws = tmp_path / "ws"
+    runner = CliRunner()
+    res = runner.invoke(app, ["plan", str(story), "--workspace", str(ws), "--preset", "tiny", "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["run", str(ws), "--dry-run", "--json"])
+    assert res.exit_code == 0, res.output
+    stages = {s["stage"]: s for s in json.loads(res.stdout)["stages"]}
+    assert set(stages) == {"plan", "retrieve", "adapt", "render", "evaluate"}
+    assert any("waits for an earlier stage" in n for n in stages["adapt"]["notes"])
+    assert not (ws / "retrieval").exists()  # a dry run writes nothing

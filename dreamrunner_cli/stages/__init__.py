@@ -29,7 +29,12 @@ def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip:
             force: bool = False, dry_run: bool = False, progress: bool = True,
             db: str | None = None, allow_outside_refs: bool = False) -> list[dict[str, Any]]:
     """Run every stage in order; each skips its up-to-date items. A failing stage stops the chain (its error).
-    adapt and render share one pipeline (loaded at most once, and only if something must run)."""
+    adapt and render share one pipeline (loaded at most once, and only if something must run).
+
+    A dry run shows every stage: one whose inputs an earlier stage has yet to produce (adapt before retrieve has
+    run) says so in its notes instead of stopping the chain."""
+    from ..errors import MissingUpstream
+
     from ..models.pool import ModelPool
 
     models = ModelPool()
@@ -47,7 +52,13 @@ def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip:
             kwargs["db"] = db  # an explicit --db wins over $DREAMRUNNER_DB and retrieve.db
         if name in ("adapt", "render"):
             kwargs["models"] = models
-        results.append(module.run(ws, cfg, **kwargs))
+        try:
+            results.append(module.run(ws, cfg, **kwargs))
+        except MissingUpstream as exc:
+            if not dry_run or name == ORDER[0]:
+                raise
+            results.append({"stage": name, "dry_run": True, "items": [],
+                            "notes": [f"{name} waits for an earlier stage: {exc.message}"]})
     return results
 
 
