@@ -76,3 +76,29 @@ def test_batch_exit_codes_and_json_summary_through_the_cli(tmp_path, monkeypatch
     res = runner.invoke(app, args)
     assert res.exit_code == 5 and json.loads(res.stdout)["ok"] is False
     assert "b:plan: bad story (fix it)" in res.stderr
+
+
+def test_a_failed_story_hands_its_untrained_shared_adapter_to_the_next_story():
+    """Driver logic only (no Ray started): story A would train motion 'walk' for A and B, but A fails first;
+    B must train it itself instead of waiting forever."""
+    from dreamrunner_cli.executors.graph import Item, ItemResult, StoryJob
+    from dreamrunner_cli.executors.ray_batch import RayBatch, StoryState
+
+    batch = RayBatch.__new__(RayBatch)
+    jobs = [StoryJob(__import__("pathlib").Path(n)) for n in ("a", "b", "c")]
+    batch.jobs, batch.states, batch.known, batch.results = jobs, {j.name: StoryState(j) for j in jobs}, {}, {}
+    batch.running, batch.trainer_of = {}, {}
+    batch._add([Item("a", "adapt", "character/x", ()), Item("a", "adapt", "motion/walk", (), "k")])
+    batch._add([Item("b", "adapt", "motion/walk", (), "k")])
+    batch._add([Item("c", "adapt", "motion/walk", (), "k")])
+    assert batch.known["b:adapt/motion/walk"].after == ("a:adapt/motion/walk",)
+    batch._fail(batch.known["a:adapt/character/x"], ItemResult("a:adapt/character/x", False,
+                                                              error={"error": "bad image", "exit_code": 5}))
+    assert batch.trainer_of["k"] == "b:adapt/motion/walk"
+    assert batch.known["b:adapt/motion/walk"].after == ()
+    assert batch.known["c:adapt/motion/walk"].after == ("b:adapt/motion/walk",)
+    ready = [i.id for i in batch._ready()]
+    assert "b:adapt/motion/walk" in ready and "c:adapt/motion/walk" not in ready
+    summary = batch._summary(0.0).stories
+    assert summary["a"]["status"] == "failed"
+    assert summary["b"]["status"] == "failed" and "never ran" in summary["b"]["error"]["error"]

@@ -192,6 +192,24 @@ class RayBatch:
     def _fail(self, item: Item, res: ItemResult) -> None:
         self.results[item.id] = res
         self.states[item.story].failed = res
+        self._hand_over_training(item.story)
+
+    def _hand_over_training(self, story: str) -> None:
+        """A failed story's shared adapters it had not trained yet are trained by the next story that needs them
+        (the others then wait for that one), so no story waits forever for an item that will never run."""
+        for key, trainer in list(self.trainer_of.items()):
+            if self.known[trainer].story != story or trainer in self.results:
+                continue
+            waiting = [i for i in self.known.values() if i.share_key == key and i.id != trainer
+                       and not self.states[i.story].failed and i.id not in self.results]
+            if not waiting:
+                del self.trainer_of[key]
+                continue
+            heir = waiting[0]
+            self.trainer_of[key] = heir.id
+            for i in waiting:
+                after = tuple(a for a in i.after if a != trainer) + (() if i is heir else (heir.id,))
+                self.known[i.id] = Item(i.story, i.stage, i.name, after, i.share_key)
 
     # -- the loop -------------------------------------------------------------------------------------------------
 
@@ -251,9 +269,14 @@ class RayBatch:
     def _summary(self, seconds: float) -> BatchResult:
         stories = {}
         for name, st in self.states.items():
+            undone = [i.id for i in self.known.values() if i.story == name and i.id not in self.results]
             if st.failed:
                 stories[name] = {"status": "failed", "failed_item": st.failed.item_id, "error": st.failed.error,
                                  "done": st.done}
+            elif undone:  # never expected: say so rather than call it finished
+                stories[name] = {"status": "failed", "failed_item": undone[0], "done": st.done, "error": {
+                    "error": f"{len(undone)} item(s) never ran: {', '.join(undone[:3])}", "exit_code": 1,
+                    "hint": "run the batch again to resume"}}
             else:
                 stories[name] = {"status": "finished", "done": st.done}
         items = {i: {"ok": r.ok, "seconds": round(r.seconds, 2), **({"error": r.error} if r.error else {}),
