@@ -210,17 +210,13 @@ def mask_build_memory(geometry: str = "full", prompts: int = 4, backend: str = "
 
 
 def _peak_rss() -> int:
-    """This process's peak resident memory in bytes (its own memory map only, unlike ru_maxrss)."""
+    """This process's peak resident memory in bytes (VmHWM: its own memory map only, unlike ru_maxrss)."""
     import resource
 
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    from ..retrieval.bench import proc_status
+
+    hwm = proc_status().get("VmHWM")
+    return int(hwm * 2**20) if hwm is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def _mask_memory_here(geometry: str, prompts: int, backend: str, device: str) -> dict:
