@@ -65,8 +65,10 @@ class AdapterRecord(BaseModel):
     code_version: str
     source: Literal["trained", "cache"] = Field("trained", description="Trained here, or reused from the cache.")
     device: str | None = None
-    train_seconds: float | None = None
-    resumed_from: int | None = Field(None, description="Step of the checkpoint a killed run resumed from, if any.")
+    train_seconds: float | None = Field(None, description="Not written any more (adapter folders are byte-identical "
+                                        "for the same inputs): the adapt stage record in dreamrunner.lock has it.")
+    resumed_from: int | None = Field(None, description="Not written any more: the adapt stage record in "
+                                     "dreamrunner.lock says which checkpoint step a killed run resumed from.")
     snapshots: list[Snapshot] = Field(default_factory=list, description="Intermediate LoRAs (adapt.export_steps), "
                                       "to pick the best step; each is a diffusers LoRA folder of its own.")
     training: dict[str, Any] = Field(default_factory=dict, description="How it ran (does not change the weights): "

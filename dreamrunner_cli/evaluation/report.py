@@ -261,10 +261,22 @@ def _adapters(ws: Workspace) -> list[dict[str, Any]]:
                                                                                                 record.parent.name)),
                     "steps": data.get("steps"), "final_loss": data.get("final_loss"), "rank": data.get("rank"),
                     "source": str(data.get("source", "")), "clips": len(data.get("data") or []),
-                    "seconds": data.get("train_seconds"), "chart": chart, "record": ws.rel(record),
+                    "seconds": data.get("train_seconds") or _train_seconds(ws, record.parent),
+                    "chart": chart, "record": ws.rel(record),
                     "snapshots": [f"step {s.get('step')}: {s.get('loss', 0):.4g}" for s in data.get("snapshots") or []
                                   if isinstance(s, dict)]})
     return out
+
+
+def _train_seconds(ws, folder) -> float | None:
+    """Training time of an adapter, from the adapt stage's record (adapter folders hold no run-dependent fields)."""
+    from ..workspace import Records
+
+    try:
+        rec = Records.load(ws).get("adapt", f"{folder.parent.name}/{folder.name}") or {}
+    except Exception:  # noqa: BLE001 - a damaged lock is reported by the commands that need it, not by the report
+        return None
+    return rec.get("train_seconds")
 
 
 def _versions() -> list[tuple[str, str]]:

@@ -125,7 +125,8 @@ def run(
     loader = _PipelineLoader(cfg, pipeline, models)
 
     def done(job: Job, deps: dict, out: Path, d: Any, key: str, record: AdapterRecord) -> None:
-        sr.finish(d, deps, [out], extra={"recipe_key": key, "source": record.source})
+        sr.finish(d, deps, [out], extra={"recipe_key": key, "source": record.source,
+                                         "train_seconds": record.train_seconds, "resumed_from": record.resumed_from})
         written.append({"kind": job.kind, "id": job.id, "path": ws.rel(out), "source": record.source,
                         "steps": record.steps, "final_loss": record.final_loss})
 
@@ -413,10 +414,13 @@ def _train(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key:
                   "compute_dtype": cfg.model.dtype, "grad_scaler": uses_grad_scaler(device, cfg.model.dtype),
                   "lora_dtype": "float32", "saved_lora_dropout": 0.0, "export_steps": exports},
     )
-    weights = _write_adapter_dir(out, record, state_dict=result.state_dict, metadata=result.metadata,
+    # How long it took and whether it resumed differ from run to run: they go to the stage record (and runs.jsonl),
+    # not into the adapter folder, which is byte-identical for the same inputs and seed.
+    stored = record.model_copy(update={"train_seconds": None, "resumed_from": None})
+    weights = _write_adapter_dir(out, stored, state_dict=result.state_dict, metadata=result.metadata,
                                  snapshots=snapshots)
     if a.reuse:
-        cache_put(key, weights, record.model_dump_json(indent=2), snapshots)
+        cache_put(key, weights, stored.model_dump_json(indent=2), snapshots)
     clear(ckpt_dir, up_to=ws.adapters_dir / ".checkpoints")
     return record
 
