@@ -114,6 +114,14 @@ def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = 
     return StoryInput(path=path.resolve(), title=title, text=body, characters=characters)
 
 
+def image_too_large(path: Path, w: int, h: int, max_pixels: int, where: str | None = None) -> InputInvalid:
+    """The one pixel-budget refusal, at plan time (naming the front-matter entry) and when adapt decodes."""
+    return InputInvalid(f"{where + ': ' if where else ''}image {path} is {w}×{h} = {w * h / 1e6:.1f} MP, above the "
+                        f"limit of {max_pixels / 1e6:.1f} MP (adapt.max_image_pixels)",
+                        hint="downscale it (reference images are resized to the render size anyway), or raise "
+                        "adapt.max_image_pixels with --set")
+
+
 def check_reference_image(path: Path, where: str, max_pixels: int = MAX_REF_PIXELS) -> None:
     """Raise InputInvalid (naming ``where``, the front-matter entry) unless ``path`` is an image Pillow decodes, of
     at most ``max_pixels`` pixels. The size is read from the header first, so a huge image is refused undecoded."""
@@ -127,10 +135,7 @@ def check_reference_image(path: Path, where: str, max_pixels: int = MAX_REF_PIXE
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise InputInvalid(f"{where}: image {path} is {w}×{h} = {w * h / 1e6:.1f} MP, above the limit "
-                                       f"of {max_pixels / 1e6:.1f} MP (adapt.max_image_pixels)",
-                                       hint="downscale it (reference images are resized to the render size anyway)"
-                                            ", or raise adapt.max_image_pixels with --set")
+                    raise image_too_large(path, w, h, max_pixels, where)
                 im.verify()  # structure and checksums (PNG chunks' CRCs)
             with Image.open(path) as im:  # verify() leaves the image unusable: open again to decode the pixels
                 im.draft("RGB", (256, 256))  # JPEG: decode at a reduced scale (still reads the whole stream)

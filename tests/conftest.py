@@ -37,3 +37,31 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def planned(tmp_path_factory):
+    """examples/stories/teddy.txt planned once with the tiny preset, for tests that read it or copy it (``ws``).
+    These tests render straight after planning (no retrieve/adapt), so render.require_adapters is off."""
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from dreamrunner_cli.cli import app
+
+    teddy = Path(__file__).resolve().parents[1] / "examples" / "stories" / "teddy.txt"
+    ws = tmp_path_factory.mktemp("planned") / "teddy"
+    res = CliRunner().invoke(app, ["plan", str(teddy), "--workspace", str(ws), "--preset", "tiny", "--set",
+                                   "render.require_adapters=false", "--quiet"], catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return ws
+
+
+@pytest.fixture
+def ws(planned, tmp_path):
+    """A fresh copy of the planned teddy workspace (modules that need another workspace define their own ``ws``)."""
+    import shutil
+
+    dest = tmp_path / "ws"
+    shutil.copytree(planned, dest)
+    return dest

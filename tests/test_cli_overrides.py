@@ -4,10 +4,8 @@ name the keys and values, and `dreamrunner config show|get|set|unset|diff` (tiny
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from dreamrunner_cli.cli import app
@@ -28,18 +26,7 @@ def steps(ws: Path) -> int:
     return json.loads((ws / "config.json").read_text())["render"]["steps"]
 
 
-@pytest.fixture(scope="module")
-def planned(tmp_path_factory) -> Path:
-    ws = tmp_path_factory.mktemp("overrides") / "teddy"
-    invoke("plan", TEDDY, "--workspace", ws, "--preset", "tiny", "--set", "render.require_adapters=false", "--quiet")
-    return ws
-
-
-@pytest.fixture
-def ws(planned, tmp_path) -> Path:
-    dest = tmp_path / "ws"
-    shutil.copytree(planned, dest)
-    return dest
+# `planned` and `ws` (a copy of the planned teddy workspace) come from conftest.py.
 
 
 # Saved only when the command succeeds, and said -----------------------------------------------------------------------

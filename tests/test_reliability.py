@@ -10,7 +10,6 @@ import errno
 import json
 import os
 import re
-import shutil
 import signal
 import struct
 import subprocess
@@ -42,18 +41,7 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-@pytest.fixture(scope="module")
-def planned(tmp_path_factory) -> Path:
-    ws = tmp_path_factory.mktemp("rel") / "teddy"
-    invoke("plan", TEDDY, "--workspace", ws, "--preset", "tiny", "--set", "render.require_adapters=false", "--quiet")
-    return ws
-
-
-@pytest.fixture
-def ws(planned, tmp_path) -> Path:
-    dest = tmp_path / "ws"
-    shutil.copytree(planned, dest)
-    return dest
+# `planned` and `ws` (a copy of the planned teddy workspace) come from conftest.py.
 
 
 # 1. One table of exit codes ----------------------------------------------------------------------------------------

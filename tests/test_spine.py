@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,19 +29,7 @@ def invoke(*args: str, code: int = 0):
     return result
 
 
-@pytest.fixture(scope="module")
-def planned(tmp_path_factory) -> Path:
-    ws = tmp_path_factory.mktemp("planned") / "teddy"
-    # The spine renders straight after planning (no retrieve/adapt), so its scenes have no LoRAs to use.
-    invoke("plan", TEDDY, "--workspace", ws, "--preset", "tiny", "--set", "render.require_adapters=false", "--quiet")
-    return ws
-
-
-@pytest.fixture
-def ws(planned, tmp_path) -> Path:
-    dest = tmp_path / "ws"
-    shutil.copytree(planned, dest)
-    return dest
+# `planned` and `ws` (a copy of the planned teddy workspace) come from conftest.py.
 
 
 @pytest.fixture

@@ -263,6 +263,8 @@ def read_image_frame(path: Path, height: int, width: int, max_pixels: int = 100_
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
+    from ..story import image_too_large
+
     path = Path(path)
     try:
         with warnings.catch_warnings():
@@ -270,7 +272,7 @@ def read_image_frame(path: Path, height: int, width: int, max_pixels: int = 100_
             with Image.open(path) as im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise _too_large(path, w, h, max_pixels)
+                    raise image_too_large(path, w, h, max_pixels)
                 im.draft("RGB", (width, height))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= size
                 im = ImageOps.exif_transpose(im)
                 rgb = _to_rgb8(im)
@@ -282,13 +284,6 @@ def read_image_frame(path: Path, height: int, width: int, max_pixels: int = 100_
     except (OSError, UnidentifiedImageError, ValueError, SyntaxError) as exc:
         raise InputInvalid(f"cannot read image {path}: {type(exc).__name__}: {exc}",
                            hint="use a PNG or JPEG file; re-export it if it is damaged") from None
-
-
-def _too_large(path: Path, w: int, h: int, max_pixels: int) -> InputInvalid:
-    return InputInvalid(f"image {path} is {w}×{h} = {w * h / 1e6:.1f} MP, above the limit of "
-                        f"{max_pixels / 1e6:.1f} MP (adapt.max_image_pixels)",
-                        hint="downscale the image (it is resized to the render size anyway), or raise "
-                        "adapt.max_image_pixels with --set")
 
 
 def _to_rgb8(im):
