@@ -329,6 +329,42 @@ def test_sigterm_is_handled_like_ctrl_c(ws):
     assert not list(ws.rglob(".tmp-*"))  # the interrupted item cleaned up after itself
 
 
+def _catches(pid: int, sig: int) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    caught = next(int(line.split()[1], 16) for line in text.splitlines() if line.startswith("SigCgt:"))
+    return bool(caught >> (sig - 1) & 1)
+
+
+@pytest.mark.parametrize("entry", ["python -m dreamrunner_cli", "console script"])
+def test_sigterm_while_the_cli_is_still_importing_exits_143_with_a_message(tmp_path, entry):
+    """The harness once saw -15: SIGTERM arrived during the CLI's imports, before the handler was installed; a little
+    later Typer turned it into a silent 130. The entry point now installs the handler first."""
+    code = ("import os, signal, sys; from dreamrunner_cli.errors import install_sigterm; install_sigterm(); "
+            "os.kill(os.getpid(), signal.SIGTERM); import time; time.sleep(30)")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert res.returncode == 143 and "terminated (signal 15)" in res.stderr and "nothing is half-written" in res.stderr
+    # and from the real entry points, at points spread over the start-up (imports, parsing), never -15 or 130. Only
+    # the interpreter's own start-up, before our first line runs, is left to the default action: each trial waits
+    # until the kernel shows SIGTERM as caught (SigCgt in /proc/PID/status), then waits `delay` more.
+    codes = set()
+    for delay in (0.0, 0.05, 0.1, 0.2):
+        argv = [sys.executable, "-m", "dreamrunner_cli"] if entry.startswith("python") else \
+            [str(Path(sys.executable).with_name("dreamrunner"))]  # what pip installs (dreamrunner_cli.entry:main)
+        proc = subprocess.Popen([*argv, "status", str(tmp_path / "nothing")], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        while proc.poll() is None and not _catches(proc.pid, signal.SIGTERM):
+            time.sleep(0.002)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        codes.add(proc.returncode)
+        assert proc.returncode in (143, 3), (delay, proc.returncode, err)  # 3: it finished first (not a workspace)
+        assert "Traceback" not in err
+    assert 143 in codes
+
+
 def test_the_next_run_of_a_stage_sweeps_temp_files_of_a_killed_run(ws):
     renders = ws / "renders"
     renders.mkdir()

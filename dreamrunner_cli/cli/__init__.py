@@ -43,16 +43,11 @@ app.callback()(root_options)
 plain_help(app)
 
 
-def _on_sigterm(signum, frame) -> None:
-    """SIGTERM (timeout, schedulers, ``docker stop``, Ray) is handled like Ctrl-C: the exception unwinds through the
-    stage's ``finally`` blocks (temp files removed, finished items already recorded) and the boundary exits 143."""
-    from ..errors import TerminateSignal
-
-    raise TerminateSignal(signum)
-
-
 def main() -> None:
-    import signal
+    """SIGTERM is handled like Ctrl-C (errors.on_sigterm): the exception unwinds through the stage's ``finally``
+    blocks (temp files removed, finished items already recorded) and the boundary exits 143. The entry points
+    (``dreamrunner_cli.entry``, ``python -m dreamrunner_cli``) install the handler before importing this package."""
+    from ..errors import install_sigterm
 
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    install_sigterm()
     app()

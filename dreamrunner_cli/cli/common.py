@@ -24,6 +24,7 @@ import click
 import typer
 from typer.core import TyperCommand, TyperGroup
 
+from .. import errors
 from ..errors import (
     BackendUnavailable,
     DreamrunnerError,
@@ -374,7 +375,9 @@ def guarded(fn: Callable) -> Callable:
                       verbose=bool(kwargs.get("verbose")) or GLOBAL_VERBOSE)
         GLOBAL_VERBOSE = False  # for this command only
         setup_output(_call.verbose)
+        outer = errors.in_command  # a command may call another guarded one
         try:
+            errors.in_command = True  # SIGTERM from here on unwinds through the stage's clean-up (exit 143)
             return fn(*args, **kwargs)
         except (SystemExit, GeneratorExit, click.exceptions.Exit, typer.Exit, click.exceptions.ClickException,
                 click.exceptions.Abort):
@@ -383,6 +386,8 @@ def guarded(fn: Callable) -> Callable:
             if os.environ.get("DREAMRUNNER_DEBUG") == "1":
                 raise
             err = translate_error(exc)
+        finally:
+            errors.in_command = outer
         report_error(err, as_json)
         raise typer.Exit(err.exit_code)
 
