@@ -96,12 +96,33 @@ class Reference:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def base_env(cache: Path, demo: Path) -> dict[str, str]:
+def base_env(cache: Path, demo: Path, plant: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update(DREAMRUNNER_CACHE=str(cache), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
                DREAMRUNNER_DEMO_DIR=str(demo))  # one demo database for all (its path is in the manifests)
     env.pop("DREAMRUNNER_DEBUG", None)
+    if plant is not None:  # a known bug, planted by a sitecustomize.py the interpreter runs first (see PLANTED)
+        folder = cache.parent / "planted"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "sitecustomize.py").write_text(PLANTED)
+        env.update(PYTHONPATH=str(folder), DREAMRUNNER_PLANTED_BUG=plant)
     return env
+
+
+# Bugs planted to show the harness notices them (test_the_harness_catches_planted_bugs). Each is a real failure
+# mode of a resumable pipeline: a scene seed that is not reproducible (a resumed scene comes out different), and a
+# stage that no longer sweeps the temp files of a killed run (leftovers pile up).
+PLANTED = """
+import os
+bug = os.environ.get("DREAMRUNNER_PLANTED_BUG")
+if bug == "unseeded-render":
+    import random
+    import dreamrunner_cli.stages.render as render
+    render.scene_seed = lambda base, scene_id: random.randrange(2**31 - 1)
+elif bug == "no-sweep":
+    import dreamrunner_cli.workspace as workspace
+    workspace.sweep_temp = lambda *args, **kwargs: []
+"""
 
 
 @pytest.fixture(scope="module")
@@ -146,7 +167,8 @@ class Trial:
     n: int
     stage: str
     sig: signal.Signals
-    delay: float
+    delay: float  # seconds after the start; with at_temp, the longest wait for a temp file
+    at_temp: bool = False  # send the signal as soon as a `.tmp-*` file or folder exists in the workspace
     killed_mid_run: bool = False  # the signal reached a running process (else it had finished first)
     killed_code: int | None = None
     resumed: bool = False
@@ -170,19 +192,27 @@ def plan_trials(ref: Reference, n: int, seed: int) -> list[Trial]:
     return trials
 
 
-def run_trial(ref: Reference, t: Trial, scratch: Path) -> Trial:
+def run_trial(ref: Reference, t: Trial, scratch: Path, plant: str | None = None) -> Trial:
     from dreamrunner_cli.video import read_video
 
     ws = scratch / "ws"  # the same path as the reference's workspace name, in a fresh folder
     shutil.copytree(ref.before[t.stage], ws, symlinks=True)
-    env = base_env(scratch / "cache", ref.root / "demo-db")
+    env = base_env(scratch / "cache", ref.root / "demo-db", plant)
     argv = plan_argv(ref.src, ws) if t.stage == "plan" else cli(ws, t.stage, env)  # type: ignore[attr-defined]
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        proc.wait(timeout=t.delay)
-    except subprocess.TimeoutExpired:
-        t.killed_mid_run = True
-        proc.send_signal(t.sig)
+    if t.at_temp:  # the moment a stage holds a temp file: what the next run's sweep must clean up
+        deadline = time.monotonic() + t.delay
+        while proc.poll() is None and time.monotonic() < deadline and not any(ws.rglob(".tmp-*")):
+            time.sleep(0.002)
+        if proc.poll() is None:
+            t.killed_mid_run = True
+            proc.send_signal(t.sig)
+    else:
+        try:
+            proc.wait(timeout=t.delay)
+        except subprocess.TimeoutExpired:
+            t.killed_mid_run = True
+            proc.send_signal(t.sig)
     _, err = proc.communicate(timeout=300)
     t.killed_code = proc.returncode
     if t.killed_mid_run and t.sig in EXIT_ON and proc.returncode not in (EXIT_ON[t.sig], 0):
@@ -235,3 +265,30 @@ def test_killed_stages_resume_to_the_bytes_of_an_uninterrupted_run(reference, tm
            for t in trials if t.leftovers or t.record_problems or t.undecodable or t.differs or not t.resumed]
     assert not bad, json.dumps(bad, indent=1, default=str)
     assert mid, "no signal reached a running stage: the delays are too long for this machine"
+
+
+def flagged(t: Trial) -> bool:
+    return bool(t.leftovers or t.record_problems or t.undecodable or t.differs or not t.resumed)
+
+
+def test_the_harness_catches_a_planted_unreproducible_seed(reference, tmp_path):
+    """A harness that passes everything proves nothing: with a scene seed that changes run to run, a killed render
+    resumes to different bytes, and the trial is flagged. The signal goes mid-stage (half the reference time)."""
+    t = Trial(1, "render", signal.SIGKILL, round(reference.seconds["render"] / 2, 2))
+    t = run_trial(reference, t, tmp_path / "planted", plant="unseeded-render")
+    assert t.killed_mid_run, "the render finished before the signal: nothing was tested"
+    assert t.resumed and any(k.startswith("renders/") for k in t.differs), t.differs
+
+
+@pytest.mark.skipif(not FULL, reason="make reliability (two more render trials)")
+def test_the_harness_catches_a_planted_missing_temp_sweep(reference, tmp_path):
+    """SIGKILL the moment a render holds a temp file (its mp4 being encoded). With the real code the next run sweeps
+    it and the trial passes; with the sweep disabled (planted) the harness reports the leftover."""
+    control = run_trial(reference, Trial(1, "render", signal.SIGKILL, 120.0, at_temp=True), tmp_path / "control")
+    planted = run_trial(reference, Trial(2, "render", signal.SIGKILL, 120.0, at_temp=True), tmp_path / "planted",
+                        plant="no-sweep")
+    assert control.killed_mid_run and planted.killed_mid_run, "the render finished before any temp file was seen"
+    assert not flagged(control), (control.leftovers, control.differs, control.record_problems)
+    # flagged for the leftover (also an extra file against the reference, and a torn mp4), and for nothing else
+    assert planted.resumed and planted.leftovers and set(planted.differs) == set(planted.leftovers), \
+        (planted.leftovers, planted.differs)

@@ -607,6 +607,14 @@ def session(ws, wait: bool, dry_run: bool = False):
         _announce(_changes(old_config, pending), saved=True)
 
 
+def announce_unsaved(ws, why: str) -> None:
+    """For a command that only reads the config (``status``, ``masks``): the ``--preset``/``--set`` changes it used
+    go in the result as ``config_unsaved`` (and on stderr), as ``--no-save`` reports them."""
+    if ws.unsaved_config is not None:
+        old_config = ws.config.read_bytes() if ws.config.exists() else None
+        _announce(_changes(old_config, ws.unsaved_config), saved=False, why=why)
+
+
 def _changes(old_config: bytes | None, new) -> list[dict[str, Any]]:
     """``[{"key", "old", "new"}]`` from the saved config.json (or, for a new one, the preset it starts from) to
     ``new``; a new config.json starts with ``{"key": "(created)", "new": <preset>}``."""

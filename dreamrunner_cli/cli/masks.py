@@ -8,7 +8,19 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, PresetOpt, QuietOpt, SceneOpt, SetOpt, WorkspaceArg, console, emit, guarded, open_workspace
+from .common import (
+    JsonOpt,
+    PresetOpt,
+    QuietOpt,
+    SceneOpt,
+    SetOpt,
+    WorkspaceArg,
+    announce_unsaved,
+    console,
+    emit,
+    guarded,
+    open_workspace,
+)
 
 
 @guarded
@@ -53,8 +65,10 @@ def masks(
 
         raise UnknownItem(f"unknown scene id(s) {unknown}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
     out_npz = out or ws.masks_dir / "masks.npz"
-    result = export_masks(plan, geom, scene_ids, out_npz, out_npz.parent, cfg.render.keyframe_policy,
-                          cfg.render.overlap)
+    announce_unsaved(ws, "masks never saves")
+    result = {"workspace": str(ws.root), "scenes": scene_ids,
+              **export_masks(plan, geom, scene_ids, out_npz, out_npz.parent, cfg.render.keyframe_policy,
+                             cfg.render.overlap)}
     result["warnings"] = [w for sid in scene_ids for w in vanishing_regions(plan.scene(sid), geom)]
     for w in result["warnings"]:
         print(f"warning: {w}", file=sys.stderr)

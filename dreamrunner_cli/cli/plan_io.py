@@ -76,6 +76,7 @@ def import_plan(
     else:
         result = import_to_workspaces(file, out, preset=preset, overrides=overrides, force=force, wait=wait,
                                       storyboard=storyboard, lenient=lenient)
+        result = {"stage": result.pop("stage"), "dry_run": False, **result}  # the same fields as --dry-run's
     emit(result, as_json, quiet, print_decisions)
 
 

@@ -14,7 +14,14 @@ KINDS = ("plan", "config", "metrics", "result")
 
 
 @guarded
-def schema(kind: Annotated[str, typer.Argument(help="plan, config, metrics or result")] = "plan") -> None:
+def schema(
+    kind: Annotated[str, typer.Argument(help="plan, config, metrics or result")] = "plan",
+    command: Annotated[str | None, typer.Option(
+        "--command", "-c", metavar="NAME",
+        help="With result: only what this command prints with --json (its result or the error object), e.g. "
+             "render, 'config show', 'index build'; a group (config, index) gives any of its subcommands'.")]
+    = None,
+) -> None:
     """Print the JSON Schema of plan.json (or of config.json, eval/metrics.json, or what --json prints), for editors
     and validators.
 
@@ -22,10 +29,13 @@ def schema(kind: Annotated[str, typer.Argument(help="plan, config, metrics or re
 
         dreamrunner schema plan > plan.schema.json
 
-        dreamrunner schema config
+        dreamrunner schema result > result.schema.json      # what any command prints with --json
 
-        dreamrunner schema result > result.schema.json      # stage, run, status and error objects of --json
+        dreamrunner schema result --command 'config show'  # one command's result (or its error object)
     """
+    if command is not None and kind != "result":
+        raise UsageError("--command goes with `dreamrunner schema result`",
+                         hint=f"dreamrunner schema result --command {command!r}")
     if kind == "plan":
         from ..schema import plan_json_schema
 
@@ -35,9 +45,13 @@ def schema(kind: Annotated[str, typer.Argument(help="plan, config, metrics or re
 
         data = MetricsFile.model_json_schema()
     elif kind == "result":
-        from ..results import result_json_schema
+        from ..results import COMMAND_RESULTS, commands, result_json_schema
 
-        data = result_json_schema()
+        if command is not None and not commands(command):
+            groups = sorted({c.split()[0] for c in COMMAND_RESULTS if " " in c})
+            raise UsageError(f"no command {command!r} prints a --json result",
+                             hint=f"choose one of: {', '.join(COMMAND_RESULTS)} (or a group: {', '.join(groups)})")
+        data = result_json_schema(command)
     elif kind == "config":
         from ..config import Config
 

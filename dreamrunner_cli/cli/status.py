@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, PresetOpt, SetOpt, WaitOpt, WorkspaceArg, console, emit, guarded, open_workspace
+from .common import (
+    JsonOpt,
+    PresetOpt,
+    SetOpt,
+    WaitOpt,
+    WorkspaceArg,
+    announce_unsaved,
+    console,
+    emit,
+    guarded,
+    open_workspace,
+)
 
 RebuildOpt = Annotated[bool, typer.Option(
     "--rebuild-records", help="dreamrunner.lock is damaged: set it aside (kept as dreamrunner.lock.damaged-<time>) "
@@ -45,6 +56,7 @@ def status(
     ws, cfg = open_workspace(workspace, preset, overrides, save=False)
     if not ws.exists():
         raise MissingUpstream(f"{ws.root} is not a workspace", hint="create one with `dreamrunner plan STORY.txt`")
+    announce_unsaved(ws, "status never saves")
     notes: list[str] = []
     if rebuild_records:
         with ws.locked(wait=wait):
