@@ -1,4 +1,4 @@
-"""Rich consoles for people: one place that decides wrapping (used by the CLI and by the stages' own progress).
+"""Rich consoles for people: one place that decides wrapping (used by the CLI and by progress.py).
 
 Not a terminal (a pipe, a file, ``2>log``): lines are never wrapped and have no width limit, so grep sees whole
 lines; ``$COLUMNS`` still wins when set. A terminal: rich's usual behaviour.

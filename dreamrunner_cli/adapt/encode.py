@@ -12,6 +12,7 @@ run before it loads a model or trains anything.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -71,7 +72,7 @@ def decode_example(ex: Example, geometry: Geometry, limits: Limits | None = None
 
 def encode_examples(pipe, examples: list[Example], geometry: Geometry, model_key: dict[str, Any],
                     stats: dict[str, int] | None = None, pixels: dict[str, torch.Tensor] | None = None,
-                    limits: Limits | None = None) -> list[Encoded]:
+                    limits: Limits | None = None, on_example: Callable[[], None] | None = None) -> list[Encoded]:
     """Latents and prompt embeddings of every example, from the cache when present.
 
     Args:
@@ -82,6 +83,7 @@ def encode_examples(pipe, examples: list[Example], geometry: Geometry, model_key
         stats: optional counters ``latents_computed`` / ``embeds_computed`` (for tests and logs).
         pixels: already decoded pixels by example digest (decoded again when missing).
         limits: input limits for decoding.
+        on_example: called after each example is encoded (or found in the cache), for progress.
     """
     from ..cache import open_cache
 
@@ -106,6 +108,8 @@ def encode_examples(pipe, examples: list[Example], geometry: Geometry, model_key
                 _put(emb_cache, ekey, {"prompt_embeds": embeds})
                 stats["embeds_computed"] += 1
             out.append(Encoded(ex, latents, embeds))
+            if on_example is not None:
+                on_example()
     return out
 
 

@@ -49,16 +49,12 @@ def build(
 
         dreamrunner index build ./clips --captions captions.jsonl --out ./clips-index --json
     """
+    from ..progress import reporter
     from ..retrieval.index import build_index
 
-    show = not quiet and not as_json
-
-    def progress(n: int) -> None:
-        if show:
-            console(stderr=True).print(f"  {n:,} rows indexed", end="\r")
-
-    result = build_index(db_dir, captions, out, path_column=path_column, caption_column=caption_column,
-                         default_ext=video_ext, check_files=check_files, progress=progress, stemmer=stemmer)
+    with reporter(not quiet and not as_json, "index build") as rep:
+        result = build_index(db_dir, captions, out, path_column=path_column, caption_column=caption_column,
+                             default_ext=video_ext, check_files=check_files, progress=rep, stemmer=stemmer)
     emit(result, as_json, quiet, _print_build)
 
 

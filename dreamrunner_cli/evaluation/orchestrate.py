@@ -100,6 +100,15 @@ class Encoders:
     def model_ids(self) -> dict[str, str]:
         return {"clip": self.clip.model_id, "dino": self.dino.model_id, "video_text": self.video_text.model_id}
 
+    def unloaded(self) -> list[str]:
+        """The models not loaded yet (scoring a scene needs all three)."""
+        return [name for name, m in (("clip", self._clip), ("dino", self._dino), ("video_text", self._video_text))
+                if m is None]
+
+    def load(self) -> None:
+        """Load every model now (the stage shows it as one phase rather than inside the first scene)."""
+        self.model_ids()
+
 
 # Inputs --------------------------------------------------------------------------------------------------------------
 

@@ -32,5 +32,9 @@ class ModelPool:
             self.loads += 1
         return self._pipes[key]
 
+    def holds(self, cfg: ModelConfig) -> bool:
+        """Whether this model is loaded already (then borrowing it takes no time, and progress shows no load)."""
+        return model_key(cfg) in self._pipes
+
     def clear(self) -> None:
         self._pipes.clear()

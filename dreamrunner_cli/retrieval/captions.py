@@ -77,6 +77,7 @@ class ReadStats:
     expanded: int = 0
     examples: list[str] = field(default_factory=list)
     sha256: str = ""
+    bytes_read: int = 0  # of the caption file so far (progress: a bar over the file's size)
     columns: dict[str, str] = field(default_factory=dict)
 
     def bad(self, where: str, why: str) -> None:
@@ -90,10 +91,11 @@ class _RowError(ValueError):
 
 
 class _HashingReader(io.RawIOBase):
-    """A raw binary reader that feeds every byte it returns into sha256."""
+    """A raw binary reader that feeds every byte it returns into sha256 and counts them in ``stats``."""
 
-    def __init__(self, f: Any):
+    def __init__(self, f: Any, stats: ReadStats):
         self._f = f
+        self.stats = stats
         self.hash = hashlib.sha256()
 
     def readable(self) -> bool:
@@ -103,6 +105,7 @@ class _HashingReader(io.RawIOBase):
         n = self._f.readinto(b)
         if n:
             self.hash.update(memoryview(b)[:n])
+            self.stats.bytes_read += n
         return n
 
     def close(self) -> None:
@@ -136,7 +139,7 @@ def read_captions(path: Path, stats: ReadStats, *, path_column: str | None = Non
         raw = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise InputInvalid(f"cannot open caption file {path}: {exc.strerror}") from None
-    hasher = _HashingReader(raw)
+    hasher = _HashingReader(raw, stats)
     text = io.TextIOWrapper(io.BufferedReader(hasher, 1 << 20), encoding="utf-8", errors="replace", newline="")
     try:
         if fmt == "jsonl":

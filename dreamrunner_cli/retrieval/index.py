@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import InputInvalid, UsageError
+from ..progress import Reporter, reporter
 from ..workspace import digest
 from .captions import CaptionRow, ReadStats, read_captions
 from .text import TOKENIZER_NAME, tokenize
@@ -98,7 +99,7 @@ class _Pass1:
 
 def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_column: str | None = None,
                 caption_column: str | None = None, default_ext: str = ".mp4", check_files: bool = False,
-                chunk_rows: int = 50_000, progress: Callable[[int], None] | None = None,
+                chunk_rows: int = 50_000, progress: Reporter | None = None,
                 stemmer: str | None = DEFAULT_STEMMER) -> dict[str, Any]:
     """Index a caption file (streaming) into ``out`` (default ``DB_DIR/index``), atomically.
 
@@ -108,7 +109,8 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
         out: index folder to write; an existing index there is replaced only once the new one is complete.
         check_files: count rows whose video file does not exist as unreadable (one ``stat`` per row).
         chunk_rows: rows per processing chunk in every pass (memory vs. speed; 50k rows ≈ tens of MB).
-        progress: called with the number of rows read so far after each chunk.
+        progress: where to show progress (``progress.reporter``): a bar over the caption file's bytes with the rows
+            indexed so far, then the BM25 pass and writing as phases. None: silent.
         stemmer: PyStemmer language for the tokens ('english', the default), or None for no stemming.
 
     Returns:
@@ -142,13 +144,20 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
                              default_ext=default_ext)
         if check_files:
             rows = _existing(rows, db_dir, stats)
-        p1 = _pass1(rows, tmp, chunk_rows, progress, stemmer)
+        rep = progress or reporter(False)
+        # The rows stream in: the file's size is the one total known in advance.
+        size = captions.stat().st_size
+        scale, unit = (2**20, "MiB") if size >= 2**20 else (2**10, "KiB")
+        with rep.bar("read captions", total=size / scale, unit=unit) as bar:
+            p1 = _pass1(rows, tmp, chunk_rows, lambda n: bar.update(stats.bytes_read / scale, note=f"{n:,} rows"),
+                        stemmer)
         if p1.rows == 0:
             raise InputInvalid(f"no readable rows in {captions} ({stats.unreadable} unreadable)",
                                details=stats.examples,
                                hint="check the columns (a video path and a caption per row are required)")
-        bm25_info = _pass2(p1, tmp, chunk_docs=chunk_rows)
-        _finish_meta(tmp, p1.rows, chunk=chunk_rows)
+        with rep.phase("BM25 weights", f"({p1.rows:,} rows, vocabulary {len(p1.vocab):,})"):
+            bm25_info = _pass2(p1, tmp, chunk_docs=chunk_rows)
+            _finish_meta(tmp, p1.rows, chunk=chunk_rows)
         info = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "rows": p1.rows, "unreadable": stats.unreadable,
             "unreadable_examples": stats.examples, "expanded_rows": stats.expanded, "lines": stats.lines,

@@ -38,6 +38,7 @@ from ..adapt.reuse import ADAPT_CODE_VERSION, cache_get, cache_put, recipe, reci
 from ..config import Config
 from ..errors import InputInvalid, UsageError
 from ..models.loading import model_ids
+from ..progress import Reporter, reporter
 from ..schema import Plan, load_plan
 from ..workspace import StageRun, Workspace, digest, write_json_atomic
 
@@ -84,7 +85,8 @@ def run(
             adapter still replaces the cached one).
         dry_run: say what would run, train nothing.
         only: item names (``motion/walking``, ``character/teddy``) or bare ids to restrict to.
-        progress: show a progress bar (step, loss, ETA) on stderr.
+        progress: show progress on stderr (progress.py): model load, VAE encode, training steps with loss and
+            ETA, saving.
         motions: only these motion ids (with ``characters`` None: no characters).
         characters: only these character ids (with ``motions`` None: no motions).
         clips: motion id → folder of clips, used instead of the retrieve stage's output.
@@ -131,40 +133,51 @@ def run(
                         "steps": record.steps, "final_loss": record.final_loss})
 
     try:
-        if todo and not dry_run:
-            # 3a. The cross-story cache: no model is loaded for a hit that fits this model.
-            to_train = []
-            for job, deps, out, d in todo:
-                key = recipe_key(recipe(job.kind, model_key, job.geometry.to_dict(), job.hyperparameters,
-                                        data_fingerprint(job.examples)))
-                hit = cache_get(key) if cfg.adapt.reuse and not force else None
-                record = _reuse(ws, cfg, job, out, key, model_key, *hit) if hit is not None else None
-                if record is not None:
-                    done(job, deps, out, d, key, record)
-                else:
-                    to_train.append((job, deps, out, d, key))
-            if to_train:
-                # 3b. Decode and check every input before anything is loaded or trained.
-                limits = _limits(cfg)
-                pixels = _decode_all([t[0] for t in to_train], model_key, limits)
-                # 3c. One model load; every clip, image and caption encoded once (VAE + T5, cached).
-                pipe = loader.get()
-                encoded = {job.item: encode_examples(pipe, job.examples, job.geometry, model_key, pixels=pixels,
-                                                     limits=limits) for job, *_ in to_train}
-                pixels.clear()
-                # 3d. Train, with the text encoder and VAE off the GPU for the whole stage (not per job).
-                device = str(next(pipe.transformer.parameters()).device)
-                with _progress(progress) as bar, _aside(pipe, ("text_encoder", "vae"),
-                                                        enabled=device.startswith("cuda")):
-                    for job, deps, out, d, key in to_train:
-                        record = _train(ws, cfg, job, out, key, model_key, pipe, encoded.pop(job.item), bar)
-                        done(job, deps, out, d, key, record)
+        with reporter(progress and not dry_run, "adapt") as rep:
+            if todo and not dry_run:
+                _adapt(ws, cfg, todo, model_key, force, loader, done, rep)
     except BaseException as exc:
         sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
                  models=model_ids(cfg.model), seeds={"adapt": cfg.adapt.seed})
         raise
     sr.close(outcome="ok", models=model_ids(cfg.model), seeds={"adapt": cfg.adapt.seed})
     return sr.result(adapters=written)
+
+
+def _adapt(ws: Workspace, cfg: Config, todo: list, model_key: dict[str, Any], force: bool,
+           loader: _PipelineLoader, done: Any, rep: Reporter) -> None:
+    """Step 3 of ``run``: each item from the cross-story cache, or trained (its outputs, then ``done`` records it)."""
+    # 3a. The cross-story cache: no model is loaded for a hit that fits this model.
+    to_train = []
+    for job, deps, out, d in todo:
+        key = recipe_key(recipe(job.kind, model_key, job.geometry.to_dict(), job.hyperparameters,
+                                data_fingerprint(job.examples)))
+        hit = cache_get(key) if cfg.adapt.reuse and not force else None
+        record = _reuse(ws, cfg, job, out, key, model_key, *hit) if hit is not None else None
+        if record is not None:
+            done(job, deps, out, d, key, record)
+        else:
+            to_train.append((job, deps, out, d, key))
+    if not to_train:
+        return
+    # 3b. Decode and check every input before anything is loaded or trained.
+    limits = _limits(cfg)
+    n_inputs = sum(len(job.examples) for job, *_ in to_train)
+    with rep.phase("decode and check inputs", f"({n_inputs} clips and images)"):
+        pixels = _decode_all([t[0] for t in to_train], model_key, limits)
+    # 3c. One model load; every clip, image and caption encoded once (VAE + T5, cached).
+    pipe = loader.get(rep)
+    with rep.bar("VAE encode clips and images", total=n_inputs) as bar:
+        encoded = {job.item: encode_examples(pipe, job.examples, job.geometry, model_key, pixels=pixels,
+                                             limits=limits, on_example=bar.advance) for job, *_ in to_train}
+    pixels.clear()
+    # 3d. Train, with the text encoder and VAE off the GPU for the whole stage (not per job).
+    device = str(next(pipe.transformer.parameters()).device)
+    with _aside(pipe, ("text_encoder", "vae"), enabled=device.startswith("cuda")):
+        for n, (job, deps, out, d, key) in enumerate(to_train, 1):
+            record = _train(ws, cfg, job, out, key, model_key, pipe, encoded.pop(job.item), rep,
+                            f"adapter {n}/{len(to_train)} {job.item}")
+            done(job, deps, out, d, key, record)
 
 
 def _resolved_model(cfg: Config, pipeline: Any, dry_run: bool, notes: list[str]) -> dict[str, Any]:
@@ -350,7 +363,7 @@ def _reuse(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key:
 
 
 def _train(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key: dict[str, Any], pipe,
-           encoded: list, bar) -> AdapterRecord:
+           encoded: list, rep: Reporter, label: str) -> AdapterRecord:
     """Train one adapter on its encoded data (with checkpoints and exports), write it, and cache it by recipe."""
     from ..adapt.checkpoint import clear
     from ..adapt.lora import TARGET_LINEARS, WEIGHTS_NAME, lora_metadata, other_parity, save_lora, select_blocks
@@ -383,17 +396,15 @@ def _train(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key:
     # beside the checkpoints until the adapter is written.
     ckpt_dir = ws.adapters_dir / ".checkpoints" / job.kind / job.id
     export_dir = ckpt_dir / f"exports-{key[:16]}"
-    task = bar.add_task(f"adapt {job.item}", total=spec.steps, loss=float("nan"))
-
-    def on_step(step: int, total: int, loss: float, info: dict) -> None:
-        bar.update(task, completed=step, loss=loss)
 
     def on_export(step: int, state_dict: dict) -> None:
         save_lora(export_dir / f"step-{step:06d}", state_dict, lora_metadata(spec.rank, spec.blocks))
 
-    result = train_lora(pipe.transformer, pipe.scheduler, encoded, spec, device=device, dtype=cfg.model.dtype,
-                        checkpoint_dir=ckpt_dir, run_key=key, on_step=on_step, on_export=on_export)
-    bar.update(task, completed=spec.steps)
+    with rep.bar(f"{label} train", total=spec.steps) as bar:
+        result = train_lora(pipe.transformer, pipe.scheduler, encoded, spec, device=device, dtype=cfg.model.dtype,
+                            checkpoint_dir=ckpt_dir, run_key=key, on_export=on_export,
+                            on_step=lambda step, total, loss, info: bar.update(step, note=f"loss {loss:.4f}"))
+        bar.update(spec.steps)
 
     # 3g. adapter.json + weights (+ intermediate steps), atomically; then the cross-story cache; then drop the
     # checkpoints.
@@ -417,10 +428,11 @@ def _train(ws: Workspace, cfg: Config, job: Job, out: Path, key: str, model_key:
     # How long it took and whether it resumed differ from run to run: they go to the stage record (and runs.jsonl),
     # not into the adapter folder, which is byte-identical for the same inputs and seed.
     stored = record.model_copy(update={"train_seconds": None, "resumed_from": None})
-    weights = _write_adapter_dir(out, stored, state_dict=result.state_dict, metadata=result.metadata,
-                                 snapshots=snapshots)
-    if a.reuse:
-        cache_put(key, weights, stored.model_dump_json(indent=2), snapshots)
+    with rep.phase(f"{label} save", ws.rel(out)):
+        weights = _write_adapter_dir(out, stored, state_dict=result.state_dict, metadata=result.metadata,
+                                     snapshots=snapshots)
+        if a.reuse:
+            cache_put(key, weights, stored.model_dump_json(indent=2), snapshots)
     clear(ckpt_dir, up_to=ws.adapters_dir / ".checkpoints")
     return record
 
@@ -497,14 +509,17 @@ class _PipelineLoader:
     def __init__(self, cfg: Config, pipeline: Any = None, models: Any = None):
         self.cfg, self.pipe, self.models = cfg, pipeline, models
 
-    def get(self):
+    def get(self, rep: Reporter):
+        if self.pipe is None and self.models is not None and self.models.holds(self.cfg.model):
+            self.pipe = self.models.pipeline(self.cfg.model)  # loaded already: nothing to show
         if self.pipe is None:
-            if self.models is not None:
-                self.pipe = self.models.pipeline(self.cfg.model)
-            else:
-                from ..models.loading import load_pipeline
+            with rep.phase("load model", self.cfg.model.id):
+                if self.models is not None:
+                    self.pipe = self.models.pipeline(self.cfg.model)
+                else:
+                    from ..models.loading import load_pipeline
 
-                self.pipe = load_pipeline(self.cfg.model)
+                    self.pipe = load_pipeline(self.cfg.model)
         return self.pipe
 
 
@@ -536,13 +551,3 @@ def _aside(pipe, names: tuple[str, ...], enabled: bool):
     finally:
         for n, dev in moved.items():
             getattr(pipe, n).to(dev)
-
-
-def _progress(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from ..output import console
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("loss {task.fields[loss]:.4f}"), TimeRemainingColumn(),
-                    console=console(stderr=True), disable=not enabled)

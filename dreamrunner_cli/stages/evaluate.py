@@ -21,6 +21,7 @@ from ..config import Config, EvaluateConfig
 from ..errors import InputInvalid, MissingUpstream
 from ..evaluation.orchestrate import Encoders, reference_files
 from ..evaluation.sources import RENDERS, VideoSource, folder_source, resolve_sources
+from ..progress import Reporter, reporter
 from ..schema import Plan, load_plan
 from ..workspace import StageRun, Workspace, atomic_path, write_json_atomic, write_text_atomic
 
@@ -58,6 +59,7 @@ def run(
     from ..evaluation.orchestrate import SceneScorer, contact_sheet_png, settings_from
 
     sr = StageRun(ws, "evaluate", force=force, dry_run=dry_run)
+    rep = reporter(progress and not dry_run, "evaluate")
     ecfg = cfg.evaluate
     device = evaluation_device(cfg)
     enc = encoders or Encoders(ecfg, device)
@@ -98,31 +100,35 @@ def run(
             if d.run:
                 todo.append((src, scene, refs, deps, outs, d))
 
-    # 3. Score what changed (models load on first use; reference and text embeddings are shared across items).
+    # 3. Score what changed (the scorers load once, before the first item; reference and text embeddings are
+    #    shared across items).
     edge_frames: dict[tuple[str, str], Any] = {}  # first/last frames for the cuts between scenes
-    if todo and not dry_run:
-        scorer = SceneScorer(enc, settings)
-        bar = _progress(progress)
-        with bar:
-            task = bar.add_task("evaluate", total=len(todo))
-            for src, scene, refs, deps, outs, d in todo:
-                bar.update(task, description=f"evaluate {src.name}/{scene.id}")
-                metrics, frames = scorer.score(src.videos[scene.id], scene, plan, refs, source=src.name,
-                                               video_label=ws.rel(src.videos[scene.id]))
-                edge_frames[(src.name, scene.id)] = (frames[0], frames[-1])
-                # Outputs first (atomically), then the record.
-                with atomic_path(outs[1]) as tmp:
-                    contact_sheet_png(frames, scene, plan, tmp)
-                write_json_atomic(outs[0], metrics.model_dump(mode="json"))
-                sr.finish(d, deps, outs, extra={"video": ws.rel(src.videos[scene.id])})
-                bar.advance(task)
+    with rep:
+        if todo and not dry_run:
+            scorer = SceneScorer(enc, settings)
+            if enc.unloaded():
+                with rep.phase("load scorers", ", ".join(enc.unloaded())):
+                    enc.load()
+            with rep.bar("score", total=len(todo)) as bar:
+                for src, scene, refs, deps, outs, d in todo:
+                    bar.update(description=f"score {src.name}/{scene.id}")
+                    metrics, frames = scorer.score(src.videos[scene.id], scene, plan, refs, source=src.name,
+                                                   video_label=ws.rel(src.videos[scene.id]))
+                    edge_frames[(src.name, scene.id)] = (frames[0], frames[-1])
+                    # Outputs first (atomically), then the record.
+                    with atomic_path(outs[1]) as tmp:
+                        contact_sheet_png(frames, scene, plan, tmp)
+                    write_json_atomic(outs[0], metrics.model_dump(mode="json"))
+                    sr.finish(d, deps, outs, extra={"video": ws.rel(src.videos[scene.id])})
+                    bar.advance()
 
-    # 4. The story: aggregate, cuts between scenes, metrics.json and the report (needs every scene scored).
-    story_info: dict[str, Any] = {}
-    if wanted:
-        sr.notes.append("story metrics and the report were not updated (--scene); run without --scene to update them")
-    else:
-        story_info = _story(ws, cfg, plan, sources, sr, enc, settings, device, edge_frames)
+        # 4. The story: aggregate, cuts between scenes, metrics.json and the report (needs every scene scored).
+        story_info: dict[str, Any] = {}
+        if wanted:
+            sr.notes.append("story metrics and the report were not updated (--scene); run without --scene to "
+                            "update them")
+        else:
+            story_info = _story(ws, cfg, plan, sources, sr, enc, settings, device, edge_frames, rep)
 
     sr.close(outcome="ok", models=story_info.get("models") or _configured_models(ecfg), device=device,
              sources=[{"name": s.name, "folder": str(s.folder), "matched_by": s.matched_by} for s in sources])
@@ -130,7 +136,7 @@ def run(
 
 
 def _story(ws: Workspace, cfg: Config, plan: Plan, sources: list[VideoSource], sr: StageRun, enc: Encoders,
-           settings: Any, device: str, edge_frames: dict) -> dict[str, Any]:
+           settings: Any, device: str, edge_frames: dict, rep: Reporter) -> dict[str, Any]:
     """The ``story`` item: decide, then aggregate (evaluation/orchestrate.py), write metrics.json and the report."""
     from ..evaluation.orchestrate import report_html, story_metrics
 
@@ -157,10 +163,11 @@ def _story(ws: Workspace, cfg: Config, plan: Plan, sources: list[VideoSource], s
         missing = [f"{n}/{sid}" for (n, sid), p in scene_files.items() if not p.exists()]
         if missing:  # only possible when scene items failed earlier in this run
             raise MissingUpstream(f"scene metrics missing for {missing}", hint="run `dreamrunner evaluate` again")
-        mf = story_metrics(plan, sources, scene_files, enc.dino, device=device, settings=settings, rel=ws.rel,
-                           edge_frames=edge_frames)
-        write_json_atomic(metrics_path, mf.model_dump(mode="json"))
-        write_text_atomic(report_path, report_html(mf, ws, plan, sheet_files))
+        with rep.phase("story metrics and report"):
+            mf = story_metrics(plan, sources, scene_files, enc.dino, device=device, settings=settings, rel=ws.rel,
+                               edge_frames=edge_frames)
+            write_json_atomic(metrics_path, mf.model_dump(mode="json"))
+            write_text_atomic(report_path, report_html(mf, ws, plan, sheet_files))
         sr.finish(d, deps, [metrics_path, report_path])
     if not metrics_path.exists():
         return {}
@@ -189,12 +196,3 @@ def _scene_sheet(ws: Workspace, source: str, scene_id: str) -> Path:
 def _configured_models(ecfg: EvaluateConfig) -> dict[str, str]:
     return {"clip": f"{ecfg.clip_model}/{ecfg.clip_pretrained}", "dino": f"{ecfg.dino_model} ({ecfg.dino_arch})",
             "video_text": ecfg.video_text_model}
-
-
-def _progress(enabled: bool):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
-    from ..output import console
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    console=console(stderr=True), disable=not enabled, transient=True)

@@ -25,7 +25,6 @@ import hashlib
 import json
 import logging
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -254,46 +253,24 @@ def _refuse_replacing_hand_edits(ws: Workspace, sr: StageRun, incoming: StoryInp
 
 
 class _Reporter:
-    """Progress on stderr: one line per finished LLM reply; while a model works, one status line updated in place
-    on a terminal, or a line every EVERY_S seconds otherwise (logs, CI). Silent with --quiet / --json."""
-
-    EVERY_S = 15.0
+    """The planner's progress lines, through progress.py: one line per finished LLM reply; while a model works, a
+    status line updated in place on a terminal, or printed every progress.THROTTLE_S seconds otherwise (logs, CI).
+    Silent with --quiet / --json."""
 
     def __init__(self, enabled: bool):
+        from ..progress import reporter
+
         self.enabled = enabled
-        self._console: Any = None
-        self._status: Any = None
-        self._last = float("-inf")
+        self.rep = reporter(enabled, "plan")
 
     def __call__(self, line: str, transient: bool = False) -> None:
-        if not self.enabled:
-            return
-        from rich.markup import escape
-
-        if self._console is None:
-            from ..output import console
-
-            self._console = console(stderr=True)  # not a terminal: lines are never wrapped
         if transient:
-            if self._console.is_terminal:
-                if self._status is None:
-                    self._status = self._console.status(escape(line))
-                    self._status.start()
-                else:
-                    self._status.update(escape(line))
-                return
-            if time.monotonic() - self._last < self.EVERY_S:
-                return
-            self._last = time.monotonic()
+            self.rep.status(line)
         else:
-            self.close()
-            self._last = float("-inf")
-        self._console.print(escape(line), soft_wrap=True)
+            self.rep.line(line)
 
     def close(self) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
+        self.rep.close()
 
 
 class _PlannerSlot:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..config import Config
 from ..errors import InputInvalid, MissingUpstream, UnknownItem
+from ..progress import Reporter, reporter
 from ..schema import NO_MOTION, Plan, Scene, load_plan
 from ..workspace import StageRun, Workspace, tree_digest
 
@@ -147,7 +148,8 @@ def run(
     sr = StageRun(ws, "render", force=force, dry_run=dry_run)
     sr.started = False
     try:
-        return _run(ws, cfg, sr, dry_run=dry_run, only=only, progress=progress, models=models)
+        with reporter(progress and not dry_run, "render") as rep:
+            return _run(ws, cfg, sr, dry_run=dry_run, only=only, rep=rep, models=models)
     except BaseException as exc:
         if sr.started:
             sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
@@ -155,7 +157,7 @@ def run(
         raise
 
 
-def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[str] | None, progress: bool,
+def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[str] | None, rep: Reporter,
          models: Any) -> dict[str, Any]:
     from .plan import refresh_storyboard
 
@@ -230,7 +232,7 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
     seeds: dict[str, int] = {}
     if todo and not dry_run:
         sr.started = True
-        seeds = _render_scenes(ws, cfg, sr, todo, progress, models)
+        seeds = _render_scenes(ws, cfg, sr, todo, rep, models)
 
     # 5. Stitch the story from every scene clip, in plan order.
     clips = [ws.scene_video(s.id) for s in plan.scenes]
@@ -241,7 +243,8 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
         if d.run and not dry_run:
             from ..video import concat_videos
 
-            method = concat_videos(clips, ws.story_video, cfg.render.fps)
+            with rep.phase("stitch story.mp4", f"({len(clips)} scenes)"):
+                method = concat_videos(clips, ws.story_video, cfg.render.fps)
             sr.finish(d, deps, [ws.story_video], extra={"stitch": method})
     else:
         missing = [s.id for s, c in zip(plan.scenes, clips) if not c.exists()]
@@ -253,16 +256,19 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
     return sr.result(story=str(ws.story_video) if ws.story_video.exists() else None)
 
 
-def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, progress: bool,
+def _render_scenes(ws: Workspace, cfg: Config, sr: StageRun, todo: list, rep: Reporter,
                    models: Any = None) -> dict[str, int]:
     from ..models.loading import load_pipeline
 
-    if models is not None and cfg.render.cpu_offload == "none":
-        pipe = models.pipeline(cfg.model)  # shared: left as found (see _borrowed)
-    else:  # CPU offload installs hooks that cannot be undone: such a pipeline is this call's alone
-        pipe = load_pipeline(cfg.model, place=cfg.render.cpu_offload == "none")
+    shared = models is not None and cfg.render.cpu_offload == "none"
+    # A pipeline the pool already holds loads nothing: no phase for it.
+    with contextlib.nullcontext() if shared and models.holds(cfg.model) else rep.phase("load model", cfg.model.id):
+        if shared:
+            pipe = models.pipeline(cfg.model)  # shared: left as found (see _borrowed)
+        else:  # CPU offload installs hooks that cannot be undone: such a pipeline is this call's alone
+            pipe = load_pipeline(cfg.model, place=cfg.render.cpu_offload == "none")
     with _borrowed(pipe):
-        return _render_with(pipe, ws, cfg, sr, todo, progress)
+        return _render_with(pipe, ws, cfg, sr, todo, rep)
 
 
 @contextlib.contextmanager
@@ -279,7 +285,7 @@ def _borrowed(pipe):
         pipe.vae.disable_slicing()
 
 
-def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, progress: bool) -> dict[str, int]:
+def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, rep: Reporter) -> dict[str, int]:
     import torch
 
     from ..sr3ai.lora import adapter_name
@@ -293,35 +299,70 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, pro
     geom = geometry_of(pipe, cfg.render.height, cfg.render.width, cfg.render.num_frames)
     loaded: set[str] = set()
     seeds: dict[str, int] = {}
-    bar = _progress(progress)
-    with bar:
-        task = bar.add_task("render", total=len(todo) * cfg.render.steps)
-        for n, (scene, deps, d, seed, adapters) in enumerate(todo, 1):
-            bar.update(task, description=f"render {scene.id} (scene {n}/{len(todo)})")
-            # 1. Only this scene's adapters stay loaded (region-masked LoRA needs them in peft, disabled).
-            needed = {adapter_name(k, i): folder for k, i, folder in adapters}
-            stale = sorted(loaded - set(needed))
-            if stale:
-                pipe.delete_adapters(stale)
-                loaded -= set(stale)
-            for name, folder in needed.items():
-                if name not in loaded:
-                    _load_adapter(pipe, name, folder)
+    for n, (scene, deps, d, seed, adapters) in enumerate(todo, 1):
+        label = f"scene {n}/{len(todo)} {scene.id}"
+        # 1. Only this scene's adapters stay loaded (region-masked LoRA needs them in peft, disabled).
+        needed = {adapter_name(k, i): folder for k, i, folder in adapters}
+        stale = sorted(loaded - set(needed))
+        if stale:
+            pipe.delete_adapters(stale)
+            loaded -= set(stale)
+        new = [name for name in needed if name not in loaded]
+        if new:
+            with rep.phase(f"{label} load LoRAs", ", ".join(new)):
+                for name in new:
+                    _load_adapter(pipe, name, needed[name])
                     loaded.add(name)
-            # 2. Regions from the plan at the model's geometry, then the SR3AI render.
-            regions = None if cfg.render.attention == "none" else scene_regions(
-                scene, geom, cfg.render.keyframe_policy, cfg.render.overlap)
-            with torch.inference_mode():
-                result = render_scene(pipe, scene, cfg.render, seed, regions, [(k, i) for k, i, _ in adapters],
-                                      on_step=lambda: bar.advance(task),
-                                      on_latents=_previewer(pipe, ws, scene.id, cfg.render.preview_every))
-            # 3. Outputs first, then the record.
+        # 2. Regions from the plan at the model's geometry, then the SR3AI render.
+        regions = None if cfg.render.attention == "none" else scene_regions(
+            scene, geom, cfg.render.keyframe_policy, cfg.render.overlap)
+        with torch.inference_mode(), _SceneProgress(rep, pipe, label, cfg.render.steps) as watch:
+            result = render_scene(pipe, scene, cfg.render, seed, regions, [(k, i) for k, i, _ in adapters],
+                                  on_step=watch.step,
+                                  on_latents=_previewer(pipe, ws, scene.id, cfg.render.preview_every))
+        # 3. Outputs first, then the record.
+        with rep.phase(f"{label} encode mp4"):
             write_video(ws.scene_video(scene.id), result.frames, cfg.render.fps)
-            sr.finish(d, deps, [ws.scene_video(scene.id)],
-                      extra={"seed": seed, "prompts": result.prompts, "adapters": result.adapters,
-                             "scheduler": scheduler})
-            seeds[scene.id] = seed
+        sr.finish(d, deps, [ws.scene_video(scene.id)],
+                  extra={"seed": seed, "prompts": result.prompts, "adapters": result.adapters,
+                         "scheduler": scheduler})
+        seeds[scene.id] = seed
     return seeds
+
+
+class _SceneProgress:
+    """The phases of one ``render_scene`` call, seen from outside sr3ai/ (whose pipeline call does all three):
+    prompts are encoded until the transformer's first forward pass, each denoising step ends in ``on_step``, and
+    what follows the last step is the VAE decode (diffusers decodes inside the pipeline call, output_type="np")."""
+
+    def __init__(self, rep: Reporter, pipe, label: str, steps: int):
+        self.rep, self.label, self.steps = rep, label, steps
+        self.bar: Any = None
+        self.current = rep.phase(f"{label} encode prompts")
+        self.hook = pipe.transformer.register_forward_pre_hook(self._forward) if rep.enabled else None
+
+    def _forward(self, module, args) -> None:
+        if self.bar is None:  # the first denoising step starts: the prompts are encoded
+            self.current.end()
+            self.bar = self.rep.bar(f"{self.label} denoise", total=self.steps)
+
+    def step(self) -> None:
+        if self.bar is None:
+            return
+        self.bar.advance()
+        if self.bar.completed == self.steps:
+            self.bar.end()
+            self.current = self.rep.phase(f"{self.label} VAE decode")
+
+    def __enter__(self) -> _SceneProgress:
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if self.hook is not None:
+            self.hook.remove()
+        if self.bar is not None:
+            self.bar.end(failed=exc_type is not None)
+        self.current.end(failed=exc_type is not None)
 
 
 def _previewer(pipe, ws: Workspace, scene_id: str, every: int):
@@ -382,13 +423,3 @@ def _memory_options(pipe, cfg: Config) -> None:
         pipe.vae.enable_tiling()
     if r.vae_slicing:
         pipe.vae.enable_slicing()
-
-
-def _progress(enabled: bool):
-    """The render bar on stderr, like every other stage's (stdout is for results and --json)."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-    from ..output import console
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    console=console(stderr=True), disable=not enabled, transient=False)

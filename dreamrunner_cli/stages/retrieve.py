@@ -18,6 +18,7 @@ Embeddings are memoised across workspaces (retrieval/scoring.py).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 
 from ..config import Config, RetrieveConfig
 from ..errors import InputInvalid, MissingUpstream, UsageError
+from ..progress import Reporter, reporter
 from ..schema import Motion, load_plan, slug
 from ..workspace import StageRun, Workspace, write_json_atomic
 
@@ -79,7 +81,12 @@ def run(ws: Workspace, cfg: Config, *, force: bool = False, dry_run: bool = Fals
     """
     rc = cfg.retrieve
     sr = StageRun(ws, "retrieve", force=force, dry_run=dry_run)
+    with reporter(progress and not dry_run, "retrieve") as rep:
+        return _run(ws, rc, sr, dry_run=dry_run, only=only, db=db, rep=rep)
 
+
+def _run(ws: Workspace, rc: RetrieveConfig, sr: StageRun, *, dry_run: bool, only: list[str] | None,
+         db: str | Path | None, rep: Reporter) -> dict[str, Any]:
     # 1. The plan's motions (all, or the ones asked for).
     plan = load_plan(ws.require_plan())
     motions = list(plan.motions)
@@ -99,7 +106,8 @@ def run(ws: Workspace, cfg: Config, *, force: bool = False, dry_run: bool = Fals
     fingerprint = "demo (not built yet)"
     if motions:
         try:
-            index = open_index(db_name, rc, build_demo=not dry_run)
+            with rep.phase("open index", db_name):  # the demo database is built here on first use
+                index = open_index(db_name, rc, build_demo=not dry_run)
             fingerprint = index.fingerprint
         except InputInvalid:
             if not (dry_run and db_name == "demo"):
@@ -107,28 +115,36 @@ def run(ws: Workspace, cfg: Config, *, force: bool = False, dry_run: bool = Fals
     database = {"db": db_name, "index": str(index.root) if index else None, "fingerprint": fingerprint,
                 "rows": index.n if index else None, "backend": rc.backend}
 
-    # 3. Decide per motion; scorers are loaded only when some motion has to run.
-    scorer = None
+    # 3. Decide per motion.
+    todo = []
     for motion in motions:
         mdir = ws.retrieval_dir / motion.id
         outs = [mdir / "manifest.json", mdir / "clips"]
         deps = motion_deps(motion, rc, fingerprint)
         d = sr.decide(motion.id, deps, outs)
-        if not d.run or sr.dry_run:
-            continue
-        if scorer is None:
-            from ..retrieval.scoring import gate_threshold
-            from ..retrieval.segment import make_segmenter
+        if d.run and not sr.dry_run:
+            todo.append((motion, mdir, outs, deps, d))
 
-            gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained, rc.video_text_model)  # before loading
+    # 4. Retrieve what changed; scorers are loaded only when some motion has to run.
+    scorer = None
+    if todo:
+        from ..retrieval.scoring import gate_threshold
+        from ..retrieval.segment import make_segmenter
+
+        gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained, rc.video_text_model)  # before loading
+        with rep.phase("load scorers", ", ".join(dict.fromkeys([rc.clip_model, rc.video_text_model]))):
             make_segmenter(rc)  # the person segmenter's detector loads (and is checked) before the scorers
             scorer = _window_scorer(rc)
-        manifest = retrieve_motion(index, motion, rc, scorer, mdir, database)
-        _say(progress, f"retrieve {motion.id}: {manifest['counts']['bm25_candidates']} candidates, "
-                       f"{manifest['counts']['windows_scored']} windows scored, {len(manifest['kept'])} clips kept")
-        sr.notes.extend(f"{motion.id}: {n}" for n in manifest["notes"])
-        sr.finish(d, deps, outs, extra={"clips": len(manifest["kept"]),
-                                        "unreadable": manifest["counts"]["unreadable"]})
+    with rep.bar("motions", total=len(todo)) if todo else contextlib.nullcontext() as motions_bar:
+        for i, (motion, mdir, outs, deps, d) in enumerate(todo, 1):
+            manifest = retrieve_motion(index, motion, rc, scorer, mdir, database, rep=rep,
+                                       label=f"motion {i}/{len(todo)} {motion.id}")
+            rep.line(f"retrieve {motion.id}: {manifest['counts']['bm25_candidates']} candidates, "
+                     f"{manifest['counts']['windows_scored']} windows scored, {len(manifest['kept'])} clips kept")
+            sr.notes.extend(f"{motion.id}: {n}" for n in manifest["notes"])
+            sr.finish(d, deps, outs, extra={"clips": len(manifest["kept"]),
+                                            "unreadable": manifest["counts"]["unreadable"]})
+            motions_bar.advance()
 
     models = {"clip": scorer.clip.model_id, "video_text": scorer.video_text.model_id} if scorer else {
         "clip": rc.clip_model, "video_text": rc.video_text_model}
@@ -147,8 +163,10 @@ def _window_scorer(rc: RetrieveConfig):
 
 
 def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any, out_dir: Path,
-                    database: dict[str, Any]) -> dict[str, Any]:
-    """The whole of METHOD.md B.1 for one motion; writes ``out_dir/clips/*.mp4`` then ``out_dir/manifest.json``."""
+                    database: dict[str, Any], rep: Reporter | None = None, label: str = "") -> dict[str, Any]:
+    """The whole of METHOD.md B.1 for one motion; writes ``out_dir/clips/*.mp4`` then ``out_dir/manifest.json``.
+    ``rep`` shows its progress, each line starting with ``label`` (default the motion id): a bar over the candidates
+    when the person segmenter looks for people, a bar over the windows scored, then cutting the kept clips."""
     from ..retrieval import media
     from ..retrieval.manifest import Manifest
     from ..retrieval.scoring import gate_threshold, select
@@ -159,17 +177,23 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
     query = motion.retrieval_query(rc.query_template)
     score_text = rc.score_template.format(motion=motion.description)
     notes: list[str] = []
+    rep = rep or reporter(False)
+    label = label or motion.id
 
     # 1. BM25: the top-k rows for the query.
     hits = index.search(query, rc.bm25_top_k)
     if not hits:
         notes.append(f"no caption matches the query {query!r}; no clips")
 
-    # 2–3. Attribute filter, then segmentation into windows.
+    # 2–3. Attribute filter, then segmentation into windows (the person segmenter decodes and detects: slow).
     segmenter = make_segmenter(rc)
     candidates: list[dict[str, Any]] = []
     windows: list[tuple[dict[str, Any], Any]] = []  # (candidate, Window)
+    # Only the person segmenter takes time here (it decodes every candidate and runs the detector).
+    bar = rep.bar(f"{label} find persons", total=len(hits)) if rc.segmenter == "person" else None
     for row, bm25 in hits:
+        if bar:
+            bar.advance()
         clip = index.clip(row)
         cand: dict[str, Any] = {"row": row, "source": clip.path, "caption": clip.caption, "bm25": round(bm25, 6)}
         candidates.append(cand)
@@ -196,11 +220,15 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
         cand["_clip"] = clip
         for w in cand_windows:
             windows.append((cand, w))
+    if bar:
+        bar.end()
 
     # 4. Score every window: ½ (CLIP over clip_frames frames + video-text). Undecodable videos are skipped.
     text_emb = scorer.text_embeddings(score_text) if windows else None
     scored: list[tuple[tuple[dict[str, Any], Any, Any], float]] = []
+    bar = rep.bar(f"{label} score windows", total=len(windows))
     for cand, w in windows:
+        bar.advance()
         if cand["status"] != "scored":
             continue  # an earlier window of this video failed to decode
         try:
@@ -210,6 +238,7 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
             continue
         cand["windows"] = cand.get("windows", 0) + 1
         scored.append(((cand, w, s), s.score))
+    bar.end()
     scored = [x for x in scored if x[0][0]["status"] == "scored"]
 
     # 5. Selection: top max_clips above the threshold, at least min_clips, at most max_per_video per source video.
@@ -224,6 +253,7 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
     shutil.rmtree(tmp_clips, ignore_errors=True)
     tmp_clips.mkdir(parents=True)
     kept: list[dict[str, Any]] = []
+    cut = rep.phase(f"{label} cut {len(keep)} clips")
     for n, pos in enumerate(keep):
         cand, w, s = scored[pos][0]
         clip = cand["_clip"]
@@ -241,6 +271,7 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
                      "clip_score": round(s.clip_score, 6), "video_text_score": round(s.video_text_score, 6),
                      "score": round(s.score, 6), "above_threshold": s.score > threshold,
                      "crop": list(w.crop) if w.crop else None})
+    cut.end()
     kept_keys = {(scored[p][0][0]["row"], scored[p][0][1].start) for p in keep}
     manifest = {
         "motion": motion.id, "description": motion.description, "query": query, "score_text": score_text,
@@ -301,10 +332,3 @@ def _write_clip(path: Path, frames: Any, fps: float) -> None:
     from ..video import write_video
 
     write_video(path, frames, fps)
-
-
-def _say(progress: bool, line: str) -> None:
-    if progress:
-        from ..output import console
-
-        console(stderr=True).print(line)
