@@ -45,14 +45,13 @@ MODULES: dict[str, list[str]] = {
     "dreamrunner_cli/sr3ai/pipeline.py": ["tests/test_sr3ai_unit.py", "tests/test_sr3ai_equivalences.py"],
     "dreamrunner_cli/sr3ai/export.py": ["tests/test_sr3ai_unit.py"],
     "dreamrunner_cli/adapt/trainer.py": ["tests/test_trainer_unit.py", "tests/test_adapt_training.py"],
-    "dreamrunner_cli/stages/__init__.py": ["tests/test_spine.py", "tests/test_run_pipeline.py"],
-    "dreamrunner_cli/stages/plan.py": ["tests/test_spine.py", "tests/test_planner.py", "tests/test_inputs_plan.py"],
-    "dreamrunner_cli/stages/retrieve.py": ["tests/test_retrieval_stage.py", "tests/test_retrieval_person.py"],
-    "dreamrunner_cli/stages/adapt.py": ["tests/test_adapt.py", "tests/test_adapt_inputs.py",
-                                        "tests/test_adapt_resume.py"],
-    "dreamrunner_cli/stages/render.py": ["tests/test_spine.py", "tests/test_render_fidelity.py",
-                                         "tests/test_render_lora.py"],
-    "dreamrunner_cli/stages/evaluate.py": ["tests/test_evaluate.py", "tests/test_evaluate_cli.py"],
+    # the stages: fast in-process tests of their decisions, records and messages (tiny preset, few steps)
+    "dreamrunner_cli/stages/__init__.py": ["tests/test_stages_unit_render.py"],
+    "dreamrunner_cli/stages/render.py": ["tests/test_stages_unit_render.py"],
+    "dreamrunner_cli/stages/evaluate.py": ["tests/test_stages_unit_evaluate.py"],
+    "dreamrunner_cli/stages/plan.py": ["tests/test_stages_unit_plan.py"],
+    "dreamrunner_cli/stages/retrieve.py": ["tests/test_stages_unit_retrieve.py"],
+    "dreamrunner_cli/stages/adapt.py": ["tests/test_stages_unit_adapt.py"],
 }
 # what the tests read next to the package (copied into mutants/ by mutmut)
 LINKS = ["dreamrunner_cli", "tests", "examples", "docs", "README.md", "Makefile"]
