@@ -473,14 +473,6 @@ class Records:
     def _reload(self) -> None:
         self.data = Records.load(self.ws).data
 
-    def forget(self, stage: str, item: str | None = None) -> None:
-        self._reload()
-        if item is None:
-            self.data["stages"].pop(stage, None)
-        else:
-            self.data["stages"].get(stage, {}).pop(item, None)
-        self.save()
-
     def save(self) -> None:
         data = {k: v for k, v in self.data.items() if k != "checksum"}
         write_json_atomic(self.ws.records_file, {**data, "checksum": records_checksum(data)})
@@ -669,9 +661,6 @@ class StageRun:
             if it["item"] == d.item:
                 it["action"] = "ran"
                 it["fingerprint"] = self.records.get(self.stage, d.item)["fingerprint"]
-
-    def ran(self) -> list[str]:
-        return [it["item"] for it in self.items if it["action"] == "ran"]
 
     def close(self, outcome: str = "ok", **info: Any) -> None:
         self.info.update(info)
