@@ -151,11 +151,9 @@ class RegionMask:
             partial = torch.zeros(n, n, dtype=torch.bool, device=self.bits.device)
             for start, stop in self._row_chunks(multiple=T):
                 rows = torch.zeros(-(-(stop - start) // T) * T, n * T, dtype=torch.bool, device=self.bits.device)
-                valid = torch.zeros_like(rows)
                 rows[: stop - start, :S] = self.allowed_rows(start, stop)
-                valid[: stop - start, :S] = True
                 any_ = rows.view(-1, T, n, T).any(3).any(1)  # (q tiles of this chunk, n kv tiles)
-                all_ = (rows & valid).view(-1, T, n, T).all(3).all(1)  # padded tiles are never full
+                all_ = rows.view(-1, T, n, T).all(3).all(1)  # padding stays False: a cut tile is never full
                 q0 = start // T
                 full[q0:q0 + any_.shape[0]] = all_
                 partial[q0:q0 + any_.shape[0]] = any_ & ~all_
