@@ -36,8 +36,9 @@ def target_modules(blocks: list[int]) -> list[str]:
 def add_lora(transformer, name: str, blocks: list[int], rank: int, dropout: float) -> list[torch.nn.Parameter]:
     """Add one LoRA adapter on the given blocks; return its parameters (float32, trainable).
 
-    A is initialised N(0, 1/r) and B to zero (peft's "gaussian" init), alpha = rank so the scale is 1. The base
-    model must already be frozen (``requires_grad_(False)``): peft does not freeze it.
+    A is initialised N(0, 1/r) and B to zero (peft's "gaussian" init), alpha = rank so the scale is 1. The trainer
+    also freezes the base model itself (``requires_grad_(False)``) rather than rely on peft's injection doing so
+    (peft 0.21 freezes non-LoRA parameters when it injects; earlier versions did not).
     """
     import warnings
 
