@@ -85,6 +85,26 @@ def test_hand_edited_plan_is_kept_and_one_scene_can_be_replanned(ws):
     assert after["scenes"][1]["keyframes"][0]["regions"][0]["box"] != [0.1, 0.1, 0.9, 0.9]  # s02 was re-planned
 
 
+def test_hand_edits_survive_a_partial_replan_and_then_a_full_one(ws):
+    """A partial re-plan records the patched plan.json as the stage's own output; it must still know the file holds
+    hand edits. Before: the next full re-plan (here new layout settings) rebuilt plan.json from the planning files
+    and dropped the edit without a word, and a new story was no longer refused."""
+    plan = json.loads((ws / "plan.json").read_text())
+    plan["scenes"][0]["narration"] = "EDITED BY HAND"
+    (ws / "plan.json").write_text(json.dumps(plan))
+    invoke("plan", ws, "--scene", "s02", "--force")
+    out = json.loads(invoke("plan", ws, "--set", "plan.keyframes=4", "--json").stdout)
+    assert {it["item"] for it in out["items"] if it["action"] == "ran"} >= {"s01", "s02", "plan.json"}
+    assert any("hand edits: kept them" in n for n in out["notes"])
+    after = json.loads((ws / "plan.json").read_text())
+    assert after["scenes"][0]["narration"] == "EDITED BY HAND"
+    assert all(len(s["keyframes"]) == 4 for s in after["scenes"])  # the new layouts did reach plan.json
+    story = ws / "story.txt"
+    story.write_text(story.read_text() + "\nTeddy waves goodbye to the moon.\n")
+    res = invoke("plan", ws, code=5)  # a new story would replace the edited plan: refused, as on the first edit
+    assert "edited by hand" in res.stderr
+
+
 def test_bad_plan_is_rejected_with_json_paths_and_exit_code_5(ws):
     plan = json.loads((ws / "plan.json").read_text())
     plan["scenes"][1]["keyframes"][2]["regions"][0]["box"] = [0.8, 0.0, 0.2, 1.0]

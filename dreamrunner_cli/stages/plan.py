@@ -160,8 +160,11 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
                               hint="run `dreamrunner plan STORY.txt --workspace WS`")
     get = slot.get
 
-    # 2. Level 1: the outline (scenes, characters, motions).
-    deps = {"story": ws.story if ws.story.exists() else story.text,
+    # 2. Level 1: the outline (scenes, characters, motions). A dry run copies no new story in: it compares the
+    #    story.txt that would be written.
+    same = ws.story.exists() and (incoming is None
+                                  or ws.story.read_text(encoding="utf-8") == story_copy(ws, incoming)[0])
+    deps = {"story": ws.story if same else story.text,
             "config.plan": _subset(plan_cfg, PLANNER_KEYS)}
     d = sr.decide("outline", deps, [outline_path(ws)], force=force and not only)
     if d.run and not dry_run:
@@ -197,7 +200,7 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
             write_json_atomic(out, [k.model_dump(mode="json") for k in keyframes])
             sr.finish(d, deps_s, [out])
             replanned.append(scene.id)
-            _clear_replies(ws, scene.id, f"{scene.id}-merge")
+            _clear_replies(ws, scene.id)  # <scene>-<n>.txt, and <scene>-merge-<n>.txt with them
 
     # 4. plan.json: assembled from the parts; a hand-edited plan.json keeps its edits.
     if not dry_run:
@@ -231,7 +234,7 @@ def _refuse_replacing_hand_edits(ws: Workspace, sr: StageRun, incoming: StoryInp
     """A hand-edited plan.json that a changed story (or changed planner settings) would replace: refused, exit 5,
     before story.txt, planning/ or a record is rewritten, so the same command refuses again until the user decides
     (``--force`` re-plans from scratch, dropping the edits)."""
-    if force or not sr.records.output_changed("plan", "plan.json", ws.plan):
+    if force or not _hand_edited(ws, sr):
         return
     rec = sr.records.get("plan", "outline")
     if rec is None:
@@ -394,9 +397,7 @@ def _write_plan(ws: Workspace, sr: StageRun, outline: Outline, replanned: list[s
     d = sr.decide("plan.json", deps, [ws.plan], force=force or bool(replanned))
     if not d.run:
         return
-    rec = sr.records.get("plan", "plan.json")
-    edited = (rec is not None and ws.plan.exists() and not force
-              and file_digest(ws.plan) != rec["outs"].get("plan.json"))
+    edited = not force and _hand_edited(ws, sr)
     if edited:
         plan = load_plan(ws.plan)  # a new story or planner settings were refused in step 1 (the edits would be lost)
         data = plan.model_dump(mode="json")
@@ -408,7 +409,17 @@ def _write_plan(ws: Workspace, sr: StageRun, outline: Outline, replanned: list[s
     else:
         plan = assemble_plan(outline, layouts)
     write_json_atomic(ws.plan, plan.model_dump(mode="json"))
-    sr.finish(d, deps, [ws.plan])
+    # A plan.json patched over hand edits is recorded as ours, but it still holds them: the flag keeps a later
+    # full re-plan (a new story, new planner settings) from dropping them without a word.
+    sr.finish(d, deps, [ws.plan], extra={"hand_edited": True} if edited else None)
+
+
+def _hand_edited(ws: Workspace, sr: StageRun) -> bool:
+    """plan.json differs from what the plan stage last wrote, or what it last wrote kept earlier hand edits."""
+    rec = sr.records.get("plan", "plan.json")
+    if rec is None or not ws.plan.exists():
+        return False
+    return bool(rec.get("hand_edited")) or file_digest(ws.plan) != rec["outs"].get("plan.json")
 
 
 def refresh_storyboard(ws: Workspace, sr: StageRun, plan: Plan | None = None) -> None:
