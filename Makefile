@@ -78,7 +78,7 @@ llm-smoke: $(STAMP)
 	DREAMRUNNER_LLM_SMOKE=1 $(BIN)/python -m pytest -q -rs -m llm_smoke --timeout=1200 tests/test_planning_llm_smoke.py
 
 # Mutation testing (issue 16, docs/reliability.md): mutmut 3, one module at a time in .mutmut/<module>/ (git-ignored),
-# each against its own test files (tools/mutate.py MODULES). Long: hours over every module on 2 cores; results are
+# each against its own test files (tools/mutate.py MODULES). About 1-2 hours over every module on 2 cores; results are
 # kept, so a rerun only retests what changed. One module: make mutate MUTATE_MODULES=dreamrunner_cli/schema.py
 MUTATE_MODULES ?=
 MUTATE_JOBS ?= 2

@@ -393,6 +393,29 @@ def test_hand_edits_survive_a_replanned_scene(ws, story, fake):
     assert r["notes"] == [] and json.loads(ws.plan.read_text())["scenes"][0]["narration"] == "Teddy walks in the park."
 
 
+def test_hand_edits_patched_by_a_partial_replan_stay_hand_edits(ws, story, fake):
+    """After `--scene s02 --force` over hand edits, plan.json is the stage's own output again, but it still holds
+    the edits: the record says so, a later full re-plan (new layout settings) keeps them, a new story is refused."""
+    stage.run(ws, cfg(), story_file=story, progress=False)
+    assert "hand_edited" not in Records.load(ws).get("plan", "plan.json")
+    ws.plan.write_text(ws.plan.read_text().replace("Teddy walks in the park.", "EDITED BY HAND"))
+    stage.run(ws, cfg(), only=["s02"], force=True, progress=False)
+    assert Records.load(ws).get("plan", "plan.json")["hand_edited"] is True
+    assert stage._hand_edited(ws, stage.StageRun(ws, "plan", dry_run=True))
+    r = stage.run(ws, cfg("plan.keyframes=2"), progress=False)
+    assert [a[0] for a in actions(r) if a[2] == "ran"] == ["s01", "s02", "plan.json"]
+    assert r["notes"] == ["plan.json has hand edits: kept them; re-planned ['s01', 's02']"]
+    assert json.loads(ws.plan.read_text())["scenes"][0]["narration"] == "EDITED BY HAND"
+    assert Records.load(ws).get("plan", "plan.json")["hand_edited"] is True  # still: the file still holds them
+    story.write_text(STORY + "\nTeddy sleeps.\n")
+    with pytest.raises(InputInvalid, match="edited by hand"):
+        stage.run(ws, cfg("plan.keyframes=2"), story_file=story, progress=False)
+    # --force re-plans from scratch: the edits and the flag go.
+    stage.run(ws, cfg("plan.keyframes=2"), story_file=story, force=True, progress=False)
+    assert "hand_edited" not in Records.load(ws).get("plan", "plan.json")
+    assert not stage._hand_edited(ws, stage.StageRun(ws, "plan", dry_run=True))
+
+
 def test_a_replanned_scene_without_hand_edits_reassembles_the_plan(ws, story, fake):
     stage.run(ws, cfg(), story_file=story, progress=False)
     fake.box = (0.0, 0.0, 0.5, 1.0)
