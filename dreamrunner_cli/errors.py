@@ -123,24 +123,29 @@ class TerminateSignal(KeyboardInterrupt):
 in_command = False
 
 
-def on_sigterm(signum, frame) -> None:
-    """SIGTERM (timeout, schedulers, ``docker stop``, Ray) is handled like Ctrl-C inside a command, and exits 143
-    at once outside one."""
+def on_signal(signum, frame) -> None:
+    """SIGTERM (timeout, schedulers, ``docker stop``, Ray) is handled like Ctrl-C inside a command; both exit at once
+    outside one (143 or 130), with a message instead of dying by the signal (-15, -2) or Typer's silent 130."""
+    import signal
+
     if in_command:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise TerminateSignal(signum)
     import os
     import sys
 
-    sys.stderr.write(f"error: terminated (signal {signum}) before the command started or after it ended; "
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    sys.stderr.write(f"error: {what} (signal {signum}) before the command started or after it ended; "
                      "nothing is half-written\n")
     sys.stderr.flush()
-    os._exit(143)
+    os._exit(130 if signum == signal.SIGINT else 143)
 
 
-def install_sigterm() -> None:
-    """Called first thing by the entry point, before the CLI's imports (0.1-0.3 s), so the default action (die with
-    no message, exit -15) covers only the interpreter's own start-up."""
+def install_signals() -> None:
+    """Called first thing by the entry point, before the CLI's imports (0.1-0.3 s), so the default actions (die
+    with no message: exit -15 or -2) cover only the interpreter's own start-up."""
     import signal
 
-    signal.signal(signal.SIGTERM, on_sigterm)
-
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)

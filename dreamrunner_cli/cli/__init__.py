@@ -44,10 +44,11 @@ plain_help(app)
 
 
 def main() -> None:
-    """SIGTERM is handled like Ctrl-C (errors.on_sigterm): the exception unwinds through the stage's ``finally``
-    blocks (temp files removed, finished items already recorded) and the boundary exits 143. The entry points
-    (``dreamrunner_cli.entry``, ``python -m dreamrunner_cli``) install the handler before importing this package."""
-    from ..errors import install_sigterm
+    """SIGTERM is handled like Ctrl-C (``errors.on_signal``): the exception unwinds through the stage's ``finally``
+    blocks (temp files removed, finished items already recorded) and the boundary exits 143 (130 for Ctrl-C). The
+    entry points (``dreamrunner_cli.entry``, ``python -m dreamrunner_cli``) install the handlers before importing
+    this package; outside a command either signal exits at once with a message."""
+    from ..errors import install_signals
 
-    install_sigterm()
+    install_signals()
     app()
