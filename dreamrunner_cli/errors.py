@@ -147,5 +147,5 @@ def install_signals() -> None:
     with no message: exit -15 or -2) cover only the interpreter's own start-up."""
     import signal
 
+    signal.signal(signal.SIGINT, on_signal)  # first: a caught SIGTERM (visible in /proc) then implies both are ours
     signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
