@@ -155,6 +155,15 @@ class Reporter:
         con = self._live.console if self._live is not None else self._con()
         con.print(text, markup=False, highlight=False, emoji=False, soft_wrap=True)
 
+    def _end_task(self, task: Phase | Bar) -> bool:
+        """Mark a phase or bar ended and take it off the live display; False if it had ended already."""
+        if task._ended:
+            return False
+        task._ended = True
+        if task._task is not None and self._live is not None:
+            self._live.remove_task(task._task)
+        return True
+
     def _clear_status(self) -> None:
         if self._status is not None and self._live is not None:
             self._live.remove_task(self._status)
@@ -180,11 +189,8 @@ class Phase:
         self.end(failed=exc_type is not None)
 
     def end(self, failed: bool = False) -> None:
-        if self._ended:
+        if not self.rep._end_task(self):
             return
-        self._ended = True
-        if self._task is not None and self.rep._live is not None:
-            self.rep._live.remove_task(self._task)
         took = duration(_clock() - self.t0)
         self.rep._print(f"{self.rep.prefix}{self.label} … {'stopped after ' + took if failed else took}")
 
@@ -236,11 +242,8 @@ class Bar:
             self.rep._print(self._line(False))
 
     def end(self, failed: bool = False) -> None:
-        if self._ended:
+        if not self.rep._end_task(self):
             return
-        self._ended = True
-        if self._task is not None and self.rep._live is not None:
-            self.rep._live.remove_task(self._task)
         self.rep._print(self._line(True) + (" stopped" if failed else ""))
 
     def _count(self) -> str:

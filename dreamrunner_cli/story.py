@@ -27,6 +27,7 @@ A failure raises InputInvalid (exit 5) naming the front-matter entry (``characte
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -122,24 +123,35 @@ def image_too_large(path: Path, w: int, h: int, max_pixels: int, where: str | No
                         "adapt.max_image_pixels with --set")
 
 
+@contextlib.contextmanager
+def open_image_within_budget(path: Path, max_pixels: int, where: str | None = None):
+    """``Image.open(path)`` with the one pixel budget: the size is read from the header, and an image above
+    ``max_pixels`` is refused (``image_too_large``) before any pixel is decoded. Pillow's own bomb warning is
+    silenced (our budget decides); its DecompressionBombError still reaches the caller."""
+    import warnings
+
+    from PIL import Image
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        with Image.open(path) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise image_too_large(path, w, h, max_pixels, where)
+            yield im
+
+
 def check_reference_image(path: Path, where: str, max_pixels: int = MAX_REF_PIXELS) -> None:
     """Raise InputInvalid (naming ``where``, the front-matter entry) unless ``path`` is an image Pillow decodes, of
     at most ``max_pixels`` pixels. The size is read from the header first, so a huge image is refused undecoded."""
-    import warnings
-
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own budget decides, below
-            with Image.open(path) as im:
-                w, h = im.size
-                if w * h > max_pixels:
-                    raise image_too_large(path, w, h, max_pixels, where)
-                im.verify()  # structure and checksums (PNG chunks' CRCs)
-            with Image.open(path) as im:  # verify() leaves the image unusable: open again to decode the pixels
-                im.draft("RGB", (256, 256))  # JPEG: decode at a reduced scale (still reads the whole stream)
-                im.load()
+        with open_image_within_budget(path, max_pixels, where) as im:
+            im.verify()  # structure and checksums (PNG chunks' CRCs)
+        with open_image_within_budget(path, max_pixels, where) as im:  # verify() leaves it unusable: open again
+            im.draft("RGB", (256, 256))  # JPEG: decode at a reduced scale (still reads the whole stream)
+            im.load()
     except InputInvalid:
         raise
     except Image.DecompressionBombError as exc:

@@ -258,26 +258,19 @@ def read_image_frame(path: Path, height: int, width: int, max_pixels: int = 100_
     Raises:
         InputInvalid: unreadable, too large, or not an image (names the file and what to do).
     """
-    import warnings
-
     import numpy as np
     from PIL import Image, ImageOps, UnidentifiedImageError
 
-    from ..story import image_too_large
+    from ..story import open_image_within_budget
 
     path = Path(path)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own budget decides, below
-            with Image.open(path) as im:
-                w, h = im.size
-                if w * h > max_pixels:
-                    raise image_too_large(path, w, h, max_pixels)
-                im.draft("RGB", (width, height))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= size
-                im = ImageOps.exif_transpose(im)
-                rgb = _to_rgb8(im)
-                rgb = rgb.resize((width, height), Image.Resampling.BICUBIC)
-                return np.asarray(rgb, dtype=np.uint8).copy()
+        with open_image_within_budget(path, max_pixels) as im:
+            im.draft("RGB", (width, height))  # JPEG only: decode at 1/2, 1/4 or 1/8 scale when still >= size
+            im = ImageOps.exif_transpose(im)
+            rgb = _to_rgb8(im)
+            rgb = rgb.resize((width, height), Image.Resampling.BICUBIC)
+            return np.asarray(rgb, dtype=np.uint8).copy()
     except Image.DecompressionBombError as exc:
         raise InputInvalid(f"image {path} is refused as a decompression bomb: {exc}",
                            hint="use an ordinary photo or drawing (PNG or JPEG)") from None
