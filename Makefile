@@ -1,20 +1,29 @@
 # Two commands do all the set-up on a fresh clone: `make demo` and `make test`.
-# Both create .venv and install on first use (torch 2.14.1 + torchvision 0.29.1, see docs/install.md).
+# Both create .venv and install the locked set on first use (requirements/lock.txt, exact versions with hashes;
+# docs/install.md says how it is made and refreshed).
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements/lock.txt
+BASE_LOCK := requirements/base.txt
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test test-slow demo bench gpu-check gpu-wheels clean
+.PHONY: install test test-slow test-latest test-minimal lock demo bench gpu-check gpu-wheels clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" || $(BIN)/python -m pip install -q torch torchvision
-	$(BIN)/python -m pip install -q -e ".[dev,batch]"
+# A venv holding exactly one lock file's set, then dreamrunner itself without dependencies: $(call locked_venv,DIR,LOCK)
+define locked_venv
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "dreamrunner needs Python 3.11 or newer; this is " + sys.version.split()[0] + " (make PY=python3.12 ...)")'
+	test -x $(1)/bin/python || $(PY) -m venv $(1)
+	$(1)/bin/python -m pip install -q --disable-pip-version-check --require-hashes --no-deps -r $(2)
+	$(1)/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(1)/bin/python -m pip check
+endef
+
+$(STAMP): pyproject.toml $(LOCK)
+	$(call locked_venv,$(VENV),$(LOCK))
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -27,6 +36,31 @@ test: $(STAMP)
 # Longer CPU tests kept out of `make test` (about 5 minutes budget): the Ray batch end to end (~1 min).
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q --timeout=900 -m slow
+
+# The newest versions pyproject.toml allows (no lock), in their own venv: what a plain `pip install` gets today.
+test-latest:
+	test -x .venv-latest/bin/python || $(PY) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install -q --upgrade --upgrade-strategy eager -e ".[dev,batch]"
+	.venv-latest/bin/python -m pip freeze --exclude-editable > .venv-latest/freeze.txt
+	.venv-latest/bin/python -m pytest -q -n $(TEST_WORKERS) --timeout=600 -m "not slow and not llm_smoke"
+
+# Base dependencies only (no dev, no batch extras): the production loaders on replicas of every published
+# checkpoint the presets name, with the presets' own settings (tools/check_minimal_install.py, about a minute).
+test-minimal: .venv-base/.installed
+	HF_HUB_OFFLINE=1 .venv-base/bin/python tools/check_minimal_install.py
+.venv-base/.installed: pyproject.toml $(BASE_LOCK)
+	$(call locked_venv,.venv-base,$(BASE_LOCK))
+	touch $@
+
+# Refresh both lock files from pyproject.toml (newest allowed versions; torch and torchvision as requirements/pins.txt
+# says). Review the diff, run `make test test-minimal`, commit the three files together.
+UV := .venv-tools/bin/uv
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet -c requirements/pins.txt
+lock:
+	test -x $(UV) || ($(PY) -m venv .venv-tools && .venv-tools/bin/python -m pip install -q uv)
+	rm -f $(LOCK) $(BASE_LOCK)
+	$(UV) pip compile pyproject.toml --extra dev --extra batch $(LOCK_FLAGS) -o $(LOCK)
+	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -c $(LOCK) -o $(BASE_LOCK)
 
 demo: $(STAMP)
 	$(BIN)/dreamrunner run examples/stories/teddy.txt --workspace demo-ws --preset tiny
@@ -58,7 +92,7 @@ gpu-wheels:
 		-d .whl $(GPU_WHEELS)
 
 clean:
-	rm -rf demo-ws .pytest_cache
+	rm -rf demo-ws .pytest_cache .venv-latest .venv-base .venv-tools
 
 # Reliability (issue 16, docs/reliability.md): the whole bad-input corpus (`make test` runs every 4th case), the
 # error-boundary, records, signal, safetensors and input-check tests, and the kill-and-resume harness over every

@@ -146,26 +146,45 @@ def test_a_refused_llm_server_fails_at_once_with_exit_code_4(tmp_path):
     assert elapsed < 3, f"{elapsed:.1f} s: a refused connection was retried (1 + 2 + 4 s of backoff)"
 
 
-def test_other_connection_errors_are_still_retried(monkeypatch):
-    """A timeout or a reset is transient: retried plan.max_retries times (only a refusal fails at once)."""
-    import openai
+def test_other_connection_errors_are_still_retried():
+    """A timeout or a reset is transient: retried plan.max_retries times (only a refusal fails at once).
+
+    A real server on the loopback that resets every connection (SO_LINGER 0), so the openai client raises its own
+    APIConnectionError whatever its major version (openai 3 dropped ``APIConnectionError(request=None)``)."""
+    import struct
+    import threading
 
     from dreamrunner_cli.config import resolve_config
     from dreamrunner_cli.planning.backends import OpenAIBackend
 
-    cfg = resolve_config(preset="tiny", overrides=["plan.llm=openai", "plan.llm_model=m", "plan.max_retries=2",
-                                                   "plan.retry_backoff_s=0", "plan.llm_base_url=http://x/v1"]).plan
-    backend = OpenAIBackend(cfg)
-    calls = []
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    accepted: list[int] = []
+    stop = threading.Event()
 
-    def reset(**kwargs):
-        calls.append(kwargs)
-        try:
-            raise ConnectionResetError(104, "Connection reset by peer")
-        except ConnectionResetError as exc:
-            raise openai.APIConnectionError(request=None) from exc  # type: ignore[arg-type]
+    def reset_every_connection() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            accepted.append(1)
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))  # close → RST
+            conn.recv(65536)
+            conn.close()
 
-    monkeypatch.setattr(backend._get_client().chat.completions, "create", reset)
-    with pytest.raises(BackendUnavailable) as info:
-        backend.complete([{"role": "user", "content": "hi"}], "x", {})
-    assert len(calls) == 3 and "gave up after 3 attempts" in info.value.message
+    worker = threading.Thread(target=reset_every_connection, daemon=True)
+    worker.start()
+    try:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+        cfg = resolve_config(preset="tiny", overrides=["plan.llm=openai", "plan.llm_model=m", "plan.max_retries=2",
+                                                       "plan.retry_backoff_s=0", f"plan.llm_base_url={url}"]).plan
+        with pytest.raises(BackendUnavailable) as info:
+            OpenAIBackend(cfg).complete([{"role": "user", "content": "hi"}], "x", {})
+    finally:
+        stop.set()
+        worker.join(2)
+        server.close()
+    assert len(accepted) == 3 and "gave up after 3 attempts" in info.value.message, (accepted, info.value.message)
