@@ -273,8 +273,9 @@ def flagged(t: Trial) -> bool:
 
 def test_the_harness_catches_a_planted_unreproducible_seed(reference, tmp_path):
     """A harness that passes everything proves nothing: with a scene seed that changes run to run, a killed render
-    resumes to different bytes, and the trial is flagged. The signal goes mid-stage (half the reference time)."""
-    t = Trial(1, "render", signal.SIGKILL, round(reference.seconds["render"] / 2, 2))
+    resumes to different bytes, and the trial is flagged. The signal goes mid-stage: the moment the render holds a
+    temp file (a scene's mp4 being encoded), so a loaded machine cannot let the render finish first."""
+    t = Trial(1, "render", signal.SIGKILL, 120.0, at_temp=True)
     t = run_trial(reference, t, tmp_path / "planted", plant="unseeded-render")
     assert t.killed_mid_run, "the render finished before the signal: nothing was tested"
     assert t.resumed and any(k.startswith("renders/") for k in t.differs), t.differs
