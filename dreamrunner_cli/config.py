@@ -58,9 +58,15 @@ class PlanConfig(_Section):
     structured_output: Literal["auto", "json_schema", "json_object", "off"] = Field(
         "auto", description="openai backend: ask for replies constrained by the reply's JSON schema (json_schema), "
         "JSON mode (json_object), or neither (off). auto tries json_schema and steps down when the server refuses.")
-    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for one LLM reply (openai: per request; "
-                             "transformers: wall-clock generation time, then the reply so far is saved and the plan "
-                             "stops with exit code 4).")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds to wait for one LLM reply, a total deadline "
+                             "(openai: the whole reply, retries and their backoff included, however slowly the "
+                             "server sends it; transformers: wall-clock generation time, then the reply so far is "
+                             "saved). Past it the plan stops with exit code 4.")
+    max_reply_bytes: int = Field(4 * 2**20, ge=1024, description="openai backend: largest LLM server response "
+                                 "accepted, in bytes (default 4 MiB; a plan reply is ~10 KB); a larger one is refused "
+                                 "with exit code 5 while it arrives.")
+    max_story_bytes: int = Field(64 * 1024, ge=1, description="Largest story file accepted, in bytes (default 64 KiB, "
+                                 "~10,000 words); a larger one is refused with exit code 5 before it is read.")
     repetition_penalty: float = Field(1.05, ge=1.0, description="transformers backend: penalty on tokens already "
                                       "in the prompt or reply (1.0 = none); keeps small models from looping.")
     stop: list[str] = Field(default_factory=list, description="Stop strings: the reply ends at the first one "
@@ -124,7 +130,8 @@ class RetrieveConfig(_Section):
                                     "ViCLIP, the paper's); models without one need an explicit value.")
     max_clips: int = Field(20, ge=1, description="Keep at most this many clips per motion.")
     min_clips: int = Field(4, ge=1, description="Keep at least this many (the best ones) even below the threshold.")
-    clip_model: str = Field("ViT-L-14-336", description="open_clip model name ('tiny' for tests).")
+    clip_model: str = Field("ViT-L-14-336-quickgelu", description="open_clip model name ('tiny' for tests). "
+                            "OpenAI's weights need the -quickgelu name (they were trained with QuickGELU).")
     clip_pretrained: str | None = Field("openai", description="open_clip weights tag or a local weights file.")
     video_text_model: str = Field("viclip:OpenGVLab/ViCLIP", description="Video-text model: viclip:<Hub id, "
                                   "folder or .pth> (the paper's ViCLIP), xclip:<id or folder> (X-CLIP, its own "
@@ -227,8 +234,9 @@ class EvaluateConfig(_Section):
     """The paper's story metrics (METHOD.md E; docs/evaluation.md). Every key here is part of each scene's
     evaluation fingerprint: changing one re-scores the scenes, never re-renders them."""
 
-    clip_model: str = Field("ViT-L-14-336", description="open_clip model for character consistency and text "
-                            "alignment (the paper: CLIP ViT-L/14 @336px); 'tiny' = random tiny CLIP built in code.")
+    clip_model: str = Field("ViT-L-14-336-quickgelu", description="open_clip model for character consistency and "
+                            "text alignment (the paper: CLIP ViT-L/14 @336px, OpenAI's weights, so QuickGELU); "
+                            "'tiny' = random tiny CLIP built in code.")
     clip_pretrained: str | None = Field("openai", description="open_clip pretrained tag or a local checkpoint file.")
     dino_model: str = Field("facebook/dinov2-base", description="DINO Hugging Face id or local folder (the "
                             "paper's 'DINOv2-B16', most likely dinov2-base); 'tiny' = random tiny model.")
@@ -299,10 +307,14 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     keys = key.strip().split(".")
     if not all(k.strip() for k in keys):
         raise UsageError(f"--set {text!r}: {key.strip()!r} is not a dotted key", hint="example: --set render.steps=20")
+    from .bounds import loads_json
+
     try:
-        value = json.loads(raw)
+        value = loads_json(raw, f"--set {key.strip()}")  # bounded: a 5,000-digit number is a usage error
     except json.JSONDecodeError:
         value = raw  # bare strings need no quotes: --set model.id=/models/cogvideox
+    except InputInvalid as exc:
+        raise UsageError(exc.message, hint=exc.hint) from None
     return [k.strip() for k in keys], value
 
 
@@ -386,13 +398,12 @@ def resolve_config(preset: str | None = None, overrides: list[str] | None = None
     """Preset or saved workspace config, then overrides (see module docstring)."""
     overrides = overrides or []
     if preset is None and saved is not None and saved.exists():
+        from .bounds import read_json
+
         try:
-            data = json.loads(saved.read_text(encoding="utf-8"))
+            data = read_json(saved, what="config file")  # bounded (bounds.py): regular file, size, depth, numbers
         except json.JSONDecodeError as exc:
             raise InputInvalid(f"{saved} is not valid JSON: {exc.msg} at line {exc.lineno}",
-                               hint="fix it, or pass --preset NAME to start from a preset") from None
-        except UnicodeDecodeError as exc:
-            raise InputInvalid(f"{saved} is not UTF-8 text (byte {exc.start})",
                                hint="fix it, or pass --preset NAME to start from a preset") from None
         if not isinstance(data, dict):
             raise InputInvalid(f"{saved} is not a JSON object", hint="pass --preset NAME to start from a preset")

@@ -3,11 +3,15 @@ is wrong, the fix.
 
 Checks (each one a :class:`Check`; nothing here loads a model or downloads anything):
 
-- ``cuda``: CUDA devices and their free memory, when a configured device is ``cuda`` (torch is imported only
-  inside this check);
+- ``cuda``: the CUDA devices every stage asks for, and CPU offload's GPU, checked as `dreamrunner run` checks them
+  before its first stage (the same message), then free memory (torch is imported only inside this check);
 - ``model:<key>``: each configured model (video model, DINO, ViCLIP, a local transformers planner) is a valid local
   folder, or complete in the Hugging Face cache (``$HF_HUB_CACHE``, else ``$HF_HOME/hub``, else
-  ``~/.cache/huggingface/hub``); tiny models are built in code;
+  ``~/.cache/huggingface/hub``); tiny models are built in code. The video model's folder gets the loader's own
+  checks (``models/loading.py``: every component with safetensors weights under the names diffusers and transformers
+  read, a tokenizer), reported with the loader's message, fix and exit code;
+- ``packages``: the packages the video model's tokenizer needs (CogVideoX's ``spiece.model``: sentencepiece and
+  protobuf), the loader's check and words again;
 - ``video-db``: the retrieval index (``$DREAMRUNNER_DB``, else ``retrieve.db``) exists and its index.json reads;
 - ``ffmpeg``: imageio-ffmpeg's binary runs;
 - ``disk``: free space where the workspace, the cache and the Hugging Face cache live;
@@ -15,8 +19,9 @@ Checks (each one a :class:`Check`; nothing here loads a model or downloads anyth
 - ``offline``: ``HF_HUB_OFFLINE``, and whether the Hub answers when it is not set.
 
 Severity and exit code: every check is ``ok``, ``info``, ``warn`` or ``error``. The exit code is 0 unless a check is
-an error; then it is the error's code from ``errors.EXIT_CODES``: 4 (backend or model unavailable: no CUDA, missing
-weights, LLM server down, no ffmpeg, no index), 5 (invalid input: a damaged index or model folder), 8 (disk full).
+an error; then it is the error's code from ``errors.EXIT_CODES``: 2 (CPU offload without a GPU), 4 (backend or model
+unavailable: no CUDA, missing weights or packages, LLM server down, no ffmpeg, no index), 5 (invalid input: a damaged
+index or model folder, pickled weights where safetensors are needed), 8 (disk full).
 When several errors differ, the smallest code wins. Warnings never change the exit code; ``--json`` lists them.
 """
 
@@ -35,7 +40,21 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .config import Config
-from .errors import BackendUnavailable, FileAccessError, InputInvalid
+from .errors import BackendUnavailable, DreamrunnerError, FileAccessError, InputInvalid
+from .models.loading import (  # noqa: F401 - hf_cache_dir, cached_snapshot: re-exported (doctor's API)
+    COGVIDEOX_TOKENIZER_PACKAGES,
+    PIPELINE_EXAMPLE,
+    cached_snapshot,
+    device_error,
+    hf_cache_dir,
+    looks_like_path,
+    offload_error,
+    pipeline_folder_error,
+    pipeline_problems,
+    tokenizer_package_error,
+    tokenizer_packages,
+    weights_problem,
+)
 
 OK, INFO, WARN, ERROR = "ok", "info", "warn", "error"
 SEVERITY = {OK: 0, INFO: 0, WARN: 1, ERROR: 2}
@@ -77,79 +96,24 @@ def overall(checks: list[Check]) -> str:
     return {0: OK, 1: WARN, 2: ERROR}[worst]
 
 
-# Hugging Face cache ------------------------------------------------------------------------------------------------
-
-
-def hf_cache_dir() -> Path:
-    """Where the Hub cache is, read from the environment at call time (as huggingface_hub resolves it)."""
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            return Path(os.environ[var]).expanduser()
-    home = os.environ.get("HF_HOME") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "huggingface")
-    return Path(home).expanduser() / "hub"
+# Hugging Face cache and model folders: the loader's own checks (models/loading.py), so doctor says what loading
+# would say, in the same words ----------------------------------------------------------------------------------------
 
 
 def offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes", "on")
 
 
-def cached_snapshot(repo_id: str, revision: str | None = None) -> Path | None:
-    """The snapshot folder of ``repo_id`` in the Hub cache (the one ``refs/<revision or main>`` points at, else the
-    newest), or None."""
-    repo = hf_cache_dir() / ("models--" + repo_id.replace("/", "--"))
-    snaps = repo / "snapshots"
-    if not snaps.is_dir():
-        return None
-    ref = repo / "refs" / (revision or "main")
-    if ref.is_file():
-        commit = ref.read_text(encoding="utf-8").strip()
-        if (snaps / commit).is_dir():
-            return snaps / commit
-    if revision and (snaps / revision).is_dir():
-        return snaps / revision
-    folders = sorted((p for p in snaps.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
-    return folders[-1] if folders else None
-
-
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt")
-
-
-def _weights_in(folder: Path) -> list[Path]:
-    """Weight files in ``folder`` that resolve (a dangling cache symlink is an unfinished download)."""
-    return [p for p in folder.glob("*") if p.name.endswith(WEIGHT_SUFFIXES) and p.exists()]
-
-
-def pipeline_problems(folder: Path) -> list[str]:
-    """What a diffusers pipeline folder lacks: model_index.json, and for each component it names a folder with a
-    config and (for models) weights."""
-    index = folder / "model_index.json"
-    if not index.is_file():
-        return ["no model_index.json"]
-    try:
-        data = json.loads(index.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        return [f"model_index.json does not read ({exc})"]
-    problems = []
-    for name, spec in data.items():
-        if name.startswith("_") or not isinstance(spec, list) or spec[0] is None:
-            continue
-        sub = folder / name
-        if not sub.is_dir():
-            problems.append(f"{name}/ missing")
-        elif name in ("transformer", "vae", "text_encoder") and not _weights_in(sub):
-            problems.append(f"{name}/ has no weights (an unfinished download?)")
-    return problems
-
-
-def model_folder_problems(folder: Path, kind: str) -> list[str]:
-    """What a model folder lacks for its kind: ``pipeline`` (diffusers), ``transformers`` (config.json + weights),
-    ``file`` (a single weights file named in the id)."""
+def model_folder_problems(folder: Path, kind: str, safetensors_only: bool = True) -> list[str]:
+    """What a model folder lacks for its kind: ``pipeline`` (a CogVideoX pipeline, as the loader checks it) or
+    ``transformers`` (config.json and weights: safetensors, or also ``.bin`` where the loader accepts pickles)."""
     if kind == "pipeline":
         return pipeline_problems(folder)
     if not (folder / "config.json").is_file():
         return ["no config.json"]
-    if not _weights_in(folder):
-        return ["no weights (*.safetensors, *.bin)"]
+    problem = weights_problem(folder, "transformers")
+    if problem and not (not safetensors_only and (folder / "pytorch_model.bin").exists()):
+        return [problem]
     return []
 
 
@@ -163,6 +127,7 @@ class ModelSpec:
     kind: str  # pipeline | transformers | viclip
     example: str  # a Hub id that fits, for the fix of a bad local folder
     revision: str | None = None
+    safetensors_only: bool = True  # the loader passes use_safetensors=True (X-CLIP's also takes pytorch_model.bin)
 
 
 VICLIP_FILE = "ViClip-InternVid-10M-FLT.pth"
@@ -170,7 +135,7 @@ VICLIP_FILE = "ViClip-InternVid-10M-FLT.pth"
 
 def configured_models(cfg: Config) -> list[ModelSpec]:
     """The models a configuration will load (tiny ones are left out: they are built in code)."""
-    specs = [ModelSpec("model.id", cfg.model.id, "pipeline", "THUDM/CogVideoX-2b", cfg.model.revision)]
+    specs = [ModelSpec("model.id", cfg.model.id, "pipeline", PIPELINE_EXAMPLE, cfg.model.revision)]
     if cfg.evaluate.dino_model not in TINY_IDS and not cfg.evaluate.dino_model.startswith("tiny"):
         specs.append(ModelSpec("evaluate.dino_model", cfg.evaluate.dino_model, "transformers",
                                "facebook/dinov2-base"))
@@ -183,27 +148,31 @@ def configured_models(cfg: Config) -> list[ModelSpec]:
         ident = rest if sep and backend in ("viclip", "xclip") else name
         if not any(s.id == ident for s in specs):
             specs.append(ModelSpec(key, ident, "viclip" if kind == "viclip" else "transformers",
-                                   "OpenGVLab/ViCLIP" if kind == "viclip" else "microsoft/xclip-base-patch32"))
+                                   "OpenGVLab/ViCLIP" if kind == "viclip" else "microsoft/xclip-base-patch32",
+                                   safetensors_only=kind == "viclip"))
+    if cfg.retrieve.segmenter == "person" and cfg.retrieve.detector not in TINY_IDS:
+        specs.append(ModelSpec("retrieve.detector", cfg.retrieve.detector, "transformers", "hustvl/yolos-tiny"))
     if cfg.plan.llm == "transformers" and cfg.plan.llm_model:
         specs.append(ModelSpec("plan.llm_model", cfg.plan.llm_model, "transformers", "Qwen/Qwen2.5-7B-Instruct"))
     return [s for s in specs if s.id not in TINY_IDS]
 
 
-def _looks_like_path(ident: str) -> bool:
-    return ident.startswith((".", "/", "~")) or ident.count("/") != 1 or Path(ident).expanduser().exists()
+def _from_error(name: str, err: DreamrunnerError, **details) -> Check:
+    """The loader's error as a doctor check: its message, its hint as the fix, its exit code."""
+    return _error(name, err.message, err.hint, err.exit_code, **details)
 
 
 def check_model(spec: ModelSpec) -> Check:
     name = f"model:{spec.key}"
     local = Path(spec.id).expanduser()
-    if _looks_like_path(spec.id):
+    if looks_like_path(spec.id):
         # A local folder (or file): never suggest `hf download <that path>`; say what the folder must hold.
         if not local.exists():
             return _error(name, f"{spec.key} = {spec.id!r}: no such file or folder",
                           f"set {spec.key} to an existing folder, or to a Hugging Face id such as {spec.example} "
                           f"(`--set {spec.key}={spec.example}`)", path=str(local))
         if spec.kind == "viclip":
-            if local.is_file() or list(local.glob("*.pth")) or _weights_in(local):
+            if local.is_file() or list(local.glob("*.pth")) or list(local.glob("*.safetensors")):
                 return Check(name, OK, f"{spec.key}: ViCLIP weights at {local}")
             return _error(name, f"{spec.key}: {local} holds no ViCLIP weights (*.pth)",
                           f"put {VICLIP_FILE} in it (`hf download {spec.example} {VICLIP_FILE} --local-dir "
@@ -211,13 +180,16 @@ def check_model(spec: ModelSpec) -> Check:
         if not local.is_dir():
             return _error(name, f"{spec.key}: {local} is a file, not a model folder",
                           f"set {spec.key} to the folder that holds it", InputInvalid.exit_code, path=str(local))
-        problems = model_folder_problems(local, spec.kind)
+        if spec.kind == "pipeline":
+            err = pipeline_folder_error(local, key=spec.key, example=spec.example, packages=False)
+            if err is not None:
+                return _from_error(name, err, path=str(local))
+            return Check(name, OK, f"{spec.key}: local folder {local}", details={"path": str(local)})
+        problems = model_folder_problems(local, spec.kind, spec.safetensors_only)
         if problems:
-            what = "a diffusers pipeline folder (model_index.json, transformer/, vae/, text_encoder/, …)" \
-                if spec.kind == "pipeline" else "a model folder (config.json and weights)"
-            return _error(name, f"{spec.key}: {local} is not {what}: {'; '.join(problems)}",
-                          f"point {spec.key} at the folder that holds "
-                          f"{'model_index.json' if spec.kind == 'pipeline' else 'config.json'}, or fill this one: "
+            return _error(name, f"{spec.key}: {local} is not a model folder (config.json and weights): "
+                          f"{'; '.join(problems)}",
+                          f"point {spec.key} at the folder that holds config.json, or fill this one: "
                           f"`hf download {spec.example} --local-dir {local}`", InputInvalid.exit_code,
                           path=str(local), problems=problems)
         return Check(name, OK, f"{spec.key}: local folder {local}", details={"path": str(local)})
@@ -233,14 +205,36 @@ def check_model(spec: ModelSpec) -> Check:
                           f"{spec.key} to a local folder)", cache=str(hf_cache_dir()))
         return Check(name, WARN, f"{spec.key}: {spec.id} is not in {where}; it will be downloaded on first use",
                      f"download it now: `{download}`", details={"cache": str(hf_cache_dir())})
+    if spec.kind == "pipeline":
+        err = pipeline_folder_error(snap, key=spec.key, hub_id=spec.id, packages=False)
+        if err is not None:
+            return _from_error(name, err, snapshot=str(snap))
+        return Check(name, OK, f"{spec.key}: {spec.id} in the Hugging Face cache", details={"snapshot": str(snap)})
     if spec.kind == "viclip":
         problems = [] if (snap / VICLIP_FILE).exists() else [f"no {VICLIP_FILE}"]
     else:
-        problems = model_folder_problems(snap, spec.kind)
+        problems = model_folder_problems(snap, spec.kind, spec.safetensors_only)
     if problems:
         return _error(name, f"{spec.key}: {spec.id} in the cache is incomplete ({'; '.join(problems)})",
                       f"finish the download: `{download}`", details_path=str(snap), problems=problems)
     return Check(name, OK, f"{spec.key}: {spec.id} in the Hugging Face cache", details={"snapshot": str(snap)})
+
+
+def check_packages(cfg: Config) -> Check:
+    """The Python packages the video model's tokenizer needs, as the loader checks them: those its folder's
+    tokenizer needs when the folder is here (local or in the cache), else those of the published CogVideoX one."""
+    if cfg.model.id in TINY_IDS:
+        return Check("packages", INFO, "tiny model: built in code, no tokenizer files")
+    local = Path(cfg.model.id).expanduser()
+    folder = local if local.is_dir() else None if looks_like_path(cfg.model.id) else \
+        cached_snapshot(cfg.model.id, cfg.model.revision)
+    tokenizer = folder / "tokenizer" if folder is not None and (folder / "tokenizer").is_dir() else None
+    need = tokenizer_packages(tokenizer) if tokenizer is not None else COGVIDEOX_TOKENIZER_PACKAGES
+    err = tokenizer_package_error(tokenizer, need)
+    if err is not None:
+        return _from_error("packages", err, missing=need)
+    return Check("packages", OK, "the video model's tokenizer can be loaded: "
+                 + (", ".join(need) + " installed" if need else "it has a tokenizer.json"), details={"needs": need})
 
 
 # CUDA --------------------------------------------------------------------------------------------------------------
@@ -269,27 +263,24 @@ def _needed_gib(cfg: Config) -> float | None:
 
 
 def check_cuda(cfg: Config, probe: Callable[[], dict[str, Any]] | None = None) -> Check:
-    devices = {"model.device": cfg.model.device, "retrieve.device": cfg.retrieve.device,
-               "evaluate.device": cfg.evaluate.device or cfg.model.device}
-    wanted = sorted(k for k, v in devices.items() if v.startswith("cuda"))
+    """CUDA as `dreamrunner run` checks it before its first stage (``loading.device_error`` and ``offload_error``,
+    the same message and fix), then free memory on the model's device."""
     try:
         info = (probe or cuda_probe)()
     except ImportError as exc:
         return _error("cuda", f"torch cannot be imported ({exc})", "reinstall: `make install`")
+    count = len(info["devices"]) if info["available"] else 0
+    for err in (offload_error(cfg.render.cpu_offload, cfg.model.device, count), device_error(cfg, count=count)):
+        if err is not None:
+            return _from_error("cuda", err, **info, needs=err.details)
     if not info["available"]:
-        if wanted:
-            return _error("cuda", f"CUDA is not available, but {', '.join(wanted)} = cuda",
-                          "run on a GPU machine, or use the tiny preset on CPU (`--preset tiny`)", **info)
         return Check("cuda", INFO, "no CUDA; every configured device is the CPU", details=info)
     gpus = ", ".join(f"cuda:{d['index']} {d['name']} ({d['free_gib']:.1f} of {d['total_gib']:.1f} GiB free)"
                      for d in info["devices"])
     need = _needed_gib(cfg)
     index = int(cfg.model.device.split(":")[1]) if cfg.model.device.startswith("cuda:") else 0
     dev = next((d for d in info["devices"] if d["index"] == index), None)
-    if dev is None and cfg.model.device.startswith("cuda"):
-        return _error("cuda", f"model.device = {cfg.model.device} but this machine has {gpus}",
-                      "set model.device to one of the devices above", **info)
-    if need and dev is not None and dev["free_gib"] < need and "model.device" in wanted:
+    if need and dev is not None and dev["free_gib"] < need and cfg.model.device.startswith("cuda"):
         return Check("cuda", WARN, f"{gpus}; rendering {cfg.model.id} without CPU offload wants about {need:.0f} GiB "
                      f"free on cuda:{index}",
                      "free the GPU, or `--set render.cpu_offload=model` (slower, much less memory)", details=info)
@@ -337,7 +328,8 @@ def check_ffmpeg() -> Check:
         import imageio_ffmpeg
 
         exe = imageio_ffmpeg.get_ffmpeg_exe()
-        out = subprocess.run([exe, "-hide_banner", "-version"], capture_output=True, text=True, timeout=20)
+        out = subprocess.run([exe, "-nostdin", "-hide_banner", "-version"], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=20)  # never the terminal (a background job)
         if out.returncode != 0:
             raise OSError(out.stderr.strip()[:200] or f"exit code {out.returncode}")
     except (ImportError, OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
@@ -438,6 +430,7 @@ def run_checks(cfg: Config, *, workspace: Path | None = None, db: str | None = N
 
     checks = [check_cuda(cfg, cuda)]
     checks += [check_model(s) for s in configured_models(cfg)]
+    checks.append(check_packages(cfg))
     checks += [check_video_db(cfg, db), check_ffmpeg()]
     places = {"workspace": workspace or Path.cwd(), "cache": cache_dir(), "hf-cache": hf_cache_dir()}
     checks.append(check_disk(places, warn_gib=DISK_WARN_GIB if cfg.model.id not in TINY_IDS else 2.0))

@@ -121,31 +121,67 @@ class TerminateSignal(KeyboardInterrupt):
 # exit 143 after the stage's clean-up. Outside it (imports, argument parsing, printing the result) there is nothing
 # half-written to clean up, and Typer would turn a KeyboardInterrupt into a silent exit 130.
 in_command = False
+# The exit code of the command once it has ended (set by cli.common.guarded; None before and during it). A signal
+# after that point changes nothing: the command's results are written and its code stands (see on_signal).
+finished_code: int | None = None
 
 
 def on_signal(signum, frame) -> None:
     """SIGTERM (timeout, schedulers, ``docker stop``, Ray) is handled like Ctrl-C inside a command; both exit at once
-    outside one (143 or 130), with a message instead of dying by the signal (-15, -2) or Typer's silent 130."""
+    outside one, with a message instead of dying by the signal (-15, -2) or Typer's silent 130: 143 or 130 before the
+    command started, the command's own exit code once it has finished (``finished_code``: 0 when it succeeded)."""
     import signal
 
     if in_command:
         if signum == signal.SIGINT:
             raise KeyboardInterrupt
         raise TerminateSignal(signum)
+    what = "interrupted" if signum == signal.SIGINT else "terminated"
+    if finished_code is not None:  # the command has ended: its records and result are written, its code stands
+        _flush_and_exit(f"note: signal {signum} arrived after the command had finished; its result stands "
+                        f"(exit code {finished_code})", finished_code)
+    _flush_and_exit(f"error: {what} (signal {signum}) before the command started; nothing is half-written",
+                    130 if signum == signal.SIGINT else 143)
+
+
+def _flush_and_exit(line: str, code: int) -> None:
+    """Print ``line`` on stderr and end the process now, keeping what the command already printed (a JSON result
+    still in stdout's buffer is flushed first)."""
+    import contextlib
     import os
     import sys
 
-    what = "interrupted" if signum == signal.SIGINT else "terminated"
-    sys.stderr.write(f"error: {what} (signal {signum}) before the command started or after it ended; "
-                     "nothing is half-written\n")
-    sys.stderr.flush()
-    os._exit(130 if signum == signal.SIGINT else 143)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # a closed pipe, or a write this signal interrupted
+            stream.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    os._exit(code)
+
+
+def _ignore_late_signals() -> None:
+    """The last exit handler: from here the interpreter tears itself down, and it puts SIGTERM and SIGINT back to
+    their default action (die by the signal, -15 or -2, with no message) before freeing the modules, which takes
+    a while once torch is loaded. Ignored instead, a signal in that window leaves the exit code already decided."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def install_signals() -> None:
     """Called first thing by the entry point, before the CLI's imports (0.1-0.3 s), so the default actions (die
     with no message: exit -15 or -2) cover only the interpreter's own start-up."""
+    import atexit
     import signal
 
     signal.signal(signal.SIGINT, on_signal)  # first: a caught SIGTERM (visible in /proc) then implies both are ours
     signal.signal(signal.SIGTERM, on_signal)
+    global _late_registered
+    if not _late_registered:  # once, as early as possible, so that it runs last (exit handlers run in reverse)
+        atexit.register(_ignore_late_signals)
+        _late_registered = True
+
+
+_late_registered = False

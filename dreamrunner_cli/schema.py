@@ -283,18 +283,41 @@ def validate_plan(data: Any, source: str = "plan.json") -> Plan:
 
 
 def load_plan(path: Path) -> Plan:
+    from .bounds import read_json
+
     try:
-        text = path.read_text(encoding="utf-8")
+        data = read_json(path, what="plan file")  # bounded: regular file, size, depth, number length (bounds.py)
     except FileNotFoundError:
         raise PlanInvalid(f"{path} not found") from None
-    try:
-        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanInvalid(
             f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
             hint="fix the JSON syntax (a trailing comma or a missing quote is the usual cause)",
         ) from None
-    return validate_plan(data, source=str(path))
+    plan = validate_plan(data, source=str(path))
+    details = outside_references(plan, Path(path).parent)
+    if details:
+        raise PlanInvalid(
+            f"{path}: reference images outside the workspace ({len(details)})", details=details,
+            hint="copy each image into the workspace (e.g. refs/<character>/1.png) and write that path in plan.json; "
+                 "`dreamrunner plan` copies a story's images there itself (with --allow-outside-refs for images "
+                 "outside the story's folder)")
+    return plan
+
+
+def outside_references(plan: Plan, root: Path) -> list[str]:
+    """plan.json's reference images that lie outside the workspace ``root`` (after resolving ``..`` and symlinks),
+    one line each, by JSON path. A story's front matter gets the same rule for the story's folder (story.py), so a
+    hand-edited plan.json cannot make adapt train on, or evaluate and the storyboard read, a file elsewhere."""
+    root = Path(root).resolve()
+    out = []
+    for i, c in enumerate(plan.characters):
+        for j, rel in enumerate(c.reference_images):
+            p = (root / rel).resolve()
+            if not p.is_relative_to(root):
+                out.append(f"characters[{i}].reference_images[{j}]: image {rel!r} is outside the workspace {root} "
+                           f"(resolves to {p})")
+    return out
 
 
 def plan_json_schema() -> dict:

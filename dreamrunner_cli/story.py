@@ -22,7 +22,14 @@ checked here, where they enter (``plan`` time, before anything is copied): each 
 * hold at most ``max_pixels`` pixels (width × height, read from the header before decoding; default 100 MP, the
   default of ``adapt.max_image_pixels``, which the plan stage passes).
 
-A failure raises InputInvalid (exit 5) naming the front-matter entry (``characters[0].images[1]``) and the file.
+A failure raises InputInvalid (exit 5) naming the front-matter entry (``characters[0].images[1]``) and the file
+as written there (a symlink is named by its own path, not by its target).
+
+The story file itself is bounded (docs/reliability.md, "Every external input has a bound"): a regular file only (a
+FIFO or a device is refused, never read), at most ``max_bytes`` bytes (``plan.max_story_bytes``, default 64 KiB),
+strict UTF-8 (a leading byte-order mark is dropped, so front matter saved by a Windows editor is still front
+matter), and front matter in plain YAML: no aliases (``*name``, which can expand a 1 KB file into billions of
+items) and at most ``MAX_FRONT_MATTER_DEPTH`` levels of nesting.
 """
 
 from __future__ import annotations
@@ -52,23 +59,50 @@ class StoryInput:
 
 
 MAX_REF_PIXELS = 100_000_000  # = adapt.max_image_pixels' default
+MAX_STORY_BYTES = 64 * 1024  # = plan.max_story_bytes' default: ~10,000 words, far more than 8 scenes can show
+MAX_FRONT_MATTER_DEPTH = 16  # levels of nested mappings/lists; a story's front matter has 3
 
 
-def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = MAX_REF_PIXELS) -> StoryInput:
-    """Read a story file; raise InputInvalid naming the file and the field on bad front matter, or on a reference
-    image that is missing, outside the story's folder (unless ``allow_outside_refs``), not an image, or larger
-    than ``max_pixels``."""
+def read_front_matter(text: str, path: Path) -> object:
+    """Safe YAML without aliases: the events are scanned first (libyaml's parser when available, linear time), and
+    an alias or nesting past MAX_FRONT_MATTER_DEPTH is refused before anything is built."""
     import yaml
 
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent):
+            line = getattr(getattr(event, "start_mark", None), "line", None)
+            raise InputInvalid(f"{path}: front matter uses the YAML alias *{event.anchor}"
+                               + (f" (line {line + 1})" if line is not None else "")
+                               + "; aliases (and << merge keys) are not accepted in a story",
+                               hint="write each value out in full")
+        if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            depth += 1
+            if depth > MAX_FRONT_MATTER_DEPTH:
+                raise InputInvalid(f"{path}: front matter is nested more than {MAX_FRONT_MATTER_DEPTH} levels deep "
+                                   "(the limit; title: and characters: need 3)", hint="flatten the front matter")
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            depth -= 1
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader (CSafeLoader or SafeLoader)
+
+
+def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = MAX_REF_PIXELS,
+                max_bytes: int = MAX_STORY_BYTES) -> StoryInput:
+    """Read a story file; raise InputInvalid naming the file and the field on a file that is not a regular file,
+    is over ``max_bytes`` (plan.max_story_bytes) or is not UTF-8, on bad front matter, or on a reference image that
+    is missing, outside the story's folder (unless ``allow_outside_refs``), not an image, or larger than
+    ``max_pixels``."""
+    import yaml
+
+    from .bounds import read_text
     from .schema import ID_PATTERN, slug
 
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_text(path, max_bytes, what="story file", key="plan.max_story_bytes")
     except FileNotFoundError:
         raise InputInvalid(f"story file {path} not found") from None
-    except UnicodeDecodeError:
-        raise InputInvalid(f"story file {path} is not UTF-8 text") from None
     meta: dict = {}
     body = raw
     if raw.startswith("---"):
@@ -76,9 +110,9 @@ def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = 
         if len(parts) != 2:
             raise InputInvalid(f"{path}: front matter starts with '---' but has no closing '---' line")
         try:
-            meta = yaml.safe_load(parts[0][3:]) or {}
-        except yaml.YAMLError as exc:
-            raise InputInvalid(f"{path}: front matter is not valid YAML: {exc}") from None
+            meta = read_front_matter(parts[0][3:], path) or {}  # type: ignore[assignment]
+        except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: e.g. an int of 5,000 digits
+            raise InputInvalid(f"{path}: front matter is not valid YAML: {str(exc)[:300]}") from None
         if not isinstance(meta, dict):
             raise InputInvalid(f"{path}: front matter must be a mapping (title:, characters:)")
         body = parts[1].split("\n", 1)[1] if "\n" in parts[1] else ""
@@ -98,16 +132,18 @@ def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = 
             raise InputInvalid(f"{where}.id {cid!r} must be lower-case letters, digits, '-' or '_'")
         images = []
         for j, img in enumerate(c.get("images") or c.get("reference_images") or []):
-            p = (path.parent / str(img)).resolve()
+            given = (path.parent / str(img)).absolute()  # as written: what messages name (not a link's target)
+            p = given.resolve()
             if not allow_outside_refs and not p.is_relative_to(path.parent.resolve()):
                 raise InputInvalid(f"{where}.images[{j}]: image {img!r} is outside the story's folder "
                                    f"{path.parent.resolve()} (resolves to {p})",
                                    hint="copy the image next to the story (paths are relative to the story file), "
                                         "or pass --allow-outside-refs to accept it")
             if not p.is_file():
-                raise InputInvalid(f"{where}.images[{j}]: image {img!r} not found (looked at {p})",
+                raise InputInvalid(f"{where}.images[{j}]: image {img!r} not found (looked at {given}"
+                                   + (f", a link to {p}" if given.is_symlink() else "") + ")",
                                    hint="paths are relative to the story file")
-            check_reference_image(p, f"{where}.images[{j}]", max_pixels)
+            check_reference_image(given, f"{where}.images[{j}]", max_pixels)
             images.append(p)
         characters.append(CharacterSpec(id=cid, name=name or cid, description=str(c.get("description") or name),
                                         token=str(c.get("token") or f"[v{i + 1}]"), images=images))

@@ -2,17 +2,35 @@
 
 Frames are uint8 arrays shaped (T, H, W, 3). Writes are atomic: a killed process never leaves a finished-looking mp4.
 Unreadable videos raise InputInvalid naming the file.
+
+Every ffmpeg this module starts goes through ``run_ffmpeg``: no terminal (``-nostdin``, stdin from /dev/null or the
+frame pipe), so a run in a background job is never stopped by SIGTTIN/SIGTTOU; its exit status and stderr are
+checked (a full disk is the OSError it is: exit 8 naming the file); and a bounded time. Every video it writes is
+decoded and its frames counted before it replaces anything (``check_video``).
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import subprocess
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from .errors import InputInvalid
+from .errors import BackendUnavailable, DreamrunnerError, FileAccessError, InputInvalid
 from .workspace import atomic_path
+
+# No encode, join or check of one story's clips takes minutes (a 49-frame 720x480 clip encodes in ~2 s on one core):
+# past this, ffmpeg is stuck and is killed rather than hanging the run.
+FFMPEG_TIMEOUT_S = 300.0
+# Given to every ffmpeg reader (imageio's and imageio-ffmpeg's): never read keys from stdin (they pass a pipe).
+READ_PARAMS = ["-nostdin"]
+# OS errors ffmpeg reports in words (libc's strerror) while writing: raised as that OSError, naming our file.
+_OS_ERRORS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO)
+_OS_WORDS = {errno.EDQUOT: ("Quota exceeded",)}  # musl's words, where they differ from glibc's
 
 
 @dataclass
@@ -28,18 +46,104 @@ class VideoInfo:
         return self.frames / self.fps if self.fps else 0.0
 
 
-def probe_video(path: Path) -> VideoInfo:
-    """Metadata without decoding every frame (frame count from ffmpeg's estimate, else by counting)."""
-    import imageio.v3 as iio
+def ffmpeg_exe() -> str:
+    import imageio_ffmpeg
 
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def run_ffmpeg(args: list[str], *, what: str, target: Path | None = None, feed: bytes | memoryview | None = None,
+               timeout: float | None = None) -> str:
+    """Run the bundled ffmpeg with ``args``; return its stdout. ``what`` says what it does, for messages.
+
+    * no terminal: ``-nostdin``, stdin is /dev/null (or a pipe carrying ``feed``), stdout and stderr are pipes, and
+      ffmpeg has its own process group (Ctrl-C reaches only dreamrunner, which then stops ffmpeg);
+    * its exit status and stderr are checked: an OS error while writing ``target`` (disk full, quota, read-only,
+      permission) raises that OSError naming ``target`` (exit 8); any other failure raises a DreamrunnerError
+      quoting ffmpeg's last line;
+    * at most ``timeout`` seconds (default FFMPEG_TIMEOUT_S), then it is killed.
+    """
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", *args]
+    limit = FFMPEG_TIMEOUT_S if timeout is None else timeout
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL if feed is None else subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, process_group=0)
+    except OSError as exc:
+        raise BackendUnavailable(f"cannot start ffmpeg ({cmd[0]}) to {what}: {exc.strerror or exc}",
+                                 hint="reinstall imageio-ffmpeg (`pip install --force-reinstall imageio-ffmpeg`), "
+                                      "then `dreamrunner doctor`") from None
+    try:
+        out, err = proc.communicate(feed, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise DreamrunnerError(f"ffmpeg did not finish within {limit:.0f} s while trying to {what}; it was stopped",
+                               hint="run the command again; if it happens again, check the disk and the load "
+                                    "(`top`), then report it") from None
+    finally:  # an exception (Ctrl-C, SIGTERM, timeout) must not leave ffmpeg running in its own process group
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    text = err.decode("utf-8", "replace").strip()
+    if proc.returncode != 0:
+        if target is not None:
+            for code in _OS_ERRORS:
+                if any(w in text for w in (os.strerror(code), *_OS_WORDS.get(code, ()))):
+                    raise OSError(code, os.strerror(code), str(target))
+        last = text.splitlines()[-1] if text else f"exit status {proc.returncode}, no message"
+        raise DreamrunnerError(f"ffmpeg failed to {what}: {last}",
+                               hint="run the command again; if it fails again, run `dreamrunner doctor` and report "
+                                    "the message")
+    return out.decode("utf-8", "replace")
+
+
+def count_frames(path: Path, decode: bool = True) -> int:
+    """Frames in ``path``'s first video stream: every frame decoded (any decoding error raises InputInvalid), or,
+    with ``decode=False``, its packets counted (fast; for clips already checked)."""
     path = Path(path)
     try:
-        meta = iio.immeta(path, plugin="FFMPEG")
-        fps = float(meta.get("fps") or 0.0)
-        w, h = meta.get("size") or (0, 0)
-        n = meta.get("nframes")
-        if not isinstance(n, int) or n <= 0 or n == float("inf"):
-            n = sum(1 for _ in iio.imiter(path, plugin="FFMPEG"))
+        out = run_ffmpeg(["-xerror", "-i", str(path), "-map", "0:v:0", *([] if decode else ["-c", "copy"]),
+                          "-f", "null", "-progress", "pipe:1", "-nostats", "-"], what=f"read {path}")
+    except DreamrunnerError as exc:
+        if isinstance(exc, BackendUnavailable):
+            raise
+        raise InputInvalid(f"cannot read video {path}: {exc.message.removeprefix(f'ffmpeg failed to read {path}: ')}",
+                           hint="the file is missing, corrupt or not a video") from None
+    counts = [int(line[6:]) for line in out.splitlines() if line.startswith("frame=") and line[6:].strip().isdigit()]
+    return counts[-1] if counts else 0
+
+
+def check_video(written: Path, frames: int, target: Path) -> None:
+    """Raise FileAccessError unless ``written`` (a temporary file about to become ``target``) decodes to exactly
+    ``frames`` frames: ffmpeg exiting 0 is not enough to replace a good file."""
+    try:
+        got = count_frames(written)
+        problem = None if got == frames else f"{got} of {frames} frames"
+    except InputInvalid as exc:
+        problem = f"it does not decode ({exc.message.split(': ', 1)[-1]})"
+    if problem:
+        raise FileAccessError(f"cannot write {target}: ffmpeg wrote an incomplete video ({problem}); the previous "
+                              "file, if any, is kept",
+                              hint="check the free space (`df -h`) and the disk, then run the command again; "
+                                   "finished items are kept")
+
+
+def _reader(path: Path):
+    """imageio's ffmpeg reader (frames as (H, W, 3) uint8), its ffmpeg started with READ_PARAMS."""
+    import imageio.v2 as imageio
+
+    return imageio.get_reader(path, format="FFMPEG", input_params=READ_PARAMS)
+
+
+def probe_video(path: Path) -> VideoInfo:
+    """Metadata without decoding every frame (frame count from ffmpeg's estimate, else by counting)."""
+    path = Path(path)
+    try:
+        with _reader(path) as reader:
+            meta = reader.get_meta_data()
+            fps = float(meta.get("fps") or 0.0)
+            w, h = meta.get("size") or (0, 0)
+            n = meta.get("nframes")
+            if not isinstance(n, int) or n <= 0 or n == float("inf"):
+                n = sum(1 for _ in reader)
         if not w or not h or not n:
             raise ValueError("no video stream")
         return VideoInfo(path=path, fps=fps, frames=int(n), width=int(w), height=int(h))
@@ -50,16 +154,15 @@ def probe_video(path: Path) -> VideoInfo:
 
 def read_video(path: Path, max_frames: int | None = None) -> tuple[np.ndarray, float]:
     """Decode a video → (frames uint8 (T, H, W, 3), fps)."""
-    import imageio.v3 as iio
-
     path = Path(path)
     try:
-        fps = float(iio.immeta(path, plugin="FFMPEG").get("fps") or 0.0)
-        frames = []
-        for i, frame in enumerate(iio.imiter(path, plugin="FFMPEG")):
-            if max_frames is not None and i >= max_frames:
-                break
-            frames.append(np.asarray(frame)[..., :3])
+        with _reader(path) as reader:
+            fps = float(reader.get_meta_data().get("fps") or 0.0)
+            frames = []
+            for i, frame in enumerate(reader):
+                if max_frames is not None and i >= max_frames:
+                    break
+                frames.append(np.asarray(frame)[..., :3])
         if not frames:
             raise ValueError("no frames")
         return np.stack(frames), fps
@@ -74,20 +177,24 @@ def _first_line(exc: Exception) -> str:
 
 
 def write_video(path: Path, frames: np.ndarray, fps: float) -> Path:
-    """Write (T, H, W, 3) uint8 frames to an mp4 atomically (H.264, exact size: macro_block_size=1)."""
-    import imageio.v2 as imageio
-
+    """Write (T, H, W, 3) uint8 frames to an mp4 atomically (H.264 at crf 10, exact size, yuv420p when both sides
+    are even). The new file replaces ``path`` only once it decodes to all T frames."""
     frames = np.asarray(frames)
     if frames.dtype != np.uint8:
         frames = (np.clip(frames, 0.0, 1.0) * 255).round().astype(np.uint8)
-    with atomic_path(Path(path)) as tmp:
-        with imageio.get_writer(tmp, format="FFMPEG", mode="I", fps=fps, codec="libx264", quality=8,
-                                macro_block_size=1, pixelformat="yuv420p" if frames.shape[1] % 2 == 0
-                                and frames.shape[2] % 2 == 0 else "yuv444p",
-                                ffmpeg_log_level="error") as writer:
-            for frame in frames:
-                writer.append_data(frame)
-    return Path(path)
+    if frames.ndim != 4 or frames.shape[-1] != 3 or not len(frames):
+        raise ValueError(f"write_video needs (T, H, W, 3) frames with T ≥ 1, got shape {frames.shape}")
+    t, h, w = frames.shape[:3]
+    raw = memoryview(np.ascontiguousarray(frames).reshape(-1))
+    pixfmt = "yuv420p" if h % 2 == 0 and w % 2 == 0 else "yuv444p"
+    rate = str(Fraction(fps).limit_denominator())
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        run_ffmpeg(["-y", "-f", "rawvideo", "-vcodec", "rawvideo", "-s", f"{w}x{h}", "-pix_fmt", "rgb24",
+                    "-r", rate, "-i", "-", "-an", "-vcodec", "libx264", "-pix_fmt", pixfmt, "-crf", "10",
+                    "-f", "mp4", str(tmp)], what=f"encode {path}", target=path, feed=raw)
+        check_video(tmp, t, path)
+    return path
 
 
 def stream_params(path: Path) -> tuple:
@@ -95,7 +202,7 @@ def stream_params(path: Path) -> tuple:
     container header; nothing is decoded)."""
     import imageio_ffmpeg
 
-    gen = imageio_ffmpeg.read_frames(str(path))
+    gen = imageio_ffmpeg.read_frames(str(path), input_params=READ_PARAMS)
     try:
         meta = next(gen)
     except Exception as exc:
@@ -112,6 +219,7 @@ def concat_videos(paths: list[Path], out: Path, fps: float) -> str:
     Clips that share codec parameters (every render of one config does) are joined without re-encoding: ffmpeg's
     concat demuxer with stream copy, so story.mp4 holds exactly the scene clips' frames (no second lossy pass).
     Clips that differ (e.g. one scene re-rendered at another fps) are decoded and re-encoded once.
+    Either way the new file replaces ``out`` only once it decodes to the clips' frame total.
     Returns the method used: ``copy`` or ``reencode``.
     """
     params = {stream_params(p) for p in paths}
@@ -128,21 +236,25 @@ def concat_videos(paths: list[Path], out: Path, fps: float) -> str:
 
 
 def _concat_copy(paths: list[Path], out: Path) -> None:
-    import subprocess
     import tempfile
 
-    import imageio_ffmpeg
-
+    total = sum(count_frames(p, decode=False) for p in paths)
+    out = Path(out)
     with tempfile.TemporaryDirectory(prefix="dreamrunner-concat-") as tmpdir:
         listing = Path(tmpdir) / "clips.txt"
         # The concat demuxer's list syntax: one `file '<path>'` per line, a quote written as '\''.
         listing.write_text("".join("file '" + str(Path(p).resolve()).replace("'", "'\\''") + "'\n"
                                    for p in paths), encoding="utf-8")
-        with atomic_path(Path(out)) as tmp:
-            cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-y", "-loglevel", "error", "-f", "concat", "-safe", "0",
-                   "-i", str(listing), "-c", "copy", "-map", "0:v", "-movflags", "+faststart", "-f", "mp4", str(tmp)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise InputInvalid(f"ffmpeg could not join the scene clips into {out}: "
-                                   f"{(proc.stderr.strip().splitlines() or ['no message'])[-1]}",
-                                   hint="re-render the scenes (`dreamrunner render WS --force`)")
+        with atomic_path(out) as tmp:
+            try:
+                run_ffmpeg(["-y", "-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", "-map", "0:v",
+                            "-movflags", "+faststart", "-f", "mp4", str(tmp)],
+                           what=f"join the scene clips into {out}", target=out)
+            except OSError:
+                raise
+            except DreamrunnerError as exc:
+                if isinstance(exc, BackendUnavailable):
+                    raise
+                raise InputInvalid(exc.message.replace("ffmpeg failed to join", "ffmpeg could not join"),
+                                   hint="re-render the scenes (`dreamrunner render WS --force`)") from None
+            check_video(tmp, total, out)

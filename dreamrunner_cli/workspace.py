@@ -13,6 +13,7 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import struct
 import tempfile
@@ -149,20 +150,30 @@ def atomic_path(target: Path) -> Iterator[Path]:
     """Yield a temporary path in the target's folder (same suffix); rename it over the target on success.
 
     A crash before the rename leaves the target untouched (and at most a ``.tmp-*`` file, ignored by everything).
+    Any error in the block or while flushing the file to disk (``fsync`` reports the write-back errors of a full
+    disk or a network mount) leaves the target untouched and removes the temporary file. An OSError about the
+    temporary file (ENOSPC while writing it) is raised naming the target: the temporary name means nothing to a
+    user. A caller whose file is written by another program checks it inside the block (``video.check_video``):
+    that program exiting 0 is not proof of a whole file.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{target.stem}-", suffix=target.suffix, dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files people share
+    tmp_path: Path | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{target.stem}-", suffix=target.suffix, dir=target.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        os.chmod(tmp_path, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are ordinary files people share
         yield tmp_path
         with open(tmp_path, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp_path, target)
+    except OSError as exc:
+        if exc.errno is not None and (tmp_path is None or exc.filename in (None, str(tmp_path), tmp_path)):
+            raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and (tmp_path.exists() or tmp_path.is_symlink()):
             tmp_path.unlink()
 
 
@@ -351,8 +362,14 @@ class Workspace:
                 with open(self.runs_log, "rb") as f:
                     f.seek(size - 1)
                     torn = f.read(1) != b"\n"
-            os.write(fd, (("\n" if torn else "") + line + "\n").encode("ascii"))
+            data = (("\n" if torn else "") + line + "\n").encode("ascii")
+            while data:  # a short write (the disk filling up) is retried, so its error is raised, never ignored
+                data = data[os.write(fd, data):]
             os.fsync(fd)
+        except OSError as exc:  # os.write and os.fsync name no file
+            if exc.errno is None or exc.filename is not None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(self.runs_log)) from exc
         finally:
             os.close(fd)
 
@@ -516,12 +533,16 @@ def verify_records(ws: Workspace, blob: bytes) -> dict[str, Any]:
     def damaged(what: str) -> RecordsDamaged:
         return RecordsDamaged(f"{name} is damaged: {what}", hint=REBUILD_HINT.format(root=ws.root))
 
+    from .bounds import BoundExceeded, loads_json
+
     try:
-        data = json.loads(blob.decode("utf-8"))
+        data = loads_json(blob.decode("utf-8"), name)  # bounded: depth, number length (bounds.py)
     except UnicodeDecodeError as exc:
         raise damaged(f"not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
         raise damaged(f"not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}; truncated?)") from None
+    except BoundExceeded as exc:
+        raise damaged(exc.message.removeprefix(f"{name}: ")) from None
     if not isinstance(data, dict):
         raise damaged("not a JSON object")
     if data.get("schema") != RECORDS_SCHEMA:
@@ -666,9 +687,17 @@ class StageRun:
         self.info.update(info)
         if self.dry_run:
             return
-        self.ws.log_run({"stage": self.stage, "outcome": outcome, "seconds": round(time.monotonic() - self._start, 3),
-                         "items": [{k: it[k] for k in ("item", "action", "reason") if k in it} for it in self.items],
-                         **self.info})
+        entry = {"stage": self.stage, "outcome": outcome, "seconds": round(time.monotonic() - self._start, 3),
+                 "items": [{k: it[k] for k in ("item", "action", "reason") if k in it} for it in self.items],
+                 **self.info}
+        if outcome == "ok":
+            self.ws.log_run(entry)
+            return
+        try:
+            self.ws.log_run(entry)
+        except OSError as exc:  # logging a failed run must not hide why it failed (a full disk fails both)
+            logging.getLogger(f"dreamrunner.{self.stage}").warning(
+                "%s: could not record the failed run in %s: %s", self.stage, self.ws.runs_log, exc)
 
     def result(self, **extra: Any) -> dict[str, Any]:
         return {"stage": self.stage, "workspace": str(self.ws.root), "dry_run": self.dry_run,

@@ -1,8 +1,10 @@
 """A real HTTP server on 127.0.0.1 that speaks the OpenAI chat-completions protocol, for the LLM planner tests.
 
-It serves a script of steps, one per request: a reply, an HTTP error status, a hang, or a 400 for requests that
-ask for json_schema output. When the script is empty it asks ``responder`` (``plan_responder`` writes a valid plan
-for whatever the planner asks, reading only the first user message), or answers 500 "script exhausted" so a test
+It serves a script of steps, one per request: a reply, an HTTP error status, a hang, a 400 for requests that
+ask for json_schema output, a reply dripped one byte at a time (``drip``: the body, or the headers too), or raw
+response bytes (``raw``: invalid UTF-8, oversized or gzip-bombed bodies). When the script is empty it asks
+``responder`` for reply text or a step (``plan_responder`` writes a valid plan for whatever the planner asks,
+reading only the first user message), or answers 500 "script exhausted" so a test
 that makes more requests than it scripted fails visibly. Every request is recorded (body and headers).
 ``GET /v1/models`` lists ``models`` (id → extra fields, e.g. vLLM's ``max_model_len``); those requests are recorded
 in ``model_lists`` only, so chat request counts stay exact.
@@ -59,6 +61,27 @@ def hang(seconds: float) -> dict:
     return {"kind": "hang", "seconds": seconds}
 
 
+def drip(interval: float = 1.0, headers: bool = False, content: str = "{}") -> dict:
+    """A 200 reply sent one byte every ``interval`` seconds (the body; with ``headers``, the status line and headers
+    too): every read gets a byte, so no read timeout ever fires. Ends early on stop()."""
+    return {"kind": "drip", "interval": interval, "headers": headers, "content": content}
+
+
+def raw(body: bytes, headers: dict[str, str] | None = None) -> dict:
+    """A 200 response with exactly these body bytes (Content-Type: application/json unless ``headers`` says)."""
+    return {"kind": "raw", "body": body, "headers": {"Content-Type": "application/json", **(headers or {})}}
+
+
+def completion_body(content: str | bytes) -> bytes:
+    """The bytes of a chat-completions response whose reply is ``content`` (bytes: spliced in as they are)."""
+    marker = "@@CONTENT@@"
+    text = json.dumps({"id": "chatcmpl-raw", "object": "chat.completion", "created": 0, "model": "m",
+                       "choices": [{"index": 0, "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": marker}}]})
+    head, tail = text.encode().split(marker.encode())
+    return head + (content if isinstance(content, bytes) else content.encode()) + tail
+
+
 def reject_json_schema() -> dict:
     """400 if the request asks for response_format json_schema; otherwise fall through to the next step."""
     return {"kind": "reject_json_schema"}
@@ -66,12 +89,13 @@ def reject_json_schema() -> dict:
 
 class ScriptedLLMServer:
     def __init__(self, script: list[dict] | None = None,
-                 responder: Callable[[dict], str] | None = None):
+                 responder: Callable[[dict], str | dict] | None = None):
         self.script: deque[dict] = deque(script or [])
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.models: dict[str, dict[str, Any]] = {}
         self.model_lists = 0
+        self.dripped = 0  # bytes sent by drip steps (after the first of each)
         self._lock = threading.Lock()
         self._release = threading.Event()  # ends hangs early on stop()
         server = self
@@ -104,6 +128,10 @@ class ScriptedLLMServer:
                 if step["kind"] == "status":
                     return self._send(step["code"], {"error": {"message": step["message"], "type": "scripted"}},
                                       step["headers"])
+                if step["kind"] == "drip":
+                    return self._drip(step)
+                if step["kind"] == "raw":
+                    return self._send_bytes(200, step["body"], step["headers"])
                 self._send(200, {
                     "id": f"chatcmpl-{len(server.requests)}", "object": "chat.completion", "created": 0,
                     "model": body.get("model"),
@@ -112,16 +140,36 @@ class ScriptedLLMServer:
                     "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}})
 
             def _send(self, code: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-                data = json.dumps(payload).encode()
+                self._send_bytes(code, json.dumps(payload).encode(),
+                                 {"Content-Type": "application/json", **(headers or {})})
+
+            def _send_bytes(self, code: int, data: bytes, headers: dict[str, str]) -> None:
                 try:
                     self.send_response(code)
-                    self.send_header("Content-Type", "application/json")
                     self.send_header("Content-Length", str(len(data)))
-                    for k, v in (headers or {}).items():
+                    for k, v in headers.items():
                         self.send_header(k, v)
                     self.end_headers()
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+                    pass
+
+            def _drip(self, step: dict) -> None:
+                body = completion_body(step["content"])
+                head = (f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                        "\r\n").encode()
+                if not step["headers"]:
+                    self.wfile.write(head)
+                    head = b""
+                self.close_connection = True
+                try:
+                    for i in range(len(head) + len(body)):
+                        self.wfile.write((head + body)[i:i + 1])
+                        if server._release.wait(step["interval"]):
+                            return  # stop(): end the drip
+                        with server._lock:
+                            server.dripped += 1
+                except (BrokenPipeError, ConnectionResetError):  # the client gave up
                     pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -137,7 +185,8 @@ class ScriptedLLMServer:
                 continue
             return step
         if self.responder is not None:
-            return reply(self.responder(body))
+            answer = self.responder(body)  # reply text, or a step (drip, raw, status, ...)
+            return answer if isinstance(answer, dict) else reply(answer)
         return status(500, "script exhausted: the test made more requests than it scripted")
 
     @property

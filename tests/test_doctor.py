@@ -16,22 +16,32 @@ from typer.testing import CliRunner
 from dreamrunner_cli import doctor as dr
 from dreamrunner_cli.cli import app
 from dreamrunner_cli.config import resolve_config
+from dreamrunner_cli.errors import DreamrunnerError
 
 runner = CliRunner()
 NO_CUDA = {"available": False, "devices": [], "torch": "x", "cuda": None}
 
 
+LIBRARY = {"transformer": "diffusers", "vae": "diffusers", "text_encoder": "transformers",
+           "tokenizer": "transformers", "scheduler": "diffusers"}
+WEIGHTS = {"transformer": "diffusion_pytorch_model.safetensors", "vae": "diffusion_pytorch_model.safetensors",
+           "text_encoder": "model.safetensors"}
+
+
 def fake_pipeline(folder: Path, complete: bool = True) -> Path:
-    """A diffusers pipeline folder: model_index.json + components with configs and (tiny) weight files."""
+    """A diffusers pipeline folder as the loader checks it (models/loading.py ``pipeline_problems``): model_index.json
+    and each component with its config, weights under the names diffusers and transformers read (empty files: the
+    doctor never opens them), CogVideoX's sentencepiece tokenizer files. tests/test_replicas_cogvideox.py loads real
+    ones."""
     folder.mkdir(parents=True, exist_ok=True)
-    comps = ["transformer", "vae", "text_encoder", "tokenizer", "scheduler"]
     (folder / "model_index.json").write_text(json.dumps(
-        {"_class_name": "CogVideoXPipeline", **{c: ["diffusers", "X"] for c in comps}}))
-    for c in comps:
+        {"_class_name": "CogVideoXPipeline", **{c: [lib, "X"] for c, lib in LIBRARY.items()}}))
+    for c in LIBRARY:
         (folder / c).mkdir(exist_ok=True)
-        (folder / c / "config.json").write_text("{}")
-        if complete and c in ("transformer", "vae", "text_encoder"):
-            (folder / c / "model.safetensors").write_bytes(b"0")
+        (folder / c / ("scheduler_config.json" if c == "scheduler" else "config.json")).write_text("{}")
+        if complete and c in WEIGHTS:
+            (folder / c / WEIGHTS[c]).write_bytes(b"0")
+    (folder / "tokenizer" / "spiece.model").write_bytes(b"0")
     return folder
 
 
@@ -177,3 +187,87 @@ def test_doctor_does_not_import_torch_until_the_cuda_check():
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_folder_of_bin_weights_is_an_error_in_the_loaders_words(env):
+    """Issue 20 item 6: doctor accepted .bin/.pth/.pt, then the loader (safetensors only) refused the folder and told
+    the user to `hf download` the local path. Now both refuse it before loading, with the same message and a fix for
+    that folder."""
+    from dreamrunner_cli.models.loading import load_pipeline
+
+    folder = fake_pipeline(env / "models" / "cog")
+    (folder / "transformer" / "diffusion_pytorch_model.safetensors").rename(
+        folder / "transformer" / "diffusion_pytorch_model.bin")
+    (folder / "vae" / "diffusion_pytorch_model.safetensors").rename(folder / "vae" / "weights.pth")
+    cfg = resolve_config(preset="cogvideox-2b", overrides=[f"model.id={folder}", "model.device=cpu"])
+    c = dr.check_model(dr.configured_models(cfg)[0])
+    assert c.status == "error" and c.exit_code == 5
+    assert "transformer/ holds diffusion_pytorch_model.bin but no diffusion_pytorch_model.safetensors" in c.message
+    assert "vae/ holds weights.pth but no diffusion_pytorch_model.safetensors" in c.message
+    assert "convert those weights to safetensors" in c.fix and f"hf download {folder} " not in c.fix + " "
+    with pytest.raises(DreamrunnerError) as err:
+        load_pipeline(cfg.model)
+    assert (err.value.exit_code, err.value.message, err.value.hint) == (c.exit_code, c.message, c.fix)
+
+
+def test_pipeline_checks_name_the_published_file_names(env):
+    """Weights must sit under the names from_pretrained reads; shards listed in an index must all be there; the
+    tokenizer folder must hold a tokenizer."""
+    folder = fake_pipeline(env / "cog")
+    spec = dr.ModelSpec("model.id", str(folder), "pipeline", "THUDM/CogVideoX-2b")
+    assert dr.check_model(spec).status == "ok"
+    (folder / "text_encoder" / "model.safetensors").rename(folder / "text_encoder" / "weights.safetensors")
+    c = dr.check_model(spec)
+    assert "text_encoder/ has no weights (model.safetensors or model.safetensors.index.json)" in c.message
+    (folder / "text_encoder" / "model.safetensors.index.json").write_text(json.dumps(
+        {"metadata": {}, "weight_map": {"a": "model-00001-of-00002.safetensors",
+                                        "b": "model-00002-of-00002.safetensors"}}))
+    (folder / "text_encoder" / "model-00001-of-00002.safetensors").write_bytes(b"0")
+    c = dr.check_model(spec)
+    assert "text_encoder/ lacks model-00002-of-00002.safetensors (listed in model.safetensors.index.json)" \
+        in c.message and c.exit_code == 5
+    (folder / "text_encoder" / "model-00002-of-00002.safetensors").write_bytes(b"0")
+    (folder / "tokenizer" / "spiece.model").unlink()
+    c = dr.check_model(spec)
+    assert c.message.endswith("tokenizer/ has neither tokenizer.json nor a sentencepiece model (spiece.model)")
+
+
+def test_packages_check_names_protobuf_as_the_loader_does(env, monkeypatch):
+    """The tokenizer's packages: for a folder here, what its tokenizer needs; before a download, what CogVideoX's
+    published tokenizer needs. Same message as the loader's (models/loading.py ``tokenizer_package_error``)."""
+    import sys
+
+    from dreamrunner_cli.models.loading import pipeline_folder_error
+
+    folder = fake_pipeline(env / "cog")
+    cfg = resolve_config(preset="cogvideox-2b", overrides=[f"model.id={folder}"])
+    ok = dr.check_packages(cfg)
+    assert ok.status == "ok" and ok.details["needs"] == ["sentencepiece", "protobuf"]
+    monkeypatch.setitem(sys.modules, "google.protobuf", None)  # protobuf not installed
+    c = dr.check_packages(cfg)
+    assert c.status == "error" and c.exit_code == 4
+    assert c.message.startswith(f"the tokenizer in {folder / 'tokenizer'} needs the `protobuf` package")
+    assert c.fix.startswith("pip install protobuf")
+    loader = pipeline_folder_error(folder)
+    assert (loader.exit_code, loader.message, loader.hint) == (c.exit_code, c.message, c.fix)
+    hub = dr.check_packages(resolve_config(preset="cogvideox-2b"))  # not downloaded yet
+    assert hub.status == "error" and hub.message.startswith("the CogVideoX tokenizer needs the `protobuf` package")
+    (folder / "tokenizer" / "tokenizer.json").write_text("{}")  # a fast tokenizer file: no conversion, no protobuf
+    assert dr.check_packages(cfg).status == "ok"
+    assert dr.check_packages(resolve_config(preset="tiny")).status == "info"
+
+
+def test_cuda_check_says_what_run_says(env):
+    """doctor's CUDA check is `run`'s up-front check (loading.device_error, offload_error): the same words."""
+    from dreamrunner_cli.models.loading import device_error
+
+    cfg = resolve_config(preset="cogvideox-2b")
+    c = dr.check_cuda(cfg, lambda: NO_CUDA)
+    err = device_error(cfg, count=0)
+    assert (c.status, c.exit_code, c.message, c.fix) == ("error", 4, err.message, err.hint)
+    assert c.message == "CUDA is not available on this machine, but retrieve.device=cuda, model.device=cuda"
+    assert c.details["needs"] == ["retrieve.device=cuda: used by retrieve",
+                                  "model.device=cuda: used by adapt, render, evaluate"]
+    offload = resolve_config(preset="tiny", overrides=["render.cpu_offload=model"])
+    c = dr.check_cuda(offload, lambda: NO_CUDA)
+    assert c.status == "error" and c.exit_code == 2 and c.message.startswith("offload needs a CUDA device")

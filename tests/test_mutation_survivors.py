@@ -200,8 +200,8 @@ def test_a_score_equal_to_the_threshold_is_not_kept():
 def test_the_gate_threshold_names_its_source_and_the_fix():
     from dreamrunner_cli.errors import UsageError
 
-    value, source = scoring.gate_threshold(None, "ViT-L-14", "openai", "viclip:OpenGVLab/ViCLIP")
-    assert value == 0.2 and source == "calibrated for ViT-L-14/openai + viclip"
+    value, source = scoring.gate_threshold(None, "ViT-L-14-quickgelu", "openai", "viclip:OpenGVLab/ViCLIP")
+    assert value == 0.2 and source == "calibrated for ViT-L-14-quickgelu/openai + viclip"
     assert scoring.gate_threshold(0, "x", None, "viclip:OpenGVLab/ViCLIP") == (0.0, "retrieve.threshold")
     with pytest.raises(UsageError) as exc:
         scoring.gate_threshold(None, "ViT-B-32", "laion", "xclip:microsoft/xclip-base-patch32")

@@ -3,7 +3,12 @@
 * the documented exit code (never 1: every expected failure is a message, not a crash),
 * a message on stderr that starts with ``error:`` and no traceback,
 * nothing changed on disk: the byte snapshot of the case's folder (files and folders) is identical before and after
-  the refused command ("guards decide before they write").
+  the refused command ("guards decide before they write"). A case marked ``logged`` fails after its stage started
+  (an LLM reply that is refused): the only change allowed is the failure appended to the workspace's runs.jsonl.
+
+The "bounds" cases (issue 22) feed inputs past every bound: a FIFO or a device as a story or plan.json, a 5 MB
+story, YAML aliases, JSON nested 100,000 deep or with a 5,000-digit number, and LLM servers that drip, send invalid
+UTF-8 or too much (a local fake server, tests/llm_server.py, started once for the module).
 
 `make test` runs every fourth case; `make reliability` (DREAMRUNNER_RELIABILITY=1) runs all of them and prints the
 figures (cases, clear, nothing changed) that docs/reliability.md reports.
@@ -37,6 +42,8 @@ class Case:
     code: int
     build: Callable[[Path, Path], list]  # (workspace copy, scratch folder) -> argv; may damage files first
     xfail: str | None = None  # a known gap, named in the report (strict: it fails the run once fixed)
+    logged: bool = False  # fails after the stage started: runs.jsonl may gain the failure's line, nothing else
+    says: str | None = None  # text the message must hold (the bound and the key that raises it, the file blamed)
 
 
 def _plan(ws: Path) -> dict:
@@ -140,6 +147,39 @@ def _new_story_over_edited_plan(ws: Path, tmp: Path) -> list:
     story = TEDDY.read_text() + "\nThen Teddy waves goodbye.\n"
     shutil.copytree(TEDDY.parent / "refs", tmp / "refs")  # the story's reference images, next to the new story
     return ["plan", _story(tmp, story, "teddy2.txt"), "-w", ws]
+
+def _fifo(path: Path) -> Path:
+    if path.exists():
+        path.unlink()
+    os.mkfifo(path)  # nobody writes: opening it for reading would block forever
+    return path
+
+
+def _billion_laughs() -> str:
+    lines = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    lines += [f"{k}: &{k} [" + ",".join([f"*{prev}"] * 9) + "]" for prev, k in zip("abcdefgh", "bcdefghi")]
+    return "---\n" + "\n".join(lines) + "\ncharacters:\n  - id: bo\n    name: *i\n---\nBo wakes up.\n"
+
+
+DEEP = "[" * 100_000 + "]" * 100_000
+DIGITS = "9" * 5000
+LLM: dict[str, str] = {}  # the fake LLM server's URL, set by the module fixture below
+
+
+def _llm_steps(body: dict):
+    """The fake server's answer, chosen by the model name the case asks for."""
+    from llm_server import completion_body, drip, raw
+
+    return {"drip": lambda: drip(0.5),
+            "bad-utf8": lambda: raw(completion_body(b"Bo walks \xff\xfe to the park")),
+            "too-big": lambda: raw(completion_body("x" * 300_000)),
+            "deep": lambda: raw(b'{"choices": ' + DEEP.encode() + b"}")}[body["model"]]()
+
+
+def _llm(ws: Path, model: str, *extra: str) -> list:
+    return ["plan", ws, "--llm", "openai", "--llm-base-url", LLM["url"], "--llm-model", model, "--no-save", "-q",
+            "--set", "plan.max_retries=0", *extra]
+
 
 CASES: list[Case] = [
     # plan ------------------------------------------------------------------------------------------------------------
@@ -270,9 +310,64 @@ CASES: list[Case] = [
          lambda ws, t: ["retrieve", ws, "--db", _damaged_index(t, "meta/rows.npy"), "--preset", "tiny"]),
     Case("index search: index.json not UTF-8", 5,
          lambda ws, t: ["index", "search", _index(t, {"index.json": b"\xff\xfe"}), "walking"]),
+    # bounds (issue 22): every external input has one -------------------------------------------------------------
+    Case("plan: story is a FIFO", 5, lambda ws, t: ["plan", _fifo(t / "story.txt")], says="not a regular file"),
+    Case("plan: story is a device", 5, lambda ws, t: ["plan", "/dev/null", "-w", t / "w"], says="a device"),
+    Case("plan: story of 5 MB", 5, lambda ws, t: ["plan", _story(t, "Bo walks to the park. " * 240_000)],
+         says="(plan.max_story_bytes)"),
+    Case("plan: story over a lowered plan.max_story_bytes", 5,
+         lambda ws, t: ["plan", TEDDY, "-w", t / "w", "--set", "plan.max_story_bytes=100"],
+         says="limit of 100 bytes (plan.max_story_bytes)"),
+    Case("plan: YAML aliases in front matter", 5, lambda ws, t: ["plan", _story(t, _billion_laughs())],
+         says="YAML alias *a"),
+    Case("plan: YAML merge key in front matter", 5, lambda ws, t: ["plan", _story(
+        t, "---\nbase: &b {description: a robot}\ncharacters:\n  - <<: *b\n    id: bo\n---\nBo walks.\n")]),
+    Case("plan: front matter nested 1,000 deep", 5,
+         lambda ws, t: ["plan", _story(t, "---\ntitle: " + "[" * 1000 + "]" * 1000 + "\n---\nBo walks.\n")]),
+    Case("plan: front matter with a 5,000-digit number", 5,
+         lambda ws, t: ["plan", _story(t, f"---\ntitle: {DIGITS}\n---\nBo walks.\n")]),
+    Case("render: plan.json nested 100,000 deep", 5,
+         lambda ws, t: ((ws / "plan.json").write_text(DEEP), ["render", ws])[1], says="nested more than 64 levels"),
+    Case("render: plan.json with a 5,000-digit number", 5,
+         lambda ws, t: ((ws / "plan.json").write_text(f'{{"title": {DIGITS}}}'), ["render", ws])[1],
+         says="above the limit of 100 characters"),
+    Case("render: plan.json is a FIFO", 5, lambda ws, t: (_fifo(ws / "plan.json"), ["render", ws])[1]),
+    Case("render: config.json with a 5,000-digit number", 5,
+         lambda ws, t: ["render", _config(ws, f'{{"render": {{"steps": {DIGITS}}}}}')]),
+    Case("render: config.json nested 100,000 deep", 5, lambda ws, t: ["render", _config(ws, f'{{"render": {DEEP}}}')]),
+    Case("render: --set with a 5,000-digit number", 2, lambda ws, t: ["render", ws, "--set", f"render.steps={DIGITS}"]),
+    Case("status: records nested 100,000 deep", 5,
+         lambda ws, t: ["status", _lock(ws, b'{"schema": 1, "stages": ' + DEEP.encode() + b"}")]),
+    Case("plan: LLM server dripping one byte at a time", 4, lambda ws, t: _llm(ws, "drip", "--set", "plan.timeout_s=1"),
+         logged=True, says="within plan.timeout_s=1 s"),
+    Case("plan: LLM reply not UTF-8", 5, lambda ws, t: _llm(ws, "bad-utf8"), logged=True,
+         says="the LLM server at http://127.0.0.1:"),  # was: blamed on a workspace file
+    Case("plan: LLM reply over plan.max_reply_bytes", 5,
+         lambda ws, t: _llm(ws, "too-big", "--set", "plan.max_reply_bytes=100000"), logged=True,
+         says="(plan.max_reply_bytes)"),
+    Case("plan: LLM response nested 100,000 deep", 5, lambda ws, t: _llm(ws, "deep"), logged=True),
+    Case("import: a line nested 100,000 deep", 5,
+         lambda ws, t: ["import", _story(t, f'["v", {DEEP}]\n', "b.jsonl"), "--out", t / "o"],
+         says="nested more than 64 levels"),
+    Case("import: a line with a 5,000-digit number", 5,
+         lambda ws, t: ["import", _story(t, f'["v", {DIGITS}]\n', "b.jsonl"), "--out", t / "o"],
+         says="above the limit of 100 characters"),
+    Case("import: file is a FIFO", 5, lambda ws, t: ["import", _fifo(t / "b.jsonl"), "--out", t / "o"],
+         says="not a regular file"),
 ]
 
 SELECTED = CASES if FULL else CASES[::4]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def llm_server():
+    """One fake LLM server for the module's LLM cases (it answers by the model name: _llm_steps)."""
+    from llm_server import ScriptedLLMServer
+
+    srv = ScriptedLLMServer(responder=_llm_steps).start()
+    LLM["url"] = srv.url
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +402,8 @@ def _clear(stderr: str) -> bool:
     return bool(lines) and lines[0].startswith(("error:", "Usage:"))
 
 
+# Each case takes seconds; the time limit turns a regression that hangs (a FIFO read, a drip) into a failure.
+@pytest.mark.timeout(120)
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(reason=c.xfail, strict=True)]
                                                if c.xfail else []) for c in SELECTED])
 def test_bad_input(case: Case, planned: Path, tmp_path: Path, monkeypatch):
@@ -323,7 +420,11 @@ def test_bad_input(case: Case, planned: Path, tmp_path: Path, monkeypatch):
     else:
         res = runner.invoke(app, argv, catch_exceptions=False)
     after = snapshot(tmp_path)
-    clear = _clear(res.stderr) and "Traceback" not in res.output
+    clear = _clear(res.stderr) and "Traceback" not in res.output and (case.says or "") in res.stderr
     assert (res.exit_code, clear) == (case.code, True), f"{case.name}: exit {res.exit_code}\n{res.output}"
     changed = sorted(k for k in set(before) | set(after) if before.get(k, b"<absent>") != after.get(k, b"<absent>"))
+    if case.logged and changed == ["ws/runs.jsonl"]:  # the failure, appended: earlier lines untouched
+        old, new = before["ws/runs.jsonl"] or b"", after["ws/runs.jsonl"] or b""
+        assert new.startswith(old) and b'"outcome": "failed"' in new[len(old):], f"{case.name}: runs.jsonl"
+        changed = []
     assert changed == [], f"{case.name}: the refused command changed {changed}"

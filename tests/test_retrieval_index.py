@@ -412,10 +412,11 @@ def test_gate_threshold_is_per_model_pair():
     from dreamrunner_cli.errors import UsageError
     from dreamrunner_cli.retrieval.scoring import gate_threshold
 
-    assert gate_threshold(None, "ViT-L-14-336", "openai", "viclip:OpenGVLab/ViCLIP")[0] == 0.2  # the paper's pair
-    assert gate_threshold(0.27, "ViT-L-14-336", "openai", "xclip:microsoft/xclip-base-patch32") == (
+    paper = "ViT-L-14-336-quickgelu"  # OpenAI's weights are QuickGELU ones (issue 20)
+    assert gate_threshold(None, paper, "openai", "viclip:OpenGVLab/ViCLIP")[0] == 0.2  # the paper's pair
+    assert gate_threshold(0.27, paper, "openai", "xclip:microsoft/xclip-base-patch32") == (
         0.27, "retrieve.threshold")
     with pytest.raises(UsageError, match="no calibrated retrieval threshold"):
-        gate_threshold(None, "ViT-L-14-336", "openai", "xclip:microsoft/xclip-base-patch32")
+        gate_threshold(None, paper, "openai", "xclip:microsoft/xclip-base-patch32")
     with pytest.raises(UsageError):
-        gate_threshold(None, "ViT-B-32", "openai", "viclip:OpenGVLab/ViCLIP")
+        gate_threshold(None, "ViT-B-32-quickgelu", "openai", "viclip:OpenGVLab/ViCLIP")

@@ -79,6 +79,43 @@ def test_real_clip_weights_missing_offline_raise_model_unavailable(monkeypatch):
         load_clip_scorer("ViT-B-32", None)
 
 
+def test_openai_weights_in_a_gelu_clip_are_refused_before_any_download(monkeypatch):
+    """Issue 20 fix 3: open_clip builds ViT-L-14-336 with GELU and only warns that OpenAI's weights are QuickGELU."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelUnavailable) as err:
+        load_clip_scorer("ViT-L-14-336", "openai")
+    assert err.value.exit_code == 4
+    assert "GELU" in err.value.message and "'openai' weights were trained with QuickGELU" in err.value.message
+    assert "clip_model to 'ViT-L-14-336-quickgelu'" in err.value.hint and "evaluate.clip_model" in err.value.hint
+    assert scorers.clip_activation_error("ViT-L-14-336-quickgelu", "openai") is None
+    assert scorers.clip_activation_error("ViT-B-32", "laion2b_s34b_b79k") is None  # a GELU tag on a GELU model
+
+
+def test_the_presets_score_with_quickgelu_clip_and_its_calibrated_gate():
+    from dreamrunner_cli.config import resolve_config
+    from dreamrunner_cli.retrieval.scoring import gate_threshold
+
+    for preset in ("cogvideox-2b", "cogvideox-5b"):
+        cfg = resolve_config(preset=preset)
+        for section in (cfg.retrieve, cfg.evaluate):
+            assert (section.clip_model, section.clip_pretrained) == ("ViT-L-14-336-quickgelu", "openai")
+            assert scorers.clip_activation_error(section.clip_model, section.clip_pretrained) is None
+        rc = cfg.retrieve
+        assert gate_threshold(None, rc.clip_model, rc.clip_pretrained, rc.video_text_model)[0] == 0.2
+    assert gate_threshold(None, "hf-hub:timm/vit_large_patch14_clip_336.openai", None, "viclip:x")[0] == 0.2
+
+
+def test_an_old_config_naming_gelu_clip_gets_the_fix_not_uncalibrated():
+    """A workspace config saved before the fix still loads; retrieve then says what to set."""
+    from dreamrunner_cli.config import resolve_config
+    from dreamrunner_cli.retrieval.scoring import gate_threshold
+
+    rc = resolve_config(preset="cogvideox-2b", overrides=["retrieve.clip_model=ViT-L-14-336"]).retrieve
+    with pytest.raises(ModelUnavailable) as err:
+        gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained, rc.video_text_model)
+    assert "--set retrieve.clip_model=ViT-L-14-336-quickgelu" in err.value.hint
+
+
 def test_real_video_text_weights_missing_offline_raise_model_unavailable(monkeypatch, tmp_path):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(ModelUnavailable) as err:
@@ -178,3 +215,26 @@ def test_missing_cuda_is_an_error_not_a_fallback():
         load_clip_scorer("tiny", None, "cuda")
     with pytest.raises(BackendUnavailable, match="CUDA"):
         load_video_text_scorer("tiny", "cuda")
+
+
+def test_the_scorer_modules_share_checked_loading_without_importing_each_other():
+    """Issue 20: dino, scorers and viclip imported each other in a circle (check_loading in scorers, hub_offline
+    in dino). Each now imports models/checked.py only (scorers also its ViCLIP backend)."""
+    import ast
+    from pathlib import Path
+
+    from dreamrunner_cli import models
+
+    def siblings(module: str) -> set[str]:
+        tree = ast.parse((Path(models.__file__).parent / f"{module}.py").read_text(encoding="utf-8"))
+        return {n.module.split(".")[0] for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module}
+
+    assert siblings("checked") == {"loading"}
+    assert siblings("dino") == siblings("detector") == siblings("viclip") == {"checked"}
+    assert siblings("scorers") == {"checked", "viclip"}
+    from dreamrunner_cli.models import dino
+
+    assert dino.hub_offline is scorers.hub_offline  # the names other modules import stay where they were
+    assert scorers.check_loading.__module__ == "dreamrunner_cli.models.checked"
+

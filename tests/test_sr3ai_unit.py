@@ -499,8 +499,9 @@ def recording_pipe(tiny_pipe, adapters=()):
     with warnings.catch_warnings():  # several adapters on one model is what we want here
         warnings.filterwarnings("ignore", message="Already found a `peft_config` attribute")
         for name in adapters:
-            transformer.add_adapter(LoraConfig(r=2, lora_alpha=2, target_modules=["transformer_blocks.0.attn1.to_q"]),
-                                    adapter_name=name)
+            # random B (not peft's zero init): an adapter that changes nothing is refused (sr3ai.lora.check_applies)
+            transformer.add_adapter(LoraConfig(r=2, lora_alpha=2, target_modules=["transformer_blocks.0.attn1.to_q"],
+                                               init_lora_weights=False), adapter_name=name)
     frames = np.array([-0.5, 0.0, 0.002, 0.2, 0.5, 1.0, 1.5], dtype=np.float32).reshape(1, 7, 1, 1)
     return RecordingPipe(tiny_pipe, transformer, np.broadcast_to(frames, (9, 7, 2, 3)))
 

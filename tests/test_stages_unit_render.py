@@ -797,21 +797,25 @@ def test_many_missing_loras_name_the_whole_adapt_command(tmp_path, fake):
     assert err.value.hint.startswith(f"train them with `dreamrunner adapt {ws.root}`, or")
 
 
-def test_memory_options_and_a_pipeline_of_this_call_alone(tmp_path, fake):
+def test_memory_options_and_a_pipeline_of_this_call_alone(tmp_path, fake, monkeypatch):
+    from dreamrunner_cli.models import loading
+
+    monkeypatch.setattr(loading, "cuda_count", lambda: 1)  # CPU offload needs a GPU (else exit 2: test_devices_upfront)
     ws = make_ws(tmp_path)
-    render.run(ws, cfg_of(*LENIENT, "render.cpu_offload=model", "render.vae_tiling=true", "render.vae_slicing=true"),
-               progress=False, only=["s01"])
+    gpu = "model.device=cuda"
+    render.run(ws, cfg_of(*LENIENT, gpu, "render.cpu_offload=model", "render.vae_tiling=true",
+                          "render.vae_slicing=true"), progress=False, only=["s01"])
     assert fake.loads == [("tiny", False)]  # offload places the modules itself
-    assert fake.pipes[0].log == [("model offload", "cpu"), "vae.enable_tiling", "vae.enable_slicing",
+    assert fake.pipes[0].log == [("model offload", "cuda"), "vae.enable_tiling", "vae.enable_slicing",
                                  ("scheduler", "dpm"), "vae.disable_tiling", "vae.disable_slicing"]
-    render.run(ws, cfg_of(*LENIENT, "render.cpu_offload=sequential"), progress=False, only=["s01"])
+    render.run(ws, cfg_of(*LENIENT, gpu, "render.cpu_offload=sequential"), progress=False, only=["s01"])
     assert fake.loads[1] == ("tiny", False)
-    assert fake.pipes[1].log[:2] == [("sequential offload", "cpu"), ("scheduler", "dpm")]
+    assert fake.pipes[1].log[:2] == [("sequential offload", "cuda"), ("scheduler", "dpm")]
     # A pool is not used with CPU offload: the hooks it installs cannot be undone.
     from dreamrunner_cli.models.pool import ModelPool
 
     pool = ModelPool()
-    render.run(ws, cfg_of(*LENIENT, "render.cpu_offload=model"), progress=False, only=["s01"], models=pool,
+    render.run(ws, cfg_of(*LENIENT, gpu, "render.cpu_offload=model"), progress=False, only=["s01"], models=pool,
                force=True)
     assert pool.loads == 0 and fake.loads[2] == ("tiny", False)
 

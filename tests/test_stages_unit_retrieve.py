@@ -371,11 +371,11 @@ def test_kept_at_the_threshold_is_not_above_it(tmp_path, fake_media):
 
 
 def test_the_calibrated_gate_of_the_paper_models(tmp_path, fake_media):
-    rc = tiny_rc("threshold=null", "clip_model=ViT-L-14", "clip_pretrained=openai",
+    rc = tiny_rc("threshold=null", "clip_model=ViT-L-14-quickgelu", "clip_pretrained=openai",
                  "video_text_model=viclip:OpenGVLab/ViCLIP", "min_clips=1")
     m = stage.retrieve_motion(FakeIndex([]), WALK, rc, FakeScorer({}), tmp_path / "w", DATABASE)
-    assert (m["params"]["threshold"], m["params"]["threshold_source"]) == (0.2, "calibrated for ViT-L-14/openai + "
-                                                                                "viclip")
+    assert (m["params"]["threshold"], m["params"]["threshold_source"]) == (
+        0.2, "calibrated for ViT-L-14-quickgelu/openai + viclip")
 
 
 def test_a_crash_before_the_manifest_leaves_none(tmp_path, fake_media, monkeypatch):
@@ -669,7 +669,7 @@ def test_scorers_load_only_after_the_gate_and_the_segmenter(ws, fake_stage, monk
 
 
 def test_run_checks_the_calibrated_gate_of_the_paper_models(ws, fake_stage):
-    r = stage.run(ws, tiny_cfg("retrieve.threshold=null", "retrieve.clip_model=ViT-L-14",
+    r = stage.run(ws, tiny_cfg("retrieve.threshold=null", "retrieve.clip_model=ViT-L-14-quickgelu",
                                "retrieve.clip_pretrained=openai", "retrieve.video_text_model=viclip:OpenGVLab/ViCLIP"),
                   db="/my/db", progress=False)
     assert [i["action"] for i in r["items"]] == ["ran", "ran"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import hashlib
 import sys
 import time
 from pathlib import Path
@@ -59,8 +60,10 @@ def batch(
     if ray_address and (gpus is not None or cpus is not None):
         raise UsageError("--gpus and --cpus size a local Ray instance; a cluster (--ray-address) has its own")
     files = _story_files(stories or [], from_file)
-    jobs = [StoryJob(ws, story, db, tuple(skip)) for story, ws in _workspaces(files, out)]
+    pairs = _workspaces(files, out)
+    jobs = [StoryJob(ws, story, db, tuple(skip)) for story, ws in pairs]
     resolved = [_resolve(job, preset, overrides or []) for job in jobs]  # all refused before anything is created
+    _write_index(out, pairs)
     for ws in resolved:
         _save(ws)
 
@@ -112,15 +115,97 @@ def _story_files(patterns: list[str], from_file: Path | None) -> list[Path]:
     return files
 
 
+INDEX_NAME = "dreamrunner-batch.json"  # OUT/<this>: which story each workspace under OUT belongs to
+
+
 def _workspaces(files: list[Path], out: Path) -> list[tuple[Path, Path]]:
-    """One workspace per story under ``out``, named after the file (``-2``, ``-3`` … for equal names), the same
-    on every run of the same list, so a second batch finds its workspaces."""
-    seen: dict[str, int] = {}
-    pairs = []
+    """One workspace per story under ``out``, by a rule that does not depend on the order of the list, and that
+    never hands one story's workspace to another (docs/batch.md, "Workspace names"):
+
+    * a story named in ``out``'s index (``INDEX_NAME``, written by every batch) keeps the workspace it has there,
+      even after it was edited (its identity is its path, not its text);
+    * a new story gets ``OUT/<file name>`` (the name without ``.txt``) when no other story, listed now or in the
+      index, has that file name, or when that folder already holds this very story (story.txt as ``plan`` writes
+      it: a workspace made by an earlier version, or by `dreamrunner plan`);
+    * otherwise ``OUT/<file name>-<8 hex digits of the story's path>``, which is refused (exit 5, naming both
+      stories) if it holds anything else.
+    """
+    index = _read_index(out)
+    claimed = {Path(story).stem for story in index.values()}
+    by_story = {story: name for name, story in index.items()}
+    keys = [str(f.resolve()) for f in files]
+    stems: dict[str, int] = {}
     for f in files:
-        n = seen[f.stem] = seen.get(f.stem, 0) + 1
-        pairs.append((f, out / (f.stem if n == 1 else f"{f.stem}-{n}")))
-    return pairs
+        stems[f.stem] = stems.get(f.stem, 0) + 1
+    names: dict[str, str] = {}
+    for key, f in sorted(zip(keys, files)):  # sorted: a tie for one folder is decided by path, not list order
+        if key in by_story:
+            names[key] = by_story[key]
+            continue
+        plain = out / f.stem
+        taken = f.stem in index or f.stem in names.values()
+        if not taken and _holds_story(plain, f):
+            names[key] = f.stem
+        elif not taken and stems[f.stem] == 1 and f.stem not in claimed and _unused(plain):
+            names[key] = f.stem
+        else:
+            hashed = f"{f.stem}-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+            if hashed in index or not (_unused(out / hashed) or _holds_story(out / hashed, f)):
+                raise InputInvalid(
+                    f"workspace {out / hashed} holds another story: its story.txt differs from {f}",
+                    hint=f"move that folder away, or if it is this story's workspace from before the story was "
+                         f"edited, update it with `dreamrunner plan {f} --workspace {out / hashed}` and run batch "
+                         "again")
+            names[key] = hashed
+    return [(f, out / names[key]) for key, f in zip(keys, files)]
+
+
+def _read_index(out: Path) -> dict[str, str]:
+    """{workspace name: story path} from ``out``'s index (empty when there is none)."""
+    import json
+
+    path = out / INDEX_NAME
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        workspaces = data["workspaces"]
+        if not isinstance(workspaces, dict) or not all(isinstance(v, str) for v in workspaces.values()):
+            raise TypeError
+    except (ValueError, KeyError, TypeError):
+        raise InputInvalid(f"{path} is damaged: not {{\"workspaces\": {{name: story path}}}}",
+                           hint="restore it, or delete it: then each story takes the workspace that holds its "
+                                "story.txt, and edited stories get new ones") from None
+    return workspaces
+
+
+def _write_index(out: Path, pairs: list[tuple[Path, Path]]) -> None:
+    from ..workspace import write_json_atomic
+
+    index = _read_index(out)
+    new = {ws.name: str(story.resolve()) for story, ws in pairs}
+    if any(index.get(name) != story for name, story in new.items()):
+        write_json_atomic(out / INDEX_NAME, {"schema": 1, "workspaces": dict(sorted({**index, **new}.items()))})
+
+
+def _unused(folder: Path) -> bool:
+    return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
+
+
+def _holds_story(folder: Path, story: Path) -> bool:
+    """Whether ``folder`` is a workspace whose story.txt is what `plan` writes for ``story``."""
+    from ..errors import DreamrunnerError
+    from ..stages.plan import story_copy
+    from ..story import parse_story
+    from ..workspace import Workspace
+
+    ws = Workspace(folder)
+    if not ws.story.is_file():
+        return False
+    try:
+        return ws.story.read_text(encoding="utf-8") == story_copy(ws, parse_story(story))[0]
+    except (DreamrunnerError, OSError, ValueError):  # a story that does not parse is refused later, by its plan item
+        return False
 
 
 def _resolve(job, preset: str | None, overrides: list[str]):

@@ -295,9 +295,10 @@ def setup_output(verbose: bool = False) -> None:
             lib.propagate = False
     for message, category in KNOWN_WARNINGS:
         warnings.filterwarnings("default" if verbose else "ignore", message=message, category=category)
-    from ..models.loading import hub_timeouts
+    from ..models.loading import forget_warnings, hub_timeouts
 
     hub_timeouts()  # short huggingface_hub timeouts unless set (an unreachable Hub is probed before any download)
+    forget_warnings()  # once-per-command warnings (a 16-bit model on the CPU) are given again by a new command
 
 
 # Per-command state (one command per process; reset by the boundary for each call, tests run many) ----------------
@@ -376,22 +377,39 @@ def guarded(fn: Callable) -> Callable:
         GLOBAL_VERBOSE = False  # for this command only
         setup_output(_call.verbose)
         outer = errors.in_command  # a command may call another guarded one
+        code = 1  # the exit code it ends with; a signal after the end leaves it as it is (errors.on_signal)
+        if not outer:
+            errors.finished_code = None
         try:
             errors.in_command = True  # SIGTERM from here on unwinds through the stage's clean-up (exit 143)
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            code = 0
+            return result
         except (SystemExit, GeneratorExit, click.exceptions.Exit, typer.Exit, click.exceptions.ClickException,
-                click.exceptions.Abort):
+                click.exceptions.Abort) as exc:
+            code = _exit_code_of(exc)
             raise  # a command's own exit code (typer.Exit is not click's Exit in typer ≥ 0.29)
         except BaseException as exc:  # noqa: BLE001 - the boundary: everything becomes a message and a code
             if os.environ.get("DREAMRUNNER_DEBUG") == "1":
                 raise
             err = translate_error(exc)
+            code = err.exit_code
         finally:
             errors.in_command = outer
+            if not outer:
+                errors.finished_code = code
         report_error(err, as_json)
         raise typer.Exit(err.exit_code)
 
     return wrapper
+
+
+def _exit_code_of(exc: BaseException) -> int:
+    """The exit code a SystemExit, typer/click Exit, ClickException or Abort ends the process with."""
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    code = getattr(exc, "exit_code", 1)
+    return code if isinstance(code, int) else 1
 
 
 def report_error(err: DreamrunnerError, as_json: bool) -> None:
@@ -435,6 +453,9 @@ def translate_error(exc: BaseException) -> DreamrunnerError:
                                   hint="check that the server (LLM endpoint) is running and reachable")
     if isinstance(exc, OSError):
         return _os_error(exc)
+    embedded = _embedded_os_error(exc)
+    if embedded is not None:  # e.g. safetensors' SafetensorError on a full disk: exit 8, not "damaged" (5)
+        return _os_error(embedded)
     if isinstance(exc, UnicodeError):
         where = _path_of(exc)
         return InputInvalid(f"{where or 'a file'} is not valid UTF-8 text ({exc.reason}"
@@ -485,6 +506,18 @@ _OS_HINTS = {
     errno.EIO: ("input/output error (failing disk or network mount)", "check the disk, then run again; " + RESUME),
     errno.ENAMETOOLONG: ("file name too long", "use shorter ids or a shorter workspace path"),
 }
+
+
+def _embedded_os_error(exc: BaseException) -> OSError | None:
+    """An OS error that a library reports inside its own exception's message: Rust-based ones (safetensors,
+    tokenizers) end it with ``(os error 28)``, e.g. "I/O error: No space left on device (os error 28)"."""
+    import re
+
+    match = re.search(r"\(os error (\d+)\)", str(exc))
+    if match is None:
+        return None
+    code = int(match.group(1))
+    return OSError(code, os.strerror(code), _path_of(exc))
 
 
 def _os_error(exc: OSError) -> DreamrunnerError:

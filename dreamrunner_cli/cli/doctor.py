@@ -23,12 +23,13 @@ def doctor(
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Check CUDA and free GPU memory, every configured model (Hugging Face cache or local folder), the video index,
-    ffmpeg, disk space, the LLM server (plan.llm=openai) and offline mode; print the fix for each problem.
+    """Check CUDA for every stage and free GPU memory, every configured model (Hugging Face cache or local folder,
+    with the loader's own checks), the packages the tokenizer needs, the video index, ffmpeg, disk space, the LLM
+    server (plan.llm=openai) and offline mode; print the fix for each problem, in the loader's words.
 
-    Exit code: 0 when nothing is an error (warnings are listed), else the error's code: 4 (backend or model
-    unavailable), 5 (a damaged index or model folder), 8 (disk full). Nothing is downloaded or loaded, and the
-    configuration is not saved.
+    Exit code: 0 when nothing is an error (warnings are listed), else the error's code: 2 (CPU offload without a
+    GPU), 4 (backend, model or package unavailable), 5 (a damaged index or model folder), 8 (disk full). Nothing is
+    downloaded or loaded, and the configuration is not saved.
 
     Examples:
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -36,16 +37,68 @@ OutsideRefsOpt = Annotated[bool, typer.Option("--allow-outside-refs",
                                                    "(absolute paths, ../): refused by default.")]
 
 
-def resolve_target(source: Path, workspace: Path | None) -> tuple[Path, Path | None]:
-    """STORY.txt or an existing workspace folder → (workspace, story file or None)."""
+def resolve_target(source: Path, workspace: Path | None, force: bool = False) -> tuple[Path, Path | None]:
+    """STORY.txt or an existing workspace folder → (workspace, story file or None). A folder that is not a
+    workspace is refused before anything is written there (``check_folder``); ``force`` is ``--force``."""
     if source.is_dir():
         if workspace is not None and workspace.resolve() != source.resolve():
             raise UsageError("give either a workspace folder or --workspace, not two different folders")
+        check_folder(source, story_given=False, force=force)
         return source, None
     if not source.exists():
         raise InputInvalid(f"story file {source} does not exist",
                            hint="give a story .txt file or an existing workspace folder")
-    return (workspace or Path.cwd() / source.stem), source
+    target = workspace or Path.cwd() / source.stem
+    check_folder(target, story_given=source.resolve() != (target / "story.txt").resolve(), force=force)
+    return target, source
+
+
+# Users' folders (docs/workspace.md, "Your own folders"). A folder is a workspace when it holds the lock file that
+# every dreamrunner command takes before it writes anything, or the stage records: files only dreamrunner writes.
+WORKSPACE_MARKERS = (".dreamrunner.pid", "dreamrunner.lock")
+# Everything a workspace's stages write directly in its folder (storyboard-2.png … too: STORYBOARD_PAGE).
+WORKSPACE_ENTRIES = frozenset({"story.txt", "plan.json", "config.json", "storyboard.png", "runs.jsonl", "story.mp4",
+                               "refs", "planning", "retrieval", "adapters", "renders", "masks", "eval"})
+STORYBOARD_PAGE = re.compile(r"storyboard-\d+\.png")
+
+
+def is_workspace(folder: Path) -> bool:
+    return any((folder / name).exists() for name in WORKSPACE_MARKERS)
+
+
+def check_folder(folder: Path, story_given: bool, force: bool) -> None:
+    """Refuse (exit 5) to use an existing folder that is not a workspace, before anything is written to it.
+
+    A new or empty folder, or a workspace, is used as it is. Another folder:
+
+    * given a story (``plan STORY --workspace DIR``): refused unless ``force``, since the story and every stage's
+      outputs would be written among the user's files;
+    * with or without ``force``, and also for ``plan DIR`` (the user names it as a workspace they made by hand):
+      refused when a file or folder of the workspace's layout is already there and is not one of its inputs (for
+      ``plan DIR``: story.txt, config.json, refs/, and plan.json unless story.txt would re-plan it), since
+      dreamrunner did not write it and would overwrite it.
+    """
+    if not folder.is_dir() or is_workspace(folder):
+        return
+    names = sorted(p.name for p in folder.iterdir())
+    if not names:
+        return
+    shown = ", ".join(names[:6]) + (f", … ({len(names)} entries)" if len(names) > 6 else "")
+    if story_given and not force:
+        raise InputInvalid(f"{folder} is not a dreamrunner workspace and is not empty (it holds {shown}): the story "
+                           "and every stage's outputs would be written among your files",
+                           hint="give a new or empty folder with --workspace, or pass --force to add the "
+                                "workspace's files next to yours (files of yours are never overwritten)")
+    inputs = set() if story_given else {"story.txt", "config.json", "refs"} | (
+        set() if "story.txt" in names else {"plan.json"})
+    clashes = [n for n in names if (n in WORKSPACE_ENTRIES or STORYBOARD_PAGE.fullmatch(n)) and n not in inputs]
+    if clashes:
+        why = "planning its story.txt would replace plan.json" if not story_given and "plan.json" in clashes else \
+            "dreamrunner would overwrite them"
+        raise InputInvalid(f"{folder} is not a dreamrunner workspace, and it already holds {', '.join(clashes)}, "
+                           f"which dreamrunner did not write: {why}",
+                           hint="move them away first, or give a new or empty folder with --workspace (--force "
+                                "never overwrites files dreamrunner did not write)")
 
 
 def llm_overrides(llm: str | None, llm_model: str | None, llm_base_url: str | None) -> list[str]:
@@ -79,6 +132,8 @@ def plan(
 
     Writes WS/plan.json (edit it by hand freely; `dreamrunner schema plan` shows the schema) and WS/storyboard.png.
 
+    A folder that is not a workspace is refused unless --force, which never overwrites your files there.
+
     Examples:
 
         dreamrunner plan examples/stories/teddy.txt --workspace ws/teddy
@@ -89,7 +144,7 @@ def plan(
     """
     from ..stages import plan as stage
 
-    ws_path, story_file = resolve_target(source, workspace)
+    ws_path, story_file = resolve_target(source, workspace, force=force)
     ws, cfg = open_workspace(ws_path, preset, (overrides or []) + llm_overrides(llm, llm_model, llm_base_url),
                              save=not no_save)
     if story_file is None and not ws.story.exists() and not ws.plan.exists():  # refused before anything is written

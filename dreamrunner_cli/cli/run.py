@@ -71,8 +71,14 @@ def run(
     bad = [s for s in skip if s not in STAGES[1:]]
     if bad:
         raise UsageError(f"cannot skip {bad}", hint="skippable stages: retrieve, adapt, evaluate")
-    ws_path, story_file = resolve_target(source, workspace)
+    ws_path, story_file = resolve_target(source, workspace, force=force)
     ws, cfg = open_workspace(ws_path, preset, overrides, save=not no_save)
+    if not dry_run:
+        from ..models.loading import check_devices
+
+        # Every device the stages will use, before the first one starts (nothing is written yet): a CPU-only
+        # machine finds out in a second, not after planning, retrieval and clip decoding.
+        check_devices(cfg, [s for s in STAGES if s not in skip])
     with session(ws, wait=wait, dry_run=dry_run):
         results = run_all(ws, cfg, story_file=story_file, skip=skip, force=force, dry_run=dry_run,
                           progress=not quiet and not as_json, db=db,

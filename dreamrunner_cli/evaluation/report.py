@@ -146,7 +146,7 @@ def _sample_video(path: Path, keep: Sequence[int] = (), max_preview: int = 24,
     import imageio.v3 as iio
     from PIL import Image
 
-    from ..video import probe_video
+    from ..video import READ_PARAMS, probe_video
 
     try:
         info = probe_video(path)
@@ -156,7 +156,7 @@ def _sample_video(path: Path, keep: Sequence[int] = (), max_preview: int = 24,
         kept: dict[int, np.ndarray] = {}
         preview: list[np.ndarray] = []
         poster = None
-        for i, frame in enumerate(iio.imiter(path, plugin="FFMPEG")):
+        for i, frame in enumerate(iio.imiter(path, plugin="FFMPEG", input_params=READ_PARAMS)):
             frame = np.asarray(frame)[..., :3]
             if i in keep:
                 kept[i] = frame

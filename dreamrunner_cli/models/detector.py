@@ -11,7 +11,7 @@ fits this project's rule of tensors-only, offline loading. We use a transformers
 
 ``retrieve.detector`` is a Hub id (looked up in the Hugging Face cache, offline with ``HF_HUB_OFFLINE=1``), a local
 folder saved with ``save_pretrained``, or ``tiny`` (a random tiny YOLOS built in code for tests; its boxes mean
-nothing). Loading is checked like the scorers' (models/scorers.py ``check_loading``): the config's ``model_type``
+nothing). Loading is checked like the scorers' (models/checked.py ``check_loading``): the config's ``model_type``
 must be a supported detector, every weight must load (``output_loading_info``: missing, unexpected or re-shaped
 weights → ``ModelUnavailable``, exit 4), and the config's ``id2label`` must have a ``person`` class, whose id is
 taken from it (COCO's is 1 in these checkpoints, but never assumed). Pre- and post-processing are the checkpoint's
@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..errors import ModelUnavailable
+from .checked import check_device, check_loading, checkpoint_model_type, first_line, hub_offline
 
 TINY = "tiny"
 TINY_SEED = 0
@@ -190,9 +191,7 @@ load_person_detector.cache_clear = _clear  # type: ignore[attr-defined]
 
 @functools.lru_cache(maxsize=2)
 def _detector(name: str, device: str, min_score: float) -> PersonDetector:
-    from .scorers import _check_device
-
-    _check_device(device)
+    check_device(device, "the person detector")
     if name == TINY:
         model, processor = build_tiny_detector()
         pid = person_class_id(model.config.id2label, name)
@@ -205,8 +204,6 @@ def _detector(name: str, device: str, min_score: float) -> PersonDetector:
 def _from_pretrained(name: str) -> tuple[Any, Any]:
     from transformers import AutoConfig, AutoImageProcessor, AutoModelForObjectDetection
 
-    from .scorers import _first_line, _offline, check_loading, checkpoint_model_type
-
     path = Path(name).expanduser()
     local = path.is_dir()
     if not local and (name.startswith((".", "/", "~")) or name.count("/") != 1):
@@ -214,7 +211,7 @@ def _from_pretrained(name: str) -> tuple[Any, Any]:
                                hint="set retrieve.detector to a Hugging Face id (hustvl/yolos-tiny) or a folder "
                                     "saved with save_pretrained, or 'tiny' for tests")
     source = str(path) if local else name
-    lfo = local or _offline()
+    lfo = local or hub_offline()
     found_type = checkpoint_model_type(source)
     where = ("the folder must hold config.json, preprocessor_config.json and model.safetensors (save_pretrained)"
              if local else f"on a machine with internet run `hf download {name}` and copy the Hugging Face cache "
@@ -231,7 +228,7 @@ def _from_pretrained(name: str) -> tuple[Any, Any]:
     try:
         config = AutoConfig.from_pretrained(source, local_files_only=lfo, trust_remote_code=False)
     except Exception as exc:
-        raise ModelUnavailable(f"cannot read the config of person detector {name!r}: {_first_line(exc)}",
+        raise ModelUnavailable(f"cannot read the config of person detector {name!r}: {first_line(exc)}",
                                hint=hint_get) from None
     if getattr(config, "use_timm_backbone", False):
         raise ModelUnavailable(f"person detector {name!r} uses a timm backbone",
@@ -245,7 +242,7 @@ def _from_pretrained(name: str) -> tuple[Any, Any]:
             output_loading_info=True, ignore_mismatched_sizes=True)
         processor = AutoImageProcessor.from_pretrained(source, local_files_only=lfo, trust_remote_code=False)
     except Exception as exc:
-        raise ModelUnavailable(f"cannot load person detector {name!r}: {_first_line(exc)}", hint=hint_get) from None
+        raise ModelUnavailable(f"cannot load person detector {name!r}: {first_line(exc)}", hint=hint_get) from None
     check_loading("person detector", name, expected_type=found_type, found_type=model.config.model_type, info=info,
                   hint="point retrieve.detector at a complete checkpoint of a supported detector (hustvl/yolos-tiny, "
                        "PekingU/rtdetr_r18vd); a detector whose weights do not fully load finds people at random, "

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailable
+from .checked import check_loading, checkpoint_model_type, hub_offline  # hub_offline stays importable from here
 
 TINY_DINO = "tiny"
 TINY_DINO_ID = "tiny-random-dinov2"
@@ -33,14 +34,6 @@ ARCHES = {"dinov2": "dinov2", "dino": "vit"}  # arch → the checkpoint's model_
 # ImageNet statistics, the normalisation DINOv2 was trained with (also in its preprocessor_config.json).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def hub_offline() -> bool:
-    """True when the Hugging Face hub must not be contacted (HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE, or the Hub cannot
-    be reached: probed once per process, see loading.py)."""
-    from .loading import offline
-
-    return offline()
 
 
 class DinoEncoder:
@@ -131,8 +124,6 @@ def load_dino(name: str, device: str = "cpu", arch: str = "dinov2") -> DinoEncod
                            TINY_DINO_ID if arch == "dinov2" else "tiny-random-dino-v1", device)
 
     from transformers import AutoImageProcessor, Dinov2Model, ViTModel
-
-    from .scorers import check_loading, checkpoint_model_type
 
     local = os.path.isdir(os.path.expanduser(name))
     offline = not local and hub_offline()

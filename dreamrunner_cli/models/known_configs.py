@@ -25,8 +25,9 @@ KNOWN_TRANSFORMER_CONFIGS: dict[str, dict] = {
 VAE_SPATIAL = 8
 VAE_TEMPORAL = 4
 
-# Scheduler configs the public checkpoints ship (scheduler/scheduler_config.json). 2B ships the DDIM variant with
-# snr_shift_scale 3.0; the authors (METHOD.md D) sample with CogVideoXDPMScheduler built from that same config.
+# Scheduler configs the public checkpoints ship (scheduler/scheduler_config.json). Both ship the DDIM variant (their
+# model_index.json names CogVideoXDDIMScheduler), 2B with snr_shift_scale 3.0, 5B with 1.0; the authors (METHOD.md D)
+# sample with CogVideoXDPMScheduler built from that same config (render.scheduler: dpm).
 _SCHEDULER_COMMON = {
     "beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "clip_sample": False,
     "clip_sample_range": 1.0, "num_train_timesteps": 1000, "prediction_type": "v_prediction",
@@ -35,5 +36,5 @@ _SCHEDULER_COMMON = {
 }
 KNOWN_SCHEDULER_CONFIGS: dict[str, dict] = {
     "THUDM/CogVideoX-2b": {"_class_name": "CogVideoXDDIMScheduler", **_SCHEDULER_COMMON, "snr_shift_scale": 3.0},
-    "THUDM/CogVideoX-5b": {"_class_name": "CogVideoXDPMScheduler", **_SCHEDULER_COMMON, "snr_shift_scale": 1.0},
+    "THUDM/CogVideoX-5b": {"_class_name": "CogVideoXDDIMScheduler", **_SCHEDULER_COMMON, "snr_shift_scale": 1.0},
 }

@@ -5,18 +5,23 @@ scorers expose ``video_features`` / ``text_features`` / ``similarity`` (see the 
 scores with its own trained similarity while video and text features stay cacheable on their own.
 
 Names:
-  * CLIP: any open_clip model name (``ViT-L-14-336``) with ``pretrained`` = an open_clip tag (``openai``) or a local
-    weights file; ``tiny`` builds a random tiny CLIP in code (tests and the tiny preset; its scores mean nothing).
+  * CLIP: any open_clip model name with ``pretrained`` = an open_clip tag (``openai``) or a local weights file, or
+    ``hf-hub:<repo>`` / ``local-dir:<folder>`` (the repo's own open_clip_config.json builds the model); ``tiny``
+    builds a random tiny CLIP in code (tests and the tiny preset; its scores mean nothing). The paper's CLIP is
+    ``ViT-L-14-336-quickgelu`` + ``openai``: OpenAI trained it with QuickGELU, and open_clip's plain ``ViT-L-14-336``
+    is built with GELU (open_clip only warns); a model whose activation does not match its weights is refused.
   * Video–text: ``viclip:<source>`` (the paper's ViCLIP, models/viclip.py; default ``viclip:OpenGVLab/ViCLIP``),
     ``xclip:<id>`` (X-CLIP through transformers, e.g. ``xclip:microsoft/xclip-base-patch32``), ``tiny`` (a random
     tiny ViCLIP) or ``xclip:tiny``.
 
 Real weights are read from the Hugging Face cache (``local_files_only`` when ``HF_HUB_OFFLINE=1``) or a local path.
-Every load is checked: open_clip loads strictly (``require_pretrained``), transformers models are loaded with
-``output_loading_info`` and their config's ``model_type`` is compared with the class (``check_loading``), ViCLIP's
-keys are compared one by one. Missing weights, weights that do not fully load, or another architecture's checkpoint
-raise ``ModelUnavailable`` (exit 4) naming what is missing; there is never a silent fallback to random weights, a
-tiny model or another device. Loaders are memoised per process (one model per name/weights/device).
+Every load is checked (models/checked.py): open_clip loads strictly (``require_pretrained``) after the activation
+check, transformers models are loaded with ``output_loading_info`` and their config's ``model_type`` is compared
+with the class (``check_loading``), ViCLIP's keys are compared one by one. Missing weights, weights that do not fully
+load, or another architecture's checkpoint raise ``ModelUnavailable`` (exit 4) naming what is missing; there is never
+a silent fallback to random weights, a tiny model or another device. X-CLIP preprocesses frames with its
+checkpoint's own image processor (preprocessor_config.json). Loaders are memoised per process (one model per
+name/weights/device).
 """
 
 from __future__ import annotations
@@ -31,7 +36,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import BackendUnavailable, ModelUnavailable, UsageError
+from ..errors import ModelUnavailable, UsageError
+# check_loading and checkpoint_model_type live in models/checked.py; they stay importable from here too.
+from .checked import check_device, check_loading, checkpoint_model_type, first_line, hub_offline
 
 if TYPE_CHECKING:
     import torch
@@ -39,27 +46,10 @@ if TYPE_CHECKING:
 TINY = "tiny"
 TINY_CLIP_NAME = "dreamrunner-tiny-clip"
 TINY_SEED = 0
+QUICKGELU = "-quickgelu"  # open_clip's suffix for the QuickGELU twin of a model name
 # The ImageNet statistics X-CLIP was trained with (its preprocessor_config.json), used when a model has none.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def _offline() -> bool:
-    """Only local files (HF_HUB_OFFLINE, or the Hub cannot be reached: probed once per process, see loading.py)."""
-    from .loading import offline
-
-    return offline()
-
-
-def _check_device(device: str) -> None:
-    """Raise rather than silently running somewhere else (ARCHITECTURE.md: never a silent fallback)."""
-    import torch
-
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendUnavailable(f"device {device!r} requested for scoring, but CUDA is not available",
-                                 hint="set retrieve.device=cpu (or evaluate.device=cpu), or run on a GPU machine")
-    if device.startswith("mps") and not torch.backends.mps.is_available():
-        raise BackendUnavailable(f"device {device!r} requested for scoring, but MPS is not available")
 
 
 def _normalise(x: torch.Tensor) -> torch.Tensor:
@@ -116,26 +106,74 @@ def _tiny_clip_config() -> dict:
 
 
 def _register_tiny_clip() -> None:
+    """Register the tiny CLIP with open_clip, and its QuickGELU twin (``dreamrunner-tiny-clip-quickgelu``, what the
+    replica of OpenAI's weights in models/scorer_replicas.py loads into)."""
     import open_clip
 
-    if TINY_CLIP_NAME in open_clip.list_models():
+    if TINY_CLIP_NAME + QUICKGELU in open_clip.list_models():
         return
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / f"{TINY_CLIP_NAME}.json"
-        path.write_text(json.dumps(_tiny_clip_config()))
-        open_clip.add_model_config(str(path))
+        for name, cfg in ((TINY_CLIP_NAME, _tiny_clip_config()),
+                          (TINY_CLIP_NAME + QUICKGELU, {**_tiny_clip_config(), "quick_gelu": True})):
+            path = Path(tmp) / f"{name}.json"
+            path.write_text(json.dumps(cfg))
+            open_clip.add_model_config(str(path))
+
+
+def clip_activation_error(name: str, pretrained: str | None) -> ModelUnavailable | None:
+    """The error for an open_clip model whose activation is not the one its weights were trained with, or None.
+
+    OpenAI's CLIP weights (``openai``) were trained with QuickGELU; open_clip's plain names (``ViT-L-14-336``) build
+    GELU and open_clip only warns, so every embedding would be subtly wrong. The weights' activation comes from the
+    tag's open_clip config, or for a local weights file from the ``open_clip_config.json`` next to it (the published
+    repo layout). ``hf-hub:`` / ``local-dir:`` names build the model from that same file, so they always agree.
+    """
+    import open_clip
+
+    if not pretrained or name == TINY or name.startswith(("hf-hub:", "local-dir:")):
+        return None
+    model_cfg = open_clip.get_model_config(name)
+    if model_cfg is None:
+        return None  # unknown name: the loader says so
+    model_quick = bool(model_cfg.get("quick_gelu", False))
+    tag_cfg = open_clip.get_pretrained_cfg(name, pretrained)
+    if tag_cfg:
+        weights_quick, source = bool(tag_cfg.get("quick_gelu", False)), f"the {pretrained!r} weights"
+    elif os.path.isfile(os.path.expanduser(pretrained)):
+        cfg_file = Path(os.path.expanduser(pretrained)).parent / "open_clip_config.json"
+        try:
+            weights_quick = bool(json.loads(cfg_file.read_text(encoding="utf-8"))["model_cfg"].get("quick_gelu"))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # no readable config next to the file: nothing says which activation it was trained with
+        source = f"the weights (their {cfg_file})"
+    else:
+        return None  # neither a tag nor a file: the loader says so
+    if weights_quick == model_quick:
+        return None
+    twin = name + QUICKGELU if weights_quick else name.removesuffix(QUICKGELU)
+    fix = twin if twin != name and twin in open_clip.list_models() else None
+    act = {True: "QuickGELU", False: "GELU"}
+    return ModelUnavailable(
+        f"CLIP model {name!r} is built with {act[model_quick]}, but {source} were trained with "
+        f"{act[weights_quick]}: its embeddings would be wrong",
+        hint=(f"set clip_model to {fix!r} (retrieve.clip_model and evaluate.clip_model, e.g. "
+              f"--set retrieve.clip_model={fix} --set evaluate.clip_model={fix})") if fix else
+             "choose an open_clip model name whose activation matches the weights (see open_clip.list_models())")
 
 
 def load_clip_scorer(name: str, pretrained: str | None, device: str = "cpu") -> ClipScorer:
     """Load (once per process) an open_clip model as a ClipScorer.
 
     Args:
-        name: open_clip model name, e.g. ``ViT-L-14-336`` (METHOD.md E), or ``tiny``.
-        pretrained: open_clip weights tag (``openai``) or a local weights file; ignored for ``tiny``.
+        name: open_clip model name, e.g. ``ViT-L-14-336-quickgelu`` (METHOD.md E), ``hf-hub:<repo>``,
+            ``local-dir:<folder>``, or ``tiny``.
+        pretrained: open_clip weights tag (``openai``) or a local weights file; ignored for ``tiny`` and the
+            ``hf-hub:`` / ``local-dir:`` names.
         device: torch device; CUDA that is not there raises instead of falling back.
 
     Raises:
-        ModelUnavailable: the weights are not in the cache / path, or the name is unknown.
+        ModelUnavailable: the weights are not in the cache / path, the name is unknown, or the model's activation
+            (GELU / QuickGELU) is not the one the weights were trained with.
     """
     return _clip_scorer(name, pretrained, device)  # positional: one cache entry however it is called
 
@@ -152,7 +190,7 @@ def _clip_scorer(name: str, pretrained: str | None, device: str) -> ClipScorer:
     import open_clip
     import torch
 
-    _check_device(device)
+    check_device(device)
     if name == TINY:
         import logging
 
@@ -167,6 +205,8 @@ def _clip_scorer(name: str, pretrained: str | None, device: str) -> ClipScorer:
         tokenizer = open_clip.get_tokenizer(TINY_CLIP_NAME)
         return ClipScorer(model.to(device), preprocess, tokenizer, "open_clip:tiny (random)", device)
 
+    if name.startswith(TINY_CLIP_NAME):
+        _register_tiny_clip()  # the tiny architectures by name (real weights files in their layout, tests)
     if name not in open_clip.list_models() and not name.startswith(("hf-hub:", "local-dir:")):
         raise ModelUnavailable(f"unknown open_clip model {name!r}",
                                hint="use a name from `python -c 'import open_clip; print(open_clip.list_models())'`"
@@ -175,8 +215,11 @@ def _clip_scorer(name: str, pretrained: str | None, device: str) -> ClipScorer:
         raise ModelUnavailable(f"open_clip model {name!r} has no weights configured (clip_pretrained is null)",
                                hint="set clip_pretrained to 'openai' or to a local .safetensors file; a model "
                                     "without weights scores randomly (use 'tiny' for that on purpose)")
+    mismatch = clip_activation_error(name, pretrained)
+    if mismatch is not None:
+        raise mismatch
     if not name.startswith("local-dir:") and not (pretrained and os.path.isfile(os.path.expanduser(pretrained))):
-        _offline()  # open_clip downloads from the Hub: an unreachable Hub switches this process offline first
+        hub_offline()  # open_clip downloads from the Hub: an unreachable Hub switches this process offline first
     try:
         # require_pretrained: open_clip raises unless the full CLIP checkpoint loaded (strict: every key, every shape).
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
@@ -215,70 +258,12 @@ def _state_dict_errors(message: str) -> list[str]:
 
 def _clip_unavailable(name: str, pretrained: str | None, exc: Exception) -> ModelUnavailable:
     return ModelUnavailable(
-        f"cannot load CLIP model {name!r} with weights {pretrained!r}: {_first_line(exc)}",
+        f"cannot load CLIP model {name!r} with weights {pretrained!r}: {first_line(exc)}",
         hint=(f"on a machine with internet run `HF_HUB_OFFLINE=0 python -c \"import open_clip; "
               f"open_clip.create_model_and_transforms('{name}', pretrained='{pretrained}')\"` to fill the "
               "Hugging Face cache (copy ~/.cache/huggingface here), or set clip_pretrained to a local weights "
               "file (.safetensors)"),
     )
-
-
-# Checked loading (transformers) ------------------------------------------------------------------------------------
-
-
-def checkpoint_model_type(name: str) -> str | None:
-    """``model_type`` of a Hugging Face checkpoint's config.json (local folder or cache), without loading weights."""
-    from transformers import PretrainedConfig
-
-    local = Path(os.path.expanduser(name)).is_dir()
-    try:
-        config, _ = PretrainedConfig.get_config_dict(os.path.expanduser(name) if local else name,
-                                                     local_files_only=local or _offline())
-    except Exception:
-        return None  # no config: from_pretrained reports it
-    return config.get("model_type")
-
-
-def check_loading(what: str, name: str, *, expected_type: str, found_type: str | None, info: dict[str, Any],
-                  allow_missing: tuple[str, ...] = (), allow_unexpected: tuple[str, ...] = (),
-                  hint: str | None = None) -> None:
-    """Refuse a model whose weights did not fully load (transformers' ``output_loading_info``).
-
-    Missing keys are weights left randomly initialised; unexpected keys are checkpoint weights the class ignored;
-    mismatched keys were re-initialised because of their shape; a different ``model_type`` means the checkpoint is
-    another architecture. Any of them → ModelUnavailable (exit 4) naming the keys. ``allow_*`` are key prefixes
-    known to be harmless (for example a pooler head that is never used).
-    """
-    missing = sorted(k for k in info.get("missing_keys", ()) if not k.startswith(allow_missing or ("\0",)))
-    unexpected = sorted(k for k in info.get("unexpected_keys", ()) if not k.startswith(allow_unexpected or ("\0",)))
-    mismatched = sorted(str(k[0] if isinstance(k, tuple) else k) for k in info.get("mismatched_keys", ()))
-    errors = [str(e) for e in info.get("error_msgs", ())]
-    wrong_type = found_type is not None and found_type != expected_type
-    if not (missing or unexpected or mismatched or errors or wrong_type):
-        return
-    parts = []
-    if wrong_type:
-        parts.append(f"its config says model_type {found_type!r}, not {expected_type!r}")
-    if missing:
-        parts.append(f"{len(missing)} weights missing from the checkpoint (they would be random): "
-                     + ", ".join(missing[:4]) + (" ..." if len(missing) > 4 else ""))
-    if unexpected:
-        parts.append(f"{len(unexpected)} checkpoint weights unused")
-    if mismatched:
-        parts.append(f"{len(mismatched)} weights of the wrong shape")
-    raise ModelUnavailable(
-        f"{what} {name!r} did not load fully: " + "; ".join(parts),
-        details=(_keys("missing", missing) + _keys("unexpected", unexpected) + _keys("wrong shape", mismatched)
-                 + [f"error: {e}" for e in errors[:3]]),
-        hint=hint or "point the config at a checkpoint of this architecture; a model whose weights do not fully "
-                     "load scores randomly, so it is refused")
-
-
-def _keys(kind: str, keys: list[str], limit: int = 10) -> list[str]:
-    if not keys:
-        return []
-    more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
-    return [f"{kind}: {', '.join(keys[:limit])}{more}"]
 
 
 # Video–text scorers: ViCLIP (the paper's) and X-CLIP ----------------------------------------------------------------
@@ -310,8 +295,7 @@ class XClipScorer:
 
     family = "xclip"
 
-    def __init__(self, model: Any, tokenizer: Any, model_id: str, device: str,
-                 mean: tuple[float, ...] = IMAGENET_MEAN, std: tuple[float, ...] = IMAGENET_STD):
+    def __init__(self, model: Any, tokenizer: Any, model_id: str, device: str, processor: Any = None):
         self.model = model.eval().requires_grad_(False)
         self.tokenizer = tokenizer
         self.model_id = model_id
@@ -319,30 +303,22 @@ class XClipScorer:
         self.num_frames = int(model.config.vision_config.num_frames)
         self.image_size = int(model.config.vision_config.image_size)
         self.max_text_len = int(model.config.text_config.max_position_embeddings)
-        self.mean = mean
-        self.std = std
+        # The checkpoint's own image processor (resize, resample, crop, mean/std), or X-CLIP's published one.
+        self.processor = processor if processor is not None else default_xclip_processor(self.image_size)
 
     def pixels(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 (T, H, W, 3) → normalised float (1, num_frames, 3, S, S): uniform sampling, short-side resize,
-        centre crop (what X-CLIP's VideoMAE-style processor does)."""
-        import torch
-        import torch.nn.functional as F
-
+        """uint8 (T, H, W, 3) → normalised float (1, num_frames, 3, S, S): ``num_frames`` frames sampled uniformly,
+        then the image processor (for microsoft/xclip-base-patch32: short side to 224 bilinear, centre crop 224,
+        ImageNet mean/std)."""
         frames = np.asarray(frames)
         if frames.ndim != 4 or frames.shape[-1] < 3 or frames.shape[0] == 0:
             raise ValueError(f"expected uint8 frames (T, H, W, 3), got shape {frames.shape}")
         idx = np.linspace(0, frames.shape[0] - 1, self.num_frames).round().astype(int)
-        x = torch.from_numpy(np.ascontiguousarray(frames[idx, ..., :3])).permute(0, 3, 1, 2).float() / 255.0
-        h, w = x.shape[-2:]
-        s = self.image_size
-        scale = s / min(h, w)
-        nh, nw = max(s, round(h * scale)), max(s, round(w * scale))
-        x = F.interpolate(x, size=(nh, nw), mode="bicubic", align_corners=False, antialias=True).clamp(0, 1)
-        top, left = (nh - s) // 2, (nw - s) // 2
-        x = x[:, :, top:top + s, left:left + s]  # (T, 3, S, S)
-        mean = torch.tensor(self.mean).view(1, 3, 1, 1)
-        std = torch.tensor(self.std).view(1, 3, 1, 1)
-        return ((x - mean) / std).unsqueeze(0)  # (1, T, 3, S, S)
+        sampled = [np.ascontiguousarray(frames[i, ..., :3]) for i in idx]
+        x = self.processor(images=sampled, return_tensors="pt")["pixel_values"].float()
+        if x.ndim == 4:  # an image processor (CLIP's) returns one picture per frame; VideoMAE's one video
+            x = x.unsqueeze(0)
+        return x  # (1, T, 3, S, S)
 
     def tokens(self, texts: list[str]) -> dict[str, torch.Tensor]:
         enc = self.tokenizer(list(texts), padding=True, truncation=True, max_length=self.max_text_len,
@@ -441,26 +417,41 @@ def build_tiny_xclip(seed: int = TINY_SEED):
     return model.eval(), tokenizer
 
 
-def _preprocessor_stats(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """image_mean / image_std from the model's preprocessor_config.json (ImageNet stats when it has none)."""
-    path: str | None = None
-    if Path(name).is_dir():
-        cand = Path(name) / "preprocessor_config.json"
-        path = str(cand) if cand.exists() else None
+def default_xclip_processor(size: int) -> Any:
+    """The image processor microsoft/xclip-base-patch32 publishes (preprocessor_config.json: VideoMAE's, short side
+    to ``size`` with PIL resample 2 = bilinear, centre crop ``size``, ImageNet mean/std), for models without one."""
+    from transformers import VideoMAEImageProcessor
+    from transformers.image_utils import PILImageResampling
+
+    return VideoMAEImageProcessor(size={"shortest_edge": size}, crop_size={"height": size, "width": size},
+                                  resample=PILImageResampling.BILINEAR, image_mean=list(IMAGENET_MEAN),
+                                  image_std=list(IMAGENET_STD))
+
+
+def _xclip_processor(name: str, local: bool, image_size: int) -> Any:
+    """The checkpoint's own image processor when it ships a preprocessor_config.json (so its resample, crop and
+    statistics are the ones it was trained with), else X-CLIP's published default."""
+    from transformers import AutoImageProcessor
+
+    if local:
+        has_config = (Path(name) / "preprocessor_config.json").is_file()
     else:
         try:
             from huggingface_hub import hf_hub_download
 
-            path = hf_hub_download(name, "preprocessor_config.json", local_files_only=_offline())
+            hf_hub_download(name, "preprocessor_config.json", local_files_only=hub_offline())
+            has_config = True
         except Exception:
-            path = None  # a checkpoint without one uses X-CLIP's ImageNet statistics
-    if path is None:
-        return IMAGENET_MEAN, IMAGENET_STD
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    mean, std = data.get("image_mean", IMAGENET_MEAN), data.get("image_std", IMAGENET_STD)
-    if max(mean) > 1.5:  # stored in 0-255 units by some checkpoints
-        mean, std = [m / 255 for m in mean], [s / 255 for s in std]
-    return tuple(mean), tuple(std)
+            has_config = False  # a checkpoint without one uses X-CLIP's published processor
+    if not has_config:
+        return default_xclip_processor(image_size)
+    try:
+        return AutoImageProcessor.from_pretrained(name, local_files_only=local or hub_offline())
+    except Exception as exc:
+        raise ModelUnavailable(f"cannot read the image processor of the X-CLIP model {name!r} "
+                               f"(preprocessor_config.json): {first_line(exc)}",
+                               hint="fix or remove the checkpoint's preprocessor_config.json (without one, X-CLIP's "
+                                    "published processor is used)") from None
 
 
 def _load_xclip(name: str, device: str) -> XClipScorer:
@@ -472,15 +463,15 @@ def _load_xclip(name: str, device: str) -> XClipScorer:
     local = Path(name).is_dir()
     found_type = checkpoint_model_type(name)
     try:
-        model, info = XCLIPModel.from_pretrained(name, local_files_only=local or _offline(), use_safetensors=None,
+        model, info = XCLIPModel.from_pretrained(name, local_files_only=local or hub_offline(), use_safetensors=None,
                                                  output_loading_info=True, ignore_mismatched_sizes=True)
-        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local or _offline())
+        tokenizer = AutoTokenizer.from_pretrained(name, local_files_only=local or hub_offline())
     except Exception as exc:
         if found_type not in (None, "xclip"):
             info, model = {}, None  # the type check below names the real problem
         else:
             raise ModelUnavailable(
-                f"cannot load the X-CLIP video-text model {name!r}: {_first_line(exc)}",
+                f"cannot load the X-CLIP video-text model {name!r}: {first_line(exc)}",
                 hint=(f"on a machine with internet run `hf download {name}` (or `huggingface-cli download {name}`) "
                       "and copy the Hugging Face cache here, or set video_text_model to a local folder saved with "
                       "save_pretrained; 'xclip:tiny' builds a random model for tests"),
@@ -488,8 +479,8 @@ def _load_xclip(name: str, device: str) -> XClipScorer:
     check_loading("X-CLIP video-text model", name, expected_type="xclip", found_type=found_type, info=info,
                   hint="video_text_model must be an X-CLIP checkpoint (e.g. microsoft/xclip-base-patch32) for the "
                        "xclip backend; for the paper's ViCLIP use viclip:OpenGVLab/ViCLIP")
-    mean, std = _preprocessor_stats(name)
-    return XClipScorer(model.to(device), tokenizer, name, device, mean=mean, std=std)
+    processor = _xclip_processor(name, local, int(model.config.vision_config.image_size))
+    return XClipScorer(model.to(device), tokenizer, name, device, processor=processor)
 
 
 def _load_viclip(name: str, device: str) -> Any:
@@ -542,7 +533,7 @@ load_video_text_scorer.cache_clear = _clear_video_text  # type: ignore[attr-defi
 
 @functools.lru_cache(maxsize=4)
 def _video_text_scorer(name: str, device: str) -> Any:
-    _check_device(device)
+    check_device(device)
     if name == TINY:
         return _load_viclip(TINY, device)
     backend, sep, rest = name.partition(":")
@@ -561,8 +552,3 @@ def _rgb_uint8(image: np.ndarray) -> np.ndarray:
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=-1)
     return np.ascontiguousarray(image[..., :3])
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}"

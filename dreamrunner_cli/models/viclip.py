@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ModelUnavailable
+from .checked import hub_offline
 
 if TYPE_CHECKING:
     import torch
@@ -294,8 +295,6 @@ def resolve_checkpoint(source: str) -> Path:
                                hint=f"the folder needs {CHECKPOINT_FILE} (or model.safetensors)")
     if source.count("/") == 1 and not source.startswith((".", "/", "~")):
         from huggingface_hub import hf_hub_download
-
-        from .dino import hub_offline
 
         try:
             return Path(hf_hub_download(source, CHECKPOINT_FILE, local_files_only=hub_offline()))

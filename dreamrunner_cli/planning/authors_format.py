@@ -207,13 +207,13 @@ def read_plan_file(path: Path, lenient: bool = False) -> tuple[list[AuthorsPlan]
     Returns (the plans that parse, the bad ones as (line, name, problems)): one bad plan never hides the others.
     Raises InputInvalid only when the file itself cannot be read or holds nothing.
     """
+    from ..bounds import MAX_JSON_FILE_BYTES, BoundExceeded, loads_json, read_text
+
     path = Path(path)
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = read_text(path, MAX_JSON_FILE_BYTES, what="plan file")  # bounded: a regular file, size, UTF-8
     except FileNotFoundError:
         raise InputInvalid(f"plan file {path} not found") from None
-    except UnicodeDecodeError:
-        raise InputInvalid(f"plan file {path} is not UTF-8 text") from None
     first = next((ln.strip() for ln in raw.splitlines() if ln.strip()), "")
     plans: list[AuthorsPlan] = []
     bad: list[tuple[int, str, list[str]]] = []
@@ -222,9 +222,12 @@ def read_plan_file(path: Path, lenient: bool = False) -> tuple[list[AuthorsPlan]
             if not line.strip():
                 continue
             try:
-                row = json.loads(line)
+                row = loads_json(line, f"line {lineno}")  # bounded: depth, number length
             except json.JSONDecodeError as exc:
                 bad.append((lineno, "", [f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"]))
+                continue
+            except BoundExceeded as exc:
+                bad.append((lineno, "", [exc.message]))
                 continue
             if not (isinstance(row, list) and len(row) == 2 and all(isinstance(x, str) for x in row)):
                 bad.append((lineno, "", [f"line {lineno}: expected a JSON array [video_name, plan_string], got "

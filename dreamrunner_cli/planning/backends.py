@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlparse
 
-from ..errors import BackendUnavailable, ModelUnavailable, UsageError
+from ..errors import BackendUnavailable, InputInvalid, ModelUnavailable, UsageError
 
 if TYPE_CHECKING:
     from ..config import PlanConfig
@@ -72,6 +73,58 @@ class GenerationTimeout(BackendUnavailable):
 
 class ContextOverflow(BackendUnavailable):
     """Prompt + reserved reply tokens do not fit in the model's context (found before generating)."""
+
+
+class Deadline:
+    """A total deadline (plan.timeout_s for one reply, retries included). ``cancel()`` ends it early: a request
+    abandoned at the deadline (or on Ctrl-C) stops at its next chunk."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+        self.cancelled = False
+
+    def left(self) -> float:
+        return 0.0 if self.cancelled else max(self.end - time.monotonic(), 0.0)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class DeadlinePassed(Exception):
+    """Raised where a request sees its Deadline pass (internal: the backend turns it into BackendUnavailable)."""
+
+
+def run_until(deadline: Deadline, fn: Callable[[], Any]) -> Any:
+    """``fn()`` in a daemon thread; its result or exception, or DeadlinePassed once the deadline passes.
+
+    A socket timeout bounds each read, not the whole request: a server that sends one byte a second never trips
+    it. Waiting on a thread does bound it, whatever the server does (even while it drips the headers). The thread
+    left behind sees the cancelled deadline at its next chunk, or its read timeout (the time that was left), and
+    ends; being a daemon, it never keeps the process alive.
+    """
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread, which re-raises it
+            box["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=work, name="dreamrunner-llm-request", daemon=True).start()
+    try:
+        finished = done.wait(deadline.left())
+    finally:
+        if not done.is_set():
+            deadline.cancel()  # the deadline passed, or Ctrl-C/SIGTERM interrupted the wait
+    if not finished:
+        raise DeadlinePassed
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 class ChatBackend(Protocol):
@@ -141,9 +194,14 @@ class OpenAIBackend:
     Structured output (``plan.structured_output``): ``json_schema`` sends the reply's JSON schema as
     ``response_format`` (vLLM, Ollama, llama.cpp and OpenAI constrain decoding with it); ``json_object`` is JSON
     mode; ``off`` sends neither. ``auto`` starts with json_schema and steps down, once per session and with a
-    warning, when the server answers 400/422 to it. Retries: 429, 5xx, timeouts and connection errors are retried
+    warning, when the server answers 400/422 to it. Retries: 429, 5xx and connection errors are retried
     ``plan.max_retries`` times with exponential backoff (``Retry-After`` honoured); 401/403/404 and a refused
     connection (nothing listens at the URL) fail at once.
+
+    Bounds (docs/reliability.md): ``plan.timeout_s`` is a total deadline for one reply, every attempt and backoff
+    included, however slowly the server sends (``run_until``); the response body is read in chunks and refused past
+    ``plan.max_reply_bytes`` (exit 5); it must be UTF-8 JSON within bounds.loads_json's limits (exit 5 naming the
+    server, never the story).
     """
 
     name = "openai"
@@ -207,6 +265,7 @@ class OpenAIBackend:
         attempts = 0
         backoff = self.cfg.retry_backoff_s
         retries_left = self.cfg.max_retries
+        deadline = Deadline(self.cfg.timeout_s)  # one total for the reply: every attempt and backoff
         while True:
             attempts += 1
             kwargs: dict[str, Any] = {"model": self.model, "messages": messages,
@@ -221,7 +280,9 @@ class OpenAIBackend:
             if fmt is not None:
                 kwargs["response_format"] = fmt
             try:
-                resp = client.chat.completions.create(**kwargs)
+                body = run_until(deadline, lambda: self._post(client, kwargs, deadline))
+            except DeadlinePassed:
+                raise self._gave_up(self._no_reply(), attempts) from None
             except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
                 raise BackendUnavailable(
                     f"the LLM server at {self.base_url} refused the API key (HTTP {exc.status_code}): "
@@ -253,6 +314,9 @@ class OpenAIBackend:
                 if status is not None and status not in (408, 409, 429) and status < 500:
                     raise BackendUnavailable(
                         f"the LLM server at {self.base_url} answered HTTP {status}: {self._message(exc)}") from None
+                if isinstance(exc, openai.APITimeoutError) or deadline.left() <= 0:
+                    # Each read waits at most the time left, so a read timeout means the deadline has passed.
+                    raise self._gave_up(self._no_reply(), attempts) from None
                 reason = self._describe_transient(exc)
                 if _refused(exc):  # nothing listens there: waiting will not start the server
                     raise BackendUnavailable(
@@ -261,24 +325,84 @@ class OpenAIBackend:
                 if retries_left <= 0:
                     raise self._gave_up(reason, attempts) from None
                 wait = self._retry_after(exc, backoff)
+                if wait >= deadline.left():
+                    raise self._gave_up(f"{reason}; the next retry (in {wait:g} s) would pass plan.timeout_s="
+                                        f"{self.cfg.timeout_s:g} s, the deadline for one reply", attempts) from None
                 log.info("LLM planner: %s; retrying in %.1f s (%d left)", reason, wait, retries_left)
                 time.sleep(wait)
                 retries_left -= 1
                 backoff *= 2
                 continue
             except openai.APIError as exc:  # e.g. a 200 whose body is not a chat completion
-                raise BackendUnavailable(
-                    f"the server at {self.base_url} did not answer like an OpenAI-compatible chat-completions API: "
-                    f"{self._message(exc)}",
-                    hint="check --llm-base-url (it should end in /v1)") from None
-            choices = getattr(resp, "choices", None) or []
-            if not choices:
-                return Completion(text="", attempts=attempts, mode=self.mode, finish_reason="no choices")
-            choice = choices[0]
-            usage = getattr(resp, "usage", None)
-            return Completion(text=choice.message.content or "", attempts=attempts, mode=self.mode,
-                              finish_reason=choice.finish_reason,
-                              tokens=getattr(usage, "completion_tokens", None) if usage is not None else None)
+                raise self._not_openai(self._message(exc)) from None
+            return self._completion(body, attempts)
+
+    def _post(self, client: Any, kwargs: dict[str, Any], deadline: Deadline) -> bytes:
+        """One request (in run_until's thread): the body of a 200 response, read chunk by chunk within the deadline
+        and plan.max_reply_bytes (counted after decompression, so a gzip bomb stops early too)."""
+        import httpx2  # the openai client's HTTP library: errors while the body streams come from it
+        import openai
+
+        limit = self.cfg.max_reply_bytes
+        # Every read waits at most the time left (a silent server ends in a read timeout, not in the thread).
+        with client.chat.completions.with_streaming_response.create(**kwargs,
+                                                                    timeout=max(deadline.left(), 0.01)) as raw:
+            request = raw.http_response.request
+            body = bytearray()
+            try:
+                for chunk in raw.iter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise InputInvalid(
+                            f"the LLM server at {self.base_url} sent a response of more than {limit:,} bytes, the "
+                            "limit (plan.max_reply_bytes); it was refused while it arrived",
+                            hint=f"raise the limit (--set plan.max_reply_bytes={2 * limit}) if the server is right "
+                                 "to send that much, or lower plan.max_tokens")
+                    if deadline.left() <= 0:
+                        raise DeadlinePassed
+            except httpx2.TimeoutException as exc:
+                raise openai.APITimeoutError(request=request) from exc
+            except httpx2.TransportError as exc:  # the connection broke mid-body: transient, like a reset
+                raise openai.APIConnectionError(request=request) from exc
+        return bytes(body)
+
+    def _completion(self, body: bytes, attempts: int) -> Completion:
+        """The reply in a chat-completions response body, decoded strictly: UTF-8, bounded JSON."""
+        from ..bounds import loads_json
+
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputInvalid(
+                f"the LLM server at {self.base_url} sent a response that is not UTF-8 text (invalid byte "
+                f"0x{body[exc.start]:02x} at byte {exc.start} of {len(body):,}); the reply was not used",
+                hint="the server (or a proxy in front of it) is broken: check its logs and its model's tokenizer, "
+                     "or try another server; replies already cached are not affected") from None
+        try:
+            data = loads_json(text, f"the response of the LLM server at {self.base_url}")
+        except (ValueError, TypeError) as exc:  # JSONDecodeError (a bound is InputInvalid: it passes through)
+            raise self._not_openai(f"its response is not JSON ({str(exc)[:200]})") from None
+        choices = data.get("choices") if isinstance(data, dict) else None
+        if not isinstance(choices, list) or not choices:
+            return Completion(text="", attempts=attempts, mode=self.mode, finish_reason="no choices")
+        choice = choices[0] if isinstance(choices[0], dict) else {}
+        message = choice.get("message") if isinstance(choice.get("message"), dict) else {}
+        content = message.get("content")
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        tokens = usage.get("completion_tokens")
+        finish = choice.get("finish_reason")
+        return Completion(text=content if isinstance(content, str) else "", attempts=attempts, mode=self.mode,
+                          finish_reason=finish if isinstance(finish, str) else None,
+                          tokens=tokens if isinstance(tokens, int) else None)
+
+    def _no_reply(self) -> str:
+        return (f"no complete reply within plan.timeout_s={self.cfg.timeout_s:g} s (the deadline for one reply, "
+                "retries included)")
+
+    def _not_openai(self, why: str) -> BackendUnavailable:
+        return BackendUnavailable(
+            f"the server at {self.base_url} did not answer like an OpenAI-compatible chat-completions API: {why}",
+            hint="check --llm-base-url (it should end in /v1)")
 
     # The context window: plan.context_tokens, else what the server's model list says ---------------------------
     def context(self) -> Context | None:
@@ -297,9 +421,14 @@ class OpenAIBackend:
         Ollama say nothing: unknown, unchecked (set plan.context_tokens)."""
         import openai
 
+        wait = min(self.cfg.timeout_s, 10.0)
+        client = self._get_client().with_options(timeout=wait)
         try:
-            page = self._get_client().with_options(timeout=min(self.cfg.timeout_s, 10.0)).models.list()
+            page = run_until(Deadline(wait), client.models.list)  # a total deadline here too
             entries = [m.model_dump() for m in page.data]
+        except DeadlinePassed:
+            log.info("LLM planner: %s/models did not answer within %g s", self.base_url, wait)
+            return None
         except (openai.APIError, ValueError, TypeError, AttributeError) as exc:
             log.info("LLM planner: %s/models did not say the context length (%s)", self.base_url,
                      redact(str(exc), self._secret)[:120])
@@ -335,7 +464,7 @@ class OpenAIBackend:
         import openai
 
         if isinstance(exc, openai.APITimeoutError):
-            return f"no reply within {self.cfg.timeout_s:g} s (plan.timeout_s)"
+            return self._no_reply()
         if isinstance(exc, openai.APIConnectionError):
             return f"cannot connect to {self.base_url}"
         return f"HTTP {getattr(exc, 'status_code', '?')}: {self._message(exc)[:200]}"
@@ -354,7 +483,7 @@ class OpenAIBackend:
         if reason.startswith("cannot connect"):
             hint = ("start the server (e.g. `vllm serve MODEL` or `ollama serve`) or fix --llm-base-url; "
                     "replies already cached replay without a server")
-        elif reason.startswith("no reply"):
+        elif reason.startswith("no complete reply") or "would pass plan.timeout_s" in reason:
             hint = "raise plan.timeout_s (--set plan.timeout_s=600) or use a smaller/faster model"
         else:
             hint = "the server is overloaded or failing; try again later or raise plan.max_retries"

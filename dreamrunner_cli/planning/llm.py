@@ -183,7 +183,22 @@ def prompt_versions() -> dict[str, str]:
 
 
 def parse_json_reply(text: str) -> tuple[Any, list[str]]:
-    """Reply text → (JSON object, problems). Tolerates a code fence, a <think> block, or prose around the object."""
+    """Reply text → (JSON object, problems). Tolerates a code fence, a <think> block, or prose around the object.
+    JSON past bounds.loads_json's limits (depth, number length) is a problem sent back for repair."""
+    from ..bounds import BoundExceeded
+
+    try:
+        return _parse_json_reply(text)
+    except BoundExceeded as exc:
+        return None, [exc.message.removeprefix("the reply: ") + "; reply with one plain JSON object"]
+
+
+def _parse_json_reply(text: str) -> tuple[Any, list[str]]:
+    from ..bounds import loads_json
+
+    def loads(s: str) -> Any:
+        return loads_json(s, "the reply")
+
     s = re.sub(r"<think>.*?</think>", "", text, flags=re.S).strip()
     fence = re.search(r"```(?:json)?\s*(.*?)```", s, flags=re.S)
     if fence:
@@ -191,18 +206,18 @@ def parse_json_reply(text: str) -> tuple[Any, list[str]]:
     elif re.search(r"```(?:json)?\s*\{", s):
         opened = s[s.index("```"):]
         try:
-            json.loads(re.sub(r"^```(?:json)?", "", opened).strip())
+            loads(re.sub(r"^```(?:json)?", "", opened).strip())
         except json.JSONDecodeError:
             return None, ["the reply was cut off inside its ```json block (no closing fence, the JSON is "
                           "incomplete); write less reasoning and close the JSON object"]
     if not s:
         return None, ["the reply is empty; reply with one JSON object"]
     try:
-        data = json.loads(s)
+        data = loads(s)
     except json.JSONDecodeError as exc:
         first, last = s.find("{"), s.rfind("}")
         try:
-            data = json.loads(s[first:last + 1]) if 0 <= first < last else None
+            data = loads(s[first:last + 1]) if 0 <= first < last else None
         except json.JSONDecodeError:
             data = None
         if data is None:

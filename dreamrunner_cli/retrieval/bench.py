@@ -201,7 +201,7 @@ def _peak() -> dict[str, float]:
 def _run_phase(args: list[str]) -> dict[str, Any]:
     """Run one phase in a fresh interpreter; its last stdout line is its JSON result."""
     proc = subprocess.run([sys.executable, "-m", "dreamrunner_cli.retrieval.bench", "--phase", *args],
-                          capture_output=True, text=True, check=False)
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"benchmark phase {args[0]} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

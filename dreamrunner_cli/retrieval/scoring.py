@@ -6,8 +6,9 @@ score(window, text) = ½ · (CLIP + video-text), where
     X-CLIP's cosine with its video-conditioned text embedding.
 
 The gate (keep windows whose score exceeds a threshold) is calibrated per model pair: ``GATE_THRESHOLDS`` holds the
-known values (0.2 for CLIP ViT-L/14 + ViCLIP, the paper's); ``retrieve.threshold`` overrides it, and a model pair
-without a calibrated value needs an explicit one (``gate_threshold``).
+known values (0.2 for CLIP ViT-L/14 + ViCLIP, the paper's; open_clip ``ViT-L-14-336-quickgelu`` + ``openai``);
+``retrieve.threshold`` overrides it, and a model pair without a calibrated value needs an explicit one
+(``gate_threshold``).
 
 Features go to the ``embeddings`` diskcache (safetensors bytes, never pickles): a window's CLIP frame embeddings and
 video-text video features are keyed by the models, the video file (absolute path, size, mtime), the window and the
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from ..models.scorers import ClipScorer
 
 CACHE_NAME = "embeddings"
-KEY_VERSION = 2  # 2: video-text features per model family (ViCLIP, X-CLIP with its prompt-generator inputs)
+# 2: video-text features per model family (ViCLIP, X-CLIP with its prompt-generator inputs); 3: X-CLIP frames go
+# through the checkpoint's own image processor (bilinear for xclip-base-patch32, was bicubic).
+KEY_VERSION = 3
 _FAILED = b"FAILED:"  # a cached decoding failure (safetensors blobs never start with this)
 
 
@@ -185,9 +188,12 @@ def select(scored: list[tuple[Any, float]], *, threshold: float, max_clips: int,
 
 # The gate's threshold is calibrated for a pair of models: (CLIP model, CLIP weights, video-text family) → value.
 GATE_THRESHOLDS: dict[tuple[str, str | None, str], float] = {
-    # The paper (METHOD.md B.1): CLIP ViT-L/14 and ViCLIP-L/14, mean of the two cosines > 0.2.
-    ("ViT-L-14-336", "openai", "viclip"): 0.2,
-    ("ViT-L-14", "openai", "viclip"): 0.2,
+    # The paper (METHOD.md B.1): CLIP ViT-L/14 and ViCLIP-L/14, mean of the two cosines > 0.2. OpenAI's weights
+    # are QuickGELU ones: open_clip's names without -quickgelu build GELU and are refused (models/scorers.py).
+    ("ViT-L-14-336-quickgelu", "openai", "viclip"): 0.2,
+    ("ViT-L-14-quickgelu", "openai", "viclip"): 0.2,
+    # The same weights by their Hub repo (open_clip's hf_hub for the two names above; its config says QuickGELU).
+    ("hf-hub:timm/vit_large_patch14_clip_336.openai", None, "viclip"): 0.2,
 }
 
 
@@ -197,7 +203,7 @@ def gate_threshold(threshold: float | None, clip_model: str, clip_pretrained: st
     calibrated value for the models; none known → UsageError (an uncalibrated gate would keep or drop clips at
     random)."""
     from ..errors import UsageError
-    from ..models.scorers import video_text_family
+    from ..models.scorers import clip_activation_error, video_text_family
 
     if threshold is not None:
         return float(threshold), "retrieve.threshold"
@@ -205,6 +211,10 @@ def gate_threshold(threshold: float | None, clip_model: str, clip_pretrained: st
     key = (clip_model, clip_pretrained, family)
     if key in GATE_THRESHOLDS:
         return GATE_THRESHOLDS[key], f"calibrated for {clip_model}/{clip_pretrained} + {family}"
+    # A config written before the QuickGELU fix names ViT-L-14-336 + openai: say what to set, not "uncalibrated".
+    mismatch = clip_activation_error(clip_model, clip_pretrained) if clip_pretrained else None
+    if mismatch is not None:
+        raise mismatch
     raise UsageError(
         f"no calibrated retrieval threshold for CLIP {clip_model}/{clip_pretrained} with the {family} video-text "
         "model", hint="set --set retrieve.threshold=VALUE (look at counts.above_threshold and the windows' scores "

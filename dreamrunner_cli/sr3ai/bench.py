@@ -204,7 +204,8 @@ def mask_build_memory(geometry: str = "full", prompts: int = 4, backend: str = "
     if dev.type == "cpu":
         code = ("import json, sys; from dreamrunner_cli.sr3ai.bench import _mask_memory_here; "
                 f"print(json.dumps(_mask_memory_here({geometry!r}, {prompts}, {backend!r}, 'cpu')))")
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        out = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                             check=True)
         return json.loads(out.stdout.strip().splitlines()[-1])
     return _mask_memory_here(geometry, prompts, backend, str(dev))
 

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from ..errors import UsageError
+from ..errors import InputInvalid, UsageError
 
 if TYPE_CHECKING:
     import torch
@@ -41,10 +41,37 @@ def lora_layers(module) -> list:
     return [m for m in module.modules() if isinstance(m, LoraLayer)]
 
 
+class LoraNotApplied(InputInvalid):
+    """An adapter asked for by name changes nothing in the transformer: no LoRA layer holds it (its file's tensors
+    matched no module, so loading silently dropped them), or all its weights or scalings are zero. The render stage
+    names the file (exit 5); rendering on without it would list a LoRA that was never used."""
+
+    def __init__(self, adapter: str, reason: str):
+        super().__init__(f"LoRA adapter {adapter!r} {reason}")
+        self.adapter, self.reason = adapter, reason
+
+
+def check_applies(transformer, name: str) -> int:
+    """Raise LoraNotApplied unless adapter ``name`` changes ``transformer``: some LoRA layer holds it with a
+    non-zero A, a non-zero B and a non-zero scaling (B·A·s ≠ 0 in at least one layer). Returns the number of
+    layers that hold it."""
+    layers = [m for m in lora_layers(transformer) if name in m.lora_A and name in m.lora_B]
+    if not layers:
+        raise LoraNotApplied(name, "is in no layer of the transformer: none of its tensors matched the model's "
+                                   "modules")
+    if not any(m.scaling.get(name, 0) != 0 and bool(m.lora_A[name].weight.any()) and bool(m.lora_B[name].weight.any())
+               for m in layers):
+        raise LoraNotApplied(name, f"changes nothing: its weights (or scalings) are zero in all {len(layers)} layers "
+                                   "that hold it")
+    return len(layers)
+
+
 class RegionLoRA:
     """Forward hooks that add masked LoRA deltas. ``masks`` maps adapter name → float (1, S, 1) token mask;
     ``scales`` adapter name → its scale (``scale`` for adapters not named: character and motion LoRAs have their
-    own, render.character_lora_scale and render.motion_lora_scale)."""
+    own, render.character_lora_scale and render.motion_lora_scale). Every adapter given a mask must change the
+    transformer (``check_applies``, once per adapter), else LoraNotApplied: a LoRA that does not apply is an error,
+    never a silently skipped item."""
 
     def __init__(self, transformer, scale: float = 1.0, scales: dict[str, float] | None = None):
         self.transformer = transformer
@@ -52,6 +79,7 @@ class RegionLoRA:
         self.scales = dict(scales or {})
         self.masks: dict[str, torch.Tensor] = {}
         self._handles: list = []
+        self._checked: set[str] = set()
         self.applied = 0  # number of (layer, adapter) deltas added, for tests
 
     def _hook(self, module, inputs, output):
@@ -88,6 +116,10 @@ class RegionLoRA:
                 layer.enable_adapters(True)
 
     def set_masks(self, masks: dict[str, torch.Tensor]) -> None:
+        for name in masks:
+            if name not in self._checked:
+                check_applies(self.transformer, name)
+                self._checked.add(name)
         self.masks = dict(masks)
 
 

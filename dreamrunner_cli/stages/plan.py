@@ -92,7 +92,7 @@ def import_story(ws: Workspace, story: StoryInput | Path, allow_outside_refs: bo
             shutil.copyfile(img, dest)
     if not ws.story.exists() or ws.story.read_text(encoding="utf-8") != text:
         write_text_atomic(ws.story, text)
-    return parse_story(ws.story)
+    return parse_story(ws.story, max_bytes=len(text.encode("utf-8")))  # our copy: bounded when it came in
 
 
 def run(
@@ -136,9 +136,9 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
     story: StoryInput | None = None  # the workspace's story.txt
     if story_file is not None and Path(story_file).resolve() != ws.story:
         incoming = parse_story(Path(story_file), allow_outside_refs=allow_outside_refs,  # refs validated here
-                               max_pixels=cfg.adapt.max_image_pixels)
+                               max_pixels=cfg.adapt.max_image_pixels, max_bytes=cfg.plan.max_story_bytes)
     elif ws.story.exists():
-        story = parse_story(ws.story, max_pixels=cfg.adapt.max_image_pixels)
+        story = parse_story(ws.story, max_pixels=cfg.adapt.max_image_pixels, max_bytes=cfg.plan.max_story_bytes)
     if incoming is not None or story is not None:
         _check_backend(cfg.plan)  # an unknown --llm is refused before any file is copied (exit 2)
         _refuse_replacing_hand_edits(ws, sr, incoming, plan_cfg, force=force and not only)

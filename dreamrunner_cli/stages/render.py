@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +120,21 @@ def adapter_digest(folder: Path) -> str:
         meta = {}
     meta = meta if isinstance(meta, dict) else {}
     weights = folder / str(meta.get("weights", "pytorch_lora_weights.safetensors"))
-    return digest({"adapter": {k: meta.get(k) for k in ADAPTER_PIXEL_FIELDS},
-                   "weights": tensor_digest(weights) if weights.exists() else "missing"})
+    try:
+        tensors = tensor_digest(weights) if weights.exists() else "missing"
+    except (ValueError, KeyError, TypeError, IndexError, struct.error) as exc:  # what a damaged file raises there
+        raise InputInvalid(f"adapter {weights} is damaged (truncated, or not a safetensors file): {exc}",
+                           hint=rebuild_hint(folder)) from None
+    return digest({"adapter": {k: meta.get(k) for k in ADAPTER_PIXEL_FIELDS}, "weights": tensors})
+
+
+def rebuild_hint(folder: Path) -> str:
+    """How to train an adapter of ``WS/adapters/<kind>/<id>`` again."""
+    folder = Path(folder)
+    kind, item_id = folder.parent.name, folder.name
+    if kind in ("motion", "character") and len(folder.parents) > 2:
+        return f"train it again with `dreamrunner adapt {folder.parents[2]} --{kind} {item_id} --force`"
+    return "train it again with `dreamrunner adapt WS --force` (with --motion ID or --character ID)"
 
 
 def _adapt_command(ws: Workspace, missing: list[str]) -> str:
@@ -159,8 +173,10 @@ def run(
 
 def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[str] | None, rep: Reporter,
          models: Any) -> dict[str, Any]:
+    from ..models.loading import check_offload
     from .plan import refresh_storyboard
 
+    check_offload(cfg.render.cpu_offload, cfg.model.device)  # CPU offload without a GPU: exit 2, before anything
 
     # 1. The plan (hand edits included) and its storyboard.
     plan = load_plan(ws.require_plan())
@@ -244,7 +260,13 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
             from ..video import concat_videos
 
             with rep.phase("stitch story.mp4", f"({len(clips)} scenes)"):
-                method = concat_videos(clips, ws.story_video, cfg.render.fps)
+                try:
+                    method = concat_videos(clips, ws.story_video, cfg.render.fps)
+                except InputInvalid as exc:  # a damaged clip (e.g. cut short by an older version on a full disk)
+                    bad = [s.id for s, c in zip(plan.scenes, clips) if str(c) in exc.message]
+                    if bad:
+                        exc.hint = f"render that scene again: `dreamrunner render {ws.root} --scene {bad[0]} --force`"
+                    raise
             sr.finish(d, deps, [ws.story_video], extra={"stitch": method})
     else:
         missing = [s.id for s, c in zip(plan.scenes, clips) if not c.exists()]
@@ -288,7 +310,7 @@ def _borrowed(pipe):
 def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, rep: Reporter) -> dict[str, int]:
     import torch
 
-    from ..sr3ai.lora import adapter_name
+    from ..sr3ai.lora import LoraNotApplied, adapter_name
     from ..sr3ai.pipeline import geometry_of, render_scene, use_scheduler
     from ..sr3ai.regions import scene_regions
     from ..video import write_video
@@ -316,10 +338,15 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, rep
         # 2. Regions from the plan at the model's geometry, then the SR3AI render.
         regions = None if cfg.render.attention == "none" else scene_regions(
             scene, geom, cfg.render.keyframe_policy, cfg.render.overlap)
-        with torch.inference_mode(), _SceneProgress(rep, pipe, label, cfg.render.steps) as watch:
-            result = render_scene(pipe, scene, cfg.render, seed, regions, [(k, i) for k, i, _ in adapters],
-                                  on_step=watch.step,
-                                  on_latents=_previewer(pipe, ws, scene.id, cfg.render.preview_every))
+        try:
+            with torch.inference_mode(), _SceneProgress(rep, pipe, label, cfg.render.steps) as watch:
+                result = render_scene(pipe, scene, cfg.render, seed, regions, [(k, i) for k, i, _ in adapters],
+                                      on_step=watch.step,
+                                      on_latents=_previewer(pipe, ws, scene.id, cfg.render.preview_every))
+        except LoraNotApplied as exc:  # loaded, but changes nothing: never render on without it (exit 5)
+            folder = needed[exc.adapter]
+            raise InputInvalid(f"adapter {_weights_file(folder) or folder} does not apply to this model: the LoRA "
+                               f"{exc.reason}", hint=rebuild_hint(folder)) from None
         # 3. Outputs first, then the record.
         with rep.phase(f"{label} encode mp4"):
             write_video(ws.scene_video(scene.id), result.frames, cfg.render.fps)
@@ -393,12 +420,39 @@ def _load_adapter(pipe, name: str, folder: Path) -> None:
     adapters say 0.1): the transformer goes back to eval mode after every load, so no module samples noise.
     """
     meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
-    weights = sorted(folder.glob("*.safetensors"))
-    if not weights:
+    weights = _weights_file(folder)
+    if weights is None:
         raise InputInvalid(f"adapter folder {folder} has no .safetensors file",
                            hint=f"re-run `dreamrunner adapt` for {meta.get('kind')} {meta.get('id')}")
-    pipe.load_lora_weights(str(folder), weight_name=weights[0].name, adapter_name=name)
+    from safetensors import SafetensorError
+
+    try:
+        pipe.load_lora_weights(str(folder), weight_name=weights.name, adapter_name=name)
+    except SafetensorError as exc:
+        if "(os error" in str(exc):
+            raise  # reading it failed (EIO …): the error boundary maps that to exit 8
+        raise InputInvalid(f"adapter {weights} is damaged: {exc}", hint=rebuild_hint(folder)) from None
+    except (ValueError, KeyError, IndexError) as exc:  # not LoRA tensors; no module of the model matched
+        raise _not_for_this_model(weights, exc) from None
+    except RuntimeError as exc:  # torch's load_state_dict: "size mismatch for …" (another model's shapes)
+        if "size mismatch" not in str(exc) and "state_dict" not in str(exc):
+            raise  # e.g. CUDA out of memory: not the file's fault
+        raise _not_for_this_model(weights, exc) from None
     pipe.transformer.eval()
+
+
+def _weights_file(folder: Path) -> Path | None:
+    """The safetensors file ``_load_adapter`` loads from an adapter folder (the first by name)."""
+    found = sorted(Path(folder).glob("*.safetensors"))
+    return found[0] if found else None
+
+
+def _not_for_this_model(weights: Path, exc: Exception) -> InputInvalid:
+    lines = str(exc).strip().splitlines()
+    detail = lines[0] if lines else type(exc).__name__
+    mismatch = next((line.strip() for line in lines if "size mismatch" in line), None)  # the first one says it
+    return InputInvalid(f"adapter {weights} does not fit this model: {mismatch or detail}",
+                        hint=rebuild_hint(weights.parent) + " (for the model in config.json's model.id)")
 
 
 def _geometry_without_weights(cfg: Config):
