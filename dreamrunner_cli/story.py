@@ -47,7 +47,7 @@ class CharacterSpec:
     name: str
     description: str
     token: str
-    images: list[Path] = field(default_factory=list)  # absolute paths, checked to exist
+    images: list[Path] = field(default_factory=list)  # absolute paths as written (links kept), checked to exist
 
 
 @dataclass
@@ -144,7 +144,7 @@ def parse_story(path: Path, allow_outside_refs: bool = False, max_pixels: int = 
                                    + (f", a link to {p}" if given.is_symlink() else "") + ")",
                                    hint="paths are relative to the story file")
             check_reference_image(given, f"{where}.images[{j}]", max_pixels)
-            images.append(p)
+            images.append(given)  # as written: the workspace copy is named after the entry, not a link's target
         characters.append(CharacterSpec(id=cid, name=name or cid, description=str(c.get("description") or name),
                                         token=str(c.get("token") or f"[v{i + 1}]"), images=images))
     title = str(meta.get("title") or path.stem.replace("_", " ").replace("-", " ").strip())

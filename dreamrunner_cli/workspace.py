@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .bounds import BoundExceeded, loads_json
 from .errors import MissingUpstream, RecordsDamaged, WorkspaceBusy
 
 RECORDS_SCHEMA = 1
@@ -389,9 +390,12 @@ class Workspace:
             if not raw.strip():
                 continue
             try:
-                entry = json.loads(raw.decode("utf-8"))
+                entry = loads_json(raw.decode("utf-8"), f"{name} line {n}")
             except UnicodeDecodeError as exc:
                 problems.append(f"{name} line {n}: not UTF-8 (byte {exc.start}); skipped")
+                continue
+            except BoundExceeded as exc:  # 100,000 levels deep or a 5,000-digit number: damaged, never a crash
+                problems.append(f"{exc.message}; skipped")
                 continue
             except json.JSONDecodeError:
                 problems.append(f"{name} line {n}: torn or damaged (not a whole JSON line); skipped")
@@ -532,8 +536,6 @@ def verify_records(ws: Workspace, blob: bytes) -> dict[str, Any]:
 
     def damaged(what: str) -> RecordsDamaged:
         return RecordsDamaged(f"{name} is damaged: {what}", hint=REBUILD_HINT.format(root=ws.root))
-
-    from .bounds import BoundExceeded, loads_json
 
     try:
         data = loads_json(blob.decode("utf-8"), name)  # bounded: depth, number length (bounds.py)

@@ -178,6 +178,28 @@ def test_a_symlinked_reference_image_is_named_as_written(tmp_path):
         info.value.message
 
 
+def test_the_workspace_copy_of_a_symlinked_reference_image_is_named_after_the_entry(tmp_path):
+    from PIL import Image
+
+    from dreamrunner_cli.stages.plan import import_story, story_copy
+    from dreamrunner_cli.workspace import Workspace
+
+    (tmp_path / "refs").mkdir()
+    (tmp_path / "store").mkdir()
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(tmp_path / "store" / "blob-7f3a", format="PNG")
+    (tmp_path / "refs" / "bo.png").symlink_to(tmp_path / "store" / "blob-7f3a")
+    story = parse_story(_story(tmp_path, "---\ncharacters:\n  - id: bo\n    description: a robot\n"
+                                         "    images: [refs/bo.png]\n---\nBo walks.\n"))
+    ws = Workspace(tmp_path / "ws")
+    text, copies = story_copy(ws, story)
+    assert copies == [(tmp_path / "refs" / "bo.png", ws.refs_dir / "bo" / "01-bo.png")]  # was: 01-blob-7f3a
+    assert "refs/bo/01-bo.png" in text and "blob-7f3a" not in text
+    copied = import_story(ws, story)
+    assert copied.characters[0].images == [ws.refs_dir / "bo" / "01-bo.png"]
+    dest = ws.refs_dir / "bo" / "01-bo.png"
+    assert not dest.is_symlink() and dest.read_bytes() == (tmp_path / "store" / "blob-7f3a").read_bytes()
+
+
 # JSON: plan.json, config.json, records, --set ----------------------------------------------------------------------
 
 
@@ -279,7 +301,8 @@ def test_a_server_dripping_one_byte_a_second_ends_at_plan_timeout_s(server, tmp_
     assert res.exit_code == 4, res.output
     assert "no complete reply within plan.timeout_s=3 s" in res.stderr and "gave up after 1 attempt" in res.stderr
     assert "--set plan.timeout_s=" in res.stderr
-    assert 2.5 < took < 3 + 2, took
+    # The drip would last minutes (a whole reply at one byte a second); the slack is for a loaded 2-core machine.
+    assert 2.5 < took < 3 + 12, took
     assert len(server.requests) == 1 and server.dripped >= 1  # it did drip: every read got a byte
 
 
@@ -290,7 +313,7 @@ def test_a_server_dripping_its_headers_is_bounded_too(server):
     t0 = time.monotonic()
     with pytest.raises(BackendUnavailable, match=r"no complete reply within plan.timeout_s=1\.5 s"):
         backend(server.url, timeout_s=1.5).complete(MSG, "x", {})
-    assert time.monotonic() - t0 < 1.5 + 1
+    assert time.monotonic() - t0 < 1.5 + 5  # the drip would last minutes; slack for a loaded machine
 
 
 @pytest.mark.timeout(30)
@@ -299,7 +322,7 @@ def test_retries_and_backoff_stay_inside_the_deadline(server):
     t0 = time.monotonic()
     with pytest.raises(BackendUnavailable) as info:
         backend(server.url, timeout_s=1.0, max_retries=5).complete(MSG, "x", {})
-    assert time.monotonic() - t0 < 1.0 + 0.5
+    assert time.monotonic() - t0 < 1.0 + 2  # five 0.6 s waits would be 3 s and more; slack for a loaded machine
     assert "the next retry (in 0.6 s) would pass plan.timeout_s=1 s" in info.value.message
     assert "gave up after 2 attempts" in info.value.message and "plan.timeout_s" in info.value.hint
     assert len(server.requests) == 2
@@ -318,7 +341,8 @@ def test_the_process_exits_at_the_deadline(server, tmp_path):
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     took = time.monotonic() - t0
     assert proc.returncode == 4, proc.stderr
-    assert "plan.timeout_s=2 s" in proc.stderr and took < 2 + 8, took  # 8 s: the interpreter's start on 2 busy cores
+    # 25 s: the interpreter's start and imports on 2 busy cores; the drip itself would last minutes.
+    assert "plan.timeout_s=2 s" in proc.stderr and took < 2 + 25, took
 
 
 @pytest.mark.timeout(30)

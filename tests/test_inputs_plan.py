@@ -153,4 +153,4 @@ def test_pixel_budget_is_read_from_the_header_before_decoding(tmp_path):
     story = _story_with_ref(tmp_path / "src", "../big.png")
     with pytest.raises(InputInvalid, match="outside"):
         parse_story(story)
-    assert parse_story(story, allow_outside_refs=True).characters[0].images == [big.resolve()]
+    assert [p.resolve() for p in parse_story(story, allow_outside_refs=True).characters[0].images] == [big.resolve()]

@@ -10,19 +10,28 @@ The "bounds" cases (issue 22) feed inputs past every bound: a FIFO or a device a
 story, YAML aliases, JSON nested 100,000 deep or with a 5,000-digit number, and LLM servers that drip, send invalid
 UTF-8 or too much (a local fake server, tests/llm_server.py, started once for the module).
 
-`make test` runs every fourth case; `make reliability` (DREAMRUNNER_RELIABILITY=1) runs all of them and prints the
-figures (cases, clear, nothing changed) that docs/reliability.md reports.
+Issue 22's other classes follow: users' folders, batch names, adapters that do not apply (or load in part), plan.json
+references outside the workspace, damaged clips at the stitch, and the workspace files read through the bounded
+readers.
+
+Every case is classified (``classify``: hang, traceback, silent wrong, data lost; wrong code, unclear, wrote) before
+it is asserted, and the module prints the counts: `make test` runs every fourth case; `make reliability`
+(DREAMRUNNER_RELIABILITY=1) runs all of them, and its line is what docs/reliability.md reports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
+import sys
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -44,6 +53,7 @@ class Case:
     xfail: str | None = None  # a known gap, named in the report (strict: it fails the run once fixed)
     logged: bool = False  # fails after the stage started: runs.jsonl may gain the failure's line, nothing else
     says: str | None = None  # text the message must hold (the bound and the key that raises it, the file blamed)
+    base: str = "planned"  # the workspace the case starts from: "planned" (plan only) or "rendered" (every clip)
 
 
 def _plan(ws: Path) -> dict:
@@ -179,6 +189,68 @@ def _llm_steps(body: dict):
 def _llm(ws: Path, model: str, *extra: str) -> list:
     return ["plan", ws, "--llm", "openai", "--llm-base-url", LLM["url"], "--llm-model", model, "--no-save", "-q",
             "--set", "plan.max_retries=0", *extra]
+
+
+def _users_folder(tmp: Path) -> Path:
+    """A folder of the user's own holding a story.txt and a plan.json that dreamrunner did not write."""
+    mine = tmp / "mine"
+    mine.mkdir()
+    (mine / "story.txt").write_text("my novel, chapter one\n")
+    (mine / "plan.json").write_text('{"my": "travel plan"}\n')
+    (mine / "notes.md").write_text("notes\n")
+    return mine
+
+
+def _same_name_stories(tmp: Path) -> list:
+    """a/two.txt and b/two.txt: the stable rule gives each OUT/two-<hash of its path>; the one for a/two.txt
+    already holds another story's workspace, so batch must refuse (it used to hand one story's workspace to the
+    other, exit 0)."""
+    import hashlib
+
+    for d in ("a", "b"):
+        (tmp / d).mkdir()
+        (tmp / d / "two.txt").write_text(f"Story {d}: Bo the robot walks in the park.\n")
+    key = str((tmp / "a" / "two.txt").resolve())
+    other = tmp / "out" / f"two-{hashlib.sha256(key.encode()).hexdigest()[:8]}"
+    other.mkdir(parents=True)
+    (other / "story.txt").write_text("---\ntitle: Another story\n---\nSomething else entirely.\n")
+    return ["batch", tmp / "a" / "two.txt", tmp / "b" / "two.txt", "--out", tmp / "out", "--preset", "tiny"]
+
+
+ADAPTER = "adapters/motion/waking-up/pytorch_lora_weights.safetensors"  # a LoRA scene s01 uses
+
+
+def _adapters(ws: Path, damage: Callable[[Path], object]) -> list:
+    """The three LoRAs scene s01 uses, trained as the adapt stage writes them (tiny model), then ``damage`` done
+    to motion/waking-up's file; the case renders s01."""
+    from test_render_lora import write_adapter
+
+    w = Workspace(ws)
+    write_adapter(w, "character", "teddy", [1], seed=1)  # tiny: character LoRAs on odd blocks, motion on even
+    write_adapter(w, "motion", "waking-up", [0], seed=2)
+    write_adapter(w, "motion", "stretching-arms", [0], seed=3)
+    damage(ws / ADAPTER)
+    return ["render", ws, "--scene", "s01"]
+
+
+def _tensors(change: Callable[[dict], dict]) -> Callable[[Path], None]:
+    def damage(path: Path) -> None:
+        from safetensors.torch import load_file, save_file
+
+        save_file(change(load_file(path)), path)
+    return damage
+
+
+def _clip(ws: Path, damage: Callable[[bytes], bytes]) -> list:
+    """A rendered workspace whose renders/s02.mp4 was damaged after its record: render keeps it (a changed output
+    is the user's), so the stitch meets it and must refuse it naming the scene, never write a story.mp4 from it."""
+    clip = ws / "renders" / "s02.mp4"
+    clip.write_bytes(damage(clip.read_bytes()))
+    return ["render", ws]
+
+
+def _outside_ref(ws: Path) -> None:
+    _write_plan(ws, lambda p: p["characters"][0]["reference_images"].append(str(PNG)))
 
 
 CASES: list[Case] = [
@@ -354,6 +426,57 @@ CASES: list[Case] = [
          says="above the limit of 100 characters"),
     Case("import: file is a FIFO", 5, lambda ws, t: ["import", _fifo(t / "b.jsonl"), "--out", t / "o"],
          says="not a regular file"),
+    # issue 22's other classes: users' folders, batch names, adapters that do not apply, references in plan.json,
+    # damaged clips at the stitch, and the workspace files read through the bounded readers. Every 4th of these
+    # (the ones `make test` samples) needs no model.
+    Case("plan: --workspace a folder of the user's that is no workspace", 5,
+         lambda ws, t: ["plan", TEDDY, "-w", _users_folder(t)], says="is not a dreamrunner workspace"),
+    Case("render: adapter truncated", 5,
+         lambda ws, t: _adapters(ws, lambda p: p.write_bytes(p.read_bytes()[:-100])), says="is damaged"),
+    Case("render: adapter with another model's tensor shapes", 5,
+         lambda ws, t: _adapters(ws, _tensors(lambda sd: {k: v.repeat(2, 2) for k, v in sd.items()})),
+         logged=True, says="does not fit this model: size mismatch"),
+    Case("render: adapter whose tensors match no module", 5,
+         lambda ws, t: _adapters(ws, _tensors(lambda sd: {k.removeprefix("transformer."): v for k, v in sd.items()})),
+         logged=True, says="does not apply to this model"),
+    Case("plan: --force into a folder of the user's never overwrites its files", 5,
+         lambda ws, t: ["plan", TEDDY, "-w", _users_folder(t), "--force"], says="which dreamrunner did not write"),
+    Case("render: adapter for a model with more blocks (loads in part)", 5,
+         lambda ws, t: _adapters(ws, _tensors(lambda sd: {**sd, **{k.replace("blocks.0.", "blocks.2."): v.clone()
+                                                                    for k, v in sd.items()}})),
+         logged=True, says="12 of its 24 tensors match no module"),
+    Case("render: adapter.json is a FIFO", 3,
+         lambda ws, t: _adapters(ws, lambda p: _fifo(p.parent / "adapter.json")),
+         says="its adapter.json is unreadable"),
+    Case("render: a rendered clip that is not a video, at the stitch", 5,
+         lambda ws, t: _clip(ws, lambda b: b"not a video\n" * 100), base="rendered", logged=True,
+         says="--scene s02 --force"),
+    Case("adapt: plan.json reference image outside the workspace", 5,
+         lambda ws, t: (_outside_ref(ws), ["adapt", ws, "--character", "teddy"])[1], says="is outside the workspace"),
+    Case("render: a rendered clip cut short, at the stitch", 5,
+         lambda ws, t: _clip(ws, lambda b: b[: len(b) // 2]), base="rendered", logged=True,
+         says="--scene s02 --force"),
+    Case("render: plan.json reference image outside the workspace", 5,
+         lambda ws, t: (_outside_ref(ws), ["render", ws])[1], says="is outside the workspace"),
+    Case("batch: two stories named two.txt, one's workspace holds another story", 5,
+         lambda ws, t: _same_name_stories(t), says="holds another story"),
+    Case("index info: index.json a list", 5, lambda ws, t: ["index", "info", _index(t, {"index.json": b"[1, 2]"})],
+         says="is not a JSON object"),  # was AttributeError: exit 1
+    Case("retrieve: index.json nested 100,000 deep", 5,
+         lambda ws, t: ["retrieve", ws, "--db", _index(t, {"index.json": DEEP.encode()}), "--preset", "tiny"],
+         says="nested more than 64 levels"),
+    Case("batch: --from-file is a FIFO", 5,
+         lambda ws, t: ["batch", "--from-file", _fifo(t / "list.txt"), "--out", t / "out"],
+         says="is a FIFO (named pipe), not a regular file"),
+    Case("batch: its index of workspaces nested 100,000 deep", 5,
+         lambda ws, t: ((t / "out").mkdir(), (t / "out" / "dreamrunner-batch.json").write_text(DEEP),
+                        ["batch", TEDDY, "--out", t / "out", "--preset", "tiny"])[2],
+         says="nested more than 64 levels"),  # was RecursionError: exit 1
+    Case("adapt: retrieval manifest nested 100,000 deep", 5,
+         lambda ws, t: ((ws / "retrieval" / "waking-up").mkdir(parents=True),
+                        (ws / "retrieval" / "waking-up" / "manifest.json").write_text(DEEP),
+                        ["adapt", ws, "--motion", "waking-up"])[2],
+         says="nested more than 64 levels"),  # was RecursionError: exit 1
 ]
 
 SELECTED = CASES if FULL else CASES[::4]
@@ -379,6 +502,18 @@ def planned(tmp_path_factory) -> Path:
     return ws
 
 
+@pytest.fixture(scope="module")
+def rendered(planned: Path, tmp_path_factory) -> Path:
+    """The planned workspace with every scene rendered and story.mp4 stitched (tiny, 2 steps, no LoRAs); only the
+    stitch cases use it (FULL runs; `make test`'s sample never asks for it)."""
+    ws = tmp_path_factory.mktemp("corpus-rendered") / "teddy"
+    shutil.copytree(planned, ws)
+    res = runner.invoke(app, ["render", str(ws), "--quiet", "--set", "render.steps=2",
+                              "--set", "render.require_adapters=false"], catch_exceptions=False)
+    assert res.exit_code == 0 and (ws / "story.mp4").exists(), res.output
+    return ws
+
+
 def snapshot(root: Path) -> dict[str, bytes | None]:
     """Every file's bytes and every folder (None) under root."""
     return {p.relative_to(root).as_posix(): (p.read_bytes() if p.is_file() else None)
@@ -389,26 +524,116 @@ def test_the_corpus_has_at_least_60_cases_over_every_command():
     assert len(CASES) >= 60
     commands = {c.name.split(":")[0] for c in CASES}
     assert {"plan", "render", "retrieve", "adapt", "evaluate", "run", "status", "masks", "schema", "bench",
-            "import", "export", "index build", "index info", "index search"} <= commands
+            "import", "export", "index build", "index info", "index search", "batch"} <= commands
     assert len({c.name for c in CASES}) == len(CASES)
 
 
 def _clear(stderr: str) -> bool:
     """The message comes first: nothing before the `error:` (or Typer's `Usage:`) line but the command's own
-    progress lines (`retrieve: open index … stopped after 0.0 s`: which phase the failure stopped)."""
+    progress lines (`render: load model tiny … 0.1 s`, then `retrieve: open index … stopped after 0.0 s`: which
+    phase the failure stopped)."""
     lines = stderr.lstrip().splitlines()
-    while lines and re.match(r"^[a-z ]+: .* (stopped|stopped after [0-9.]+ s)$", lines[0]):
+    while lines and re.match(r"^[a-z ]+: .* (stopped|stopped after [0-9.]+ s|[0-9.]+ s)$", lines[0]):
         lines.pop(0)
     return bool(lines) and lines[0].startswith(("error:", "Usage:"))
 
 
-# Each case takes seconds; the time limit turns a regression that hangs (a FIFO read, a drip) into a failure.
-@pytest.mark.timeout(120)
+# The figures docs/reliability.md reports, computed per case (not claimed): every case is put in each class it
+# falls in, then asserted. Printed at the end of the module.
+HANG_S = 90  # a case still running after this is a hang: it is interrupted (SIGINT) and counted
+OUTCOMES: dict[str, set[str]] = {}
+
+
+def classify(case: Case, res, seconds: float, hung: bool, before: dict, after: dict) -> set[str]:
+    """The classes a case's outcome falls in (an empty set: as documented).
+
+    * ``hang``: still running after HANG_S seconds (then interrupted);
+    * ``traceback``: exit 1 (the "this is a bug" boundary), a traceback in the output, or an exception that
+      escaped the command;
+    * ``silent wrong``: exit 0 on an input that must be refused (the command went on as if it were fine);
+    * ``wrong code``: another non-zero exit code than the documented one;
+    * ``unclear``: the message does not come first as ``error:`` or lacks the words the case names;
+    * ``data lost``: a file or folder that existed before the command was changed or removed (for a ``logged``
+      case, runs.jsonl may only grow by the failure's line);
+    * ``wrote``: a refused command created a file or folder (guards decide before they write).
+    """
+    classes = set()
+    if hung:
+        classes.add("hang")
+    escaped = res.exception is not None and not isinstance(res.exception, SystemExit)
+    if res.exit_code == 1 or "Traceback" in res.output or escaped:
+        classes.add("traceback")
+    if res.exit_code == 0 and case.code != 0:
+        classes.add("silent wrong")
+    elif res.exit_code not in (case.code, 0, 1) and not hung:
+        classes.add("wrong code")
+    if not (_clear(res.stderr) and (case.says or "") in res.stderr) and not hung:
+        classes.add("unclear")
+    changed = {k for k in before if before[k] != after.get(k, b"<absent>")}
+    if case.logged and "ws/runs.jsonl" in changed:  # the failure, appended: earlier lines untouched
+        old, new = before["ws/runs.jsonl"] or b"", after.get("ws/runs.jsonl") or b""
+        if new.startswith(old) and re.search(rb'"outcome": "(failed|error)"', new[len(old):]):
+            changed.discard("ws/runs.jsonl")
+    if changed:
+        classes.add("data lost")
+    if set(after) - set(before):
+        classes.add("wrote")
+    return classes
+
+
+@pytest.fixture(scope="module", autouse=True)
+def figures(pytestconfig):
+    """Print the corpus figures once the module's cases ran (`make reliability` shows them)."""
+    yield
+    if not OUTCOMES:
+        return
+    count = {k: sum(k in c for c in OUTCOMES.values()) for k in
+             ("data lost", "hang", "silent wrong", "traceback", "wrong code", "unclear", "wrote")}
+    line = (f"bad-input corpus: {len(OUTCOMES)} of {len(SELECTED)} cases classified "
+            f"({len(CASES)} in the corpus{'' if FULL else ', every 4th run'}): as documented "
+            f"{sum(not c for c in OUTCOMES.values())}; data lost {count['data lost']}, hangs {count['hang']}, "
+            f"silent wrong {count['silent wrong']}, tracebacks {count['traceback']}; wrong code "
+            f"{count['wrong code']}, unclear message {count['unclear']}, files written by a refused command "
+            f"{count['wrote']}")
+    capture = pytestconfig.pluginmanager.get_plugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        print("\n" + line, flush=True)
+
+
+def _invoke_with_deadline(argv: list[str]):
+    """Run the command in-process; after HANG_S seconds a SIGINT to this thread interrupts even a blocking
+    open() or read(). Returns (result, seconds, hung)."""
+    import signal
+    import threading
+    import time
+
+    fired = threading.Event()
+    main = threading.get_ident()
+
+    def interrupt() -> None:
+        fired.set()
+        signal.pthread_kill(main, signal.SIGINT)
+
+    timer = threading.Timer(HANG_S, interrupt)
+    t0 = time.monotonic()
+    timer.start()
+    try:
+        res = runner.invoke(app, argv)
+    except KeyboardInterrupt:  # interrupted outside the command's own boundary
+        res = None
+    finally:
+        timer.cancel()
+    return res, time.monotonic() - t0, fired.is_set()
+
+
+# Each case takes seconds; the deadline turns a regression that hangs (a FIFO read, a drip) into a counted "hang";
+# pytest-timeout is the last resort for one that ignores SIGINT.
+@pytest.mark.timeout(HANG_S + 60)
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=[pytest.mark.xfail(reason=c.xfail, strict=True)]
                                                if c.xfail else []) for c in SELECTED])
-def test_bad_input(case: Case, planned: Path, tmp_path: Path, monkeypatch):
+def test_bad_input(case: Case, request, tmp_path: Path, monkeypatch):
     ws = tmp_path / "ws"
-    shutil.copytree(planned, ws)
+    shutil.copytree(request.getfixturevalue(case.base), ws)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.chdir(scratch)  # `plan story.txt` makes ./story: it must not appear either
@@ -416,15 +641,49 @@ def test_bad_input(case: Case, planned: Path, tmp_path: Path, monkeypatch):
     before = snapshot(tmp_path)
     if case.code == 6:
         with Workspace(ws).locked():
-            res = runner.invoke(app, argv, catch_exceptions=False)
+            res, seconds, hung = _invoke_with_deadline(argv)
     else:
-        res = runner.invoke(app, argv, catch_exceptions=False)
+        res, seconds, hung = _invoke_with_deadline(argv)
+    if res is None:  # interrupted outside the command's error boundary: a hang all the same
+        res = SimpleNamespace(exit_code=130, output="", stderr="", exception=None)
     after = snapshot(tmp_path)
-    clear = _clear(res.stderr) and "Traceback" not in res.output and (case.says or "") in res.stderr
-    assert (res.exit_code, clear) == (case.code, True), f"{case.name}: exit {res.exit_code}\n{res.output}"
+    classes = classify(case, res, seconds, hung, before, after)
+    OUTCOMES[case.name] = classes
     changed = sorted(k for k in set(before) | set(after) if before.get(k, b"<absent>") != after.get(k, b"<absent>"))
-    if case.logged and changed == ["ws/runs.jsonl"]:  # the failure, appended: earlier lines untouched
-        old, new = before["ws/runs.jsonl"] or b"", after["ws/runs.jsonl"] or b""
-        assert new.startswith(old) and b'"outcome": "failed"' in new[len(old):], f"{case.name}: runs.jsonl"
-        changed = []
-    assert changed == [], f"{case.name}: the refused command changed {changed}"
+    escaped = res.exception is not None and not isinstance(res.exception, SystemExit)
+    assert not classes, (f"{case.name}: {sorted(classes)}: exit {res.exit_code} after {seconds:.1f} s "
+                         f"(expected {case.code}); changed {changed}\n{res.output}"
+                         + ("".join(traceback.format_exception(res.exception)) if escaped else ""))
+
+
+def test_the_runner_classifies_each_outcome(tmp_path, monkeypatch):
+    """The figures are only as good as the classification: each class is seen where it happens. A real hang (the
+    story read planted back to a plain blocking read, on a FIFO) is interrupted at the deadline and counted."""
+    from dreamrunner_cli import bounds
+
+    case = Case("x", 5, lambda ws, t: [], says="bad")
+    ok = SimpleNamespace(exit_code=5, output="error: bad input\n", stderr="error: bad input\n", exception=None)
+    files = {"ws": None, "ws/plan.json": b"{}", "ws/runs.jsonl": b"one\n"}
+    assert classify(case, ok, 0.1, False, files, files) == set()
+
+    def result(**change):
+        return SimpleNamespace(**{**vars(ok), **change})
+
+    assert classify(case, result(exit_code=1), 0.1, False, files, files) == {"traceback"}
+    assert "traceback" in classify(case, result(exception=RuntimeError("x")), 0.1, False, files, files)
+    assert "silent wrong" in classify(case, result(exit_code=0), 0.1, False, files, files)
+    assert classify(case, result(exit_code=3), 0.1, False, files, files) == {"wrong code"}
+    assert classify(case, result(stderr="error: other\n"), 0.1, False, files, files) == {"unclear"}
+    assert classify(case, ok, 0.1, False, files, {**files, "ws/plan.json": b"[]"}) == {"data lost"}
+    assert classify(case, ok, 0.1, False, files, {"ws": None, "ws/runs.jsonl": b"one\n"}) == {"data lost"}
+    assert classify(case, ok, 0.1, False, files, {**files, "ws/new.txt": b""}) == {"wrote"}
+    grown = {**files, "ws/runs.jsonl": b'one\n{"outcome": "error"}\n'}
+    assert classify(case, ok, 0.1, False, files, grown) == {"data lost"}  # not a logged case
+    assert classify(Case("y", 5, case.build, logged=True, says="bad"), ok, 0.1, False, files, grown) == set()
+
+    fifo = _fifo(tmp_path / "story.txt")
+    monkeypatch.setattr(bounds, "read_text", lambda path, limit, **k: Path(path).read_text())  # the old read
+    monkeypatch.setattr(sys.modules[__name__], "HANG_S", 2)
+    res, seconds, hung = _invoke_with_deadline(["plan", str(fifo), "-w", str(tmp_path / "w")])
+    assert hung and 2 <= seconds < 30
+    assert "hang" in classify(Case("plan: story is a FIFO", 5, case.build), res or ok, seconds, hung, {}, {})

@@ -441,7 +441,10 @@ def fake(monkeypatch):
     from dreamrunner_cli.models import loading
     from dreamrunner_cli.sr3ai import pipeline
 
-    state = SimpleNamespace(loads=[], pipes=[], renders=[], previews=[], fail=None)
+    state = SimpleNamespace(loads=[], pipes=[], renders=[], previews=[], fail=None, checked=[])
+    # A FakePipe has no peft layers to compare the file's tensors with (tests/test_adapter_apply.py does that
+    # on the tiny model): only record that every loaded adapter is checked.
+    monkeypatch.setattr(render, "_check_loaded_whole", lambda pipe, name, weights: state.checked.append(name))
 
     def load_pipeline(cfg, place=True):
         pipe = FakePipe()
@@ -565,6 +568,7 @@ def test_render_decides_renders_records_and_stitches(tmp_path, fake, decided, ca
                         ("delete", ["motion-jumping"]),
                         "unload", "vae.disable_tiling", "vae.disable_slicing"]
     assert pipe.scheduler == "checkpoint scheduler"  # given back as it was
+    assert fake.checked == ["character-mia", "motion-waving", "motion-jumping"]  # each load checked once
 
     # Records and the run log.
     s01 = record(ws, "s01")
@@ -899,8 +903,10 @@ def test_previews_every_n_steps(tmp_path, fake):
     assert fake.previews[-1] == "latents 1" and (ws.renders_dir / ".preview" / "s02.png").exists()
 
 
-def test_load_adapter_takes_the_first_safetensors_and_leaves_eval_mode(tmp_path):
+def test_load_adapter_takes_the_first_safetensors_and_leaves_eval_mode(tmp_path, monkeypatch):
     pipe = FakePipe()
+    monkeypatch.setattr(render, "_check_loaded_whole",  # the fake has no peft layers (see the `fake` fixture)
+                        lambda pipe, name, weights: pipe.log.append(("check whole", name, weights.name)))
     folder = tmp_path / "motion" / "waving"
     folder.mkdir(parents=True)
     write_json_atomic(folder / "adapter.json", {"kind": "motion", "id": "waving"})
@@ -911,7 +917,8 @@ def test_load_adapter_takes_the_first_safetensors_and_leaves_eval_mode(tmp_path)
     for name in ("b.safetensors", "a.safetensors"):
         (folder / name).write_bytes(b"")
     render._load_adapter(pipe, "motion-waving", folder)
-    assert pipe.log == [("load", "waving", "a.safetensors", "motion-waving"), "eval"]
+    assert pipe.log == [("load", "waving", "a.safetensors", "motion-waving"),
+                        ("check whole", "motion-waving", "a.safetensors"), "eval"]
 
 
 def test_borrowed_gives_back_a_pipeline_without_loras_untouched_when_it_had_none():

@@ -104,8 +104,10 @@ def motion_examples(ws_root: Path, motion: Motion, clips_dir: Path | None) -> li
 
 
 def _from_manifest(manifest: Path, motion_id: str) -> list[Example]:
-    try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
+    from ..bounds import read_json
+
+    try:  # bounded (bounds.read_json): a 100,000-level or huge manifest is exit 5 naming it, never a crash
+        data = read_json(manifest, what="retrieval manifest")
     except (OSError, json.JSONDecodeError) as exc:
         raise InputInvalid(f"{manifest} is not readable JSON: {exc}",
                            hint=f"re-run `dreamrunner retrieve WS --motion {motion_id} --force`") from None

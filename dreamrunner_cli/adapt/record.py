@@ -75,13 +75,32 @@ class AdapterRecord(BaseModel):
                                      "gradient checkpointing and why, compute dtype, grad scaler, export steps.")
 
 
+def read_adapter_json(folder: Path) -> dict[str, Any]:
+    """``folder/adapter.json`` as a JSON object, read within the bounds of ``bounds.read_json`` (a regular file of at
+    most 64 MiB, UTF-8, 64 levels, numbers of 100 characters: a FIFO or a damaged file never blocks or crashes).
+    Anything else is InputInvalid (exit 5) naming the file; a missing file is FileNotFoundError, for the caller
+    to word."""
+    from ..bounds import read_json
+
+    path = Path(folder) / ADAPTER_JSON
+    try:
+        data = read_json(path, what="adapter record")
+    except json.JSONDecodeError as exc:
+        raise InputInvalid(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno})",
+                           hint="re-run `dreamrunner adapt WS --force` for this adapter") from None
+    if not isinstance(data, dict):
+        raise InputInvalid(f"{path} is not a JSON object", hint="re-run `dreamrunner adapt WS --force` for this "
+                                                                "adapter")
+    return data
+
+
 def load_adapter_record(folder: Path) -> AdapterRecord:
     """Read and validate ``folder/adapter.json``; errors name the file."""
     path = Path(folder) / ADAPTER_JSON
     try:
-        return AdapterRecord.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        return AdapterRecord.model_validate(read_adapter_json(folder))
     except FileNotFoundError:
         raise InputInvalid(f"{path} not found", hint="run `dreamrunner adapt WS` to train the adapters") from None
-    except (json.JSONDecodeError, ValidationError) as exc:
+    except ValidationError as exc:
         raise InputInvalid(f"{path} is not a valid adapter record: {str(exc).splitlines()[0]}",
                            hint="re-run `dreamrunner adapt WS --force` for this adapter") from None

@@ -18,6 +18,8 @@ import hashlib
 import json
 from typing import Any
 
+from ..bounds import BoundExceeded, loads_json
+
 ADAPT_CODE_VERSION = "2"  # 2: spatial LoRAs off on skipped steps; preprocessing v2
 
 
@@ -41,14 +43,14 @@ def cache_get(key: str) -> tuple[bytes, str, dict[int, bytes]] | None:
         meta = cache.get(f"{key}/adapter.json")
         if not isinstance(weights, bytes) or not isinstance(meta, str):
             return None
-        try:
-            steps = [int(s["step"]) for s in json.loads(meta).get("snapshots", [])]
+        try:  # bounded JSON (depth, number size): the adapt stage parses this text again, unbounded
+            steps = [int(s["step"]) for s in loads_json(meta, "adapter cache entry").get("snapshots", [])]
             snapshots = {n: cache.get(f"{key}/step-{n:06d}") for n in steps}
             _check_safetensors(weights)
             for blob in snapshots.values():
                 _check_safetensors(blob if isinstance(blob, bytes) else b"")
-        except (ValueError, TypeError, KeyError, AttributeError, json.JSONDecodeError):
-            return None
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError, BoundExceeded):
+            return None  # a damaged entry is a miss: the adapter is trained again
     return weights, meta, snapshots  # type: ignore[return-value]
 
 
@@ -70,4 +72,4 @@ def _check_safetensors(blob: bytes) -> None:
     n = int.from_bytes(blob[:8], "little")
     if n <= 0 or 8 + n > len(blob):
         raise ValueError("bad header length")
-    json.loads(blob[8 : 8 + n])
+    loads_json(blob[8 : 8 + n], "safetensors header")

@@ -90,12 +90,18 @@ def batch(
     raise typer.Exit(result.exit_code())
 
 
+FROM_FILE_MAX_BYTES = 2**20  # a list of story paths: ~10,000 lines; fixed (docs/reliability.md, bounds)
+
+
 def _story_files(patterns: list[str], from_file: Path | None) -> list[Path]:
+    from ..bounds import read_text
+
     listed = list(patterns)
     if from_file is not None:
-        if not from_file.is_file():
+        if not from_file.exists():
             raise InputInvalid(f"--from-file {from_file} does not exist")
-        for line in from_file.read_text(encoding="utf-8").splitlines():
+        # Bounded: a FIFO or device is refused before it is read (it blocked forever), a huge file past 1 MiB.
+        for line in read_text(from_file, FROM_FILE_MAX_BYTES, what="--from-file").splitlines():
             line = line.strip()
             if line and not line.startswith("#"):
                 listed.append(str((from_file.parent / line) if not Path(line).is_absolute() else Path(line)))
@@ -162,13 +168,13 @@ def _workspaces(files: list[Path], out: Path) -> list[tuple[Path, Path]]:
 
 def _read_index(out: Path) -> dict[str, str]:
     """{workspace name: story path} from ``out``'s index (empty when there is none)."""
-    import json
-
     path = out / INDEX_NAME
     if not path.exists():
         return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+    from ..bounds import read_json
+
+    try:  # bounded: a FIFO, a huge or a 100,000-level index is refused (exit 5), never a hang or a crash
+        data = read_json(path, what="batch index")
         workspaces = data["workspaces"]
         if not isinstance(workspaces, dict) or not all(isinstance(v, str) for v in workspaces.values()):
             raise TypeError

@@ -187,6 +187,37 @@ def contact_sheet_png(frames: np.ndarray, scene: Scene, plan: Plan, out: Path) -
 # The story ----------------------------------------------------------------------------------------------------------
 
 
+def read_scene_metrics(path: Path) -> SceneMetrics:
+    """One ``eval/<source>/<scene>.json``, read within the JSON file bounds (``bounds.read_text``: a regular file of
+    at most 64 MiB; pydantic's parser limits the depth); a damaged one is exit 5 naming it."""
+    from pydantic import ValidationError
+
+    from ..bounds import MAX_JSON_FILE_BYTES, read_text
+
+    try:
+        return SceneMetrics.model_validate_json(read_text(path, MAX_JSON_FILE_BYTES, what="scene metrics file"))
+    except ValidationError as exc:
+        raise InputInvalid(f"scene metrics file {path} is damaged: {str(exc).splitlines()[0]}",
+                           hint="run `dreamrunner evaluate WS --force` to score the scenes again") from None
+
+
+def read_metrics_json(path: Path) -> dict[str, Any]:
+    """``eval/metrics.json`` as a JSON object, within the bounds of ``bounds.read_json``; exit 5 naming it when it is
+    not one (a FIFO, past the size or depth bound, not JSON, not an object)."""
+    import json
+
+    from ..bounds import read_json
+
+    hint = "run `dreamrunner evaluate WS --force` to write it again"
+    try:
+        data = read_json(path, what="metrics file")
+    except json.JSONDecodeError as exc:
+        raise InputInvalid(f"metrics file {path} is not valid JSON ({exc.msg}, line {exc.lineno})", hint=hint) from None
+    if not isinstance(data, dict):
+        raise InputInvalid(f"metrics file {path} is not a JSON object", hint=hint)
+    return data
+
+
 def story_metrics(plan: Plan, sources: Sequence[VideoSource], scene_files: dict[tuple[str, str], Path],
                   dino: Any, *, device: str, settings: MetricSettings, rel: Any,
                   edge_frames: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] | None = None) -> MetricsFile:
@@ -203,8 +234,7 @@ def story_metrics(plan: Plan, sources: Sequence[VideoSource], scene_files: dict[
     edge_frames = dict(edge_frames or {})
     source_metrics, models = [], {}
     for src in sources:
-        scenes = [SceneMetrics.model_validate_json(scene_files[(src.name, sc.id)].read_text(encoding="utf-8"))
-                  for sc in plan.scenes]
+        scenes = [read_scene_metrics(scene_files[(src.name, sc.id)]) for sc in plan.scenes]
         models = models or dict(scenes[0].models)
         # The cuts of the stitched story: last frame of scene i vs first frame of scene i+1 (story.mp4 is the
         # plain concatenation of the scene clips, METHOD.md D).

@@ -196,9 +196,14 @@ def _player(path: Path | None, sample: dict[str, Any] | None, base: Path, label:
 
 
 def _read_json(path: Path) -> Any:
+    """A workspace file shown in the report, or None when it cannot be shown: missing, not JSON, or past the bounds
+    of ``bounds.read_json`` (a FIFO is never opened for a blocking read, a 100,000-level file never recursed)."""
+    from ..bounds import read_json
+    from ..errors import InputInvalid
+
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return read_json(path, what="workspace file")
+    except (OSError, ValueError, InputInvalid):
         return None
 
 

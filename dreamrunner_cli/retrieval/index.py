@@ -438,11 +438,17 @@ class VideoIndex:
         if backend not in BACKENDS:
             raise UsageError(f"unknown BM25 backend {backend!r}", hint=f"choose one of: {', '.join(BACKENDS)}")
         self.root = find_index(path)
-        try:
-            self.info: dict[str, Any] = json.loads((self.root / INDEX_FILE).read_text(encoding="utf-8"))
+        from ..bounds import read_json
+
+        try:  # bounded: a FIFO, a huge or a 100,000-level index.json is refused (exit 5), never read whole
+            info = read_json(self.root / INDEX_FILE, what="index file")
         except json.JSONDecodeError as exc:
             raise InputInvalid(f"{self.root / INDEX_FILE} is not valid JSON ({exc.msg})",
                                hint="rebuild the index with `dreamrunner index build`") from None
+        if not isinstance(info, dict):
+            raise InputInvalid(f"{self.root / INDEX_FILE} is not a JSON object",
+                               hint="rebuild the index with `dreamrunner index build`")
+        self.info: dict[str, Any] = info
         if self.info.get("format") != FORMAT or self.info.get("format_version") != FORMAT_VERSION:
             raise InputInvalid(f"{self.root} is not a version-{FORMAT_VERSION} dreamrunner video index",
                                hint="rebuild it with `dreamrunner index build`")
@@ -450,10 +456,17 @@ class VideoIndex:
             raise InputInvalid(f"{self.root} was built with tokenizer {self.info.get('tokenizer')!r}; this version "
                                f"uses {TOKENIZER_NAME!r}", hint="rebuild it with `dreamrunner index build`")
         self.backend = backend
-        self.stemmer: str | None = self.info.get("stemmer")
-        self.n: int = int(self.info["rows"])
-        self.fingerprint: str = self.info["fingerprint"]
-        db = Path(self.info["db_dir"])
+        try:  # a hand-edited or damaged index.json: a missing or mistyped field is exit 5, not a crash
+            self.stemmer: str | None = self.info.get("stemmer")
+            self.n: int = int(self.info["rows"])
+            self.fingerprint: str = str(self.info["fingerprint"])
+            db = Path(self.info["db_dir"])
+            postings, vocab = int(self.info["bm25"]["postings"]), int(self.info["bm25"]["vocabulary"])  # summary()
+            if not isinstance(self.info.get("source", {}), dict):
+                raise TypeError("source is not an object")
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
+            raise InputInvalid(f"{self.root / INDEX_FILE} is damaged: {type(exc).__name__}: {exc}",
+                               hint="rebuild the index with `dreamrunner index build`") from None
         self.db_dir = db if db.is_absolute() else (self.root / db).resolve()
         # Every file is checked against index.json's counts on opening: a damaged index is refused, never used.
         meta = self.root / "meta"
@@ -461,7 +474,6 @@ class VideoIndex:
         self._paths = self._blob(meta / "paths.bin", meta / "paths.offsets.npy")
         self._caps = self._blob(meta / "captions.bin", meta / "captions.offsets.npy")
         if backend == "bm25s":
-            postings, vocab = int(self.info["bm25"]["postings"]), int(self.info["bm25"]["vocabulary"])
             bm25 = self.root / "bm25"
             self._array(bm25 / "data.csc.index.npy", np.dtype(np.float32), max(postings, 1))  # (nnz,)
             self._array(bm25 / "indices.csc.index.npy", np.dtype(np.int32), max(postings, 1))  # (nnz,)
@@ -575,7 +587,7 @@ class VideoIndex:
     def summary(self) -> dict[str, Any]:
         return {"index": str(self.root), "db_dir": str(self.db_dir), "rows": self.n,
                 "unreadable": self.info.get("unreadable", 0), "vocabulary": self.info["bm25"]["vocabulary"],
-                "postings": self.info["bm25"]["postings"], "scoring": self.info["bm25"]["scoring"],
+                "postings": self.info["bm25"]["postings"], "scoring": self.info["bm25"].get("scoring"),
                 "stemmer": self.stemmer or "none", "fingerprint": self.fingerprint,
                 "source": self.info.get("source", {}).get("path"), "bytes": dir_bytes(self.root)}
 

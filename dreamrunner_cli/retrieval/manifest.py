@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..bounds import read_json
 from ..errors import InputInvalid
 
 MANIFEST_SCHEMA_VERSION = 1
@@ -99,8 +100,8 @@ def load_manifest(path: Path) -> Manifest:
     path = Path(path)
     if not path.exists():
         raise InputInvalid(f"{path} not found", hint="run `dreamrunner retrieve WS` first")
-    try:
-        return Manifest.model_validate(json.loads(path.read_text(encoding="utf-8")))
+    try:  # bounded: a FIFO, a huge or a 100,000-level file is refused (exit 5), never read whole or recursed
+        return Manifest.model_validate(read_json(path, what="retrieval manifest"))
     except json.JSONDecodeError as exc:
         raise InputInvalid(f"{path} is not valid JSON ({exc.msg})",
                            hint="re-run `dreamrunner retrieve WS --force --motion ID`") from None

@@ -66,6 +66,31 @@ def check_applies(transformer, name: str) -> int:
     return len(layers)
 
 
+def unloaded_tensors(transformer, name: str, file_keys: list[str]) -> tuple[list[str], list[str]]:
+    """What of an adapter file did not land in ``transformer`` after diffusers loaded it as adapter ``name``:
+    (the file's tensors that no LoRA layer holds, the LoRA layers' tensors the file had none for), both sorted.
+
+    diffusers keeps only the ``transformer.``-prefixed tensors whose module exists and drops the others with a
+    log line (a LoRA for a model with more blocks, or renamed modules, loads in part); a layer built from the
+    file's ``target_modules`` metadata without a tensor for it keeps its initial weights. Either way the render
+    would use part of the LoRA, so both lists must be empty. Names are the file's: ``transformer.<module>.lora_A
+    .weight``."""
+    from peft.tuners.lora.layer import LoraLayer
+
+    landed = set()
+    for module_name, module in transformer.named_modules():
+        if not isinstance(module, LoraLayer):
+            continue
+        for part in ("lora_A", "lora_B"):
+            if name not in getattr(module, part):
+                continue
+            landed.add(f"transformer.{module_name}.{part}.weight")
+            if getattr(module, part)[name].bias is not None:
+                landed.add(f"transformer.{module_name}.{part}.bias")
+    keys = set(file_keys)
+    return sorted(keys - landed), sorted(landed - keys)
+
+
 class RegionLoRA:
     """Forward hooks that add masked LoRA deltas. ``masks`` maps adapter name → float (1, S, 1) token mask;
     ``scales`` adapter name → its scale (``scale`` for adapters not named: character and motion LoRAs have their

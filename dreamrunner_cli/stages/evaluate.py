@@ -171,9 +171,9 @@ def _story(ws: Workspace, cfg: Config, plan: Plan, sources: list[VideoSource], s
         sr.finish(d, deps, [metrics_path, report_path])
     if not metrics_path.exists():
         return {}
-    import json
+    from ..evaluation.orchestrate import read_metrics_json
 
-    data = json.loads(metrics_path.read_text(encoding="utf-8"))
+    data = read_metrics_json(metrics_path)  # bounded, exit 5 naming it when damaged
     return {"metrics_file": str(metrics_path), "report": str(report_path), "models": data.get("models"),
             "warnings": data.get("warnings", []),
             "sources": [{"name": s["name"], "path": s["path"], "story": s["story"],

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import struct
 from pathlib import Path
 from typing import Any
@@ -86,13 +85,14 @@ class AdapterCheck:
     def __call__(self, kind: str, folder: Path) -> str | None:
         from ..adapt.identity import fits
         from ..adapt.lora import select_blocks
+        from ..adapt.record import read_adapter_json
 
         if self.identity is None:
             return None
         try:
-            meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
+            meta = read_adapter_json(folder)  # bounded: a FIFO or a damaged file is "unreadable", never a hang
             blocks, base = list(meta["blocks"]), dict(meta["base_model"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, InputInvalid):
             why = "its adapter.json is unreadable or from an older version"
         else:
             parity = self.cfg.adapt.motion_blocks if kind == "motion" else self.cfg.adapt.character_blocks
@@ -112,13 +112,13 @@ def adapter_digest(folder: Path) -> str:
     """What of an adapter folder changes pixels: its weights' tensors (not the file's bytes, whose header order may
     vary) and the placement fields of adapter.json — not when or how it was trained (time, source: trained or from
     the cache), nor the intermediate step exports."""
+    from ..adapt.record import read_adapter_json
     from ..workspace import digest, tensor_digest
 
     try:
-        meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = read_adapter_json(folder)  # bounded; AdapterCheck reports an unreadable one
+    except (OSError, InputInvalid):
         meta = {}
-    meta = meta if isinstance(meta, dict) else {}
     weights = folder / str(meta.get("weights", "pytorch_lora_weights.safetensors"))
     try:
         tensors = tensor_digest(weights) if weights.exists() else "missing"
@@ -419,7 +419,9 @@ def _load_adapter(pipe, name: str, folder: Path) -> None:
     peft builds fresh ``lora_dropout`` modules in training mode when a file's metadata asks for dropout (older
     adapters say 0.1): the transformer goes back to eval mode after every load, so no module samples noise.
     """
-    meta = json.loads((folder / "adapter.json").read_text(encoding="utf-8"))
+    from ..adapt.record import read_adapter_json
+
+    meta = read_adapter_json(folder)
     weights = _weights_file(folder)
     if weights is None:
         raise InputInvalid(f"adapter folder {folder} has no .safetensors file",
@@ -438,7 +440,34 @@ def _load_adapter(pipe, name: str, folder: Path) -> None:
         if "size mismatch" not in str(exc) and "state_dict" not in str(exc):
             raise  # e.g. CUDA out of memory: not the file's fault
         raise _not_for_this_model(weights, exc) from None
+    _check_loaded_whole(pipe, name, weights)
     pipe.transformer.eval()
+
+
+def _check_loaded_whole(pipe, name: str, weights: Path) -> None:
+    """Exit 5 unless every tensor of ``weights`` landed in a LoRA layer and every layer got one: diffusers drops
+    the tensors of modules the model lacks (a LoRA for more blocks, renamed modules) with a log line only, and the
+    scene would render with part of the LoRA."""
+    from safetensors import safe_open
+
+    from ..sr3ai.lora import unloaded_tensors
+
+    with safe_open(str(weights), framework="pt") as f:
+        keys = list(f.keys())
+    dropped, empty = unloaded_tensors(pipe.transformer, name, keys)
+    if len(dropped) == len(keys) and not empty:
+        return  # none of it loaded: check_applies says so (the LoRA "is in no layer") for the scene that uses it
+    if dropped or empty:
+        said = []
+        if dropped:
+            said.append(f"{len(dropped)} of its {len(keys)} tensors match no module of the transformer "
+                        f"({', '.join(dropped[:3])}{', …' if len(dropped) > 3 else ''})")
+        if empty:
+            said.append(f"{len(empty)} LoRA tensors it declares are not in the file "
+                        f"({', '.join(empty[:3])}{', …' if len(empty) > 3 else ''})")
+        raise InputInvalid(f"adapter {weights} does not fit this model: {'; '.join(said)}; rendering would use "
+                           "part of the LoRA", hint=rebuild_hint(weights.parent)
+                           + " (for the model in config.json's model.id)")
 
 
 def _weights_file(folder: Path) -> Path | None:
