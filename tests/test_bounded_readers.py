@@ -210,3 +210,39 @@ def test_a_hostile_runs_log_line_is_skipped_and_status_still_answers(ws):
     assert "nested more than 64 levels" in problems[0] and "5,000 characters" in problems[1]
     res = CliRunner().invoke(app, ["status", str(ws)])
     assert res.exit_code == 0, res.output
+
+
+def test_a_user_caption_file_with_hostile_lines_counts_them_as_unreadable(tmp_path):
+    """A caption JSONL is the user's own file, read line by line: a line 100,000 levels deep was a RecursionError
+    (exit 1) and a 5,000-digit number a ValueError. Each is now one unreadable line, named; a FIFO is refused."""
+    from dreamrunner_cli.retrieval.captions import ReadStats, read_captions
+
+    good = json.dumps({"video": "a.mp4", "caption": "a person is walking"})
+    path = tmp_path / "captions.jsonl"
+    path.write_text("\n".join([good, DEEP, HOSTILE["long number"], good]) + "\n", encoding="utf-8")
+    stats = ReadStats()
+    rows = list(read_captions(path, stats))
+    assert len(rows) == 2 and stats.unreadable == 2, stats
+    assert stats.examples[0].startswith("line 2: JSON nested more than 64 levels")
+    assert stats.examples[1].startswith("line 3: a number of 5,000 characters")
+    fifo = tmp_path / "pipe.jsonl"
+    os.mkfifo(fifo)
+    with pytest.raises(InputInvalid, match="is not a regular file"):
+        list(read_captions(fifo, ReadStats()))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep", "long number", "not an object"])
+def test_a_hostile_checkpoint_state_means_no_checkpoint(tmp_path, kind):
+    """adapt's resume reads step-*/state.json: a damaged or hostile one means "no usable checkpoint, train from the
+    start", never a crash (RecursionError, AttributeError: exit 1) or a hang (a FIFO)."""
+    import torch
+
+    from dreamrunner_cli.adapt import checkpoint
+
+    param = torch.nn.Parameter(torch.zeros(2))
+    opt = torch.optim.SGD([param], lr=0.1)
+    checkpoint.save_checkpoint(tmp_path, 1, {"w": param}, {"main": opt}, {"cpu": torch.get_rng_state()},
+                               {"run_key": "k"})
+    assert checkpoint.load_latest(tmp_path, "k") is not None  # intact, it is found
+    plant(tmp_path / "step-000001" / "state.json", kind)
+    assert checkpoint.load_latest(tmp_path, "k") is None

@@ -22,6 +22,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..bounds import read_json
+from ..errors import InputInvalid
+
 if TYPE_CHECKING:
     import torch
 
@@ -76,14 +79,14 @@ def load_latest(folder: Path, run_key: str) -> Checkpoint | None:
         return None
     for ck in sorted(folder.glob("step-*"), reverse=True):
         try:
-            state = json.loads((ck / "state.json").read_text(encoding="utf-8"))
+            state = read_json(ck / "state.json", what="checkpoint state")
             if state.get("run_key") != run_key:
                 shutil.rmtree(ck, ignore_errors=True)
                 continue
             params = load_file(str(ck / "lora.safetensors"))
             opt_flat = load_file(str(ck / "optimizer.safetensors"))
             rng = load_file(str(ck / "rng.safetensors"))
-        except (OSError, json.JSONDecodeError, SafetensorError):
+        except (OSError, json.JSONDecodeError, InputInvalid, SafetensorError, AttributeError):
             continue  # unreadable: try an older one
         optimizer_state: dict[str, dict[int, dict[str, torch.Tensor]]] = {}
         for key, value in opt_flat.items():

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..bounds import BoundExceeded, loads_json
 from ..errors import InputInvalid
 
 MAX_EXAMPLES = 10
@@ -136,6 +137,9 @@ def read_captions(path: Path, stats: ReadStats, *, path_column: str | None = Non
     path = Path(path)
     fmt = detect_format(path)
     try:
+        if path.exists() and not path.is_file():  # a FIFO would block the open for ever, a folder fail oddly
+            raise InputInvalid(f"caption file {path} is not a regular file",
+                               hint="give the path of a JSONL or CSV file (copy a pipe's output to a file first)")
         raw = open(path, "rb", buffering=0)  # noqa: SIM115 (closed below)
     except OSError as exc:
         raise InputInvalid(f"cannot open caption file {path}: {exc.strerror}") from None
@@ -162,9 +166,12 @@ def _read_jsonl(text: io.TextIOBase, stats: ReadStats, path_col: str | None, cap
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = loads_json(line, f"line {lineno}")
         except json.JSONDecodeError as exc:
             stats.bad(f"line {lineno}", f"not JSON ({exc.msg})")
+            continue
+        except BoundExceeded as exc:  # 100,000 levels deep or a 5,000-digit number: one bad line, never a crash
+            stats.bad(f"line {lineno}", exc.message.removeprefix(f"line {lineno}: "))
             continue
         if not isinstance(obj, dict):
             stats.bad(f"line {lineno}", "not a JSON object")

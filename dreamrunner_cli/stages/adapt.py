@@ -35,6 +35,7 @@ from ..adapt.encode import Geometry
 from ..adapt.encode import encode_examples
 from ..adapt.record import ADAPTER_JSON, AdapterRecord, DataItem, Snapshot
 from ..adapt.reuse import ADAPT_CODE_VERSION, cache_get, cache_put, recipe, recipe_key
+from ..bounds import read_json
 from ..config import Config
 from ..errors import InputInvalid, UsageError
 from ..models.loading import model_ids
@@ -267,8 +268,8 @@ def _clip_folders(ws: Workspace, plan: Plan, given: dict[str, Path], remember: b
                              hint=f"motion ids: {motion_ids}")
     path = ws.adapters_dir / CLIPS_BINDINGS
     remembered: dict[str, str] = {}
-    with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError):
-        remembered = {str(k): str(v) for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    with contextlib.suppress(OSError, json.JSONDecodeError, AttributeError, InputInvalid):  # damaged: forgotten
+        remembered = {str(k): str(v) for k, v in read_json(path, what="clip bindings").items()}
     if given and remember:
         remembered.update({mid: str(Path(folder).resolve()) for mid, folder in given.items() if Path(folder).is_dir()})
         write_json_atomic(path, remembered)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..bounds import read_json
 from ..config import Config, PlanConfig
 from ..errors import DreamrunnerError, InputInvalid, MissingUpstream
 from ..schema import Keyframe, Outline, Plan, assemble_plan, load_plan, validate_plan
@@ -385,7 +386,7 @@ def _layouts(ws: Workspace, outline: Outline) -> dict[str, list[Keyframe]]:
         p = layout_path(ws, s.id)
         if not p.exists():
             raise MissingUpstream(f"scene {s.id} has no layout yet", hint=f"run `dreamrunner plan {ws.root}`")
-        out[s.id] = [Keyframe.model_validate(k) for k in json.loads(p.read_text(encoding="utf-8"))]
+        out[s.id] = [Keyframe.model_validate(k) for k in read_json(p, what=f"scene {s.id}'s layout")]
     return out
 
 
