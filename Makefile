@@ -73,23 +73,54 @@ bench: $(STAMP)
 	$(BIN)/python -m dreamrunner_cli.retrieval.bench --captions 100000
 	$(BIN)/python -m dreamrunner_cli.adapt.bench $(if $(filter full,$(BENCH_GEOMETRY)),--geometry full --device cuda --dtype bfloat16,--geometry cpu)
 
-# SR3AI at the full CogVideoX-2B geometry on a CUDA machine (random weights), one table; docs/benchmarks.md.
-# It runs on the machine's own python3 and torch (never reinstalled): what is missing there comes from the wheels in
-# .whl/ (`make gpu-wheels` on any machine with pip access first). About 5 minutes on an H100-class GPU.
+# SR3AI at the full CogVideoX-2B geometry on a CUDA machine (random weights), row by row; docs/benchmarks.md gives the
+# device call. It runs on the machine's own python3 and torch (never reinstalled): what dreamrunner needs and that
+# image lacks comes from the wheels in .whl/ (`make gpu-wheels` on a machine with pip access; the call carries .whl).
+# Quick tier about 4 minutes on an H100; `timeout` sends SIGTERM first, and the script then prints its partial table.
 GPU_PY ?= python3
 GPU_SITE ?= /tmp/dreamrunner-site
+GPU_CHECK_ARGS ?= --quick
+GPU_CHECK_TIMEOUT ?= 330
+GPU_USER_RUN_ARGS ?=
+GPU_USER_RUN_TIMEOUT ?= 540
+define gpu_run
+	@ls .whl/*.whl >/dev/null 2>&1 || { echo "$@: .whl/ holds no wheels, and this machine's python3 lacks diffusers, \
+	pydantic and more: run \`make gpu-wheels\` on a machine with pip access and name .whl in the device call's carry \
+	(docs/benchmarks.md)" >&2; exit 2; }
+	$(GPU_PY) -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target $(GPU_SITE) \
+		.whl/*.whl
+	PYTHONPATH=$(GPU_SITE):$(CURDIR) PYTHONUNBUFFERED=1 timeout --kill-after=20 $(2) $(GPU_PY) -m \
+		dreamrunner_cli.sr3ai.gpu_check $(1)
+endef
 gpu-check:
-	@if ls .whl/*.whl >/dev/null 2>&1; then $(GPU_PY) -m pip install -q --no-index --no-deps --no-compile \
-		--no-cache-dir --upgrade --target $(GPU_SITE) .whl/*.whl; fi
-	PYTHONPATH=$(GPU_SITE):$(CURDIR) PYTHONUNBUFFERED=1 timeout 470 $(GPU_PY) -m dreamrunner_cli.sr3ai.gpu_check
+	$(call gpu_run,$(GPU_CHECK_ARGS),$(GPU_CHECK_TIMEOUT))
 
-# cp312 wheels of what the lent H200 image lacks (its README: diffusers, pydantic and their needs).
-GPU_WHEELS := diffusers==0.42.1 pydantic==2.14.4 pydantic-core==2.50.5 annotated-types==0.8.0 \
-	typing-inspection==0.4.5 importlib-metadata==10.2.0
+# A user's whole `dreamrunner run --preset cogvideox-2b` on full-size random-weight folders (about 6 minutes).
+gpu-user-run:
+	$(call gpu_run,--user-run $(GPU_USER_RUN_ARGS),$(GPU_USER_RUN_TIMEOUT))
+
+# The wheels, derived from the image's package list (tools/gpu_image_packages.txt) and dreamrunner's needs at the
+# lock's versions, hashes checked (tools/gpu_wheels.py says how; .whl/MANIFEST.txt says why each is there).
 gpu-wheels:
-	$(PY) -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-		--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-		-d .whl $(GPU_WHEELS)
+	$(PY) tools/gpu_wheels.py
+
+# The GPU machine stood in for here: a Python 3.12 venv holding only the image's packages (torch 2.11 from PyPI, its
+# CUDA build, runs on a CPU), then `make gpu-check` and `make gpu-user-run` exactly as there, in --smoke mode. The
+# venv takes about 3 minutes the first time (4 GB of wheels); tests/test_gpu_check.py runs this (marked slow).
+GPU_IMAGE_VENV ?= .venv-gpu-image
+GPU_IMAGE_PY ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.12*/bin/python3.12) python3.12)
+GPU_REHEARSAL_OUT ?= $(CURDIR)/$(GPU_IMAGE_VENV)/out
+.PHONY: gpu-user-run gpu-rehearsal
+gpu-rehearsal:
+	test -f $(GPU_IMAGE_VENV)/.installed || { rm -rf $(GPU_IMAGE_VENV) && $(PY) tools/gpu_wheels.py \
+		--image-venv $(GPU_IMAGE_VENV) --python $(GPU_IMAGE_PY) && touch $(GPU_IMAGE_VENV)/.installed; }
+	$(PY) tools/gpu_wheels.py
+	rm -rf $(GPU_IMAGE_VENV)/site $(GPU_REHEARSAL_OUT) && mkdir -p $(GPU_REHEARSAL_OUT)
+	OUT=$(GPU_REHEARSAL_OUT) $(MAKE) gpu-check GPU_PY=$(GPU_IMAGE_VENV)/bin/python \
+		GPU_SITE=$(CURDIR)/$(GPU_IMAGE_VENV)/site GPU_CHECK_ARGS=--smoke
+	OUT=$(GPU_REHEARSAL_OUT) $(MAKE) gpu-user-run GPU_PY=$(GPU_IMAGE_VENV)/bin/python \
+		GPU_SITE=$(CURDIR)/$(GPU_IMAGE_VENV)/site GPU_USER_RUN_ARGS="--smoke --adapt-steps 2 \
+		--work $(GPU_REHEARSAL_OUT)/work"
 
 clean:
 	rm -rf demo-ws .pytest_cache .venv-latest .venv-base .venv-tools

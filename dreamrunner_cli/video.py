@@ -108,6 +108,8 @@ def count_frames(path: Path, decode: bool = True) -> int:
         raise InputInvalid(f"cannot read video {path}: {exc.message.removeprefix(f'ffmpeg failed to read {path}: ')}",
                            hint="the file is missing, corrupt or not a video") from None
     counts = [int(line[6:]) for line in out.splitlines() if line.startswith("frame=") and line[6:].strip().isdigit()]
+    if not counts and not decode:  # ffmpeg < 8 (imageio-ffmpeg <= 0.7) reports no frame count for a stream copy
+        return count_frames(path, decode=True)
     return counts[-1] if counts else 0
 
 

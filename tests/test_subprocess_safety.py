@@ -193,3 +193,19 @@ def test_an_interrupted_encode_leaves_no_ffmpeg_running(tmp_path, monkeypatch):
         video.write_video(tmp_path / "s01.mp4", frames(), 8)
     assert procs and all(p.poll() is not None for p in procs)
     assert not list(tmp_path.iterdir())
+
+
+def test_counting_packets_falls_back_to_decoding_when_ffmpeg_reports_no_count(tmp_path, monkeypatch):
+    """ffmpeg < 8 (imageio-ffmpeg <= 0.7, which pyproject allows, and the one the GPU wheels carry) prints no
+    `frame=` line for a stream copy: the fast count must decode rather than say 0 and refuse a good story.mp4."""
+    clip = tmp_path / "a.mp4"
+    video.write_video(clip, frames(), 8)
+    real = video.run_ffmpeg
+
+    def old_ffmpeg(args, **kw):
+        out = real(args, **kw)
+        return "\n".join(line for line in out.splitlines() if "copy" not in args or not line.startswith("frame="))
+
+    monkeypatch.setattr(video, "run_ffmpeg", old_ffmpeg)
+    assert video.count_frames(clip, decode=False) == 6
+    video.check_video(clip, 6, tmp_path / "story.mp4")  # does not raise
