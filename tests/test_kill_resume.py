@@ -271,6 +271,7 @@ def flagged(t: Trial) -> bool:
     return bool(t.leftovers or t.record_problems or t.undecodable or t.differs or not t.resumed)
 
 
+@pytest.mark.slow  # 38 s; make reliability and make test-slow run it (make test stays near 5 minutes)
 def test_the_harness_catches_a_planted_unreproducible_seed(reference, tmp_path):
     """A harness that passes everything proves nothing: with a scene seed that changes run to run, a killed render
     resumes to different bytes, and the trial is flagged. The signal goes mid-stage: the moment the render holds a
