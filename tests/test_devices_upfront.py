@@ -37,7 +37,9 @@ def test_run_with_a_gpu_preset_on_a_cpu_machine_fails_before_plan_writes_anythin
     res = CliRunner().invoke(app, ["run", str(story), "--workspace", str(ws), "--preset", "cogvideox-2b", "--json"])
     seconds = time.monotonic() - start
     assert res.exit_code == 4, res.output
-    assert seconds < 5  # no stage ran: before, plan, retrieve and clip decoding came first (a minute or more)
+    # No stage ran (before, plan, retrieve and clip decoding came first: a minute or more). The folder below proves
+    # it; the bound only catches a regression to that minute, with room for a loaded 2-core machine.
+    assert seconds < 30
     assert not ws.exists()  # nothing written: no plan.json, no config.json, no lock
     err = json.loads(res.stdout)
     assert err["message"] == "CUDA is not available on this machine, but retrieve.device=cuda, model.device=cuda"

@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import ModelUnavailable
-from .checked import hub_offline
+from .checked import hub_offline, keys_listing
 
 if TYPE_CHECKING:
     import torch
@@ -269,17 +269,11 @@ def load_state_dict_checked(model: Any, sd: dict[str, Any], what: str) -> None:
         raise ModelUnavailable(
             f"{what}: the weights do not match the ViCLIP architecture ({len(missing)} missing, {len(unexpected)} "
             f"unexpected, {len(shapes)} of the wrong shape)",
-            details=_listing("missing", missing) + _listing("unexpected", unexpected) + _listing("shape", shapes),
+            details=keys_listing("missing", missing, 8) + keys_listing("unexpected", unexpected, 8)
+                    + keys_listing("shape", shapes, 8),
             hint=f"use the official {CHECKPOINT_FILE} (ViCLIP-L/14) from the {DEFAULT_REPO} repository; a model whose "
                  "weights do not fully load would score randomly")
     model.load_state_dict(sd, strict=True)
-
-
-def _listing(kind: str, keys: list[str], limit: int = 8) -> list[str]:
-    if not keys:
-        return []
-    more = f" (+{len(keys) - limit} more)" if len(keys) > limit else ""
-    return [f"{kind}: {', '.join(keys[:limit])}{more}"]
 
 
 def resolve_checkpoint(source: str) -> Path:
