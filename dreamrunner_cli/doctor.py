@@ -32,6 +32,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -40,7 +41,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from .config import Config
-from .errors import BackendUnavailable, DreamrunnerError, FileAccessError, InputInvalid
+from .errors import BackendUnavailable, DreamrunnerError, FileAccessError, InputInvalid, ModelUnavailable
 from .models.loading import (  # noqa: F401 - hf_cache_dir, cached_snapshot: re-exported (doctor's API)
     COGVIDEOX_TOKENIZER_PACKAGES,
     PIPELINE_EXAMPLE,
@@ -162,7 +163,9 @@ def _from_error(name: str, err: DreamrunnerError, **details) -> Check:
     return _error(name, err.message, err.hint, err.exit_code, **details)
 
 
-def check_model(spec: ModelSpec) -> Check:
+def check_model(spec: ModelSpec, hub_problem: str | None = None) -> Check:
+    """``hub_problem``: why the Hub cannot be reached (from the one probe of ``hub_unreachable``), or None: a model
+    missing from the cache is then an error, since "downloaded on first use" would not happen."""
     name = f"model:{spec.key}"
     local = Path(spec.id).expanduser()
     if looks_like_path(spec.id):
@@ -203,6 +206,11 @@ def check_model(spec: ModelSpec) -> Check:
             return _error(name, f"{spec.key}: {spec.id} is not in {where} and HF_HUB_OFFLINE=1",
                           f"on a machine with internet: `{download}`, then copy the cache here (or set "
                           f"{spec.key} to a local folder)", cache=str(hf_cache_dir()))
+        if hub_problem is not None:
+            return _error(name, f"{spec.key}: {spec.id} is not in {where}, and the Hugging Face Hub cannot be reached "
+                          f"to download it ({hub_problem})",
+                          f"on a machine with internet: `{download}`, then copy the cache here (or set {spec.key} "
+                          "to a local folder)", ModelUnavailable.exit_code, cache=str(hf_cache_dir()))
         return Check(name, WARN, f"{spec.key}: {spec.id} is not in {where}; it will be downloaded on first use",
                      f"download it now: `{download}`", details={"cache": str(hf_cache_dir())})
     if spec.kind == "pipeline":
@@ -311,7 +319,8 @@ def check_video_db(cfg: Config, db: str | None = None) -> Check:
     index = folder / INDEX_FILE
     if not index.is_file():
         return _error("video-db", f"no video index at {folder} ({INDEX_FILE} missing)",
-                      "build it: `dreamrunner index build DB_DIR --captions FILE`", path=str(folder))
+                      "build it: `dreamrunner index build DB_DIR --captions FILE`", InputInvalid.exit_code,
+                      path=str(folder))  # the code retrieve exits with for the same folder
     try:
         data = json.loads(index.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -404,17 +413,37 @@ def check_llm(cfg: Config, timeout: float = NET_TIMEOUT_S) -> Check:
                  + (f"; model {cfg.plan.llm_model}" if cfg.plan.llm_model else ""), details={"url": base})
 
 
-def check_offline(timeout: float = NET_TIMEOUT_S) -> Check:
+def hub_endpoint() -> str:
+    return os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+
+
+def hub_unreachable(timeout: float = NET_TIMEOUT_S) -> str | None:
+    """One TCP probe of the Hub: None when it answers, else why not. The name lookup runs in a daemon thread,
+    since ``socket.create_connection``'s timeout does not bound DNS (a broken resolver can take 10 s or more)."""
+    u = urlparse(hub_endpoint())
+    port = u.port or (443 if u.scheme == "https" else 80)
+    outcome: list[str | None] = []
+
+    def probe() -> None:
+        try:
+            with socket.create_connection((u.hostname or "", port), timeout=timeout):
+                outcome.append(None)
+        except OSError as exc:
+            outcome.append(str(exc) or type(exc).__name__)
+
+    worker = threading.Thread(target=probe, daemon=True, name="doctor-hub-probe")
+    worker.start()
+    worker.join(timeout)
+    return outcome[0] if outcome else f"no answer within {timeout:g} s"
+
+
+def check_offline(hub_problem: str | None) -> Check:
+    """``hub_problem``: ``hub_unreachable()``'s answer (ignored with HF_HUB_OFFLINE=1, where nothing is probed)."""
+    endpoint = hub_endpoint()
     if offline():
         return Check("offline", INFO, "HF_HUB_OFFLINE=1: nothing is downloaded; models must be in the cache or local")
-    endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    u = urlparse(endpoint)
-    port = u.port or (443 if u.scheme == "https" else 80)
-    try:
-        with socket.create_connection((u.hostname or "", port), timeout=timeout):
-            pass
-    except OSError as exc:
-        return Check("offline", WARN, f"the Hugging Face Hub ({endpoint}) cannot be reached ({exc}) and "
+    if hub_problem is not None:
+        return Check("offline", WARN, f"the Hugging Face Hub ({endpoint}) cannot be reached ({hub_problem}) and "
                      "HF_HUB_OFFLINE is not set: model loading will spend time in retries",
                      "export HF_HUB_OFFLINE=1 (models then load from the cache only)")
     return Check("offline", OK, f"online: the Hugging Face Hub ({endpoint}) can be reached")
@@ -424,17 +453,19 @@ def check_offline(timeout: float = NET_TIMEOUT_S) -> Check:
 
 
 def run_checks(cfg: Config, *, workspace: Path | None = None, db: str | None = None,
-               cuda: Callable[[], dict[str, Any]] | None = None) -> list[Check]:
+               cuda: Callable[[], dict[str, Any]] | None = None,
+               hub_probe: Callable[[], str | None] | None = None) -> list[Check]:
     """Every check for ``cfg``, in a fixed order (see the module docstring)."""
     from .cache import cache_dir
 
+    hub_problem = None if offline() else (hub_probe or hub_unreachable)()  # one probe, shared by the checks
     checks = [check_cuda(cfg, cuda)]
-    checks += [check_model(s) for s in configured_models(cfg)]
+    checks += [check_model(s, hub_problem) for s in configured_models(cfg)]
     checks.append(check_packages(cfg))
     checks += [check_video_db(cfg, db), check_ffmpeg()]
     places = {"workspace": workspace or Path.cwd(), "cache": cache_dir(), "hf-cache": hf_cache_dir()}
     checks.append(check_disk(places, warn_gib=DISK_WARN_GIB if cfg.model.id not in TINY_IDS else 2.0))
-    checks += [check_llm(cfg), check_offline()]
+    checks += [check_llm(cfg), check_offline(hub_problem)]
     return checks
 
 

@@ -7,6 +7,11 @@ maps the expected failures that are not ours (OS errors, decode errors, validati
 
 from __future__ import annotations
 
+def listing(items) -> str:
+    """Items for a message, as text (``s01, s02``), never a Python list (``['s01', 's02']``)."""
+    return ", ".join(map(str, items)) or "none"
+
+
 # code → meaning, in the words the README uses (tests/test_reliability.py compares the two).
 EXIT_CODES: dict[int, str] = {
     0: "success",

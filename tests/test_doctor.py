@@ -130,7 +130,14 @@ def test_cli_json_and_exit_codes_by_severity(env):
 
 def test_video_db_index(env):
     cfg = resolve_config(preset="tiny")
-    assert dr.check_video_db(cfg, str(env / "nodb")).exit_code == 4
+    (env / "nodb").mkdir()
+    missing = dr.check_video_db(cfg, str(env / "nodb"))
+    # the same code retrieve exits with for the same folder (and the README's table says so)
+    from dreamrunner_cli.retrieval.index import find_index
+
+    with pytest.raises(DreamrunnerError) as raised:
+        find_index(env / "nodb")
+    assert missing.exit_code == raised.value.exit_code == 5
     (env / "db" / "index").mkdir(parents=True)
     (env / "db" / "index" / "index.json").write_text("{not json")
     assert dr.check_video_db(cfg, str(env / "db")).exit_code == 5
@@ -156,8 +163,51 @@ def test_unreachable_hub_without_offline_mode_is_a_warning(env, monkeypatch):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")
-    c = dr.check_offline()
+    problem = dr.hub_unreachable()
+    assert problem is not None  # nothing listens there
+    c = dr.check_offline(problem)
     assert c.status == "warn" and "HF_HUB_OFFLINE=1" in c.fix
+    assert dr.check_offline(None).status == "ok"
+
+
+def test_a_missing_model_is_an_error_when_the_hub_cannot_be_reached(env, monkeypatch):
+    """"It will be downloaded on first use" only where the probe says a download could happen."""
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    spec = dr.ModelSpec("model.id", "THUDM/CogVideoX-2b", "pipeline", "THUDM/CogVideoX-2b")
+    reachable = dr.check_model(spec, hub_problem=None)
+    assert reachable.status == "warn" and "downloaded on first use" in reachable.message
+    cut_off = dr.check_model(spec, hub_problem="Name or service not known")
+    assert cut_off.status == "error" and cut_off.exit_code == 4
+    assert "cannot be reached" in cut_off.message and "Name or service not known" in cut_off.message
+    assert "downloaded on first use" not in cut_off.message and "hf download THUDM/CogVideoX-2b" in cut_off.fix
+
+
+def test_the_hub_is_probed_once_and_a_hanging_name_lookup_is_cut_short(env, monkeypatch):
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    calls = []
+
+    def slow_lookup(*args, **kwargs):
+        calls.append(args)
+        time.sleep(30)  # a resolver that never answers: create_connection's timeout does not cover it
+
+    monkeypatch.setattr(socket, "create_connection", slow_lookup)
+    start = time.monotonic()
+    assert dr.hub_unreachable(timeout=0.5) == "no answer within 0.5 s"
+    assert time.monotonic() - start < 5
+    calls.clear()
+    checks = dr.run_checks(resolve_config(preset="cogvideox-2b"), cuda=lambda: NO_CUDA,
+                           hub_probe=lambda: calls.append("probe") or "no answer within 2 s")
+    assert calls == ["probe"]  # one probe for every model check and the offline check
+    by = {c.name: c for c in checks}
+    assert by["model:model.id"].status == "error" and by["offline"].status == "warn"
+
+
+def test_human_labels_do_not_repeat_the_key(env):
+    r = runner.invoke(app, ["doctor", "--preset", "cogvideox-2b"])
+    lines = [line for line in r.output.splitlines() if "model" in line and "THUDM/CogVideoX-2b" in line]
+    assert lines and all("model.id: model.id" not in line and "model:model.id" not in line for line in lines), \
+        r.output
+    assert any(line.split()[1:3] == ["model:", "model.id:"] for line in lines), r.output
 
 
 def test_cuda_memory_warning_and_missing_device():

@@ -54,7 +54,7 @@ def doctor(
         for c in r["checks"]:
             if quiet and c["status"] not in ("warn", "error"):
                 continue
-            con.print(f"[{STYLE[c['status']]}]{c['status']:5}[/] {escape(c['name'])}: {escape(c['message'])}")
+            con.print(f"[{STYLE[c['status']]}]{c['status']:5}[/] {escape(label(c))}: {escape(c['message'])}")
             if c["fix"] and c["status"] in ("warn", "error"):
                 con.print(f"      fix: {escape(c['fix'])}")
         if not quiet:
@@ -65,3 +65,10 @@ def doctor(
     if code:
         # SystemExit passes through `guarded` (typer.Exit, in this typer, is not a click Exit and would not).
         raise SystemExit(code)
+
+
+def label(check: dict) -> str:
+    """The check's name, less a ``group:key`` key that its message already starts with (``model: model.id: …``,
+    not ``model:model.id: model.id: …``)."""
+    group, _, key = check["name"].partition(":")
+    return group if key and check["message"].startswith(key) else check["name"]

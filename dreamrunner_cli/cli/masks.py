@@ -61,9 +61,9 @@ def masks(
     scene_ids = scene or [s.id for s in plan.scenes]
     unknown = [sid for sid in scene_ids if sid not in {s.id for s in plan.scenes}]
     if unknown:  # before writing anything
-        from ..errors import UnknownItem
+        from ..errors import UnknownItem, listing
 
-        raise UnknownItem(f"unknown scene id(s) {unknown}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
+        raise UnknownItem(f"unknown scene id(s) {listing(unknown)}", hint=f"scene ids: {listing(s.id for s in plan.scenes)}")
     out_npz = out or ws.masks_dir / "masks.npz"
     announce_unsaved(ws, "masks never saves")
     result = {"workspace": str(ws.root), "scenes": scene_ids,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputInvalid, MissingUpstream
+from ..errors import InputInvalid, MissingUpstream, listing
 from ..schema import Plan, slug
 from ..workspace import Workspace
 
@@ -61,11 +61,11 @@ def folder_source(name: str, folder: Path, scene_ids: Sequence[str]) -> VideoSou
         by_stem.setdefault(p.stem, []).append(p)
     dupes = [s for s in scene_ids if len(by_stem.get(s, [])) > 1]
     if dupes:
-        raise InputInvalid(f"{folder} has several videos for scene(s) {dupes}: "
-                           f"{[p.name for s in dupes for p in by_stem[s]]}", hint="keep one video per scene id")
+        raise InputInvalid(f"{folder} has several videos for scene(s) {listing(dupes)}: "
+                           f"{listing(p.name for s in dupes for p in by_stem[s])}", hint="keep one video per scene id")
     if all(s in by_stem for s in scene_ids):
         extra = [p.name for p in files if p.stem not in scene_ids]
-        notes = [f"{name}: ignored files not named after a scene: {extra}"] if extra else []
+        notes = [f"{name}: ignored files not named after a scene: {listing(extra)}"] if extra else []
         return VideoSource(name, folder, {s: by_stem[s][0] for s in scene_ids}, "scene id", notes)
     if len(files) == len(scene_ids):
         mapping = dict(zip(scene_ids, files, strict=True))

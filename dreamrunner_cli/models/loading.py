@@ -207,6 +207,14 @@ def device_error(cfg: Config, stages: list[str] = ALL_STAGES, count: int | None 
         + "; `--preset tiny` runs every stage on the CPU in seconds (its output is noise)")
 
 
+def check_stage_device(cfg: Config, stage: str) -> None:
+    """Raise the stage's device error (exit 4) before it loads anything: called once some item must run, so a
+    workspace whose items are all up to date never needs its GPU (README walkthrough on a CPU: issue 25)."""
+    err = device_error(cfg, [stage])
+    if err is not None:
+        raise err
+
+
 def check_devices(cfg: Config, stages: list[str]) -> None:
     """Everything about devices a run can know before its first stage: CPU offload has a GPU (exit 2), every CUDA
     device the stages ask for exists (exit 4, ``device_error``), and a 16-bit model on the CPU gets its one

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..errors import DreamrunnerError, PlanInvalid
+from ..errors import DreamrunnerError, PlanInvalid, listing
 from ..schema import (
     ID_PATTERN,
     NO_MOTION,
@@ -337,9 +337,9 @@ def check_outline(data: dict[str, Any], story: StoryInput, cfg: PlanConfig) -> t
         for mi, mid in enumerate(s.motions):
             if mid not in motion_ids:
                 problems.append(f"{where}.motions[{mi}]: unknown motion {mid!r}; declare it under 'motions' "
-                                f"(motions: {sorted(motion_ids)})")
+                                f"(motions: {listing(sorted(motion_ids))})")
         if len(set(s.motions)) != len(s.motions):
-            problems.append(f"{where}.motions: {s.motions} lists a motion twice")
+            problems.append(f"{where}.motions: {listing(s.motions)} lists a motion twice")
         if len(set(s.motions)) > budget:
             problems.append(f"{where}.motions: {len(set(s.motions))} motions; at most {budget} per scene")
         used.update(s.motions)
@@ -400,7 +400,7 @@ def check_layout(data: dict[str, Any], outline: Outline, scene: SceneOutline,
             where = f"keyframes[{fi}].regions[{ri}]"
             if r.entity not in chars and r.entity not in object_ids:
                 problems.append(f"{where}.entity: {r.entity!r} is not in this scene (characters: "
-                                f"{sorted(chars)}, objects: {sorted(object_ids)})")
+                                f"{listing(sorted(chars))}; objects: {listing(sorted(object_ids))})")
             if r.motion != NO_MOTION and r.motion not in scene.motions:
                 problems.append(f"{where}.motion: {r.motion!r} is not a motion of this scene; use one of "
                                 f"{scene.motions} or 'none'")
@@ -492,7 +492,7 @@ def check_merge(data: dict[str, Any], groups: dict[str, list[Region]],
     captions: dict[str, str] = {}
     for i, item in enumerate(reply.merged):
         if item.group not in groups:
-            problems.append(f"merged[{i}].group: unknown group {item.group!r} (groups: {sorted(groups)})")
+            problems.append(f"merged[{i}].group: unknown group {item.group!r} (groups: {listing(sorted(groups))})")
         elif item.group in captions:
             problems.append(f"merged[{i}].group: {item.group!r} has a caption already")
         else:

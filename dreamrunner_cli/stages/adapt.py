@@ -136,6 +136,9 @@ def run(
     try:
         with reporter(progress and not dry_run, "adapt") as rep:
             if todo and not dry_run:
+                if pipeline is None and models is None:  # a borrowed pipeline is already on its device
+                    from ..models.loading import check_stage_device
+                    check_stage_device(cfg, "adapt")
                 _adapt(ws, cfg, todo, model_key, force, loader, done, rep)
     except BaseException as exc:
         sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, EvaluateConfig
-from ..errors import InputInvalid, MissingUpstream
+from ..errors import InputInvalid, MissingUpstream, listing
 from ..evaluation.orchestrate import Encoders, reference_files
 from ..evaluation.sources import RENDERS, VideoSource, folder_source, resolve_sources
 from ..progress import Reporter, reporter
@@ -70,7 +70,8 @@ def run(
     wanted = set(only or [])
     unknown = wanted - {s.id for s in plan.scenes}
     if unknown:
-        raise InputInvalid(f"unknown scene id(s) {sorted(unknown)}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
+        raise InputInvalid(f"unknown scene id(s) {listing(sorted(unknown))}",
+                           hint=f"scene ids: {listing(s.id for s in plan.scenes)}")
     sources = resolve_sources(ws, plan, videos, dry_run=dry_run)
     for src in sources:
         sr.notes.extend(src.notes)
@@ -105,6 +106,9 @@ def run(
     edge_frames: dict[tuple[str, str], Any] = {}  # first/last frames for the cuts between scenes
     with rep:
         if todo and not dry_run:
+            if encoders is None:  # injected scorers are already on their device
+                from ..models.loading import check_stage_device
+                check_stage_device(cfg, "evaluate")
             scorer = SceneScorer(enc, settings)
             if enc.unloaded():
                 with rep.phase("load scorers", ", ".join(enc.unloaded())):
