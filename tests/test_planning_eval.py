@@ -21,7 +21,7 @@ def scores():
 
 def test_the_evaluation_set_is_broad():
     assert len(TRUTH) >= 12
-    kinds = {k for t in TRUTH.values() for k in t["entities"].values()}
+    kinds = {k if isinstance(k, str) else k["kind"] for t in TRUTH.values() for k in t["entities"].values()}
     assert {"person", "animal", "machine", "vehicle"} <= kinds
     assert any(len(t["entities"]) == 3 for t in TRUTH.values()) and any(len(t["entities"]) == 2 for t in TRUTH.values())
     assert any(not eid.isascii() or any(ord(ch) > 127 for ch in t["sentences"][0][0])
@@ -42,3 +42,60 @@ def test_actions_on_the_right_entity(scores):
 def test_no_action_on_a_wrong_entity(scores):
     assert {n: s.wrong for n, s in scores.items() if s.wrong} == {}
     assert {n: s.plan_wrong for n, s in scores.items() if s.plan_wrong} == {}
+
+
+# Issue 24: the scorer reads a split folder in the held-out format, and `plan` reports what it skipped.
+
+
+def test_the_scorer_reads_a_split_in_the_held_out_format(tmp_path, capsys):
+    import json
+
+    from tests.planning_eval.score import main, score_all, summary
+
+    (tmp_path / "walk.txt").write_text('A red fox trots to the pond. "Look!" Mia shouts. Mia waves. The kite rises.',
+                                       encoding="utf-8")
+    truth = {"_comment": "labeller ids differ from the planner's", "walk": {
+        "entities": {"the-fox": {"kind": "animal", "names": ["a red fox", "the fox"]},
+                     "girl": {"kind": "person", "names": ["Mia"]}, "owl": {"kind": "animal", "names": ["the owl"]}},
+        "sentences": [["A red fox trots", [["the-fox", "trot"]]], ['"Look!"', []], ["Mia shouts", [["girl", "shout"]]],
+                      ["Mia waves", [["girl", "wave"]]], ["The owl hoots", [["owl", "hoot"]]],
+                      ["The kite rises", []]]}}
+    (tmp_path / "ground_truth.json").write_text(json.dumps(truth), encoding="utf-8")
+    [s] = score_all(tmp_path)
+    # "Mia shouts" is inside the planner's sentence '"Look!" Mia shouts.' (joined, not missed); "The owl hoots" is
+    # in no sentence of the story: its action is missed, not a crash
+    assert (s.correct, s.expected) == (3, 4) and s.unmatched_sentences == ["The owl hoots"]
+    assert s.wrong == [] and s.invented == [] and s.entity_problems[0].startswith("owl: not found")
+    assert s.plan_regions and not s.plan_wrong
+    assert len(s.unattributed) == 1 and "The kite rises" in s.unattributed[0]
+    assert summary([s])["entities_found"] == 2
+    main(["--split", str(tmp_path), "--quiet"])  # an absolute folder works as --split too
+    out = capsys.readouterr().out
+    assert "right entity and verb: 3/4 = 75.0%" in out and "unattributed sentences reported: 1" in out
+
+
+def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
+    import logging
+
+    from dreamrunner_cli.cli.plan import warn_unattributed
+    from dreamrunner_cli.config import resolve_config
+    from dreamrunner_cli.stages import plan as stage
+    from dreamrunner_cli.workspace import Records, Workspace
+
+    story = tmp_path / "story.txt"
+    story.write_text("Mia walks to the pond. The kite was caught in the tree.\n\nThe whistle blows. Mia waves.",
+                     encoding="utf-8")
+    ws = Workspace(tmp_path / "ws")
+    r = stage.run(ws, resolve_config(preset="tiny", overrides=[]), story_file=story, progress=False)
+    assert [(u["scene"], u["sentence"], u["reason"]) for u in r["unattributed"]] == [
+        ("s02", "The kite was caught in the tree.", "could not tell who is catching"),
+        ("s03", "The whistle blows.", "no visible action of a character or an acting object")]
+    # the storyboard was drawn with the notes (its record depends on them)
+    assert Records.load(ws).get("plan", "storyboard")["deps"]["unattributed"]
+    with caplog.at_level(logging.WARNING, logger="dreamrunner"):
+        warn_unattributed(r)
+    assert [rec.getMessage() for rec in caplog.records] == [
+        'warning: scene s02: nothing planned for "The kite was caught in the tree." (could not tell who is catching); '
+        "edit plan.json by hand or plan with an LLM (--llm)",
+        'warning: scene s03: nothing planned for "The whistle blows." (no visible action of a character or an acting '
+        "object); edit plan.json by hand or plan with an LLM (--llm)"]

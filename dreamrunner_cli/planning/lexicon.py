@@ -42,13 +42,41 @@ for _kind, _shape, _words in (
 
 
 
+# Roles and jobs beyond the hand list ("the goalkeeper", "the mayor", "the engineer"): the nouns whose most frequent
+# sense is a person in Princeton WordNet 3.0 (noun.person), shipped as data/person_nouns.txt (written once by
+# tools/make_person_nouns.py; WordNet's license notice is at its head). Words that can be adjectives ("adult",
+# "native", "chief") are left out: in "the chief engineer" the first word is no entity.
+HAND_NOUNS = frozenset(ENTITY_NOUNS)
+
+
+def _wordnet_people() -> frozenset[str]:
+    from importlib.resources import files
+
+    from lemminflect import getAllLemmas
+
+    text = files("dreamrunner_cli.planning").joinpath("data/person_nouns.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" not in getAllLemmas(w))
+
+
+PERSON_NOUNS = _wordnet_people()
+for _w in sorted(PERSON_NOUNS):
+    ENTITY_NOUNS.setdefault(_w, ("person", "person"))
+_ANIMAL_SUFFIXES = sorted((n for n, (k, _) in ENTITY_NOUNS.items() if k == "animal" and len(n) >= 3), key=len,
+                          reverse=True)
+
+
 def entity_noun(word: str) -> str | None:
     """The lexicon noun ``word`` is, or ends with ("sheepdog" → "dog", "wildcat" → "cat"), else None."""
     w = word.lower()
     if w in ENTITY_NOUNS:
         return w
-    for n in sorted(ENTITY_NOUNS, key=len, reverse=True):
-        if len(n) >= 3 and len(w) > len(n) + 2 and w.endswith(n) and ENTITY_NOUNS[n][0] == "animal":
+    head = w.rsplit("-", 1)[-1]
+    if "-" in w and head in ENTITY_NOUNS:  # "sous-chef", "co-pilot": a kind of the last word
+        ENTITY_NOUNS[w] = ENTITY_NOUNS[head]  # learned once, so later look-ups treat it as a lexicon noun
+        GENERALISATIONS[w] = {w} | GENERALISATIONS.get(head, {head})
+        return w
+    for n in _ANIMAL_SUFFIXES:
+        if len(w) > len(n) + 2 and w.endswith(n):
             return n
     return None
 
@@ -74,6 +102,34 @@ for _w in ENTITY_NOUNS:
 GROUP_NOUNS = frozenset("friends siblings sisters brothers children kids twins pair couple family animals "
                         "companions partners girls boys two three both everyone all".split())
 PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins couple family girls boys".split())
+
+# Groups that act as one entity with one box: collective nouns ("the band", "the crowd"), and the plural of an entity
+# noun that is no group of the story's characters ("three kids", "the two robots"). Plurals that name the characters
+# themselves ("the two friends", "both sisters", "the twins") are read as "they".
+COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
+    "band crowd team family audience choir orchestra class crew troop gang group squad club committee tribe army "
+    "people spectators fans villagers passengers").split()}
+COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
+RELATIONAL_GROUPS = frozenset("friends siblings sisters brothers twins pair couple companions partners two three both "
+                              "everyone all parents grandparents cousins".split())
+
+
+@lru_cache(maxsize=None)
+def group_of(word: str) -> tuple[str, str] | None:
+    """(kind, singular noun) when ``word`` names a group that acts as one entity: "band" → ("person", "band"),
+    "kids" → ("person", "kid"), "robots" → ("machine", "robot"); None for "friends", "plates", "robot"."""
+    from lemminflect import getAllLemmas
+
+    w = word.lower()
+    if w in COLLECTIVE_NOUNS:
+        return COLLECTIVE_NOUNS[w], w
+    if w in RELATIONAL_GROUPS or w in ENTITY_NOUNS:
+        return None
+    for lem in getAllLemmas(w, upos="NOUN").get("NOUN", ()):
+        if lem != w and lem in ENTITY_NOUNS and ENTITY_NOUNS[lem][0] != "vehicle":
+            return ENTITY_NOUNS[lem][0], lem
+    return None
+
 
 MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
                  "fisherman policeman postman mailman waiter monk grandson nephew husband".split())
@@ -151,9 +207,17 @@ NUMBERS = frozenset("two three four five both".split())
 NON_VISUAL = frozenset(
     "be have do get seem become want need know think decide remember forget feel hope wish like love hate see hear "
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
-    "continue keep try manage say tell ask answer reply mean belong contain happen appear understand believe "
+    "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
     "seem sound smell taste-like find lose miss own matter".split())
+# Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
+SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
+                         "add explain announce giggle grumble".split())
+BE_FORMS = frozenset("is are was were be been being gets got".split())
+# Past participles that are mostly adjectives after "is": "is tired" is no passive action.
+ADJECTIVE_PARTICIPLES = frozenset("tired excited scared frightened worried surprised pleased bored interested amazed "
+                                  "delighted covered filled lost gone done finished closed open married known born "
+                                  "called named dressed used supposed allowed".split())
 # Verbs that frame another: "tries to catch", "starts dancing", "stops to drink", "kneels to pat".
 COMPLEMENT_TAKERS = frozenset("try decide start begin continue keep want need like love hate learn hurry rush stop "
                               "pause wait manage plan hope refuse forget remember go come run bend lean kneel stoop "

@@ -1,0 +1,345 @@
+"""Entities of the built-in planner: who acts in the story, and the words that refer to them (names in any script,
+definite descriptions, groups). Pronouns are resolved while reading (planning/reading.py)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..schema import Character, ObjectEntity
+from . import lexicon as lx
+from .text import (
+    _appositive_after,
+    _article,
+    _cap,
+    _closed,
+    _finite_readings,
+    _name_runs,
+    _word,
+    ascii_slug,
+    caseless,
+    sentences,
+    tokens,
+)
+
+@dataclass
+class Entity:
+    """An acting entity of the story and the words that refer to it."""
+
+    id: str
+    name: str  # "Chef Ünal", "" for unnamed entities
+    description: str  # "a small delivery robot", or the name
+    kind: str = "person"  # person, animal, machine, vehicle, thing
+    shape: str = "person"  # box family: person, small, large, bird, robot, drone, vehicle, prop
+    names: set[str] = field(default_factory=set)  # lower-case name tokens: {"ünal"}
+    nouns: set[str] = field(default_factory=set)  # nouns that describe it: {"robot", "machine"}
+    gender: str | None = None  # "m" / "f" when the story shows it
+    declared: bool = False  # from the front matter
+    named: bool = False
+    token: str = ""
+    first: int = 0  # order of first mention
+    group: bool = False  # several individuals with one box: "the band", "three kids"
+    plural: bool = False  # referred to in the plural ("the kids climb"; "the band climbs" is singular)
+    since: int = 0  # the sentence of the story that first names it
+
+    @property
+    def animate(self) -> bool:
+        return self.kind in ("person", "animal")
+
+
+def _noun_of(description: str) -> str | None:
+    """The head noun of a description: "a small silver robot toy" → "robot" (the first entity noun), "a grey
+    tabby cat" → "cat"."""
+    words = [w.lower() for w in re.findall(r"\w+(?:-\w+)*", re.split(r"\s+(?:with|in|who|wearing|from|of|named|called)\s+",
+                                                             description)[0])]
+    hits = [n for n in (lx.entity_noun(w) for w in words) if n]
+    return hits[-1] if hits else None
+
+
+def _set_kind(e: Entity, noun: str | None) -> None:
+    if noun and noun in lx.ENTITY_NOUNS:
+        e.kind, e.shape = lx.ENTITY_NOUNS[noun]
+        e.nouns |= lx.GENERALISATIONS.get(noun, {noun})
+        if e.gender is None:
+            e.gender = "m" if noun in lx.MALE else "f" if noun in lx.FEMALE else None
+
+
+def _group_noun_of(description: str) -> str | None:
+    """The group word of a group's description: "a group of kids" → "kids", "a jazz band" → "band"."""
+    m = re.search(r"\bgroup of (?:\w+ )*?(\w+)\s*$", description.lower())
+    if m and lx.group_of(m.group(1)):
+        return m.group(1)
+    words = re.findall(r"\w+", description.lower())
+    return words[-1] if words and words[-1] in lx.COLLECTIVE_NOUNS else None
+
+
+def make_group(e: Entity, word: str) -> None:
+    """Make ``e`` the group that ``word`` names ("kids", "band"): one entity, one wide box, "they" in the plural."""
+    kind, _singular = lx.group_of(word) or ("person", word)
+    e.kind, e.shape, e.group = kind, "group", True
+    e.plural = word not in lx.COLLECTIVE_NOUNS or word in ("people", "fans", "spectators", "villagers", "passengers")
+    e.nouns |= {word}
+
+
+def entity_from_character(c: Character, order: int) -> Entity:
+    e = Entity(id=c.id, name=c.name, description=c.description, declared=True, named=bool(c.name), token=c.token,
+               first=order)
+    e.names = {w.lower() for w in re.findall(r"\w+(?:-\w+)*", c.name) if _cap(w) and w.lower() not in lx.TITLES}
+    e.names.add(c.id.lower())
+    _set_kind(e, _noun_of(c.description))
+    if _group_noun_of(c.description):
+        make_group(e, _group_noun_of(c.description))
+    for w in re.findall(r"\w+", c.name):  # "Chef Ünal": the title is a noun for "the chef"
+        if w.lower() in lx.TITLES and w.lower() in lx.ENTITY_NOUNS:
+            e.nouns.add(w.lower())
+    return e
+
+
+def entity_from_object(o: ObjectEntity, order: int) -> Entity:
+    noun = _noun_of(o.description) or o.id
+    e = Entity(id=o.id, name="", description=o.description or o.id, first=order)
+    if _group_noun_of(o.description or o.id):
+        make_group(e, _group_noun_of(o.description or o.id))
+    elif noun in lx.ENTITY_NOUNS:
+        _set_kind(e, noun)
+    elif noun not in lx.PROPS and (o.description or "").count(" ") == 1:
+        # "a center": an acting entity outside the lexicon, which the planner found as a person ("who sprints")
+        e.kind, e.shape, e.nouns = "person", "person", {noun}
+    else:
+        e.kind, e.shape = "thing", "prop"
+        e.nouns = {noun}
+    return e
+
+
+
+class Registry:
+    """The story's entities and the ways of naming them."""
+
+    def __init__(self, entities: list[Entity]):
+        self.entities = entities
+        self.by_id = {e.id: e for e in entities}
+
+    def by_name(self, word: str) -> Entity | None:
+        w = word.lower()
+        return next((e for e in self.entities if w in e.names), None)
+
+    def by_noun(self, noun: str) -> Entity | None:
+        """The entity a definite description names: the one whose own noun it is, else a generalisation."""
+        n = noun.lower()
+        ents = [e for e in self.entities if e.kind != "thing"]  # props are found by _phrase, not as referents
+        exact = [e for e in ents if n in e.nouns and (_noun_of(e.description) == n or not e.named)]
+        hits = exact or [e for e in ents if n in e.nouns]
+        return hits[0] if len(hits) >= 1 else None
+
+
+def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
+    """Find every acting entity of the story (see the module docstring). ``texts`` are the scenes' texts."""
+    entities: list[Entity] = [entity_from_character(c, i) for i, c in enumerate(declared)]
+    reg = Registry(entities)
+    sents = [tokens(s) for t in texts for s in sentences(t)]
+    # 1. Names: capitalised words that are not function words, places or sentence-initial common words.
+    mid_caps: set[str] = set()
+    for toks in sents:
+        for i, t in enumerate(toks):
+            if i > 0 and _word(t) and _cap(t) and toks[i - 1] not in (".", "!", "?"):
+                mid_caps.add(t.lower())
+    candidates: dict[str, dict] = {}  # first name token (lower) → info
+    order = len(entities)
+    for si, toks in enumerate(sents):
+        lows = [t.lower() for t in toks]
+        for start, end in _name_runs(toks):
+            words = toks[start:end]
+            # sentence-initial common words ("Inside", "Together", "Suddenly", "The") are not names
+            while words and start == 0 and not (words[0].lower() in lx.TITLES and len(words) > 1) and (
+                    _closed(words[0].lower()) or (
+                    lx.is_known_word(words[0]) and words[0].lower() not in mid_caps
+                    and not _appositive_after(toks, start + 1) and words[0].lower() not in candidates)):
+                words, start = words[1:], start + 1
+            title = [w for w in words if w.lower() in lx.TITLES]
+            while words and words[0].lower() in lx.TITLES and len(words) > 1:
+                words = words[1:]
+                start += 1
+            words = [w for w in words if not _closed(w.lower())]
+            if not words or words[0].lower() in lx.TITLES and len(words) == 1 and start > 0 and \
+                    lows[start - 1] in lx.DETERMINERS:
+                continue
+            prev = lows[start - 1] if start > 0 else ""
+            before = lows[start - 2] if start > 1 else ""
+            # "the blue Earth": after a determiner and a modifier that is not a kind noun → not a name
+            if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and (
+                    prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES):
+                continue
+            if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS for w in words):
+                continue
+            key = words[0].lower()
+            if reg.by_name(key) is not None:
+                continue
+            info = candidates.setdefault(key, {"words": words, "title": title, "kind": None, "desc": None,
+                                              "mentions": 0, "after_place_prep": 0, "first": (si, start),
+                                              "verb_next": 0})
+            info["mentions"] += 1
+            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of"):
+                info["after_place_prep"] += 1
+            nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
+            if _finite_readings(nxt):
+                info["verb_next"] += 1
+            kind_noun, desc = _kind_cue(toks, start, start + len(words))
+            if kind_noun and not info["kind"]:
+                info["kind"], info["desc"] = kind_noun, desc
+            if title and not info["title"]:
+                info["title"] = title
+    for key, info in sorted(candidates.items(), key=lambda kv: kv[1]["first"]):
+        if info["mentions"] == info["after_place_prep"]:
+            continue  # "to Lisbon": a place
+        if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2:
+            continue  # "Sunlight floods the room": a common noun at the start of a sentence
+        if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"]:
+            continue  # a script without capitals: a name only where the story treats it as one
+        words = info["words"]
+        name = " ".join(info["title"] + [w for w in words if w not in info["title"]])
+        e = Entity(id="", name=name, description=info["desc"] or name, named=True, first=order,
+                   since=info["first"][0])
+        order += 1
+        e.names = {w.lower() for w in words}
+        noun = info["kind"] or next((t.lower() for t in info["title"] if t.lower() in lx.ENTITY_NOUNS), None)
+        _set_kind(e, noun)
+        for t in info["title"]:
+            if t.lower() in lx.ENTITY_NOUNS:
+                e.nouns.add(t.lower())
+            if e.gender is None and t.lower() in lx.MALE | lx.FEMALE:
+                e.gender = "m" if t.lower() in lx.MALE else "f"
+        entities.append(e)
+    reg = Registry(entities)
+    # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
+    for si, toks in enumerate(sents):
+        lows = [t.lower() for t in toks]
+        for i, w in enumerate(lows):
+            if _cap(toks[i]) and i > 0:
+                continue
+            group = lx.group_of(w) if lx.entity_noun(w) is None else None
+            if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
+                continue
+            w = lx.entity_noun(w) or w
+            if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")):
+                continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
+            if i + 2 < len(toks) and toks[i + 1] == "," and _cap(toks[i + 2]) and reg.by_name(toks[i + 2]):
+                continue  # "her pony, Canela,"
+            j = i + 1
+            while j < len(toks) and lows[j] in lx.ADVERBS:
+                j += 1
+            start = i
+            while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and \
+                    not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"}:
+                start -= 1
+            det = lows[start - 1] if start > 0 else ""
+            if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
+                continue
+            # an entity is the subject of a verb, the agent of a passive ("by the ship's cat"), the antecedent of
+            # "who", or a person named with "the" (a referent for "he" and "she": "plays for the mayor. He …")
+            acts = j < len(toks) and _finite_readings(toks[j]) and not (
+                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS)
+            by = start - 1
+            while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
+                by -= 1  # "by the ship's cat"
+            agent = _passive_agent_at(lows, by)
+            person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None
+            relative = lx.entity_noun(w) and j + 1 < len(toks) and lows[j] == "," and lows[j + 1] in ("which", "who")
+            if not (acts or agent or person or relative or _relative_who(lows, i)):
+                continue
+            if reg.by_noun(w) is not None:
+                continue
+            if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and sum(
+                    1 for x in entities if x.kind == group[0] and not x.group and x.since < si) >= 2:
+                continue  # "the children" after Kofi and Lucía: the characters, read as "they"
+            adjs = [t for t in lows[start:i] if t not in lx.ENTITY_NOUNS or t == w]
+            if group is not None and w not in lx.COLLECTIVE_NOUNS:
+                desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
+            else:
+                desc = " ".join(adjs + [w])
+            e = Entity(id="", name="", description=f"{_article(desc).lower()} {desc}", first=order, since=si)
+            order += 1
+            if w in lx.ENTITY_NOUNS:
+                _set_kind(e, w)
+            if group is not None:
+                make_group(e, w)
+            elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
+                e.kind, e.shape, e.nouns = "person", "person", {w}
+            entities.append(e)
+            reg = Registry(entities)
+    # 3. Ids: the declared ones, then readable ASCII slugs, unique.
+    used = {e.id for e in entities if e.id}
+    for e in entities:
+        if e.id:
+            continue
+        base = ascii_slug(sorted(e.names, key=lambda n: e.name.lower().find(n))[0] if e.names else
+                          (_group_noun_of(e.description) or _noun_of(e.description) or
+                           (sorted(e.nouns)[0] if e.nouns else e.description)), "entity")
+        cid, k = base, 2
+        while cid in used:
+            cid, k = f"{base}-{k}", k + 1
+        e.id = cid
+        used.add(cid)
+    return Registry(entities)
+
+
+
+def _relative_who(lows: list[str], i: int) -> bool:
+    """lows[i] is a noun followed by "who" ("the center, who sprints"): a person."""
+    j = i + 1 + (i + 1 < len(lows) and lows[i + 1] == ",")
+    return j < len(lows) and lows[j] == "who" and lx.is_noun(lows[i])
+
+
+def _passive_agent_at(lows: list[str], k: int) -> bool:
+    """lows[k] is the "by" of a passive's agent: "was chased by", "is caught by"."""
+    if k < 1 or lows[k] != "by":
+        return False
+    m = k - 1
+    while m >= 0 and lows[m] in lx.PARTICLES | lx.ADVERBS:
+        m -= 1
+    return m >= 0 and any(tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[m]))
+
+
+def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | None]:
+    """The kind noun and description given next to a name: "his dog Pepa", "a young elephant named Tembo",
+    "Bolt, a small delivery robot,", "her pony, Canela,", "the keeper Dembe"."""
+    lows = [t.lower() for t in toks]
+    # after: ", a small delivery robot ,"
+    if _appositive_after(toks, end):
+        k = end + 1
+        phrase = []
+        while k < len(toks) and toks[k] not in (",", ".", ";", "!", "?") and len(phrase) < 12:
+            phrase.append(toks[k])
+            k += 1
+        noun = _noun_of(" ".join(phrase))
+        if phrase:
+            return noun, " ".join(phrase)
+    # before: "<det> <adjs> NOUN [named|called|,] Name"
+    k = start - 1
+    if k >= 0 and lows[k] in ("named", "called", ","):
+        k -= 1
+    if k >= 0 and lx.entity_noun(lows[k]):
+        noun = lx.entity_noun(lows[k])
+        s = k
+        while s > 0 and _word(toks[s - 1]) and not _closed(lows[s - 1]) and not _cap(toks[s - 1]):
+            s -= 1
+        det = lows[s - 1] if s > 0 else ""
+        words = lows[s:k + 1]
+        kind = lx.ENTITY_NOUNS[noun][0]
+        if kind == "person":  # "her friend Jun", "the keeper Dembe": a person described by the name
+            return noun, None
+        art = det if det in ("a", "an") else _article(" ".join(words)).lower()
+        return noun, f"{art} {' '.join(words)}"
+    return None, None
+
+
+
+def infer_main_character(text: str) -> Character:
+    """The main character of a story without front matter (the first character the planner finds), else a
+    generic "person"."""
+    reg = discover_entities([text], [])
+    chars = [e for e in reg.entities if e.named] or reg.entities
+    if not chars:
+        return Character(id="person", name="the person", description="a person", token="[v1]")
+    e = chars[0]
+    return Character(id=e.id, name=e.name, description=e.description, token="[v1]")
+

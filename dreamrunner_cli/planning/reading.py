@@ -1,0 +1,761 @@
+"""Actions: the built-in planner reads a story clause by clause and says who does which visible action, where.
+
+A subject (a name, "the fox", "her friend Jun", "the two friends", a pronoun) owns the verbs of its clause; a
+subject that is no entity ("The whistle blows") owns its verbs too, so they are never given to a character."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..schema import slug
+from . import lexicon as lx
+from .entities import Registry
+from .text import (
+    _appositive_after,
+    _article,
+    _cap,
+    _closed,
+    _finite_readings,
+    _word,
+    lemma,
+    progressive,
+    sentences,
+    tokens,
+    without_speech,
+)
+
+NONE_SUBJECT = "<thing>"  # a subject that is no entity ("The whistle blows")
+
+
+@dataclass
+class MotionEvent:
+    """One verb of a scene: who does it (entity ids), in present progressive, with its object and place."""
+
+    who: list[str]
+    description: str  # "stretching legs"
+    base: str  # lemma: "stretch"
+    category: str  # loco, fly, swim, climb, jump, sit, lie, act
+    place: str | None = None  # the place of this motion: "finish line"
+    place_prep: str | None = None  # "at"
+    place_phrase: str | None = None  # as written, for travelling motions: "down the track"
+    target: str | None = None  # another entity acted on ("hugs Amara" → "amara")
+    target_prep: str = ""  # "laughs at him" → "at"
+    prop: str | None = None  # a sizeable thing acted on or with ("sits on the bench" → "bench")
+    sentence: int = 0  # index of the sentence in the scene
+    id: str = ""
+
+    def __post_init__(self) -> None:
+        self.id = self.id or slug(self.description, "motion")
+
+    @property
+    def static(self) -> bool:
+        return self.base in lx.STATIC or self.category in {"sit", "lie"}
+
+
+@dataclass
+class SceneAnalysis:
+    characters: list[str]  # ids of the entities present, in story order
+    events: list[MotionEvent] = field(default_factory=list)
+    place: str | None = None  # where most of the scene's motions happen: "cozy bedroom"
+    place_prep: str | None = None
+    time: str | None = None  # "in the morning"
+    props: list[str] = field(default_factory=list)  # sizeable things acted on: ["bench"]
+    # sentences that gave no action, or an action nobody could be given: (sentence, reason), reported by `plan`
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    kind: str  # "ref" (an entity reference), "np" (a noun phrase that is no entity), "pron" (unresolved), "verb"
+    start: int
+    end: int
+    ids: list[str] = field(default_factory=list)
+    plural: bool = False
+    head: str = ""
+
+
+class _Reader:
+    """Reads a story sentence by sentence, carrying what pronouns need (recency, gender, the last subjects)."""
+
+    def __init__(self, reg: Registry):
+        self.reg = reg
+        self.recent: list[str] = []  # entity ids, most recent first
+        self.last_subject: list[str] = []
+        self.last_plural: list[str] = []
+        self.last_thing = False  # the last subject was a thing ("The kite rises. It…")
+        self.place: str | None = None
+        self.place_prep: str | None = None
+        self.sentence_no = 0
+        self.just_mentioned: set[str] = set()  # entities named in this sentence and the one before
+        self.last_verb_at = -1  # index of the last verb read in the sentence
+        self.unsure: list[str] = []  # verbs of this sentence left out because who does them is uncertain
+        self.skip_reason: str | None = None  # why the last sentence read gave no (or not every) action
+
+    # Pronouns ------------------------------------------------------------------------------------------------
+    def _touch(self, ids: list[str]) -> None:
+        for i in reversed(ids):
+            if i in self.recent:
+                self.recent.remove(i)
+            self.recent.insert(0, i)
+
+    def resolve(self, pron: str, exclude: list[str] | None = None, subject: bool = True) -> list[str]:
+        p = pron.lower()
+        exclude = exclude or []
+        ents = [self.reg.by_id[i] for i in self.recent if i in self.reg.by_id and i not in exclude]
+        if p in ("they", "them", "their", "themselves"):
+            if self.last_plural:
+                return list(self.last_plural)
+            return [e.id for e in ents if e.animate or e.kind != "thing"][:2]
+        if p in ("it", "its", "itself"):
+            if subject and self.last_thing:
+                return [NONE_SUBJECT]
+            hit = next((e for e in ents if not e.kind == "person" and e.gender is None and e.kind != "thing"
+                        and not e.group), None)
+            return [hit.id] if hit else [NONE_SUBJECT]
+        g = "m" if p in ("he", "him", "his", "himself") else "f"
+        # he/she: the most recent compatible person (gender unknown or the same); an animal or a machine only when
+        # the story gave it that gender, or when no person fits.
+        fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
+        hit = next((e for e in fits if e.kind == "person" or e.gender == g), None)
+        if hit is None:
+            hit = next((e for e in fits if e.kind == "animal"), None)
+        if hit is not None and hit.gender is None and subject:
+            hit.gender = g  # "She rolls…": from now on she is "she"
+        return [hit.id] if hit else []
+
+    def learn_gender(self, who: list[str], possessive: str) -> None:
+        """"Lucía brushes her pony": the subject's own possessive tells its gender (when there is one subject)."""
+        if len(who) == 1 and who[0] in self.reg.by_id and possessive in ("his", "her"):
+            e = self.reg.by_id[who[0]]
+            if e.gender is None:
+                e.gender = "m" if possessive == "his" else "f"
+
+    # Chunks --------------------------------------------------------------------------------------------------
+    def chunks(self, toks: list[str]) -> list[_Chunk]:
+        """Entity references and other noun phrases, left to right (verbs are found between them)."""
+        lows = [t.lower() for t in toks]
+        out: list[_Chunk] = []
+        i = 0
+        while i < len(toks):
+            w, t = lows[i], toks[i]
+            # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
+            e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
+            if e is None and _cap(t) and w in lx.TITLES and i + 1 < len(toks) and self.reg.by_name(lows[i + 1]):
+                i += 1
+                continue
+            if e is not None:
+                j = i + 1
+                while j < len(toks) and _cap(toks[j]) and self.reg.by_name(lows[j]) is e:
+                    j += 1
+                if _appositive_after(toks, j):  # "Bolt, a small delivery robot, rolls": skip the apposition
+                    k = j + 1
+                    while k < len(toks) and toks[k] not in (",", ".", ";", "!", "?"):
+                        k += 1
+                    if k < len(toks) and toks[k] == ",":
+                        j = k + 1
+                out.append(_Chunk("ref", i, j, [e.id]))
+                i = j
+                continue
+            if w in lx.SUBJECT_PRONOUNS | lx.OBJECT_PRONOUNS | lx.REFLEXIVES and not (
+                    w == "her" and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1])
+                    and lows[i + 1] not in lx.PARTICLES):  # "her pony" is a possessive, "helps her up" not
+                out.append(_Chunk("pron", i, i + 1, head=w, plural=w in ("they", "them", "we", "us")))
+                i += 1
+                continue
+            # "The two walk", "the three of them": a group.
+            if w == "the" and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
+                    i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS):
+                out.append(_Chunk("pron", i, i + 2, head="they", plural=True))
+                i += 2
+                continue
+            # A noun phrase: determiner/possessive/number + words, up to a function word or a likely verb.
+            if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS:
+                j = i + 1
+                words: list[int] = []
+                # only a subject can be followed by its verb ("the two friends walk": from the article on)
+                subject_slot = self._starts_clause(toks, i - 1 if i and lows[i - 1] == "the" else i)
+                while j < len(toks) and _word(toks[j]) and not _closed(lows[j]) and (
+                        not words or not (subject_slot and self._verb_after_np(toks, j, words))):
+                    if _cap(toks[j]) and self.reg.by_name(lows[j]):
+                        break
+                    words.append(j)
+                    j += 1
+                    if lows[j - 1] in lx.ENTITY_NOUNS and j < len(toks) and _cap(toks[j]) and \
+                            self.reg.by_name(lows[j]) is None and not lows[j] in lx.TITLES:
+                        break
+                appos = self._named_apposition(toks, j)
+                if words and appos is not None and (i == 0 or self._starts_clause(toks, i)):
+                    ids, end = appos  # "The twins, Ada and Leo, pick up", "The oldest one, Chidi, pushes"
+                    out.append(_Chunk("ref", i, end, ids, plural=len(ids) > 1))
+                    i = end
+                    continue
+                # "her friend Jun", "the maintenance robot ARI-7", "a boy named Kofi", "her pony, Canela"
+                k = j
+                if k < len(toks) and lows[k] in ("named", "called"):
+                    k += 1
+                elif k + 1 < len(toks) and toks[k] == "," and _cap(toks[k + 1]) and self.reg.by_name(lows[k + 1]) \
+                        and words and lows[words[-1]] in lx.ENTITY_NOUNS:
+                    k += 1
+                if k < len(toks) and _word(toks[k]) and self.reg.by_name(lows[k]) and (
+                        not words or lx.entity_noun(lows[words[-1]]) or lows[words[-1]] in lx.TITLES):
+                    e = self.reg.by_name(lows[k])
+                    end = k + 1
+                    while end < len(toks) and _cap(toks[end]) and self.reg.by_name(lows[end]) is e:
+                        end += 1
+                    if end < len(toks) and toks[end] == "," and k > j:  # "her pony, Canela," closes the apposition
+                        end += 1
+                    out.append(_Chunk("ref", i, end, [e.id]))
+                    i = end
+                    continue
+                if not words:
+                    if w in lx.NUMBERS or w == "both":  # "The two walk", "Both laugh"
+                        out.append(_Chunk("pron", i, i + 1, head="they", plural=True))
+                    i += 1
+                    continue
+                head = lows[words[-1]]
+                head = lx.entity_noun(head) or head
+                first = lows[words[0]]
+                grp = next((x for x in self.reg.entities if x.group and head in x.nouns), None)
+                if grp is not None:  # "the band", "three kids", "the robots": the group entity
+                    out.append(_Chunk("ref", i, j, [grp.id], plural=grp.plural, head=head))
+                    i = j
+                    continue
+                if head in lx.GROUP_NOUNS or (w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
+                        (w == "both" and head.endswith("s")):
+                    out.append(_Chunk("pron", i, j, head="they", plural=True))
+                    i = j
+                    continue
+                if head == "two" or (w == "the" and first in ("two", "three") and len(words) == 1):
+                    out.append(_Chunk("pron", i, j, head="they", plural=True))
+                    i = j
+                    continue
+                e = self.reg.by_noun(head) if head in lx.GENERALISATIONS or any(
+                    head in x.nouns for x in self.reg.entities) else None
+                if e is not None and w in ("a", "an") and e.named:
+                    e = None  # "a dog" is not "his dog Pepa"
+                out.append(_Chunk("ref" if e else "np", i, j, [e.id] if e else [], head=head,
+                                  plural=head.endswith("s") and not head.endswith("ss") and e is None))
+                i = j
+                continue
+            # A bare entity noun ("Together the fox and dog") or group noun without determiner: rare; skip.
+            i += 1
+        return out
+
+    def _named_apposition(self, toks: list[str], j: int) -> tuple[list[str], int] | None:
+        """toks[j:] is ", Ada and Leo," or ", Chidi,": the names (ids) and the index after the closing comma."""
+        if j >= len(toks) or toks[j] != ",":
+            return None
+        ids, k = [], j + 1
+        while k < len(toks):
+            e = self.reg.by_name(toks[k].lower()) if _cap(toks[k]) else None
+            if e is None:
+                return None
+            ids.append(e.id)
+            k += 1
+            while k < len(toks) and _cap(toks[k]) and self.reg.by_name(toks[k].lower()) is e:
+                k += 1
+            if k < len(toks) and toks[k].lower() == "and":
+                k += 1
+                continue
+            break
+        return (ids, k + 1) if ids and k < len(toks) and toks[k] == "," else None
+
+    def _verb_after_np(self, toks: list[str], j: int, words: list[int]) -> bool:
+        """Inside a noun phrase, does toks[j] start the verb ("The whistle | blows", "Its doors | slide")?"""
+        tags = _finite_readings(toks[j])
+        if not tags:
+            return False
+        w = toks[j].lower()
+        prev = toks[words[-1]].lower()
+        nxt = toks[j + 1].lower() if j + 1 < len(toks) else ""
+        if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
+                                                                      for x in self.reg.entities):
+            return True  # "The fox trots", "the children lead", "the robots carry"
+        if "VBZ" in tags or "VBD" in tags:
+            return not (w in lx.ENTITY_NOUNS or w in lx.PLACES) or nxt in lx.DETERMINERS
+        if ("VBP" in tags or "VB" in tags) and prev.endswith("s") and not prev.endswith("ss"):
+            return nxt in lx.DETERMINERS | lx.POSSESSIVES | lx.PREPOSITIONS | lx.PARTICLES | {"", ".", ","} \
+                or nxt in lx.ADVERBS
+        return False
+
+    # Sentences -----------------------------------------------------------------------------------------------
+    def read(self, sentence: str, scene_present: list[str]) -> tuple[list[MotionEvent], list[str], str | None]:
+        """One sentence → (motion events, entity ids mentioned, time of day)."""
+        toks = tokens(without_speech(sentence))
+        lows = [t.lower() for t in toks]
+        chunks = self.chunks(toks)
+        at = {c.start: c for c in chunks}
+        covered = {k for c in chunks for k in range(c.start, c.end)}
+        mentioned: list[str] = []
+        events: list[MotionEvent] = []
+        self.just_mentioned |= {x for c in chunks if c.kind == "ref" for x in c.ids}
+        time = next((lx.TIMES[w] for w in lows if w in lx.TIMES), None)
+        sentence_places = self._places(toks, covered)
+        # "Inside," after reaching a building: the place is that building.
+        if lows[:1] == ["inside"] and self.place and self.place.split()[-1] not in lx.BUILDINGS:
+            self.place, self.place_prep = "room", "in"
+        self.last_verb_at = -1
+        subject: list[str] | None = None  # current clause subject (ids or [NONE_SUBJECT])
+        state = {"last_verb_end": -1, "in_vp": False}
+
+        def emit(at_i: int, base: str, who: list[str]) -> int:
+            """The verb at toks[at_i], done by ``who``: record its event; return the index after its phrase."""
+            event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
+            state["last_verb_end"], state["in_vp"] = j, True
+            self.last_verb_at = at_i
+            if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who:
+                event.sentence = self.sentence_no
+                events.append(event)
+                if event.target:
+                    mentioned.append(event.target)
+            return j
+
+        pending_subject: tuple[list[str], bool] | None = None
+        i = 0
+        while i < len(toks):
+            c = at.get(i)
+            if c is not None:
+                ids = self._ids(c, subject if state["in_vp"] else None, is_subject=not state["in_vp"] or self._starts_clause(toks, i))
+                mentioned += [x for x in ids if x != NONE_SUBJECT]
+                # Coordinated subjects: "Ünal and Lía", "Noor and her twin sister Aisha".
+                nxt = at.get(c.end + 1) if c.end < len(toks) and lows[c.end] == "and" else None
+                if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
+                    ids2 = self._ids(nxt, None, True)
+                    mentioned += [x for x in ids2 if x != NONE_SUBJECT]
+                    ids = [x for x in dict.fromkeys(ids + ids2) if x != NONE_SUBJECT] or [NONE_SUBJECT]
+                    end = nxt.end
+                    plural = True
+                else:
+                    end = c.end
+                    plural = c.plural or len(ids) > 1
+                k = end
+                if not state["in_vp"] or self._starts_clause(toks, c.start):
+                    # "The duck, which was chased by Pip, flies", "The dog that Mia was walking barks": the
+                    # relative clause is read on its own, then the subject's own verb.
+                    k = self._relative(toks, k, ids, c, at, sentence_places, events, mentioned)
+                while k < len(toks) and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not
+                                         _finite_readings(toks[k]) - {"VB", "VBP"}):
+                    k += 1
+                tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
+                finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
+                if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
+                    subject = ids or []
+                    self._subject(subject, plural, c)
+                    passive = self._passive(toks, k, ids, c, at, sentence_places, events, mentioned)
+                    if passive is not None:  # "The ball is caught by the goalkeeper": the agent acts
+                        state["last_verb_end"], state["in_vp"] = passive, True
+                        i = passive
+                        continue
+                    readings = lx.verb_readings(toks[k])
+                    base = next((lem for lem, tag in readings if tag in ("VBZ", "VBD")), None) or next(
+                        lem for lem, tag in readings if tag in ("VBP", "VB"))
+                    i = emit(k, base, subject)
+                    continue
+                if state["in_vp"]:
+                    i = end
+                    continue
+                if not state["in_vp"] and subject is None and not finite:
+                    pending_subject = (ids, plural)
+                i = end
+                continue
+            w = lows[i]
+            prev = at.get(i - 1 - (i > 1 and toks[i - 1] == ","), None) if w == "who" else None
+            if prev is None and w == "who":
+                prev = next((x for x in at.values() if x.end in (i, i - 1) and x.end == (i - (toks[i - 1] == ","))),
+                            None)
+            if prev is not None and prev.kind == "ref" and i + 1 < len(toks) and \
+                    _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
+                # "… to the center, who sprints up the field": the one named before "who" does it
+                readings = lx.verb_readings(toks[i + 1])
+                subject = list(prev.ids)
+                i = emit(i + 1, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
+                continue
+            if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but")):
+                state["in_vp"] = False  # a new clause may start
+            base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])
+            if base is None:
+                i += 1
+                continue
+            who = subject if subject is not None else (pending_subject[0] if pending_subject else None)
+            if who is None:
+                who = list(self.last_subject) or scene_present[:1]
+            i = emit(i, base, who)
+        self._touch(list(dict.fromkeys(mentioned)))
+        self.just_mentioned = set(mentioned)
+        # The place after this sentence: where it ended up ("walk … to the cabin").
+        if sentence_places:
+            self.place, self.place_prep = sentence_places[-1][1], sentence_places[-1][2]
+        self.sentence_no += 1
+        # What the user must check by hand: an action left out, or no action at all.
+        if self.unsure:
+            self.skip_reason = "could not tell who is " + " or ".join(dict.fromkeys(self.unsure))
+        elif not events:
+            self.skip_reason = "no visible action of a character or an acting object"
+        else:
+            self.skip_reason = None
+        self.unsure = []
+        return events, list(dict.fromkeys(mentioned)), time
+
+    def _agent_event(self, toks: list[str], v: int, agent: list[str], patient: list[str], c: _Chunk,
+                     at: dict[int, _Chunk], places: list, events: list[MotionEvent], mentioned: list[str]) -> int:
+        """The verb at toks[v] done by ``agent`` to ``patient`` (a passive, or a relative clause): record it."""
+        readings = lx.verb_readings(toks[v])
+        base = next((lem for lem, tag in readings if tag in ("VBN", "VBG", "VBD", "VBZ")), readings[0][0])
+        event, j = self._phrase(toks, v, base, agent, at, set(), places)
+        real = [x for x in patient if x != NONE_SUBJECT and x not in agent]
+        if real and event.target is None:
+            event.target = real[0]
+        elif c.kind == "np" and c.head in lx.PROPS:
+            event.prop = event.prop or c.head
+        if base not in lx.NON_VISUAL and agent and NONE_SUBJECT not in agent:
+            event.sentence = self.sentence_no
+            events.append(event)
+            mentioned += agent
+        return j
+
+    def _passive(self, toks: list[str], k: int, subject: list[str], c: _Chunk, at: dict[int, _Chunk], places: list,
+                 events: list[MotionEvent], mentioned: list[str]) -> int | None:
+        """toks[k:] is "was chased (away) by Pip": the agent does the verb (the subject is acted on). Returns the index
+        after the phrase, or None when this is no passive. A passive without an agent is noted as unattributed."""
+        lows = [t.lower() for t in toks]
+        if k >= len(toks) or lows[k] not in lx.BE_FORMS:
+            return None
+        v = k + 1
+        while v < len(toks) and lows[v] in lx.ADVERBS:
+            v += 1
+        if v >= len(toks) or not any(tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[v])) or \
+                lows[v] in lx.ADJECTIVE_PARTICIPLES:
+            return None
+        b = v + 1
+        while b < len(toks) and (lows[b] in lx.PARTICLES or lows[b] in lx.ADVERBS) and lows[b] != "by":
+            b += 1
+        agent_chunk = at.get(b + 1) if b < len(toks) and lows[b] == "by" else None
+        base = lx.verb_lemma(lows[v]) or lows[v]
+        if agent_chunk is None or agent_chunk.kind == "np":
+            if base not in lx.NON_VISUAL and (agent_chunk is not None or subject and NONE_SUBJECT not in subject
+                                              or c.kind == "np"):
+                self.unsure.append(progressive(base))  # "It was caught." — by whom?
+            return (agent_chunk.end if agent_chunk else b)
+        agent = self._ids(agent_chunk, subject, True)
+        mentioned += [x for x in subject if x != NONE_SUBJECT]
+        self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned)
+        return agent_chunk.end
+
+    def _relative(self, toks: list[str], k: int, antecedent: list[str], c: _Chunk, at: dict[int, _Chunk],
+                  places: list, events: list[MotionEvent], mentioned: list[str]) -> int:
+        """A relative clause right after a subject: ", which was flown by Ana," / "that Mia was walking" / ", who
+        waves,". Its action is recorded; returns the index where the subject's own verb may start (k if none)."""
+        lows = [t.lower() for t in toks]
+        comma = k < len(toks) and toks[k] == ","
+        r = k + comma
+        if r >= len(toks) or lows[r] not in ("which", "who", "that", "whom"):
+            return k
+        close = next((x for x in range(r + 1, len(toks)) if toks[x] in ",;."), len(toks))
+        if comma and (close >= len(toks) or toks[close] != ","):
+            return k  # ", who … ." runs to the end: a trailing relative, read as a clause of its own
+        inner = at.get(r + 1)
+        if inner is not None and inner.kind in ("ref", "pron") and lows[r] != "who":
+            # "that Mia was walking": Mia does it, to the antecedent
+            agent = self._ids(inner, antecedent, True)
+            v = inner.end + (inner.end < len(toks) and lows[inner.end] in lx.BE_FORMS)
+            if v < close and _finite_readings(toks[v]):
+                self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned)
+        elif r + 1 < len(toks) and lows[r + 1] in lx.BE_FORMS:
+            self._passive(toks, r + 1, antecedent, c, at, places, events, mentioned)
+        elif lows[r] == "who" and r + 1 < close and _finite_readings(toks[r + 1]) & {"VBZ", "VBD", "VBP"}:
+            self._agent_event(toks, r + 1, antecedent, [], c, at, places, events, mentioned)
+        if comma:
+            return close + 1
+        # no commas ("the dog that Mia was walking barks"): the subject's verb follows the relative's verb phrase
+        m = r + 1
+        while m < close and not (m > r + 2 and _finite_readings(toks[m]) & {"VBZ", "VBD"} and m - 1 not in at):
+            m += 1
+        return m if m < close else k
+
+    def _starts_clause(self, toks: list[str], i: int) -> bool:
+        """Is position i at the start of a clause (sentence start, after a subordinator, ', and', ',', ';')?"""
+        if i == 0:
+            return True
+        k = i - 1
+        while k >= 0 and toks[k].lower() in lx.ADVERBS:
+            k -= 1
+        if k < 0:
+            return True
+        p = toks[k].lower()
+        return p in lx.SUBORDINATORS or p in (",", ";", ":", "and", "but", "then", "so", "that")
+
+    def _ids(self, c: _Chunk, subject: list[str] | None, is_subject: bool) -> list[str]:
+        if c.kind == "ref":
+            return c.ids
+        if c.kind == "np":
+            return [NONE_SUBJECT]
+        exclude = [] if is_subject else [x for x in (subject or []) if x != NONE_SUBJECT]
+        if c.head == "they" and c.end - c.start > 1:  # "the two friends", "both sisters", "the children"
+            return self._group(c)
+        return self.resolve(c.head, exclude=exclude, subject=is_subject) or []
+
+    def _group(self, c: _Chunk) -> list[str]:
+        people = [i for i in self.recent if self.reg.by_id[i].kind == "person"]
+        pool = people if len(people) >= 2 else [i for i in self.recent if self.reg.by_id[i].kind != "thing"]
+        if self.last_plural and all(i in pool for i in self.last_plural):
+            return list(self.last_plural)
+        return pool[:2] if c.start >= 0 else pool
+
+    def _subject(self, ids: list[str], plural: bool, c: _Chunk) -> None:
+        real = [i for i in ids if i != NONE_SUBJECT]
+        if not real:
+            self.last_thing = c.kind == "np" and not c.plural
+            return
+        self.last_thing = False
+        self.last_subject = real
+        if len(real) > 1 or self.reg.by_id[real[0]].group:
+            self.last_plural = real
+        self._touch(real)
+
+    def _verb_at(self, toks: list[str], i: int, subject: list[str] | None, in_vp: bool,
+                 last_verb_end: int) -> tuple[str | None, str | None]:
+        """Is toks[i] a verb of the current clause? Returns (lemma, tag) or (None, None)."""
+        tags = _finite_readings(toks[i])
+        if not tags or (_cap(toks[i]) and i > 0):
+            return None, None
+        lows = [t.lower() for t in toks]
+        prev = lows[i - 1] if i > 0 else ""
+        k = i - 1
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not _finite_readings(toks[k])):
+            k -= 1
+        p = lows[k] if k >= 0 else ""
+        pp = lows[k - 1] if k >= 1 else ""
+        readings = lx.verb_readings(toks[i])
+
+        def lem(*wanted: str) -> str | None:
+            return next((lem for lem, tag in readings if tag in wanted), None)
+
+        if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
+            return None, None
+        if "VBG" in tags:
+            # ", jumping and cheering", "starts dancing", "and cheering", a participle after a verb's phrase
+            if p in (",", "and", "while") and subject is not None or (last_verb_end >= 0 and lx.verb_lemma(p) in
+                                                                       lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
+                return lem("VBG"), "VBG"
+            if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
+                     "stops", "stopped", "goes", "went", "continues", "continued"):
+                return lem("VBG"), "VBG"
+            return None, None
+        if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or
+                                                          pp in lx.PARTICLES and k >= 2 and
+                                                          lx.verb_lemma(lows[k - 2]) in lx.COMPLEMENT_TAKERS):
+            return lem("VB"), "VB"
+        if p in ("can", "could", "will", "would", "must", "may", "might", "should", "did", "does", "do") and "VB" in tags:
+            return lem("VB"), "VB"
+        finite = lem("VBZ", "VBD")
+        base = lem("VBP", "VB")
+        plural_subject = subject is not None and len([x for x in subject if x != NONE_SUBJECT]) > 1
+        if in_vp and p in ("and", ",", "then", "or") or (in_vp and p == "then" and pp == "and"):
+            # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
+            if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):
+                return finite, "VBZ"
+            if base and (plural_subject or subject is None) and not self._looks_like_noun_list(toks, k):
+                return base, "VBP"
+            return None, None
+        return None, None
+
+    def _looks_like_noun_list(self, toks: list[str], k: int) -> bool:
+        """"… grabs two plates and dishes.": toks[k] is "and" between plural nouns, not between verbs. The word after
+        "and" is then followed by the end of the clause, not by an object or a particle ("and curls up")."""
+        lows = [t.lower() for t in toks]
+        if k - 1 == self.last_verb_at:
+            return False  # "laughs and waves", "cheers and claps": the word before "and" is the clause's verb
+        before = lows[k - 1] if k >= 1 else ""
+        word = lows[k + 1] if k + 1 < len(toks) else ""
+        after = lows[k + 2] if k + 2 < len(toks) else ""
+        if not before or _closed(before) or before in lx.BODY_PARTS or not (before.endswith("s") and lx.is_noun(before)):
+            return False
+        if not lx.is_noun(word):
+            return False
+        return not after or not _word(after) or after in lx.CONJUNCTIONS or (
+            after in lx.PREPOSITIONS and after not in lx.PARTICLES)
+
+    def _phrase(self, toks: list[str], i: int, base: str, who: list[str], at: dict[int, _Chunk], covered: set[int],
+                places: list[tuple[int, str, str, str]]) -> tuple[MotionEvent, int]:
+        """The verb at toks[i] with its particle, object and place → (event, index after the phrase)."""
+        lows = [t.lower() for t in toks]
+        j = i + 1
+        words = [progressive(base)]
+        category = lx.CATEGORIES.get(base, "act")
+        # particle: "wakes up", "curls up on the rug", "takes off", "picks up the shell"
+        if j < len(toks) and lows[j] in lx.PARTICLES:
+            nxt = lows[j + 1] if j + 1 < len(toks) else ""
+            if (not nxt or not _word(toks[j + 1]) or nxt in lx.CONJUNCTIONS or nxt in lx.PREPOSITIONS
+                    or nxt in lx.ADVERBS or (base, lows[j]) in lx.TRANSITIVE_PHRASAL) and \
+                    not (lows[j] in ("in", "on", "over", "around", "along") and nxt in lx.DETERMINERS):
+                words.append(lows[j])
+                category = lx.PHRASAL_CATEGORY.get((base, lows[j]), category)
+                j += 1
+        elif base == "fall" and j < len(toks) and lows[j] == "asleep":
+            words.append("asleep")
+            category = "lie"
+            j += 1
+        # object: another entity ("hugs Amara", "pats the dog"), a pronoun, or a short noun phrase
+        target = prop = None
+        target_prep = ""
+        c = at.get(j)
+        if c is not None and c.kind in ("ref", "pron") and not (c.kind == "pron" and c.head == "they"
+                                                                 and c.end - c.start > 1):
+            if c.kind == "ref":
+                self.learn_gender(who, lows[c.start])
+            ids = c.ids if c.kind == "ref" else self.resolve(c.head, exclude=who, subject=False)
+            ids = [x for x in ids if x not in who and x != NONE_SUBJECT]
+            if c.kind == "pron" and c.head in ("it", "its"):  # "tastes it": a thing unless an entity was just named
+                ids = [x for x in ids if x in self.just_mentioned]
+            if c.kind == "pron" and c.head in ("it", "them") and any(
+                    x.kind == "np" and x.start < i and (x.plural or x.head.endswith("s")) == (c.head == "them")
+                    for x in at.values()):
+                ids = []  # "sorts the screws and puts them in jars": a thing named before it in the sentence
+            if ids:
+                target = ids[0]
+            j = c.end
+            if j < len(toks) and lows[j] in lx.PARTICLES and (base, lows[j]) in lx.TRANSITIVE_PHRASAL | {
+                    ("help", "up"), ("ride", "out")}:
+                j += 1
+        elif c is not None and c.kind == "np":
+            head = c.head
+            obj = [lows[k] for k in range(c.start, c.end)]
+            self.learn_gender(who, obj[0])
+            if head in lx.PROPS:
+                prop = head
+            if lx.CATEGORIES.get(base, "act") in ("act",) or (base, words[-1]) in lx.TRANSITIVE_PHRASAL or \
+                    base in ("climb", "cross", "lead", "push", "pull", "carry", "ride", "row", "chase", "follow"):
+                det, rest = obj[0], obj[1:]
+                if rest and rest[-1] in lx.BODY_PARTS:
+                    words += rest[-1:]  # "stretching legs", "raising arms"
+                elif rest and det not in lx.NUMBERS and len(rest) <= 3 and rest[-1] not in lx.PLACES:
+                    art = "the" if det in ("the", "this", "that") else ("a" if det in lx.POSSESSIVES | {"a", "an"} and
+                                                                       not rest[-1].endswith("s") else "")
+                    if art == "a":
+                        art = _article(" ".join(rest)).lower()
+                    words += ([art] if art else []) + rest
+            j = c.end
+            # "a jar of flour": the object continues after "of"
+            if j + 1 < len(toks) and lows[j] == "of" and at.get(j + 1) is not None and at[j + 1].kind == "np":
+                j = at[j + 1].end
+        # where: the first place phrase after the verb in this clause
+        place = place_prep = phrase = None
+        for (pi, p, prep, written) in places:
+            if pi >= i and not any(lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(j, pi)):
+                place, place_prep, phrase = p, prep, written
+                break
+        if place is None:  # the place named last before the verb in this sentence, else the current one
+            before = [x for x in places if x[0] < i]
+            if before:
+                place, place_prep = before[-1][1], before[-1][2]
+            elif self.place:
+                place, place_prep = self.place, self.place_prep
+        if place and phrase is None and place in " ".join(words):
+            place = place_prep = None  # "crossing the finish line": the motion names its place already
+        # a prop named with a preposition: "sits on a flat boulder", "leans against the tree"
+        if prop is None:
+            for k in range(j, min(len(toks), j + 6)):
+                if lows[k] in lx.CONJUNCTIONS or toks[k] in ",;.":
+                    break
+                if k in at and at[k].kind == "np" and at[k].head in lx.PROPS and lows[k - 1] in lx.PREPOSITIONS:
+                    prop = at[k].head
+                    break
+        # interaction with an entity named after a preposition: "barks at the door" (no), "runs to her" (target)
+        if target is None:
+            for k in range(j, min(len(toks), j + 4)):
+                if lows[k] in lx.CONJUNCTIONS or toks[k] in ",;.":
+                    break
+                if k in at and lows[k - 1] in ("to", "at", "toward", "towards", "with", "after", "beside") and \
+                        at[k].kind in ("ref", "pron") and at[k].head != "they":
+                    ids = at[k].ids if at[k].kind == "ref" else self.resolve(at[k].head, exclude=who,
+                                                                             subject=False)
+                    ids = [x for x in ids if x not in who and x != NONE_SUBJECT]
+                    if ids and base in lx.INTERACTIONS | {"run", "walk", "wave", "bark", "stare", "look",
+                                                           "smile", "laugh", "trot", "follow", "float"}:
+                        target, target_prep = ids[0], lows[k - 1]
+                    break
+        event = MotionEvent(who=list(who), description=" ".join(words), base=base, category=category,
+                            place=place, place_prep=place_prep, place_phrase=phrase, target=target, prop=prop,
+                            target_prep=target_prep)
+        return event, j
+
+    def _places(self, toks: list[str], covered: set[int]) -> list[tuple[int, str, str, str]]:
+        """Every place phrase of the sentence: (index, place, preposition, phrase as written)."""
+        lows = [t.lower() for t in toks]
+        out = []
+        for i, w in enumerate(lows):
+            if w not in lx.PREPOSITIONS and lx.verb_lemma(w) not in ("reach", "enter", "cross", "climb"):
+                continue
+            j = i + 1
+            if j < len(toks) and (lows[j] in lx.DETERMINERS or lows[j] in lx.POSSESSIVES):
+                j += 1
+            elif j + 1 < len(toks) and toks[j + 1] == "'s":
+                j += 2  # "in Teddy's bedroom" → "in the bedroom": a place never names a character
+            words: list[str] = []
+            end = None
+            while j < len(toks) and len(words) < 5 and _word(toks[j]) and not _closed(lows[j]) and not _cap(toks[j]):
+                words.append(lows[j])
+                if lows[j] in lx.PLACES or (len(words) >= 2 and (words[-2], lows[j]) in lx.PLACE_COMPOUNDS):
+                    end = len(words)
+                j += 1
+            if end is None:
+                continue
+            place = " ".join(words[:end])
+            prep = w if w in lx.PREPOSITIONS else "to"
+            out.append((i, place, prep, f"{w} the {' '.join(words)}" if w in lx.PREPOSITIONS else f"the {place}"))
+        return out
+
+
+def analyse_story(texts: list[str], reg: Registry) -> list[SceneAnalysis]:
+    """Read every scene of the story in order (pronouns and places carry over between scenes)."""
+    reader = _Reader(reg)
+    out: list[SceneAnalysis] = []
+    previous: list[str] = []
+    for text in texts:
+        present: list[str] = []
+        events: list[MotionEvent] = []
+        time = None
+        places: list[tuple[str, str | None]] = []
+        skipped: list[tuple[str, str]] = []
+        reader.sentence_no = 0
+        for sent in sentences(text):
+            before = (reader.place, reader.place_prep)
+            evs, mentioned, t = reader.read(sent, present or previous)
+            if reader.skip_reason:
+                skipped.append((sent, reader.skip_reason))
+            time = time or t
+            for e in evs:
+                present += [x for x in e.who if x not in present]
+            present += [x for x in mentioned if x not in present]
+            events += evs
+            places.append(before if not evs else (evs[0].place, evs[0].place_prep))
+        if not present:
+            present = list(previous)
+        # The scene's place: where most of its motions happen, else where it starts or ends.
+        counts: dict[str, int] = {}
+        for e in events:
+            if e.place:
+                counts[e.place] = counts.get(e.place, 0) + 1
+        place = max(counts, key=lambda p: (counts[p], -[e.place for e in events].index(p))) if counts else (
+            reader.place)
+        prep = next((e.place_prep for e in events if e.place == place), reader.place_prep)
+        order = {e.id: e.first for e in reg.entities}
+        chars = sorted(dict.fromkeys(present), key=lambda x: order.get(x, 1 << 30))
+        props = list(dict.fromkeys(e.prop for e in events if e.prop))
+        out.append(SceneAnalysis(characters=chars, events=events, place=place, place_prep=prep, time=time,
+                                 props=props, skipped=skipped))
+        previous = chars
+    return out
+
+
+
+def categorize(description: str) -> tuple[str, str]:
+    """(base verb, layout category) of a motion description such as "lying down" or "waving hands"."""
+    words = description.lower().split()
+    base = lemma(words[0]) if words else None
+    if base is None:
+        return (words[0] if words else ""), "act"
+    if len(words) > 1 and (base, words[1]) in lx.PHRASAL_CATEGORY:
+        return base, lx.PHRASAL_CATEGORY[(base, words[1])]
+    return base, lx.CATEGORIES.get(base, "act")
+

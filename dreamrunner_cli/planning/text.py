@@ -1,0 +1,174 @@
+"""Reading text for the built-in planner: sentences, words, and scenes from paragraphs.
+
+The sentence splitter keeps quotations whole: a scene or sentence never ends inside "…"."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from ..schema import slug
+from . import lexicon as lx
+
+_ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Prof", "Capt", "Mt", "Lt", "Col", "Gen", "Sgt")
+_ABBREV_RE = re.compile(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
+_TOKEN = re.compile(r"\w+(?:[-’']\w+)*|[’']s\b|[.,;:!?]")
+
+
+_QUOTE = re.compile(r"[\"“”]")
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+
+
+def _inside_quote(text: str) -> bool:
+    """Does ``text`` end inside a quotation ("…, straight or curly)?"""
+    marks = _QUOTE.findall(text)
+    return marks.count('"') % 2 == 1 or marks.count("“") > marks.count("”")
+
+
+def _speaker_follows(rest: str) -> bool:
+    """``rest`` (after a closing quote) starts by saying who spoke: "she says", "Mia shouts", "said Tom"."""
+    words = re.findall(r"\w+", rest)[:3]
+    if not words:
+        return False
+    if words[0][:1].islower() or lx.verb_lemma(words[0]) in lx.SPEECH_VERBS:
+        return True
+    return len(words) > 1 and lx.verb_lemma(words[1]) in lx.SPEECH_VERBS
+
+
+def sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences on ., ! or ? followed by a space ("Mr. Haruki" is not an end). Never inside a
+    quotation, nor between a quotation and the words that say who speaks: `"Dinner is ready!" she calls.`"""
+    protected = _ABBREV_RE.sub(lambda m: m.group(1) + "\u2024", " ".join(text.split()))
+    out, start = [], 0
+    for m in _SENTENCE_END.finditer(protected):
+        if _inside_quote(protected[:m.end()]):
+            continue
+        if _QUOTE.search(m.group()) and _speaker_follows(protected[m.end():]):
+            continue  # `"Look!" she says`, `"Look!" Mia shouts`: the speaker is part of the sentence
+        out.append(protected[start:m.start() + len(m.group().rstrip())])
+        start = m.end()
+    out.append(protected[start:])
+    return [s.strip().replace("\u2024", ".") for s in out if s.strip()]
+
+
+def without_speech(sentence: str) -> str:
+    """The narration of a sentence with its quoted speech taken out (the words inside quotes are no actions), and
+    `says Tom` put as `Tom says`: `"I lost my keys," Tom says, looking down.` → `, Tom says, looking down.`"""
+    text = _QUOTED.sub(" , ", sentence)
+    m = re.match(r"^([\s,]*)(\w+)\s+([A-Z]\w*|[^\W\d_]\w*(?=[\s,.]))", text)
+    if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS and not lx.verb_lemma(m.group(3)):
+        text = f"{m.group(1)}{m.group(3)} {m.group(2)}{text[m.end():]}"
+    return text
+
+
+def tokens(text: str) -> list[str]:
+    """Words (any script, with inner hyphens: "ARI-7"), a possessive "'s", and punctuation."""
+    text = _ABBREV_RE.sub(lambda m: m.group(1), text)
+    out = []
+    for t in _TOKEN.findall(text):
+        if re.fullmatch(r"\w+[’']s", t) and not t.lower().endswith(("'s'", "’s’")):
+            out += [t[:-2], "'s"]  # "Amara's" → "Amara", "'s"
+        else:
+            out.append("'s" if t in ("’s", "'s") else t)
+    return out
+
+
+def _cap(t: str) -> bool:
+    """Written like a name: an upper-case initial, or a letter of a script without case ("陳", "سلمى", "さくら")."""
+    return t[:1].isupper() or caseless(t)
+
+
+def caseless(t: str) -> bool:
+    """A word of a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, …)."""
+    c = t[:1]
+    return c.isalpha() and not c.isupper() and not c.islower()
+
+
+def _word(t: str) -> bool:
+    return t[:1].isalnum()
+
+
+def ascii_slug(text: str, fallback: str = "item") -> str:
+    """A readable ASCII id of any name: "Ünal" → "unal", "Søren" → "soren", "ARI-7" → "ari-7"."""
+    from anyascii import anyascii
+
+    return slug(anyascii(unicodedata.normalize("NFC", text)), fallback)
+
+
+def lemma(word: str) -> str | None:
+    """The base form of ``word`` read as a verb (lemminflect): "trots" → "trot", "ran" → "run", else None."""
+    return lx.verb_lemma(word)
+
+
+def progressive(base: str) -> str:
+    """Present participle of a base form (lemminflect): trot → trotting, lie → lying, plate → plating."""
+    return lx.participle(base)
+
+
+def _article(phrase: str) -> str:
+    return "An" if phrase[:1].lower() in "aeiou" else "A"
+
+
+def _strip_article(text: str) -> str:
+    return re.sub(r"^(a|an|the)\s+", "", text.strip(), flags=re.IGNORECASE)
+
+
+
+def _closed(w: str) -> bool:
+    """A function word that is never a name or a verb here."""
+    return (w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.SUBJECT_PRONOUNS or w in lx.OBJECT_PRONOUNS
+            or w in lx.PREPOSITIONS or w in lx.CONJUNCTIONS or w in lx.ADVERBS or w in lx.REFLEXIVES)
+
+
+def _name_runs(toks: list[str]) -> list[tuple[int, int]]:
+    """(start, end) of each run of capitalised words: "Old Mr Haruki", "Amara Osei", "ARI-7"."""
+    runs, i = [], 0
+    while i < len(toks):
+        if _word(toks[i]) and _cap(toks[i]):
+            j = i
+            while j < len(toks) and _word(toks[j]) and _cap(toks[j]):
+                j += 1
+            runs.append((i, j))
+            i = j
+        else:
+            i += 1
+    return runs
+
+
+
+def _appositive_after(toks: list[str], i: int) -> bool:
+    """toks[i:] starts ", a small delivery robot," (an appositive describing the word before)."""
+    return i + 1 < len(toks) and toks[i] == "," and toks[i + 1].lower() in ("a", "an", "the")
+
+
+
+@lru_cache(maxsize=None)
+def _finite_readings(word: str) -> frozenset[str]:
+    """Penn tags of the finite/participle verb readings of a word ("trots" → {VBZ}); empty for function words."""
+    w = word.lower()
+    if not w or not w[0].isalpha() or _closed(w) or w in lx.NOUN_FIRST:
+        return frozenset()
+    return frozenset(tag for _, tag in lx.verb_readings(w))
+
+
+
+def split_scenes(text: str, min_scenes: int, max_scenes: int) -> list[str]:
+    """Paragraphs → scenes: split the longest paragraph (by sentences) until there are enough, merge the shortest
+    neighbours until there are not too many. Fewer than ``min_scenes`` only when the story has fewer sentences."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    groups = [sentences(p) for p in paragraphs]
+    groups = [g for g in groups if g]
+    while len(groups) < min_scenes:
+        longest = max(range(len(groups)), key=lambda i: (len(groups[i]), -i))
+        g = groups[longest]
+        if len(g) < 2:
+            break
+        half = (len(g) + 1) // 2
+        groups[longest:longest + 1] = [g[:half], g[half:]]
+    while len(groups) > max_scenes:
+        pair = min(range(len(groups) - 1), key=lambda i: (len(groups[i]) + len(groups[i + 1]), i))
+        groups[pair:pair + 2] = [groups[pair] + groups[pair + 1]]
+    return [" ".join(g) for g in groups]
+
