@@ -290,9 +290,9 @@ def test_bad_inputs_raise_domain_errors(tmp_path):
     (tmp_path / "x.csv").write_text("file_url,words\nu,w\n", encoding="utf-8")
     with pytest.raises(InputInvalid, match="no path or caption column"):
         build_index(tmp_path, tmp_path / "x.csv")
-    (tmp_path / "x.parquet").write_bytes(b"")
+    (tmp_path / "x.xlsx").write_bytes(b"")
     with pytest.raises(InputInvalid, match="unknown caption file type"):
-        build_index(tmp_path, tmp_path / "x.parquet")
+        build_index(tmp_path, tmp_path / "x.xlsx")
     with pytest.raises(InputInvalid, match="no video index"):
         find_index(tmp_path / "nowhere")
     assert not any(p.name.startswith(".tmp-index") for p in tmp_path.iterdir())  # failed builds leave nothing
@@ -397,7 +397,7 @@ def test_select_keeps_at_most_n_windows_per_source_video():
 def test_segmenter_is_chosen_by_config():
     from dreamrunner_cli.config import resolve_config
     from dreamrunner_cli.errors import UsageError
-    from dreamrunner_cli.retrieval.segment import make_segmenter
+    from dreamrunner_cli.stages.retrieve import make_segmenter
 
     rc = resolve_config(preset="cogvideox-2b").retrieve
     assert rc.segmenter == "fixed" and rc.max_windows == 1 and rc.max_per_video == 1

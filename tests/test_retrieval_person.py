@@ -22,8 +22,9 @@ from dreamrunner_cli.retrieval import media
 from dreamrunner_cli.retrieval.manifest import load_manifest
 from dreamrunner_cli.retrieval.person import (PersonWindows, Span, crop_rect, person_spans, span_windows, track,
                                               union_box)
-from dreamrunner_cli.retrieval.segment import FixedWindows, Window, make_segmenter
+from dreamrunner_cli.retrieval.segment import FixedWindows, Window
 from dreamrunner_cli.stages import retrieve as stage
+from dreamrunner_cli.stages.retrieve import make_segmenter
 from dreamrunner_cli.video import read_video, write_video
 from dreamrunner_cli.workspace import Workspace
 

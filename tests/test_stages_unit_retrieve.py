@@ -18,7 +18,7 @@ from retrieval_fixtures import build_small_demo, write_plan
 from dreamrunner_cli.config import resolve_config
 from dreamrunner_cli.errors import InputInvalid, MissingUpstream, ModelUnavailable, UsageError
 from dreamrunner_cli.progress import Reporter, reporter
-from dreamrunner_cli.retrieval import media, segment
+from dreamrunner_cli.retrieval import media
 from dreamrunner_cli.retrieval.index import IndexedClip
 from dreamrunner_cli.retrieval.scoring import WindowScore
 from dreamrunner_cli.retrieval.segment import Attributes, Window
@@ -309,7 +309,7 @@ def test_person_segmenter_crops_filters_and_records_its_settings(tmp_path, fake_
                 raise media.MediaError("cannot decode for detection")
             return [Window(start, end, (1, 2, 30, 20))]
 
-    monkeypatch.setitem(segment.SEGMENTERS, "person", lambda rc: PersonSeg())
+    monkeypatch.setitem(stage.SEGMENTERS, "person", lambda rc: PersonSeg())
     index = FakeIndex([row(0, "bad.mp4", "walk bad"), row(1, "none.mp4", "walk none"),
                        row(2, "p.mp4", "walk p", start=0.5, end=2.5)])
     scorer = FakeScorer({("p.mp4", 0.5): (0.5, 0.5)})
@@ -662,7 +662,7 @@ def test_scorers_load_only_after_the_gate_and_the_segmenter(ws, fake_stage, monk
     def no_detector(rc):
         raise ModelUnavailable("no detector")
 
-    monkeypatch.setitem(segment.SEGMENTERS, "person", no_detector)
+    monkeypatch.setitem(stage.SEGMENTERS, "person", no_detector)
     with pytest.raises(ModelUnavailable):
         stage.run(ws, tiny_cfg("retrieve.segmenter=person"), db="/my/db", progress=False)
     assert fake_stage.scorers == 0

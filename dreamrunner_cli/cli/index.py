@@ -20,11 +20,15 @@ IndexArg = Annotated[Path, typer.Argument(resolve_path=True, help="Index folder,
 @guarded
 def build(
     db_dir: DbDirArg,
-    captions: Annotated[Path, typer.Option("--captions", "-c", help="Caption file: JSONL or CSV (path relative to "
-                                           "DB_DIR or the current folder).")],
+    captions: Annotated[Path | None, typer.Option(
+        "--captions", "-c", help="Caption file: JSONL, CSV or Parquet (path relative to DB_DIR or the current "
+        "folder). Leave it out for a folder of clips with .json/.txt sidecars or .tar shards (video2dataset).")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", resolve_path=True,
                                              help="Index folder to write (default DB_DIR/index).")] = None,
     path_column: Annotated[str | None, typer.Option("--path-column", help="Column holding the video path.")] = None,
+    path_template: Annotated[str | None, typer.Option(
+        "--path-template", help="Build each video path from columns, relative to DB_DIR: "
+        "'{page_dir}/{videoid}.mp4' (WebVid). Any column of the caption file, in braces.")] = None,
     caption_column: Annotated[str | None, typer.Option("--caption-column", help="Column holding the caption.")] = None,
     video_ext: Annotated[str, typer.Option("--video-ext", help="Extension added to paths without one "
                                            "(YouTube-id columns).")] = ".mp4",
@@ -38,23 +42,29 @@ def build(
     """Index a video database's captions (streaming: multi-million-row files are fine).
 
     Columns are recognised by their usual names (path/video/videoID, caption/text/name, start/end or timestamp,
-    duration, fps, frames, width/height); Panda-70M list cells expand to one row per clip. Unreadable rows are
-    counted and reported, never fatal. An existing index is replaced only once the new one is complete.
+    duration, fps, frames, width/height); Panda-70M list cells expand to one row per clip. --path-template builds
+    paths from any columns. Without --captions, DB_DIR is read as pre-cut clips: KEY.mp4 with KEY.json / KEY.txt
+    beside it, in folders or .tar shards (video2dataset's output). Unreadable rows are counted and reported, never
+    fatal. An existing index is replaced only once the new one is complete. docs/retrieval.md has the command for
+    WebVid-10M, Panda-70M and InternVid.
 
     Examples:
 
+        dreamrunner index build /data/webvid/videos -c results_10M_train.csv --path-template '{page_dir}/{videoid}.mp4'
+
         dreamrunner index build /data/panda70m --captions panda70m_training_2m.csv
 
-        dreamrunner index build /data/internvid --captions InternVid-10M-FLT.jsonl --video-ext .mp4 --check-files
+        dreamrunner index build /data/panda70m-clips
 
-        dreamrunner index build ./clips --captions captions.jsonl --out ./clips-index --json
+        dreamrunner index build /data/internvid --captions InternVid-10M-FLT.jsonl --check-files
     """
     from ..progress import reporter
     from ..retrieval.index import build_index
 
     with reporter(not quiet and not as_json, "index build") as rep:
         result = build_index(db_dir, captions, out, path_column=path_column, caption_column=caption_column,
-                             default_ext=video_ext, check_files=check_files, progress=rep, stemmer=stemmer)
+                             default_ext=video_ext, check_files=check_files, progress=rep, stemmer=stemmer,
+                             path_template=path_template)
     emit(result, as_json, quiet, _print_build)
 
 
@@ -78,9 +88,11 @@ def demo(
 
         dreamrunner retrieve ws/teddy --db demo-db --preset tiny
     """
+    from ..progress import reporter
     from ..retrieval.demo import build_demo_database
 
-    result = build_demo_database(out_dir, clips_per_motion=clips_per_motion)
+    with reporter(not quiet and not as_json, "index demo") as rep:
+        result = build_demo_database(out_dir, clips_per_motion=clips_per_motion, progress=rep)
     emit(result, as_json, quiet, _print_build)
 
 
@@ -132,24 +144,28 @@ def search(
 
 
 def _print_build(r: dict) -> None:
+    from rich.markup import escape  # captions and reasons are data: "[youtube] Video unavailable" is no markup
+
     con = console()
     con.print(f"index {r['index']}: {r['rows']:,} rows ({r['rows_per_s']:,.0f} rows/s, {r['bytes'] / 2**20:.1f} MiB, "
               f"vocabulary {r['vocabulary']:,}), fingerprint {r['fingerprint']}")
     if r.get("unreadable"):
         con.print(f"[yellow]{r['unreadable']:,} unreadable rows skipped[/], e.g.:")
         for ex in r.get("unreadable_examples", [])[:5]:
-            con.print(f"  - {ex}")
+            con.print(f"  - {escape(ex)}")
 
 
 def _print_info(r: dict) -> None:
     con = console()
     for key in ("index", "db_dir", "source", "rows", "unreadable", "vocabulary", "postings", "scoring", "stemmer",
                 "bytes", "fingerprint"):
-        con.print(f"{key:12} {r.get(key)}")
+        con.print(f"{key:12} {r.get(key)}", markup=False)
 
 
 def _print_hits(r: dict) -> None:
+    from rich.markup import escape
+
     con = console()
     con.print(f"{len(r['hits'])} hits in {r['ms']} ms")
     for h in r["hits"]:
-        con.print(f"{h['score']:8.3f}  row {h['row']:<8} {h['caption']}  [dim]{h['path']}[/]")
+        con.print(f"{h['score']:8.3f}  row {h['row']:<8} {escape(h['caption'])}  [dim]{escape(h['path'])}[/]")

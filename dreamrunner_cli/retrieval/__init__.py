@@ -2,7 +2,8 @@
 
 Modules, in the order the retrieve stage uses them:
   * ``text``     — the caption/query tokenizer shared by every BM25 backend.
-  * ``captions`` — streaming reader of caption files (JSONL or CSV, common public metadata layouts).
+  * ``captions`` — streaming reader of caption files (JSONL, CSV or Parquet, common public metadata layouts).
+  * ``sidecars`` — pre-cut clip folders and tar shards with .json/.txt captions (video2dataset's output).
   * ``index``    — building the index (streaming, bm25s on-disk format + a compact metadata table) and querying it
                    (bm25s memory-mapped, or rank_bm25 in memory for small databases).
   * ``media``    — probing videos and decoding time windows (imageio-ffmpeg).

@@ -1,4 +1,4 @@
-"""Streaming reader of video caption files: JSONL or CSV, with the column names public metadata files use.
+"""Streaming reader of video caption files: JSONL, CSV or Parquet, with the column names public metadata files use.
 
 One row = one clip: a video path (relative to the database folder, or absolute), a caption, and optionally a time
 range inside the video and its duration / fps / frame count / size. Recognised columns (case-insensitive):
@@ -13,9 +13,11 @@ range inside the video and its duration / fps / frame count / size. Recognised c
 
 Panda-70M style rows, where ``caption`` and ``timestamp`` are lists (one entry per clip of the video), expand into
 one row per clip. A path without a file extension gets ``.mp4`` (YouTube-id columns name downloaded ``<id>.mp4``
-files). Rows that cannot be read (bad JSON, no path, no caption, a bad number, end ≤ start) are counted and the first
-few are reported with their line numbers; they never stop the build. The file is hashed while it is read, so the
-index fingerprint costs no second pass.
+files). A path template (``--path-template '{page_dir}/{videoid}.mp4'``, WebVid's layout) builds the path from any
+columns instead. Parquet files are read batch by batch with pyarrow (the ``parquet`` extra), only the columns used.
+Rows that cannot be read (bad JSON, no path, no caption, a bad number, end ≤ start) are counted and the first few are
+reported with their line numbers; they never stop the build. The file is hashed while it is read, so the index
+fingerprint costs no second pass (Parquet: hashed after reading).
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ import io
 import json
 import math
 import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..bounds import BoundExceeded, loads_json
-from ..errors import InputInvalid
+from ..errors import BackendUnavailable, InputInvalid, UsageError
 
 MAX_EXAMPLES = 10
+PARQUET_BATCH_ROWS = 10_000
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "path": ("path", "video", "video_path", "videopath", "file", "filename", "file_name", "clip", "clip_path",
@@ -66,6 +70,7 @@ class CaptionRow:
     frames: int | None = None
     width: int | None = None
     height: int | None = None
+    where: str = ""  # "line 12" / "row 12" / a sidecar's path: where the row came from, for messages
 
 
 @dataclass
@@ -79,7 +84,10 @@ class ReadStats:
     examples: list[str] = field(default_factory=list)
     sha256: str = ""
     bytes_read: int = 0  # of the caption file so far (progress: a bar over the file's size)
+    shards_done: int = 0  # clip folders: top-level shards (folders, tars) read so far (progress)
     columns: dict[str, str] = field(default_factory=dict)
+    missing_files: int = 0  # rows dropped by --check-files
+    missing_example: str = ""  # the first of them: "line 2: /db/videos/001/1066.mp4"
 
     def bad(self, where: str, why: str) -> None:
         self.unreadable += 1
@@ -120,22 +128,56 @@ def detect_format(path: Path) -> str:
         return "jsonl"
     if suffix in (".csv", ".tsv"):
         return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
     raise InputInvalid(f"{path}: unknown caption file type {suffix!r}",
-                       hint="give a .jsonl (one JSON object per line) or .csv/.tsv file with a header row")
+                       hint="give a .jsonl (one JSON object per line), .csv/.tsv (with a header row) or .parquet file")
+
+
+def template_fields(template: str) -> list[str]:
+    """The column names a path template uses: '{page_dir}/{videoid}.mp4' → ['page_dir', 'videoid'].
+
+    Only plain ``{column}`` fields: no format specs, conversions, attributes or indexes (a template is data, not
+    code). Raises UsageError (exit 2) naming the bad field."""
+    how = "write each column as {column}, e.g. --path-template '{page_dir}/{videoid}.mp4'"
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise UsageError(f"--path-template {template!r} is not a valid template: {exc}", hint=how) from None
+    fields = []
+    for _, name, spec, conv in parsed:
+        if name is None:
+            continue
+        if not name.strip() or spec or conv or any(c in name for c in ".[]"):
+            shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+            raise UsageError(f"--path-template {template!r}: {shown} is not a plain column name", hint=how)
+        fields.append(name)
+    if not fields:
+        raise UsageError(f"--path-template {template!r} names no column", hint=how)
+    return fields
 
 
 def read_captions(path: Path, stats: ReadStats, *, path_column: str | None = None,
-                  caption_column: str | None = None, default_ext: str = ".mp4") -> Iterator[CaptionRow]:
-    """Yield the rows of a JSONL or CSV caption file, streaming; ``stats`` is filled in as it goes.
+                  caption_column: str | None = None, default_ext: str = ".mp4",
+                  path_template: str | None = None) -> Iterator[CaptionRow]:
+    """Yield the rows of a JSONL, CSV or Parquet caption file, streaming; ``stats`` is filled in as it goes.
 
     Args:
         path: the caption file.
         stats: updated in place (counts, examples of unreadable rows, sha256 once the file is exhausted).
         path_column, caption_column: explicit column names, when the aliases above do not find them.
         default_ext: extension added to paths that have none.
+        path_template: build each video path from columns ('{page_dir}/{videoid}.mp4'); replaces the path column.
     """
     path = Path(path)
     fmt = detect_format(path)
+    cols = _Wanted(path_column, caption_column, path_template, template_fields(path_template) if path_template else [])
+    if path_column and path_template:
+        raise UsageError("--path-column and --path-template both say where the video is",
+                         hint="give one of them (a template can use any column: '{videoid}.mp4')")
+    if fmt == "parquet":
+        yield from _read_parquet(path, stats, cols, default_ext)
+        return
     try:
         if path.exists() and not path.is_file():  # a FIFO would block the open for ever, a folder fail oddly
             raise InputInvalid(f"caption file {path} is not a regular file",
@@ -147,9 +189,9 @@ def read_captions(path: Path, stats: ReadStats, *, path_column: str | None = Non
     text = io.TextIOWrapper(io.BufferedReader(hasher, 1 << 20), encoding="utf-8", errors="replace", newline="")
     try:
         if fmt == "jsonl":
-            yield from _read_jsonl(text, stats, path_column, caption_column, default_ext)
+            yield from _read_jsonl(text, path, stats, cols, default_ext)
         else:
-            yield from _read_csv(text, path, stats, path_column, caption_column, default_ext)
+            yield from _read_csv(text, path, stats, cols, default_ext)
         # Drain whatever the parser did not consume (trailing bytes) so the digest covers the whole file.
         while text.read(1 << 20):
             pass
@@ -158,8 +200,17 @@ def read_captions(path: Path, stats: ReadStats, *, path_column: str | None = Non
         text.close()
 
 
-def _read_jsonl(text: io.TextIOBase, stats: ReadStats, path_col: str | None, caption_col: str | None,
-                ext: str) -> Iterator[CaptionRow]:
+@dataclass(frozen=True)
+class _Wanted:
+    """The columns the user named: explicit path / caption columns, or a path template and its fields."""
+
+    path: str | None = None
+    caption: str | None = None
+    template: str | None = None
+    fields: list[str] = field(default_factory=list)
+
+
+def _read_jsonl(text: io.TextIOBase, path: Path, stats: ReadStats, cols: _Wanted, ext: str) -> Iterator[CaptionRow]:
     mapping_cache: dict[frozenset[str], dict[str, str]] = {}
     for lineno, line in enumerate(text, start=1):
         stats.lines += 1
@@ -179,14 +230,20 @@ def _read_jsonl(text: io.TextIOBase, stats: ReadStats, path_col: str | None, cap
         keys = frozenset(obj)
         mapping = mapping_cache.get(keys)
         if mapping is None:
-            mapping = mapping_cache[keys] = _map_columns(list(obj), path_col, caption_col)
-            if not stats.columns:
-                stats.columns = dict(mapping)
+            if not stats.columns:  # the first object names the columns: a named column it lacks is an error
+                mapping = _map_columns(list(obj), cols, path)
+                stats.columns = _shown(mapping)
+            else:  # a later object without a named column is one bad row, not a failed build
+                try:
+                    mapping = _map_columns(list(obj), cols, None, owner="this row")
+                except InputInvalid as exc:
+                    stats.bad(f"line {lineno}", exc.message)
+                    continue
+            mapping_cache[keys] = mapping
         yield from _rows(obj, mapping, f"line {lineno}", stats, ext)
 
 
-def _read_csv(text: io.TextIOBase, path: Path, stats: ReadStats, path_col: str | None, caption_col: str | None,
-              ext: str) -> Iterator[CaptionRow]:
+def _read_csv(text: io.TextIOBase, path: Path, stats: ReadStats, cols: _Wanted, ext: str) -> Iterator[CaptionRow]:
     csv.field_size_limit(1 << 30)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
     reader = csv.reader(text, delimiter=delimiter)
@@ -196,14 +253,9 @@ def _read_csv(text: io.TextIOBase, path: Path, stats: ReadStats, path_col: str |
         return
     except csv.Error as exc:
         raise InputInvalid(f"{path}: cannot read the CSV header: {exc}") from None
-    mapping = _map_columns(header, path_col, caption_col)
-    stats.columns = dict(mapping)
-    if "path" not in mapping or "caption" not in mapping:
-        missing = [k for k in ("path", "caption") if k not in mapping]
-        raise InputInvalid(
-            f"{path}: no {' or '.join(missing)} column among {header}",
-            hint="name the columns with --path-column / --caption-column (recognised names: "
-                 f"{', '.join(ALIASES['path'][:4])} … / {', '.join(ALIASES['caption'][:4])} …)")
+    mapping = _map_columns(header, cols, path)
+    stats.columns = _shown(mapping)
+    _require_path_and_caption(mapping, header, path)
     width = len(header)
     while True:
         try:
@@ -223,8 +275,70 @@ def _read_csv(text: io.TextIOBase, path: Path, stats: ReadStats, path_col: str |
         yield from _rows(dict(zip(header, cells)), mapping, f"line {reader.line_num}", stats, ext)
 
 
-def _map_columns(names: list[str], path_col: str | None, caption_col: str | None) -> dict[str, str]:
-    """Logical field → the file's column name."""
+def _read_parquet(path: Path, stats: ReadStats, cols: _Wanted, ext: str) -> Iterator[CaptionRow]:
+    """Parquet, batch by batch (only the columns used are read); the file is hashed in a separate pass."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise BackendUnavailable(f"reading the Parquet caption file {path} needs pyarrow, which is not installed",
+                                 hint="pip install 'dreamrunner[parquet]' (or: pip install pyarrow), or convert the "
+                                      "file to CSV or JSONL") from None
+    if path.exists() and not path.is_file():
+        raise InputInvalid(f"caption file {path} is not a regular file", hint="give the path of a Parquet file")
+    try:
+        pf = pq.ParquetFile(path)
+        names = list(pf.schema_arrow.names)
+        total = pf.metadata.num_rows
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise InputInvalid(f"{path}: not a readable Parquet file ({_first_line(exc)})",
+                           hint="check the file (a partial download?), or give a CSV or JSONL file") from None
+    mapping = _map_columns(names, cols, path)
+    stats.columns = _shown(mapping)
+    _require_path_and_caption(mapping, names, path)
+    used = [n for n in names if n in set(mapping.values())]
+    size = path.stat().st_size
+    done = 0
+    try:
+        for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=used):
+            for obj in batch.to_pylist():
+                done += 1
+                stats.lines += 1
+                yield from _rows(obj, mapping, f"row {done}", stats, ext)
+            stats.bytes_read = size * done // max(total, 1)
+    except (pa.ArrowException, OSError, ValueError) as exc:  # a damaged row group: the rest cannot be read
+        stats.bad(f"rows {done + 1}-{total}", f"cannot be read ({_first_line(exc)})")
+        stats.unreadable += max(total - done - 1, 0)
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    stats.sha256 = digest.hexdigest()
+    stats.bytes_read = size
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _require_path_and_caption(mapping: dict[str, str], names: list[str], path: Path) -> None:
+    if "path" not in mapping or "caption" not in mapping:
+        missing = [k for k in ("path", "caption") if k not in mapping]
+        raise InputInvalid(
+            f"{path}: no {' or '.join(missing)} column among {names}",
+            hint="name the columns with --path-column (or --path-template) / --caption-column (recognised names: "
+                 f"{', '.join(ALIASES['path'][:4])} … / {', '.join(ALIASES['caption'][:4])} …)")
+
+
+def _shown(mapping: dict[str, str]) -> dict[str, str]:
+    """The mapping as recorded in index.json (and the fingerprint): without the template's internal entries."""
+    return {k: v for k, v in mapping.items() if not k.startswith("tpl:")}
+
+
+def _map_columns(names: list[str], cols: _Wanted, source: Path | None = None, owner: str = "the file"
+                 ) -> dict[str, str]:
+    """Logical field → the file's column name. With a path template, "path" is the template and "tpl:<field>" the
+    column each field reads."""
     lower = {n.lower().strip(): n for n in names}
     out: dict[str, str] = {}
     for key, aliases in ALIASES.items():
@@ -232,12 +346,21 @@ def _map_columns(names: list[str], path_col: str | None, caption_col: str | None
             if alias in lower:
                 out[key] = lower[alias]
                 break
-    for key, explicit in (("path", path_col), ("caption", caption_col)):
+    where = f"{source}: " if source else ""
+    for key, explicit in (("path", cols.path), ("caption", cols.caption)):
         if explicit:
             if explicit not in names:
-                raise InputInvalid(f"column {explicit!r} not found (columns: {names})",
-                                   hint=f"check --{key}-column")
+                raise InputInvalid(f"{where}column {explicit!r} (--{key}-column) not found in {owner}",
+                                   hint=f"the columns are: {', '.join(map(str, names))}")
             out[key] = explicit
+    if cols.template:
+        for name in cols.fields:
+            column = name if name in names else lower.get(name.lower().strip())
+            if column is None:
+                raise InputInvalid(f"{where}--path-template {cols.template!r} uses column {name!r}, which {owner} "
+                                   "does not have", hint=f"the columns are: {', '.join(map(str, names))}")
+            out[f"tpl:{name}"] = column
+        out["path"] = out["path_template"] = cols.template
     return out
 
 
@@ -247,6 +370,8 @@ def _rows(obj: dict[str, Any], m: dict[str, str], where: str, stats: ReadStats, 
     except _RowError as exc:
         stats.bad(where, str(exc))
         return
+    for r in rows:
+        r.where = where
     if len(rows) > 1:
         stats.expanded += len(rows) - 1
     stats.rows += len(rows)
@@ -258,9 +383,12 @@ def _parse(obj: dict[str, Any], m: dict[str, str], ext: str) -> Iterator[Caption
         raise _RowError("no video path (columns: path, video, video_id, …)")
     if "caption" not in m:
         raise _RowError("no caption (columns: caption, text, …)")
-    vpath = _text(obj.get(m["path"]))
-    if not vpath:
-        raise _RowError(f"empty video path in column {m['path']!r}")
+    if "path_template" in m:
+        vpath = _fill_template(obj, m)
+    else:
+        vpath = _text(obj.get(m["path"]))
+        if not vpath:
+            raise _RowError(f"empty video path in column {m['path']!r}")
     if not Path(vpath).suffix and ext:
         vpath += ext
     captions = _maybe_list(obj.get(m["caption"]))
@@ -294,6 +422,17 @@ def _parse(obj: dict[str, Any], m: dict[str, str], ext: str) -> Iterator[Caption
     yield _row(vpath, captions, start, end, common)
 
 
+def _fill_template(obj: dict[str, Any], m: dict[str, str]) -> str:
+    values = {}
+    for key, column in m.items():
+        if key.startswith("tpl:"):
+            value = _text(obj.get(column))
+            if value is None or not value.strip():
+                raise _RowError(f"empty {column!r}, which --path-template uses")
+            values[key[4:]] = value.strip()
+    return m["path_template"].format_map(values)
+
+
 def _row(vpath: str, caption: Any, start: float | None, end: float | None, common: dict[str, Any]) -> CaptionRow:
     text = _text(caption)
     if not text or not text.strip():
@@ -306,6 +445,8 @@ def _row(vpath: str, caption: Any, start: float | None, end: float | None, commo
 def _text(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():  # an id read as a number (Parquet, JSON): 1066.0 → "1066"
+        return str(int(value))
     return value if isinstance(value, str) else str(value)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..cache import cache_dir
+from ..progress import Reporter, reporter
 from .index import INDEX_FILE, _mkdtemp, _replace_dir, build_index
 
 DEMO_VERSION = 3
@@ -193,23 +194,27 @@ def demo_rows(motions: tuple[str, ...] | list[str] = DEMO_MOTIONS, clips_per_mot
 
 def build_demo_database(out_dir: Path, *, motions: tuple[str, ...] | list[str] = DEMO_MOTIONS,
                         clips_per_motion: int = 4, frames: int = FRAMES, size: int = SIZE, fps: int = FPS,
-                        extras: bool = True) -> dict[str, Any]:
-    """Write the demo videos, their caption file and the index into ``out_dir``; returns the index summary."""
+                        extras: bool = True, progress: Reporter | None = None) -> dict[str, Any]:
+    """Write the demo videos, their caption file and the index into ``out_dir``; returns the index summary.
+    ``progress``: where to show it (a bar over the videos, then the index build's own); None shows nothing."""
     from ..video import write_video
 
+    rep = progress or reporter(False)
     out_dir = Path(out_dir)
     (out_dir / "videos").mkdir(parents=True, exist_ok=True)
     rows = demo_rows(motions, clips_per_motion, frames, size, fps, extras)
-    for r in rows:
-        if r.get("_corrupt"):
-            (out_dir / r["path"]).write_bytes(b"this is not a video\n" * 64)
-        else:
-            w, h = r["_size"]
-            write_video(out_dir / r["path"], render_clip(r["_motion"], r["_seed"], r["_frames"], w, h), fps)
+    with rep.bar("write videos", total=len(rows)) as bar:  # the slow part: ~250 clips, 10-30 s
+        for r in rows:
+            if r.get("_corrupt"):
+                (out_dir / r["path"]).write_bytes(b"this is not a video\n" * 64)
+            else:
+                w, h = r["_size"]
+                write_video(out_dir / r["path"], render_clip(r["_motion"], r["_seed"], r["_frames"], w, h), fps)
+            bar.advance()
     captions = out_dir / "captions.jsonl"
     captions.write_text("".join(json.dumps({k: v for k, v in r.items() if not k.startswith("_")}) + "\n"
                                 for r in rows), encoding="utf-8")
-    summary = build_index(out_dir, captions, out_dir / "index")
+    summary = build_index(out_dir, captions, out_dir / "index", progress=progress)
     return {**summary, "db_dir": str(out_dir), "captions": str(captions), "videos": len(rows)}
 
 

@@ -1,6 +1,7 @@
 """The video database index: a BM25 index over captions plus a compact, memory-mapped metadata table.
 
-Layout of an index folder (``dreamrunner index build DB_DIR --captions FILE`` → ``DB_DIR/index``)::
+Layout of an index folder (``dreamrunner index build DB_DIR --captions FILE`` → ``DB_DIR/index``; without
+``--captions``, DB_DIR is read as a folder of pre-cut clips with sidecars or tar shards, retrieval/sidecars.py)::
 
     index.json               format, counts, columns found, tokenizer + stemmer, BM25 parameters, fingerprint, db
     bm25/                    bm25s's on-disk format (loaded with ``bm25s.BM25.load(..., mmap=True)``)
@@ -47,7 +48,7 @@ import numpy as np
 from ..errors import InputInvalid, UsageError
 from ..progress import Reporter, reporter
 from ..workspace import digest
-from .captions import CaptionRow, ReadStats, read_captions
+from .captions import CaptionRow, ReadStats, read_captions, template_fields
 from .text import TOKENIZER_NAME, tokenize
 
 FORMAT = "dreamrunner-video-index"
@@ -97,17 +98,20 @@ class _Pass1:
     nnz: int
 
 
-def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_column: str | None = None,
+def build_index(db_dir: Path, captions: Path | None, out: Path | None = None, *, path_column: str | None = None,
                 caption_column: str | None = None, default_ext: str = ".mp4", check_files: bool = False,
                 chunk_rows: int = 50_000, progress: Reporter | None = None,
-                stemmer: str | None = DEFAULT_STEMMER) -> dict[str, Any]:
-    """Index a caption file (streaming) into ``out`` (default ``DB_DIR/index``), atomically.
+                stemmer: str | None = DEFAULT_STEMMER, path_template: str | None = None) -> dict[str, Any]:
+    """Index a caption file, or a folder of pre-cut clips, (streaming) into ``out`` (default ``DB_DIR/index``),
+    atomically.
 
     Args:
         db_dir: the database folder; video paths in the caption file are relative to it (or absolute).
-        captions: JSONL or CSV caption file (see ``captions.py`` for the recognised columns).
+        captions: JSONL, CSV or Parquet caption file (see ``captions.py`` for the recognised columns); None: read
+            ``db_dir`` as a folder of clips with ``.json`` / ``.txt`` sidecars or tar shards (``sidecars.py``).
         out: index folder to write; an existing index there is replaced only once the new one is complete.
         check_files: count rows whose video file does not exist as unreadable (one ``stat`` per row).
+        path_template: build each video path from the file's columns, e.g. ``'{page_dir}/{videoid}.mp4'``.
         chunk_rows: rows per processing chunk in every pass (memory vs. speed; 50k rows ≈ tens of MB).
         progress: where to show progress (``progress.reporter``): a bar over the caption file's bytes with the rows
             indexed so far, then the BM25 pass and writing as phases. None: silent.
@@ -122,14 +126,26 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
     """
     t0 = time.perf_counter()
     db_dir = Path(db_dir).resolve()
-    captions = Path(captions)
-    if not captions.is_absolute() and not captions.exists() and (db_dir / captions).exists():
-        captions = db_dir / captions
-    captions = captions.resolve()
     if not db_dir.is_dir():
         raise InputInvalid(f"database folder {db_dir} does not exist", hint="give the folder holding the videos")
-    if not captions.is_file():
-        raise InputInvalid(f"caption file {captions} not found", hint="pass --captions PATH (JSONL or CSV)")
+    if captions is not None:
+        captions = Path(captions)
+        if not captions.is_absolute() and not captions.exists() and (db_dir / captions).exists():
+            captions = db_dir / captions
+        captions = captions.resolve()
+        if not captions.is_file():
+            raise InputInvalid(f"caption file {captions} not found",
+                               hint="pass --captions PATH (JSONL, CSV or Parquet), or leave --captions out to index "
+                                    "a folder of clips with .json/.txt sidecars or .tar shards")
+    else:
+        used = [flag for flag, v in (("--path-column", path_column), ("--caption-column", caption_column),
+                                     ("--path-template", path_template)) if v]
+        if used:
+            raise UsageError(f"{', '.join(used)} read a caption file's columns, but no --captions file was given",
+                             hint="pass --captions FILE, or leave those options out to index the clips and sidecars "
+                                  f"in {db_dir}")
+    if path_template:
+        template_fields(path_template)  # a malformed template is exit 2 before anything is read
     stemmer = None if stemmer in (None, "", "none") else stemmer
     if stemmer:
         from .text import stem_words
@@ -140,29 +156,36 @@ def build_index(db_dir: Path, captions: Path, out: Path | None = None, *, path_c
     tmp = _mkdtemp(out.parent, ".tmp-index-")
     try:
         stats = ReadStats()
-        rows = read_captions(captions, stats, path_column=path_column, caption_column=caption_column,
-                             default_ext=default_ext)
-        if check_files:
-            rows = _existing(rows, db_dir, stats)
         rep = progress or reporter(False)
-        # The rows stream in: the file's size is the one total known in advance.
-        size = captions.stat().st_size
-        scale, unit = (2**20, "MiB") if size >= 2**20 else (2**10, "KiB")
-        with rep.bar("read captions", total=size / scale, unit=unit) as bar:
-            p1 = _pass1(rows, tmp, chunk_rows, lambda n: bar.update(stats.bytes_read / scale, note=f"{n:,} rows"),
-                        stemmer)
+        if captions is not None:
+            rows = read_captions(captions, stats, path_column=path_column, caption_column=caption_column,
+                                 default_ext=default_ext, path_template=path_template)
+            if check_files:
+                rows = _existing(rows, db_dir, stats)
+            # The rows stream in: the file's size is the one total known in advance.
+            size = captions.stat().st_size
+            scale, unit = (2**20, "MiB") if size >= 2**20 else (2**10, "KiB")
+            label, total, done = "read captions", size / scale, lambda: stats.bytes_read / scale
+        else:
+            from .sidecars import count_shards, read_clip_folder
+
+            rows = read_clip_folder(db_dir, stats, exclude=(out, tmp))
+            label, total, unit, done = "read clips", count_shards(db_dir, exclude=(out, tmp)), "shards", \
+                lambda: stats.shards_done
+        with rep.bar(label, total=total, unit=unit) as bar:
+            p1 = _pass1(rows, tmp, chunk_rows, lambda n: bar.update(done(), note=f"{n:,} rows"), stemmer)
         if p1.rows == 0:
-            raise InputInvalid(f"no readable rows in {captions} ({stats.unreadable} unreadable)",
-                               details=stats.examples,
-                               hint="check the columns (a video path and a caption per row are required)")
+            raise _nothing_readable(captions, db_dir, stats, path_template)
         with rep.phase("BM25 weights", f"({p1.rows:,} rows, vocabulary {len(p1.vocab):,})"):
             bm25_info = _pass2(p1, tmp, chunk_docs=chunk_rows)
             _finish_meta(tmp, p1.rows, chunk=chunk_rows)
         info = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "rows": p1.rows, "unreadable": stats.unreadable,
             "unreadable_examples": stats.examples, "expanded_rows": stats.expanded, "lines": stats.lines,
-            "source": {"path": str(captions), "sha256": stats.sha256, "columns": stats.columns},
+            "source": {"path": str(captions or db_dir), "kind": "captions" if captions else "clips",
+                       "sha256": stats.sha256, "columns": stats.columns},
             "db_dir": _rel_or_abs(db_dir, out), "default_ext": default_ext, "check_files": check_files,
+            "path_template": path_template,
             "tokenizer": TOKENIZER_NAME, "stemmer": stemmer, "bm25": bm25_info,
         }
         info["fingerprint"] = digest({k: info[k] for k in ("format", "format_version", "rows", "tokenizer", "stemmer",
@@ -193,7 +216,31 @@ def _existing(rows: Any, db_dir: Path, stats: ReadStats) -> Any:
             yield row
         else:
             stats.rows -= 1
-            stats.bad(f"row {row.path}", "video file not found (--check-files)")
+            stats.missing_files += 1
+            where = row.where or f"row {row.path}"
+            if not stats.missing_example:
+                stats.missing_example = f"{where}: {db_dir / row.path}"
+            stats.bad(where, f"video file not found: {db_dir / row.path} (--check-files)")
+
+
+def _nothing_readable(captions: Path | None, db_dir: Path, stats: ReadStats, template: str | None) -> InputInvalid:
+    """No row survived: say why (missing video files, or the columns), with a hint that fits the cause."""
+    if captions is None:
+        return InputInvalid(f"no clips found in {db_dir} ({stats.unreadable} unreadable)", details=stats.examples,
+                            hint="without --captions, DB_DIR must hold clips with a .json or .txt caption beside each "
+                                 "video (KEY.mp4 + KEY.json / KEY.txt, video2dataset's layout), in folders or .tar "
+                                 "shards; otherwise pass --captions FILE")
+    if stats.missing_files and stats.missing_files == stats.unreadable:
+        how = (f"the path template {template!r}" if template else
+               f"the path column ({stats.columns.get('path', '?')!r}) and --video-ext")
+        return InputInvalid(
+            f"none of the {stats.missing_files:,} rows of {captions} names a video file that exists under {db_dir} "
+            "(--check-files)", details=stats.examples,
+            hint=f"e.g. {stats.missing_example} does not exist. Video paths are relative to DB_DIR ({db_dir}): give "
+                 f"the folder that holds them, or fix {how}; use --path-template to build paths from columns, e.g. "
+                 "'{page_dir}/{videoid}.mp4'")
+    return InputInvalid(f"no readable rows in {captions} ({stats.unreadable} unreadable)", details=stats.examples,
+                        hint="check the columns (a video path and a caption per row are required)")
 
 
 def _pass1(rows: Any, tmp: Path, chunk_rows: int, progress: Callable[[int], None] | None,
@@ -488,10 +535,13 @@ class VideoIndex:
     def _damaged(self, path: Path, what: str) -> InputInvalid:
         """Exit 5, naming the file and the command that rebuilds the index."""
         db = self.db_dir
-        src = self.info.get("source", {}).get("path") or "CAPTIONS"
+        source = self.info.get("source", {})
+        src = "" if source.get("kind") == "clips" else f" --captions {source.get('path') or 'CAPTIONS'}"
+        template = self.info.get("path_template")
+        src += f" --path-template '{template}'" if template else ""
         out = "" if self.root == db / "index" else f" --out {self.root}"
         return InputInvalid(f"video index {self.root} is damaged: {path.relative_to(self.root)} {what}",
-                            hint=f"rebuild it with `dreamrunner index build {db} --captions {src}{out}`")
+                            hint=f"rebuild it with `dreamrunner index build {db}{src}{out}`")
 
     def _array(self, path: Path, dtype: np.dtype, length: int) -> np.ndarray:
         """A memory-mapped 1-D .npy of ``length`` items of ``dtype``, or InputInvalid (missing, not .npy, truncated,

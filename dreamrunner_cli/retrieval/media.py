@@ -4,14 +4,23 @@ Database videos can be long (a Panda-70M / InternVid row is a few seconds inside
 (1080p), so a window is decoded by ffmpeg itself: seek to the start (``-ss`` before ``-i``), stop after the
 window's length (``-t``), resample to the wanted frame rate (``fps`` filter) and scale down (``scale`` filter,
 aspect kept, even sizes). Only the window's frames, at the wanted size, ever reach Python.
+
+A clip inside a tar shard (video2dataset's webdataset output) has the path ``SHARD.tar#MEMBER``: ``local_file``
+extracts that one member, once, into the cache (``$DREAMRUNNER_CACHE/tar-members/``), so ffmpeg can seek in it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+MAX_MEMBER_BYTES = 4 << 30  # a tar member larger than this is not extracted (a clip is a few MB)
+_TAR_MEMBER = re.compile(r"^(?P<tar>.+\.tar)#(?P<member>[^#]+)$")
 
 
 class MediaError(Exception):
@@ -28,6 +37,79 @@ class Probe:
     @property
     def frames(self) -> int:
         return int(round(self.duration * self.fps))
+
+
+def tar_member(path: Path) -> tuple[Path, str] | None:
+    """(shard, member) when ``path`` names a member of an existing tar shard ('/db/00000.tar#0000001.mp4')."""
+    found = _TAR_MEMBER.match(str(path))
+    if found and not Path(path).exists() and Path(found["tar"]).is_file():
+        return Path(found["tar"]), found["member"]
+    return None
+
+
+def file_identity(path: Path) -> dict[str, int]:
+    """Size and mtime of the video, or of its tar shard (cache keys). Raises MediaError when neither exists."""
+    src = tar_member(path)
+    try:
+        st = (src[0] if src else Path(path)).stat()
+    except OSError:
+        raise MediaError("video file not found") from None
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def local_file(path: Path) -> Path:
+    """The file ffmpeg reads: ``path`` itself, or its tar member extracted once into the cache."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    src = tar_member(path)
+    if src is None:
+        raise MediaError("video file not found")
+    return extract_member(*src)
+
+
+def extract_member(tar: Path, member: str) -> Path:
+    """Extract one member of a plain tar to ``$DREAMRUNNER_CACHE/tar-members/<shard id>/<member>`` (atomic; kept,
+    keyed by the shard's path, size and mtime). Links, unsafe paths and members over MAX_MEMBER_BYTES are refused."""
+    import tarfile
+
+    from ..cache import cache_dir
+    from .sidecars import member_problem
+
+    st = tar.stat()
+    shard = hashlib.sha256(f"{tar.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()).hexdigest()[:24]
+    try:
+        with tarfile.open(tar, mode="r:") as tf:
+            try:
+                info = tf.getmember(member)
+            except KeyError:
+                raise MediaError(f"{tar.name} has no member {member!r}") from None
+            problem = member_problem(info)
+            if problem:
+                raise MediaError(f"{tar.name}#{member} {problem}")
+            if info.size > MAX_MEMBER_BYTES:
+                raise MediaError(f"{tar.name}#{member} is {info.size / 2**30:.1f} GiB, over the "
+                                 f"{MAX_MEMBER_BYTES >> 30} GiB limit for a clip")
+            out = cache_dir() / "tar-members" / shard / member  # member_problem: no '..', not absolute
+            if out.is_file() and out.stat().st_size == info.size:
+                return out
+            out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            src = tf.extractfile(info)
+            if src is None:
+                raise MediaError(f"{tar.name}#{member} cannot be read")
+            try:
+                with open(tmp, "wb") as f:
+                    while chunk := src.read(1 << 20):
+                        f.write(chunk)
+                if tmp.stat().st_size != info.size:
+                    raise MediaError(f"{tar.name}#{member} is truncated")
+                os.replace(tmp, out)
+            finally:
+                tmp.unlink(missing_ok=True)
+            return out
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise MediaError(f"cannot read {member!r} from {tar.name}: {_first_line(exc)}") from None
 
 
 def probe(path: Path) -> Probe:
@@ -90,9 +172,7 @@ def _open(path: Path, input_params: list[str], output_params: list[str]):
     # imageio-ffmpeg warns whenever the output size differs from the source; scaling is the point here.
     logging.getLogger("imageio_ffmpeg").setLevel(logging.ERROR)
 
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError("video file not found")
+    path = local_file(path)
     gen = imageio_ffmpeg.read_frames(str(path), input_params=input_params, output_params=output_params)
     try:
         meta = next(gen)

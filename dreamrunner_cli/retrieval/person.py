@@ -20,6 +20,9 @@ The paper "tracks people with YOLOv5 and cuts human-centred segments". Here, for
 
 The crop travels with the window (``Window.crop``, source pixels): scoring and the saved clip both see only the
 cropped frames (media.read_window's ``crop``). ``retrieve.max_per_video`` still caps the kept clips per video.
+
+Imports: this module uses ``segment`` (windows) and ``media``, never ``scoring``; which segmenter runs is chosen
+above all three, by the retrieve stage (stages/retrieve.py, ``make_segmenter``), which also hands in the cache.
 """
 
 from __future__ import annotations
@@ -227,11 +230,14 @@ class PersonWindows:
         if self.cache is not None:
             import json
 
-            st = Path(video).resolve().stat() if Path(video).exists() else None
-            if st is not None:
+            try:
+                ident = media.file_identity(video)  # the file's, or its tar shard's, size and mtime
+            except media.MediaError:
+                ident = None
+            if ident is not None:
                 key = json.dumps({"kind": "person-detections", "v": 1, "detector": self.detector.model_id,
                                   "min_score": getattr(self.detector, "min_score", None),
-                                  "video": str(Path(video).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns,
+                                  "video": str(Path(video).resolve()), **ident,
                                   "start": span_start, "end": span_end, "fps": self.fps, "side": DETECT_MAX_SIDE},
                                  sort_keys=True)
                 hit = self.cache.get(key)
@@ -254,13 +260,12 @@ class PersonWindows:
         return samples
 
 
-def make_person_segmenter(rc: Any) -> PersonWindows:
-    """The ``person`` segmenter for a retrieve config: loads ``retrieve.detector`` on ``retrieve.device``."""
-    from ..cache import open_cache
+def make_person_segmenter(rc: Any, cache: Any = None) -> PersonWindows:
+    """The ``person`` segmenter for a retrieve config: loads ``retrieve.detector`` on ``retrieve.device``.
+    ``cache`` memoises detections (the retrieve stage passes the ``embeddings`` cache); None: no memo."""
     from ..models.detector import load_person_detector
-    from .scoring import CACHE_NAME
 
     detector = load_person_detector(rc.detector, rc.device, min_score=min(rc.detector_threshold, 0.05))
     return PersonWindows(detector=detector, window_s=rc.window_s, max_windows=rc.max_windows,
                          threshold=rc.detector_threshold, min_area=rc.person_min_area, fps=rc.person_fps,
-                         aspect=rc.person_crop_aspect, min_span_s=rc.min_duration_s, cache=open_cache(CACHE_NAME))
+                         aspect=rc.person_crop_aspect, min_span_s=rc.min_duration_s, cache=cache)

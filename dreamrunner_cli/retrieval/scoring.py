@@ -97,11 +97,7 @@ class WindowScorer:
         """{'frames': (F, D1) CLIP image embeddings, 'vt.<name>': video-text video features}, and whether it was
         cached."""
         video = Path(video).resolve()
-        try:
-            st = video.stat()
-            ident = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-        except OSError:
-            raise media.MediaError("video file not found") from None
+        ident = media.file_identity(video)  # the file's, or its tar shard's, size and mtime
         key = _key({"kind": "window", "clip": self.clip.model_id, "video_text": self.video_text.model_id,
                     "video": str(video), **ident, "start": window.start, "end": window.end, "fps": self.fps,
                     "clip_frames": self.clip_frames, "short_side": self.short_side,

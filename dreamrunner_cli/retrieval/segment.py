@@ -3,7 +3,7 @@
 Attribute filter (paper defaults, all in ``retrieve.*``): duration ≥ 2 s, ≥ 40 frames, aspect w/h ≥ 0.9. The values
 come from the index when the caption file had them, else from probing the video.
 
-Segmentation (``retrieve.segmenter``, a name in ``SEGMENTERS``):
+Segmentation (``retrieve.segmenter``; the retrieve stage's ``SEGMENTERS`` maps each name to its factory):
   * ``fixed`` (default): each candidate span is cut into up to ``max_windows`` (default 1) non-overlapping windows of
     ``window_s`` seconds (the length the adapt stage trains on: 6 s = 48 frames at 8 fps), spread evenly over the
     span; a span shorter than one window is kept whole.
@@ -13,13 +13,15 @@ Segmentation (``retrieve.segmenter``, a name in ``SEGMENTERS``):
     visible, and each window is cropped to a box around that person (retrieval/person.py; the detector is a
     safetensors YOLOS / RT-DETR, models/detector.py, not YOLOv5's pickled checkpoints).
 A ``Segmenter`` gets the candidate's span (and, as keywords, the video file and its size in pixels) and returns
-windows; a window may carry a crop rectangle. Add a factory to ``SEGMENTERS`` for another one. Whatever the
-segmenter, the selection keeps at most ``retrieve.max_per_video`` windows of one source video.
+windows; a window may carry a crop rectangle. Add a factory to ``stages/retrieve.py``'s ``SEGMENTERS`` for another
+one. Whatever the segmenter, the selection keeps at most ``retrieve.max_per_video`` windows of one source video.
+
+This module imports neither ``person`` nor ``scoring`` (both import it): choosing and building a segmenter happens
+above all three, in the retrieve stage, so the three modules form no import cycle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -100,25 +102,3 @@ class WholeSpan:
     def __call__(self, span_start: float, span_end: float, **_: Any) -> list[Window]:
         return [Window(span_start, span_end)] if span_end > span_start else []
 
-
-# retrieve.segmenter → a factory taking the retrieve config.
-SEGMENTERS: dict[str, Callable[[Any], Segmenter]] = {
-    "fixed": lambda rc: FixedWindows(rc.window_s, rc.max_windows),
-    "whole": lambda rc: WholeSpan(),
-    "person": lambda rc: _person(rc),
-}
-
-
-def _person(rc: Any) -> Segmenter:
-    from .person import make_person_segmenter  # loads the detector: only when chosen
-
-    return make_person_segmenter(rc)
-
-
-def make_segmenter(rc: Any) -> Segmenter:
-    """The segmenter named by ``rc.segmenter``; an unknown name is a UsageError listing the valid ones."""
-    from ..errors import UsageError
-
-    if rc.segmenter not in SEGMENTERS:
-        raise UsageError(f"unknown segmenter {rc.segmenter!r}", hint=f"choose one of: {', '.join(SEGMENTERS)}")
-    return SEGMENTERS[rc.segmenter](rc)

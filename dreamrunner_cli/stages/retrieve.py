@@ -34,6 +34,38 @@ DB_ENV = "DREAMRUNNER_DB"
 PERSON_KEYS = ("detector", "detector_threshold", "person_min_area", "person_fps", "person_crop_aspect")
 
 
+def _person_segmenter(rc: RetrieveConfig) -> Any:
+    from ..cache import open_cache
+    from ..retrieval.person import make_person_segmenter  # loads the detector: only when chosen
+    from ..retrieval.scoring import CACHE_NAME
+
+    return make_person_segmenter(rc, cache=open_cache(CACHE_NAME))
+
+
+def _fixed(rc: RetrieveConfig) -> Any:
+    from ..retrieval.segment import FixedWindows
+
+    return FixedWindows(rc.window_s, rc.max_windows)
+
+
+def _whole(rc: RetrieveConfig) -> Any:
+    from ..retrieval.segment import WholeSpan
+
+    return WholeSpan()
+
+
+# retrieve.segmenter → a factory taking the retrieve config. Chosen here, above retrieval/segment.py, person.py and
+# scoring.py, so that none of them imports another to build a segmenter (no import cycle).
+SEGMENTERS: dict[str, Any] = {"fixed": _fixed, "whole": _whole, "person": _person_segmenter}
+
+
+def make_segmenter(rc: RetrieveConfig) -> Any:
+    """The segmenter named by ``rc.segmenter``; an unknown name is a UsageError listing the valid ones."""
+    if rc.segmenter not in SEGMENTERS:
+        raise UsageError(f"unknown segmenter {rc.segmenter!r}", hint=f"choose one of: {', '.join(SEGMENTERS)}")
+    return SEGMENTERS[rc.segmenter](rc)
+
+
 def resolve_db(db: str | Path | None, rc: RetrieveConfig) -> str:
     """Which database to use: ``--db``, then ``$DREAMRUNNER_DB``, then ``retrieve.db``."""
     chosen = db or os.environ.get(DB_ENV) or rc.db
@@ -79,14 +111,17 @@ def run(ws: Workspace, cfg: Config, *, force: bool = False, dry_run: bool = Fals
         UsageError: ``only`` names a motion the plan does not have.
         ModelUnavailable: scorer weights missing (only when some motion has to run).
     """
+    from ..models.loading import check_stage_device
+
     rc = cfg.retrieve
     sr = StageRun(ws, "retrieve", force=force, dry_run=dry_run)
     with reporter(progress and not dry_run, "retrieve") as rep:
-        return _run(ws, rc, sr, dry_run=dry_run, only=only, db=db, rep=rep)
+        return _run(ws, rc, sr, dry_run=dry_run, only=only, db=db, rep=rep,
+                    check_device=lambda: check_stage_device(cfg, "retrieve"))
 
 
 def _run(ws: Workspace, rc: RetrieveConfig, sr: StageRun, *, dry_run: bool, only: list[str] | None,
-         db: str | Path | None, rep: Reporter) -> dict[str, Any]:
+         db: str | Path | None, rep: Reporter, check_device: Any = None) -> dict[str, Any]:
     # 1. The plan's motions (all, or the ones asked for).
     plan = load_plan(ws.require_plan())
     motions = list(plan.motions)
@@ -128,8 +163,9 @@ def _run(ws: Workspace, rc: RetrieveConfig, sr: StageRun, *, dry_run: bool, only
     # 4. Retrieve what changed; scorers are loaded only when some motion has to run.
     scorer = None
     if todo:
+        if check_device is not None:
+            check_device()  # CUDA missing: say so before seconds of loading scorers
         from ..retrieval.scoring import gate_threshold
-        from ..retrieval.segment import make_segmenter
 
         gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained, rc.video_text_model)  # before loading
         with rep.phase("load scorers", ", ".join(dict.fromkeys([rc.clip_model, rc.video_text_model]))):
@@ -170,7 +206,7 @@ def retrieve_motion(index: Any, motion: Motion, rc: RetrieveConfig, scorer: Any,
     from ..retrieval import media
     from ..retrieval.manifest import Manifest
     from ..retrieval.scoring import gate_threshold, select
-    from ..retrieval.segment import filter_reason, make_segmenter
+    from ..retrieval.segment import filter_reason
 
     threshold, threshold_source = gate_threshold(rc.threshold, rc.clip_model, rc.clip_pretrained,
                                                  rc.video_text_model)
