@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test test-slow test-latest test-minimal lock demo bench gpu-check gpu-wheels clean
+.PHONY: install test test-slow test-ci-slow test-latest test-minimal lock demo bench gpu-check gpu-wheels clean
 
 # A venv holding exactly one lock file's set, then dreamrunner itself without dependencies: $(call locked_venv,DIR,LOCK)
 define locked_venv
@@ -33,9 +33,15 @@ TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -x -n $(TEST_WORKERS) --timeout=600 -m "not slow and not llm_smoke"
 
-# Longer CPU tests kept out of `make test` (about 5 minutes budget): the Ray batch end to end (~1 min).
+# Longer CPU tests kept out of `make test` (about 5 minutes budget): the Ray batch end to end through the CLI, with
+# a worker killed by `kill -9` (~3 min).
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q --timeout=900 -m slow
+
+# The slow tests CI runs after `make test` (.ci/run): all of test-slow but the GPU rehearsal, which builds a 5 GB
+# stand-in of the GPU machine's environment (tests/test_gpu_check.py; run it with make gpu-rehearsal).
+test-ci-slow: $(STAMP)
+	$(BIN)/python -m pytest -q --timeout=900 -m slow --ignore=tests/test_gpu_check.py
 
 # The newest versions pyproject.toml allows (no lock), in their own venv: what a plain `pip install` gets today.
 test-latest:
@@ -59,7 +65,7 @@ LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet -c req
 lock:
 	test -x $(UV) || ($(PY) -m venv .venv-tools && .venv-tools/bin/python -m pip install -q uv)
 	rm -f $(LOCK) $(BASE_LOCK)
-	$(UV) pip compile pyproject.toml --extra dev --extra batch $(LOCK_FLAGS) -o $(LOCK)
+	$(UV) pip compile pyproject.toml --extra dev --extra batch --extra parquet $(LOCK_FLAGS) -o $(LOCK)
 	$(UV) pip compile pyproject.toml $(LOCK_FLAGS) -c $(LOCK) -o $(BASE_LOCK)
 
 demo: $(STAMP)
@@ -72,6 +78,7 @@ bench: $(STAMP)
 	$(BIN)/dreamrunner bench --geometry $(BENCH_GEOMETRY) --repeats 5
 	$(BIN)/python -m dreamrunner_cli.retrieval.bench --captions 100000
 	$(BIN)/python -m dreamrunner_cli.adapt.bench $(if $(filter full,$(BENCH_GEOMETRY)),--geometry full --device cuda --dtype bfloat16,--geometry cpu)
+	$(BIN)/python -m dreamrunner_cli.executors.schedule
 
 # SR3AI at the full CogVideoX-2B geometry on a CUDA machine (random weights), row by row; docs/benchmarks.md gives the
 # device call. It runs on the machine's own python3 and torch (never reinstalled): what dreamrunner needs and that

@@ -28,7 +28,7 @@ import time
 import traceback
 from pathlib import Path
 
-EXTRAS = ("pytest", "xdist", "jsonschema", "ray")  # dev and batch: none may be importable here
+EXTRAS = ("pytest", "xdist", "jsonschema", "playwright", "ray", "pyarrow")  # dev, batch, parquet: none may be importable here
 PRESETS = {"cogvideox-2b": "THUDM/CogVideoX-2b", "cogvideox-5b": "THUDM/CogVideoX-5b"}
 # What a CPU needs, and a two-scene story kept small (the same overrides as tests/test_replicas_cogvideox.py).
 CPU_SETTINGS = [

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import typer
 
-from . import (adapt, batch, bench, config_cmd, doctor, evaluate, index, masks, plan, plan_io, render, retrieve, run,
-               schema, status)
+from . import (adapt, batch, bench, config_cmd, doctor, edit, evaluate, index, masks, plan, plan_io, render, retrieve,
+               run, schema, status)
 from .common import PlainGroup, plain_help, root_options
 
 app = typer.Typer(
@@ -33,6 +33,7 @@ app.command("batch")(batch.batch)
 app.command("status")(status.status)
 app.command("schema")(schema.schema)
 app.command("masks")(masks.masks)
+app.command("edit")(edit.edit)
 app.command("doctor")(doctor.doctor)
 app.command("import")(plan_io.import_plan)
 app.command("export")(plan_io.export_plan)
