@@ -18,8 +18,10 @@ from .text import (
     _word,
     ascii_slug,
     caseless,
+    pp_end,
     sentences,
     tokens,
+    without_speech,
 )
 
 @dataclass
@@ -84,14 +86,20 @@ def make_group(e: Entity, word: str) -> None:
 def entity_from_character(c: Character, order: int) -> Entity:
     e = Entity(id=c.id, name=c.name, description=c.description, declared=True, named=bool(c.name), token=c.token,
                first=order)
-    e.names = {w.lower() for w in re.findall(r"\w+(?:-\w+)*", c.name) if _cap(w) and w.lower() not in lx.TITLES}
+    words = [w for w in re.findall(r"\w+(?:-\w+)*", c.name) if _cap(w)]
+    e.names = {w.lower() for w in words if w.lower() not in lx.TITLES}
+    if len(e.names) == 1 and len(words) > 1 and lx.entity_noun(next(iter(e.names))) in e.names:
+        e.names = {" ".join(w.lower() for w in words)}  # "Mama Bear" is not "Little Bear": the whole name
     e.names.add(c.id.lower())
+    titles = [w.lower() for w in words if w.lower() in lx.MALE | lx.FEMALE]
     _set_kind(e, _noun_of(c.description))
     if _group_noun_of(c.description):
         make_group(e, _group_noun_of(c.description))
     for w in re.findall(r"\w+", c.name):  # "Chef Ünal": the title is a noun for "the chef"
         if w.lower() in lx.TITLES and w.lower() in lx.ENTITY_NOUNS:
             e.nouns.add(w.lower())
+    if e.gender is None and titles:  # "Mama Bear", "Mr. Pike": as when the story was first read
+        e.gender = "m" if titles[0] in lx.MALE else "f"
     return e
 
 
@@ -123,11 +131,24 @@ class Registry:
         w = word.lower()
         return next((e for e in self.entities if w in e.names), None)
 
+    def name_at(self, lows: list[str], i: int) -> tuple[Entity, int] | None:
+        """A name of several words that starts at lows[i] ("mama bear", "little bear"): (entity, index after it)."""
+        for e in self.entities:
+            for n in e.names:
+                parts = n.split()
+                if len(parts) > 1 and lows[i:i + len(parts)] == parts:
+                    return e, i + len(parts)
+        return None
+
     def by_noun(self, noun: str) -> Entity | None:
-        """The entity a definite description names: the one whose own noun it is, else a generalisation."""
+        """The entity a definite description names: the one whose own noun it is, else a generalisation. None when
+        two entities have that noun as their own ("the bear" with Mama Bear and Little Bear): a guess could be
+        wrong."""
         n = noun.lower()
         ents = [e for e in self.entities if e.kind != "thing"]  # props are found by _phrase, not as referents
         exact = [e for e in ents if n in e.nouns and (_noun_of(e.description) == n or not e.named)]
+        if len(exact) > 1:
+            return None
         hits = exact or [e for e in ents if n in e.nouns]
         return hits[0] if len(hits) >= 1 else None
 
@@ -136,7 +157,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     """Find every acting entity of the story (see the module docstring). ``texts`` are the scenes' texts."""
     entities: list[Entity] = [entity_from_character(c, i) for i, c in enumerate(declared)]
     reg = Registry(entities)
-    sents = [tokens(s) for t in texts for s in sentences(t)]
+    sents = [tokens(without_speech(s)) for t in texts for s in sentences(t)]  # "Hey!" is no name
     # 1. Names: capitalised words that are not function words, places or sentence-initial common words.
     mid_caps: set[str] = set()
     for toks in sents:
@@ -169,9 +190,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and (
                     prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES):
                 continue
-            if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS for w in words):
-                continue
+            if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
+                   for w in words):
+                continue  # "to Lisbon", "spent Saturday at the farm"
             key = words[0].lower()
+            if title and len(words) == 1 and lx.entity_noun(key) == key:
+                key = " ".join(w.lower() for w in title + words)  # "Mama Bear", "Little Bear": the whole name
             if reg.by_name(key) is not None:
                 continue
             info = candidates.setdefault(key, {"words": words, "title": title, "kind": None, "desc": None,
@@ -191,7 +215,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     for key, info in sorted(candidates.items(), key=lambda kv: kv[1]["first"]):
         if info["mentions"] == info["after_place_prep"]:
             continue  # "to Lisbon": a place
-        if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2:
+        if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2 and \
+                key not in lx.KINSHIP:
             continue  # "Sunlight floods the room": a common noun at the start of a sentence
         if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"]:
             continue  # a script without capitals: a name only where the story treats it as one
@@ -200,8 +225,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
         e = Entity(id="", name=name, description=info["desc"] or name, named=True, first=order,
                    since=info["first"][0])
         order += 1
-        e.names = {w.lower() for w in words}
+        e.names = {key} if " " in key else {w.lower() for w in words}
         noun = info["kind"] or next((t.lower() for t in info["title"] if t.lower() in lx.ENTITY_NOUNS), None)
+        if " " in key:  # "Mama Bear" is a bear
+            noun = key.split()[-1]
+        elif len(words) == 1 and key in lx.KINSHIP:
+            noun = key  # "Grandfather" is "her grandfather"
         _set_kind(e, noun)
         for t in info["title"]:
             if t.lower() in lx.ENTITY_NOUNS:
@@ -210,21 +239,29 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 e.gender = "m" if t.lower() in lx.MALE else "f"
         entities.append(e)
     reg = Registry(entities)
-    # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
+    # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb. A noun the
+    # story introduces as a toy or a figure ("a paper boat", "his rubber duck") stays a thing: "the boat" too.
+    toys = {lx.entity_noun(toks[k + 1]) for toks in sents for k in range(len(toks) - 1)
+            if toks[k].lower() in lx.TOY_MODIFIERS or toks[k].lower() in lx.STATUE_MODIFIERS and
+            lx.ENTITY_NOUNS.get(lx.entity_noun(toks[k + 1]) or "", ("",))[0] in ("person", "animal")}
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for i, w in enumerate(lows):
             if _cap(toks[i]) and i > 0:
                 continue
-            group = lx.group_of(w) if lx.entity_noun(w) is None else None
+            group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
             w = lx.entity_noun(w) or w
             if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")):
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
-            if i + 2 < len(toks) and toks[i + 1] == "," and _cap(toks[i + 2]) and reg.by_name(toks[i + 2]):
-                continue  # "her pony, Canela,"
-            j = i + 1
+            if i + 1 < len(toks) and toks[i + 1] == "'s":
+                continue  # "by the ship's cat": the ship is no agent
+            if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
+                continue  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
+            j = pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
+            if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
+                continue  # "A girl in a yellow coat, Tova, looks": the noun describes the name
             while j < len(toks) and lows[j] in lx.ADVERBS:
                 j += 1
             start = i
@@ -234,23 +271,35 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             det = lows[start - 1] if start > 0 else ""
             if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
                 continue
+            if w in toys:
+                continue  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
             # an entity is the subject of a verb, the agent of a passive ("by the ship's cat"), the antecedent of
             # "who", or a person named with "the" (a referent for "he" and "she": "plays for the mayor. He …")
             acts = j < len(toks) and _finite_readings(toks[j]) and not (
-                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS)
-            by = start - 1
+                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS) and not (
+                start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
+            by = start - 2  # the word before the determiner: "by the dog", "by his sons"
             while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
                 by -= 1  # "by the ship's cat"
             agent = _passive_agent_at(lows, by)
             person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None
             relative = lx.entity_noun(w) and j + 1 < len(toks) and lows[j] == "," and lows[j + 1] in ("which", "who")
+            # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
+            relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
+                _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
+                _cap(toks[j + 1]) and j + 2 < len(toks) and _finite_readings(toks[j + 2]))  # "that Noor is leading"
             if not (acts or agent or person or relative or _relative_who(lows, i)):
                 continue
             if reg.by_noun(w) is not None:
                 continue
-            if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and sum(
-                    1 for x in entities if x.kind == group[0] and not x.group and x.since < si) >= 2:
-                continue  # "the children" after Kofi and Lucía: the characters, read as "they"
+            if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
+                    w not in lx.PERSON_GROUPS and any(x.group and x.kind == group[0] for x in entities):
+                continue  # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess
+            if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
+                                      w in lx.PERSON_GROUPS) \
+                    and sum(1 for x in entities if x.kind == group[0] and not x.group and x.since < si) >= 2:
+                continue  # "the children", "both sisters" after Kofi and Lucía: the characters, read as "they"
+                # ("the dancers", "the fans" are a group of their own)
             adjs = [t for t in lows[start:i] if t not in lx.ENTITY_NOUNS or t == w]
             if group is not None and w not in lx.COLLECTIVE_NOUNS:
                 desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
@@ -281,6 +330,23 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
         used.add(cid)
     return Registry(entities)
 
+
+
+def _relational_group(word: str) -> tuple[str, str] | None:
+    """"the twins", "her sisters" in a story that has not named them: a group of people, one entity."""
+    from lemminflect import getAllLemmas
+
+    if word in lx.PERSON_GROUPS and word not in ("family", "couple"):
+        lem = next(iter(getAllLemmas(word, upos="NOUN").get("NOUN", ())), word)
+        return "person", lem
+    return None
+
+
+def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
+    """toks[k:] starts with a known name, after any titles: "Canela", "Mrs. Amadi"."""
+    while k < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]):
+        k += 1
+    return k < len(toks) and _cap(toks[k]) and reg.by_name(toks[k]) is not None
 
 
 def _relative_who(lows: list[str], i: int) -> bool:

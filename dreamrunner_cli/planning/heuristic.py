@@ -76,8 +76,20 @@ def _registry_from_outline(outline: Outline) -> Registry:
 
 @lru_cache(maxsize=32)
 def _analyse_cached(texts: tuple[str, ...], key: str, outline_json: str) -> list[SceneAnalysis]:
+    if (texts, outline_json) in _OUTLINE_READS:
+        return _OUTLINE_READS[(texts, outline_json)]
     outline = Outline.model_validate_json(outline_json)
     return analyse_story(list(texts), _registry_from_outline(outline))
+
+
+# What ``outline`` read, by (scene texts, its entities): ``layout`` of that same outline draws exactly those events
+# (re-reading with entities rebuilt from plan.json could resolve a pronoun otherwise). A plan.json edited by hand or
+# loaded in another process has another key and is re-read.
+_OUTLINE_READS: dict[tuple[tuple[str, ...], str], list[SceneAnalysis]] = {}
+
+
+def _layout_key(outline: Outline) -> str:
+    return outline.model_dump_json(include={"characters", "objects"} | {"scenes"})
 
 
 def _declared(story: StoryInput) -> list[Character]:
@@ -154,8 +166,12 @@ class HeuristicPlanner:
                 id=f"s{n:02d}", location=a.place or "", narration=text, background=_background(a),
                 characters=present if (present or a.events) else [characters[0].id],
                 motions=list(dict.fromkeys(e.id for e in chosen))))
-        return Outline(title=story.title, story=story.text, characters=characters, objects=objects,
-                       motions=list(motions.values()), scenes=scenes)
+        out = Outline(title=story.title, story=story.text, characters=characters, objects=objects,
+                      motions=list(motions.values()), scenes=scenes)
+        if len(_OUTLINE_READS) > 32:
+            _OUTLINE_READS.clear()
+        _OUTLINE_READS[(tuple(texts), _layout_key(out))] = analyses
+        return out
 
     def unattributed(self, story: StoryInput) -> list[dict[str, str]]:
         """The sentences that gave no action, or an action the reader could not attribute, as ``outline`` reads
@@ -209,7 +225,7 @@ class HeuristicPlanner:
         idx = [s.id for s in outline.scenes].index(scene.id) if scene.id in {s.id for s in outline.scenes} else None
         if idx is None:
             texts, idx = (scene.narration,), 0
-        a = _analyse_cached(texts, "v1", outline.model_dump_json(include={"characters", "objects"} | {"scenes"}))[idx]
+        a = _analyse_cached(texts, "v1", _layout_key(outline))[idx]
         reg = _registry_from_outline(outline)
         chars = {c.id: c for c in outline.characters}
         objects = {o.id: o for o in outline.objects}

@@ -31,6 +31,14 @@ for _kind, _shape, _words in (
     ("animal", "bird", "bird gull seagull heron owl eagle hawk falcon crow raven sparrow robin parrot pigeon dove "
      "swan stork crane pelican flamingo butterfly bee dragonfly bat moth ladybird ladybug firefly"),
     ("animal", "small", "fish goldfish octopus"),
+    # more animals that act in stories (words that are mostly something else, "fly", "swallow", "kit", are left out)
+    ("animal", "small", "gosling cygnet joey pup tadpole fawn mole vole chipmunk stoat possum opossum armadillo "
+     "meerkat lemur newt salamander gecko iguana lobster squid eel salmon trout carp minnow snail worm caterpillar "
+     "beetle ant spider grasshopper hornet mosquito platypus porcupine sloth weasel skunk shrew"),
+    ("animal", "large", "foal mare stallion alpaca boar chimpanzee chimp orangutan baboon hyena jackal coyote panther "
+     "jaguar cougar puma ocelot walrus crocodile alligator anteater emu ostrich reindeer"),
+    ("animal", "bird", "kingfisher woodpecker magpie starling finch peacock vulture albatross puffin cormorant toucan "
+     "cockerel gander egret ibis wren blackbird canary hummingbird"),
     ("machine", "robot", "robot droid android automaton cyborg"),
     ("machine", "drone", "drone"),
     ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
@@ -132,14 +140,34 @@ def group_of(word: str) -> tuple[str, str] | None:
 
 
 MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
-                 "fisherman policeman postman mailman waiter monk grandson nephew husband".split())
+                 "fisherman policeman postman mailman waiter monk grandson nephew husband papa daddy mister "
+                 "grandad granddad".split())
 FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny aunt sister daughter queen princess "
-                   "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife".split())
+                   "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife mama mommy "
+                   "mummy nana auntie".split())
+# Kinship words that the story may use as a name ("Grandfather loaded the baskets", "Mama smiles"): the same person
+# as "her grandfather", never a second one.
+KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
+                    "mama papa mommy mummy daddy aunt auntie uncle".split())
+for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad"):
+    ENTITY_NOUNS.setdefault(_w, ("person", "person"))
+    GENERALISATIONS.setdefault(_w, {_w})
 
 # Words written before a name that are not part of it ("Chef Ünal", "Old Mr. Haruki", "Captain Rosa").
 TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "
                    "aunt uncle sir lady king queen prince princess officer coach old little young master madam "
-                   "saint st sister brother father mother nurse farmer baker ranger agent detective".split())
+                   "saint st sister brother father mother nurse farmer baker ranger agent detective mama papa "
+                   "mommy mummy daddy nana auntie mister big baby".split())
+# Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
+# (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
+NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
+                      "september october november december christmas easter halloween thanksgiving hanukkah "
+                      "diwali ramadan eid".split())
+# Modifiers that make an animal or vehicle noun a thing: "a rubber duck", "a paper boat", "his toy rabbit"; and an
+# animal or a person a statue or a figure ("a stone lion", "a wooden horse"; "a wooden boat" is a boat).
+TOY_MODIFIERS = frozenset("rubber paper toy plastic stuffed cardboard plush origami chocolate gingerbread cuddly "
+                          "model".split())
+STATUE_MODIFIERS = frozenset("wooden stone marble bronze tin clay porcelain china".split())
 
 # Sizeable things a character interacts with that get their own (static) region: "sits on the bench".
 PROPS = frozenset("rock boulder stone bench tree log stump table desk sign signpost fence car bicycle bike "
@@ -178,6 +206,10 @@ TIMES = {"morning": "in the morning", "afternoon": "in the afternoon", "evening"
          "sunset": "at sunset", "sunrise": "at sunrise", "dawn": "at dawn", "dusk": "at dusk", "noon": "at noon",
          "midnight": "at midnight"}
 
+# Nouns of a time phrase that may open a clause before its subject: "One day the smallest frog hopped".
+TIME_NOUNS = frozenset("day morning evening night afternoon week year month time moment minute minutes hour hours "
+                       "while spring summer autumn fall winter weekend".split())
+
 # Function words ----------------------------------------------------------------------------------------------------
 DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "
                         "no any both".split())
@@ -201,6 +233,8 @@ ADVERBS = frozenset("then also now soon finally suddenly again still just quickl
                     "always never often sometimes even only already immediately instantly politely calmly "
                     "anxiously excitedly lazily busily bravely briskly".split())
 NUMBERS = frozenset("two three four five both".split())
+NEGATORS = frozenset("not never nearly almost hardly".split())  # "nearly drops": an action that did not happen
+RELATIVES = frozenset("who whom whose which".split())  # "An old woman who …": the noun phrase ends before them
 
 # Verbs -------------------------------------------------------------------------------------------------------------
 # Verbs that show nothing a camera sees, or that only frame another verb ("decides to climb" → climbing).
@@ -209,7 +243,7 @@ NON_VISUAL = frozenset(
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
-    "seem sound smell taste-like find lose miss own matter".split())
+    "seem sound smell taste-like find lose miss own matter live spend wear".split())
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())

@@ -17,7 +17,9 @@ from .text import (
     _closed,
     _finite_readings,
     _word,
+    MODIFIER_PREPS,
     lemma,
+    pp_end,
     progressive,
     sentences,
     tokens,
@@ -117,6 +119,15 @@ class _Reader:
         # the story gave it that gender, or when no person fits.
         fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
         hit = next((e for e in fits if e.kind == "person" or e.gender == g), None)
+        if hit is not None and hit.gender is None:
+            # "Lina and her grandfather walked. He spread …": the one known to be "he", just named, may be meant
+            # as well as the more recent one of unknown gender; a guess could be wrong
+            known = next((e for e in fits if e.gender == g and e.id in self.just_mentioned), None)
+            if known is not None:
+                return []
+        if hit is not None and hit.kind != "person" and any(
+                e.kind == "person" and e.id in self.just_mentioned for e in fits):
+            return []  # "he" after Papa Goose and Bram (just named, gender unknown): either one
         if hit is None:
             hit = next((e for e in fits if e.kind == "animal"), None)
         if hit is not None and hit.gender is None and subject:
@@ -138,8 +149,16 @@ class _Reader:
         i = 0
         while i < len(toks):
             w, t = lows[i], toks[i]
+            # A name of several words: "Mama Bear" (and "Little Bear" is someone else).
+            compound = self.reg.name_at(lows, i) if _cap(t) else None
+            if compound is not None:
+                out.append(_Chunk("ref", i, compound[1], [compound[0].id]))
+                i = compound[1]
+                continue
             # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
             e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
+            if e is None and _cap(t) and w in lx.KINSHIP and (i == 0 or lows[i - 1] not in lx.DETERMINERS):
+                e = self.reg.by_noun(w)  # "Grandmother spreads a net": "her grandmother" named as a name
             if e is None and _cap(t) and w in lx.TITLES and i + 1 < len(toks) and self.reg.by_name(lows[i + 1]):
                 i += 1
                 continue
@@ -168,14 +187,33 @@ class _Reader:
                 out.append(_Chunk("pron", i, i + 2, head="they", plural=True))
                 i += 2
                 continue
+            if w == "that" and i + 1 < len(toks) and (_cap(toks[i + 1]) and self.reg.by_name(lows[i + 1]) or (
+                    out and out[-1].end == i and _finite_readings(toks[i + 1]))):
+                i += 1  # "The puppy that Omar is walking", "The pigeons that live": "that" opens a relative clause
+                continue
             # A noun phrase: determiner/possessive/number + words, up to a function word or a likely verb.
             if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS:
                 j = i + 1
                 words: list[int] = []
                 # only a subject can be followed by its verb ("the two friends walk": from the article on)
-                subject_slot = self._starts_clause(toks, i - 1 if i and lows[i - 1] == "the" else i)
-                while j < len(toks) and _word(toks[j]) and not _closed(lows[j]) and (
-                        not words or not (subject_slot and self._verb_after_np(toks, j, words))):
+                subject_slot = self._starts_clause(toks, i - 1 if i and lows[i - 1] == "the" else i) or bool(
+                    out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
+                    # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
+                    i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
+                        lows[x] in lx.RELATIVES | {"that"} for x in range(max(0, i - 4), i - 1)))
+                relative_object = subject_slot and not self._starts_clause(toks, i)
+                # the noun of a phrase describing a subject ends before the subject's verb: "A baker in the next
+                # boat | laughs"
+                limit = len(toks)
+                if i >= 2 and lows[i - 1] in MODIFIER_PREPS and out and out[-1].end == i - 1 and \
+                        self._starts_clause(toks, out[-1].start):
+                    limit = pp_end(toks, i - 1)
+                while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one") and (
+                        not words or not (subject_slot and self._verb_after_np(toks, j, words))) and not (
+                        # "that live on the statue | swoop down": the antecedent's verb, in the plural
+                        words and relative_object and _finite_readings(toks[j]) & {"VBP"} and (
+                            j + 1 >= len(toks) or lows[j + 1] in lx.PARTICLES | lx.PREPOSITIONS | lx.DETERMINERS
+                            | lx.POSSESSIVES | {"and", ",", "."})):
                     if _cap(toks[j]) and self.reg.by_name(lows[j]):
                         break
                     words.append(j)
@@ -231,6 +269,9 @@ class _Reader:
                     continue
                 e = self.reg.by_noun(head) if head in lx.GENERALISATIONS or any(
                     head in x.nouns for x in self.reg.entities) else None
+                if e is not None and any(lows[x] in lx.TOY_MODIFIERS or lows[x] in lx.STATUE_MODIFIERS and
+                                         e.kind in ("person", "animal") for x in words):
+                    e = None  # "the rubber duck" is a toy, not the duck
                 if e is not None and w in ("a", "an") and e.named:
                     e = None  # "a dog" is not "his dog Pepa"
                 out.append(_Chunk("ref" if e else "np", i, j, [e.id] if e else [], head=head,
@@ -247,6 +288,8 @@ class _Reader:
             return None
         ids, k = [], j + 1
         while k < len(toks):
+            while k + 1 < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]) and _cap(toks[k + 1]):
+                k += 1  # "The night guard, Mrs. Amadi, yawns"
             e = self.reg.by_name(toks[k].lower()) if _cap(toks[k]) else None
             if e is None:
                 return None
@@ -260,6 +303,26 @@ class _Reader:
             break
         return (ids, k + 1) if ids and k < len(toks) and toks[k] == "," else None
 
+    def _negated(self, lows: list[str], i: int) -> bool:
+        """The verb at lows[i] did not happen: "never runs", "nearly drops", "almost falls"."""
+        k = i - 1
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k] in lx.NEGATORS):
+            if lows[k] in lx.NEGATORS:
+                return True
+            k -= 1
+        return False
+
+    def _verb_continues(self, toks: list[str], i: int, subject: list[str] | None) -> bool:
+        """After ", and": toks[i] is one more verb of the same subject, not a new clause's subject ("peered at its
+        neck, and slipped into the mud" ; "and birds sing" is a clause: the word after "birds" is a verb too)."""
+        if subject is None or i >= len(toks) or self.last_verb_at < 0:
+            return False
+        tags = _finite_readings(toks[i])
+        last = _finite_readings(toks[self.last_verb_at])
+        if not (tags & last & {"VBD", "VBZ"}) or toks[i].lower() in lx.ENTITY_NOUNS:
+            return False
+        return not (i + 1 < len(toks) and _finite_readings(toks[i + 1]) and toks[i + 1].lower() not in lx.PARTICLES)
+
     def _verb_after_np(self, toks: list[str], j: int, words: list[int]) -> bool:
         """Inside a noun phrase, does toks[j] start the verb ("The whistle | blows", "Its doors | slide")?"""
         tags = _finite_readings(toks[j])
@@ -268,6 +331,8 @@ class _Reader:
         w = toks[j].lower()
         prev = toks[words[-1]].lower()
         nxt = toks[j + 1].lower() if j + 1 < len(toks) else ""
+        if w in lx.ENTITY_NOUNS and nxt and _finite_readings(toks[j + 1]):
+            return False  # "A ferry captain | waits": a noun of a compound, not a verb
         if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
                                                                       for x in self.reg.entities):
             return True  # "The fox trots", "the children lead", "the robots carry"
@@ -303,7 +368,9 @@ class _Reader:
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             state["last_verb_end"], state["in_vp"] = j, True
             self.last_verb_at = at_i
-            if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who:
+            if not who and base not in lx.NON_VISUAL:
+                self.unsure.append(progressive(base))  # a pronoun that could not be resolved
+            if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who and not self._negated(lows, at_i):
                 event.sentence = self.sentence_no
                 events.append(event)
                 if event.target:
@@ -320,6 +387,8 @@ class _Reader:
                 # Coordinated subjects: "Ünal and Lía", "Noor and her twin sister Aisha".
                 nxt = at.get(c.end + 1) if c.end < len(toks) and lows[c.end] == "and" else None
                 if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
+                    if c.kind == "ref":  # "ليلى and her grandfather": ليلى is "she"
+                        self.learn_gender(c.ids, lows[nxt.start])
                     ids2 = self._ids(nxt, None, True)
                     mentioned += [x for x in ids2 if x != NONE_SUBJECT]
                     ids = [x for x in dict.fromkeys(ids + ids2) if x != NONE_SUBJECT] or [NONE_SUBJECT]
@@ -333,6 +402,14 @@ class _Reader:
                     # "The duck, which was chased by Pip, flies", "The dog that Mia was walking barks": the
                     # relative clause is read on its own, then the subject's own verb.
                     k = self._relative(toks, k, ids, c, at, sentence_places, events, mentioned)
+                    after = pp_end(toks, k, plural)  # "A baker in the next boat laughs"
+                    appos = self._named_apposition(toks, after) if after > k else None
+                    if appos is not None:  # "A girl in a yellow coat, Tova, looks", "The smallest of the three,
+                        ids, k = appos  # Ingrid, rode": the name is the subject
+                        plural = len(ids) > 1
+                        mentioned += ids
+                    else:
+                        k = after
                 while k < len(toks) and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not
                                          _finite_readings(toks[k]) - {"VB", "VBP"}):
                     k += 1
@@ -370,15 +447,19 @@ class _Reader:
                 subject = list(prev.ids)
                 i = emit(i + 1, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
                 continue
-            if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but")):
+            if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but")
+                                         and not self._verb_continues(toks, i + 2, subject)):
                 state["in_vp"] = False  # a new clause may start
             base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])
             if base is None:
                 i += 1
                 continue
             who = subject if subject is not None else (pending_subject[0] if pending_subject else None)
-            if who is None:
-                who = list(self.last_subject) or scene_present[:1]
+            if who is None:  # a verb with no subject of its own: a guess could be wrong, so it is reported
+                if base not in lx.NON_VISUAL:
+                    self.unsure.append(progressive(base))
+                i += 1
+                continue
             i = emit(i, base, who)
         self._touch(list(dict.fromkeys(mentioned)))
         self.just_mentioned = set(mentioned)
@@ -418,6 +499,8 @@ class _Reader:
         """toks[k:] is "was chased (away) by Pip": the agent does the verb (the subject is acted on). Returns the index
         after the phrase, or None when this is no passive. A passive without an agent is noted as unattributed."""
         lows = [t.lower() for t in toks]
+        if k + 1 < len(toks) and lows[k] in ("has", "have", "had") and lows[k + 1] == "been":
+            k += 1  # "had been folded by Greta"
         if k >= len(toks) or lows[k] not in lx.BE_FORMS:
             return None
         v = k + 1
@@ -429,6 +512,11 @@ class _Reader:
         b = v + 1
         while b < len(toks) and (lows[b] in lx.PARTICLES or lows[b] in lx.ADVERBS) and lows[b] != "by":
             b += 1
+        # "was snatched out of the water by the dog": the agent may follow a phrase of place
+        by = next((x for x in range(b, min(len(toks), b + 8)) if lows[x] == "by" or toks[x] in ",;." or
+                   lows[x] in lx.CONJUNCTIONS), None)
+        if by is not None and lows[by] == "by":
+            b = by
         agent_chunk = at.get(b + 1) if b < len(toks) and lows[b] == "by" else None
         base = lx.verb_lemma(lows[v]) or lows[v]
         if agent_chunk is None or agent_chunk.kind == "np":
@@ -437,9 +525,14 @@ class _Reader:
                 self.unsure.append(progressive(base))  # "It was caught." — by whom?
             return (agent_chunk.end if agent_chunk else b)
         agent = self._ids(agent_chunk, subject, True)
+        end = agent_chunk.end
+        more = at.get(end + 1) if end < len(toks) and lows[end] == "and" else None
+        if more is not None and more.kind == "ref":  # "by her little brother Kai and their dog Roo"
+            agent = list(dict.fromkeys(agent + more.ids))
+            end = more.end
         mentioned += [x for x in subject if x != NONE_SUBJECT]
         self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned)
-        return agent_chunk.end
+        return end
 
     def _relative(self, toks: list[str], k: int, antecedent: list[str], c: _Chunk, at: dict[int, _Chunk],
                   places: list, events: list[MotionEvent], mentioned: list[str]) -> int:
@@ -460,17 +553,30 @@ class _Reader:
             v = inner.end + (inner.end < len(toks) and lows[inner.end] in lx.BE_FORMS)
             if v < close and _finite_readings(toks[v]):
                 self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned)
-        elif r + 1 < len(toks) and lows[r + 1] in lx.BE_FORMS:
+        elif r + 1 < len(toks) and (lows[r + 1] in lx.BE_FORMS or lows[r + 1] in ("has", "have", "had") and
+                                     r + 2 < len(toks) and lows[r + 2] == "been"):
             self._passive(toks, r + 1, antecedent, c, at, places, events, mentioned)
-        elif lows[r] == "who" and r + 1 < close and _finite_readings(toks[r + 1]) & {"VBZ", "VBD", "VBP"}:
+        elif r + 1 < close and _finite_readings(toks[r + 1]) & {"VBZ", "VBD", "VBP"} and r + 1 not in at:
+            # "who waves", "The pigeons that live on the statue": the antecedent does it
             self._agent_event(toks, r + 1, antecedent, [], c, at, places, events, mentioned)
         if comma:
             return close + 1
-        # no commas ("the dog that Mia was walking barks"): the subject's verb follows the relative's verb phrase
+        # no commas ("the dog that Mia was walking barks", "The pigeons that live on the statue swoop"): the
+        # subject's verb follows the relative's verb phrase (its verb, particles, objects and places)
         m = r + 1
-        while m < close and not (m > r + 2 and _finite_readings(toks[m]) & {"VBZ", "VBD"} and m - 1 not in at):
+        if m in at:
+            m = at[m].end
+        while m < close and (lows[m] in lx.BE_FORMS or lows[m] in lx.ADVERBS or lows[m] in ("has", "have", "had")):
             m += 1
-        return m if m < close else k
+        if m < close and _finite_readings(toks[m]):
+            m += 1  # the relative's verb
+        while m < close and (m in at or lows[m] in lx.PARTICLES or lows[m] in lx.PREPOSITIONS or
+                             lows[m] in lx.ADVERBS):
+            m = at[m].end if m in at else m + 1
+        tags = _finite_readings(toks[m]) if m < close else frozenset()
+        plural = c.plural or len([x for x in antecedent if x != NONE_SUBJECT]) > 1 or any(
+            x in self.reg.by_id and self.reg.by_id[x].plural for x in antecedent)
+        return m if tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} else k
 
     def _starts_clause(self, toks: list[str], i: int) -> bool:
         """Is position i at the start of a clause (sentence start, after a subordinator, ', and', ',', ';')?"""
@@ -547,10 +653,14 @@ class _Reader:
             return lem("VB"), "VB"
         if p in ("can", "could", "will", "would", "must", "may", "might", "should", "did", "does", "do") and "VB" in tags:
             return lem("VB"), "VB"
+        if p in ("has", "have", "had") and tags & {"VBN", "VBD"} and in_vp:
+            return lem("VBN", "VBD"), "VBN"  # "the heron has fished in silence"
         finite = lem("VBZ", "VBD")
         base = lem("VBP", "VB")
-        plural_subject = subject is not None and len([x for x in subject if x != NONE_SUBJECT]) > 1
-        if in_vp and p in ("and", ",", "then", "or") or (in_vp and p == "then" and pp == "and"):
+        real = [x for x in subject or [] if x != NONE_SUBJECT]
+        plural_subject = len(real) > 1 or len(real) == 1 and real[0] in self.reg.by_id and \
+            self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
+        if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):
                 return finite, "VBZ"

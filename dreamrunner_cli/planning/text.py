@@ -58,8 +58,21 @@ def without_speech(sentence: str) -> str:
     `says Tom` put as `Tom says`: `"I lost my keys," Tom says, looking down.` → `, Tom says, looking down.`"""
     text = _QUOTED.sub(" , ", sentence)
     m = re.match(r"^([\s,]*)(\w+)\s+([A-Z]\w*|[^\W\d_]\w*(?=[\s,.]))", text)
-    if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS and not lx.verb_lemma(m.group(3)):
-        text = f"{m.group(1)}{m.group(3)} {m.group(2)}{text[m.end():]}"
+    if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS and not lx.verb_lemma(m.group(3)) and (
+            m.group(3)[0].isupper() or caseless(m.group(3))):
+        return f"{m.group(1)}{m.group(3)} {m.group(2)}{text[m.end():]}"
+    # `"Let me help," says the bus driver, stepping out` → `the bus driver says, stepping out`
+    m = re.match(r"^([\s,]*)(\w+)\s+(the|a|an|his|her|their|its|my|our)\s+", text, flags=re.IGNORECASE)
+    if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS:
+        words = re.match(r"[^\W\d_][\w'’-]*(?:\s+[^\W\d_][\w'’-]*){0,3}", text[m.end():])
+        noun = [w for w in (words.group().split() if words else [])]
+        cut = next((k for k, w in enumerate(noun) if w.lower() in lx.PREPOSITIONS or w.lower() in lx.CONJUNCTIONS),
+                   len(noun))
+        if cut:
+            phrase = f"{m.group(3)} {' '.join(noun[:cut])}"
+            rest = text[m.end():]
+            rest = rest[rest.index(noun[cut - 1]) + len(noun[cut - 1]):]
+            return f"{m.group(1)}{phrase} {m.group(2)}{rest}"
     return text
 
 
@@ -119,7 +132,8 @@ def _strip_article(text: str) -> str:
 def _closed(w: str) -> bool:
     """A function word that is never a name or a verb here."""
     return (w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.SUBJECT_PRONOUNS or w in lx.OBJECT_PRONOUNS
-            or w in lx.PREPOSITIONS or w in lx.CONJUNCTIONS or w in lx.ADVERBS or w in lx.REFLEXIVES)
+            or w in lx.PREPOSITIONS or w in lx.CONJUNCTIONS or w in lx.ADVERBS or w in lx.REFLEXIVES
+            or w in lx.RELATIVES)
 
 
 def _name_runs(toks: list[str]) -> list[tuple[int, int]]:
@@ -142,6 +156,42 @@ def _appositive_after(toks: list[str], i: int) -> bool:
     """toks[i:] starts ", a small delivery robot," (an appositive describing the word before)."""
     return i + 1 < len(toks) and toks[i] == "," and toks[i + 1].lower() in ("a", "an", "the")
 
+
+
+# Prepositions of a phrase that describes a noun: "a baker in the next boat", "an old man with a cane".
+MODIFIER_PREPS = frozenset("in on with from at of near under beside behind inside outside above below without".split())
+
+
+def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
+    """The index after the prepositional phrases at toks[j:] that describe the noun before them, up to its verb:
+    "[A baker] in the next boat | laughs", "[the crowd] in the stands | stamps"; ``j`` when there are none. Each
+    phrase needs a determiner ("in the stands"), and its first word is its noun's ("stands" is no verb there)."""
+    lows = [t.lower() for t in toks]
+    k = j
+    while k < len(toks) and lows[k] in MODIFIER_PREPS:
+        m = k + 1
+        if lows[m:m + 2] in (["front", "of"], ["top", "of"]):
+            m += 2  # "the crowd in front of the stage"
+        if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
+            m += 1
+        else:
+            break
+        n = 0
+        # words of the noun phrase; "next", "far" are adverbs elsewhere but adjectives here ("in the next boat")
+        while m < len(toks) and _word(toks[m]) and (not _closed(lows[m]) or not n and lows[m] in lx.NUMBERS or
+                                                     lows[m] in lx.ADVERBS and lows[m] not in lx.CONJUNCTIONS) \
+                and not _cap(toks[m]):  # "of the three"
+            tags = _finite_readings(toks[m])
+            nxt = _finite_readings(toks[m + 1]) if m + 1 < len(toks) else frozenset()
+            if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and not nxt & {"VBZ", "VBD", "VBP"}):
+                break  # "in the park | play", but "from the next farm | ran"
+            n, m = n + 1, m + 1
+            if m + 1 < len(toks) and toks[m] == "'s":
+                m, n = m + 1, 0  # "on her father's shoulders": "shoulders" is a noun there
+        if not n:
+            break
+        k = m
+    return k
 
 
 @lru_cache(maxsize=None)
