@@ -112,3 +112,21 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "edit plan.json by hand or plan with an LLM (--llm)",
         'warning: scene s03: nothing planned for "The whistle blows." (no visible action of a character or an acting '
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
+
+
+# Issue 24, round 3: the two earlier held-out splits are tuning splits now (their rules were written on them); the
+# planner must give no wrong action on them either, nor invent an entity. A third split is held out for the
+# figure in docs/planning.md and is never scored here.
+KNOWN_WRONG_TUNED = {"heldout1": {}, "heldout2": {}}
+
+
+@pytest.mark.parametrize("split", sorted(KNOWN_WRONG_TUNED))
+def test_no_wrong_action_on_the_earlier_held_out_splits(split):
+    from tests.planning_eval.score import HERE, score_all, summary
+
+    scores = score_all(HERE / split)
+    assert {s.name: s.wrong for s in scores if s.wrong} == KNOWN_WRONG_TUNED[split]
+    assert {s.name: s.plan_wrong for s in scores if s.plan_wrong} == {}
+    assert {s.name: s.invented for s in scores if s.invented} == {}
+    t = summary(scores)
+    assert t["correct"] / t["expected"] >= 0.85

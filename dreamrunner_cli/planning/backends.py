@@ -36,7 +36,8 @@ DEFAULT_MAX_NEW_TOKENS = 4096  # transformers backend, when plan.max_tokens is n
 PROGRESS_EVERY_S = 1.0  # the transformers backend reports generation progress at most this often
 
 # A progress callback: (phase, tokens generated so far, seconds so far). Phases: "loading" (before the weights
-# load), "loaded" (seconds = load time), "generating" (every PROGRESS_EVERY_S while a local model generates).
+# load), "loaded" (seconds = load time), "generating" (every PROGRESS_EVERY_S while a local model generates, and
+# once when its reply ends).
 ProgressFn = Callable[[str, int, float], None]
 
 
@@ -586,6 +587,7 @@ class _Watch:
         self.progress = progress
         self.t0 = time.monotonic()
         self.last_report = self.t0
+        self.reported = -1  # the token count of the last progress report
         self.seen = 0  # new tokens already fed to json_end
         self.timed_out = False
         self.stopped_at_string = False
@@ -613,8 +615,15 @@ class _Watch:
             self.timed_out = stop = True
         if self.progress is not None and now - self.last_report >= PROGRESS_EVERY_S:
             self.last_report = now
+            self.reported = n
             self.progress("generating", n, now - self.t0)
         return torch.full((input_ids.shape[0],), stop, dtype=torch.bool, device=input_ids.device)
+
+    def final(self, n: int) -> None:
+        """The reply's last count, so every reply reports progress at least once, however fast it was."""
+        if self.progress is not None and n != self.reported:
+            self.reported = n
+            self.progress("generating", n, self.elapsed)
 
 
 def model_source(model: str) -> tuple[str, dict[str, Any], bool]:
@@ -766,6 +775,7 @@ class TransformersBackend:
         new = out[0, prompt_len:]
         reply = tok.decode(new, skip_special_tokens=True)
         n = int(new.shape[0])
+        watch.final(n)
         if watch.timed_out:
             raise GenerationTimeout(
                 f"the local model {self.model!r} did not finish its reply within plan.timeout_s="

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..schema import Character, ObjectEntity
 from . import lexicon as lx
 from .text import (
+    W,
     _appositive_after,
     _article,
     _cap,
@@ -52,7 +53,7 @@ class Entity:
 def _noun_of(description: str) -> str | None:
     """The head noun of a description: "a small silver robot toy" → "robot" (the first entity noun), "a grey
     tabby cat" → "cat"."""
-    words = [w.lower() for w in re.findall(r"\w+(?:-\w+)*", re.split(r"\s+(?:with|in|who|wearing|from|of|named|called)\s+",
+    words = [w.lower() for w in re.findall(rf"{W}+(?:-{W}+)*", re.split(r"\s+(?:with|in|who|wearing|from|of|named|called)\s+",
                                                              description)[0])]
     hits = [n for n in (lx.entity_noun(w) for w in words) if n]
     return hits[-1] if hits else None
@@ -86,7 +87,7 @@ def make_group(e: Entity, word: str) -> None:
 def entity_from_character(c: Character, order: int) -> Entity:
     e = Entity(id=c.id, name=c.name, description=c.description, declared=True, named=bool(c.name), token=c.token,
                first=order)
-    words = [w for w in re.findall(r"\w+(?:-\w+)*", c.name) if _cap(w)]
+    words = [w for w in re.findall(rf"{W}+(?:-{W}+)*", c.name) if _cap(w)]
     e.names = {w.lower() for w in words if w.lower() not in lx.TITLES}
     if len(e.names) == 1 and len(words) > 1 and lx.entity_noun(next(iter(e.names))) in e.names:
         e.names = {" ".join(w.lower() for w in words)}  # "Mama Bear" is not "Little Bear": the whole name
@@ -95,7 +96,7 @@ def entity_from_character(c: Character, order: int) -> Entity:
     _set_kind(e, _noun_of(c.description))
     if _group_noun_of(c.description):
         make_group(e, _group_noun_of(c.description))
-    for w in re.findall(r"\w+", c.name):  # "Chef Ünal": the title is a noun for "the chef"
+    for w in re.findall(rf"{W}+", c.name):  # "Chef Ünal": the title is a noun for "the chef"
         if w.lower() in lx.TITLES and w.lower() in lx.ENTITY_NOUNS:
             e.nouns.add(w.lower())
     if e.gender is None and titles:  # "Mama Bear", "Mr. Pike": as when the story was first read
@@ -177,6 +178,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     and not _appositive_after(toks, start + 1) and words[0].lower() not in candidates)):
                 words, start = words[1:], start + 1
             title = [w for w in words if w.lower() in lx.TITLES]
+            run_start = start  # "The vet, Dr. Okoro,": the kind cue is before the title
             while words and words[0].lower() in lx.TITLES and len(words) > 1:
                 words = words[1:]
                 start += 1
@@ -191,7 +193,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES):
                 continue
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
-                   for w in words):
+                   or w.lower() in lx.NUMBER_WORDS for w in words):
                 continue  # "to Lisbon", "spent Saturday at the farm"
             key = words[0].lower()
             if title and len(words) == 1 and lx.entity_noun(key) == key:
@@ -205,9 +207,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of"):
                 info["after_place_prep"] += 1
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
-            if _finite_readings(nxt):
-                info["verb_next"] += 1
-            kind_noun, desc = _kind_cue(toks, start, start + len(words))
+            if _finite_readings(nxt) or lows[start + len(words):start + len(words) + 2] in (["who"], [",", "who"]):
+                info["verb_next"] += 1  # the subject of a verb, or of "who": "小雨, who had never touched a sheep"
+            kind_noun, desc = _kind_cue(toks, run_start, start + len(words))
             if kind_noun and not info["kind"]:
                 info["kind"], info["desc"] = kind_noun, desc
             if title and not info["title"]:
@@ -253,7 +255,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
             w = lx.entity_noun(w) or w
-            if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")):
+            if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
+                                      and i + 2 < len(toks) and _cap(toks[i + 2])):
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
             if i + 1 < len(toks) and toks[i + 1] == "'s":
                 continue  # "by the ship's cat": the ship is no agent

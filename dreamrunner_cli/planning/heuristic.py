@@ -9,11 +9,12 @@ verb morphology and a small clause reader instead of GPT-4o:
   readable ASCII slugs of the name (``Ünal`` → ``unal``), unique and stable. Named entities and entities that act
   in two scenes or more are *characters* (a token, a LoRA); the others are *objects* (a region, no LoRA).
 * **Who does what.** Each sentence is read clause by clause: a subject (a name, "the fox", "her friend Jun",
-  "Together Ünal and Lía", "the two friends", or a pronoun resolved by recency, kind and gender) followed by
+  "Together Ünal and Lía", "the two friends", or a pronoun with one compatible candidate in view) followed by
   finite verbs, coordinated verbs ("stretches her legs and bounces"), participles (", jumping and cheering") and
   complements ("tries to catch"). A subject that is no entity ("The whistle blows") owns its verbs, so they are
-  never given to a character. Verbs are lemmatised and put in present progressive with lemminflect ("trots" →
-  "trotting").
+  never given to a character. Only sure attributions become motions (the confidence gate, reading.py): a guess
+  is left out and reported in ``unattributed``. Verbs are lemmatised and put in present progressive with
+  lemminflect ("trots" → "trotting").
 * **Where.** The place is tracked sentence by sentence ("under the bridge", then "at the finish line"; "Inside,"
   after reaching a cabin); each motion's caption names the place where it happens; the scene's background is the
   place of most of its motions.

@@ -66,7 +66,11 @@ def _wordnet_people() -> frozenset[str]:
     return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" not in getAllLemmas(w))
 
 
-PERSON_NOUNS = _wordnet_people()
+# Nouns whose first WordNet sense is a person but which name, in stories, a machine or a thing that acts without
+# being anyone ("the toaster pops", "the printer hums"): never an entity unless the front matter declares one.
+THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker stroller hanger shaker cutter monitor "
+                        "digger loader ringer timer mixer blender heater cooker alarm".split())
+PERSON_NOUNS = _wordnet_people() - THING_NOUNS
 for _w in sorted(PERSON_NOUNS):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
 _ANIMAL_SUFFIXES = sorted((n for n, (k, _) in ENTITY_NOUNS.items() if k == "animal" and len(n) >= 3), key=len,
@@ -84,9 +88,18 @@ def entity_noun(word: str) -> str | None:
         GENERALISATIONS[w] = {w} | GENERALISATIONS.get(head, {head})
         return w
     for n in _ANIMAL_SUFFIXES:
-        if len(w) > len(n) + 2 and w.endswith(n):
+        if len(w) > len(n) + 2 and w.endswith(n) and _modifier(w[:-len(n)]):
             return n
     return None
+
+
+@lru_cache(maxsize=None)
+def _modifier(word: str) -> bool:
+    """Can ``word`` modify a noun in a compound: "sheep" in "sheepdog", "wild" in "wildcat" (a noun or an adjective);
+    "attend" in "attendant" cannot, so an attendant is no ant."""
+    from lemminflect import getAllLemmas
+
+    return bool({"NOUN", "ADJ"} & set(getAllLemmas(word)))
 
 
 # A definite description may name the entity by a more general noun: "the bird" for the gull, "the animal".
@@ -163,6 +176,10 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
                       "diwali ramadan eid".split())
+# Number words: "Twenty minutes later" is a time, "Six" no one's name.
+NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+                         "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
+                         "ninety hundred thousand million dozen half first second third".split())
 # Modifiers that make an animal or vehicle noun a thing: "a rubber duck", "a paper boat", "his toy rabbit"; and an
 # animal or a person a statue or a figure ("a stone lion", "a wooden horse"; "a wooden boat" is a boat).
 TOY_MODIFIERS = frozenset("rubber paper toy plastic stuffed cardboard plush origami chocolate gingerbread cuddly "
@@ -233,6 +250,7 @@ ADVERBS = frozenset("then also now soon finally suddenly again still just quickl
                     "always never often sometimes even only already immediately instantly politely calmly "
                     "anxiously excitedly lazily busily bravely briskly".split())
 NUMBERS = frozenset("two three four five both".split())
+NUMBERS_VALUE = {"two": 2, "both": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
 NEGATORS = frozenset("not never nearly almost hardly".split())  # "nearly drops": an action that did not happen
 RELATIVES = frozenset("who whom whose which".split())  # "An old woman who …": the noun phrase ends before them
 

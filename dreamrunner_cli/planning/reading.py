@@ -1,7 +1,11 @@
 """Actions: the built-in planner reads a story clause by clause and says who does which visible action, where.
 
 A subject (a name, "the fox", "her friend Jun", "the two friends", a pronoun) owns the verbs of its clause; a
-subject that is no entity ("The whistle blows") owns its verbs too, so they are never given to a character."""
+subject that is no entity ("The whistle blows") owns its verbs too, so they are never given to a character.
+
+Precision first (issue 24): each attribution carries ``doubt``, None when it is sure (a subject that names its
+entity; a pronoun with one compatible candidate in the nearest scope: this sentence, the one before, the story).
+A guess (two candidates, a subject in another clause or not read) is left out and reported, never drawn."""
 
 from __future__ import annotations
 
@@ -27,6 +31,7 @@ from .text import (
 )
 
 NONE_SUBJECT = "<thing>"  # a subject that is no entity ("The whistle blows")
+GATE = True  # the confidence gate: a guessed attribution is left out (False only to measure what it leaves out)
 
 
 @dataclass
@@ -45,6 +50,7 @@ class MotionEvent:
     prop: str | None = None  # a sizeable thing acted on or with ("sits on the bench" → "bench")
     sentence: int = 0  # index of the sentence in the scene
     id: str = ""
+    doubt: str | None = None  # why who does it is a guess: then it is left out and reported (None: sure)
 
     def __post_init__(self) -> None:
         self.id = self.id or slug(self.description, "motion")
@@ -64,6 +70,7 @@ class SceneAnalysis:
     props: list[str] = field(default_factory=list)  # sizeable things acted on: ["bench"]
     # sentences that gave no action, or an action nobody could be given: (sentence, reason), reported by `plan`
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    dropped: list[MotionEvent] = field(default_factory=list)  # actions left out as guesses (each says why)
 
 
 @dataclass
@@ -91,7 +98,17 @@ class _Reader:
         self.just_mentioned: set[str] = set()  # entities named in this sentence and the one before
         self.last_verb_at = -1  # index of the last verb read in the sentence
         self.unsure: list[str] = []  # verbs of this sentence left out because who does them is uncertain
+        self.dropped: list[MotionEvent] = []  # the actions left out as guesses (``doubt`` says why)
         self.skip_reason: str | None = None  # why the last sentence read gave no (or not every) action
+        # The confidence gate (issue 24): only sure attributions become actions; a guess is left out and reported.
+        self.doubt: str | None = None  # why the last reference resolved is a guess (None: it is sure)
+        self.prev_mentioned: set[str] = set()  # entities of the sentence before
+        self.cur_mentioned: list[str] = []  # entities of this sentence read so far
+        self.cur_chunks: list[_Chunk] = []
+        self.cur_lows: list[str] = []
+        self.cur_possessors: set[str] = set()
+        self.prev_possessors: set[str] = set()
+        self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
 
     # Pronouns ------------------------------------------------------------------------------------------------
     def _touch(self, ids: list[str]) -> None:
@@ -100,39 +117,104 @@ class _Reader:
                 self.recent.remove(i)
             self.recent.insert(0, i)
 
-    def resolve(self, pron: str, exclude: list[str] | None = None, subject: bool = True) -> list[str]:
+    def _before(self, pos: int | None) -> list[str]:
+        """Entities named in this sentence before position ``pos`` (all of them when None), the latest first. A
+        possessor ("the baby's father", "Hugo's mother") is not among them: it is not who acts."""
+        lows = self.cur_lows
+        return list(dict.fromkeys(x for c in reversed(self.cur_chunks) if c.kind == "ref" and
+                                  (pos is None or c.start < pos) and not (c.end < len(lows) and lows[c.end] == "'s")
+                                  for x in c.ids))
+
+    def _seen(self, pos: int | None) -> list[str]:
+        """Every entity the story has named up to here: this sentence's, the recent ones first."""
+        story = [e.id for e in self.reg.entities if e.declared or e.since <= self.story_no]
+        return list(dict.fromkeys(x for x in self._before(pos) + self.recent + story if x in self.reg.by_id))
+
+    def _call(self, e) -> str:
+        return e.name or "the " + (e.description.split()[-1] if e.description else e.id)
+
+    def _sure(self, pron: str, cands: list, pos: int | None) -> tuple[object | None, str | None]:
+        """The one candidate a pronoun surely refers to, and None; or (None, why not). Nearest scope first: this
+        sentence up to the pronoun ("Éamon laughs so hard that he slips"), then the sentence before, then the whole
+        story; in each, a possessor ("Ella's float bobbed. She pulled") only when no one else is there. One
+        candidate in the nearest scope that has any is sure; two or more are a guess."""
+        here = (set(self._before(pos)) | set(self.cur_mentioned)) - self.cur_possessors
+        owners = {x for c in self.cur_chunks if c.kind == "ref" and (pos is None or c.start < pos)
+                  for x in c.ids} & self.cur_possessors
+        for scope in (here, owners, self.prev_mentioned, self.prev_possessors):
+            hits = [e for e in cands if e.id in scope]
+            if len(hits) == 1:
+                return hits[0], None
+            if hits:
+                return None, f"\u201c{pron}\u201d could be " + " or ".join(self._call(e) for e in hits[:3])
+        if len(cands) == 1:
+            return cands[0], None
+        return None, f"\u201c{pron}\u201d is far from whom it names"
+
+    def resolve(self, pron: str, exclude: list[str] | None = None, subject: bool = True,
+                pos: int | None = None) -> list[str]:
+        """The entities a pronoun refers to. ``self.doubt`` says why that is a guess (None: it is not): a pronoun
+        is sure only with one compatible candidate in view or in the whole story (docs/planning.md)."""
         p = pron.lower()
         exclude = exclude or []
+        self.doubt = None
+        seen = [self.reg.by_id[i] for i in self._seen(pos) if i not in exclude]
         ents = [self.reg.by_id[i] for i in self.recent if i in self.reg.by_id and i not in exclude]
         if p in ("they", "them", "their", "themselves"):
-            if self.last_plural:
-                return list(self.last_plural)
-            return [e.id for e in ents if e.animate or e.kind != "thing"][:2]
+            return self._they(p, seen, pos)
         if p in ("it", "its", "itself"):
             if subject and self.last_thing:
                 return [NONE_SUBJECT]
-            hit = next((e for e in ents if not e.kind == "person" and e.gender is None and e.kind != "thing"
-                        and not e.group), None)
+            cands = [e for e in seen if e.kind in ("animal", "machine", "vehicle") and e.gender is None
+                     and not e.group]
+            hit, self.doubt = self._sure(p, cands, pos)
+            if hit is not None and any(c.kind == "np" and not c.plural and c.start < (pos or 0) and
+                                       c.head not in lx.TIME_NOUNS for c in self.cur_chunks):
+                self.doubt = f"\u201c{p}\u201d could be a thing named before it"  # "grabs the ball and it rolls"
+            if hit is None:
+                hit = next((e for e in ents if e in cands), None)
             return [hit.id] if hit else [NONE_SUBJECT]
         g = "m" if p in ("he", "him", "his", "himself") else "f"
-        # he/she: the most recent compatible person (gender unknown or the same); an animal or a machine only when
-        # the story gave it that gender, or when no person fits.
-        fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
-        hit = next((e for e in fits if e.kind == "person" or e.gender == g), None)
-        if hit is not None and hit.gender is None:
-            # "Lina and her grandfather walked. He spread …": the one known to be "he", just named, may be meant
-            # as well as the more recent one of unknown gender; a guess could be wrong
-            known = next((e for e in fits if e.gender == g and e.id in self.just_mentioned), None)
-            if known is not None:
-                return []
-        if hit is not None and hit.kind != "person" and any(
-                e.kind == "person" and e.id in self.just_mentioned for e in fits):
-            return []  # "he" after Papa Goose and Bram (just named, gender unknown): either one
-        if hit is None:
-            hit = next((e for e in fits if e.kind == "animal"), None)
-        if hit is not None and hit.gender is None and subject:
+        # he/she: a person of that gender or of unknown gender; an animal or a machine only when the story gave it
+        # that gender, or when no person fits.
+        cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
+        cands = cands or [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
+        hit, self.doubt = self._sure(p, cands, pos)
+        if hit is not None and hit.gender is None and any(e.gender == g for e in cands if e is not hit):
+            # "Lina and her grandfather walked. He spread …": the one known to be "he" may be meant as well
+            self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(
+                self._call(e) for e in cands if e is not hit and e.gender == g)
+            hit = None
+        if hit is None:  # the guess of recency, kept only to show what was left out
+            fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
+            hit = next((e for e in fits if e.kind == "person" or e.gender == g), None) or next(
+                (e for e in fits if e.kind == "animal"), None)
+            return [hit.id] if hit else []
+        if hit.gender is None and subject:
             hit.gender = g  # "She rolls…": from now on she is "she"
-        return [hit.id] if hit else []
+        return [hit.id]
+
+    def _they(self, p: str, seen: list, pos: int | None) -> list[str]:
+        """"they"/"them": the plural subject or the one group in view, or the one pair in view (or in the whole
+        story). Anything else is a guess."""
+        view = set(self._before(pos)) | set(self.cur_mentioned) | self.prev_mentioned
+        groups = [e for e in seen if e.group and e.id in view]
+        single = [e for e in seen if not e.group and e.kind != "thing"]
+        if self.last_plural and all(x in view for x in self.last_plural) and all(
+                e.id in self.last_plural for e in groups):
+            return list(self.last_plural)
+        if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
+            return [groups[0].id]
+        pair = [e for e in single if e.id in view]
+        if not groups and len(pair) == 2:
+            return [e.id for e in pair]
+        if not any(e.group for e in seen) and len(single) == 2:  # the story's only two: "They reach the pier"
+            return [e.id for e in single]
+        self.doubt = f"\u201c{p}\u201d could be several groups" if groups or len(pair) > 2 else \
+            f"\u201c{p}\u201d names no group or pair close by"
+        if self.last_plural:
+            return list(self.last_plural)
+        return [e.id for e in seen if e.animate or e.kind != "thing"][:2]
 
     def learn_gender(self, who: list[str], possessive: str) -> None:
         """"Lucía brushes her pony": the subject's own possessive tells its gender (when there is one subject)."""
@@ -183,21 +265,28 @@ class _Reader:
                 continue
             # "The two walk", "the three of them": a group.
             if w == "the" and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
-                    i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS):
-                out.append(_Chunk("pron", i, i + 2, head="they", plural=True))
-                i += 2
+                    i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
+                    lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])):
+                end = i + 4 if lows[i + 2:i + 3] == ["of"] else i + 2
+                out.append(_Chunk("pron", i, end, head="they", plural=True))
+                i = end
                 continue
             if w == "that" and i + 1 < len(toks) and (_cap(toks[i + 1]) and self.reg.by_name(lows[i + 1]) or (
                     out and out[-1].end == i and _finite_readings(toks[i + 1]))):
                 i += 1  # "The puppy that Omar is walking", "The pigeons that live": "that" opens a relative clause
                 continue
             # A noun phrase: determiner/possessive/number + words, up to a function word or a likely verb.
-            if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS:
+            # "Hugo's mother", "the farmer's son": the possessed is the phrase, the possessor ("Hugo") is not who acts
+            possessed = w == "'s" and bool(out) and out[-1].end == i
+            if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS or possessed:
                 j = i + 1
                 words: list[int] = []
                 # only a subject can be followed by its verb ("the two friends walk": from the article on)
-                subject_slot = self._starts_clause(toks, i - 1 if i and lows[i - 1] == "the" else i) or bool(
+                subject_slot = self._starts_clause(toks, out[-1].start if possessed else
+                                                   i - 1 if i and lows[i - 1] == "the" else i) or bool(
                     out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
+                    i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
+                    and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} for x in range(max(0, i - 4), i - 1)))
@@ -333,6 +422,8 @@ class _Reader:
         nxt = toks[j + 1].lower() if j + 1 < len(toks) else ""
         if w in lx.ENTITY_NOUNS and nxt and _finite_readings(toks[j + 1]):
             return False  # "A ferry captain | waits": a noun of a compound, not a verb
+        if lx.group_of(w) and _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
+            return False  # "Three cargo drones | rose": the plural of an entity noun, then the verb
         if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
                                                                       for x in self.reg.entities):
             return True  # "The fox trots", "the children lead", "the robots carry"
@@ -353,6 +444,10 @@ class _Reader:
         covered = {k for c in chunks for k in range(c.start, c.end)}
         mentioned: list[str] = []
         events: list[MotionEvent] = []
+        self.cur_chunks, self.cur_lows, self.cur_mentioned = chunks, lows, mentioned
+        # possessors: "Hugo" in "Hugo's mother" (only those that are not named otherwise in the sentence)
+        self.cur_possessors = {x for c in chunks if c.kind == "ref" and c.end < len(toks) and toks[c.end] == "'s"
+                               for x in c.ids} - set(self._before(None))
         self.just_mentioned |= {x for c in chunks if c.kind == "ref" for x in c.ids}
         time = next((lx.TIMES[w] for w in lows if w in lx.TIMES), None)
         sentence_places = self._places(toks, covered)
@@ -361,17 +456,27 @@ class _Reader:
             self.place, self.place_prep = "room", "in"
         self.last_verb_at = -1
         subject: list[str] | None = None  # current clause subject (ids or [NONE_SUBJECT])
-        state = {"last_verb_end": -1, "in_vp": False}
+        # why the current subject is a guess (None: sure); "fresh": the subject is of the clause being read
+        state = {"last_verb_end": -1, "in_vp": False, "doubt": None, "fresh": False}
 
-        def emit(at_i: int, base: str, who: list[str]) -> int:
-            """The verb at toks[at_i], done by ``who``: record its event; return the index after its phrase."""
+        def emit(at_i: int, base: str, who: list[str], doubt: str | None = None) -> int:
+            """The verb at toks[at_i], done by ``who``: record its event (only when who does it is sure: ``doubt``
+            is None); return the index after its phrase."""
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             state["last_verb_end"], state["in_vp"] = j, True
             self.last_verb_at = at_i
             if not who and base not in lx.NON_VISUAL:
                 self.unsure.append(progressive(base))  # a pronoun that could not be resolved
-            if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who and not self._negated(lows, at_i):
+            ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "")
+            if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
+                    and not ended:  # ("stops crying": the crying ends, and stopping shows nothing)
                 event.sentence = self.sentence_no
+                event.doubt = doubt
+                if doubt is not None:
+                    self.dropped.append(event)
+                    self.unsure.append(f"{event.description.split()[0]} ({doubt})")
+                    if GATE:
+                        return j
                 events.append(event)
                 if event.target:
                     mentioned.append(event.target)
@@ -383,13 +488,18 @@ class _Reader:
             c = at.get(i)
             if c is not None:
                 ids = self._ids(c, subject if state["in_vp"] else None, is_subject=not state["in_vp"] or self._starts_clause(toks, i))
+                doubt = self.doubt
                 mentioned += [x for x in ids if x != NONE_SUBJECT]
+                if c.end < len(toks) and toks[c.end] == "'s" and c.end in at:
+                    i = c.end  # "Hugo's mother called": the possessed phrase is the subject
+                    continue
                 # Coordinated subjects: "Ünal and Lía", "Noor and her twin sister Aisha".
                 nxt = at.get(c.end + 1) if c.end < len(toks) and lows[c.end] == "and" else None
                 if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
                     if c.kind == "ref":  # "ليلى and her grandfather": ليلى is "she"
                         self.learn_gender(c.ids, lows[nxt.start])
                     ids2 = self._ids(nxt, None, True)
+                    doubt = doubt or self.doubt
                     mentioned += [x for x in ids2 if x != NONE_SUBJECT]
                     ids = [x for x in dict.fromkeys(ids + ids2) if x != NONE_SUBJECT] or [NONE_SUBJECT]
                     end = nxt.end
@@ -401,11 +511,12 @@ class _Reader:
                 if not state["in_vp"] or self._starts_clause(toks, c.start):
                     # "The duck, which was chased by Pip, flies", "The dog that Mia was walking barks": the
                     # relative clause is read on its own, then the subject's own verb.
-                    k = self._relative(toks, k, ids, c, at, sentence_places, events, mentioned)
+                    k = self._relative(toks, k, ids, c, at, sentence_places, events, mentioned, doubt)
                     after = pp_end(toks, k, plural)  # "A baker in the next boat laughs"
                     appos = self._named_apposition(toks, after) if after > k else None
                     if appos is not None:  # "A girl in a yellow coat, Tova, looks", "The smallest of the three,
                         ids, k = appos  # Ingrid, rode": the name is the subject
+                        doubt = None
                         plural = len(ids) > 1
                         mentioned += ids
                     else:
@@ -417,6 +528,7 @@ class _Reader:
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
                 if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
                     subject = ids or []
+                    state["doubt"], state["fresh"] = doubt, True
                     self._subject(subject, plural, c)
                     passive = self._passive(toks, k, ids, c, at, sentence_places, events, mentioned)
                     if passive is not None:  # "The ball is caught by the goalkeeper": the agent acts
@@ -426,16 +538,29 @@ class _Reader:
                     readings = lx.verb_readings(toks[k])
                     base = next((lem for lem, tag in readings if tag in ("VBZ", "VBD")), None) or next(
                         lem for lem, tag in readings if tag in ("VBP", "VB"))
-                    i = emit(k, base, subject)
+                    i = emit(k, base, subject, doubt)
                     continue
                 if state["in_vp"]:
                     i = end
                     continue
                 if not state["in_vp"] and subject is None and not finite:
-                    pending_subject = (ids, plural)
+                    pending_subject = (ids, plural, doubt)
                 i = end
                 continue
             w = lows[i]
+            obj = next((x for x in chunks if x.end == i), None) if w in ("that", "which", "who") else None
+            if obj is not None and state["in_vp"] and obj.kind in ("ref", "np"):
+                # "strokes a lamb that is sleeping": the verb of a relative clause after an object is the
+                # object's (no one's when it is a thing), never the clause subject's
+                v = i + 1
+                while v < len(toks) and (lows[v] in lx.BE_FORMS or lows[v] in lx.ADVERBS):
+                    v += 1
+                tags = _finite_readings(toks[v]) if v < len(toks) else frozenset()
+                if v > i + 1 and "VBG" in tags or v == i + 1 and tags & {"VBZ", "VBD", "VBP"}:
+                    if obj.kind == "ref":
+                        self._agent_event(toks, v, obj.ids, [], obj, at, sentence_places, events, mentioned)
+                    i = v + 1
+                    continue
             prev = at.get(i - 1 - (i > 1 and toks[i - 1] == ","), None) if w == "who" else None
             if prev is None and w == "who":
                 prev = next((x for x in at.values() if x.end in (i, i - 1) and x.end == (i - (toks[i - 1] == ","))),
@@ -445,11 +570,22 @@ class _Reader:
                 # "… to the center, who sprints up the field": the one named before "who" does it
                 readings = lx.verb_readings(toks[i + 1])
                 subject = list(prev.ids)
+                state["doubt"], state["fresh"] = None, True
                 i = emit(i + 1, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
                 continue
             if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but")
                                          and not self._verb_continues(toks, i + 2, subject)):
-                state["in_vp"] = False  # a new clause may start
+                state["in_vp"], state["fresh"] = False, False  # a new clause may start
+            agent_chunk = at.get(i + 2) if i + 2 < len(toks) and lows[i + 1] == "by" else None
+            if agent_chunk is not None and lows[i - 1] == "," and any(
+                    tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[i])):  # ("followed": VBD = VBN)
+                # "a ring bearer ran past the table, followed by a puppy": the agent does it, to the subject
+                if agent_chunk.kind != "np":
+                    agent = self._ids(agent_chunk, subject, True)
+                    self._agent_event(toks, i, agent, subject or [], _Chunk("np", i, i), at, sentence_places,
+                                      events, mentioned, self.doubt)
+                i = agent_chunk.end
+                continue
             base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])
             if base is None:
                 i += 1
@@ -460,13 +596,25 @@ class _Reader:
                     self.unsure.append(progressive(base))
                 i += 1
                 continue
-            i = emit(i, base, who)
+            if subject is None:
+                doubt = pending_subject[2] or "its subject phrase was not read"
+            elif not state["fresh"] and not state["in_vp"] and not (tag == "VBG" and lows[i - 1] == ","):
+                # (", screeching loudly": a participle after a comma is its sentence's subject's)
+                doubt = state["doubt"] or "its subject is in another clause"
+            elif tag == "VB" and lows[i - 1] == "to" and self.last_verb_at not in (i - 2, i - 3):
+                doubt = state["doubt"] or "the verb it completes has no subject of its own"  # "nobody wanted to come"
+            else:
+                doubt = state["doubt"]
+            i = emit(i, base, who, doubt)
         self._touch(list(dict.fromkeys(mentioned)))
         self.just_mentioned = set(mentioned)
+        self.prev_mentioned = (set(mentioned) - self.cur_possessors) | set(self._before(None))
+        self.prev_possessors = set(self.cur_possessors)
         # The place after this sentence: where it ended up ("walk … to the cabin").
         if sentence_places:
             self.place, self.place_prep = sentence_places[-1][1], sentence_places[-1][2]
         self.sentence_no += 1
+        self.story_no += 1
         # What the user must check by hand: an action left out, or no action at all.
         if self.unsure:
             self.skip_reason = "could not tell who is " + " or ".join(dict.fromkeys(self.unsure))
@@ -478,7 +626,8 @@ class _Reader:
         return events, list(dict.fromkeys(mentioned)), time
 
     def _agent_event(self, toks: list[str], v: int, agent: list[str], patient: list[str], c: _Chunk,
-                     at: dict[int, _Chunk], places: list, events: list[MotionEvent], mentioned: list[str]) -> int:
+                     at: dict[int, _Chunk], places: list, events: list[MotionEvent], mentioned: list[str],
+                     doubt: str | None = None) -> int:
         """The verb at toks[v] done by ``agent`` to ``patient`` (a passive, or a relative clause): record it."""
         readings = lx.verb_readings(toks[v])
         base = next((lem for lem, tag in readings if tag in ("VBN", "VBG", "VBD", "VBZ")), readings[0][0])
@@ -490,8 +639,14 @@ class _Reader:
             event.prop = event.prop or c.head
         if base not in lx.NON_VISUAL and agent and NONE_SUBJECT not in agent:
             event.sentence = self.sentence_no
-            events.append(event)
+            event.doubt = doubt
             mentioned += agent
+            if doubt is not None:  # who does it is a guess: left out and reported
+                self.dropped.append(event)
+                self.unsure.append(f"{event.description.split()[0]} ({doubt})")
+                if GATE:
+                    return j
+            events.append(event)
         return j
 
     def _passive(self, toks: list[str], k: int, subject: list[str], c: _Chunk, at: dict[int, _Chunk], places: list,
@@ -525,17 +680,18 @@ class _Reader:
                 self.unsure.append(progressive(base))  # "It was caught." — by whom?
             return (agent_chunk.end if agent_chunk else b)
         agent = self._ids(agent_chunk, subject, True)
+        doubt = self.doubt
         end = agent_chunk.end
         more = at.get(end + 1) if end < len(toks) and lows[end] == "and" else None
         if more is not None and more.kind == "ref":  # "by her little brother Kai and their dog Roo"
             agent = list(dict.fromkeys(agent + more.ids))
             end = more.end
         mentioned += [x for x in subject if x != NONE_SUBJECT]
-        self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned)
+        self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned, doubt)
         return end
 
     def _relative(self, toks: list[str], k: int, antecedent: list[str], c: _Chunk, at: dict[int, _Chunk],
-                  places: list, events: list[MotionEvent], mentioned: list[str]) -> int:
+                  places: list, events: list[MotionEvent], mentioned: list[str], doubt: str | None = None) -> int:
         """A relative clause right after a subject: ", which was flown by Ana," / "that Mia was walking" / ", who
         waves,". Its action is recorded; returns the index where the subject's own verb may start (k if none)."""
         lows = [t.lower() for t in toks]
@@ -552,13 +708,13 @@ class _Reader:
             agent = self._ids(inner, antecedent, True)
             v = inner.end + (inner.end < len(toks) and lows[inner.end] in lx.BE_FORMS)
             if v < close and _finite_readings(toks[v]):
-                self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned)
+                self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned, self.doubt)
         elif r + 1 < len(toks) and (lows[r + 1] in lx.BE_FORMS or lows[r + 1] in ("has", "have", "had") and
                                      r + 2 < len(toks) and lows[r + 2] == "been"):
             self._passive(toks, r + 1, antecedent, c, at, places, events, mentioned)
         elif r + 1 < close and _finite_readings(toks[r + 1]) & {"VBZ", "VBD", "VBP"} and r + 1 not in at:
             # "who waves", "The pigeons that live on the statue": the antecedent does it
-            self._agent_event(toks, r + 1, antecedent, [], c, at, places, events, mentioned)
+            self._agent_event(toks, r + 1, antecedent, [], c, at, places, events, mentioned, doubt)
         if comma:
             return close + 1
         # no commas ("the dog that Mia was walking barks", "The pigeons that live on the statue swoop"): the
@@ -591,6 +747,8 @@ class _Reader:
         return p in lx.SUBORDINATORS or p in (",", ";", ":", "and", "but", "then", "so", "that")
 
     def _ids(self, c: _Chunk, subject: list[str] | None, is_subject: bool) -> list[str]:
+        """The entities a chunk refers to; ``self.doubt`` says why that is a guess (None: it is sure)."""
+        self.doubt = None
         if c.kind == "ref":
             return c.ids
         if c.kind == "np":
@@ -598,14 +756,33 @@ class _Reader:
         exclude = [] if is_subject else [x for x in (subject or []) if x != NONE_SUBJECT]
         if c.head == "they" and c.end - c.start > 1:  # "the two friends", "both sisters", "the children"
             return self._group(c)
-        return self.resolve(c.head, exclude=exclude, subject=is_subject) or []
+        return self.resolve(c.head, exclude=exclude, subject=is_subject, pos=c.start) or []
 
     def _group(self, c: _Chunk) -> list[str]:
-        people = [i for i in self.recent if self.reg.by_id[i].kind == "person"]
-        pool = people if len(people) >= 2 else [i for i in self.recent if self.reg.by_id[i].kind != "thing"]
+        """"the two", "both sisters", "the three of them", "the children": the plural subject in view; or as many
+        people as the phrase counts, in view or in the whole story; or, uncounted, all the story's people when all
+        are in view. Anything else is a guess."""
+        words = self.cur_lows[c.start:c.end]
+        count = next((lx.NUMBERS_VALUE[w] for w in words if w in lx.NUMBERS_VALUE), None)
+        view = set(self._before(c.start)) | set(self.cur_mentioned) | self.prev_mentioned
+        seen = self._seen(c.start)
+        people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
+        pool = people if len(people) >= 2 else [i for i in seen if self.reg.by_id[i].kind != "thing"
+                                                and not self.reg.by_id[i].group]
+        if self.last_plural and all(i in pool and i in view for i in self.last_plural) and (
+                count is None or len(self.last_plural) == count):
+            return list(self.last_plural)
+        in_view = [i for i in pool if i in view]
+        # with a group in the story ("the sisters", then "Adaeze"), its members are counted twice: no count is sure
+        grouped = any(self.reg.by_id[i].group for i in seen)
+        if count is not None and not grouped and count in (len(in_view), len(pool)):
+            return in_view if len(in_view) == count else pool
+        if count is None and not grouped and len(pool) >= 2 and (len(in_view) == len(pool) or len(pool) == 2):
+            return pool  # all the story's people: all in view, or the story's only two
+        self.doubt = f"\u201c{' '.join(words)}\u201d could be several of them"
         if self.last_plural and all(i in pool for i in self.last_plural):
             return list(self.last_plural)
-        return pool[:2] if c.start >= 0 else pool
+        return pool[:count or 2]
 
     def _subject(self, ids: list[str], plural: bool, c: _Chunk) -> None:
         real = [i for i in ids if i != NONE_SUBJECT]
@@ -640,11 +817,13 @@ class _Reader:
             return None, None
         if "VBG" in tags:
             # ", jumping and cheering", "starts dancing", "and cheering", a participle after a verb's phrase
+            if lx.verb_lemma(p) in ("stop", "quit", "finish"):
+                return None, None  # "stops crying": it ends
             if p in (",", "and", "while") and subject is not None or (last_verb_end >= 0 and lx.verb_lemma(p) in
                                                                        lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
                 return lem("VBG"), "VBG"
             if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
-                     "stops", "stopped", "goes", "went", "continues", "continued"):
+                     "goes", "went", "continues", "continued"):  # ("stops crying": it ends, nothing is shown)
                 return lem("VBG"), "VBG"
             return None, None
         if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or
@@ -709,12 +888,16 @@ class _Reader:
         target = prop = None
         target_prep = ""
         c = at.get(j)
+        if c is not None and c.kind == "ref" and c.end in at and toks[c.end] == "'s":
+            c = at[c.end]  # "pats Amara's dog": the dog
         if c is not None and c.kind in ("ref", "pron") and not (c.kind == "pron" and c.head == "they"
                                                                  and c.end - c.start > 1):
             if c.kind == "ref":
                 self.learn_gender(who, lows[c.start])
-            ids = c.ids if c.kind == "ref" else self.resolve(c.head, exclude=who, subject=False)
+            ids = c.ids if c.kind == "ref" else self.resolve(c.head, exclude=who, subject=False, pos=c.start)
             ids = [x for x in ids if x not in who and x != NONE_SUBJECT]
+            if c.kind == "pron" and self.doubt is not None:
+                ids = []  # an interaction only with whom the pronoun surely names
             if c.kind == "pron" and c.head in ("it", "its"):  # "tastes it": a thing unless an entity was just named
                 ids = [x for x in ids if x in self.just_mentioned]
             if c.kind == "pron" and c.head in ("it", "them") and any(
@@ -778,8 +961,10 @@ class _Reader:
                 if k in at and lows[k - 1] in ("to", "at", "toward", "towards", "with", "after", "beside") and \
                         at[k].kind in ("ref", "pron") and at[k].head != "they":
                     ids = at[k].ids if at[k].kind == "ref" else self.resolve(at[k].head, exclude=who,
-                                                                             subject=False)
+                                                                             subject=False, pos=k)
                     ids = [x for x in ids if x not in who and x != NONE_SUBJECT]
+                    if at[k].kind == "pron" and self.doubt is not None:
+                        ids = []
                     if ids and base in lx.INTERACTIONS | {"run", "walk", "wave", "bark", "stare", "look",
                                                            "smile", "laugh", "trot", "follow", "float"}:
                         target, target_prep = ids[0], lows[k - 1]
@@ -828,6 +1013,7 @@ def analyse_story(texts: list[str], reg: Registry) -> list[SceneAnalysis]:
         places: list[tuple[str, str | None]] = []
         skipped: list[tuple[str, str]] = []
         reader.sentence_no = 0
+        reader.dropped = []
         for sent in sentences(text):
             before = (reader.place, reader.place_prep)
             evs, mentioned, t = reader.read(sent, present or previous)
@@ -853,7 +1039,7 @@ def analyse_story(texts: list[str], reg: Registry) -> list[SceneAnalysis]:
         chars = sorted(dict.fromkeys(present), key=lambda x: order.get(x, 1 << 30))
         props = list(dict.fromkeys(e.prop for e in events if e.prop))
         out.append(SceneAnalysis(characters=chars, events=events, place=place, place_prep=prep, time=time,
-                                 props=props, skipped=skipped))
+                                 props=props, skipped=skipped, dropped=reader.dropped))
         previous = chars
     return out
 

@@ -14,7 +14,25 @@ from . import lexicon as lx
 _ABBREVIATIONS = ("Mr", "Mrs", "Ms", "Dr", "St", "Jr", "Sr", "Prof", "Capt", "Mt", "Lt", "Col", "Gen", "Sgt")
 _ABBREV_RE = re.compile(r"\b(" + "|".join(_ABBREVIATIONS) + r")\.", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+")
-_TOKEN = re.compile(r"\w+(?:[-’']\w+)*|[’']s\b|[.,;:!?]")
+
+
+def _marks() -> str:
+    """Every combining mark of the Basic Multilingual Plane (Unicode categories Mn, Mc, Me) as ranges of a regex
+    class. ``\\w`` matches letters but not marks, so "มะลิ" (Thai, with the vowel sign U+0E34), Devanagari, Arabic
+    with vowel points and Hebrew with points would be cut short."""
+    out, start = [], None
+    for c in range(0x300, 0x10001):
+        is_mark = c < 0x10000 and unicodedata.category(chr(c))[0] == "M"
+        if is_mark and start is None:
+            start = c
+        elif not is_mark and start is not None:
+            out.append(f"\\u{start:04x}" + (f"-\\u{c - 1:04x}" if c - 1 > start else ""))
+            start = None
+    return "".join(out)
+
+
+W = rf"[\w{_marks()}]"  # a character of a word, in any script: letters, digits, "_" and combining marks
+_TOKEN = re.compile(rf"{W}+(?:[-’']{W}+)*|[’']s\b|[.,;:!?]")
 
 
 _QUOTE = re.compile(r"[\"“”]")
@@ -57,7 +75,7 @@ def without_speech(sentence: str) -> str:
     """The narration of a sentence with its quoted speech taken out (the words inside quotes are no actions), and
     `says Tom` put as `Tom says`: `"I lost my keys," Tom says, looking down.` → `, Tom says, looking down.`"""
     text = _QUOTED.sub(" , ", sentence)
-    m = re.match(r"^([\s,]*)(\w+)\s+([A-Z]\w*|[^\W\d_]\w*(?=[\s,.]))", text)
+    m = re.match(rf"^([\s,]*)(\w+)\s+([A-Z]{W}*|[^\W\d_]{W}*(?=[\s,.]))", text)
     if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS and not lx.verb_lemma(m.group(3)) and (
             m.group(3)[0].isupper() or caseless(m.group(3))):
         return f"{m.group(1)}{m.group(3)} {m.group(2)}{text[m.end():]}"
@@ -81,7 +99,7 @@ def tokens(text: str) -> list[str]:
     text = _ABBREV_RE.sub(lambda m: m.group(1), text)
     out = []
     for t in _TOKEN.findall(text):
-        if re.fullmatch(r"\w+[’']s", t) and not t.lower().endswith(("'s'", "’s’")):
+        if re.fullmatch(rf"{W}+[’']s", t) and not t.lower().endswith(("'s'", "’s’")):
             out += [t[:-2], "'s"]  # "Amara's" → "Amara", "'s"
         else:
             out.append("'s" if t in ("’s", "'s") else t)

@@ -2,7 +2,8 @@
 ``ground_truth.json``.
 
     .venv/bin/python -m tests.planning_eval.score                  # the tuning split (this folder)
-    .venv/bin/python -m tests.planning_eval.score --split heldout2 # tests/planning_eval/heldout2/ (the held-out split)
+    .venv/bin/python -m tests.planning_eval.score --split heldout2 # tests/planning_eval/heldout2/ (now a tuning split)
+    .venv/bin/python -m tests.planning_eval.score --split heldout3 # tests/planning_eval/heldout3/ (the held-out split)
 
 A story's ground truth lists its acting entities and, per sentence (matched by its opening words, in order), who does
 which visible action: ``[entity id, verb lemma]``. Entities come in two forms:
