@@ -380,7 +380,8 @@ def build_config(data: dict[str, Any], source: str, overridden: list[list[str]] 
     except ValidationError as exc:
         from .schema import json_path
 
-        details = [f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        details = [_unknown_key(e) if e["type"] == "extra_forbidden" else f"{json_path(e['loc'])}: {e['msg']}"
+                   for e in exc.errors()]
 
         def from_override(loc: tuple[Any, ...]) -> bool:
             parts = [str(x) for x in loc]  # a key the --set named, or a section containing it
@@ -391,6 +392,26 @@ def build_config(data: dict[str, Any], source: str, overridden: list[list[str]] 
                              hint="see `dreamrunner schema config` for every key, its type and range") from None
         raise InputInvalid(f"invalid configuration from {source}", details=details,
                            hint="see `dreamrunner schema config` for every key") from None
+
+
+def known_keys() -> list[str]:
+    """Every dotted config key (``render.steps``) and section (``render``)."""
+    data = Config().model_dump(mode="json")
+    return list(data) + list(flatten(data))
+
+
+def _unknown_key(error: Any) -> str:
+    """``render.stepz: unknown key; did you mean render.steps?`` (difflib over the known keys; a misspelt section
+    is matched with the keys given under it: ``rendr.steps`` → ``render.steps``)."""
+    import difflib
+
+    key = ".".join(str(p) for p in error["loc"])
+    section = isinstance(error.get("input"), dict)
+    given = [f"{key}.{k}" for k in error["input"]] if section else [key]
+    known = [k for k in known_keys() if section or "." in k or "." not in key]  # a leaf matches leaves
+    near = list(dict.fromkeys(m for g in given for m in difflib.get_close_matches(g, known, n=1, cutoff=0.6)))
+    return f"{key}: unknown key; " + (f"did you mean {' or '.join(near[:3])}?" if near
+                                      else "`dreamrunner config show WS` lists every key")
 
 
 def resolve_config(preset: str | None = None, overrides: list[str] | None = None,

@@ -10,12 +10,14 @@
 Where it goes: always stderr (stdout is for results and ``--json``); nothing at all when ``enabled`` is False (what
 ``--quiet`` and ``--json`` pass). How it looks:
 
-- stderr is a terminal: rich's live display, a spinner per running phase and a bar per count, and one line printed
-  above it when each one ends, so the scroll-back keeps a record.
+- stderr is a terminal: rich's live display, a spinner and the elapsed time per running phase (work without a
+  count draws no bar), a bar per count, and one line printed above it when each one ends, so the scroll-back keeps
+  a record.
 - anything else (a pipe, ``2>log``, CI, Ray workers): plain lines, no ANSI codes, no carriage returns, never
   wrapped. A phase prints one line when it ends (``render: load model tiny … 3.2 s``); a bar prints a line when it
-  starts, at most every ``THROTTLE_S`` seconds while it runs, and when it ends
-  (``render: scene 2/6 s02 denoise 25/50 (12.3 s, ETA 12.0 s)``).
+  starts, at most every ``THROTTLE_S`` seconds while it runs (``every=True``: at each step, for a count of a few
+  long steps such as scenes), and when it ends (``render: scene 2/6 s02 denoise 25/50 (12.3 s, ETA 12.0 s)``). A
+  status line is throttled the same way, but the last one is never lost: it is printed before the next line.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Reporter:
         self._live: Any = None  # rich Progress, started on first use (a run with nothing to do shows nothing)
         self._status: Any = None  # the terminal's status task (``status()``)
         self._status_last = float("-inf")  # not a terminal: when the last status line was printed
+        self._status_held: str | None = None  # not a terminal: the last status line, not printed yet (throttled)
 
     def __enter__(self) -> Reporter:
         return self
@@ -70,7 +73,11 @@ class Reporter:
         self.close()
 
     def close(self) -> None:
-        """Stop the live display (lines already printed stay)."""
+        """Stop the live display (lines already printed stay); not on a terminal, print a status line the throttle
+        held back."""
+        if self._status_held is not None:
+            self._print(self._status_held)
+            self._status_held = None
         if self._live is not None:
             self._live.stop()
             self._live = None
@@ -83,21 +90,25 @@ class Reporter:
         the phase ends somewhere else than where it starts."""
         return Phase(self, f"{name} {detail}".strip())
 
-    def bar(self, description: str, total: float | None, note: str = "", unit: str = "") -> Bar:
+    def bar(self, description: str, total: float | None, note: str = "", unit: str = "", every: bool = False) -> Bar:
         """Counted work (denoise steps, training steps, motions, MiB read): ``advance()`` / ``update(...)``, then
-        ``end()`` or leave the ``with`` block. ``total`` None: a count without ETA. Float counts show one
-        decimal; ``unit`` follows the count (``12.5/40.0 MiB``)."""
-        return Bar(self, description, total, note, unit)
+        ``end()`` or leave the ``with`` block. ``total`` None: a count without ETA (and without a bar). Float
+        counts show one decimal; ``unit`` follows the count (``12.5/40.0 MiB``). ``every``: not on a terminal, a
+        line at every update instead of at most every THROTTLE_S (a few long steps: render's scenes)."""
+        return Bar(self, description, total, note, unit, every)
 
     def line(self, text: str) -> None:
         """One line as it is (no stage prefix): a result worth keeping in the log, e.g. retrieve's per-motion
-        counts. Clears the status line."""
+        counts. Clears the status line (not on a terminal: prints it first if it was held back by the throttle)."""
+        if self._status_held is not None:
+            self._print(self._status_held)
         self._clear_status()
         self._print(text)
 
     def status(self, text: str) -> None:
         """A transient line (no stage prefix), replaced by the next one: in place on a terminal, else printed at
-        most every THROTTLE_S seconds (the LLM planner's token counts)."""
+        most every THROTTLE_S seconds (the LLM planner's token counts); one held back by the throttle is printed
+        before the next ``line()``, so a log always has the last state."""
         if not self.enabled:
             return
         if self._tty():
@@ -108,7 +119,10 @@ class Reporter:
                 live.update(self._status, description=text)
         elif _clock() - self._status_last >= THROTTLE_S:
             self._status_last = _clock()
+            self._status_held = None
             self._print(text)
+        else:
+            self._status_held = text
 
     # Internals ----------------------------------------------------------------------------------------------------
 
@@ -139,12 +153,19 @@ class Reporter:
                     times = _times(task.elapsed or 0.0, task.completed, task.total, False)
                     return Text(f"{task.fields['info']} {times}".strip(), no_wrap=True)
 
+            class CountBar(BarColumn):
+                """A bar only for counted work: rich draws a task without a total as a pulse, which a terminal
+                without colours shows as a full bar. A phase has its spinner and elapsed time instead."""
+
+                def render(self, task: Any) -> Any:
+                    return super().render(task) if task.total is not None else Text(" " * (self.bar_width or 0))
+
             # One row per task, never wrapped: a long description is cut (its full text is in the line printed
             # when it ends). transient: the live area goes at the end. stdout is never redirected into it:
             # whatever goes to stdout stays there (results, --json, `> file`).
             what = TextColumn("{task.description}", markup=False,
                               table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis"))
-            self._live = Progress(SpinnerColumn(), what, BarColumn(bar_width=24), Info(), console=self._con(),
+            self._live = Progress(SpinnerColumn(), what, CountBar(bar_width=24), Info(), console=self._con(),
                                   transient=True, redirect_stdout=False, expand=True)
             self._live.start()
         return self._live
@@ -169,6 +190,7 @@ class Reporter:
             self._live.remove_task(self._status)
         self._status = None
         self._status_last = float("-inf")
+        self._status_held = None
 
 
 class Phase:
@@ -198,8 +220,10 @@ class Phase:
 class Bar:
     """One counted piece of work; see ``Reporter.bar``."""
 
-    def __init__(self, rep: Reporter, description: str, total: float | None, note: str = "", unit: str = ""):
+    def __init__(self, rep: Reporter, description: str, total: float | None, note: str = "", unit: str = "",
+                 every: bool = False):
         self.rep, self.description, self.total, self.note, self.unit = rep, description, total, note, unit
+        self.every = every
         self.completed: float = 0
         self.t0 = _clock()
         self._task = None
@@ -236,8 +260,9 @@ class Bar:
                                         description=self.rep.prefix + self.description, info=self._count())
             return
         now = _clock()
-        # Throttled; the last count is left to end(), which prints it with the total time.
-        if now - self._last >= THROTTLE_S and self.completed != self.total:
+        # Throttled (unless every step is worth a line); the last count is left to end(), which prints it with the
+        # total time.
+        if (self.every or now - self._last >= THROTTLE_S) and self.completed != self.total:
             self._last = now
             self.rep._print(self._line(False))
 

@@ -7,17 +7,21 @@ The plan is hand-editable. Boxes are ``[x0, y0, x1, y1]`` normalised to [0, 1] w
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
+import types
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_serializer
 
-from .errors import PlanInvalid
+from .errors import PlanInvalid, listing
 
 PLAN_SCHEMA_VERSION = 1
+SCHEMA_ID_BASE = "urn:dreamrunner:schema"  # the published schemas' $id (there is no project web site to host them)
 NO_MOTION = "none"
 ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -140,6 +144,12 @@ class Scene(_Strict):
 
 
 class Plan(_Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, serialize_by_alias=True)
+
+    schema_uri: str | None = Field(
+        None, alias="$schema", description="Optional: the JSON Schema editors check this file against (e.g. "
+        "\"plan.schema.json\", from `dreamrunner schema plan`). Ignored by dreamrunner, and kept when it rewrites "
+        "plan.json.")
     schema_version: Literal[1] = PLAN_SCHEMA_VERSION
     title: str = ""
     story: str = ""
@@ -147,6 +157,14 @@ class Plan(_Strict):
     objects: list[ObjectEntity] = Field(default_factory=list)
     motions: list[Motion] = Field(default_factory=list)
     scenes: list[Scene] = Field(..., min_length=1)
+
+    @model_serializer(mode="wrap")
+    def _without_empty_schema(self, handler: Any) -> dict[str, Any]:
+        """``$schema`` is written back only when the file had one (plans the planner writes have none)."""
+        data = handler(self)
+        if data.get("$schema") is None:
+            data.pop("$schema", None)
+        return data
 
     # Lookups -------------------------------------------------------------------------------------------------
     def character(self, cid: str) -> Character | None:
@@ -159,7 +177,7 @@ class Plan(_Strict):
         for s in self.scenes:
             if s.id == sid:
                 return s
-        raise PlanInvalid(f"no scene with id {sid!r} in the plan", hint=f"scene ids: {[s.id for s in self.scenes]}")
+        raise PlanInvalid(f"no scene with id {sid!r} in the plan", hint=f"scene ids: {listing(s.id for s in self.scenes)}")
 
     def scene_index(self, sid: str) -> int:
         return [s.id for s in self.scenes].index(sid)
@@ -240,10 +258,10 @@ def reference_errors(plan: Plan) -> list[str]:
     for si, scene in enumerate(plan.scenes):
         for ci, cid in enumerate(scene.characters):
             if cid not in char_ids:
-                errors.append(f"scenes[{si}].characters[{ci}]: unknown character {cid!r} (known: {sorted(char_ids)})")
+                errors.append(f"scenes[{si}].characters[{ci}]: unknown character {cid!r} (known: {listing(sorted(char_ids))})")
         for mi, mid in enumerate(scene.motions):
             if mid not in motion_ids:
-                errors.append(f"scenes[{si}].motions[{mi}]: unknown motion {mid!r} (known: {sorted(motion_ids)})")
+                errors.append(f"scenes[{si}].motions[{mi}]: unknown motion {mid!r} (known: {listing(sorted(motion_ids))})")
         for ki, kf in enumerate(scene.keyframes):
             for field in ("regions", "merged"):
                 for ri, region in enumerate(getattr(kf, field)):
@@ -251,14 +269,93 @@ def reference_errors(plan: Plan) -> list[str]:
                     if region.entity not in entity_ids:
                         errors.append(
                             f"{where}.entity: unknown entity {region.entity!r}; declare it under 'characters' or "
-                            f"'objects' (known: {sorted(entity_ids)})"
+                            f"'objects' (known: {listing(sorted(entity_ids))})"
                         )
                     if region.motion != NO_MOTION and region.motion not in motion_ids:
                         errors.append(
                             f"{where}.motion: unknown motion {region.motion!r}; declare it under 'motions' or use "
-                            f"'none' (known: {sorted(motion_ids)})"
+                            f"'none' (known: {listing(sorted(motion_ids))})"
                         )
     return errors
+
+
+BOX_FORMAT = "expected [left, top, right, bottom], 4 numbers in 0..1"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model of the object at ``loc`` inside ``model`` (list indices skipped), or None."""
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next((f for name, f in model.model_fields.items() if part in (name, f.alias)), None)
+        if field is None:
+            return None
+        inner = _inner_model(field.annotation)
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    """``list[Region]``, ``Region | None`` → Region; anything else → None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    origin = typing.get_origin(annotation)
+    if origin in (list, typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            found = _inner_model(arg)
+            if found is not None:
+                return found
+    return None
+
+
+def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def readable_errors(exc: ValidationError, model: type[BaseModel], data: Any) -> list[str]:
+    """pydantic's errors as one line each, by JSON path, in words a person editing the file can act on:
+
+    - a misspelt field gets "unknown field 'captoin'; did you mean 'caption'?" (difflib over the fields known at
+      that place), and the "Field required" of the field it stands for is dropped;
+    - a malformed box gets one line, "expected [left, top, right, bottom], 4 numbers in 0..1", with what was there.
+    """
+    errs = exc.errors()
+    missing = [tuple(e["loc"]) for e in errs if e["type"] == "missing" and e["loc"]]
+    typos: dict[tuple[Any, ...], str] = {}  # loc of a misspelt field → the missing field it stands for (or known)
+    for e in errs:
+        loc = tuple(e["loc"])
+        if e["type"] == "extra_forbidden" and loc:
+            here = _model_at(model, loc[:-1])
+            known = [f.alias or n for n, f in here.model_fields.items()] if here is not None else []
+            absent = [str(m[-1]) for m in missing if m[:-1] == loc[:-1]]
+            near = difflib.get_close_matches(str(loc[-1]), absent, n=1) or difflib.get_close_matches(
+                str(loc[-1]), known, n=1)
+            typos[loc] = near[0] if near else ""
+    out: list[str] = []
+    boxes: set[tuple[Any, ...]] = set()
+    for e in errs:
+        loc = tuple(e["loc"])
+        if "box" in loc and e["type"] != "value_error":  # our own box checks (value_error) already say what to do
+            at = loc[:loc.index("box") + 1]
+            if at not in boxes:
+                boxes.add(at)
+                out.append(f"{json_path(at)}: {BOX_FORMAT} (got {json.dumps(_value_at(data, at), default=str)})")
+        elif loc in typos:
+            near = typos[loc]
+            out.append(f"{json_path(loc)}: unknown field {loc[-1]!r}; " + (
+                f"did you mean {near!r}?" if near else "remove it (`dreamrunner schema plan` lists the fields)"))
+        elif e["type"] == "missing" and any(t[:-1] == loc[:-1] and n == loc[-1] for t, n in typos.items()):
+            continue  # the misspelt field's line says it
+        else:
+            out.append(f"{json_path(loc)}: {e['msg']}")
+    return out
 
 
 def validate_plan(data: Any, source: str = "plan.json") -> Plan:
@@ -266,7 +363,7 @@ def validate_plan(data: Any, source: str = "plan.json") -> Plan:
     try:
         plan = Plan.model_validate(data)
     except ValidationError as exc:
-        details = [f"{json_path(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        details = readable_errors(exc, Plan, data)
         raise PlanInvalid(
             f"{source} is not a valid plan ({len(details)} error{'s' if len(details) != 1 else ''})",
             hint="fix the fields listed (the schema: `dreamrunner schema plan`), then run the command again",
@@ -320,8 +417,32 @@ def outside_references(plan: Plan, root: Path) -> list[str]:
     return out
 
 
+def schema_id(kind: str, *more: str) -> str:
+    """The ``$id`` of a published schema, e.g. ``urn:dreamrunner:schema:plan:1``."""
+    return ":".join([SCHEMA_ID_BASE, kind, str(PLAN_SCHEMA_VERSION), *more])
+
+
 def plan_json_schema() -> dict:
-    return Plan.model_json_schema()
+    """plan.json's JSON Schema, with ``$schema`` and ``$id`` (editors: README, "Editing plan.json")."""
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id("plan"),
+            **Plan.model_json_schema()}
+
+
+def caption_token_warnings(plan: Plan) -> list[str]:
+    """Captions of a character's region that lack its token (``[v1]``): the character LoRA was trained with the
+    token, so a caption without it asks for a generic look. One line each, by JSON path (scene ids, not indices);
+    absent regions ([0, 0, 0, 0]) are not checked."""
+    tokens = {c.id: c.token for c in plan.characters}
+    out = []
+    for scene in plan.scenes:
+        for ki, kf in enumerate(scene.keyframes):
+            for r in kf.regions:
+                token = tokens.get(r.entity)
+                if token and not r.absent and token not in r.caption:
+                    out.append(f"plan.scenes[{scene.id}].keyframes[{ki}].regions[{r.entity}].caption has no "
+                               f"{token} ({r.entity}'s token): {r.caption!r}; write it before the character's "
+                               f"description, e.g. 'A {token} ...'")
+    return out
 
 
 def slug(text: str, fallback: str = "item") -> str:

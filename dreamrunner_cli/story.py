@@ -37,8 +37,12 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import InputInvalid
+
+if TYPE_CHECKING:
+    from .schema import Plan
 
 
 @dataclass
@@ -199,3 +203,31 @@ def check_reference_image(path: Path, where: str, max_pixels: int = MAX_REF_PIXE
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise InputInvalid(f"{where}: image {path} is damaged or truncated: {type(exc).__name__}: {exc}",
                            hint="re-export the image as PNG or JPEG") from None
+
+
+def missing_reference_images(plan: Plan, story: StoryInput | None, workspace: Path) -> list[str]:
+    """One warning per character that appears in a scene but has no reference images, said at plan time (adapt
+    would otherwise report it only after training the motions): without images there is no character LoRA, so the
+    character's look is not kept from scene to scene. Each names the character and the fix: images in the story's
+    front matter (``story``, the file the user wrote), or in plan.json for a plan without a story."""
+    seen = {cid for s in plan.scenes for cid in s.characters}
+    seen |= {r.entity for s in plan.scenes for kf in s.keyframes for r in kf.regions}
+    declared = {c.id: i for i, c in enumerate(story.characters)} if story is not None else {}
+    out = []
+    for i, c in enumerate(plan.characters):
+        if c.reference_images or c.id not in seen:
+            continue
+        why = (f"character {c.id!r} has no reference images, so adapt trains no character LoRA for it and its look "
+               "may change from scene to scene")
+        example = f"refs/{c.id}/1.png"
+        if story is None:
+            fix = (f"copy images into {workspace} (e.g. {example}) and list them in plan.json "
+                   f"characters[{i}].reference_images")
+        elif c.id in declared:
+            fix = (f"add `images: [{example}]` (paths relative to the story file) to characters"
+                   f"[{declared[c.id]}] in the front matter of {story.path}, then plan again")
+        else:
+            fix = (f"the planner found it in the story; declare it in the front matter of {story.path} (id: {c.id}, "
+                   f"images: [{example}]), then plan again")
+        out.append(f"{why}: {fix}")
+    return out

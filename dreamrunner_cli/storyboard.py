@@ -36,8 +36,11 @@ MARK_H = 10  # room above the panels for the "new caption" marks
 REF_H = 96  # height of a reference-image thumbnail in the characters row
 SCENES_PER_PAGE = 24  # scenes per picture (≈ 6,000 px tall at ~250 px a scene); storyboard.png, storyboard-2.png, … (page_paths)
 
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-           (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207)]
+# Distinct colours, each dark enough for the boxes' white labels (contrast with white ≥ 3:1).
+PALETTE = [(31, 119, 180), (200, 82, 0), (34, 130, 34), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+           (196, 60, 150), (125, 125, 20), (0, 128, 140), (57, 59, 121), (170, 0, 120), (0, 100, 40),
+           (90, 100, 120), (128, 0, 0), (100, 60, 160), (160, 100, 20)]
+SKIPPED_INK = (180, 20, 20)  # "not planned: …" notes under a scene
 INK, GREY, PANEL_BG, PANEL_EDGE = (25, 25, 25), (110, 110, 110), (244, 244, 240), (170, 170, 170)
 
 
@@ -113,14 +116,22 @@ def _reference_thumbs(plan: Plan, root: Path | None) -> list[tuple[str, list]]:
     return out
 
 
+def entity_colour(eid: str) -> tuple[int, int, int]:
+    """An entity's colour, picked from ``PALETTE`` by a hash of its id alone: adding, removing or reordering entities
+    never changes the colours of the others, so a redrawn storyboard compares with the last one. (Two entities may
+    share a colour; every box is labelled with its entity.)"""
+    import hashlib
+
+    return PALETTE[int.from_bytes(hashlib.sha256(eid.encode("utf-8")).digest()[:4], "big") % len(PALETTE)]
+
+
 def entity_colours(plan: Plan) -> dict[str, tuple[int, int, int]]:
-    """A distinct colour per entity, stable in plan order (characters, then objects, then anything else)."""
+    """A colour per entity (``entity_colour``), in plan order (characters, then objects, then anything else)."""
     ids = [c.id for c in plan.characters] + [o.id for o in plan.objects]
     for scene in plan.scenes:
         for kf in scene.keyframes:
             ids += [r.entity for r in kf.regions + kf.merged]
-    ids = list(dict.fromkeys(ids))
-    return {eid: PALETTE[i % len(PALETTE)] for i, eid in enumerate(ids)}
+    return {eid: entity_colour(eid) for eid in dict.fromkeys(ids)}
 
 
 def picture_width(plan: Plan) -> int:
@@ -137,7 +148,8 @@ def page_paths(out: Path, n_scenes: int, scenes_per_page: int | None = None) -> 
     return [out] + [out.with_name(f"{out.stem}-{k}{out.suffix}") for k in range(2, pages + 1)]
 
 
-def draw_storyboard(plan: Plan, out: Path, root: Path | None = None, scenes_per_page: int | None = None) -> Path:
+def draw_storyboard(plan: Plan, out: Path, root: Path | None = None, scenes_per_page: int | None = None,
+                    skipped: dict[str, list[str]] | None = None) -> Path:
     """Draw the storyboard of ``plan`` to ``out`` (PNG, written atomically) and return ``out``.
 
     At most ``scenes_per_page`` scenes (default ``SCENES_PER_PAGE``) go in one picture, so a long plan never makes
@@ -150,6 +162,8 @@ def draw_storyboard(plan: Plan, out: Path, root: Path | None = None, scenes_per_
         out: the first picture's path, usually ``<workspace>/storyboard.png``.
         root: the folder reference-image paths are relative to (default: the folder of ``out``, the workspace).
         scenes_per_page: scenes per picture (≥ 1).
+        skipped: per scene id, the lines saying which sentences the planner left out ("not planned: …"), written
+            in red under the scene's text (the built-in planner's `unattributed`).
     """
     out = Path(out)
     root = out.parent if root is None else Path(root)
@@ -157,11 +171,13 @@ def draw_storyboard(plan: Plan, out: Path, root: Path | None = None, scenes_per_
     paths = page_paths(out, len(plan.scenes), per)
     refs = _reference_thumbs(plan, root)
     for k, path in enumerate(paths):
-        _draw_page(plan, plan.scenes[k * per:(k + 1) * per], path, refs if k == 0 else [], k + 1, len(paths))
+        _draw_page(plan, plan.scenes[k * per:(k + 1) * per], path, refs if k == 0 else [], k + 1, len(paths),
+                   skipped or {})
     return out
 
 
-def _draw_page(plan: Plan, scenes: list, out: Path, refs: list, page: int, pages: int) -> None:
+def _draw_page(plan: Plan, scenes: list, out: Path, refs: list, page: int, pages: int,
+               skipped: dict[str, list[str]] | None = None) -> None:
     from PIL import Image, ImageDraw
 
     # 1. Measure: wrap every scene's text and captions to the picture width to know the height.
@@ -172,7 +188,8 @@ def _draw_page(plan: Plan, scenes: list, out: Path, refs: list, page: int, pages
     texts = []
     for s in scenes:
         head = f"{s.id}" + (f" · {s.location}" if s.location else "") + f": {s.narration}"
-        texts.append((_wrap(head, f_text, text_w), _wrap(f"background: {s.background}", f_text, text_w),
+        notes = [line for note in (skipped or {}).get(s.id, []) for line in _wrap(note, f_text, text_w)]
+        texts.append((_wrap(head, f_text, text_w), _wrap(f"background: {s.background}", f_text, text_w) + notes,
                       _caption_lines(s, f_cap, text_w)))
     height = MARGIN + TITLE_H + LEGEND_H
     for head, bg, caps in texts:
@@ -215,8 +232,9 @@ def _draw_page(plan: Plan, scenes: list, out: Path, refs: list, page: int, pages
         for line in head:
             draw.text((MARGIN, ty), line, font=f_text, fill=INK)
             ty += LINE_H
-        for line in bg:
-            draw.text((MARGIN, ty), line, font=f_text, fill=GREY)
+        n_bg = len(_wrap(f"background: {scene.background}", f_text, text_w))
+        for n, line in enumerate(bg):  # the background, then the planner's "not planned" notes in red
+            draw.text((MARGIN, ty), line, font=f_text, fill=GREY if n < n_bg else SKIPPED_INK)
             ty += LINE_H
         for entity, label, lines in caps:
             colour = colours.get(entity.split(" ")[0], GREY)

@@ -2,7 +2,8 @@
 
 Stage records (``dreamrunner.lock``) are the core contract (ARCHITECTURE.md): for each stage and item they keep the
 hash of every named dependency and of every output. An item is skipped when its dependencies are unchanged and its
-outputs exist; otherwise it re-runs and the reason names what changed ("plan.scenes[s02] changed"). Records are
+outputs exist; otherwise it re-runs and the reason names what changed ("plan.scenes[s02].keyframes[2].regions[dog].box
+changed", "config.render.steps 8 → 40"). Records are
 written after the outputs, so a run killed at any point leaves no item that looks finished.
 """
 
@@ -227,6 +228,29 @@ def sweep_temp(folders: list[Path], recursive: list[bool] | None = None, older_t
     return removed
 
 
+# Item locks (`Workspace.item_locked`) ----------------------------------------------------------------------------
+
+ITEMS_DIR = ".dreamrunner-items"  # one lock file per claimed item, and the records lock (only batch items make it)
+_ITEM_MODE: dict[Path, int] = {}  # workspace roots this process holds in item mode (how many item locks)
+
+
+def _claim_name(claim: str) -> str:
+    """``render/s02`` → ``render--s02`` (a file name; ids are plan slugs, anything else becomes ``_``)."""
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in claim.replace("/", "--"))
+
+
+@contextlib.contextmanager
+def _records_guard(ws: Workspace) -> Iterator[None]:
+    """A short exclusive lock around one read-modify-write of the records file, when items of this workspace may
+    run in other processes (item mode); a stage command holds the whole workspace already."""
+    if ws.root not in _ITEM_MODE:
+        yield
+        return
+    with open(ws.root / ITEMS_DIR / "records.lock", "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)  # blocking: another holder keeps it for one write only
+        yield
+
+
 # The workspace -------------------------------------------------------------------------------------------------
 
 
@@ -341,6 +365,72 @@ class Workspace:
             yield
         finally:
             f.close()  # closing the descriptor releases the flock
+
+    @contextlib.contextmanager
+    def item_locked(self, claims: list[str], wait: bool = True, timeout: float | None = None) -> Iterator[None]:
+        """Hold the workspace for some items only, so that independent items of one story run in parallel
+        (`dreamrunner batch`; docs/batch.md "Locks").
+
+        - The process lock is held *shared*: any number of item holders, never beside a stage command (which holds
+          it exclusively, so it fails with WorkspaceBusy, or queues with --wait, while items run, and the reverse).
+        - Each claim (``"render/s02"``) is an exclusive lock of its own (``.dreamrunner-items/<claim>.lock``): two
+          processes never run the same item.
+        - While it is held, ``Records.record`` updates the records file under a short lock of its own (read, change
+          this item, write), so concurrent items never lose each other's records.
+        - Temp leftovers of killed runs are swept only when this process is alone in the workspace (it got the lock
+          exclusively before sharing it), never under another process that may be writing them.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        start = time.monotonic()
+        f = open(self.root / ".dreamrunner.pid", "a+")
+        held: list[Any] = [f]
+        try:
+            try:  # alone: sweep what killed runs left, then share the lock
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                f.seek(0)
+                f.truncate()
+                f.write(f"pid {os.getpid()} (batch items)")
+                f.flush()
+                sweep_temp([self.root] + [self.root / d for d in STAGE_FOLDERS_ALL], [False] + [True] *
+                           len(STAGE_FOLDERS_ALL), older_than=time.time())
+            except BlockingIOError:
+                pass
+            self._flock(f, fcntl.LOCK_SH, wait, timeout, start,
+                        lambda holder: f"workspace {self.root} is in use by {holder}")
+            (self.root / ITEMS_DIR).mkdir(exist_ok=True)
+            for claim in sorted(set(claims)):  # always in the same order: two holders never wait for each other
+                c = open(self.root / ITEMS_DIR / f"{_claim_name(claim)}.lock", "a+")
+                held.append(c)
+                self._flock(c, fcntl.LOCK_EX, wait, timeout, start,
+                            lambda holder, claim=claim: f"item {claim} of workspace {self.root} is being run by "
+                                                        f"{holder}")
+                c.seek(0)
+                c.truncate()
+                c.write(f"pid {os.getpid()}")
+                c.flush()
+            _ITEM_MODE[self.root] = _ITEM_MODE.get(self.root, 0) + 1
+            try:
+                yield
+            finally:
+                _ITEM_MODE[self.root] -= 1
+                if not _ITEM_MODE[self.root]:
+                    del _ITEM_MODE[self.root]
+        finally:
+            for h in reversed(held):
+                h.close()  # closing the descriptors releases the flocks
+
+    @staticmethod
+    def _flock(f: Any, mode: int, wait: bool, timeout: float | None, start: float, busy: Any) -> None:
+        while True:
+            try:
+                fcntl.flock(f.fileno(), mode | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if not wait or (timeout is not None and time.monotonic() - start > timeout):
+                    f.seek(0)
+                    raise WorkspaceBusy(busy(f.read().strip() or "another process"),
+                                        hint="wait for it to finish, or pass --wait to queue behind it") from None
+                time.sleep(0.2)
 
     # Provenance ----------------------------------------------------------------------------------------------
     def log_run(self, entry: dict[str, Any]) -> None:
@@ -487,9 +577,10 @@ class Records:
             entry["values"] = values
         if extra:
             entry.update(extra)
-        self._reload()  # another StageRun in this process may have written since we loaded
-        self.data["stages"].setdefault(stage, {})[item] = entry
-        self.save()
+        with _records_guard(self.ws):  # items of this workspace may be recording in other processes (batch)
+            self._reload()  # another StageRun (in this process, or another item's) may have written since we loaded
+            self.data["stages"].setdefault(stage, {})[item] = entry
+            self.save()
 
     def _reload(self) -> None:
         self.data = Records.load(self.ws).data
@@ -590,12 +681,13 @@ def hash_deps(deps: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-VALUE_PREFIX = "config"  # deps whose values are kept in the record, so a re-run names the keys that changed
+VALUE_PREFIX = ("config", "plan.")  # deps whose values are kept in the record, so a re-run names what changed
 MAX_VALUE_CHARS = 8192  # larger values are only hashed (the reason then says "<name> changed")
 
 
 def dep_values(deps: dict[str, Any]) -> dict[str, Any]:
-    """The small JSON values of the config deps (``config.render`` → its keys and values), stored with the record."""
+    """The small JSON values of the config and plan deps (``config.render`` → its keys and values,
+    ``plan.scenes[s02]`` → the scene), stored with the record."""
     out = {}
     for name, value in deps.items():
         if not name.startswith(VALUE_PREFIX) or isinstance(value, Path):
@@ -615,6 +707,9 @@ def _what_changed(name: str, old_values: dict[str, Any], deps: dict[str, Any]) -
     old = old_values.get(name, _NO_VALUE)
     if old is _NO_VALUE or new is _NO_VALUE:
         return f"{name} changed"
+    if name.startswith("plan."):  # plan.scenes[s04].keyframes[2].regions[dog].box changed
+        found = plan_changes(name, old, new) or [f"{name} changed"]
+        return ", ".join(found[:4] + ([f"… and {len(found) - 4} more"] if len(found) > 4 else []))
     base, _, qualifier = name.partition(" (")  # "config.adapt (motion)" → keys "config.adapt.<key>"
     changes = config_diff({base: old}, {base: new})
     if not changes:
@@ -624,6 +719,36 @@ def _what_changed(name: str, old_values: dict[str, Any], deps: dict[str, Any]) -
 
 
 _NO_VALUE = object()
+
+
+def plan_changes(path: str, old: Any, new: Any) -> list[str]:
+    """Where two JSON values of the plan differ, as paths a person finds in plan.json: fields by name, key frames by
+    index, regions by their entity (``plan.scenes[s04].keyframes[2].regions[dog].box changed``)."""
+    if old == new:
+        return []
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = list(dict.fromkeys([*new, *old]))
+        return [c for k in keys for c in plan_changes(f"{path}.{k}", old.get(k), new.get(k))]
+    if isinstance(old, list) and isinstance(new, list):
+        by_old, by_new = _by_entity(old), _by_entity(new)
+        if by_old is not None and by_new is not None:  # regions: by entity id, so a reordering is not "everything"
+            out = [f"{path}[{e}] removed" for e in by_old if e not in by_new]
+            out += [f"{path}[{e}] added" if e not in by_old else c for e in by_new
+                    for c in ([None] if e not in by_old else plan_changes(f"{path}[{e}]", by_old[e], by_new[e]))]
+            return [c for c in out if c] or [f"{path} reordered"]
+        if len(old) == len(new) and all(isinstance(v, (dict, list)) for v in old + new):  # a box is one value
+            return [c for i, (a, b) in enumerate(zip(old, new)) for c in plan_changes(f"{path}[{i}]", a, b)]
+        if len(old) != len(new):
+            return [f"{path} changed ({len(old)} → {len(new)} items)"]
+    return [f"{path} changed"]
+
+
+def _by_entity(items: list[Any]) -> dict[str, Any] | None:
+    """Regions keyed by their entity id, or None when these are not regions with one entity each."""
+    if not items or not all(isinstance(r, dict) and isinstance(r.get("entity"), str) for r in items):
+        return None
+    keyed = {r["entity"]: r for r in items}
+    return keyed if len(keyed) == len(items) else None
 
 
 # One stage run over its items -------------------------------------------------------------------------------------
@@ -637,6 +762,7 @@ STAGE_FOLDERS: dict[str, tuple[str, ...]] = {
     "render": ("renders", "masks"),
     "evaluate": ("eval",),
 }
+STAGE_FOLDERS_ALL = tuple(sorted({d for ds in STAGE_FOLDERS.values() for d in ds}))
 
 
 class StageRun:
@@ -661,7 +787,9 @@ class StageRun:
         self.records = Records.load(ws)
         self.items: list[dict[str, Any]] = []
         self.notes: list[str] = []
-        if not dry_run:  # leftovers of a killed run of this stage (we hold the workspace lock: none is ours)
+        # Leftovers of a killed run of this stage (we hold the workspace lock: none is ours). Not in item mode:
+        # other processes may be writing theirs (Workspace.item_locked sweeps when it finds the workspace free).
+        if not dry_run and ws.root not in _ITEM_MODE:
             removed = sweep_temp([ws.root] + [ws.root / d for d in STAGE_FOLDERS.get(stage, ())],
                                  [False] + [True] * len(STAGE_FOLDERS.get(stage, ())))
             if removed:

@@ -148,7 +148,8 @@ def test_batch_exit_codes_and_json_summary_through_the_cli(tmp_path, monkeypatch
         if outcome.get("fail"):
             name = self.jobs[1].name
             stories[name] = {"status": "failed", "failed_item": f"{name}:plan", "done": [],
-                             "error": {"error": "bad story", "exit_code": 5, "hint": "fix it"}}
+                             "error": {"error": "InputInvalid", "message": "bad story", "exit_code": 5,
+                                       "hint": "fix it"}}
         return ray_batch.BatchResult(stories, {}, 0.1)
 
     monkeypatch.setattr(ray_batch.RayBatch, "__init__", lambda self, jobs, **kw: setattr(self, "jobs", jobs))
@@ -162,7 +163,7 @@ def test_batch_exit_codes_and_json_summary_through_the_cli(tmp_path, monkeypatch
     outcome["fail"] = True
     res = runner.invoke(app, args)
     assert res.exit_code == 5 and json.loads(res.stdout)["ok"] is False
-    assert "b:plan: bad story (fix it)" in res.stderr
+    assert "b:plan: bad story (hint: fix it)" in res.stderr and "InputInvalid" not in res.stderr
 
 
 def test_a_failed_story_hands_its_untrained_shared_adapter_to_the_next_story():
@@ -174,7 +175,8 @@ def test_a_failed_story_hands_its_untrained_shared_adapter_to_the_next_story():
     batch = RayBatch.__new__(RayBatch)
     jobs = [StoryJob(__import__("pathlib").Path(n)) for n in ("a", "b", "c")]
     batch.jobs, batch.states, batch.known, batch.results = jobs, {j.name: StoryState(j) for j in jobs}, {}, {}
-    batch.running, batch.trainer_of = {}, {}
+    batch.running, batch.queued, batch.trainer_of, batch.has_gpus = {}, {}, {}, False
+    batch.attempts, batch.log_file = {}, None
     batch._add([Item("a", "adapt", "character/x", ()), Item("a", "adapt", "motion/walk", (), "k")])
     batch._add([Item("b", "adapt", "motion/walk", (), "k")])
     batch._add([Item("c", "adapt", "motion/walk", (), "k")])
@@ -188,4 +190,4 @@ def test_a_failed_story_hands_its_untrained_shared_adapter_to_the_next_story():
     assert "b:adapt/motion/walk" in ready and "c:adapt/motion/walk" not in ready
     summary = batch._summary(0.0).stories
     assert summary["a"]["status"] == "failed"
-    assert summary["b"]["status"] == "failed" and "never ran" in summary["b"]["error"]["error"]
+    assert summary["b"]["status"] == "failed" and "never ran" in summary["b"]["error"]["message"]

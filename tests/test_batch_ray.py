@@ -1,102 +1,107 @@
-"""`dreamrunner batch` on a local Ray instance with logical GPUs (tiny preset, CPU).
+"""`dreamrunner batch` end to end, through the CLI, on a local Ray instance (tiny preset, CPU only, no --gpus).
 
-Three stories share two motions: each shared motion is trained once; a GPU worker killed mid-render does not stop
-the batch; a story with bad input fails alone; a second batch run skips every item.
+Two stories share two motions and one story has bad input. While a render runs, its worker process is killed
+with a real ``kill -9`` (the pid the batch log names): the item is retried on a restarted worker, every good story
+still ends with its clips and story.mp4, each shared motion is trained once, the bad story fails alone with its
+error's message, and stdout is exactly one JSON document whatever Ray printed about the dead worker.
 """
 
 from __future__ import annotations
 
 import json
-import threading
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
-ray = pytest.importorskip("ray")
-
-from dreamrunner_cli.executors.graph import StoryJob  # noqa: E402
-from dreamrunner_cli.executors.ray_batch import RayBatch  # noqa: E402
-from dreamrunner_cli.workspace import Workspace  # noqa: E402
+pytest.importorskip("ray")
 
 SETTINGS = ["plan.min_scenes=2", "plan.max_scenes=2", "adapt.steps=2", "adapt.character_steps=2",
             "adapt.checkpoint_every=1", "render.steps=2", "retrieve.max_clips=4"]
 STORIES = {
     "ana": "Ana walks through the quiet park in the morning.\n\nIn the garden Ana waves at her neighbour.\n",
     "ben": "Ben walks along the busy street.\n\nAt the station Ben waves goodbye to his friend.\n",
-    "cai": "Cai walks across the sunny beach.\n\nNear the boats Cai waves to a fisherman.\n",
+    "dud": "---\ncharacters:\n  - id: dud\n    images: [missing.png]\n---\nDud walks home.\n",
 }
+STARTED = re.compile(r"started (\S+:render/s0\d) on pid (\d+) \(attempt 1\)")
 
 
-@pytest.fixture
-def ray_local():
-    """A local Ray instance started after the test's own cache folder is set (workers inherit it)."""
-    import os
-
-    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
-    from dreamrunner_cli.executors.ray_batch import worker_env
-
-    ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": worker_env()})
-    yield
-    ray.shutdown()
-
-
-def _jobs(tmp: Path, stories: dict[str, str]) -> list[StoryJob]:
-    from dreamrunner_cli.cli.batch import _prepare  # noqa: F401  (resolve + save, as batch does)
-
-    jobs = []
-    for name, text in stories.items():
-        story = tmp / "stories" / f"{name}.txt"
-        story.parent.mkdir(parents=True, exist_ok=True)
-        story.write_text(text)
-        job = StoryJob(tmp / "out" / name, story)
-        _prepare(job, "tiny", SETTINGS)
-        jobs.append(job)
-    return jobs
-
-
-def _adapt_records(ws: Path) -> dict[str, str]:
+def _adapt_sources(ws: Path) -> dict[str, str]:
     data = json.loads((ws / "dreamrunner.lock").read_text())
     return {item: rec.get("source") for item, rec in data["stages"].get("adapt", {}).items()}
 
 
-@pytest.mark.slow  # about a minute on 2 cores: `make test-slow`
-def test_batch_shares_motions_survives_a_killed_worker_and_isolates_a_bad_story(tmp_path, ray_local, monkeypatch):
-    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
-    bad = {"dud": "---\ncharacters:\n  - id: dud\n    images: [missing.png]\n---\nDud walks home.\n"}
-    jobs = _jobs(tmp_path, {**STORIES, **bad})
-    killed: list[str] = []
+def _ray_processes() -> list[str]:
+    out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "ray::" in line or "raylet" in line or "gcs_server" in line]
 
-    def kill_first_render(item, actor):
-        if item.stage == "render" and actor is not None and not killed:
-            killed.append(item.id)
-            threading.Timer(0.3, lambda: ray.kill(actor, no_restart=False)).start()
 
-    result = RayBatch(jobs, workers=2, on_dispatch=kill_first_render).run()
-    stories = result.stories
-    assert {n: s["status"] for n, s in stories.items()} == {
-        str(j.workspace): ("failed" if j.workspace.name == "dud" else "finished") for j in jobs}
-    dud = stories[str(tmp_path / "out" / "dud")]
+@pytest.mark.slow  # about two minutes on 2 cores: `make test-slow`
+def test_batch_survives_kill_9_of_a_worker_and_keeps_stdout_json(tmp_path):
+    stories = tmp_path / "stories"
+    stories.mkdir()
+    for name, text in STORIES.items():
+        (stories / f"{name}.txt").write_text(text)
+    out = tmp_path / "out"
+    env = {**os.environ, "DREAMRUNNER_CACHE": str(tmp_path / "cache"), "RAY_AUTH_MODE": "disabled",
+           "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env.pop("DREAMRUNNER_DEBUG", None)
+    cmd = [sys.executable, "-m", "dreamrunner_cli", "batch", *sorted(map(str, stories.glob("*.txt"))),
+           "--out", str(out), "--preset", "tiny", "--cpus", "2", "--db", "demo", "--skip", "evaluate", "--json"]
+    for s in SETTINGS:
+        cmd += ["--set", s]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    log = out / "dreamrunner-batch.log"
+    killed: tuple[str, int] | None = None
+    deadline = time.monotonic() + 600
+    try:
+        while killed is None and proc.poll() is None and time.monotonic() < deadline:
+            match = STARTED.search(log.read_text()) if log.exists() else None
+            if match:
+                time.sleep(0.3)  # mid-render
+                os.kill(int(match.group(2)), signal.SIGKILL)
+                killed = (match.group(1), int(match.group(2)))
+            time.sleep(0.05)
+        stdout, stderr = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert killed, f"no render started: {stderr[-2000:]}"
+    result = json.loads(stdout)  # exactly one JSON document: json.loads refuses anything before or after it
+    assert proc.returncode == 5, stderr[-2000:]
+
+    # the killed item ran again on a restarted worker, and its story finished
+    item, pid = killed
+    assert result["items"][item]["ok"] and result["items"][item]["attempts"] == 2, result["items"][item]
+    text = log.read_text()
+    retry = re.search(rf"started {re.escape(item)} on pid (\d+) \(attempt 2\)", text)
+    assert retry and int(retry.group(1)) != pid
+    assert "Started a local Ray instance" not in stderr and "Started a local Ray instance" in text
+    assert result["log"] == str(log)
+
+    statuses = {Path(n).name: s["status"] for n, s in result["stories"].items()}
+    assert statuses == {"ana": "finished", "ben": "finished", "dud": "failed"}
+    dud = result["stories"][str(out / "dud")]
     assert dud["failed_item"].endswith(":plan") and dud["error"]["exit_code"] == 5
-    assert result.exit_code() == 5 and not result.ok
-    assert killed  # a worker really was killed mid-render …
+    message = dud["error"]["message"]  # the reason, not only the error's type
+    assert "dud.txt" in message and "characters[0]" in message and dud["error"]["error"] == "InputInvalid"
+    assert message in stderr
+
     from dreamrunner_cli.video import probe_video
 
-    for j in jobs[:3]:  # … and every good story still has valid clips and its story.mp4
-        ws = Workspace(j.workspace)
-        assert probe_video(ws.story_video).frames > 0
-    # each shared motion trained once across the three stories, the others took it from the cache
     sources: dict[str, list[str]] = {}
-    for j in jobs[:3]:
-        for item, source in _adapt_records(j.workspace).items():
-            if item.startswith("motion/"):
-                sources.setdefault(item, []).append(source)
+    for name in ("ana", "ben"):
+        ws = out / name
+        assert probe_video(ws / "story.mp4").frames > 0
+        for adapter, source in _adapt_sources(ws).items():
+            if adapter.startswith("motion/"):
+                sources.setdefault(adapter, []).append(source)
     assert set(sources) == {"motion/walking", "motion/waving"}
-    for item, srcs in sources.items():
-        assert sorted(srcs).count("trained") == 1 and len(srcs) == 3, (item, srcs)
-
-    # a second run skips every item of the good stories
-    again = RayBatch(jobs[:3], workers=2).run()
-    assert again.ok
-    actions = [it["action"] for r in again.items.values() for it in r.get("items", [])]
-    assert actions and set(actions) == {"skipped"}
+    for adapter, srcs in sources.items():  # trained once, taken from the cache by the two other stories
+        assert srcs.count("trained") == 1 and len(srcs) == 2, (adapter, srcs)
+    assert not _ray_processes(), _ray_processes()  # the local instance was shut down

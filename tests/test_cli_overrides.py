@@ -101,7 +101,7 @@ def test_reasons_name_each_changed_key_with_its_old_and_new_value(tmp_path):
     d = rec.decide("render", "s01", {"config.render": {"steps": 40, "fps": 8}, "config.adapt (motion)": {"rank": 16},
                                      "plan.scenes[s01]": {"x": 2}}, [])
     assert d.run and d.reason == ("config.render.steps 8 → 40, config.adapt.rank 32 → 16 (motion), "
-                                  "plan.scenes[s01] changed")
+                                  "plan.scenes[s01].x changed")
     reloaded = Records.load(rec.ws)  # the values live in the checksummed records file and read back
     assert reloaded.get("render", "s01")["values"]["config.render"] == {"steps": 8, "fps": 8}
 

@@ -65,7 +65,9 @@ def test_real_json_outputs_validate_against_the_published_schema(tmp_path, publi
 
 
 def test_the_schema_rejects_what_breaks_the_contract(published):
-    good = {"schema_version": 1, "stage": "render", "workspace": "/w", "dry_run": True, "notes": [],
+    good = {"schema_version": 1, "command": "render", "stage": "render", "workspace": "/w", "dry_run": True,
+            "notes": [], "seeds": {"s01": 1}, "attention": "sdpa", "story": None,
+            "models": {"video_model": "tiny", "revision": None, "dtype": "float32"},
             "items": [{"stage": "render", "item": "s01", "run": True, "reason": "never ran", "action": "would run"}]}
     jsonschema.validate(good, published)
     for broken in ({k: v for k, v in good.items() if k != "schema_version"},  # no version

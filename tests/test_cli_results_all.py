@@ -218,7 +218,7 @@ def test_batch_summary(tmp_path, monkeypatch):
     from dreamrunner_cli.executors.graph import Item
 
     def fake_run(self):
-        self.known, self.results, self.trainer_of = {}, {}, {}
+        self.known, self.results, self.trainer_of, self.attempts, self.log_file = {}, {}, {}, {}, None
         self.states = {j.name: ray_batch.StoryState(j) for j in self.jobs}
         for job in self.jobs:
             item = Item(job.name, "plan")
@@ -251,15 +251,15 @@ def test_batch_summary(tmp_path, monkeypatch):
 # The schema constrains what it publishes ---------------------------------------------------------------------------
 
 GOOD = {
-    "config get": {"schema_version": 1, "workspace": "/w", "source": "config.json", "key": "render.steps",
+    "config get": {"schema_version": 1, "command": "config get", "workspace": "/w", "source": "config.json", "key": "render.steps",
                    "value": 8},
-    "doctor": {"schema_version": 1, "preset": "tiny", "status": "ok", "exit_code": 0,
+    "doctor": {"schema_version": 1, "command": "doctor", "preset": "tiny", "status": "ok", "exit_code": 0,
                "checks": [{"name": "disk", "status": "ok", "message": "m", "fix": None, "exit_code": 0,
                            "details": {}}]},
-    "index build": {"schema_version": 1, "index": "/i", "rows": 2, "unreadable": 0, "unreadable_examples": [],
+    "index build": {"schema_version": 1, "command": "index build", "index": "/i", "rows": 2, "unreadable": 0, "unreadable_examples": [],
                     "expanded_rows": 0, "vocabulary": 4, "postings": 4, "bytes": 10, "seconds": 0.1,
                     "rows_per_s": 20.0, "fingerprint": "f", "columns": {"path": "path", "caption": "caption"}},
-    "export": {"schema_version": 1, "stage": "export", "workspace": "/w", "scenes": ["s01"], "format": "text",
+    "export": {"schema_version": 1, "command": "export", "stage": "export", "workspace": "/w", "scenes": ["s01"], "format": "text",
                "out": None, "notes": [], "text": "Background: x\n"},
 }
 BROKEN = [

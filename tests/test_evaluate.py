@@ -267,7 +267,7 @@ def test_dry_run_writes_nothing_and_missing_renders_name_the_next_command(tmp_pa
     assert {it["action"] for it in res["items"]} == {"would run"} and not ws.eval_dir.exists()
     with pytest.raises(MissingUpstream) as exc:
         stage.run(ws, tiny_cfg(), encoders=fakes(), progress=False)
-    assert "renders/s02.mp4" in exc.value.message and "dreamrunner render" in exc.value.hint
+    assert "renders/s02.mp4" in exc.value.message and f"dreamrunner run {ws.root}" in exc.value.hint  # all stages
 
 
 def test_only_scene_leaves_the_story_alone(tmp_path):

@@ -238,7 +238,7 @@ def test_plan_lookups_find_by_id_and_name_what_is_missing():
     assert plan.scene_index("s1") == 0 and plan.scene_index("s2") == 1
     with pytest.raises(PlanInvalid) as exc:
         plan.scene("s9")
-    assert "'s9'" in str(exc.value) and exc.value.hint == "scene ids: ['s1', 's2']"
+    assert "'s9'" in str(exc.value) and exc.value.hint == "scene ids: s1, s2"
 
 
 def test_a_motions_retrieval_query_is_its_own_or_the_template():
@@ -333,10 +333,10 @@ def test_reference_errors_name_each_problem_with_its_json_path():
         "objects[2].id: 'mia' is also a character id",
     ]
     assert details[6] == "motions: the id 'none' is reserved for static entities"
-    assert details[7] == "scenes[1].characters[0]: unknown character 'rex' (known: ['mia'])"
-    assert details[8] == "scenes[1].motions[0]: unknown motion 'fly' (known: ['none', 'walk'])"
+    assert details[7] == "scenes[1].characters[0]: unknown character 'rex' (known: mia)"
+    assert details[8] == "scenes[1].motions[0]: unknown motion 'fly' (known: none, walk)"
     assert details[9].startswith("scenes[1].keyframes[0].regions[0].entity: unknown entity 'ghost'; declare it")
-    assert "(known: ['mia', 'rock'])" in details[9]
+    assert "(known: mia, rock)" in details[9]
     assert details[10].startswith("scenes[1].keyframes[0].regions[0].motion: unknown motion 'fly'; declare it")
     assert details[11].startswith("scenes[1].keyframes[0].merged[0].entity: unknown entity 'ufo'")
     assert len(details) == 12

@@ -177,13 +177,15 @@ def test_render_shows_its_phases_in_order_on_stderr_only(ws):
     res = invoke("render", ws)
     lines = progress_lines(res.stderr, "render")
     assert not ANSI.search(res.stderr)
-    in_order(lines, r"^render: load model tiny … [\d.]+ s$",
+    in_order(lines, r"^render: load model tiny … [\d.]+ s$", r"^render: scenes rendered 0/2 \(",
              r"^render: scene 1/2 s01 encode prompts … ", r"^render: scene 1/2 s01 denoise 0/3 ",
              r"^render: scene 1/2 s01 denoise 3/3 \([\d.]+ s\)$", r"^render: scene 1/2 s01 VAE decode … ",
-             r"^render: scene 1/2 s01 encode mp4 … ", r"^render: scene 2/2 s02 encode prompts … ",
+             r"^render: scene 1/2 s01 encode mp4 … ", r"^render: scenes rendered 1/2 \([\d.]+ s, ETA [\d.]+ s\)$",
+             r"^render: scene 2/2 s02 encode prompts … ",
              r"^render: scene 2/2 s02 denoise 3/3 ", r"^render: scene 2/2 s02 VAE decode … ",
-             r"^render: scene 2/2 s02 encode mp4 … ", r"^render: stitch story\.mp4 \(2 scenes\) … ")
-    assert len(lines) == 1 + 2 * 5 + 1
+             r"^render: scene 2/2 s02 encode mp4 … ", r"^render: scenes rendered 2/2 \([\d.]+ s\)$",
+             r"^render: stitch story\.mp4 \(2 scenes\) … ")
+    assert len(lines) == 1 + 2 * 5 + 3 + 1  # load, 5 per scene, the overall scenes bar's 3 lines, stitch
     assert not progress_lines(res.stdout, "render") and "denoise" not in res.stdout  # stdout: the results only
     # --json: stdout is one JSON object and stderr has no progress (--quiet passes the same progress=False; it is
     # checked on retrieve and index build, where a run costs less).

@@ -121,10 +121,11 @@ def test_missing_adapters_stop_render_before_any_model_loads_and_dry_run_lists_t
     dry = stage.run(ws, cfg, dry_run=True, progress=False)
     s01 = dry["items"][0]
     assert s01["loras"] == ["motion/waving"] and s01["missing_loras"] == ["motion/jumping"]
-    assert any("dreamrunner adapt" in n and "--motion jumping" in n for n in dry["notes"])
+    chain = f"dreamrunner retrieve {ws.root} && dreamrunner adapt {ws.root} && dreamrunner render {ws.root}"
+    assert any("motion/jumping" in n and chain in n for n in dry["notes"])  # the whole chain: issue 25 item 5
     with pytest.raises(MissingUpstream) as err:
         stage.run(ws, cfg, progress=False)
-    assert err.value.exit_code == 3 and "--motion jumping" in err.value.hint
+    assert err.value.exit_code == 3 and "motion/jumping" in err.value.message and chain in err.value.hint
     assert not ws.scene_video("s01").exists()
     # `dreamrunner status` shows the same per scene
     from typer.testing import CliRunner

@@ -143,7 +143,7 @@ def test_only_what_changed_reruns(ws, demo_db):
     ws.plan.write_text(json.dumps(plan))
     r = stage.run(ws, tiny_cfg(), db=str(demo_db), progress=False)
     assert [(i["item"], i["action"], i["reason"]) for i in r["items"]] == [
-        ("walking", "skipped", "up to date"), ("waving", "ran", "plan.motions[waving] changed")]
+        ("walking", "skipped", "up to date"), ("waving", "ran", "plan.motions[waving].description changed")]
     assert load_manifest(ws.retrieval_dir / "waving" / "manifest.json").query == "person is waving hand"
     # Moving the database (same content) does not re-run; a missing clips folder does.
     moved = ws.root.parent / "moved-db"

@@ -164,7 +164,8 @@ def test_render_writes_every_scene_and_the_story_then_skips_everything(ws, rende
     out = json.loads(invoke("render", ws, "--json").stdout)
     assert render_spy == [ids[1]]
     reasons = {it["item"]: it for it in out["items"]}
-    assert reasons[ids[1]]["reason"] == f"plan.scenes[{ids[1]}] changed"
+    entity = plan["scenes"][1]["keyframes"][0]["regions"][0]["entity"]
+    assert reasons[ids[1]]["reason"] == f"plan.scenes[{ids[1]}].keyframes[0].regions[{entity}].box changed"
     assert reasons["story"]["action"] == "ran"
 
     # 3. A config key render does not read re-renders nothing; one it reads re-renders every scene.
@@ -172,7 +173,8 @@ def test_render_writes_every_scene_and_the_story_then_skips_everything(ws, rende
     invoke("render", ws, "--set", "evaluate.alignment_frames=4", "--quiet")
     assert render_spy == []
     out = json.loads(invoke("render", ws, "--set", "render.guidance_scale=5.0", "--dry-run", "--json").stdout)
-    assert render_spy == [] and {it["item"] for it in out["items"] if it["run"]} == set(ids)
+    assert render_spy == [] and {it["item"] for it in out["items"] if it["run"]} == set(ids) | {"story"}
+    assert next(it for it in out["items"] if it["item"] == "story")["reason"].startswith("renders would change")
     assert all(re.fullmatch(r"config\.render\.guidance_scale \S+ → 5\.0", it["reason"])  # names key and values
                for it in out["items"] if it["item"] in ids)
 

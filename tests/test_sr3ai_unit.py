@@ -756,7 +756,7 @@ def test_draw_regions_grid_colours_stripes_outline_and_legend(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from dreamrunner_cli.sr3ai.export import BACKGROUND, PALETTE, draw_regions
+    from dreamrunner_cli.sr3ai.export import BACKGROUND, GRID, PALETTE, draw_regions
     from dreamrunner_cli.sr3ai.regions import scene_regions
 
     regions = scene_regions(overlap_scene(), tiny_geometry())
@@ -765,13 +765,14 @@ def test_draw_regions_grid_colours_stripes_outline_and_legend(tmp_path):
     img = Image.open(out)
     assert img.format == "PNG" and img.mode == "RGB"
     assert Image.open(draw_regions(regions, tmp_path / "pics" / "no-suffix")).format == "PNG"  # PNG by name
-    # 3 latent frames of key frames 1, 3, 5 → 3 panels in one row; cells of 16 px (4 × 4 tokens → 64 px panels);
-    # width 12 + 3 · (64 + 12); height 12 + (22 + 64 + 12) + legend (3 one-line entries: 3 · 18 + 3 · 4 + 12)
-    assert img.size == (240, 188)
+    # 3 latent frames of key frames 1, 3, 5 → 3 panels in one row; cells of 16 px (4 × 4 tokens → 64 px panels),
+    # too narrow for a one-line title: two lines (a 39 px band), each slot as wide as the widest line ("latent
+    # frame 0", 94 px); width 12 + 3 · (94 + 12); height 12 + (39 + 64 + 12) + legend (3 · 18 + 3 · 4 + 12)
+    assert img.size == (330, 205)
     a = np.asarray(img)
     teddy, cat = PALETTE[0], PALETTE[1]
     for i in range(3):
-        x0, top = 12 + i * 76, 12 + 22
+        x0, top = 12 + i * 106, 12 + 39
         px = {(r, c): tuple(a[top + 16 * r + 8, x0 + 16 * c + 8]) for r in range(4) for c in range(4)}
         assert px[(0, 0)] == px[(3, 1)] == px[(2, 2)] == teddy
         assert px[(1, 3)] == cat and px[(2, 3)] == px[(3, 3)] == BACKGROUND
@@ -786,20 +787,22 @@ def test_draw_regions_grid_colours_stripes_outline_and_legend(tmp_path):
         assert tuple(a[top + 30, x0]) == tuple(a[top + 30, x0 + 63]) == (0, 0, 0)
         assert tuple(a[top + 30, x0 + 64]) == tuple(a[top + 64, x0 + 30]) == (255, 255, 255)
         assert tuple(a[top + 1, x0 + 1]) == teddy and tuple(a[top + 62, x0 + 62]) == BACKGROUND
-    # the panel headers, drawn in order (they overlap at this tiny size)
-    heads = text_band((240, 22), [((12 + i * 76, 0), f"key frame {k} · latent frame {i}")
-                                  for i, k in enumerate((1, 3, 5))])
-    assert np.array_equal(a[12:34], np.asarray(heads))
+        # white lines between the token cells (one cell = one token)
+        assert tuple(a[top + 16, x0 + 8]) == tuple(a[top + 8, x0 + 16]) == tuple(a[top + 48, x0 + 40]) == GRID
+    # the panel titles on two lines, one slot apart: they never run into each other
+    heads = text_band((330, 39), [item for i, k in enumerate((1, 3, 5)) for item in
+                                  (((12 + i * 106, 0), f"key frame {k}"), ((12 + i * 106, 17), f"latent frame {i}"))])
+    assert np.array_equal(a[12:51], np.asarray(heads))
     # the legend: a swatch per prompt in its colour, the text beside it
-    y = 12 + 98
+    y = 12 + 115
     for p, colour in enumerate([teddy, cat, BACKGROUND]):
         assert tuple(a[y + 3 + 6, 12 + 6]) == colour
         assert tuple(a[y + 3, 12]) == tuple(a[y + 3 + 12, 12 + 12]) == colour  # the swatch's corners
         assert tuple(a[y + 2, 12 + 6]) == tuple(a[y + 3 + 13, 12 + 6]) == (255, 255, 255)
         y += 18 + 4
-    legend = text_band((240 - 32, 66), [((0, 22 * p), t) for p, t in enumerate(
+    legend = text_band((330 - 32, 66), [((0, 22 * p), t) for p, t in enumerate(
         ["0: a teddy is walking", "1: a cat is jumping", "2: [background] a garden"])])
-    assert np.array_equal(a[110:176, 32:], np.asarray(legend))
+    assert np.array_equal(a[127:193, 32:], np.asarray(legend))
 
 
 def test_draw_regions_cell_size_and_grid_of_panels(tmp_path):
@@ -828,12 +831,12 @@ def test_draw_regions_cell_size_and_grid_of_panels(tmp_path):
     assert Image.open(draw_regions(wide, tmp_path / "c.png")).size[0] == 12 + 3 * (100 * 4 + 12)
     tall = scene_regions(overlap_scene(), tiny_geometry(9, 96, 48))  # 6 × 3 tokens: 360 // 6 = 60 → 16
     img = Image.open(draw_regions(tall, tmp_path / "d.png"))
-    assert img.size[0] == 12 + 3 * (3 * 16 + 12)
+    assert img.size[0] == 12 + 3 * (94 + 12)  # 48 px panels: each slot as wide as its title ("latent frame 0")
 
 
 def test_the_legend_wraps_at_the_width_beside_the_swatch(tmp_path):
-    """A caption whose first line is between 195 and 196 pixels wide, then a short word: at the picture's text width
-    (240 - 2 · 12 - 12 - 8 = 196) it is two lines, at any other width a different wrap (and picture height)."""
+    """A caption whose first line is between W - 1 and W pixels wide, then a short word: at the picture's text width
+    (W = 330 - 2 · 12 - 12 - 8 = 286) it is two lines, at any other width a different wrap (and picture height)."""
     import itertools
 
     import numpy as np
@@ -845,19 +848,19 @@ def test_the_legend_wraps_at_the_width_beside_the_swatch(tmp_path):
     from dreamrunner_cli.sr3ai.regions import scene_regions
 
     f = font(13)
-    word = next(w for a, b in itertools.product(range(30), range(60))
-                if 195 < f.getlength("0: " + (w := "x" * a + "i" * b)) <= 196)
+    word = next(w for a, b in itertools.product(range(40), range(60))
+                if 285 < f.getlength("0: " + (w := "x" * a + "i" * b)) <= 286)
     caption = word + " a"
     entry = "0: " + caption
-    lines = wrap(entry, f, 196)
+    lines = wrap(entry, f, 286)
     assert lines == ["0: " + word, "a"]
-    assert all(wrap(entry, f, w) != lines for w in (184, 195, 212, 220, 238))
+    assert all(wrap(entry, f, w) != lines for w in (274, 285, 302, 310, 328))
     scene = Scene(id="s01", narration="n", background="bg", keyframes=[Keyframe(regions=[
         Region(entity="teddy", caption=caption, box=(0.0, 0.0, 0.5, 0.5))])] * 6)
     img = Image.open(draw_regions(scene_regions(scene, tiny_geometry()), tmp_path / "w.png"))
-    assert img.size == (240, 12 + 98 + 3 * 18 + 2 * 4 + 12)
-    legend = text_band((208, 36), [((0, 0), lines[0]), ((0, 18), lines[1])])  # the first entry's two lines
-    assert np.array_equal(np.asarray(img)[110:146, 32:], np.asarray(legend))
+    assert img.size == (330, 12 + 115 + 3 * 18 + 2 * 4 + 12)
+    legend = text_band((298, 36), [((0, 0), lines[0]), ((0, 18), lines[1])])  # the first entry's two lines
+    assert np.array_equal(np.asarray(img)[127:163, 32:], np.asarray(legend))
 
 
 def test_draw_regions_colours_cycle_past_the_palette(tmp_path):

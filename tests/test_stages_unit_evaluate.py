@@ -185,16 +185,22 @@ def test_what_the_scorers_are_given(tmp_path, monkeypatch):
         first, last = edges[("renders", c[2])]
         assert np.array_equal(first, c[7][0]) and np.array_equal(last, c[7][-1])
         assert not np.array_equal(first, c[7][1]) and not np.array_equal(last, c[7][-2])
-    # An up-to-date scene gives no edge frames (the story reads them from the video itself).
+    # An up-to-date scene is not scored again: the story step reads its first and last frames from the video (as a
+    # counted sub-step, issue 25).
     calls.clear()
     data = json.loads(ws.plan.read_text())
     data["scenes"][1]["narration"] = "Teddy is green, then yellow."
     ws.plan.write_text(json.dumps(data))
     res = stage.run(ws, cfg, encoders=fakes(), progress=False)
     assert actions(res) == {"renders/s01": "skipped", "renders/s02": "ran", "story": "ran"}
-    assert res["items"][1]["reason"] == "plan.scenes[s02] changed"
+    assert res["items"][1]["reason"] == "plan.scenes[s02].narration changed"
     (story,) = [c for c in calls if c[0] == "story"]
-    assert list(story[6]) == [("renders", "s02")]
+    assert list(story[6]) == [("renders", "s02"), ("renders", "s01")]
+    from dreamrunner_cli.video import read_video
+
+    frames, _ = read_video(ws.scene_video("s01"))
+    assert np.array_equal(story[6][("renders", "s01")][0], frames[0])
+    assert np.array_equal(story[6][("renders", "s01")][1], frames[-1])
 
 
 def test_rerun_skips_everything_and_loads_no_model_then_edits_rescore_only_what_they_touch(tmp_path, capsys):
@@ -287,8 +293,8 @@ def test_one_scene_leaves_the_story_and_report_alone(tmp_path):
     assert actions(res) == {"renders/s01": "ran", "renders/s02": "skipped"}
     with pytest.raises(InputInvalid) as err:
         stage.run(ws, tiny_cfg(), encoders=fakes(), only=["s01", "s09", "s08"], progress=False)
-    assert err.value.message == "unknown scene id(s) ['s08', 's09']"
-    assert err.value.hint == "scene ids: ['s01', 's02']" and err.value.exit_code == 5
+    assert err.value.message == "unknown scene id(s) s08, s09"
+    assert err.value.hint == "scene ids: s01, s02" and err.value.exit_code == 5
 
 
 def test_scorers_load_lazily_from_the_config_once_and_progress_says_so(tmp_path, monkeypatch, capsys):
@@ -315,7 +321,8 @@ def test_scorers_load_lazily_from_the_config_once_and_progress_says_so(tmp_path,
     assert err[0] == "evaluate: load scorers clip, dino, video_text … T"
     assert err[1] == "evaluate: score 0/2 (T)"
     assert "evaluate: score renders/s02 2/2 (T)" in err
-    assert err[-1] == "evaluate: story metrics and report … T"
+    # The story in sub-steps (here every frame was decoded while scoring, and DINO is loaded): no frames to read.
+    assert err[-2:] == ["evaluate: story: metrics and cuts between scenes … T", "evaluate: story: report.html … T"]
     # Injected scorers: nothing to load, no phase for it.
     write_video(ws.scene_video("s01"), solid("blue", 8), 8)
     stage.run(ws, tiny_cfg("evaluate.dino_arch=dino"), encoders=fakes(), progress=True)
@@ -405,6 +412,7 @@ def test_progress_is_on_by_default_and_scorers_load_on_the_evaluation_device(tmp
         return load
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 4)  # cuda:3 exists (the stage checks before loading)
     monkeypatch.setattr(scorers, "load_clip_scorer", fake(ColourClip()))
     monkeypatch.setattr(dino, "load_dino", fake(PixelEncoder()))
     monkeypatch.setattr(scorers, "load_video_text_scorer", fake(ColourVideoText()))

@@ -212,7 +212,7 @@ def test_attach_reference_images_only_to_story_characters(ws, story, fake):
 def test_plan_runs_every_item_then_skips_them(ws, story, fake, caplog):
     r = stage.run(ws, cfg(), story_file=story, progress=False)
     assert actions(r) == [("outline", "never ran", "ran"), ("s01", "never ran", "ran"), ("s02", "never ran", "ran"),
-                          ("plan.json", "forced (--force)", "ran"), ("storyboard", "never ran", "ran")]
+                          ("plan.json", "never ran", "ran"), ("storyboard", "never ran", "ran")]
     assert fake == [("planner", "builtin"), ("report_to", None), ("outline", "Two walks"), ("layout", "s01"),
                     ("layout", "s02")]
     fps = [i.pop("fingerprint") for i in r["items"]]
@@ -301,7 +301,9 @@ def test_dry_run_on_a_fresh_workspace_writes_nothing(ws, story, fake, tmp_path):
     r = stage.run(ws, cfg(), story_file=story, dry_run=True)
     assert r == {"stage": "plan", "workspace": str(ws.root), "dry_run": True,
                  "items": [{"stage": "plan", "item": "outline", "run": True, "reason": "never ran",
-                            "action": "would run"}], "notes": []}
+                            "action": "would run"}], "notes": [],
+                 "planner": {"backend": "builtin", "model": None}, "llm_calls": [], "plan": str(ws.plan),
+                 "storyboard": str(ws.storyboard), "vanishing_regions": []}  # the fields of every plan result
     assert not ws.root.exists() and fake == []
 
 
@@ -344,8 +346,8 @@ def test_a_hand_written_plan_is_kept_and_its_storyboard_drawn(ws, fake):
     assert ws.plan.read_bytes() == before and ws.storyboard.exists() and fake == []
     assert ws.read_runs()[-1]["outcome"] == "ok"
     ws.storyboard.unlink()
-    r = stage.run(ws, cfg(), dry_run=True, progress=False)
-    assert r["items"] == [] and not ws.storyboard.exists()
+    r = stage.run(ws, cfg(), dry_run=True, progress=False)  # says the storyboard would be drawn, draws nothing
+    assert actions(r) == [("storyboard", "output storyboard.png missing", "would run")] and not ws.storyboard.exists()
     assert r["notes"] == ["no story.txt: plan.json was written by hand or imported; kept as it is"]
 
 
@@ -364,9 +366,10 @@ def test_hand_edits_survive_a_replanned_scene(ws, story, fake):
     plan["scenes"][0]["narration"] = "EDITED BY HAND"
     plan["scenes"][1]["keyframes"][0]["regions"][0]["box"] = [0.1, 0.1, 0.9, 0.9]
     ws.plan.write_text(json.dumps(plan))
-    # The same story again: plan.json is up to date (edits are kept, not overwritten); the storyboard follows it.
+    # The same story again: plan.json is kept (edits are not overwritten); the storyboard follows it.
     r = stage.run(ws, cfg(), story_file=story, progress=False)
-    assert actions(r)[3:] == [("plan.json", "up to date", "skipped"), ("storyboard", "plan.json changed", "ran")]
+    assert actions(r)[3:] == [("plan.json", "kept (hand-edited)", "skipped"),
+                              ("storyboard", "plan.json changed", "ran")]
     del fake[:]
     fake.box = (0.0, 0.0, 0.5, 1.0)
     r = stage.run(ws, cfg(), only=["s02"], force=True, progress=False)
@@ -530,8 +533,8 @@ def test_unknown_scene_and_unknown_backend(ws, story, fake):
     stage.run(ws, cfg(), story_file=story, progress=False)
     with pytest.raises(InputInvalid) as err:
         stage.run(ws, cfg(), only=["s09", "s01", "a"], progress=False)
-    assert err.value.message == "unknown scene id(s) ['a', 's09']"
-    assert err.value.hint == "scene ids: ['s01', 's02']"
+    assert err.value.message == "unknown scene id(s) a, s09"
+    assert err.value.hint == "scene ids: s01, s02"
     before = snapshot(ws.root)
     with pytest.raises(UsageError, match="unknown planner backend 'nonsense'"):
         stage.run(ws, cfg("plan.llm=nonsense"), progress=False)

@@ -359,15 +359,9 @@ def test_adapter_digest_covers_weights_and_placement_only(tmp_path):
     assert render.adapter_digest(tmp_path / "none") == nothing
 
 
-def test_adapt_command_names_what_to_train(tmp_path):
-    ws = make_ws(tmp_path)
-    assert render._adapt_command(ws, ["motion/jumping", "character/mia"]) == \
-        f"dreamrunner adapt {ws.root} --motion jumping --character mia"
-    four = ["motion/a", "motion/b", "motion/c", "character/d"]
-    assert render._adapt_command(ws, four) == f"dreamrunner adapt {ws.root} --motion a --motion b --motion c " \
-        "--character d"
-    assert render._adapt_command(ws, [*four, "motion/e"]) == f"dreamrunner adapt {ws.root}"
-    assert render._adapt_command(ws, ["motion/x/y"]) == f"dreamrunner adapt {ws.root} --motion x/y"
+def train_command(ws) -> str:
+    """What render's hint names for missing LoRAs (issue 25 item 5; tests/test_hints.py): the whole chain."""
+    return f"dreamrunner retrieve {ws.root} && dreamrunner adapt {ws.root} && dreamrunner render {ws.root}"
 
 
 # stages/render.py: the stage with a recording fake model ----------------------------------------------------------
@@ -611,7 +605,9 @@ def test_render_again_skips_and_only_what_an_edit_touches_re_renders(tmp_path, f
     data["scenes"][1]["keyframes"][0]["regions"][0]["box"] = [0.5, 0.5, 1.0, 1.0]
     ws.plan.write_text(json.dumps(data))
     res = render.run(ws, cfg_of(), progress=False)
-    assert items(res) == [("s01", False, "skipped", "up to date"), ("s02", True, "ran", "plan.scenes[s02] changed"),
+    entity = data["scenes"][1]["keyframes"][0]["regions"][0]["entity"]
+    assert items(res) == [("s01", False, "skipped", "up to date"),
+                          ("s02", True, "ran", f"plan.scenes[s02].keyframes[0].regions[{entity}].box changed"),
                           ("story", True, "ran", "renders changed")]
     assert [r.scene for r in fake.renders] == ["s02"]
     adapter(ws, "motion", "jumping", value=3.0)
@@ -630,23 +626,24 @@ def test_render_again_skips_and_only_what_an_edit_touches_re_renders(tmp_path, f
 def test_dry_run_decides_and_writes_nothing(tmp_path, fake, capsys):
     ws = make_ws(tmp_path)
     res = render.run(ws, cfg_of(*LENIENT), dry_run=True, progress=True)
-    assert items(res) == [("s01", True, "would run", "never ran"), ("s02", True, "would run", "never ran")]
+    assert items(res) == [("s01", True, "would run", "never ran"), ("s02", True, "would run", "never ran"),
+                          ("story", True, "would run", "never ran")]  # issue 25 item 6
     assert res["dry_run"] is True and res["story"] is None
     assert res["notes"] == [
         "missing LoRAs (s01: character/mia, motion/waving, motion/jumping; s02: character/mia, motion/waving): "
-        "those regions render without them (render.require_adapters is false)",
-        "story.mp4 not stitched: scenes ['s01', 's02'] not rendered yet"]
+        "those regions render without them (render.require_adapters is false)"]
     assert fake.loads == [] and fake.renders == [] and capsys.readouterr().err == ""
     assert sorted(p.name for p in ws.root.iterdir()) == ["plan.json"]
-    # Rendered, then a dry run after an edit: the story would be re-stitched... once the scene is rendered.
+    # Rendered, then a dry run after an edit: the scene would render, so the story would be re-stitched.
     render.run(ws, cfg_of(*LENIENT), progress=False)
     data = json.loads(ws.plan.read_text())
     data["scenes"][0]["narration"] = "Mia waves."
     ws.plan.write_text(json.dumps(data))
     before = ws.story_video.read_bytes()
     res = render.run(ws, cfg_of(*LENIENT), dry_run=True, progress=False)
-    assert items(res) == [("s01", True, "would run", "plan.scenes[s01] changed"),
-                          ("s02", False, "skipped", "up to date"), ("story", False, "skipped", "up to date")]
+    assert items(res) == [("s01", True, "would run", "plan.scenes[s01].narration changed"),
+                          ("s02", False, "skipped", "up to date"),
+                          ("story", True, "would run", "renders would change (s01)")]
     assert ws.story_video.read_bytes() == before and len(fake.renders) == 2
     ws.story_video.unlink()
     res = render.run(ws, cfg_of(*LENIENT), dry_run=True, progress=False, only=["s02"])
@@ -667,8 +664,8 @@ def test_one_scene_and_unknown_scenes(tmp_path, fake, capsys):
     assert [r.scene for r in fake.renders] == ["s02"]
     with pytest.raises(UnknownItem) as err:
         render.run(ws, cfg_of(*LENIENT), only=["s02", "s09", "s00"], progress=False)
-    assert err.value.message == "unknown scene id(s) ['s00', 's09']"
-    assert err.value.hint == "scene ids: ['s01', 's02']" and err.value.exit_code == 2
+    assert err.value.message == "unknown scene id(s) s00, s09"
+    assert err.value.hint == "scene ids: s01, s02" and err.value.exit_code == 2
     assert len(fake.loads) == 1 and len(ws.read_runs()) == 1  # refused before any work: not logged
     res = render.run(ws, cfg_of(*LENIENT), only=["s01", "s02"], progress=False)
     assert items(res) == [("s01", True, "ran", "never ran"), ("s02", False, "skipped", "up to date"),
@@ -718,8 +715,8 @@ def test_without_loras_the_scene_says_why(tmp_path, fake, decided):
     plan = two_scene_plan()
     plan.scenes = [Scene(id="s03", narration="A rock.", background="a field", keyframes=[Keyframe(regions=[ROCK])])]
     write_json_atomic(ws.plan, plan.model_dump(mode="json"))
-    assert render.run(ws, cfg_of("render.use_adapters=false"), dry_run=True, progress=False)["notes"] == [
-        "story.mp4 not stitched: scenes ['s03'] not rendered yet"]
+    res = render.run(ws, cfg_of("render.use_adapters=false"), dry_run=True, progress=False)
+    assert res["notes"] == [] and items(res)[-1] == ("story", True, "would run", "renders would change (s03)")
 
 
 def test_missing_loras_stop_render_naming_the_adapt_command(tmp_path, fake):
@@ -729,13 +726,13 @@ def test_missing_loras_stop_render_naming_the_adapt_command(tmp_path, fake):
         render.run(ws, cfg_of(), progress=False)
     assert err.value.message == "scenes are bound to LoRAs that were never trained (s01: character/mia, " \
                                 "motion/jumping; s02: character/mia)"
-    assert err.value.hint == f"train them with `dreamrunner adapt {ws.root} --character mia --motion jumping`, or " \
+    assert err.value.hint == f"run `{train_command(ws)}` (finished items are skipped), or " \
                              "render without them with --set render.require_adapters=false"
     assert err.value.exit_code == 3 and fake.loads == [] and not ws.runs_log.exists()
     assert not ws.renders_dir.exists()
     res = render.run(ws, cfg_of(), dry_run=True, progress=False)
     assert res["notes"][0] == "missing LoRAs (s01: character/mia, motion/jumping; s02: character/mia): render stops " \
-                              f"until `dreamrunner adapt {ws.root} --character mia --motion jumping` has run"
+                              f"until `{train_command(ws)}` has run"
     assert res["items"][0]["missing_loras"] == ["character/mia", "motion/jumping"]
     # Only the scenes that must render count: an up-to-date scene whose LoRA went missing is only noted.
     adapter(ws, "character", "mia")
@@ -759,7 +756,7 @@ def test_a_missing_lora_of_an_up_to_date_scene_is_noted_not_refused(tmp_path, fa
     res = render.run(ws, cfg_of(), progress=False)
     assert [it["action"] for it in res["items"]] == ["skipped", "skipped", "skipped"]
     assert res["notes"] == ["missing LoRAs (s01: character/rex): render stops until "
-                            f"`dreamrunner adapt {ws.root} --character rex` has run"]
+                            f"`{train_command(ws)}` has run"]
     assert res["items"][0]["missing_loras"] == ["character/rex"]
 
 
@@ -798,7 +795,7 @@ def test_many_missing_loras_name_the_whole_adapt_command(tmp_path, fake):
     ws = make_ws(tmp_path, plan)
     with pytest.raises(MissingUpstream) as err:
         render.run(ws, cfg_of(), progress=False)
-    assert err.value.hint.startswith(f"train them with `dreamrunner adapt {ws.root}`, or")
+    assert err.value.hint.startswith(f"run `{train_command(ws)}` (finished items are skipped), or")
 
 
 def test_memory_options_and_a_pipeline_of_this_call_alone(tmp_path, fake, monkeypatch):
@@ -847,7 +844,9 @@ def test_a_shared_pipeline_is_loaded_once_and_progress_shows_each_phase(tmp_path
     render.run(ws, cfg, progress=True, models=pool, force=True)
     assert len(fake.loads) == 1 and pool.loads == 1  # already loaded: borrowed, no load phase
     lines = re.sub(r"\d+\.\d s", "T", capsys.readouterr().err).splitlines()
-    assert lines[0] == "render: scene 1/2 s01 load LoRAs character-mia, motion-waving … T"
+    assert lines[0] == "render: scenes rendered 0/2 (T)"  # the overall bar when more than one scene renders
+    assert lines[1] == "render: scene 1/2 s01 load LoRAs character-mia, motion-waving … T"
+    assert "render: scenes rendered 2/2 (T)" in lines
     assert "render: scene 2/2 s02 encode mp4 … T" in lines
     assert not any(line.startswith("render: scene 2/2 s02 load LoRAs") for line in lines)  # s01 loaded them
     assert lines[-1] == "render: stitch story.mp4 (2 scenes) … T"

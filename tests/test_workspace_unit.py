@@ -721,15 +721,15 @@ def test_record_writes_sealed_entry(tmp_path):
                              "story": _sha16(b"dep")}
     assert entry["outs"] == {"s01.mp4": _sha16(b"video")}
     assert entry["fingerprint"] == digest(entry["deps"])
-    assert entry["values"] == {"config.render": {"steps": 8}}
+    assert entry["values"] == {"plan.scenes[s01]": {"a": 1}, "config.render": {"steps": 8}}
     assert entry["seed"] == 7
     assert _ISO_UTC.match(entry["finished"])
     assert Records.load(ws).data == {k: v for k, v in saved.items() if k != "checksum"}
     assert r.get("render", "s01") == entry
 
 
-def test_record_without_config_deps_keeps_no_values(tmp_path):
-    ws, r, _ = _record(tmp_path)
+def test_record_without_config_or_plan_deps_keeps_no_values(tmp_path):
+    ws, r, _ = _record(tmp_path, deps={"story": "text"})
     assert "values" not in r.get("render", "s01")
     assert set(r.get("render", "s01")) == {"deps", "outs", "finished", "fingerprint"}
 
@@ -770,7 +770,7 @@ def test_decide_reasons(tmp_path):
     assert r.decide("render", "s02", deps, [out]) == Decision("render", "s02", True, "never ran")
     assert r.decide("plan", "s01", deps, [out]).reason == "never ran"
     assert r.decide("render", "s01", {**deps, "plan.scenes[s01]": {"a": 2}}, [out]) == \
-        Decision("render", "s01", True, "plan.scenes[s01] changed")
+        Decision("render", "s01", True, "plan.scenes[s01].a changed")
     assert r.decide("render", "s01", {"story": "text"}, [out]).reason == "plan.scenes[s01] changed"
     d = r.decide("render", "s01", {"story": "new", "extra": 1}, [out])
     assert d.run and d.reason == "story changed, extra changed, plan.scenes[s01] changed"

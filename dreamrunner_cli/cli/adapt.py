@@ -25,6 +25,7 @@ from .common import (
     guarded,
     open_workspace,
     print_decisions,
+    print_summary,
     session,
 )
 
@@ -89,10 +90,10 @@ def _parse_clips(values: list[str]) -> dict[str, Path]:
 
 
 def _human(result: dict) -> None:
-    print_decisions(result)
-    from .common import console
-
-    con = console()
+    # One line per adapter: what was done and why, then where it went (not a second list of the same adapters).
+    where = {}
     for a in result.get("adapters", []):
         how = "reused from cache" if a["source"] == "cache" else f"trained {a['steps']} steps"
-        con.print(f"{a['kind']} {a['id']}: {a['path']} ({how}, final loss {a['final_loss']:.4f})")
+        where[f"{a['kind']}/{a['id']}"] = f" → {a['path']} ({how}, final loss {a['final_loss']:.4f})"
+    print_decisions(result, extra=where)
+    print_summary(result)

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from ..errors import InputInvalid, UsageError
-from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, VerboseOpt, console, guarded
+from . import common
+from .common import JsonOpt, PresetOpt, QuietOpt, SetEachOpt, VerboseOpt, console, guarded
 from .run import STAGES, DbOpt, SkipOpt
 
 
@@ -23,7 +24,7 @@ def batch(
     from_file: Annotated[Path | None, typer.Option("--from-file", help="A file listing one story path per line "
                                                                        "(# comments allowed).")] = None,
     preset: PresetOpt = None,
-    overrides: SetOpt = None,
+    overrides: SetEachOpt = None,
     db: DbOpt = None,
     skip: SkipOpt = None,
     ray_address: Annotated[str | None, typer.Option("--ray-address", help="Join a running Ray cluster: auto or "
@@ -37,9 +38,10 @@ def batch(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Run many stories on Ray: CPU items as tasks, GPU items on workers that keep the model loaded, motions shared
-    by several stories trained once. A second run skips everything finished; exit code 0 only if every story
-    finished.
+    """Run many stories on Ray: the independent items of every story side by side, on workers that keep their model
+    loaded (CUDA items on GPUs; the tiny preset on a CPU-only machine on CPU slots), motions shared by several
+    stories trained once. Ray's output goes to OUT/dreamrunner-batch.log (stderr with -v). A second run skips
+    everything finished; exit code 0 only if every story finished.
 
     Examples:
 
@@ -67,27 +69,38 @@ def batch(
     for ws in resolved:
         _save(ws)
 
-    live = None if (quiet or as_json) else _Live()
-    runner = RayBatch(jobs, address=ray_address, num_cpus=cpus, num_gpus=gpus,
-                      on_update=live.update if live else None)
-    try:
-        result = runner.run()
-    finally:
-        if live:
-            live.stop()
-    payload = {"schema_version": 1, "out": str(out), **result.to_dict()}
+    from ..executors.ray_batch import LOG_NAME
+    from ..output import third_party_streams
+
+    # Ray's output (its logger, its C++ core, its processes, a dead worker's report) goes to OUT's batch log (to
+    # stderr with -v): stdout gets only the summary below, and stderr the live table and the errors.
+    with third_party_streams(out / LOG_NAME, verbose or common._call.verbose, loggers=("ray",)) as real:
+        live = None if (quiet or as_json) else _Live(real.stderr)
+        runner = RayBatch(jobs, address=ray_address, num_cpus=cpus, num_gpus=gpus,
+                          on_update=live.update if live else None, log_dir=out)
+        try:
+            result = runner.run()
+        finally:
+            if live:
+                live.stop(runner)
+    payload = {"schema_version": 1, "command": "batch", "out": str(out), **result.to_dict()}
     if as_json:
         import json
 
         sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        sys.stdout.flush()
     elif not quiet:
         _summary(payload)
     for name, story in result.stories.items():
         if story["status"] != "finished":
-            err = story["error"]
-            print(f"error: {name}: {story['failed_item']}: {err.get('error')}"
-                  + (f" ({err['hint']})" if err.get("hint") else ""), file=sys.stderr)
+            print(f"error: {name}: {story['failed_item']}: {failure_text(story['error'])}", file=sys.stderr)
     raise typer.Exit(result.exit_code())
+
+
+def failure_text(err: dict) -> str:
+    """What went wrong, in the words of the dreamrunner error that caused it: its message, then its hint."""
+    text = err.get("message") or err.get("error") or "failed"
+    return text + (f" (hint: {err['hint']})" if err.get("hint") else "")
 
 
 FROM_FILE_MAX_BYTES = 2**20  # a list of story paths: ~10,000 lines; fixed (docs/reliability.md, bounds)
@@ -236,39 +249,68 @@ def _prepare(job, preset: str | None, overrides: list[str]) -> None:
     _save(_resolve(job, preset, overrides))
 
 
+STATES = ("done", "running", "queued", "failed", "to do")
+PLAIN_EVERY = 10.0  # off a terminal: a state line at most this often (and one at the end)
+
+
 class _Live:
-    """A table per stage on stderr: done / running / failed / to do, elapsed and a rough ETA."""
+    """The batch's state on stderr, per stage: done / running (a worker reported it started) / queued (sent, not
+    started) / failed / to do, with the elapsed time, a rough ETA while it runs, and each running item over 3× its
+    stage's usual time marked "slow?". On a terminal a live table whose last frame is the final state; anywhere
+    else plain lines, at most one every 10 s when something changed, the last one the final state."""
 
-    def __init__(self) -> None:
-        from rich.live import Live
-
+    def __init__(self, stream=None) -> None:
         self.start = time.monotonic()
         self.last = 0.0
-        self.live = Live(console=console(stderr=True), refresh_per_second=2, transient=False)
-        self.live.start()
+        self.last_line = ""
+        self.console = console(stderr=True, file=stream)
+        self.live = None
+        if self.console.is_terminal:
+            from rich.live import Live
 
-    def update(self, batch) -> None:
+            self.live = Live(console=self.console, refresh_per_second=2, transient=False)
+            self.live.start()
+
+    def update(self, batch, final: bool = False) -> None:
         now = time.monotonic()
-        if now - self.last < 0.5:
+        if not final and now - self.last < (0.5 if self.live else PLAIN_EVERY):
             return
         self.last = now
+        counts, slow = batch.counts(), ([] if final else batch.slow())
+        elapsed = now - self.start
+        done = sum(c["done"] for c in counts.values())
+        todo = sum(c["to do"] + c["running"] + c["queued"] for c in counts.values())
+        eta = f"ETA ≈ {elapsed / done * todo:.0f} s for the items known so far" if done and todo and not final else ""
+        slow_lines = [f"slow? {item} running {spent:.0f} s (its stage's items took {est:.0f} s)"
+                      for item, spent, est in slow]
+        if self.live is None:
+            head = f"batch {'finished' if final else 'running'} {elapsed:.0f} s: " + "; ".join(
+                f"{stage} " + ", ".join(f"{c[k]} {k}" for k in STATES if c[k])
+                for stage, c in counts.items() if any(c.values()))
+            line = "\n".join([head + (f"; {eta}" if eta else "")] + slow_lines)
+            if final or head != self.last_line:
+                self.last_line = head
+                self.console.print(line, soft_wrap=True, markup=False, highlight=False)
+            return
         from rich.table import Table
 
-        counts = batch.counts()
-        table = Table(title=f"dreamrunner batch: {len(batch.jobs)} stories, {len(batch.actors)} GPU workers, "
-                            f"{now - self.start:.0f} s")
-        for col in ("stage", "done", "running", "failed", "to do"):
-            table.add_column(col, justify="right" if col != "stage" else "left")
+        workers = batch.pool if hasattr(batch, "pool") else []
+        gpu = sum(1 for w in workers if w.gpu)
+        table = Table(title=f"dreamrunner batch: {len(batch.jobs)} stories, {gpu} GPU + {len(workers) - gpu} CPU "
+                            f"workers, {'finished in ' if final else ''}{elapsed:.0f} s")
+        table.add_column("stage")
+        for col in STATES:
+            table.add_column(col, justify="right")
         for stage, c in counts.items():
-            table.add_row(stage, *(str(c[k]) for k in ("done", "running", "failed", "to do")))
-        done = sum(c["done"] for c in counts.values())
-        todo = sum(c["to do"] + c["running"] for c in counts.values())
-        if done:
-            table.caption = f"ETA ≈ {(now - self.start) / done * todo:.0f} s for the items known so far"
+            table.add_row(stage, *(str(c[k]) for k in STATES))
+        table.caption = "\n".join(([eta] if eta else []) + slow_lines) or None
         self.live.update(table)
 
-    def stop(self) -> None:
-        self.live.stop()
+    def stop(self, batch=None) -> None:
+        if batch is not None and hasattr(batch, "counts"):
+            self.update(batch, final=True)  # the last thing shown is the final state
+        if self.live is not None:
+            self.live.stop()
 
 
 def _summary(payload: dict) -> None:
@@ -280,5 +322,12 @@ def _summary(payload: dict) -> None:
     for name, s in payload["stories"].items():
         err = s.get("error") or {}
         table.add_row(name, s["status"], str(len(s["done"])),
-                      f"{s.get('failed_item', '')}: {err.get('error', '')}" if err else "")
-    console().print(table)
+                      f"{s.get('failed_item', '')}: {failure_text(err)}" if err else "", )
+    retried = [f"{i} ({it['attempts']} attempts)" for i, it in payload.get("items", {}).items()
+               if it.get("attempts", 1) > 1]
+    con = console()
+    con.print(table)
+    if retried:
+        con.print(f"retried after a lost worker: {', '.join(retried)}", markup=False)
+    if payload.get("log"):
+        con.print(f"Ray's output and which process ran each item: {payload['log']}", markup=False)

@@ -13,8 +13,8 @@ import errno
 import functools
 import inspect
 import json
-import logging
 import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +36,7 @@ from ..errors import (
     UnknownItem,
 )
 from ..output import PIPE_WIDTH, console  # noqa: F401 - re-exported (`from .common import console`)
+from .completion import complete_character, complete_motion, complete_preset, complete_scene, complete_set
 
 WorkspaceArg = Annotated[Path, typer.Argument(file_okay=False, resolve_path=True, metavar="WS",
                                               help="Workspace folder.")]
@@ -46,15 +47,21 @@ WorkspaceOpt = Annotated[
 ]
 PresetOpt = Annotated[
     str | None,
-    typer.Option("--preset", "-p", metavar="NAME", help="Start from a preset: tiny, cogvideox-2b, cogvideox-5b "
-                                                        "(default: the workspace's saved config, else cogvideox-2b)."),
+    typer.Option("--preset", "-p", metavar="NAME", autocompletion=complete_preset,
+                 help="Start from a preset: tiny, cogvideox-2b, cogvideox-5b (default: the workspace's saved config, "
+                      "else cogvideox-2b)."),
 ]
-SetOpt = Annotated[
-    list[str] | None,
-    typer.Option("--set", "-s", metavar="KEY=VALUE", help="Override a config key, e.g. --set render.steps=20. "
-                                                          "Repeatable; saved in the workspace's config.json when the "
-                                                          "command succeeds (not with --no-save)."),
-]
+# --set KEY=VALUE: one option, three truths about what the command does with it.
+_SET = "Override a config key, e.g. --set render.steps=20. Repeatable; "
+SetOpt = Annotated[list[str] | None, typer.Option(
+    "--set", "-s", metavar="KEY=VALUE", autocompletion=complete_set,
+    help=_SET + "saved in the workspace's config.json when the command succeeds (not with --no-save).")]
+SetReadOpt = Annotated[list[str] | None, typer.Option(  # status, masks, doctor: they only read the config
+    "--set", "-s", metavar="KEY=VALUE", autocompletion=complete_set,
+    help=_SET + "for this command only: config.json is never changed (`dreamrunner config set` saves a key).")]
+SetEachOpt = Annotated[list[str] | None, typer.Option(  # import and batch: every workspace they write or run
+    "--set", "-s", metavar="KEY=VALUE", autocompletion=complete_set,
+    help=_SET + "saved in the config.json of each workspace the command writes or runs.")]
 NoSaveOpt = Annotated[bool, typer.Option("--no-save", help="Use --preset/--set for this run only: config.json is "
                                                            "left as it is.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Re-run items even when nothing changed.")]
@@ -65,10 +72,11 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", envvar="DREAMRUNNER_VERBOSE", show_envvar=False,
                                           help="Also show third-party warnings and library logs (hidden by "
                                                "default).")]
-SceneOpt = Annotated[list[str] | None, typer.Option("--scene", metavar="ID", help="Only this scene id (repeatable).")]
-MotionOpt = Annotated[list[str] | None, typer.Option("--motion", metavar="ID",
+SceneOpt = Annotated[list[str] | None, typer.Option("--scene", metavar="ID", autocompletion=complete_scene,
+                                                    help="Only this scene id (repeatable).")]
+MotionOpt = Annotated[list[str] | None, typer.Option("--motion", metavar="ID", autocompletion=complete_motion,
                                                      help="Only this motion id (repeatable).")]
-CharacterOpt = Annotated[list[str] | None, typer.Option("--character", metavar="ID",
+CharacterOpt = Annotated[list[str] | None, typer.Option("--character", metavar="ID", autocompletion=complete_character,
                                                         help="Only this character id (repeatable).")]
 
 
@@ -102,6 +110,7 @@ def _plain_usage(pieces: list[str]) -> list[str]:
 
 
 EXAMPLE_WIDTH = 74  # an example line longer than this (indent included) is continued with " \\" (80 columns)
+_EXAMPLE = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*(?:dreamrunner|for)\s|#")  # see _is_example
 
 
 def _break_points(line: str) -> list[int]:
@@ -133,12 +142,32 @@ def _continue_line(line: str, width: int = EXAMPLE_WIDTH) -> list[str]:
     return out
 
 
-def plain_examples(help_text: str | None) -> str | None:
-    """Keep each example of a command's help on its own line(s), copy-pasteable at 80 columns.
+def _is_example(line: str) -> bool:
+    """An indented shell line of a help's examples: ``dreamrunner …``, ``VAR=x dreamrunner …``, ``for …``, ``# …``."""
+    return line.startswith(" ") and _EXAMPLE.match(line.strip()) is not None
+
+
+def _reflow(par: str) -> str:
+    """A prose paragraph as one line: rich keeps every newline of a help paragraph after the first, so a docstring
+    wrapped at 120 columns in the source would break mid-sentence on the screen. Lists, indented blocks and ``\\b``
+    paragraphs keep their lines."""
+    lines = par.split("\n")
+    if par.startswith("\b") or any(ln.startswith((" ", "- ", "* ")) for ln in lines):
+        return par
+    return " ".join(ln.strip() for ln in lines)
+
+
+def plain_examples(help_text: str | None, rich: bool = True) -> str | None:
+    """Keep each example of a command's help on its own line(s), copy-pasteable at 80 columns; reflow the prose.
 
     Rich re-wraps help paragraphs to the terminal, which splits a long example mid-command. Every indented line that
-    starts with ``dreamrunner`` or ``for`` becomes a ``\\b`` paragraph (printed as written), long ones continued
-    with `` \\`` (a trailing ``# comment`` moves to the line above).
+    starts with ``dreamrunner``, ``VAR=value dreamrunner``, ``for`` or ``#`` is kept as written, long ones continued
+    with `` \\`` (a trailing ``# comment`` moves to the line above), one example a line. Prose paragraphs become
+    one line each (``_reflow``), wrapped to the terminal by rich.
+
+    ``rich``: typer renders the help with rich (its default). There a ``\\b`` line shows as the one blank line
+    between a heading and its examples, and keeps their indentation (rich dedents the help text). Without rich
+    (``TYPER_USE_RICH=0``), click's formatter needs the examples as a ``\\b`` paragraph of their own.
     """
     if not help_text:
         return help_text
@@ -148,22 +177,24 @@ def plain_examples(help_text: str | None) -> str | None:
     for par in paragraphs:
         lines = par.split("\n")
         body = [ln for ln in lines if ln.strip() and ln.strip() != "\b"]
-        if body and all(ln.startswith(" ") and ln.strip().startswith(("dreamrunner ", "for ")) for ln in body):
+        if body and all(_is_example(ln) for ln in body):
             new = []
             for ln in body:
                 code, sep, comment = ln.partition("  #")
-                if sep and len(ln) > EXAMPLE_WIDTH:
+                if sep and len(ln) > EXAMPLE_WIDTH and code.strip():
                     indent = ln[: len(ln) - len(ln.lstrip())]
                     new.append(f"{indent}# {comment.strip()}")
                     ln = code.rstrip()
                 new.extend(_continue_line(ln))
             if examples:
                 out[-1] += "\n" + "\n".join(new)
+            elif rich and out:
+                out[-1] += "\n\b\n" + "\n".join(new)  # "Examples:", one blank line, the examples
             else:
                 out.append("\b\n" + "\n".join(new))
             examples = True
         else:
-            out.append(par)
+            out.append(_reflow(par) if rich else par)
             examples = False
     return "\n\n".join(out)
 
@@ -173,8 +204,8 @@ class PlainCommand(TyperCommand):
     (``plain_examples``); set as each command's ``cls`` by ``plain_help``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs["help"] = plain_examples(kwargs.get("help"))
         super().__init__(*args, **kwargs)
+        self.help = plain_examples(self.help, rich=_rich_help(self))
 
     def get_params(self, ctx):  # type: ignore[no-untyped-def]
         return _plain_metavars(super().get_params(ctx))
@@ -183,8 +214,19 @@ class PlainCommand(TyperCommand):
         return _plain_usage(super().collect_usage_pieces(ctx))
 
 
+def _rich_help(cmd: Any) -> bool:
+    """Whether typer renders this command's help with rich (its default; ``TYPER_USE_RICH=0`` turns it off)."""
+    import typer.core
+
+    return bool(typer.core.HAS_RICH) and getattr(cmd, "rich_markup_mode", None) is not None
+
+
 class PlainGroup(TyperGroup):
     """The same for groups (``dreamrunner``, ``dreamrunner index``, ``dreamrunner config``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.help = plain_examples(self.help, rich=_rich_help(self))
 
     def get_params(self, ctx):  # type: ignore[no-untyped-def]
         return _plain_metavars(super().get_params(ctx))
@@ -229,76 +271,8 @@ def root_options(
     GLOBAL_VERBOSE = verbose  # `dreamrunner -v render WS` = `dreamrunner render WS -v`
 
 
-# Output: consoles, quiet third-party libraries, one log handler ------------------------------------------------------
-
-# Third-party messages nobody can act on (each seen in `make demo` or a real render); shown with -v/--verbose.
-KNOWN_WARNINGS: tuple[tuple[str, type[Warning]], ...] = (
-    (r"Already found a `peft_config` attribute", UserWarning),  # peft: several adapters on one model, on purpose
-    (r"Adapter .* was active which is now deleted", UserWarning),  # peft: delete_adapters per scene, on purpose
-    (r".*`torch_dtype` is deprecated", FutureWarning),  # diffusers/transformers rename of torch_dtype → dtype
-    (r".*torch_dtype.*deprecated", UserWarning),
-    (r".*modules that should be kept in float32", UserWarning),  # diffusers: _keep_in_fp32_modules note
-    (r".*is deprecated and will be removed", FutureWarning),  # diffusers/transformers deprecation notices
-    (r".*`resume_download` is deprecated", FutureWarning),  # huggingface_hub
-    (r"TypedStorage is deprecated", UserWarning),  # torch
-    (r".*upsample_bicubic2d.*", UserWarning),
-    (r".*The default value of the antialias parameter", UserWarning),  # torchvision
-    (r"No pretrained weights loaded", UserWarning),  # open_clip with random (tiny) weights
-    (r".*pretrained weights", UserWarning),
-    (r".*flash attention", UserWarning),  # torch sdpa: "... was not compiled with flash attention"
-)
-THIRD_PARTY_LOGGERS = ("transformers", "diffusers", "huggingface_hub", "peft", "open_clip", "accelerate", "timm",
-                       "torch", "urllib3", "httpx", "imageio_ffmpeg", "filelock")
-_VERBOSITY_ENV = ("TRANSFORMERS_VERBOSITY", "DIFFUSERS_VERBOSITY", "HF_HUB_VERBOSITY")
-
-
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever ``sys.stderr`` is now (a test runner swaps it per command)."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property  # type: ignore[override]
-    def stream(self):  # noqa: D102
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
-
-
-_HANDLER: logging.Handler | None = None
-
-
-def setup_output(verbose: bool = False) -> None:
-    """One log handler (stderr) shared by dreamrunner's loggers and the libraries it uses that bring none of their
-    own (transformers and diffusers keep theirs, at the same level). Known third-party warnings and library logs
-    below ERROR are hidden unless ``verbose``. Called by the error boundary before each command."""
-    import warnings
-
-    global _HANDLER
-    if _HANDLER is None:
-        _HANDLER = _StderrHandler()
-    _HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s" if verbose else "%(message)s"))
-    ours = logging.getLogger("dreamrunner")
-    if _HANDLER not in ours.handlers:
-        ours.addHandler(_HANDLER)
-    ours.setLevel(logging.INFO if verbose else logging.WARNING)
-    for name in _VERBOSITY_ENV:  # read by those libraries when they first configure their own loggers
-        os.environ[name] = "warning" if verbose else "error"
-    for name in THIRD_PARTY_LOGGERS:
-        lib = logging.getLogger(name)
-        lib.setLevel(logging.WARNING if verbose else logging.ERROR)  # their INFO (torch's exit stats) is never useful
-        if name not in ("transformers", "diffusers"):  # those two bring their own handler (same level, set here)
-            if _HANDLER not in lib.handlers:
-                lib.addHandler(_HANDLER)
-            lib.propagate = False
-    for message, category in KNOWN_WARNINGS:
-        warnings.filterwarnings("default" if verbose else "ignore", message=message, category=category)
-    from ..models.loading import forget_warnings, hub_timeouts
-
-    hub_timeouts()  # short huggingface_hub timeouts unless set (an unreachable Hub is probed before any download)
-    forget_warnings()  # once-per-command warnings (a 16-bit model on the CPU) are given again by a new command
+# Output set-up lives in output.py (below the CLI and the executors); re-exported here for the commands.
+from ..output import KNOWN_WARNINGS, THIRD_PARTY_LOGGERS, setup_output  # noqa: E402,F401
 
 
 # Per-command state (one command per process; reset by the boundary for each call, tests run many) ----------------
@@ -325,6 +299,8 @@ def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[di
 
     if "schema_version" not in result:
         result = {"schema_version": RESULT_SCHEMA_VERSION, **result}
+    if "command" not in result and command_name():  # a constant per command: each has its own exact schema
+        result = {"schema_version": result["schema_version"], "command": command_name(), **result}
     if _call.config_changes:
         result = {**result, "config_changes": _call.config_changes}
     if _call.config_unsaved:
@@ -333,6 +309,21 @@ def emit(result: dict[str, Any], as_json: bool, quiet: bool, human: Callable[[di
         sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")
     elif not quiet:
         human(result)
+
+
+def command_name() -> str | None:
+    """The command running, as its result names it: ``render``, ``config show`` (None outside a command)."""
+    import importlib
+
+    ctx = None
+    for where in ("typer._click.globals", "click.globals"):  # typer ≥ 0.29 runs commands on its own copy of click
+        with contextlib.suppress(ImportError):
+            ctx = ctx or importlib.import_module(where).get_current_context(silent=True)
+    names = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names)) or None
 
 
 def lora_summary(item: dict[str, Any]) -> str:
@@ -345,18 +336,63 @@ def lora_summary(item: dict[str, Any]) -> str:
     return f" ({text})"
 
 
-def print_decisions(result: dict[str, Any]) -> None:
-    """The standard human summary: one line per item with what happened and why."""
+def print_decisions(result: dict[str, Any], extra: dict[str, str] | None = None) -> None:
+    """The standard human summary: one line per item that ran, would run or failed, with why (with ``-v`` the
+    skipped ones too: a cached run would otherwise list every item of the workspace), then the notes. ``extra``
+    adds text to an item's line, by item id (adapt: where its adapter went). ``print_summary`` ends the output."""
     from rich.markup import escape
 
     con = console()
     for d in result.get("items", []):
-        verb = d.get("action", "run" if d.get("run") else "skip")
-        style = {"ran": "green", "would run": "yellow", "skipped": "dim"}.get(verb, "default")
+        verb = d.get("action", "would run" if d.get("run") else "skipped")
+        if verb == "skipped" and not _call.verbose:
+            continue  # counted in the summary line
+        style = {"ran": "green", "would run": "yellow", "skipped": "dim"}.get(verb, "red")
         con.print(f"[{style}]{verb:9}[/] {escape(d['stage'])} {escape(d['item'])}: {escape(d['reason'])}"
-                  + escape(lora_summary(d)))
+                  + escape(lora_summary(d)) + escape((extra or {}).get(d["item"], "")))
     for line in result.get("notes", []):
         con.print(escape(line))
+
+
+def is_verbose() -> bool:
+    """Whether the command running was given ``-v`` (its human printers then list everything)."""
+    return _call.verbose
+
+
+def summary_line(results: list[dict[str, Any]]) -> str:
+    """One line for a command's stage results: ``ran 4, skipped 41, failed 0`` (a dry run: ``would run 4, skipped
+    41``), or ``Everything is up to date.`` when nothing ran, would run or failed. An item decided to run that never
+    finished (its action still "pending") counts as failed."""
+    counts = {"ran": 0, "would run": 0, "skipped": 0, "failed": 0}
+    for r in results:
+        for it in r.get("items", []):
+            action = it.get("action")
+            counts[action if action in counts else "failed"] += 1
+    if not (counts["ran"] or counts["would run"] or counts["failed"]):
+        return "Everything is up to date."
+    if any(r.get("dry_run") for r in results):
+        return f"would run {counts['would run']}, skipped {counts['skipped']}"
+    return f"ran {counts['ran']}, skipped {counts['skipped']}, failed {counts['failed']}"
+
+
+def print_summary(*results: dict[str, Any]) -> None:
+    """The last line of a stage command's human output (``summary_line``)."""
+    console().print(summary_line(list(results)), markup=False, highlight=False)
+
+
+TABLE_WIDTH = 100  # a table off a terminal (a pipe, a file, CI) is laid out for this many columns
+
+
+def table_console():
+    """The console for rich tables: on a terminal (or with $COLUMNS) the usual one, which fits the window; anywhere
+    else one 100 columns wide, so long cells wrap inside the table instead of stretching it to the longest one
+    (plain lines stay unwrapped for grep: ``console``)."""
+    from rich.console import Console
+
+    con = console()
+    if con.is_terminal or os.environ.get("COLUMNS"):
+        return con
+    return Console(file=sys.stdout, highlight=False, width=TABLE_WIDTH)
 
 
 def guarded(fn: Callable) -> Callable:
@@ -421,6 +457,8 @@ def report_error(err: DreamrunnerError, as_json: bool) -> None:
 
         data = err.to_dict()
         data.setdefault("schema_version", RESULT_SCHEMA_VERSION)
+        if command_name():
+            data.setdefault("command", command_name())
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         sys.stdout.flush()
     con = console(stderr=True)
@@ -620,6 +658,8 @@ def session(ws, wait: bool, dry_run: bool = False):
 
     created = not ws.root.exists()
     with ws.locked(wait=wait):
+        if not dry_run:
+            _redraw_storyboard(ws)
         pending = ws.pending_config
         old_config = ws.config.read_bytes() if ws.config.exists() else None
         if dry_run or pending is None:
@@ -638,6 +678,24 @@ def session(ws, wait: bool, dry_run: bool = False):
             _undo(ws, not keep_first, old_config, created and records == old_records, write_bytes_atomic)
             raise
         _announce(_changes(old_config, pending), saved=True)
+
+
+def _redraw_storyboard(ws) -> None:
+    """A storyboard older than a hand edit of plan.json is redrawn by any command that reads the plan (``plan``
+    redraws it itself, as one of its items). A bad plan.json or config is left to the stage to report."""
+    if command_name() == "plan" or not ws.plan.exists():
+        return
+    from ..config import resolve_config
+    from ..stages.plan import redraw_stale_storyboard
+
+    try:
+        cfg = ws.pending_config or ws.unsaved_config or resolve_config(saved=ws.config)
+        redrawn = redraw_stale_storyboard(ws, cfg)
+    except DreamrunnerError:
+        return
+    if redrawn and not (_call.quiet or _call.as_json):
+        console(stderr=True).print(f"{ws.rel(ws.storyboard)} redrawn: plan.json changed since it was drawn",
+                                   soft_wrap=True, markup=False)
 
 
 def announce_unsaved(ws, why: str) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, PresetOpt, QuietOpt, SetOpt, console, emit, guarded
+from .common import JsonOpt, PresetOpt, QuietOpt, SetReadOpt, console, emit, guarded
 
 STYLE = {"ok": "green", "info": "cyan", "warn": "yellow", "error": "red"}
 
@@ -19,7 +19,7 @@ def doctor(
     db: Annotated[str | None, typer.Option("--db", help="Video index to check (default: $DREAMRUNNER_DB, then "
                                                         "retrieve.db).")] = None,
     preset: PresetOpt = None,
-    overrides: SetOpt = None,
+    overrides: SetReadOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

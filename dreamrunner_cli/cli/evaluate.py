@@ -25,7 +25,9 @@ from .common import (
     open_workspace,
     plan_scene_ids,
     print_decisions,
+    print_summary,
     session,
+    table_console,
 )
 
 VideosOpt = Annotated[
@@ -80,6 +82,7 @@ def evaluate(
 def _human(result: dict[str, Any]) -> None:
     print_decisions(result)
     print_metrics(result)
+    print_summary(result)
 
 
 def print_metrics(result: dict[str, Any]) -> None:
@@ -111,7 +114,7 @@ def print_metrics(result: dict[str, Any]) -> None:
     for s in sources:
         table.add_row(s["name"], *[fmt(s["story"].get(k), s["story"].get(k) is not None
                                        and s["story"].get(k) == best_of(stories, k)) for k in labels])
-    con.print(table)
+    table_console().print(table)
 
     per_scene = Table(title="Per scene", title_justify="left")
     per_scene.add_column("scene")
@@ -128,7 +131,7 @@ def print_metrics(result: dict[str, Any]) -> None:
             vals = s["scenes"][sid]
             cells = [fmt(vals.get(k), vals.get(k) is not None and vals.get(k) == best_of(rows, k)) for k in HEADLINE]
             per_scene.add_row(sid, *([s["name"]] if len(sources) > 1 else []), *cells)
-    con.print(per_scene)
+    table_console().print(per_scene)
     for w in result.get("warnings") or []:
         con.print(f"[yellow]warning:[/] {w}")
     if result.get("report"):

@@ -79,8 +79,8 @@ def demo(
 ) -> None:
     """Generate the demo database (stick figures performing ~60 motions, 4 clips each, 2 s at 64x64) and its index.
 
-    Offline and instant; what the tiny preset's `retrieve.db: demo` builds in the cache folder. Use it with
-    `dreamrunner retrieve WS --db OUT_DIR`.
+    Offline; it takes from a few seconds to a minute (progress on stderr). The tiny preset's `retrieve.db: demo`
+    builds the same database in the cache folder. Use it with `dreamrunner retrieve WS --db OUT_DIR`.
 
     Examples:
 

@@ -13,7 +13,7 @@ from .common import (
     PresetOpt,
     QuietOpt,
     SceneOpt,
-    SetOpt,
+    SetReadOpt,
     WorkspaceArg,
     announce_unsaved,
     console,
@@ -34,7 +34,7 @@ def masks(
     out: Annotated[Path | None, typer.Option(help="The .npz to write (default WS/masks/masks.npz); pictures go "
                                                   "beside it as <scene>.png.")] = None,
     preset: PresetOpt = None,
-    overrides: SetOpt = None,
+    overrides: SetReadOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import re
 from pathlib import Path
 from typing import Annotated
@@ -26,6 +28,7 @@ from .common import (
     guarded,
     open_workspace,
     print_decisions,
+    print_summary,
     session,
 )
 
@@ -158,7 +161,32 @@ def plan(
     with session(ws, wait=wait, dry_run=dry_run):
         result = stage.run(ws, cfg, story_file=story_file, force=force, dry_run=dry_run, only=scene,
                            progress=not quiet and not as_json, allow_outside_refs=allow_outside_refs)
+    if not dry_run:
+        warn_missing_devices(cfg, ws.root)
+    warn_unattributed(result)
     emit(result, as_json, quiet, _human)
+
+
+def warn_unattributed(result: dict) -> None:
+    """One warning line on stderr per sentence the built-in planner left out, with its scene (also with --json,
+    whose result lists them as ``unattributed``), so the user knows what to fix in plan.json."""
+    for u in result.get("unattributed") or []:
+        logging.getLogger("dreamrunner").warning(
+            'warning: scene %s: nothing planned for "%s" (%s); edit plan.json by hand or plan with an LLM (--llm)',
+            u["scene"], u["sentence"], u["reason"])
+
+
+def warn_missing_devices(cfg, ws_root: Path) -> None:
+    """One warning when the stages after plan are configured for a CUDA device this machine lacks (the default
+    preset on a laptop): said now, not after `retrieve` has loaded its scorers. Plan itself ran fine."""
+    from ..models.loading import device_error
+
+    err = device_error(cfg, ["retrieve", "adapt", "render", "evaluate"])
+    if err is not None:
+        logging.getLogger("dreamrunner").warning(
+            "warning: %s, so retrieve, adapt, render and evaluate will stop there. To try the whole pipeline on "
+            "this machine's CPU (tiny random models: the video is noise, it shows the plumbing): "
+            "`dreamrunner run %s --preset tiny`", err.message, ws_root)
 
 
 def _human(result: dict) -> None:
@@ -167,3 +195,4 @@ def _human(result: dict) -> None:
 
     if not result.get("dry_run"):
         console().print(f"plan: {result['plan']}\nstoryboard: {result['storyboard']}")
+    print_summary(result)

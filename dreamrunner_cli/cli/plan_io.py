@@ -15,13 +15,14 @@ from .common import (
     PresetOpt,
     QuietOpt,
     SceneOpt,
-    SetOpt,
+    SetEachOpt,
     WaitOpt,
     WorkspaceArg,
     console,
     emit,
     guarded,
     print_decisions,
+    print_summary,
 )
 
 
@@ -33,7 +34,7 @@ def import_plan(
     out: Annotated[Path, typer.Option("--out", "-o", file_okay=False, resolve_path=True,
                                       help="Folder that receives one workspace per plan: OUT/<video name>/.")],
     preset: PresetOpt = None,
-    overrides: SetOpt = None,
+    overrides: SetEachOpt = None,
     storyboard: Annotated[bool, typer.Option("--storyboard/--no-storyboard",
                                              help="Draw storyboard.png in each workspace.")] = True,
     lenient: Annotated[bool, typer.Option("--lenient", help="Read an inverted box (top > bottom or left > right) "
@@ -46,7 +47,8 @@ def import_plan(
     quiet: QuietOpt = False,
 ) -> None:
     """Import plans written in the DreamRunner authors' format into workspaces (plan.json, config.json,
-    storyboard.png), ready for `dreamrunner render`.
+    storyboard.png). Their motions still need LoRAs before render: `dreamrunner run WS` retrieves clips, trains
+    them, renders and scores (render alone exits 3 without them, unless --set render.require_adapters=false).
 
     Entities become plan objects, motions become plan motions (ids are slugs; "none" stays none); overlapping
     boxes and caption changes are kept. Boxes past the frame are kept (the region is the part inside it), and
@@ -60,7 +62,7 @@ def import_plan(
 
         dreamrunner import my_plan.txt --out ws --json
 
-        dreamrunner render ws/0001
+        dreamrunner run ws/0001 --db /data/videos/index
     """
     from ..planning.authors_format import import_to_workspaces, read_plans, to_plan, workspace_names
 
@@ -77,7 +79,28 @@ def import_plan(
         result = import_to_workspaces(file, out, preset=preset, overrides=overrides, force=force, wait=wait,
                                       storyboard=storyboard, lenient=lenient)
         result = {"stage": result.pop("stage"), "dry_run": False, **result}  # the same fields as --dry-run's
-    emit(result, as_json, quiet, print_decisions)
+        if result["items"]:
+            result["notes"].append(_next_step(Path(result["items"][0]["workspace"])))
+    emit(result, as_json, quiet, _import_human)
+
+
+def _import_human(result: dict) -> None:
+    print_decisions(result)
+    print_summary(result)
+
+
+def _next_step(first: Path) -> str:
+    """What an imported workspace needs next, as a command that works on it (issue 25: they were called "ready for
+    render", but render stops at the motions' missing LoRAs)."""
+    from ..config import resolve_config
+    from ..stages import upstream_command
+    from ..workspace import Workspace
+
+    ws = Workspace(first)
+    cfg = resolve_config(saved=ws.config)
+    return (f"next, for each workspace (here the first): `{upstream_command(ws, cfg, 'evaluate')}` retrieves clips, "
+            "trains the LoRAs, renders and scores; or render without LoRAs: "
+            f"`dreamrunner render {ws.root} --set render.require_adapters=false`")
 
 
 @guarded

@@ -24,6 +24,7 @@ from .common import (
     open_workspace,
     plan_scene_ids,
     print_decisions,
+    print_summary,
     session,
 )
 
@@ -77,3 +78,4 @@ def _human(result: dict) -> None:
 
     if result.get("story"):
         console().print(f"story: {result['story']}")
+    print_summary(result)

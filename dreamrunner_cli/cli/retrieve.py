@@ -22,6 +22,7 @@ from .common import (
     guarded,
     open_workspace,
     print_decisions,
+    print_summary,
     session,
 )
 
@@ -49,7 +50,7 @@ def retrieve(
     verbose: VerboseOpt = False,
 ) -> None:
     """Retrieve reference clips for each motion of plan.json: BM25 top 400, attribute filter, model-length windows,
-    CLIP + X-CLIP scores, top 20 above 0.2 (at least 4).
+    CLIP and video-text scores (ViCLIP in the presets), top 20 above the threshold (at least 4).
 
     Writes WS/retrieval/<motion>/manifest.json and clips/*.mp4. Up-to-date motions are skipped; a motion re-runs
     when its plan fields, the retrieve.* config or the database change. Embeddings are cached across stories.
@@ -79,3 +80,4 @@ def _human(result: dict) -> None:
     db = result.get("database") or {}
     if db.get("index"):
         console().print(f"database: {db['index']} ({db.get('rows')} rows, fingerprint {db.get('fingerprint')})")
+    print_summary(result)

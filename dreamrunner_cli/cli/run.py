@@ -22,8 +22,10 @@ from .common import (
     console,
     emit,
     guarded,
+    is_verbose,
     open_workspace,
     print_decisions,
+    print_summary,
     session,
 )
 from .plan import OutsideRefsOpt, resolve_target
@@ -95,4 +97,8 @@ def _human(result: dict) -> None:
         if stage.get("stage") == "evaluate" and not stage.get("dry_run"):
             from .evaluate import print_metrics
 
-            print_metrics(stage)
+            if is_verbose() or any(it.get("action") == "ran" for it in stage.get("items", [])):
+                print_metrics(stage)
+            elif stage.get("report"):  # nothing scored again: the tables of a cached run would bury the summary
+                console().print(f"scores unchanged: {stage['report']}", markup=False)
+    print_summary(*result["stages"])

@@ -9,13 +9,15 @@ import typer
 
 from ..errors import UsageError
 from .common import guarded
+from .completion import choices
 
 KINDS = ("plan", "config", "metrics", "result")
 
 
 @guarded
 def schema(
-    kind: Annotated[str, typer.Argument(help="plan, config, metrics or result")] = "plan",
+    kind: Annotated[str, typer.Argument(help="plan, config, metrics or result",
+                                        autocompletion=choices(KINDS))] = "plan",
     command: Annotated[str | None, typer.Option(
         "--command", "-c", metavar="NAME",
         help="With result: only what this command prints with --json (its result or the error object), e.g. "
@@ -43,7 +45,7 @@ def schema(
     elif kind == "metrics":
         from ..evaluation.schema import MetricsFile
 
-        data = MetricsFile.model_json_schema()
+        data = _with_id(MetricsFile.model_json_schema(), "metrics")
     elif kind == "result":
         from ..results import COMMAND_RESULTS, commands, result_json_schema
 
@@ -55,7 +57,14 @@ def schema(
     elif kind == "config":
         from ..config import Config
 
-        data = Config.model_json_schema()
+        data = _with_id(Config.model_json_schema(), "config")
     else:
         raise UsageError(f"unknown schema {kind!r}", hint=f"choose one of: {', '.join(KINDS)}")
     typer.echo(json.dumps(data, indent=2))
+
+
+def _with_id(schema: dict, kind: str) -> dict:
+    """``$schema`` and ``$id`` first, as editors and validators expect (plan.json's and the results' have them)."""
+    from ..schema import schema_id
+
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": schema_id(kind), **schema}

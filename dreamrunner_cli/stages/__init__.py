@@ -25,6 +25,28 @@ def stage_module(name: str):
     return module
 
 
+def upstream_command(ws: Workspace, cfg: Config, stage: str) -> str:
+    """For a hint when ``stage`` lacks what an earlier stage writes: the one command line that will succeed. That is
+    every stage from retrieve up to ``stage`` chained with ``&&`` (each skips its finished items, so the chain is
+    cheap where most is done), or ``dreamrunner run WS`` when that is all of them. Naming only the stage just before
+    (render → "run adapt") sent users back one stage at a time, since that one may lack its own upstream. Without
+    required LoRAs (``render.require_adapters``/``use_adapters`` false) render needs nothing but the plan.
+    ``--db INDEX`` is added when no video database is configured (``--db``/$DREAMRUNNER_DB/retrieve.db)."""
+    import os
+    import shlex
+
+    from .retrieve import DB_ENV
+
+    chain = list(ORDER[1:ORDER.index(stage) + 1])
+    if stage in ("render", "evaluate") and not (cfg.render.require_adapters and cfg.render.use_adapters):
+        chain = [s for s in chain if s not in ("retrieve", "adapt")]
+    where = shlex.quote(str(ws.root))
+    db = "" if os.environ.get(DB_ENV) or cfg.retrieve.db else " --db INDEX"
+    if chain == list(ORDER[1:]):
+        return f"dreamrunner run {where}{db}"
+    return " && ".join(f"dreamrunner {s} {where}" + (db if s == "retrieve" else "") for s in chain)
+
+
 def run_all(ws: Workspace, cfg: Config, *, story_file: Path | None = None, skip: list[str] | None = None,
             force: bool = False, dry_run: bool = False, progress: bool = True,
             db: str | None = None, allow_outside_refs: bool = False) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ from ..adapt.record import ADAPTER_JSON, AdapterRecord, DataItem, Snapshot
 from ..adapt.reuse import ADAPT_CODE_VERSION, cache_get, cache_put, recipe, recipe_key
 from ..bounds import read_json
 from ..config import Config
-from ..errors import InputInvalid, UsageError
+from ..errors import InputInvalid, MissingUpstream, UsageError
 from ..models.loading import model_ids
 from ..progress import Reporter, reporter
 from ..schema import Plan, load_plan
@@ -311,8 +311,17 @@ def _jobs(ws: Workspace, cfg: Config, plan: Plan, motions: list[str] | None, cha
                  "debias_beta": a.debias_beta, "motion_blocks": a.motion_blocks, "seed": a.seed}
     for m in plan.motions:
         if m.id in want_m:
-            jobs.append(Job("motion", m.id, m, f"plan.motions[{m.id}]",
-                            motion_examples(ws.root, m, clips.get(m.id)), motion_geom, motion_hp))
+            try:
+                examples = motion_examples(ws.root, m, clips.get(m.id))
+            except MissingUpstream as exc:
+                if m.id not in clips and not (ws.retrieval_dir / m.id / "manifest.json").is_file():
+                    from . import upstream_command  # retrieve never ran for it: one command line that will work
+
+                    exc.hint = (f"run `{upstream_command(ws, cfg, 'adapt')}` (finished items are skipped), or give "
+                                f"a folder of clips by hand with `dreamrunner adapt {ws.root} --motion {m.id} "
+                                f"--clips {m.id}=DIR`")
+                raise
+            jobs.append(Job("motion", m.id, m, f"plan.motions[{m.id}]", examples, motion_geom, motion_hp))
     char_geom = Geometry(r.height, r.width, a.character_frames or r.num_frames, a.max_clip_seconds)
     char_hp = {"steps": a.character_steps, "rank": a.rank, "lr": a.lr, "weight_decay": a.weight_decay,
                "dropout": a.dropout, "character_blocks": a.character_blocks, "seed": a.seed,

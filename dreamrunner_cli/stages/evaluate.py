@@ -72,7 +72,14 @@ def run(
     if unknown:
         raise InputInvalid(f"unknown scene id(s) {listing(sorted(unknown))}",
                            hint=f"scene ids: {listing(s.id for s in plan.scenes)}")
-    sources = resolve_sources(ws, plan, videos, dry_run=dry_run)
+    try:
+        sources = resolve_sources(ws, plan, videos, dry_run=dry_run)
+    except MissingUpstream as exc:  # renders missing: render may lack its own upstream (LoRAs), so name the chain
+        from . import upstream_command
+
+        exc.hint = f"run `{upstream_command(ws, cfg, 'evaluate')}` (finished items are skipped)" + (
+            "" if videos else ", or score other videos with --videos DIR")
+        raise
     for src in sources:
         sr.notes.extend(src.notes)
 
@@ -167,10 +174,25 @@ def _story(ws: Workspace, cfg: Config, plan: Plan, sources: list[VideoSource], s
         missing = [f"{n}/{sid}" for (n, sid), p in scene_files.items() if not p.exists()]
         if missing:  # only possible when scene items failed earlier in this run
             raise MissingUpstream(f"scene metrics missing for {missing}", hint="run `dreamrunner evaluate` again")
-        with rep.phase("story metrics and report"):
+        # The story in steps (tens of seconds with the real models): the first and last frames of the scenes not
+        # decoded in this run, DINO (when only the story re-runs), the cuts and the aggregate, then the report.
+        need = [(s, sc.id) for s in sources for sc in plan.scenes if (s.name, sc.id) not in edge_frames]
+        if need:
+            from ..video import read_video
+
+            with rep.bar("story: first and last frames", total=len(need)) as bar:
+                for src, sid in need:
+                    frames, _ = read_video(src.videos[sid])
+                    edge_frames[(src.name, sid)] = (frames[0], frames[-1])
+                    bar.advance()
+        if "dino" in enc.unloaded():
+            with rep.phase("story: load DINO", enc.cfg.dino_model if enc.cfg else ""):
+                enc.dino  # noqa: B018 - loads it
+        with rep.phase("story: metrics and cuts between scenes"):
             mf = story_metrics(plan, sources, scene_files, enc.dino, device=device, settings=settings, rel=ws.rel,
                                edge_frames=edge_frames)
             write_json_atomic(metrics_path, mf.model_dump(mode="json"))
+        with rep.phase("story: report.html"):
             write_text_atomic(report_path, report_html(mf, ws, plan, sheet_files))
         sr.finish(d, deps, [metrics_path, report_path])
     if not metrics_path.exists():

@@ -31,10 +31,10 @@ from typing import Any
 from .. import __version__
 from ..bounds import read_json
 from ..config import Config, PlanConfig
-from ..errors import DreamrunnerError, InputInvalid, MissingUpstream
+from ..errors import DreamrunnerError, InputInvalid, MissingUpstream, listing
 from ..schema import Keyframe, Outline, Plan, assemble_plan, load_plan, validate_plan
 from ..story import StoryInput, parse_story
-from ..workspace import StageRun, Workspace, digest, file_digest, write_json_atomic, write_text_atomic
+from ..workspace import Records, StageRun, Workspace, digest, file_digest, write_json_atomic, write_text_atomic
 
 PLANNER_KEYS = ("llm", "llm_model", "llm_base_url", "min_scenes", "max_scenes", "max_motions_per_scene",
                 "max_motions_per_scene_multi", "temperature", "seed", "max_tokens", "structured_output")
@@ -151,10 +151,10 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
         # is the user's. Validate it and keep the storyboard current.
         plan = load_plan(ws.plan)
         sr.notes.append("no story.txt: plan.json was written by hand or imported; kept as it is")
-        if not dry_run:
-            refresh_storyboard(ws, sr, plan)
+        refresh_storyboard(ws, sr, plan)  # a dry run (status) only says whether it is stale
         vanishing = _note_vanishing_boxes(cfg, sr, plan)
-        sr.close(outcome="ok")
+        _note_plan_warnings(sr, plan, None)
+        sr.close(outcome="ok", planner=None, llm_calls=[])
         return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing)
     if story is None:
         raise MissingUpstream(f"no story.txt or plan.json in {ws.root}",
@@ -175,16 +175,16 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
         sr.finish(d, deps, [outline_path(ws)])
         _clear_replies(ws, "outline")
     if not outline_path(ws).exists():
-        sr.close(outcome="dry-run")
-        return sr.result()
+        sr.close(outcome="dry-run", planner=slot.provenance(), llm_calls=[])
+        return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=[])
     outline = Outline.model_validate_json(outline_path(ws).read_text(encoding="utf-8"))
 
     # 3. Level 2: one key-frame layout per scene.
     wanted = set(only or [])
     unknown = wanted - {s.id for s in outline.scenes}
     if unknown:
-        raise InputInvalid(f"unknown scene id(s) {sorted(unknown)}",
-                           hint=f"scene ids: {[s.id for s in outline.scenes]}")
+        raise InputInvalid(f"unknown scene id(s) {listing(sorted(unknown))}",
+                           hint=f"scene ids: {listing(s.id for s in outline.scenes)}")
     entities = {"characters": [c.model_dump() for c in outline.characters],
                 "objects": [o.model_dump() for o in outline.objects],
                 "motions": [m.model_dump() for m in outline.motions]}
@@ -207,15 +207,21 @@ def _plan(ws: Workspace, cfg: Config, sr: StageRun, slot: _PlannerSlot, *, story
     if not dry_run:
         _write_plan(ws, sr, outline, replanned, force=force and not only)
 
-    # 5. The storyboard, from whatever plan.json now says.
-    if not dry_run and ws.plan.exists():
-        refresh_storyboard(ws, sr)
+    # 5. Sentences the built-in planner gave no action, or an action it could not attribute (a warning each).
+    unattributed = _note_unattributed(cfg, sr, story)
 
-    # 6. Boxes that cover no token at the configured model geometry (SR3AI would drop them): a note each.
+    # 6. The storyboard, from whatever plan.json now says, with those sentences marked under their scenes.
+    if ws.plan.exists():  # a dry run (status) only says whether it is stale
+        refresh_storyboard(ws, sr, skipped=unattributed)
+
+    # 7. Boxes that cover no token at the configured model geometry (SR3AI would drop them): a note each.
     vanishing = _note_vanishing_boxes(cfg, sr, load_plan(ws.plan)) if ws.plan.exists() else []
+    if ws.plan.exists():  # 8. Captions without their token; characters without reference images
+        _note_plan_warnings(sr, load_plan(ws.plan), incoming or story)
 
     sr.close(outcome="ok", planner=slot.provenance(), llm_calls=slot.calls())
-    return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing)
+    extra = {"unattributed": unattributed} if unattributed else {}  # listed only when some sentence was skipped
+    return sr.result(plan=str(ws.plan), storyboard=str(ws.storyboard), vanishing_regions=vanishing, **extra)
 
 
 # Guards: decided in step 1, before anything is written ---------------------------------------------------------------
@@ -349,6 +355,45 @@ def _record_failure(ws: Workspace, sr: StageRun, slot: _PlannerSlot, exc: BaseEx
         log.warning("plan: could not record the failed run in %s: %s", ws.runs_log, io_exc)
 
 
+def _note_unattributed(cfg: Config, sr: StageRun, story: StoryInput) -> list[dict[str, str]]:
+    """The built-in planner's skipped sentences (every one: the user fixes them by hand or with an LLM; `plan`
+    prints a warning line each on stderr); [] for the LLM backends, which read the whole story themselves."""
+    if cfg.plan.llm != "builtin":
+        return []
+    from ..planning.heuristic import HeuristicPlanner
+
+    return HeuristicPlanner(cfg.plan).unattributed(story)
+
+
+def _note_plan_warnings(sr: StageRun, plan: Plan, story: StoryInput | None) -> None:
+    """Warnings a person can act on before any GPU time is spent: captions without their character's token, and
+    characters in the scenes without reference images (adapt would train no character LoRA for them)."""
+    from ..schema import caption_token_warnings
+    from ..story import missing_reference_images
+
+    found = caption_token_warnings(plan)
+    sr.notes += [f"warning: {w}" for w in found[:MAX_BOX_NOTES]]
+    if len(found) > MAX_BOX_NOTES:
+        sr.notes.append(f"warning: ... and {len(found) - MAX_BOX_NOTES} more captions without their token")
+    if story is not None:  # a hand-written or imported plan has no front matter to fix
+        sr.notes += [f"warning: {w}" for w in missing_reference_images(plan, story, sr.ws.root)]
+
+
+def redraw_stale_storyboard(ws: Workspace, cfg: Config) -> bool:
+    """Redraw storyboard.png when plan.json changed since it was drawn (a hand edit): called by every command
+    that reads plan.json (``cli.common.session``), so the picture never shows an older plan. Only a storyboard the
+    plan stage drew before (it has a record) is redrawn; returns whether it was. A plan.json that is no regular
+    file (a FIFO) is left to the bounded reader, which refuses it: it is never opened here."""
+    rec = Records.load(ws).get("plan", "storyboard")
+    if rec is None or not ws.plan.is_file() or rec["deps"].get("plan.json") == file_digest(ws.plan):
+        return False
+    sr = StageRun(ws, "plan")  # never closed: a redraw is no plan run (runs.jsonl is left alone)
+    story = parse_story(ws.story, max_pixels=cfg.adapt.max_image_pixels, max_bytes=cfg.plan.max_story_bytes) \
+        if ws.story.exists() else None
+    refresh_storyboard(ws, sr, load_plan(ws.plan), skipped=_note_unattributed(cfg, sr, story) if story else None)
+    return True
+
+
 def _note_vanishing_boxes(cfg: Config, sr: StageRun, plan: Plan) -> list[str]:
     """Regions whose box covers no token at the model's geometry (cfg.model.id at cfg.render's size), as notes.
     No note when the geometry cannot be read without weights (an unknown model id offline, say)."""
@@ -395,8 +440,12 @@ def _write_plan(ws: Workspace, sr: StageRun, outline: Outline, replanned: list[s
     deps = {"planning/outline.json": outline_path(ws),
             "planning/scenes": {s.id: file_digest(layout_path(ws, s.id)) for s in outline.scenes}}
     # A re-planned scene must reach plan.json even when its layout came out the same (it replaces a hand edit).
-    d = sr.decide("plan.json", deps, [ws.plan], force=force or bool(replanned))
+    # The first plan.json has no record: "never ran", not "forced (--force)".
+    first = sr.records.get("plan", "plan.json") is None
+    d = sr.decide("plan.json", deps, [ws.plan], force=force or (bool(replanned) and not first))
     if not d.run:
+        if _hand_edited(ws, sr):  # "up to date" would hide that the file is not what the planner wrote
+            sr.items[-1]["reason"] = "kept (hand-edited)"
         return
     edited = not force and _hand_edited(ws, sr)
     if edited:
@@ -423,7 +472,8 @@ def _hand_edited(ws: Workspace, sr: StageRun) -> bool:
     return bool(rec.get("hand_edited")) or file_digest(ws.plan) != rec["outs"].get("plan.json")
 
 
-def refresh_storyboard(ws: Workspace, sr: StageRun, plan: Plan | None = None) -> None:
+def refresh_storyboard(ws: Workspace, sr: StageRun, plan: Plan | None = None,
+                       skipped: list[dict[str, str]] | None = None) -> None:
     """Redraw the storyboard when plan.json's content changed (also after hand edits): storyboard.png, and
     storyboard-2.png, … for a plan longer than ``storyboard.SCENES_PER_PAGE`` scenes. Pages an earlier, longer
     plan needed (listed in the storyboard's record) are removed; no other file is touched."""
@@ -432,10 +482,20 @@ def refresh_storyboard(ws: Workspace, sr: StageRun, plan: Plan | None = None) ->
     plan = plan or load_plan(ws.plan)
     pages = page_paths(ws.storyboard, len(plan.scenes))
     deps = {"plan.json": ws.plan, "version": __version__}
+    if skipped:
+        deps["unattributed"] = skipped  # the "not planned" notes under the scenes
     d = sr.decide("storyboard", deps, pages)
+    if sr.dry_run:  # status, --dry-run: the storyboard is listed only when it is stale (after a hand edit)
+        if not d.run:
+            sr.items.pop()
+        elif d.reason.startswith("plan.json changed"):
+            sr.items[-1]["reason"] = d.reason.replace("plan.json changed", "plan.json changed since it was drawn", 1)
     if d.run and not sr.dry_run:
         old = sr.records.get("plan", "storyboard") or {}
-        draw_storyboard(plan, ws.storyboard)
+        notes: dict[str, list[str]] = {}
+        for u in skipped or []:
+            notes.setdefault(u["scene"], []).append(f"not planned: \"{u['sentence']}\" ({u['reason']})")
+        draw_storyboard(plan, ws.storyboard, skipped=notes)
         sr.finish(d, deps, pages)
         for rel in old.get("outs", {}):
             if ws.root / rel not in pages:

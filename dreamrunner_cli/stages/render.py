@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
-from ..errors import InputInvalid, MissingUpstream, UnknownItem
+from ..errors import InputInvalid, MissingUpstream, UnknownItem, listing
 from ..progress import Reporter, reporter
 from ..schema import NO_MOTION, Plan, Scene, load_plan
 from ..workspace import StageRun, Workspace, tree_digest
@@ -137,12 +137,12 @@ def rebuild_hint(folder: Path) -> str:
     return "train it again with `dreamrunner adapt WS --force` (with --motion ID or --character ID)"
 
 
-def _adapt_command(ws: Workspace, missing: list[str]) -> str:
-    """The adapt command that trains what is missing (every adapter of the plan when more than a few are)."""
-    if len(missing) > 4:
-        return f"dreamrunner adapt {ws.root}"
-    flags = " ".join(f"--{m.split('/', 1)[0]} {m.split('/', 1)[1]}" for m in missing)
-    return f"dreamrunner adapt {ws.root} {flags}"
+def _train_command(ws: Workspace, cfg: Config) -> str:
+    """The command line that trains the missing LoRAs and renders: retrieve, adapt, render (a motion LoRA needs its
+    retrieved clips first, so `adapt` alone would fail on a workspace where retrieve never ran)."""
+    from . import upstream_command
+
+    return upstream_command(ws, cfg, "render")
 
 
 def run(
@@ -154,16 +154,19 @@ def run(
     only: list[str] | None = None,
     progress: bool = True,
     models: Any = None,
+    stitch: bool = True,
 ) -> dict[str, Any]:
-    """Render the scenes that changed and stitch the story. ``models``: a ``ModelPool`` to borrow the pipeline from
-    (``dreamrunner run`` shares one with adapt; batch workers keep theirs loaded); None loads one for this call.
-    A run that fails or is interrupted once rendering has started is logged to runs.jsonl too (its finished scenes
-    are already recorded); one refused before that (bad plan, missing adapters, bad frame count) changes nothing."""
+    """Render the scenes that changed and stitch the story (``stitch=False``: leave story.mp4 alone, as batch does
+    for each scene item, running the stitch as an item of its own). ``models``: a ``ModelPool`` to borrow the
+    pipeline from (``dreamrunner run`` shares one with adapt; batch workers keep theirs loaded); None loads one for
+    this call. A run that fails or is interrupted once rendering has started is logged to runs.jsonl too (its
+    finished scenes are already recorded); one refused before that (bad plan, missing adapters, bad frame count)
+    changes nothing."""
     sr = StageRun(ws, "render", force=force, dry_run=dry_run)
     sr.started = False
     try:
         with reporter(progress and not dry_run, "render") as rep:
-            return _run(ws, cfg, sr, dry_run=dry_run, only=only, rep=rep, models=models)
+            return _run(ws, cfg, sr, dry_run=dry_run, only=only, rep=rep, models=models, stitch=stitch)
     except BaseException as exc:
         if sr.started:
             sr.close(outcome="interrupted" if isinstance(exc, KeyboardInterrupt) else "error",
@@ -172,7 +175,7 @@ def run(
 
 
 def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[str] | None, rep: Reporter,
-         models: Any) -> dict[str, Any]:
+         models: Any, stitch: bool = True) -> dict[str, Any]:
     from ..models.loading import check_offload
     from .plan import refresh_storyboard
 
@@ -185,7 +188,8 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
     wanted = set(only or [])
     unknown = wanted - {s.id for s in plan.scenes}
     if unknown:
-        raise UnknownItem(f"unknown scene id(s) {sorted(unknown)}", hint=f"scene ids: {[s.id for s in plan.scenes]}")
+        raise UnknownItem(f"unknown scene id(s) {listing(sorted(unknown))}",
+                          hint=f"scene ids: {listing(s.id for s in plan.scenes)}")
 
     # 2. Checks that need no model: the frame count, and boxes too small for the token grid.
     from ..sr3ai.geometry import check_num_frames
@@ -233,26 +237,38 @@ def _run(ws: Workspace, cfg: Config, sr: StageRun, *, dry_run: bool, only: list[
         sr.notes.extend(f"adapter {name} cannot be used: {why}" for name, why in sorted(check.problems.items()))
     if missing_all:
         flat = sorted({m for ms in missing_all.values() for m in ms})
-        listing = "; ".join(f"{sid}: {', '.join(ms)}" for sid, ms in missing_all.items())
+        unbound = "; ".join(f"{sid}: {', '.join(ms)}" for sid, ms in missing_all.items())
         if cfg.render.require_adapters and not dry_run and any(s.id in missing_all for s, *_ in todo):
             stale = "" if not (check and check.problems) else \
                 " or do not fit this model (" + "; ".join(f"{n}: {w}" for n, w in sorted(check.problems.items())) + ")"
-            raise MissingUpstream(f"scenes are bound to LoRAs that were never trained{stale} ({listing})",
-                                  hint=f"train them with `{_adapt_command(ws, flat)}`, or render without them "
-                                  "with --set render.require_adapters=false")
-        sr.notes.append(f"missing LoRAs ({listing}): " + (
-            f"render stops until `{_adapt_command(ws, flat)}` has run" if cfg.render.require_adapters
+            raise MissingUpstream(f"scenes are bound to LoRAs that were never trained{stale} ({unbound})",
+                                  hint=f"run `{_train_command(ws, cfg)}` (finished items are skipped), or render "
+                                  "without them with --set render.require_adapters=false")
+        sr.notes.append(f"missing LoRAs ({unbound}): " + (
+            f"render stops until `{_train_command(ws, cfg)}` has run" if cfg.render.require_adapters
             else "those regions render without them (render.require_adapters is false)"))
 
     # 4. Render what changed (the model is loaded only if something must run).
     seeds: dict[str, int] = {}
     if todo and not dry_run:
+        if models is None:  # a borrowed pipeline is already on its device
+            from ..models.loading import check_stage_device
+            check_stage_device(cfg, "render")
         sr.started = True
         seeds = _render_scenes(ws, cfg, sr, todo, rep, models)
 
     # 5. Stitch the story from every scene clip, in plan order.
     clips = [ws.scene_video(s.id) for s in plan.scenes]
-    if all(c.exists() for c in clips):
+    # A dry run renders nothing: the scenes it would render count as changed clips, so the stitch follows them.
+    changing = [s.id for s, *_ in todo] if dry_run else []
+    if not stitch:
+        pass
+    elif changing and all(c.exists() or s.id in changing for s, c in zip(plan.scenes, clips)):
+        sr.decide("story", {}, [ws.story_video], force=True)
+        if not sr.force:
+            sr.items[-1]["reason"] = "never ran" if sr.records.get("render", "story") is None else \
+                f"renders would change ({', '.join(changing)})"
+    elif all(c.exists() for c in clips):
         deps = {"renders": {ws.rel(c): tree_digest(c) for c in clips}, "fps": cfg.render.fps,
                 "stitch_version": STITCH_VERSION}
         d = sr.decide("story", deps, [ws.story_video])
@@ -321,6 +337,8 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, rep
     geom = geometry_of(pipe, cfg.render.height, cfg.render.width, cfg.render.num_frames)
     loaded: set[str] = set()
     seeds: dict[str, int] = {}
+    # The whole render (several scenes): scenes done k/N with the ETA at the rate so far, a line after each scene.
+    overall = (rep if len(todo) > 1 else reporter(False)).bar("scenes rendered", total=len(todo), every=True)
     for n, (scene, deps, d, seed, adapters) in enumerate(todo, 1):
         label = f"scene {n}/{len(todo)} {scene.id}"
         # 1. Only this scene's adapters stay loaded (region-masked LoRA needs them in peft, disabled).
@@ -354,6 +372,8 @@ def _render_with(pipe, ws: Workspace, cfg: Config, sr: StageRun, todo: list, rep
                   extra={"seed": seed, "prompts": result.prompts, "adapters": result.adapters,
                          "scheduler": scheduler})
         seeds[scene.id] = seed
+        overall.advance()
+    overall.end()
     return seeds
 
 
