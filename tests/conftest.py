@@ -10,6 +10,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("DIFFUSERS_VERBOSITY", "error")
+# No terminal size from outside: pytest-xdist's workers (execnet) export COLUMNS=80 and LINES=24, a developer's shell
+# may export its own, and a serial run in a pipe has neither. Output is then laid out as in a user's pipe or log
+# (the CLI's rule: no $COLUMNS, not a terminal → no wrapping); a test that needs a width sets it.
+for _size in ("COLUMNS", "LINES"):
+    os.environ.pop(_size, None)
 
 
 @pytest.fixture(scope="session")

@@ -244,6 +244,7 @@ def run_trial(ref: Reference, t: Trial, scratch: Path, plant: str | None = None)
     return t
 
 
+@pytest.mark.slow  # 40 s with its reference run; .ci/run runs it (make test-ci-slow), and make reliability
 def test_killed_stages_resume_to_the_bytes_of_an_uninterrupted_run(reference, tmp_path, capsys):
     trials = [run_trial(reference, t, tmp_path / f"trial-{t.n:02d}") for t in plan_trials(reference, TRIALS, SEED)]
     mid = [t for t in trials if t.killed_mid_run]

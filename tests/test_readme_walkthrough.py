@@ -61,6 +61,7 @@ def test_the_readme_walkthrough_runs_as_written(tmp_path):
     assert "CUDA" not in proc.stderr  # the tiny preset needs no GPU: no device warning, no device error
 
 
+@pytest.mark.slow  # two CLI processes with real-preset config resolution: ~30 s (make test-ci-slow)
 @needs_cpu_only
 def test_plan_warns_when_the_preset_needs_a_gpu_and_retrieve_stops_before_loading(tmp_path):
     (tmp_path / "examples").symlink_to(ROOT / "examples")

@@ -273,6 +273,7 @@ SETTINGS = [  # only what a CPU needs: devices, size, frames, steps, a short sto
 ]
 
 
+@pytest.mark.slow  # 36 s; make test-minimal runs the same `run --preset cogvideox-2b` on the replica, and .ci/run make test-ci-slow
 def test_run_with_the_2b_preset_on_its_replica_end_to_end(replicas, tmp_path, one_thread):
     """`dreamrunner run STORY --preset cogvideox-2b --set model.id=REPLICA` on a CPU: plan, retrieve, LoRA training
     and SR3AI rendering in the preset's float16 with its DPM sampler and CFG 9, story.mp4, the evaluation report;
