@@ -142,7 +142,8 @@ clean:
 # must be seen to stop): each prints its lines; -rs shows why a trial was skipped.
 .PHONY: reliability
 reliability: $(STAMP)
-	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rxs --timeout=1800 tests/test_reliability_corpus.py \
+	DREAMRUNNER_RELIABILITY=1 $(BIN)/python -m pytest -q -rxs --timeout=1800 -m "not gpu and not llm_smoke" \
+		tests/test_reliability_corpus.py \
 		tests/test_reliability.py tests/test_inputs_plan.py tests/test_kill_resume.py \
 		tests/test_subprocess_safety.py tests/test_disk_full.py tests/test_pty.py
 

@@ -243,6 +243,7 @@ def _console_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if ":CONSOLE" in line]
 
 
+@pytest.mark.slow  # 14 s (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 @pytest.mark.browser
 def test_report_renders_in_headless_chromium(tmp_path, chromium):
     from PIL import Image

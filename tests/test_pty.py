@@ -104,6 +104,7 @@ def ran(tmp_path_factory) -> tuple[Path, pty_harness.JobResult]:
     return ws, pty_harness.run_background(argv, env=env_with(root), timeout=240)
 
 
+@pytest.mark.slow  # a whole tiny run as a background job: ~18 s (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 def test_run_on_the_tiny_preset_finishes_as_a_background_job(ran, capsys):
     ws, res = ran
     show(capsys, "run --preset tiny", res)
@@ -112,6 +113,7 @@ def test_run_on_the_tiny_preset_finishes_as_a_background_job(ran, capsys):
     assert count_frames(ws / "story.mp4") > 0 and (ws / "eval" / "metrics.json").exists()
 
 
+@pytest.mark.slow  # shares that run (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 def test_render_finishes_as_a_background_job_where_the_old_ffmpeg_call_stopped(ran, tmp_path, capsys):
     """Only the stitch must run (story.mp4 deleted). Planted old ffmpeg call: the job is stopped (SIGTTOU) at the
     stitch and story.mp4 is never written. Today: exit 0 and a story.mp4 of every clip's frames."""

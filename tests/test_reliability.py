@@ -312,6 +312,7 @@ def _render_cmd(ws: Path, *extra: str) -> list[str]:
             *extra]
 
 
+@pytest.mark.slow  # 12 s (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 def test_sigterm_is_handled_like_ctrl_c(ws):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen(_render_cmd(ws), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -371,6 +372,7 @@ def test_a_signal_while_the_cli_is_still_importing_exits_with_a_message(tmp_path
     assert code in codes
 
 
+@pytest.mark.slow  # 11 s (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 def test_the_next_run_of_a_stage_sweeps_temp_files_of_a_killed_run(ws):
     renders = ws / "renders"
     renders.mkdir()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from dreamrunner_cli.cli import app
@@ -13,6 +14,7 @@ SETTINGS = ["plan.min_scenes=2", "plan.max_scenes=2", "adapt.steps=2", "adapt.ch
             "adapt.checkpoint_every=1", "render.steps=2", "retrieve.max_clips=4"]
 
 
+@pytest.mark.slow  # 18 s (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 def test_run_does_every_stage_with_one_pipeline_load_then_skips_everything(tmp_path, monkeypatch):
     from dreamrunner_cli.models import loading
 

@@ -187,6 +187,7 @@ def test_render_one_scene_and_force(ws, render_spy):
     assert render_spy == [ids[0], ids[0]]
 
 
+@pytest.mark.slow  # 17 s; killed-and-resumed renders are also in test_kill_resume (make test stays near 5 minutes; .ci/run runs it: make test-ci-slow)
 def test_killed_render_leaves_nothing_finished_looking_and_resumes(ws):
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "dreamrunner_cli.cli", "render", str(ws), "--quiet", "--set", "render.steps=6"]
