@@ -21,8 +21,10 @@ import pytest
 
 pytest.importorskip("ray")
 
+# 30 render steps: a scene renders for seconds, so the kill lands while it runs (with 2 steps a scene took 0.36 s,
+# and a kill sent once the render was reported started could come after it had finished).
 SETTINGS = ["plan.min_scenes=2", "plan.max_scenes=2", "adapt.steps=2", "adapt.character_steps=2",
-            "adapt.checkpoint_every=1", "render.steps=2", "retrieve.max_clips=4"]
+            "adapt.checkpoint_every=1", "render.steps=30", "retrieve.max_clips=4"]
 STORIES = {
     "ana": "Ana walks through the quiet park in the morning.\n\nIn the garden Ana waves at her neighbour.\n",
     "ben": "Ben walks along the busy street.\n\nAt the station Ben waves goodbye to his friend.\n",
@@ -62,8 +64,7 @@ def test_batch_survives_kill_9_of_a_worker_and_keeps_stdout_json(tmp_path):
     try:
         while killed is None and proc.poll() is None and time.monotonic() < deadline:
             match = STARTED.search(log.read_text()) if log.exists() else None
-            if match:
-                time.sleep(0.3)  # mid-render
+            if match:  # the worker reported the render started: kill it now, mid-render
                 os.kill(int(match.group(2)), signal.SIGKILL)
                 killed = (match.group(1), int(match.group(2)))
             time.sleep(0.05)
