@@ -21,10 +21,11 @@ import pytest
 
 pytest.importorskip("ray")
 
-# 30 render steps: a scene renders for seconds, so the kill lands while it runs (with 2 steps a scene took 0.36 s,
-# and a kill sent once the render was reported started could come after it had finished).
+# 400 render steps: a scene renders for several seconds, so the kill lands while it runs. The batch log's "started"
+# line can come up to about a second after the worker started (the driver drains the workers' reports between
+# waits of 1 s); with 2 or 30 steps a tiny scene took 0.4 s and was sometimes finished before the kill.
 SETTINGS = ["plan.min_scenes=2", "plan.max_scenes=2", "adapt.steps=2", "adapt.character_steps=2",
-            "adapt.checkpoint_every=1", "render.steps=30", "retrieve.max_clips=4"]
+            "adapt.checkpoint_every=1", "render.steps=400", "retrieve.max_clips=4"]
 STORIES = {
     "ana": "Ana walks through the quiet park in the morning.\n\nIn the garden Ana waves at her neighbour.\n",
     "ben": "Ben walks along the busy street.\n\nAt the station Ben waves goodbye to his friend.\n",
@@ -79,6 +80,7 @@ def test_batch_survives_kill_9_of_a_worker_and_keeps_stdout_json(tmp_path):
     # the killed item ran again on a restarted worker, and its story finished
     item, pid = killed
     assert result["items"][item]["ok"] and result["items"][item]["attempts"] == 2, result["items"][item]
+    assert result["items"][item]["seconds"] > 1.5  # the window the kill relies on (see SETTINGS)
     text = log.read_text()
     retry = re.search(rf"started {re.escape(item)} on pid (\d+) \(attempt 2\)", text)
     assert retry and int(retry.group(1)) != pid
