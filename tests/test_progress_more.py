@@ -13,7 +13,7 @@ import time
 
 import pytest
 from evaluate_fixtures import ColourClip, ColourVideoText, PixelEncoder
-from test_progress import FakeClock, in_order, invoke, progress_lines
+from test_progress import clock, in_order, invoke, piped, progress_lines  # noqa: F401 - clock, piped: fixtures
 from test_stages_unit_evaluate import fakes, short_ws
 from test_evaluate import tiny_cfg
 
@@ -21,19 +21,6 @@ from dreamrunner_cli import progress
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 BAR = "━"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = FakeClock()
-    monkeypatch.setattr(progress, "_clock", c)
-    return c
-
-
-@pytest.fixture
-def piped(monkeypatch, capsys):
-    monkeypatch.delenv("COLUMNS", raising=False)
-    return lambda: capsys.readouterr().err
 
 
 def tty_console(monkeypatch):
