@@ -165,6 +165,17 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
         for i, t in enumerate(toks):
             if i > 0 and _word(t) and _cap(t) and toks[i - 1] not in (".", "!", "?"):
                 mid_caps.add(t.lower())
+    # A name that is also an English word and only ever starts a sentence ("Bramble curls up. Bramble peeks out."):
+    # a name when the story never writes it in lower case and it is the subject of a verb in two sentences, or
+    # is introduced as an entity ("Bramble is a little hedgehog").
+    lower_words = {t for toks in sents for t in toks if _word(t) and not _cap(t)}
+    initial: dict[str, int] = {}
+    for toks in sents:
+        if len(toks) > 1 and _cap(toks[0]) and _word(toks[0]) and not _closed(toks[0].lower()) and \
+                toks[0].lower() not in lower_words and lx.is_known_word(toks[0]) and (
+                _finite_readings(toks[1]) & {"VBZ", "VBD"} or _kind_cue(toks, 0, 1)[0]):
+            initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + (2 if _kind_cue(toks, 0, 1)[0] else 1)
+    mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.entity_noun(w) and not lx.group_of(w)}
     candidates: dict[str, dict] = {}  # first name token (lower) → info
     order = len(entities)
     for si, toks in enumerate(sents):
@@ -382,6 +393,17 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         noun = _noun_of(" ".join(phrase))
         if phrase:
             return noun, " ".join(phrase)
+    # after: " is a little hedgehog who …", " was an old sheepdog": a copula right after the name
+    if end + 1 < len(toks) and lows[end] in ("is", "was") and lows[end + 1] in ("a", "an"):
+        k = end + 2
+        phrase = []
+        while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and len(phrase) < 5:
+            phrase.append(lows[k])
+            k += 1
+        noun = lx.entity_noun(phrase[-1]) if phrase else None
+        if noun:
+            kind = lx.ENTITY_NOUNS[noun][0]
+            return noun, (None if kind == "person" else f"{lows[end + 1]} {' '.join(phrase)}")
     # before: "<det> <adjs> NOUN [named|called|,] Name"
     k = start - 1
     if k >= 0 and lows[k] in ("named", "called", ","):

@@ -73,8 +73,34 @@ THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker st
 PERSON_NOUNS = _wordnet_people() - THING_NOUNS
 for _w in sorted(PERSON_NOUNS):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
+# compounds are read against the hand-listed animals only ("sheepdog" → dog): WordNet's thousands would match
+# endings of unrelated words
 _ANIMAL_SUFFIXES = sorted((n for n, (k, _) in ENTITY_NOUNS.items() if k == "animal" and len(n) >= 3), key=len,
                           reverse=True)
+
+
+def _wordnet_list(name: str) -> list[list[str]]:
+    """The rows of a shipped WordNet noun list (data/NAME), less the words that can be adjectives ("young",
+    "electric")."""
+    from importlib.resources import files
+
+    from lemminflect import getAllLemmas
+
+    text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    rows = [line.split() for line in text.split("\n") if line and not line.startswith("#")]
+    return [r for r in rows if "ADJ" not in getAllLemmas(r[0])]
+
+
+# Animals and vehicles beyond the hand lists ("the wombat", "a snowplough"), from Princeton WordNet 3.0 as well
+# (data/animal_nouns.txt, data/vehicle_nouns.txt, written by tools/make_person_nouns.py): the nouns whose most
+# frequent sense is an animal, or a vehicle that moves by itself. A hand-listed word keeps its hand-chosen shape.
+NOT_ENTITY_NOUNS = frozenset("launch tender mount fly".split())  # mostly something else in stories
+for _w, _shape in _wordnet_list("animal_nouns.txt"):
+    if _w not in NOT_ENTITY_NOUNS:
+        ENTITY_NOUNS.setdefault(_w, ("animal", _shape))
+for (_w,) in _wordnet_list("vehicle_nouns.txt"):
+    if _w not in NOT_ENTITY_NOUNS:
+        ENTITY_NOUNS.setdefault(_w, ("vehicle", "vehicle"))
 
 
 def entity_noun(word: str) -> str | None:

@@ -108,6 +108,7 @@ class _Reader:
         self.cur_lows: list[str] = []
         self.cur_possessors: set[str] = set()
         self.prev_possessors: set[str] = set()
+        self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
         self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
 
     # Pronouns ------------------------------------------------------------------------------------------------
@@ -289,7 +290,8 @@ class _Reader:
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
-                        lows[x] in lx.RELATIVES | {"that"} for x in range(max(0, i - 4), i - 1)))
+                        lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
+                        for x in range(max(0, i - 4), i - 1)))
                 relative_object = subject_slot and not self._starts_clause(toks, i)
                 # the noun of a phrase describing a subject ends before the subject's verb: "A baker in the next
                 # boat | laughs"
@@ -370,6 +372,17 @@ class _Reader:
             # A bare entity noun ("Together the fox and dog") or group noun without determiner: rare; skip.
             i += 1
         return out
+
+    def _subject_before(self, toks: list[str], x: int) -> bool:
+        """Does the relative pronoun at toks[x] follow a clause's subject ("An old woman who is wearing a red hat
+        scatters"), not an object or a predicate ("Bramble is a little hedgehog who lives under the garden shed")?"""
+        lows = [t.lower() for t in toks]
+        s = x - 1 - (x > 0 and toks[x - 1] == ",")
+        while s >= 0 and _word(toks[s]) and not _closed(lows[s]):
+            s -= 1
+        if s >= 0 and (lows[s] in lx.DETERMINERS or lows[s] in lx.POSSESSIVES or lows[s] in lx.NUMBERS):
+            s -= 1
+        return s < 0 or self._starts_clause(toks, s + 1)
 
     def _named_apposition(self, toks: list[str], j: int) -> tuple[list[str], int] | None:
         """toks[j:] is ", Ada and Leo," or ", Chidi,": the names (ids) and the index after the closing comma."""
@@ -455,6 +468,7 @@ class _Reader:
         if lows[:1] == ["inside"] and self.place and self.place.split()[-1] not in lx.BUILDINGS:
             self.place, self.place_prep = "room", "in"
         self.last_verb_at = -1
+        self.handled = set()
         subject: list[str] | None = None  # current clause subject (ids or [NONE_SUBJECT])
         # why the current subject is a guess (None: sure); "fresh": the subject is of the clause being read
         state = {"last_verb_end": -1, "in_vp": False, "doubt": None, "fresh": False}
@@ -463,6 +477,7 @@ class _Reader:
             """The verb at toks[at_i], done by ``who``: record its event (only when who does it is sure: ``doubt``
             is None); return the index after its phrase."""
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
+            self.handled.update(range(at_i, j))
             state["last_verb_end"], state["in_vp"] = j, True
             self.last_verb_at = at_i
             if not who and base not in lx.NON_VISUAL:
@@ -592,6 +607,7 @@ class _Reader:
                 continue
             who = subject if subject is not None else (pending_subject[0] if pending_subject else None)
             if who is None:  # a verb with no subject of its own: a guess could be wrong, so it is reported
+                self.handled.add(i)
                 if base not in lx.NON_VISUAL:
                     self.unsure.append(progressive(base))
                 i += 1
@@ -606,6 +622,14 @@ class _Reader:
             else:
                 doubt = state["doubt"]
             i = emit(i, base, who, doubt)
+        # A verb in a clause's verb slot that no reading above took ("sat in the hay and ate pie" when "ate" was
+        # not read): the sentence is reported, so that every action left out is said (issue 24).
+        for x in range(len(toks)):
+            base = lx.verb_lemma(lows[x]) or ""
+            if x not in covered and x not in self.handled and _finite_readings(toks[x]) & {"VBZ", "VBD"} and \
+                    base and base not in lx.NON_VISUAL and lows[x] not in lx.BE_FORMS and \
+                    not self._negated(lows, x) and self._clause_verb_slot(toks, x, chunks):
+                self.unsure.append(progressive(base))
         self._touch(list(dict.fromkeys(mentioned)))
         self.just_mentioned = set(mentioned)
         self.prev_mentioned = (set(mentioned) - self.cur_possessors) | set(self._before(None))
@@ -625,6 +649,19 @@ class _Reader:
         self.unsure = []
         return events, list(dict.fromkeys(mentioned)), time
 
+    def _clause_verb_slot(self, toks: list[str], x: int, chunks: list[_Chunk]) -> bool:
+        """Could toks[x] be a verb of its own clause: after a subject phrase, or coordinated after a verb?"""
+        lows = [t.lower() for t in toks]
+        k = x - 1
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not _finite_readings(toks[k])):
+            k -= 1
+        if k < 0:
+            return False
+        if any(c.end == k + 1 for c in chunks):
+            return True
+        return lows[k] in ("and", "then", "but", ",") and k - 1 >= 0 and (k - 1 in self.handled or any(
+            c.end == k for c in chunks))
+
     def _agent_event(self, toks: list[str], v: int, agent: list[str], patient: list[str], c: _Chunk,
                      at: dict[int, _Chunk], places: list, events: list[MotionEvent], mentioned: list[str],
                      doubt: str | None = None) -> int:
@@ -632,6 +669,7 @@ class _Reader:
         readings = lx.verb_readings(toks[v])
         base = next((lem for lem, tag in readings if tag in ("VBN", "VBG", "VBD", "VBZ")), readings[0][0])
         event, j = self._phrase(toks, v, base, agent, at, set(), places)
+        self.handled.update(range(v, j))
         real = [x for x in patient if x != NONE_SUBJECT and x not in agent]
         if real and event.target is None:
             event.target = real[0]
@@ -674,6 +712,7 @@ class _Reader:
             b = by
         agent_chunk = at.get(b + 1) if b < len(toks) and lows[b] == "by" else None
         base = lx.verb_lemma(lows[v]) or lows[v]
+        self.handled.add(v)
         if agent_chunk is None or agent_chunk.kind == "np":
             if base not in lx.NON_VISUAL and (agent_chunk is not None or subject and NONE_SUBJECT not in subject
                                               or c.kind == "np"):

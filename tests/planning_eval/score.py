@@ -19,7 +19,8 @@ Measures, per sentence (scene splitting cannot hide a mistake):
 - plan: every region of plan.json with a motion, checked against its scene's ground truth; wrong as a share of the
   regions and of the distinct (scene, entity, motion) triples.
 - invented: planner entities that match no labelled entity and have motions.
-- unattributed: the sentences the planner reports as skipped (``plan`` prints them as warnings).
+- unattributed: the sentences the planner reports as skipped (``plan`` prints them as warnings); and of the
+  sentences with a missed or wrong action, how many are among them (issue 24: every skipped sentence reported).
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class StoryScore:
     invented: list[str] = field(default_factory=list)
     unattributed: list[str] = field(default_factory=list)
     unmatched_sentences: list[str] = field(default_factory=list)
+    # sentences with a missed or wrong action, and those of them that `plan` reports as skipped
+    flawed_sentences: list[str] = field(default_factory=list)
+    flawed_unreported: list[str] = field(default_factory=list)
 
 
 def ground_truth(folder: Path = HERE) -> dict:
@@ -152,6 +156,7 @@ def score_story(name: str, truth: dict, folder: Path = HERE) -> StoryScore:
             scene_truth.setdefault(si, set()).update(expected_at[i])
         found_at.setdefault(current, set()).update(
             (label(w), ev.base) for ev in analyses[si].events if ev.sentence == k for w in ev.who)
+    flawed_text: list[tuple[int, str]] = []
     for i in sorted(set(expected_at) | set(found_at)):
         expected, found = expected_at.get(i, set()), found_at.get(i, set())
         where = prefixes.get(i, "(before the first labelled sentence)")
@@ -159,6 +164,9 @@ def score_story(name: str, truth: dict, folder: Path = HERE) -> StoryScore:
         out.correct += len(expected & found)
         out.wrong += [f"{where!r}: {e} {v}" for e, v in sorted(found - expected)]
         out.missed += [f"{where!r}: {e} {v}" for e, v in sorted(expected - found)]
+        if expected != found:
+            out.flawed_sentences.append(where)
+            flawed_text.append((i, where))
     # 2. Entities: every labelled one found (old form: with the expected id and kind); none invented.
     out.entities_expected = len(truth["entities"])
     out.entities_found = out.entities_expected - len(unfound)
@@ -185,7 +193,15 @@ def score_story(name: str, truth: dict, folder: Path = HERE) -> StoryScore:
                     out.plan_wrong.append(f"{scene.id}: {r.entity} {motions[r.motion]}")
                     out.plan_motions_wrong.add(key)
     # 4. What the planner says it skipped.
-    out.unattributed = [f"{u['scene']}: {u['sentence'][:50]!r} ({u['reason']})" for u in planner.unattributed(story)]
+    reported = planner.unattributed(story)
+    out.unattributed = [f"{u['scene']}: {u['sentence'][:50]!r} ({u['reason']})" for u in reported]
+    said = {(u["scene"], u["sentence"]) for u in reported}
+    for i, where in flawed_text:
+        # the labelled sentence and the planner sentences that belong to it (a piece cut off by the splitter)
+        own = [i] + list(range(i + 1, len(flat)))
+        own = own[: next((n for n, x in enumerate(own[1:], 1) if x in expected_at), len(own))]
+        if i < 0 or not any((f"s{flat[x][0] + 1:02d}", flat[x][2]) in said for x in own):
+            out.flawed_unreported.append(where)
     return out
 
 
@@ -207,7 +223,9 @@ def summary(scores: list[StoryScore]) -> dict[str, int]:
             "entities_found": sum(s.entities_found for s in scores),
             "invented": sum(len(s.invented) for s in scores),
             "unattributed": sum(len(s.unattributed) for s in scores),
-            "unmatched_sentences": sum(len(s.unmatched_sentences) for s in scores)}
+            "unmatched_sentences": sum(len(s.unmatched_sentences) for s in scores),
+            "flawed_sentences": sum(len(s.flawed_sentences) for s in scores),
+            "flawed_unreported": sum(len(s.flawed_unreported) for s in scores)}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -222,7 +240,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{len(s.plan_wrong)}/{s.plan_regions}  invented {len(s.invented)}  unattributed {len(s.unattributed)}")
         for line in s.entity_problems + [f"INVENTED {x}" for x in s.invented] + [f"WRONG {w}" for w in s.wrong] + [
                 f"missed {m}" for m in s.missed] + [f"PLAN {p}" for p in sorted(set(s.plan_wrong))] + [
-                f"unattributed {u}" for u in s.unattributed]:
+                f"unattributed {u}" for u in s.unattributed] + [
+                f"NOT REPORTED {w!r} (a missed or wrong action)" for w in s.flawed_unreported]:
             print("    " + line)
     t = summary(scores)
     print(f"split: {args.split or 'tuning'} ({folder}), {len(scores)} stories")
@@ -234,6 +253,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"entities found: {t['entities_found']}/{t['entities_expected']}; invented: {t['invented']}; "
           f"unattributed sentences reported: {t['unattributed']}; labelled sentences not produced by the "
           f"splitter: {t['unmatched_sentences']}")
+    print(f"sentences with a missed or wrong action: {t['flawed_sentences']}, reported as skipped: "
+          f"{t['flawed_sentences'] - t['flawed_unreported']}")
 
 
 if __name__ == "__main__":
