@@ -306,6 +306,22 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if reg.by_noun(w) is not None:
                 continue
+            if det == "the" and w in lx.GENERIC_PEOPLE and not any(
+                    toks2[x].lower() in ("a", "an", "another") and w in [t.lower() for t in toks2[x + 1:x + 5]]
+                    for toks2 in sents[:si + 1] for x in range(len(toks2))) and any(
+                    x.named and x.kind == "person" for x in entities):
+                # "the old man", never introduced as "a man", in a story of named people: one of them. The one
+                # written with the same word ("old Mr. Lindgren") is meant; otherwise no one is guessed (the
+                # reader reports the sentence)
+                alias = [x for x in entities if x.named and x.kind == "person" and
+                         set(lows[start:i]) & _modifiers_of(sents, x)]
+                if len(alias) == 1 and (alias[0].gender is None or lx.MALE & {w} and alias[0].gender == "m" or
+                                        lx.FEMALE & {w} and alias[0].gender == "f" or
+                                        w not in lx.MALE | lx.FEMALE):
+                    alias[0].nouns.add(w)
+                    if alias[0].gender is None:
+                        alias[0].gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
+                continue
             if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
                     w not in lx.PERSON_GROUPS and any(x.group and x.kind == group[0] for x in entities):
                 continue  # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess
@@ -344,6 +360,21 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
         used.add(cid)
     return Registry(entities)
 
+
+
+def _modifiers_of(sents: list[list[str]], e: Entity) -> set[str]:
+    """The lower-case adjectives written right before the entity's name: "old Mr. Lindgren" → {"old"}."""
+    out: set[str] = set()
+    for toks in sents:
+        for i, t in enumerate(toks):
+            if _cap(t) and t.lower() in e.names:
+                k = i - 1
+                while k >= 0 and toks[k].lower() in lx.TITLES:
+                    k -= 1
+                if k >= 0 and _word(toks[k]) and not _cap(toks[k]) and not _closed(toks[k].lower()) and \
+                        not lx.entity_noun(toks[k].lower()):
+                    out.add(toks[k].lower())
+    return out
 
 
 def _relational_group(word: str) -> tuple[str, str] | None:
@@ -404,9 +435,11 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         if noun:
             kind = lx.ENTITY_NOUNS[noun][0]
             return noun, (None if kind == "person" else f"{lows[end + 1]} {' '.join(phrase)}")
-    # before: "<det> <adjs> NOUN [named|called|,] Name"
+    # before: "<det> <adjs> NOUN [named|called|,] Name", "The boy, whose name was Theo,"
     k = start - 1
-    if k >= 0 and lows[k] in ("named", "called", ","):
+    if k >= 3 and lows[k - 3:k + 1] in ([",", "whose", "name", "was"], [",", "whose", "name", "is"]):
+        k -= 4
+    elif k >= 0 and lows[k] in ("named", "called", ","):
         k -= 1
     if k >= 0 and lx.entity_noun(lows[k]):
         noun = lx.entity_noun(lows[k])

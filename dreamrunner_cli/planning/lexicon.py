@@ -178,6 +178,8 @@ def group_of(word: str) -> tuple[str, str] | None:
     return None
 
 
+# Nouns that describe a person without naming a role: "the old man" in a story of named people is one of them.
+GENERIC_PEOPLE = frozenset("man woman boy girl lady gentleman child kid fellow guy person".split())
 MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
                  "fisherman policeman postman mailman waiter monk grandson nephew husband papa daddy mister "
                  "grandad granddad".split())
@@ -269,6 +271,8 @@ PARTICLES = frozenset("up down off out over away around back on in about along a
 CONJUNCTIONS = frozenset("and or but then so because as when while if than once until before after though "
                          "although since where whereas nor yet".split())
 SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
+# Place words that can follow a subject before its verb: "the ants below carried seeds".
+PLACE_ADVERBS = frozenset("below above behind beneath nearby outside inside downstairs upstairs overhead".split())
 ADVERBS = frozenset("then also now soon finally suddenly again still just quickly slowly gently together "
                     "later afterwards afterward meanwhile first next nearby ahead away back home here there "
                     "very almost nearly too quietly loudly carefully happily sadly softly proudly eagerly "

@@ -108,6 +108,9 @@ class _Reader:
         self.cur_lows: list[str] = []
         self.cur_possessors: set[str] = set()
         self.prev_possessors: set[str] = set()
+        self.prev_subject: list[str] = []  # the last subject of the sentence before
+        self.sentence_subject: list[str] = []  # the last subject of this sentence so far
+        self.actors: set[str] = set()  # entities that did some action so far
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
         self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
 
@@ -134,7 +137,8 @@ class _Reader:
     def _call(self, e) -> str:
         return e.name or "the " + (e.description.split()[-1] if e.description else e.id)
 
-    def _sure(self, pron: str, cands: list, pos: int | None) -> tuple[object | None, str | None]:
+    def _sure(self, pron: str, cands: list, pos: int | None,
+              subject: bool = False) -> tuple[object | None, str | None]:
         """The one candidate a pronoun surely refers to, and None; or (None, why not). Nearest scope first: this
         sentence up to the pronoun ("Éamon laughs so hard that he slips"), then the sentence before, then the whole
         story; in each, a possessor ("Ella's float bobbed. She pulled") only when no one else is there. One
@@ -146,10 +150,20 @@ class _Reader:
             hits = [e for e in cands if e.id in scope]
             if len(hits) == 1:
                 return hits[0], None
+            if hits and subject and scope is self.prev_mentioned and not here:
+                # a subject pronoun at the start of its clause continues the previous sentence's last subject
+                # ("The conductor waves them on. 'Just in time,' she says": the conductor, not Tamar)
+                lead = [e for e in hits if e.id in self.prev_subject]
+                if len(lead) == 1 and len(self.prev_subject) == 1:
+                    return lead[0], None
             if hits:
                 return None, f"\u201c{pron}\u201d could be " + " or ".join(self._call(e) for e in hits[:3])
         if len(cands) == 1:
             return cands[0], None
+        # far from any: the one of them that has acted in the story so far
+        actors = [e for e in cands if e.id in self.actors]
+        if len(actors) == 1 and subject:
+            return actors[0], None
         return None, f"\u201c{pron}\u201d is far from whom it names"
 
     def resolve(self, pron: str, exclude: list[str] | None = None, subject: bool = True,
@@ -168,7 +182,7 @@ class _Reader:
                 return [NONE_SUBJECT]
             cands = [e for e in seen if e.kind in ("animal", "machine", "vehicle") and e.gender is None
                      and not e.group]
-            hit, self.doubt = self._sure(p, cands, pos)
+            hit, self.doubt = self._sure(p, cands, pos, subject)
             if hit is not None and any(c.kind == "np" and not c.plural and c.start < (pos or 0) and
                                        c.head not in lx.TIME_NOUNS for c in self.cur_chunks):
                 self.doubt = f"\u201c{p}\u201d could be a thing named before it"  # "grabs the ball and it rolls"
@@ -180,7 +194,7 @@ class _Reader:
         # that gender, or when no person fits.
         cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
         cands = cands or [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
-        hit, self.doubt = self._sure(p, cands, pos)
+        hit, self.doubt = self._sure(p, cands, pos, subject)
         if hit is not None and hit.gender is None and any(e.gender == g for e in cands if e is not hit):
             # "Lina and her grandfather walked. He spread …": the one known to be "he" may be meant as well
             self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(
@@ -287,7 +301,7 @@ class _Reader:
                                                    i - 1 if i and lows[i - 1] == "the" else i) or bool(
                     out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
-                    and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS) or (
+                    and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
@@ -469,9 +483,10 @@ class _Reader:
             self.place, self.place_prep = "room", "in"
         self.last_verb_at = -1
         self.handled = set()
+        self.sentence_subject = []
         subject: list[str] | None = None  # current clause subject (ids or [NONE_SUBJECT])
         # why the current subject is a guess (None: sure); "fresh": the subject is of the clause being read
-        state = {"last_verb_end": -1, "in_vp": False, "doubt": None, "fresh": False}
+        state = {"last_verb_end": -1, "in_vp": False, "doubt": None, "fresh": False, "someone": None}
 
         def emit(at_i: int, base: str, who: list[str], doubt: str | None = None) -> int:
             """The verb at toks[at_i], done by ``who``: record its event (only when who does it is sure: ``doubt``
@@ -482,6 +497,8 @@ class _Reader:
             self.last_verb_at = at_i
             if not who and base not in lx.NON_VISUAL:
                 self.unsure.append(progressive(base))  # a pronoun that could not be resolved
+            elif who == [NONE_SUBJECT] and state.get("someone") and base not in lx.NON_VISUAL:
+                self.unsure.append(f"{progressive(base)} (\u201c{state['someone']}\u201d is no character found)")
             ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "")
             if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
                     and not ended:  # ("stops crying": the crying ends, and stopping shows nothing)
@@ -537,13 +554,19 @@ class _Reader:
                     else:
                         k = after
                 while k < len(toks) and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not
-                                         _finite_readings(toks[k]) - {"VB", "VBP"}):
+                                         _finite_readings(toks[k]) - {"VB", "VBP"} or
+                                         # "the ants below carried": a place word after the subject, then its verb
+                                         lows[k] in lx.PLACE_ADVERBS and k + 1 < len(toks) and
+                                         _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"}):
                     k += 1
                 tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
                 if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
                     subject = ids or []
                     state["doubt"], state["fresh"] = doubt, True
+                    # "a boy climbed" when no entity is that boy: someone acts, but who is unknown (reported)
+                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and \
+                        lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") else None
                     self._subject(subject, plural, c)
                     passive = self._passive(toks, k, ids, c, at, sentence_places, events, mentioned)
                     if passive is not None:  # "The ball is caught by the goalkeeper": the agent acts
@@ -634,6 +657,8 @@ class _Reader:
         self.just_mentioned = set(mentioned)
         self.prev_mentioned = (set(mentioned) - self.cur_possessors) | set(self._before(None))
         self.prev_possessors = set(self.cur_possessors)
+        self.prev_subject = list(self.sentence_subject)
+        self.actors |= {x for e in events for x in e.who}
         # The place after this sentence: where it ended up ("walk … to the cabin").
         if sentence_places:
             self.place, self.place_prep = sentence_places[-1][1], sentence_places[-1][2]
@@ -653,7 +678,8 @@ class _Reader:
         """Could toks[x] be a verb of its own clause: after a subject phrase, or coordinated after a verb?"""
         lows = [t.lower() for t in toks]
         k = x - 1
-        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not _finite_readings(toks[k])):
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k] in lx.PLACE_ADVERBS or
+                          lows[k].endswith("ly") and not _finite_readings(toks[k])):
             k -= 1
         if k < 0:
             return False
@@ -830,6 +856,7 @@ class _Reader:
             return
         self.last_thing = False
         self.last_subject = real
+        self.sentence_subject = real
         if len(real) > 1 or self.reg.by_id[real[0]].group:
             self.last_plural = real
         self._touch(real)

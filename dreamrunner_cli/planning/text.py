@@ -190,6 +190,10 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
         m = k + 1
         if lows[m:m + 2] in (["front", "of"], ["top", "of"]):
             m += 2  # "the crowd in front of the stage"
+        if m + 1 < len(toks) and lows[m] in ("him", "her", "them", "me", "us") and (
+                _finite_readings(toks[m + 1]) & {"VBZ", "VBD"} or plural and "VBP" in _finite_readings(toks[m + 1])):
+            k = m + 1  # "the nurse beside him | scans": the pronoun is the phrase's, not the verb's subject
+            continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
         else:
