@@ -289,6 +289,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
             # an entity is the subject of a verb, the agent of a passive ("by the ship's cat"), the antecedent of
             # "who", or a person named with "the" (a referent for "he" and "she": "plays for the mayor. He …")
+            if j + 1 < len(toks) and lows[j] in ("has", "have", "had") and "VBN" in _finite_readings(toks[j + 1]):
+                j += 1  # "A climber has slipped": a perfect
             acts = j < len(toks) and _finite_readings(toks[j]) and not (
                 group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS) and not (
                 start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls

@@ -515,7 +515,10 @@ class _Reader:
             return j
 
         pending_subject: tuple[list[str], bool] | None = None
-        i = 0
+        # a participle opening the sentence before its subject: "Shivering, she flew down" → (lemma, subject index)
+        opening = (lx.verb_lemma(lows[0]), 2) if len(toks) > 3 and toks[1] == "," and "VBG" in _finite_readings(
+            toks[0]) and lx.verb_lemma(lows[0]) and lx.verb_lemma(lows[0]) not in lx.NON_VISUAL else None
+        i = 2 if opening is not None else 0
         while i < len(toks):
             c = at.get(i)
             if c is not None:
@@ -559,11 +562,22 @@ class _Reader:
                                          lows[k] in lx.PLACE_ADVERBS and k + 1 < len(toks) and
                                          _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"}):
                     k += 1
-                tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
+                if k + 1 < len(toks) and lows[k] in ("has", "have", "had") and lows[k + 1] != "been" and \
+                        _finite_readings(toks[k + 1]) & {"VBN"} and not (plural and lows[k] == "has"):
+                    k += 1  # "A climber has slipped": the participle is the verb (a perfect)
+                    tags = frozenset({"VBD"}) if _finite_readings(toks[k]) else frozenset()
+                else:
+                    tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
                 if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
                     subject = ids or []
                     state["doubt"], state["fresh"] = doubt, True
+                    if opening is not None and c.start == opening[1] and NONE_SUBJECT not in subject:
+                        # "Shivering, she flew down": the participle that opens the sentence is its subject's
+                        self.handled.add(0)
+                        emit(0, opening[0], subject, doubt)
+                        state["in_vp"] = False
+                    opening = None
                     # "a boy climbed" when no entity is that boy: someone acts, but who is unknown (reported)
                     state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and \
                         lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") else None
@@ -574,7 +588,7 @@ class _Reader:
                         i = passive
                         continue
                     readings = lx.verb_readings(toks[k])
-                    base = next((lem for lem, tag in readings if tag in ("VBZ", "VBD")), None) or next(
+                    base = next((lem for lem, tag in readings if tag in ("VBZ", "VBD", "VBN")), None) or next(
                         lem for lem, tag in readings if tag in ("VBP", "VB"))
                     i = emit(k, base, subject, doubt)
                     continue
@@ -649,7 +663,10 @@ class _Reader:
         # not read): the sentence is reported, so that every action left out is said (issue 24).
         for x in range(len(toks)):
             base = lx.verb_lemma(lows[x]) or ""
-            if x not in covered and x not in self.handled and _finite_readings(toks[x]) & {"VBZ", "VBD"} and \
+            tags = _finite_readings(toks[x])
+            coordinated = x >= 2 and lows[x - 1] == "and" and x - 2 in self.handled and "VBP" in tags and \
+                _finite_readings(toks[self.last_verb_at]) & {"VBP", "VB"} if self.last_verb_at >= 0 else False
+            if x not in covered and x not in self.handled and (tags & {"VBZ", "VBD"} or coordinated) and \
                     base and base not in lx.NON_VISUAL and lows[x] not in lx.BE_FORMS and \
                     not self._negated(lows, x) and self._clause_verb_slot(toks, x, chunks):
                 self.unsure.append(progressive(base))
@@ -774,6 +791,10 @@ class _Reader:
             v = inner.end + (inner.end < len(toks) and lows[inner.end] in lx.BE_FORMS)
             if v < close and _finite_readings(toks[v]):
                 self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned, self.doubt)
+        elif r + 2 < close and lows[r + 1] in lx.BE_FORMS and "VBG" in _finite_readings(toks[r + 2]) and \
+                lows[r] != "which":
+            # ", who was carrying two buckets,": the antecedent does it (a progressive, not a passive)
+            self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
         elif r + 1 < len(toks) and (lows[r + 1] in lx.BE_FORMS or lows[r + 1] in ("has", "have", "had") and
                                      r + 2 < len(toks) and lows[r + 2] == "been"):
             self._passive(toks, r + 1, antecedent, c, at, places, events, mentioned)
