@@ -382,3 +382,65 @@ def test_participles_passive_and_ended_actions():
 def test_a_caseless_name_before_who_is_a_name():
     acts, ids, _ = reads("小林, who loves trains, waves at the driver.")
     assert ("xiaolin", "wave") in acts
+
+
+# Issue 24, round 4 (tuned on heldout3; these sentences are not from any split) ------------------------------------
+
+
+def test_a_name_that_is_also_a_word_and_only_starts_sentences():
+    acts, ids, _ = reads("Thistle is a small grey rabbit who sleeps under the garden shed. Thistle hops to the "
+                         "fence. Thistle sniffs the clover and nibbles it.")
+    assert "thistle" in ids and {("thistle", "hop"), ("thistle", "sniff"), ("thistle", "nibble")} <= acts
+    assert not any(v == "shed" for _, v in acts)  # "the garden shed" is a noun after a predicate's relative
+
+
+def test_wordnet_animals_and_vehicles_beyond_the_hand_lists():
+    acts, ids, _ = reads("A wombat waddles across the road. A snowplough rumbles past the school.")
+    assert {("wombat", "waddle"), ("snowplough", "rumble")} <= acts
+
+
+def test_a_subject_pronoun_continues_the_last_subject_of_the_sentence_before():
+    acts, _, skipped = reads("Ravi hands the map to the guide. The guide studies it for a while. "
+                             "Then she points at the ridge.")
+    assert ("guide", "point") in acts and ("ravi", "point") not in acts
+    # the one named "she" in the story competes with an unknown: still reported, not guessed
+    acts, _, skipped = reads("Ana's kite dips. She tugs the string, and Hugo waves. Hugo takes a photo of Ana. "
+                             "Then she folds the kite.")
+    assert not any(v == "fold" for _, v in acts) and any("folding" in r for r in skipped)
+
+
+def test_a_pronoun_far_from_its_referent_goes_to_the_one_who_has_acted():
+    acts, _, _ = reads("Kenji ties his laces. The crowd goes quiet. The starter raises her flag. "
+                       "He sprints down the lane.")
+    assert ("kenji", "sprint") in acts
+
+
+def test_a_phrase_with_a_pronoun_after_a_subject():
+    acts, _, _ = reads("Mira steers the boat while the dog beside her barks at the gulls.")
+    assert {("mira", "steer"), ("dog", "bark")} <= acts and ("mira", "bark") not in acts
+
+
+def test_the_old_man_is_a_named_character_never_a_new_one():
+    acts, ids, _ = reads("Next door, old Mr. Haldor waters his roses. Then the old man sits on the step.")
+    assert ("haldor", "sit") in acts and "man" not in ids
+    acts, ids, skipped = reads("Mr. Haldor and Mr. Brisk wait at the gate. Then the tall man knocks.")
+    assert "man" not in ids and not any(v == "knock" for _, v in acts) and any("knocking" in r for r in skipped)
+
+
+def test_whose_name_was_names_the_described_person():
+    acts, ids, _ = reads("A girl who was holding a jar climbed the hill. The girl, whose name was Ilse, opened "
+                         "the jar.")
+    assert "girl" not in ids and ("ilse", "open") in acts
+
+
+def test_perfect_progressive_relative_and_opening_participle():
+    acts, ids, _ = reads("A hiker has fallen near the stream. The ranger, who was carrying a radio, runs over. "
+                         "Panting, she kneels by the hiker. The geese below honk and scatter.")
+    assert {("hiker", "fall"), ("ranger", "carry"), ("ranger", "run"), ("ranger", "pant"),
+            ("ranger", "kneel")} <= acts
+
+
+def test_a_verb_no_rule_took_is_reported():
+    # "frowns" after "his pockets and" is not read as Otto's; the sentence gave an action, and is reported too
+    acts, _, skipped = reads("Otto pats his pockets and frowns.")
+    assert acts == {("otto", "pat")} and skipped == ["could not tell who is frowning"]

@@ -371,8 +371,8 @@ def _modifiers_of(sents: list[list[str]], e: Entity) -> set[str]:
         for i, t in enumerate(toks):
             if _cap(t) and t.lower() in e.names:
                 k = i - 1
-                while k >= 0 and toks[k].lower() in lx.TITLES:
-                    k -= 1
+                while k >= 0 and _cap(toks[k]) and toks[k].lower().rstrip(".") in lx.TITLES:
+                    k -= 1  # "old Mr. Lindgren"
                 if k >= 0 and _word(toks[k]) and not _cap(toks[k]) and not _closed(toks[k].lower()) and \
                         not lx.entity_noun(toks[k].lower()):
                     out.add(toks[k].lower())

@@ -779,9 +779,11 @@ class _Reader:
         lows = [t.lower() for t in toks]
         comma = k < len(toks) and toks[k] == ","
         r = k + comma
-        if r >= len(toks) or lows[r] not in ("which", "who", "that", "whom"):
+        if r >= len(toks) or lows[r] not in ("which", "who", "that", "whom", "whose"):
             return k
         close = next((x for x in range(r + 1, len(toks)) if toks[x] in ",;."), len(toks))
+        if lows[r] == "whose":  # ", whose name was Theo,", ", whose map was gone,": nothing done; the verb follows
+            return close + 1 if comma and close < len(toks) and toks[close] == "," else k
         if comma and (close >= len(toks) or toks[close] != ","):
             return k  # ", who … ." runs to the end: a trailing relative, read as a clause of its own
         inner = at.get(r + 1)
