@@ -271,6 +271,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
             if i + 1 < len(toks) and toks[i + 1] == "'s":
                 continue  # "by the ship's cat": the ship is no agent
+            if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and \
+                    lx.group_of(lows[i + 2]):
+                continue  # "a group of schoolchildren": the group is found by its members' noun
             if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
                 continue  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
             j = pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
@@ -283,16 +286,23 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"}:
                 start -= 1
             det = lows[start - 1] if start > 0 else ""
+            # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
+            of_group = det == "of" and group is not None and start >= 3 and lows[start - 2] in lx.COLLECTIVE_NOUNS \
+                and lows[start - 3] in lx.DETERMINERS
+            if of_group:
+                start, det = start - 2, lows[start - 3]
             if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
                 continue
             if w in toys:
                 continue  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
             # an entity is the subject of a verb, the agent of a passive ("by the ship's cat"), the antecedent of
             # "who", or a person named with "the" (a referent for "he" and "she": "plays for the mayor. He …")
-            if j + 1 < len(toks) and lows[j] in ("has", "have", "had") and "VBN" in _finite_readings(toks[j + 1]):
-                j += 1  # "A climber has slipped": a perfect
+            if j + 1 < len(toks) and (lows[j] in ("has", "have", "had") and "VBN" in _finite_readings(toks[j + 1])
+                                      or lows[j] in ("is", "are", "was", "were") and
+                                      "VBG" in _finite_readings(toks[j + 1])):
+                j += 1  # "A climber has slipped", "Three cousins are building": a perfect, a progressive
             acts = j < len(toks) and _finite_readings(toks[j]) and not (
-                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS) and not (
+                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and not of_group) and not (
                 start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
             by = start - 2  # the word before the determiner: "by the dog", "by his sons"
             while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
@@ -343,6 +353,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 _set_kind(e, w)
             if group is not None:
                 make_group(e, w)
+                if of_group:
+                    e.nouns.add(lows[i - 2])  # "the group" later is the same group
             elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
                 e.kind, e.shape, e.nouns = "person", "person", {w}
             entities.append(e)

@@ -148,7 +148,8 @@ for _w in ENTITY_NOUNS:
 # Nouns that name a group of the characters: "the two friends", "both sisters", "the children".
 GROUP_NOUNS = frozenset("friends siblings sisters brothers children kids twins pair couple family animals "
                         "companions partners girls boys two three both everyone all".split())
-PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins couple family girls boys".split())
+PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins couple family girls boys cousins "
+                          "parents grandparents neighbours neighbors".split())
 
 # Groups that act as one entity with one box: collective nouns ("the band", "the crowd"), and the plural of an entity
 # noun that is no group of the story's characters ("three kids", "the two robots"). Plurals that name the characters

@@ -225,6 +225,11 @@ class _Reader:
             return [e.id for e in pair]
         if not any(e.group for e in seen) and len(single) == 2:  # the story's only two: "They reach the pier"
             return [e.id for e in single]
+        if not any(e.group for e in seen) and len(self.last_plural) >= 2 and all(
+                self.reg.by_id[x].kind == "person" for x in self.last_plural if x in self.reg.by_id):
+            # "Rosa and her brother Daniel hiked … After dinner, they roasted": the last pair that acted together,
+            # in a story with no group
+            return list(self.last_plural)
         self.doubt = f"\u201c{p}\u201d could be several groups" if groups or len(pair) > 2 else \
             f"\u201c{p}\u201d names no group or pair close by"
         if self.last_plural:
@@ -297,11 +302,15 @@ class _Reader:
                 j = i + 1
                 words: list[int] = []
                 # only a subject can be followed by its verb ("the two friends walk": from the article on)
-                subject_slot = self._starts_clause(toks, out[-1].start if possessed else
+                owner = out[-1].start if possessed else 0
+                while possessed and owner > 0 and _cap(toks[owner - 1]) and lows[owner - 1] in lx.TITLES:
+                    owner -= 1  # "Mr. Lindgren's dog barked": the clause starts at the title
+                subject_slot = self._starts_clause(toks, owner if possessed else
                                                    i - 1 if i and lows[i - 1] == "the" else i) or bool(
                     out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
+                    i >= 2 and lows[i - 1] in lx.NOT_NAMES and lows[i - 2] in lx.PREPOSITIONS) or (  # "On Saturday | a van"
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
@@ -313,7 +322,8 @@ class _Reader:
                 if i >= 2 and lows[i - 1] in MODIFIER_PREPS and out and out[-1].end == i - 1 and \
                         self._starts_clause(toks, out[-1].start):
                     limit = pp_end(toks, i - 1)
-                while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one") and (
+                while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one") and \
+                        lows[j] not in lx.BE_FORMS | {"has", "have", "had"} and (  # "the boxes | had been unpacked"
                         not words or not (subject_slot and self._verb_after_np(toks, j, words))) and not (
                         # "that live on the statue | swoop down": the antecedent's verb, in the plural
                         words and relative_object and _finite_readings(toks[j]) & {"VBP"} and (
@@ -638,6 +648,14 @@ class _Reader:
                                       events, mentioned, self.doubt)
                 i = agent_chunk.end
                 continue
+            if w in lx.BE_FORMS and i not in self.handled and i + 1 < len(toks) and any(
+                    lows[x] == "by" for x in range(i + 2, min(len(toks), i + 10))):
+                # a passive whose subject was not read as one ("pizza was delivered by a teenager", "A lamp that
+                # Mrs. Brennan had wrapped … was dropped by her son"): the agent does it
+                end = self._passive(toks, i, [], _Chunk("np", i, i), at, sentence_places, events, mentioned)
+                if end is not None and end > i:
+                    i = end
+                    continue
             base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])
             if base is None:
                 i += 1
@@ -753,7 +771,10 @@ class _Reader:
                    lows[x] in lx.CONJUNCTIONS), None)
         if by is not None and lows[by] == "by":
             b = by
-        agent_chunk = at.get(b + 1) if b < len(toks) and lows[b] == "by" else None
+        a = b + 1
+        while a < len(toks) and a not in at and _cap(toks[a]) and lows[a] in lx.TITLES:
+            a += 1  # "by Mrs. Brennan": the name after the title
+        agent_chunk = at.get(a) if b < len(toks) and lows[b] == "by" else None
         base = lx.verb_lemma(lows[v]) or lows[v]
         self.handled.add(v)
         if agent_chunk is None or agent_chunk.kind == "np":

@@ -196,7 +196,7 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
-        else:
+        elif not (lows[k] == "of" and m < len(toks) and lx.group_of(lows[m])):  # "a group of schoolchildren"
             break
         n = 0
         # words of the noun phrase; "next", "far" are adverbs elsewhere but adjectives here ("in the next boat")
