@@ -114,14 +114,14 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, round 4: the three earlier held-out splits are tuning splits now (their rules were written on them); the
-# planner must give no wrong action on them either, nor invent an entity. heldout4 is the held-out split of the
-# figure in docs/planning.md (scored once, in heldout4/SCORED.txt) and is not scored here.
-KNOWN_WRONG_TUNED = {"heldout1": {}, "heldout2": {}, "heldout3": {}}
+# Issue 24, rounds 4 and 5: the four earlier held-out splits are tuning splits now (their rules were written on them);
+# the planner must give no wrong action on them either, nor invent an entity. heldout5 is the held-out split of the
+# figure in docs/planning.md (scored once, in heldout5/SCORED.txt) and is not scored here.
+KNOWN_WRONG_TUNED = {"heldout1": {}, "heldout2": {}, "heldout3": {}, "heldout4": {}}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout2": ["It was carried into", "They handed the first", "In row nine, a"],
-                    "heldout3": ["The Novak twins tune", "A climber has slipped"]}
+                    "heldout3": ["The Novak twins tune", "A climber has slipped"], "heldout4": []}
 
 
 @pytest.mark.parametrize("split", sorted(KNOWN_WRONG_TUNED))

@@ -308,7 +308,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
                 by -= 1  # "by the ship's cat"
             agent = _passive_agent_at(lows, by)
-            person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None
+            # (a WordNet-only noun right after a verb is its object, and may be a thing: "stirs the batter")
+            person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None and (
+                w in lx.HAND_NOUNS or not (start >= 2 and _finite_readings(toks[start - 2]) and
+                                           lows[start - 2] not in lx.PREPOSITIONS))
             relative = lx.entity_noun(w) and j + 1 < len(toks) and lows[j] == "," and lows[j + 1] in ("which", "who")
             # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
             relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
@@ -445,7 +448,7 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and len(phrase) < 5:
             phrase.append(lows[k])
             k += 1
-        noun = lx.entity_noun(phrase[-1]) if phrase else None
+        noun = _noun_of(" ".join(phrase)) if phrase else None  # "a round robot vacuum" → robot
         if noun:
             kind = lx.ENTITY_NOUNS[noun][0]
             return noun, (None if kind == "person" else f"{lows[end + 1]} {' '.join(phrase)}")

@@ -272,6 +272,8 @@ PARTICLES = frozenset("up down off out over away around back on in about along a
 CONJUNCTIONS = frozenset("and or but then so because as when while if than once until before after though "
                          "although since where whereas nor yet".split())
 SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
+# Words after a determiner that belong to its noun phrase although they are adverbs elsewhere: "the next girl".
+ORDINALS = frozenset("next last other same first second third fourth fifth".split())
 # Place words that can follow a subject before its verb: "the ants below carried seeds".
 PLACE_ADVERBS = frozenset("below above behind beneath nearby outside inside downstairs upstairs overhead".split())
 ADVERBS = frozenset("then also now soon finally suddenly again still just quickly slowly gently together "

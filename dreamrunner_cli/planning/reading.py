@@ -284,7 +284,7 @@ class _Reader:
                 i += 1
                 continue
             # "The two walk", "the three of them": a group.
-            if w == "the" and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
+            if w in ("the", "all") and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
                     i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
                     lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])):
                 end = i + 4 if lows[i + 2:i + 3] == ["of"] else i + 2
@@ -322,7 +322,8 @@ class _Reader:
                 if i >= 2 and lows[i - 1] in MODIFIER_PREPS and out and out[-1].end == i - 1 and \
                         self._starts_clause(toks, out[-1].start):
                     limit = pp_end(toks, i - 1)
-                while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one") and \
+                while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
+                                                        not words and lows[j] in lx.ORDINALS) and \
                         lows[j] not in lx.BE_FORMS | {"has", "have", "had"} and (  # "the boxes | had been unpacked"
                         not words or not (subject_slot and self._verb_after_np(toks, j, words))) and not (
                         # "that live on the statue | swoop down": the antecedent's verb, in the plural
@@ -389,6 +390,8 @@ class _Reader:
                     e = None  # "the rubber duck" is a toy, not the duck
                 if e is not None and w in ("a", "an") and e.named:
                     e = None  # "a dog" is not "his dog Pepa"
+                if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words):
+                    e = None  # "the next girl" after Bea, "a tall girl": someone else
                 out.append(_Chunk("ref" if e else "np", i, j, [e.id] if e else [], head=head,
                                   plural=head.endswith("s") and not head.endswith("ss") and e is None))
                 i = j
@@ -501,6 +504,12 @@ class _Reader:
         def emit(at_i: int, base: str, who: list[str], doubt: str | None = None) -> int:
             """The verb at toks[at_i], done by ``who``: record its event (only when who does it is sure: ``doubt``
             is None); return the index after its phrase."""
+            if base == "burst" and lows[at_i + 1:at_i + 2] == ["out"] and at_i + 2 < len(toks) and \
+                    "VBG" in _finite_readings(toks[at_i + 2]):
+                self.handled.update((at_i, at_i + 1))
+                state["in_vp"] = True
+                self.last_verb_at = at_i
+                return at_i + 2  # "bursts out laughing": the laughing is what is seen (read next)
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             self.handled.update(range(at_i, j))
             state["last_verb_end"], state["in_vp"] = j, True
@@ -534,7 +543,8 @@ class _Reader:
             if c is not None:
                 ids = self._ids(c, subject if state["in_vp"] else None, is_subject=not state["in_vp"] or self._starts_clause(toks, i))
                 doubt = self.doubt
-                mentioned += [x for x in ids if x != NONE_SUBJECT]
+                if doubt is None:  # a guessed referent is not in view for the next pronoun ("threw it at him")
+                    mentioned += [x for x in ids if x != NONE_SUBJECT]
                 if c.end < len(toks) and toks[c.end] == "'s" and c.end in at:
                     i = c.end  # "Hugo's mother called": the possessed phrase is the subject
                     continue
@@ -611,6 +621,27 @@ class _Reader:
                 continue
             w = lows[i]
             obj = next((x for x in chunks if x.end == i), None) if w in ("that", "which", "who") else None
+            if obj is not None and obj.kind == "np" and obj.start >= 2 and toks[obj.start - 1] == ",":
+                # "Mochi, a fat grey cat who is napping": the apposition's relative clause is Mochi's
+                obj = next((x for x in chunks if x.end == obj.start - 1 and x.kind == "ref"), None) or obj
+            inner = at.get(i + 1) if obj is not None and w in ("that", "which") else None
+            if inner is not None and inner.kind in ("ref", "pron") and inner.head != "they":
+                # "the window that Omar's mother had opened", "the kite that he built": the inner subject does it
+                if inner.end < len(toks) and toks[inner.end] == "'s" and inner.end in at:
+                    inner = at[inner.end]
+                v = inner.end
+                while v < len(toks) and (lows[v] in ("had", "has", "have", "was", "were", "is", "are") or
+                                         lows[v] in lx.ADVERBS):
+                    v += 1
+                if v < len(toks) and _finite_readings(toks[v]) & {"VBD", "VBN", "VBZ", "VBG"} and \
+                        not (v < len(toks) - 1 and lows[v + 1] == "by"):
+                    agent = self._ids(inner, None, True)
+                    if agent and NONE_SUBJECT not in agent:
+                        self.handled.add(v)
+                        j = self._agent_event(toks, v, agent, obj.ids if obj.kind == "ref" else [], obj, at,
+                                              sentence_places, events, mentioned, self.doubt)
+                        i = max(j, v + 1)
+                        continue
             if obj is not None and state["in_vp"] and obj.kind in ("ref", "np"):
                 # "strokes a lamb that is sleeping": the verb of a relative clause after an object is the
                 # object's (no one's when it is a thing), never the clause subject's
@@ -627,6 +658,16 @@ class _Reader:
             if prev is None and w == "who":
                 prev = next((x for x in at.values() if x.end in (i, i - 1) and x.end == (i - (toks[i - 1] == ","))),
                             None)
+            if prev is not None and prev.kind == "np" and prev.start >= 2 and toks[prev.start - 1] == ",":
+                named = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
+                prev = named or prev  # "Mochi, a fat grey cat who is napping": Mochi
+            if prev is not None and prev.kind == "ref" and i + 2 < len(toks) and lows[i + 1] in lx.BE_FORMS and \
+                    "VBG" in _finite_readings(toks[i + 2]):
+                subject = list(prev.ids)  # "who is napping on the rug"
+                state["doubt"], state["fresh"] = None, True
+                self.handled.add(i + 1)
+                i = emit(i + 2, next(lem for lem, tag in lx.verb_readings(toks[i + 2]) if tag == "VBG"), subject)
+                continue
             if prev is not None and prev.kind == "ref" and i + 1 < len(toks) and \
                     _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
                 # "… to the center, who sprints up the field": the one named before "who" does it
@@ -720,8 +761,11 @@ class _Reader:
             return False
         if any(c.end == k + 1 for c in chunks):
             return True
-        return lows[k] in ("and", "then", "but", ",") and k - 1 >= 0 and (k - 1 in self.handled or any(
-            c.end == k for c in chunks))
+        b = k - 1
+        while b >= 0 and (lows[b] in lx.ADVERBS or lows[b] in ("once", "twice")) and b not in self.handled:
+            b -= 1  # "spun around once and bowed"
+        return lows[k] in ("and", "then", "but", ",") and b >= 0 and (b in self.handled or any(
+            c.end == b + 1 for c in chunks))
 
     def _agent_event(self, toks: list[str], v: int, agent: list[str], patient: list[str], c: _Chunk,
                      at: dict[int, _Chunk], places: list, events: list[MotionEvent], mentioned: list[str],
@@ -775,6 +819,9 @@ class _Reader:
         while a < len(toks) and a not in at and _cap(toks[a]) and lows[a] in lx.TITLES:
             a += 1  # "by Mrs. Brennan": the name after the title
         agent_chunk = at.get(a) if b < len(toks) and lows[b] == "by" else None
+        if agent_chunk is not None and agent_chunk.end < len(toks) and toks[agent_chunk.end] == "'s" and \
+                agent_chunk.end in at:
+            agent_chunk = at[agent_chunk.end]  # "by Lea's little brother Finn": Finn, not Lea
         base = lx.verb_lemma(lows[v]) or lows[v]
         self.handled.add(v)
         if agent_chunk is None or agent_chunk.kind == "np":
@@ -933,7 +980,7 @@ class _Reader:
                                                                        lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
                 return lem("VBG"), "VBG"
             if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
-                     "goes", "went", "continues", "continued"):  # ("stops crying": it ends, nothing is shown)
+                     "goes", "went", "continues", "continued") or p == "out" and lx.verb_lemma(pp) == "burst":  # ("stops crying": it ends, nothing is shown)
                 return lem("VBG"), "VBG"
             return None, None
         if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or
@@ -962,6 +1009,11 @@ class _Reader:
         """"… grabs two plates and dishes.": toks[k] is "and" between plural nouns, not between verbs. The word after
         "and" is then followed by the end of the clause, not by an object or a particle ("and curls up")."""
         lows = [t.lower() for t in toks]
+        with_at = max((x for x in range(self.last_verb_at + 1, k) if lows[x] in ("with", "of")), default=-1)
+        if with_at >= 0 and k + 2 < len(toks) and lx.is_noun(lows[k + 2]) and not _closed(lows[k + 2]) and \
+                lows[k + 2] not in lx.OBJECT_PRONOUNS | lx.PARTICLES and not _finite_readings(toks[k + 2]) \
+                & {"VBZ", "VBD"} and not any(lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)):
+            return True  # "eat the rest with honey and sliced bananas": "sliced" describes the bananas
         if k - 1 == self.last_verb_at:
             return False  # "laughs and waves", "cheers and claps": the word before "and" is the clause's verb
         before = lows[k - 1] if k >= 1 else ""
