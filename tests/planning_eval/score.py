@@ -64,6 +64,7 @@ def ground_truth(folder: Path = HERE) -> dict:
 def _norm(text: str) -> str:
     """A surface name compared loosely: lower case, no article or possessive, single spaces."""
     t = re.sub(r"^(a|an|the|his|her|their|its|my|our|your)\s+", "", " ".join(text.lower().split()))
+    t = re.sub(r"\b(mr|mrs|ms|dr|st)\.(?=\s)", r"\1", t)  # "Mr. 林" is the planner's "Mr 林"
     return t.replace("’", "'")
 
 
