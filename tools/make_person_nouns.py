@@ -4,7 +4,8 @@ dreamrunner_cli/planning/data/:
 - person_nouns.txt: nouns whose most frequent sense names a person (lexicographer file noun.person): "the goalkeeper",
   "the mayor";
 - animal_nouns.txt: nouns whose most frequent sense names an animal (noun.animal, under animal.n.01: no "tail" or
-  "paw"), one per line with its box shape ("bird" under bird.n.01 or insect.n.01, else "small"): "the wombat";
+  "paw"), one per line with its box shape ("bird" under bird.n.01 or insect.n.01, else "small") and the nearest everyday
+  kind above it ("terrier small dog": "the dog" is the terrier), "-" if none: "the wombat";
 - vehicle_nouns.txt: nouns whose most frequent sense is a vehicle that moves by itself (self-propelled_vehicle.n.01
   or craft.n.02 among its hypernyms; no cart, sled or pram, which only move when pushed): "a snowplough".
 
@@ -26,6 +27,11 @@ PERSON, ANIMAL, ARTIFACT = 18, 5, 6  # lexicographer files noun.person, noun.ani
 SELF_PROPELLED, CRAFT = "04170037", "03125870"  # self-propelled_vehicle.n.01, craft.n.02 (WordNet 3.0 offsets)
 ANIMAL_ROOT = "00015388"  # animal.n.01 (noun.animal also holds body parts: "tail", "paw", "wing")
 BIRD, INSECT = "01503061", "02159955"  # bird.n.01, insect.n.01
+# Everyday kinds a story names an animal by after naming its breed or species ("Ruben's terrier … the dog").
+GENERAL_ANIMALS = {"dog", "cat", "horse", "bird", "fish", "bear", "cow", "sheep", "pig", "goat", "duck", "rabbit",
+                   "mouse", "rat", "monkey", "snake", "frog", "lizard", "turtle", "spider", "insect", "beetle",
+                   "butterfly", "bee", "ant", "deer", "whale", "shark", "owl", "parrot", "hen", "chicken", "fox",
+                   "wolf", "lion", "tiger", "squirrel", "crab", "snail", "worm", "bat", "seal", "dolphin"}
 OUT = Path(__file__).resolve().parents[1] / "dreamrunner_cli" / "planning" / "data"
 
 
@@ -33,6 +39,7 @@ def main(folder: str) -> None:
     root = Path(folder)
     lexfile: dict[str, int] = {}
     hypernyms: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {}
     for line in (root / "data.noun").read_text(encoding="latin-1").splitlines():
         if line[:1].isdigit():
             f = line.split()
@@ -42,6 +49,7 @@ def main(folder: str) -> None:
             n_ptrs = int(f[k])
             ptrs = [f[k + 1 + 4 * p: k + 5 + 4 * p] for p in range(n_ptrs)]
             hypernyms[f[0]] = [p[1] for p in ptrs if p[0] in ("@", "@i")]
+            names[f[0]] = [f[4 + 2 * w].lower() for w in range(n_words)]
 
     def ancestors(offset: str) -> set[str]:
         seen, todo = set(), [offset]
@@ -68,7 +76,16 @@ def main(folder: str) -> None:
             people.append(lemma)
         elif lexfile.get(first) == ANIMAL and ANIMAL_ROOT in ancestors(first):
             up = ancestors(first)
-            animals.append(f"{lemma} {'bird' if BIRD in up or INSECT in up else 'small'}")
+            # the nearest everyday kind it is one of ("the dog" for a terrier): walk up the hypernyms
+            general, todo, seen = "-", list(hypernyms.get(first, [])), set()
+            while todo and general == "-":
+                o = todo.pop(0)
+                if o in seen:
+                    continue
+                seen.add(o)
+                general = next((w for w in names.get(o, []) if w in GENERAL_ANIMALS and w != lemma), "-")
+                todo += hypernyms.get(o, [])
+            animals.append(f"{lemma} {'bird' if BIRD in up or INSECT in up else 'small'} {general}")
         elif lexfile.get(first) == ARTIFACT and {SELF_PROPELLED, CRAFT} & ancestors(first):
             vehicles.append(lemma)
     notice = [line.strip() for line in (root / "LICENSE").read_text(encoding="latin-1").splitlines()] \

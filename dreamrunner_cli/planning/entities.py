@@ -265,6 +265,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
+            if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
+                    not _closed(lows[i - 1]) and _finite_readings(toks[i]) & {"VBZ", "VBD", "VBP"} and \
+                    lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
+                    i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
+                continue  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
             w = lx.entity_noun(w) or w
             if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
                                       and i + 2 < len(toks) and _cap(toks[i + 2])):
@@ -276,6 +281,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "a group of schoolchildren": the group is found by its members' noun
             if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
                 continue  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
+            named = _named_in_apposition(reg, toks, i + 1)
+            if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
+                named.nouns.add(w)
+                continue
             j = pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
             if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
                 continue  # "A girl in a yellow coat, Tova, looks": the noun describes the name
@@ -297,8 +306,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
             # an entity is the subject of a verb, the agent of a passive ("by the ship's cat"), the antecedent of
             # "who", or a person named with "the" (a referent for "he" and "she": "plays for the mayor. He …")
-            if j + 1 < len(toks) and (lows[j] in ("has", "have", "had") and "VBN" in _finite_readings(toks[j + 1])
-                                      or lows[j] in ("is", "are", "was", "were") and
+            if j + 1 < len(toks) and (lows[j] in ("has", "have", "had") and
+                                      _finite_readings(toks[j + 1]) & {"VBN", "VBD"} or
+                                      lows[j] in ("is", "are", "was", "were") and
                                       "VBG" in _finite_readings(toks[j + 1])):
                 j += 1  # "A climber has slipped", "Three cousins are building": a perfect, a progressive
             acts = j < len(toks) and _finite_readings(toks[j]) and not (
@@ -337,8 +347,14 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     if alias[0].gender is None:
                         alias[0].gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
                 continue
+            groups = [x for x in entities if x.group and x.kind == group[0]] if group is not None else []
+            if group is not None and det == "the" and w in lx.PERSON_GROUPS and w not in lx.RELATIONAL_GROUPS and \
+                    len(groups) == 1 and groups[0].nouns & lx.INSTITUTIONS and \
+                    sum(1 for x in entities if x.kind == "person" and not x.group and x.since < si) < 2:
+                groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
+                continue
             if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
-                    w not in lx.PERSON_GROUPS and any(x.group and x.kind == group[0] for x in entities):
+                    w not in lx.PERSON_GROUPS and groups:
                 continue  # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess
             if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
                                       w in lx.PERSON_GROUPS) \
@@ -401,6 +417,18 @@ def _relational_group(word: str) -> tuple[str, str] | None:
     if word in lx.PERSON_GROUPS and word not in ("family", "couple"):
         lem = next(iter(getAllLemmas(word, upos="NOUN").get("NOUN", ())), word)
         return "person", lem
+    return None
+
+
+def _named_in_apposition(reg: Registry, toks: list[str], k: int) -> Entity | None:
+    """toks[k:] is ", a tall left-hander named Pieter" (up to the next comma or the end): Pieter's entity."""
+    if k >= len(toks) or toks[k] != "," or k + 1 >= len(toks) or toks[k + 1].lower() not in ("a", "an", "the"):
+        return None
+    for x in range(k + 2, min(len(toks) - 1, k + 10)):
+        if toks[x] in (",", ".", ";"):
+            return None
+        if toks[x].lower() in ("named", "called") and _cap(toks[x + 1]):
+            return reg.by_name(toks[x + 1])
     return None
 
 

@@ -95,9 +95,12 @@ def _wordnet_list(name: str) -> list[list[str]]:
 # (data/animal_nouns.txt, data/vehicle_nouns.txt, written by tools/make_person_nouns.py): the nouns whose most
 # frequent sense is an animal, or a vehicle that moves by itself. A hand-listed word keeps its hand-chosen shape.
 NOT_ENTITY_NOUNS = frozenset("launch tender mount fly".split())  # mostly something else in stories
-for _w, _shape in _wordnet_list("animal_nouns.txt"):
+WORDNET_KIND: dict[str, str] = {}  # "terrier" → "dog": "the dog" may name the terrier
+for _w, _shape, _general in _wordnet_list("animal_nouns.txt"):
     if _w not in NOT_ENTITY_NOUNS:
         ENTITY_NOUNS.setdefault(_w, ("animal", _shape))
+        if _general != "-":
+            WORDNET_KIND[_w] = _general
 for (_w,) in _wordnet_list("vehicle_nouns.txt"):
     if _w not in NOT_ENTITY_NOUNS:
         ENTITY_NOUNS.setdefault(_w, ("vehicle", "vehicle"))
@@ -140,6 +143,8 @@ for _w in ENTITY_NOUNS:
                              ("aircraft", "plane airplane jet helicopter")):
         if _w in _words.split():
             g.add(_general)
+    if _w in WORDNET_KIND:
+        g.add(WORDNET_KIND[_w])
     kind = ENTITY_NOUNS[_w][0]
     g |= {"animal", "creature"} if kind == "animal" else {"machine"} if kind == "machine" else \
         {"vehicle"} if kind == "vehicle" else set()
@@ -158,6 +163,9 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "band crowd team family audience choir orchestra class crew troop gang group squad club committee tribe army "
     "people spectators fans villagers passengers").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
+# Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
+# crowd, whose children may be some of them.
+INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra".split())
 RELATIONAL_GROUPS = frozenset("friends siblings sisters brothers twins pair couple companions partners two three both "
                               "everyone all parents grandparents cousins".split())
 
@@ -272,6 +280,10 @@ PARTICLES = frozenset("up down off out over away around back on in about along a
 CONJUNCTIONS = frozenset("and or but then so because as when while if than once until before after though "
                          "although since where whereas nor yet".split())
 SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
+# Verb phrases that show nothing although their verb may ("took place"), and what one runs without running.
+NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure")})
+BUSINESSES = frozenset("stall shop store business restaurant cafe café bakery farm company hotel school class team "
+                       "club market garage salon".split())
 # Words after a determiner that belong to its noun phrase although they are adverbs elsewhere: "the next girl".
 ORDINALS = frozenset("next last other same first second third fourth fifth".split())
 # Place words that can follow a subject before its verb: "the ants below carried seeds".

@@ -310,7 +310,8 @@ class _Reader:
                     out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
-                    i >= 2 and lows[i - 1] in lx.NOT_NAMES and lows[i - 2] in lx.PREPOSITIONS) or (  # "On Saturday | a van"
+                    # "On Saturday | a van pulled up"
+                    i >= 2 and lows[i - 1] in lx.NOT_NAMES and lows[i - 2] in lx.PREPOSITIONS) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
@@ -323,7 +324,11 @@ class _Reader:
                         self._starts_clause(toks, out[-1].start):
                     limit = pp_end(toks, i - 1)
                 while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
-                                                        not words and lows[j] in lx.ORDINALS) and \
+                                                        not words and lows[j] in lx.ORDINALS) and not (
+                        # "most of the class | dozed": an entity's noun, then a past or present verb
+                        words and not subject_slot and _finite_readings(toks[j]) & {"VBD", "VBZ"} and
+                        not lx.is_noun(lows[j]) and (lows[words[-1]] in lx.ENTITY_NOUNS or any(
+                            x.group and lows[words[-1]] in x.nouns for x in self.reg.entities))) and \
                         lows[j] not in lx.BE_FORMS | {"has", "have", "had"} and (  # "the boxes | had been unpacked"
                         not words or not (subject_slot and self._verb_after_np(toks, j, words))) and not (
                         # "that live on the statue | swoop down": the antecedent's verb, in the plural
@@ -462,8 +467,10 @@ class _Reader:
         nxt = toks[j + 1].lower() if j + 1 < len(toks) else ""
         if w in lx.ENTITY_NOUNS and nxt and _finite_readings(toks[j + 1]):
             return False  # "A ferry captain | waits": a noun of a compound, not a verb
-        if lx.group_of(w) and _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
-            return False  # "Three cargo drones | rose": the plural of an entity noun, then the verb
+        if (lx.group_of(w) or w in lx.GROUP_NOUNS or w in lx.PERSON_GROUPS or any(
+                x.group and w in x.nouns for x in self.reg.entities)) and \
+                _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
+            return False  # "Three cargo drones | rose", "The Ferreira twins | raced": a group noun, then the verb
         if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
                                                                       for x in self.reg.entities):
             return True  # "The fox trots", "the children lead", "the robots carry"
@@ -513,6 +520,10 @@ class _Reader:
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             self.handled.update(range(at_i, j))
             state["last_verb_end"], state["in_vp"] = j, True
+            if (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or \
+                    base in ("run", "own", "manage") and at_i + 1 in at and at[at_i + 1].head in lx.BUSINESSES:
+                self.last_verb_at = at_i
+                return j  # "took place", "runs a tiny noodle stall": nothing a camera sees
             self.last_verb_at = at_i
             if not who and base not in lx.NON_VISUAL:
                 self.unsure.append(progressive(base))  # a pronoun that could not be resolved
@@ -583,7 +594,7 @@ class _Reader:
                                          _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"}):
                     k += 1
                 if k + 1 < len(toks) and lows[k] in ("has", "have", "had") and lows[k + 1] != "been" and \
-                        _finite_readings(toks[k + 1]) & {"VBN"} and not (plural and lows[k] == "has"):
+                        _finite_readings(toks[k + 1]) & {"VBN", "VBD"} and not (plural and lows[k] == "has"):
                     k += 1  # "A climber has slipped": the participle is the verb (a perfect)
                     tags = frozenset({"VBD"}) if _finite_readings(toks[k]) else frozenset()
                 else:
@@ -764,6 +775,8 @@ class _Reader:
         b = k - 1
         while b >= 0 and (lows[b] in lx.ADVERBS or lows[b] in ("once", "twice")) and b not in self.handled:
             b -= 1  # "spun around once and bowed"
+        if lows[k] == "and" and b >= 0 and toks[b] == ",":
+            b -= 1  # ", shaking the water from his fur, and limped home"
         return lows[k] in ("and", "then", "but", ",") and b >= 0 and (b in self.handled or any(
             c.end == b + 1 for c in chunks))
 
@@ -861,6 +874,10 @@ class _Reader:
             v = inner.end + (inner.end < len(toks) and lows[inner.end] in lx.BE_FORMS)
             if v < close and _finite_readings(toks[v]):
                 self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned, self.doubt)
+        elif r + 2 < close and lows[r + 1] in ("has", "have", "had") and lows[r + 2] != "been" and \
+                _finite_readings(toks[r + 2]) & {"VBN", "VBD"} and lows[r] != "which":
+            # ", who had watched everything from a flat rock,": the antecedent did it
+            self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
         elif r + 2 < close and lows[r + 1] in lx.BE_FORMS and "VBG" in _finite_readings(toks[r + 2]) and \
                 lows[r] != "which":
             # ", who was carrying two buckets,": the antecedent does it (a progressive, not a passive)
