@@ -173,7 +173,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     for toks in sents:
         if len(toks) > 1 and _cap(toks[0]) and _word(toks[0]) and not _closed(toks[0].lower()) and \
                 toks[0].lower() not in lower_words and lx.is_known_word(toks[0]) and (
-                _finite_readings(toks[1]) & {"VBZ", "VBD"} or _kind_cue(toks, 0, 1)[0]):
+                _finite_readings(toks[1]) & {"VBZ", "VBD"} or _kind_cue(toks, 0, 1)[0] or
+                # "Hazel and her brother Kacper cycled", "Hazel and Kacper laughed": coordinated with a person
+                toks[1].lower() == "and" and len(toks) > 2 and (toks[2].lower() in ("his", "her") or
+                                                                _cap(toks[2]) and toks[2].lower() in mid_caps)):
             initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + (2 if _kind_cue(toks, 0, 1)[0] else 1)
     mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.entity_noun(w) and not lx.group_of(w)}
     candidates: dict[str, dict] = {}  # first name token (lower) → info
@@ -200,7 +203,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             prev = lows[start - 1] if start > 0 else ""
             before = lows[start - 2] if start > 1 else ""
             # "the blue Earth": after a determiner and a modifier that is not a kind noun → not a name
-            if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and (
+            relative_subject = prev == "that" and start + len(words) < len(toks) and (
+                lows[start + len(words)] in ("had", "has", "was", "is") or
+                _finite_readings(toks[start + len(words)]) & {"VBD", "VBZ"})  # "the cake that Aziz had baked"
+            if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and not relative_subject and (
                     prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES):
                 continue
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
@@ -252,17 +258,40 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 e.gender = "m" if t.lower() in lx.MALE else "f"
         entities.append(e)
     reg = Registry(entities)
+    # "their two alpacas, Pudding and Clove,": each listed name is one of them
+    for toks in sents:
+        for k in range(len(toks) - 2):
+            kind = lx.group_of(toks[k].lower()) if toks[k + 1] == "," else None
+            if kind is None or lx.entity_noun(kind[1]) is None:
+                continue
+            for t in toks[k + 2:k + 8]:
+                if t in (".", ";") or not (_cap(t) or t.lower() in ("and", ",")):
+                    break
+                e = reg.by_name(t) if _cap(t) else None
+                if e is not None and not e.nouns:
+                    _set_kind(e, lx.entity_noun(kind[1]))
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb. A noun the
     # story introduces as a toy or a figure ("a paper boat", "his rubber duck") stays a thing: "the boat" too.
     toys = {lx.entity_noun(toks[k + 1]) for toks in sents for k in range(len(toks) - 1)
             if toks[k].lower() in lx.TOY_MODIFIERS or toks[k].lower() in lx.STATUE_MODIFIERS and
             lx.ENTITY_NOUNS.get(lx.entity_noun(toks[k + 1]) or "", ("",))[0] in ("person", "animal")}
+    # "Rosa and her brother Daniel": (Rosa, "brother"): Daniel is Rosa's brother, so "his sister" may be Rosa
+    kin: list[tuple[Entity, str]] = []
+    for toks in sents:
+        for k in range(len(toks) - 4):
+            x = reg.by_name(toks[k]) if _cap(toks[k]) else None
+            if x is not None and toks[k + 1].lower() == "and" and toks[k + 2].lower() in ("his", "her") and \
+                    _cap(toks[k + 4]) and reg.by_name(toks[k + 4]) is not None:
+                kin.append((x, toks[k + 3].lower()))
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for i, w in enumerate(lows):
             if _cap(toks[i]) and i > 0:
                 continue
             group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
+            if group is not None and start_of_both(lows, i) and sum(
+                    1 for x in entities if x.named and group[1] in x.nouns) + _listed_after(sents, w) >= 2:
+                continue  # "their two alpacas, Pudding and Clove … both alpacas roll": the two, read as "they"
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
             if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
@@ -312,7 +341,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                       "VBG" in _finite_readings(toks[j + 1])):
                 j += 1  # "A climber has slipped", "Three cousins are building": a perfect, a progressive
             acts = j < len(toks) and _finite_readings(toks[j]) and not (
-                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and not of_group) and not (
+                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and
+                not of_group) and not (
                 start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
             by = start - 2  # the word before the determiner: "by the dog", "by his sons"
             while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
@@ -331,6 +361,13 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if reg.by_noun(w) is not None:
                 continue
+            if det in lx.POSSESSIVES and w in lx.INVERSE_KIN:
+                # "Boonmee and her grandson Danny … His grandmother laughs": the grandmother is Boonmee
+                anchors = [x for x, k in kin if k in lx.INVERSE_KIN[w] and (
+                    x.gender is None or x.gender == ("m" if w in lx.MALE else "f" if w in lx.FEMALE else x.gender))]
+                if len(anchors) == 1:
+                    anchors[0].nouns.add(w)
+                    continue
             if det == "the" and w in lx.GENERIC_PEOPLE and not any(
                     toks2[x].lower() in ("a", "an", "another") and w in [t.lower() for t in toks2[x + 1:x + 5]]
                     for toks2 in sents[:si + 1] for x in range(len(toks2))) and any(
@@ -418,6 +455,24 @@ def _relational_group(word: str) -> tuple[str, str] | None:
         lem = next(iter(getAllLemmas(word, upos="NOUN").get("NOUN", ())), word)
         return "person", lem
     return None
+
+
+def _listed_after(sents: list[list[str]], plural: str) -> int:
+    """How many names the story lists right after ``plural``: "their two alpacas, Pudding and Clove," → 2."""
+    best = 0
+    for toks in sents:
+        for k in range(len(toks) - 2):
+            if toks[k].lower() == plural and toks[k + 1] == ",":
+                names = [t for t in toks[k + 2:k + 8] if _cap(t) and _word(t)]
+                seps = toks[k + 2:k + 2 + 2 * len(names)]
+                if names and all(t.lower() in ("and", ",") or _cap(t) for t in seps):
+                    best = max(best, len(names))
+    return best
+
+
+def start_of_both(lows: list[str], i: int) -> bool:
+    """lows[i] is a plural counted as two: "both alpacas", "the two dogs"."""
+    return i > 0 and (lows[i - 1] == "both" or lows[i - 1] == "two" and i > 1 and lows[i - 2] in ("the", "both"))
 
 
 def _named_in_apposition(reg: Registry, toks: list[str], k: int) -> Entity | None:

@@ -94,7 +94,8 @@ def _wordnet_list(name: str) -> list[list[str]]:
 # Animals and vehicles beyond the hand lists ("the wombat", "a snowplough"), from Princeton WordNet 3.0 as well
 # (data/animal_nouns.txt, data/vehicle_nouns.txt, written by tools/make_person_nouns.py): the nouns whose most
 # frequent sense is an animal, or a vehicle that moves by itself. A hand-listed word keeps its hand-chosen shape.
-NOT_ENTITY_NOUNS = frozenset("launch tender mount fly".split())  # mostly something else in stories
+# mostly something else in stories ("a shopping trolley" is pushed; WordNet's first trolley is a streetcar)
+NOT_ENTITY_NOUNS = frozenset("launch tender mount fly trolley".split())
 WORDNET_KIND: dict[str, str] = {}  # "terrier" → "dog": "the dog" may name the terrier
 for _w, _shape, _general in _wordnet_list("animal_nouns.txt"):
     if _w not in NOT_ENTITY_NOUNS:
@@ -197,6 +198,13 @@ FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny au
                    "mummy nana auntie".split())
 # Kinship words that the story may use as a name ("Grandfather loaded the baskets", "Mama smiles"): the same person
 # as "her grandfather", never a second one.
+# Who a kinship word names, seen from the other side: "X and her grandson Danny … his grandmother" is X.
+_CHILDREN = frozenset("son daughter child children kids baby boy girl".split())
+_GRANDCHILDREN = frozenset("grandson granddaughter grandchild grandchildren grandkids".split())
+INVERSE_KIN = {**{w: _GRANDCHILDREN for w in "grandmother grandfather grandma grandpa granny nana grandad".split()},
+               **{w: _CHILDREN for w in "mother father mum mom dad mama papa".split()},
+               **{w: frozenset({"nephew", "niece"}) for w in ("aunt", "uncle")},
+               "sister": frozenset({"brother", "sister"}), "brother": frozenset({"brother", "sister"})}
 KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
                     "mama papa mommy mummy daddy aunt auntie uncle".split())
 for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad"):
@@ -306,7 +314,7 @@ NON_VISUAL = frozenset(
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
-    "seem sound smell taste-like find lose miss own matter live spend wear".split())
+    "seem sound smell taste-like find lose miss own matter live spend wear win grow".split())
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())
@@ -382,6 +390,14 @@ def is_noun(word: str) -> bool:
 
 
 @lru_cache(maxsize=None)
+@lru_cache(maxsize=None)
+def is_adjective(word: str) -> bool:
+    """Can ``word`` be an adjective ("muddy", "sandy") by lemminflect's dictionary?"""
+    from lemminflect import getAllLemmas
+
+    return "ADJ" in getAllLemmas(word.lower())
+
+
 def is_known_word(word: str) -> bool:
     """Does the English dictionary of lemminflect know this word (any part of speech)?"""
     from lemminflect import getAllLemmas

@@ -871,7 +871,9 @@ class _Reader:
         if inner is not None and inner.kind in ("ref", "pron") and lows[r] != "who":
             # "that Mia was walking": Mia does it, to the antecedent
             agent = self._ids(inner, antecedent, True)
-            v = inner.end + (inner.end < len(toks) and lows[inner.end] in lx.BE_FORMS)
+            v = inner.end
+            while v < close and (lows[v] in lx.BE_FORMS or lows[v] in ("has", "have", "had")):
+                v += 1  # "which a boy named Luca had pointed out"
             if v < close and _finite_readings(toks[v]):
                 self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned, self.doubt)
         elif r + 2 < close and lows[r + 1] in ("has", "have", "had") and lows[r + 2] != "been" and \
@@ -942,6 +944,11 @@ class _Reader:
         people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
         pool = people if len(people) >= 2 else [i for i in seen if self.reg.by_id[i].kind != "thing"
                                                 and not self.reg.by_id[i].group]
+        noun = lx.group_of(words[-1]) if words[-1] not in ("them", "us", "both", "two", "three") else None
+        if noun is not None and lx.entity_noun(noun[1]):
+            # "both alpacas": the two that are alpacas, not the last pair of people
+            kind = lx.entity_noun(noun[1])
+            pool = [i for i in seen if not self.reg.by_id[i].group and kind in self.reg.by_id[i].nouns] or pool
         if self.last_plural and all(i in pool and i in view for i in self.last_plural) and (
                 count is None or len(self.last_plural) == count):
             return list(self.last_plural)
@@ -1013,6 +1020,9 @@ class _Reader:
         real = [x for x in subject or [] if x != NONE_SUBJECT]
         plural_subject = len(real) > 1 or len(real) == 1 and real[0] in self.reg.by_id and \
             self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
+        if lows[i] in lx.ADJECTIVE_PARTICIPLES or lx.is_adjective(lows[i]) and (
+                i + 1 >= len(toks) or lows[i + 1] in ("and", ",", ".", ";")):
+            return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
         if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):

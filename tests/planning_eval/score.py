@@ -93,7 +93,7 @@ def _match_entities(labelled: dict, reg) -> tuple[dict[str, str], list[str]]:
         # exact surface first; then an unnamed planner entity whose noun is the label's head noun
         hit = next((e for e in reg.entities if e.id not in to_label and names & _surfaces(e)), None)
         if hit is None:
-            heads = {n.split()[-1] for n in names if n}
+            heads = {n.split(" of ")[0].split()[-1] for n in names if n}  # "owner of the beach café": owner
             hit = next((e for e in reg.entities if e.id not in to_label and not e.named and heads & e.nouns), None)
         if hit is None:
             unfound.append(lid)
