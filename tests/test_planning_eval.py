@@ -114,17 +114,19 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 7: the six earlier held-out splits are tuning splits now (their rules were written on them);
-# the planner must give no wrong action on them either, nor invent an entity. heldout7 is the held-out split of the
-# figure in docs/planning.md (scored once, in heldout7/SCORED.txt) and is not scored here.
-KNOWN_WRONG_TUNED = {"heldout1": {}, "heldout2": {}, "heldout3": {}, "heldout4": {}, "heldout5": {}, "heldout6": {}}
+# Issue 24, rounds 4 to 8: the seven earlier held-out splits are tuning splits now (their rules were written on them);
+# the planner must give no wrong action on them either, nor invent an entity. heldout8 is the held-out split of the
+# figure in docs/planning.md (scored once, in heldout8/SCORED.txt) and is not scored here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 8)}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout2": ["It was carried into", "They handed the first", "In row nine, a"],
                     "heldout3": ["A climber has slipped"], "heldout4": [],
                     "heldout5": ["Zofia pedalled harder and", "Then two small submarines",
                                  "The bowls that the", "He stuffs his cheeks"],
-                    "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"]}
+                    "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"],
+                    "heldout7": ["Its pilot, ประภา, floats", "Manon takes pictures of", "The case was found",
+                                 "The umpire pumped his", "On the last Saturday"]}
 
 
 @pytest.mark.parametrize("split", sorted(KNOWN_WRONG_TUNED))

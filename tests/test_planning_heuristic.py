@@ -571,3 +571,24 @@ def test_adjective_participles_growing_and_winning_show_nothing_and_relatives_wi
 def test_a_word_name_coordinated_with_a_person_is_a_name():
     acts, ids, _ = reads("Willow and her cousin Arno cycled to the lake. Arno swam. Willow and Arno laughed.")
     assert "willow" in ids and {("willow", "cycle"), ("willow", "laugh")} <= acts
+
+
+# Issue 24, round 8 (tuned on heldout7; these sentences are not from any split) ------------------------------------
+
+
+def test_coordinated_groups_and_both_teams_never_the_crowd():
+    acts, ids, _ = reads("At the fair, the bakers and the butchers lined up at the rope. A crowd gathered and "
+                         "cheered. Then both teams pulled hard.")
+    assert {("bakers", "line"), ("butchers", "line"), ("bakers", "pull"), ("butchers", "pull")} <= acts
+    assert ("crowd", "pull") not in acts
+
+
+def test_larger_numbers_count_and_a_purpose_infinitive_after_a_motion_is_no_action():
+    acts, ids, _ = reads("Twelve ducklings waddle to the pond. Oskar swims out to meet them.")
+    assert ("ducklings", "waddle") in acts and ("oskar", "swim") in acts and ("oskar", "meet") not in acts
+
+
+def test_an_agent_named_in_apposition_and_an_earlier_description_of_the_same_one():
+    acts, ids, _ = reads("Vera leaves a note for the night porter. The bag was picked up by a guard, Mr. Okafor, "
+                         "who was locking up. Later it was handed back by the porter, a tall man named 周.")
+    assert ("okafor", "pick") in acts and ("zhou", "hand") in acts and "porter" not in ids

@@ -313,6 +313,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             named = _named_in_apposition(reg, toks, i + 1)
             if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
                 named.nouns.add(w)
+                # "a note for the night manager … by the manager, a man named 鄭": the earlier one was him too
+                entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
+                reg = Registry(entities)
                 continue
             j = pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
             if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
@@ -340,6 +343,13 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                       lows[j] in ("is", "are", "was", "were") and
                                       "VBG" in _finite_readings(toks[j + 1])):
                 j += 1  # "A climber has slipped", "Three cousins are building": a perfect, a progressive
+            if j + 2 < len(toks) and lows[j] == "and" and lows[j + 1] in lx.DETERMINERS | lx.POSSESSIVES:
+                k = j + 2  # "the fishermen and the farmers lined up": both do it
+                while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and not (
+                        _finite_readings(toks[k]) & {"VBD", "VBZ"} and k > j + 2):
+                    k += 1
+                if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
+                    j = k
             acts = j < len(toks) and _finite_readings(toks[j]) and not (
                 group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and
                 not of_group) and not (
@@ -391,7 +401,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
                 continue
             if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
-                    w not in lx.PERSON_GROUPS and groups:
+                    w not in lx.PERSON_GROUPS and any(x.since < si for x in groups):
                 continue  # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess
             if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
                                       w in lx.PERSON_GROUPS) \
@@ -482,7 +492,7 @@ def _named_in_apposition(reg: Registry, toks: list[str], k: int) -> Entity | Non
     for x in range(k + 2, min(len(toks) - 1, k + 10)):
         if toks[x] in (",", ".", ";"):
             return None
-        if toks[x].lower() in ("named", "called") and _cap(toks[x + 1]):
+        if toks[x].lower() in ("named", "called"):  # (a name in any script: "a cheerful man named 鄭")
             return reg.by_name(toks[x + 1])
     return None
 

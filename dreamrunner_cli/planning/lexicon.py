@@ -164,6 +164,8 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "band crowd team family audience choir orchestra class crew troop gang group squad club committee tribe army "
     "people spectators fans villagers passengers").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
+# Groups that watch rather than take a side: "both teams" is never the crowd.
+SPECTATORS = frozenset("crowd audience spectators fans onlookers people passengers".split())
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
 # crowd, whose children may be some of them.
 INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra".split())
@@ -274,7 +276,8 @@ TIME_NOUNS = frozenset("day morning evening night afternoon week year month time
 
 # Function words ----------------------------------------------------------------------------------------------------
 DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "
-                        "no any both".split())
+                        "no any both five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
+                        "dozen".split())
 POSSESSIVES = frozenset("his her their its my your our".split())
 SUBJECT_PRONOUNS = frozenset("he she it they we i you".split())
 OBJECT_PRONOUNS = frozenset("him her it them us me you".split())
@@ -302,8 +305,10 @@ ADVERBS = frozenset("then also now soon finally suddenly again still just quickl
                     "sharply low high far outside inside everywhere overhead downstairs upstairs once twice "
                     "always never often sometimes even only already immediately instantly politely calmly "
                     "anxiously excitedly lazily busily bravely briskly".split())
-NUMBERS = frozenset("two three four five both".split())
-NUMBERS_VALUE = {"two": 2, "both": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8}
+NUMBERS = frozenset("two three four five six seven eight nine ten eleven twelve twenty thirty forty fifty hundred "
+                    "dozen both".split())
+NUMBERS_VALUE = {"two": 2, "both": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+                 "ten": 10, "eleven": 11, "twelve": 12}
 NEGATORS = frozenset("not never nearly almost hardly".split())  # "nearly drops": an action that did not happen
 RELATIVES = frozenset("who whom whose which".split())  # "An old woman who …": the noun phrase ends before them
 
@@ -325,8 +330,7 @@ ADJECTIVE_PARTICIPLES = frozenset("tired excited scared frightened worried surpr
                                   "called named dressed used supposed allowed".split())
 # Verbs that frame another: "tries to catch", "starts dancing", "stops to drink", "kneels to pat".
 COMPLEMENT_TAKERS = frozenset("try decide start begin continue keep want need like love hate learn hurry rush stop "
-                              "pause wait manage plan hope refuse forget remember go come run bend lean kneel stoop "
-                              "turn climb reach stretch jump rise sit stand walk swim fly hop".split())
+                              "pause wait manage plan hope refuse forget remember".split())
 # verb + particle that take an object ("picks up the shell", "knocks over a jar").
 TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down"), ("take", "off"),
                                 ("turn", "on"), ("turn", "off"), ("switch", "on"), ("switch", "off"),

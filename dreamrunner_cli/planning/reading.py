@@ -835,6 +835,10 @@ class _Reader:
         if agent_chunk is not None and agent_chunk.end < len(toks) and toks[agent_chunk.end] == "'s" and \
                 agent_chunk.end in at:
             agent_chunk = at[agent_chunk.end]  # "by Lea's little brother Finn": Finn, not Lea
+        if agent_chunk is not None and agent_chunk.kind == "np":
+            named = self._named_apposition(toks, agent_chunk.end)
+            if named is not None:  # "by a cleaner, Mrs. Castellano, who …": Mrs. Castellano
+                agent_chunk = _Chunk("ref", agent_chunk.start, named[1] - 1, named[0])
         base = lx.verb_lemma(lows[v]) or lows[v]
         self.handled.add(v)
         if agent_chunk is None or agent_chunk.kind == "np":
@@ -952,6 +956,14 @@ class _Reader:
         if self.last_plural and all(i in pool and i in view for i in self.last_plural) and (
                 count is None or len(self.last_plural) == count):
             return list(self.last_plural)
+        # "the fishermen and the farmers … Both teams grabbed the rope": the story's two groups that act as sides
+        # (a crowd or an audience watches; it is no side)
+        sides = [i for i in seen if self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS]
+        if words[:1] == ["both"] and len(words) > 1 and noun is None and sides:
+            if len(sides) == 2:
+                return sides
+            self.doubt = f"\u201c{' '.join(words)}\u201d could be several groups"
+            return sides[:2]
         in_view = [i for i in pool if i in view]
         # with a group in the story ("the sisters", then "Adaeze"), its members are counted twice: no count is sure
         grouped = any(self.reg.by_id[i].group for i in seen)
