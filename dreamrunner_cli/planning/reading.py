@@ -109,6 +109,7 @@ class _Reader:
         self.cur_possessors: set[str] = set()
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
+        self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
         self.sentence_subject: list[str] = []  # the last subject of this sentence so far
         self.actors: set[str] = set()  # entities that did some action so far
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
@@ -220,6 +221,10 @@ class _Reader:
             return list(self.last_plural)
         if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
             return [groups[0].id]
+        if self.prev_plural_things and not groups and not self._before(pos):
+            # "lowers the first balls into it. They sizzle": they may be the things, not the two people
+            self.doubt = f"\u201c{p}\u201d could be the {self.prev_plural_things}"
+            return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         pair = [e for e in single if e.id in view]
         if not groups and len(pair) == 2:
             return [e.id for e in pair]
@@ -310,6 +315,9 @@ class _Reader:
                     out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
+                    # "When the job is done | the robots crawl back": after a subordinate clause's verb
+                    i >= 2 and lows[0] in lx.SUBORDINATORS and _finite_readings(toks[i - 1]) & {"VBN", "VBD", "VBZ"}
+                    and not any(toks[x] == "," for x in range(i))) or (
                     # "On Saturday | a van pulled up"
                     i >= 2 and lows[i - 1] in lx.NOT_NAMES and lows[i - 2] in lx.PREPOSITIONS) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
@@ -365,6 +373,10 @@ class _Reader:
                         end += 1
                     out.append(_Chunk("ref", i, end, [e.id]))
                     i = end
+                    continue
+                if not words and w in lx.NUMBERS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and \
+                        (lows[i + 2] in lx.DETERMINERS or lows[i + 2] in lx.POSSESSIVES):
+                    i += 2  # "two of his cousins": the phrase after "of" names who
                     continue
                 if not words:
                     if w in lx.NUMBERS or w == "both":  # "The two walk", "Both laugh"
@@ -529,8 +541,11 @@ class _Reader:
                 self.unsure.append(progressive(base))  # a pronoun that could not be resolved
             elif who == [NONE_SUBJECT] and state.get("someone") and base not in lx.NON_VISUAL:
                 self.unsure.append(f"{progressive(base)} (\u201c{state['someone']}\u201d is no character found)")
-            ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "")
-            if base not in lx.NON_VISUAL and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
+            ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "") \
+                or lows[at_i + 1:at_i + 2] == ["nothing"]  # "said nothing", "did nothing": nothing happened
+            visible = base not in lx.NON_VISUAL or base in ("start", "begin") and at_i + 1 < len(toks) and (
+                lows[at_i + 1] in lx.DETERMINERS or lows[at_i + 1] in lx.POSSESSIVES)  # "starts the engine"
+            if visible and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
                     and not ended:  # ("stops crying": the crying ends, and stopping shows nothing)
                 event.sentence = self.sentence_no
                 event.doubt = doubt
@@ -559,7 +574,18 @@ class _Reader:
                 if c.end < len(toks) and toks[c.end] == "'s" and c.end in at:
                     i = c.end  # "Hugo's mother called": the possessed phrase is the subject
                     continue
-                # Coordinated subjects: "Ünal and Lía", "Noor and her twin sister Aisha".
+                # Coordinated subjects: "Ünal and Lía", "Noor and her twin sister Aisha", "Maren, Linus and Idris".
+                listed: list[_Chunk] = []
+                e = c.end
+                while c.kind == "ref" and not state["in_vp"] and e + 1 < len(toks) and toks[e] == "," and \
+                        at.get(e + 1) is not None and at[e + 1].kind == "ref":
+                    listed.append(at[e + 1])
+                    e = at[e + 1].end
+                if listed and e < len(toks) and lows[e] == "and" and at.get(e + 1) is not None and \
+                        at[e + 1].kind == "ref":
+                    ids = list(dict.fromkeys(ids + [x for ch in listed for x in ch.ids]))
+                    mentioned += [x for ch in listed for x in ch.ids]
+                    c = _Chunk("ref", c.start, e, ids)
                 nxt = at.get(c.end + 1) if c.end < len(toks) and lows[c.end] == "and" else None
                 if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
                     if c.kind == "ref":  # "ليلى and her grandfather": ليلى is "she"
@@ -599,6 +625,8 @@ class _Reader:
                     tags = frozenset({"VBD"}) if _finite_readings(toks[k]) else frozenset()
                 else:
                     tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
+                if c.kind == "pron" and c.head in ("him", "them", "us", "me") and c.end - c.start == 1:
+                    tags = frozenset()  # "Behind them came three kids": "them" is never who acts
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
                 if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
                     subject = ids or []
@@ -745,6 +773,12 @@ class _Reader:
         self.prev_mentioned = (set(mentioned) - self.cur_possessors) | set(self._before(None))
         self.prev_possessors = set(self.cur_possessors)
         self.prev_subject = list(self.sentence_subject)
+        # the last plural thing of this sentence ("the first balls"), for "they" in the next one
+        last_ref = max((c.end for c in chunks if c.kind == "ref"), default=-1)
+        self.prev_plural_things = next((c.head for c in reversed(chunks) if c.kind == "np" and c.plural and
+                                        c.start >= last_ref and c.head not in lx.TIME_NOUNS and
+                                        c.head not in lx.BODY_PARTS and not lx.entity_noun(c.head) and
+                                        not lx.group_of(c.head)), None)
         self.actors |= {x for e in events for x in e.who}
         # The place after this sentence: where it ended up ("walk … to the cabin").
         if sentence_places:
@@ -923,6 +957,9 @@ class _Reader:
         if k < 0:
             return True
         p = toks[k].lower()
+        if toks[0].lower() in lx.SUBORDINATORS and p in ("done", "over", "finished", "ready", "gone") and \
+                not any(t == "," for t in toks[:i]):
+            return True  # "When the job is done | the robots crawl back" (no comma after the "when" clause)
         return p in lx.SUBORDINATORS or p in (",", ";", ":", "and", "but", "then", "so", "that")
 
     def _ids(self, c: _Chunk, subject: list[str] | None, is_subject: bool) -> list[str]:
@@ -949,10 +986,13 @@ class _Reader:
         pool = people if len(people) >= 2 else [i for i in seen if self.reg.by_id[i].kind != "thing"
                                                 and not self.reg.by_id[i].group]
         noun = lx.group_of(words[-1]) if words[-1] not in ("them", "us", "both", "two", "three") else None
-        if noun is not None and lx.entity_noun(noun[1]):
+        if noun is not None and lx.entity_noun(noun[1]) and noun[0] != "person":  # ("the children": the people)
             # "both alpacas": the two that are alpacas, not the last pair of people
             kind = lx.entity_noun(noun[1])
-            pool = [i for i in seen if not self.reg.by_id[i].group and kind in self.reg.by_id[i].nouns] or pool
+            matching = [i for i in seen if not self.reg.by_id[i].group and kind in self.reg.by_id[i].nouns]
+            if not matching:  # "both dogs" when no dog was named: not the last two people
+                self.doubt = f"\u201c{' '.join(words)}\u201d names no one found"
+            pool = matching or pool
         if self.last_plural and all(i in pool and i in view for i in self.last_plural) and (
                 count is None or len(self.last_plural) == count):
             return list(self.last_plural)
@@ -1049,6 +1089,10 @@ class _Reader:
         "and" is then followed by the end of the clause, not by an object or a particle ("and curls up")."""
         lows = [t.lower() for t in toks]
         with_at = max((x for x in range(self.last_verb_at + 1, k) if lows[x] in ("with", "of")), default=-1)
+        if with_at >= 0 and k + 1 < len(toks) and lx.is_noun(lows[k + 1]) and not any(
+                lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)) and (
+                k + 2 >= len(toks) or not _word(toks[k + 2])):
+            return True  # "pack the hole with mud and pebbles."
         if with_at >= 0 and k + 2 < len(toks) and lx.is_noun(lows[k + 2]) and not _closed(lows[k + 2]) and \
                 lows[k + 2] not in lx.OBJECT_PRONOUNS | lx.PARTICLES and not _finite_readings(toks[k + 2]) \
                 & {"VBZ", "VBD"} and not any(lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)):
