@@ -114,10 +114,10 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 9: the eight earlier held-out splits are tuning splits now (their rules were written on them);
-# the planner must give no wrong action on them either, nor invent an entity (heldout8's one known). heldout9 is the
-# held-out split of the figure in docs/planning.md (scored once, in heldout9/SCORED.txt) and is not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 8)}
+# Issue 24, rounds 4 to 10: the nine earlier held-out splits are tuning splits now (their rules were written on them);
+# the planner must give no wrong action on them either, nor invent an entity (heldout8's one known). heldout10 is the
+# held-out split of the figure in docs/planning.md (scored once, in heldout10/SCORED.txt) and is not scored here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in (1, 2, 3, 4, 5, 6, 7, 9)}
 # heldout8: "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
 KNOWN_WRONG_TUNED["heldout8"] = {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                                 "'When the work is done,': <planner:beavers> sleep"]}
@@ -133,7 +133,8 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout7": ["Its pilot, ประภา, floats", "Manon takes pictures of", "The case was found",
                                  "The umpire pumped his", "On the last Saturday"],
                     "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,",
-                                 "Both twins stopped at"]}
+                                 "Both twins stopped at"],
+                    "heldout9": ["Near the lakeshore the", "Tofu climbed into the", "The whole class laughed,"]}
 
 
 @pytest.mark.parametrize("split", sorted(KNOWN_WRONG_TUNED))

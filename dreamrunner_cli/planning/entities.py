@@ -175,8 +175,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 toks[0].lower() not in lower_words and lx.is_known_word(toks[0]) and (
                 _finite_readings(toks[1]) & {"VBZ", "VBD"} or _kind_cue(toks, 0, 1)[0] or
                 # "Hazel and her brother Kacper cycled", "Hazel and Kacper laughed": coordinated with a person
-                toks[1].lower() == "and" and len(toks) > 2 and (toks[2].lower() in ("his", "her") or
-                                                                _cap(toks[2]) and toks[2].lower() in mid_caps)):
+                toks[1].lower() in ("and", ",") and len(toks) > 2 and (toks[2].lower() in ("his", "her") or
+                                                                       _cap(toks[2]) and toks[2].lower() in mid_caps)):
             initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + (2 if _kind_cue(toks, 0, 1)[0] else 1)
     mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.entity_noun(w) and not lx.group_of(w)}
     candidates: dict[str, dict] = {}  # first name token (lower) → info
@@ -212,8 +212,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
                    or w.lower() in lx.NUMBER_WORDS for w in words):
                 continue  # "to Lisbon", "spent Saturday at the farm"
+            if words[-1].lower() in ("day", "eve", "night") and len(words) > 1 or words[0].lower() in \
+                    lx.COLLECTIVE_NOUNS or start + len(words) < len(toks) and lows[start + len(words)] == "day":
+                continue  # "On Arbor Day", "Class 4B planted": a holiday, a group's name (found as the group)
             key = words[0].lower()
-            if title and len(words) == 1 and lx.entity_noun(key) == key:
+            if title and len(words) == 1 and lx.entity_noun(key) == key and title != words:
                 key = " ".join(w.lower() for w in title + words)  # "Mama Bear", "Little Bear": the whole name
             if reg.by_name(key) is not None:
                 continue
@@ -240,6 +243,17 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
         if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"]:
             continue  # a script without capitals: a name only where the story treats it as one
         words = info["words"]
+        kin = lx.KIN_SYNONYMS.get(key, {key}) if len(words) == 1 and key in lx.KINSHIP else set()
+        same = [x for x in entities if x.nouns & kin]
+        if len(same) == 1:  # "his grandmother あおい … Grandma rinses the rice": あおい
+            same[0].names.add(key)
+            continue
+        if caseless(key):  # "王玉兰 … 玉兰 pulled out the towels": the given name of the full one
+            whole = [x for x in entities if x.named and any(caseless(n) and n != key and n.endswith(key) and
+                                                            len(key) >= 2 for n in x.names)]
+            if len(whole) == 1:
+                whole[0].names.add(key)
+                continue
         name = " ".join(info["title"] + [w for w in words if w not in info["title"]])
         e = Entity(id="", name=name, description=info["desc"] or name, named=True, first=order,
                    since=info["first"][0])
@@ -286,7 +300,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for i, w in enumerate(lows):
-            if _cap(toks[i]) and i > 0:
+            named_group = _cap(toks[i]) and w in lx.COLLECTIVE_NOUNS and i + 1 < len(toks) and \
+                (_cap(toks[i + 1]) or toks[i + 1][:1].isdigit())  # "Class 4B planted six trees"
+            if _cap(toks[i]) and i > 0 and not named_group:
                 continue
             group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
             if group is not None and start_of_both(lows, i) and sum(
@@ -301,7 +317,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
             w = lx.entity_noun(w) or w
             if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
-                                      and i + 2 < len(toks) and _cap(toks[i + 2])):
+                                      and i + 2 < len(toks) and _cap(toks[i + 2])) and not named_group:
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
             if i + 1 < len(toks) and toks[i + 1] == "'s":
                 continue  # "by the ship's cat": the ship is no agent
@@ -327,6 +343,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"}:
                 start -= 1
             det = lows[start - 1] if start > 0 else ""
+            if det in ("every", "each", "any", "no"):
+                continue  # "wags his tail at every car that passes": no car in particular
+            if named_group:
+                det, j = "the", i + 2  # "Class 4B | planted"
             # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
             of_group = det == "of" and group is not None and start >= 3 and lows[start - 2] in lx.COLLECTIVE_NOUNS \
                 and lows[start - 3] in lx.DETERMINERS

@@ -207,6 +207,15 @@ INVERSE_KIN = {**{w: _GRANDCHILDREN for w in "grandmother grandfather grandma gr
                **{w: _CHILDREN for w in "mother father mum mom dad mama papa".split()},
                **{w: frozenset({"nephew", "niece"}) for w in ("aunt", "uncle")},
                "sister": frozenset({"brother", "sister"}), "brother": frozenset({"brother", "sister"})}
+# Nouns a child may be called by ("the children" after Kofi, "her brother" and "a girl"; not "the teacher").
+CHILD_NOUNS = frozenset("child kid boy girl son daughter brother sister cousin friend pupil student twin baby "
+                        "grandson granddaughter nephew niece toddler".split())
+# Kinship words that name the same person: "his grandmother … Grandma".
+KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana".split()),
+                               frozenset("grandfather grandpa grandad granddad".split()),
+                               frozenset("mother mum mom mama mummy mommy".split()),
+                               frozenset("father dad papa daddy".split()),
+                               frozenset("aunt auntie".split())) for w in g}
 KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
                     "mama papa mommy mummy daddy aunt auntie uncle".split())
 for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad"):
@@ -319,7 +328,7 @@ NON_VISUAL = frozenset(
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
-    "seem sound smell taste-like find lose miss own matter live spend wear win grow".split())
+    "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain".split())
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())

@@ -265,7 +265,16 @@ class _Reader:
             # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
             e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
             if e is None and _cap(t) and w in lx.KINSHIP and (i == 0 or lows[i - 1] not in lx.DETERMINERS):
-                e = self.reg.by_noun(w)  # "Grandmother spreads a net": "her grandmother" named as a name
+                # "Grandmother spreads a net": "her grandmother" named as a name ("Grandma" for her too)
+                e = next((x for x in (self.reg.by_noun(n) for n in sorted(lx.KIN_SYNONYMS.get(w, {w}))) if x),
+                         None)
+            if e is None and _cap(t) and w in lx.COLLECTIVE_NOUNS and i + 1 < len(toks) and (
+                    _cap(toks[i + 1]) or toks[i + 1][:1].isdigit()):
+                grp = next((x for x in self.reg.entities if x.group and w in x.nouns), None)
+                if grp is not None:  # "Class 3C picked apples": the class
+                    out.append(_Chunk("ref", i, i + 2, [grp.id], plural=grp.plural, head=w))
+                    i += 2
+                    continue
             if e is None and _cap(t) and w in lx.TITLES and i + 1 < len(toks) and self.reg.by_name(lows[i + 1]):
                 i += 1
                 continue
@@ -343,8 +352,10 @@ class _Reader:
                         words and relative_object and _finite_readings(toks[j]) & {"VBP"} and (
                             j + 1 >= len(toks) or lows[j + 1] in lx.PARTICLES | lx.PREPOSITIONS | lx.DETERMINERS
                             | lx.POSSESSIVES | {"and", ",", "."})):
-                    if _cap(toks[j]) and self.reg.by_name(lows[j]):
-                        break
+                    if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (
+                            not words and w == "the" and j + 2 < len(toks) and _word(toks[j + 1]) and
+                            not _cap(toks[j + 1]) and _finite_readings(toks[j + 2]) & {"VBD", "VBZ", "VBP"}):
+                        break  # (but "the Millbrook forwards shoved": the name is a modifier of the noun)
                     words.append(j)
                     j += 1
                     if lows[j - 1] in lx.ENTITY_NOUNS and j < len(toks) and _cap(toks[j]) and \
@@ -983,8 +994,12 @@ class _Reader:
         view = set(self._before(c.start)) | set(self.cur_mentioned) | self.prev_mentioned
         seen = self._seen(c.start)
         people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
-        pool = people if len(people) >= 2 else [i for i in seen if self.reg.by_id[i].kind != "thing"
-                                                and not self.reg.by_id[i].group]
+        if set(words) & {"children", "kids", "boys", "girls"}:
+            # "the children" are no teacher or janitor: people with a title or a grown-up's noun are left out
+            people = [i for i in people if not (self.reg.by_id[i].nouns - lx.CHILD_NOUNS) and not any(
+                t in self.reg.by_id[i].name.lower().split() for t in ("mr", "mrs", "ms", "dr", "miss"))]
+        pool = people if len(people) >= 2 or set(words) & {"children", "kids", "boys", "girls"} else [
+            i for i in seen if self.reg.by_id[i].kind != "thing" and not self.reg.by_id[i].group]
         noun = lx.group_of(words[-1]) if words[-1] not in ("them", "us", "both", "two", "three") else None
         if noun is not None and lx.entity_noun(noun[1]) and noun[0] != "person":  # ("the children": the people)
             # "both alpacas": the two that are alpacas, not the last pair of people
