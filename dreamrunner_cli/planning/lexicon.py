@@ -403,6 +403,13 @@ def is_noun(word: str) -> bool:
 
 
 @lru_cache(maxsize=None)
+def is_plural_noun(word: str) -> bool:
+    """Is ``word`` the plural of a noun ("plates", "dishes"), not a singular ending in s ("grass", "bus")?"""
+    from lemminflect import getAllLemmas
+
+    return any(lem != word.lower() for lem in getAllLemmas(word.lower()).get("NOUN", ()))
+
+
 @lru_cache(maxsize=None)
 def is_adjective(word: str) -> bool:
     """Can ``word`` be an adjective ("muddy", "sandy") by lemminflect's dictionary?"""

@@ -1117,7 +1117,7 @@ class _Reader:
         before = lows[k - 1] if k >= 1 else ""
         word = lows[k + 1] if k + 1 < len(toks) else ""
         after = lows[k + 2] if k + 2 < len(toks) else ""
-        if not before or _closed(before) or before in lx.BODY_PARTS or not (before.endswith("s") and lx.is_noun(before)):
+        if not before or _closed(before) or before in lx.BODY_PARTS or not lx.is_plural_noun(before):
             return False
         if not lx.is_noun(word):
             return False
