@@ -266,7 +266,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             noun = key  # "Grandfather" is "her grandfather"
         _set_kind(e, noun)
         for t in info["title"]:
-            if t.lower() in lx.ENTITY_NOUNS:
+            if t.lower() in lx.ENTITY_NOUNS or t.lower() in lx.KINSHIP:  # "Abuela Lupe … Abuela soaks the corn"
                 e.nouns.add(t.lower())
             if e.gender is None and t.lower() in lx.MALE | lx.FEMALE:
                 e.gender = "m" if t.lower() in lx.MALE else "f"
@@ -450,7 +450,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     for e in entities:
         if e.id:
             continue
-        base = ascii_slug(sorted(e.names, key=lambda n: e.name.lower().find(n))[0] if e.names else
+        # the name, not its title: "Nonna Rosa" is rosa, "Grandma" alone is grandma
+        base = ascii_slug(sorted(e.names, key=lambda n: (len(e.names) > 1 and n in lx.TITLES | lx.KINSHIP,
+                                                        e.name.lower().find(n)))[0] if e.names else
                           (_group_noun_of(e.description) or _noun_of(e.description) or
                            (sorted(e.nouns)[0] if e.nouns else e.description)), "entity")
         cid, k = base, 2

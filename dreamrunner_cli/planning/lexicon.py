@@ -194,10 +194,10 @@ def group_of(word: str) -> tuple[str, str] | None:
 GENERIC_PEOPLE = frozenset("man woman boy girl lady gentleman child kid fellow guy person".split())
 MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
                  "fisherman policeman postman mailman waiter monk grandson nephew husband papa daddy mister "
-                 "grandad granddad".split())
+                 "grandad granddad abuelo nonno opa".split())
 FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny aunt sister daughter queen princess "
                    "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife mama mommy "
-                   "mummy nana auntie".split())
+                   "mummy nana auntie abuela abuelita nonna oma".split())
 # Kinship words that the story may use as a name ("Grandfather loaded the baskets", "Mama smiles"): the same person
 # as "her grandfather", never a second one.
 # Who a kinship word names, seen from the other side: "X and her grandson Danny … his grandmother" is X.
@@ -211,14 +211,15 @@ INVERSE_KIN = {**{w: _GRANDCHILDREN for w in "grandmother grandfather grandma gr
 CHILD_NOUNS = frozenset("child kid boy girl son daughter brother sister cousin friend pupil student twin baby "
                         "grandson granddaughter nephew niece toddler".split())
 # Kinship words that name the same person: "his grandmother … Grandma".
-KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana".split()),
-                               frozenset("grandfather grandpa grandad granddad".split()),
+KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela abuelita nonna oma".split()),
+                               frozenset("grandfather grandpa grandad granddad abuelo nonno opa".split()),
                                frozenset("mother mum mom mama mummy mommy".split()),
                                frozenset("father dad papa daddy".split()),
                                frozenset("aunt auntie".split())) for w in g}
 KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
-                    "mama papa mommy mummy daddy aunt auntie uncle".split())
-for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad"):
+                    "mama papa mommy mummy daddy aunt auntie uncle abuela abuelo abuelita nonna nonno oma opa".split())
+for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad", "abuela", "abuelo",
+           "abuelita", "nonna", "nonno", "oma", "opa"):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
     GENERALISATIONS.setdefault(_w, {_w})
 
@@ -226,7 +227,7 @@ for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad
 TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "
                    "aunt uncle sir lady king queen prince princess officer coach old little young master madam "
                    "saint st sister brother father mother nurse farmer baker ranger agent detective mama papa "
-                   "mommy mummy daddy nana auntie mister big baby".split())
+                   "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa".split())
 # Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
 # (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
@@ -328,7 +329,7 @@ NON_VISUAL = frozenset(
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
-    "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain".split())
+    "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain order".split())
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())

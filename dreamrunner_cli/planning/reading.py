@@ -221,6 +221,12 @@ class _Reader:
             return list(self.last_plural)
         if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
             return [groups[0].id]
+        things_here = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
+                            c.start < pos and c.head not in lx.TIME_NOUNS), None)
+        if things_here and not groups:
+            # "She stretches her paws as high as they go": they may be the paws
+            self.doubt = f"\u201c{p}\u201d could be the {things_here}"
+            return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         if self.prev_plural_things and not groups and not self._before(pos):
             # "lowers the first balls into it. They sizzle": they may be the things, not the two people
             self.doubt = f"\u201c{p}\u201d could be the {self.prev_plural_things}"
@@ -554,8 +560,11 @@ class _Reader:
                 self.unsure.append(f"{progressive(base)} (\u201c{state['someone']}\u201d is no character found)")
             ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "") \
                 or lows[at_i + 1:at_i + 2] == ["nothing"]  # "said nothing", "did nothing": nothing happened
-            visible = base not in lx.NON_VISUAL or base in ("start", "begin") and at_i + 1 < len(toks) and (
-                lows[at_i + 1] in lx.DETERMINERS or lows[at_i + 1] in lx.POSSESSIVES)  # "starts the engine"
+            nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
+            # "starts the engine", "make tamales", "makes a kite": doing something, not "make sure" or "start to"
+            visible = base not in lx.NON_VISUAL or base in ("start", "begin", "make") and (
+                nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or base == "make" and lx.is_plural_noun(nxt)) and \
+                nxt not in ("sure", "certain")
             if visible and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
                     and not ended:  # ("stops crying": the crying ends, and stopping shows nothing)
                 event.sentence = self.sentence_no
@@ -638,6 +647,12 @@ class _Reader:
                     tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
                 if c.kind == "pron" and c.head in ("him", "them", "us", "me") and c.end - c.start == 1:
                     tags = frozenset()  # "Behind them came three kids": "them" is never who acts
+                if k + 1 < len(toks) and lows[k] in ("called", "named") and \
+                        "one" in lows[max(0, c.start - 1):c.start + 1] and at.get(k + 1) is not None and \
+                        at[k + 1].kind == "ref":
+                    # "One white pigeon, the one Salim called Pearl, flew": a naming, not Salim's action
+                    i = at[k + 1].end + (at[k + 1].end < len(toks) and toks[at[k + 1].end] == ",")
+                    continue
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
                 if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
                     subject = ids or []
@@ -725,6 +740,13 @@ class _Reader:
                 subject = list(prev.ids)
                 state["doubt"], state["fresh"] = None, True
                 i = emit(i + 1, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
+                continue
+            if w == "there" and lows[i + 1:i + 2] in (["is"], ["are"], ["was"], ["were"]) and \
+                    lows[i + 2:i + 3] and lows[i + 2] in lx.DETERMINERS and self._starts_clause(toks, i):
+                # "and there is the moon, floating on the water": what follows is the moon's, no one's action
+                subject, state["doubt"], state["fresh"], state["in_vp"] = [NONE_SUBJECT], None, True, True
+                state["last_verb_end"], self.last_verb_at = i + 2, i + 1
+                i += 2
                 continue
             if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but")
                                          and not self._verb_continues(toks, i + 2, subject)):
