@@ -116,18 +116,27 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 11: the ten earlier held-out splits are tuning splits now (their rules were written on them);
-# the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout11 is the
-# held-out split of the figure in docs/planning.md (scored once, in heldout11/SCORED.txt) and is not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in (1, 2, 3, 4, 5, 6, 7, 9)}
+# Issue 24, rounds 4 to 12: the eleven earlier held-out splits are tuning splits now (their rules were written on
+# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout12
+# is the held-out split of the figure in docs/planning.md (scored once, in heldout12/SCORED.txt), not scored here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in (1, 2, 3, 4, 5, 6, 7, 9)}  # (8, 10, 11 below)
 # heldout8: "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
 KNOWN_WRONG_TUNED["heldout8"] = {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                                 "'When the work is done,': <planner:beavers> sleep"]}
 # heldout10: a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
 KNOWN_WRONG_TUNED["heldout10"] = {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]}
+# heldout11: a weather balloon that tears loose (WordNet's balloon is an aircraft, which acts), and "a mother duck"
+# whose description keeps only "duck", so the scorer cannot match it to its label
+KNOWN_WRONG_TUNED["heldout11"] = {
+    "cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
+                   "'One morning, its oldest': <planner:balloon> tear"],
+    "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
-                          "heldout10": {"puppet_show": {"s02: dragon sneezing"}}}
-KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]}}
+                          "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
+                          "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
+                                        "ducklings_crossing": {"s01: duck leading"}}}
+KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
+                        "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 only got one
 # round of tuning (151/197 = 76.6%): the floor keeps it from falling back
 MIN_RIGHT_TUNED = {"heldout10": 0.76}
@@ -142,9 +151,12 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                                  "The umpire pumped his", "On the last Saturday"],
                     "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,",
                                  "Both twins stopped at"],
-                    "heldout9": ["Near the lakeshore the", "Tofu climbed into the", "The whole class laughed,"],
+                    "heldout9": ["Near the lakeshore the", "On the stretcher sat", "Tofu climbed into the",
+                                 "The whole class laughed,"],
                     "heldout10": ["The audience, mostly first", "The door was opened", "翔太 slipped and landed",
-                                  "When the truck has"]}
+                                  "When the truck has"],
+                    "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
+                                  "Harriet helped him up,", "A minute later, a"]}
 
 
 @functools.lru_cache(maxsize=None)

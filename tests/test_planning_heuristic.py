@@ -355,7 +355,8 @@ def test_the_possessed_person_acts_not_the_possessor():
                                "wanted to leave.")
     assert ("grandfather", "call") in acts and not any(v in ("call", "leave") and w in ("ana", "rui")
                                                        for w, v in acts)
-    assert skipped and "leaving" in skipped[0]
+    # "nobody wanted to leave": an intention, so no action to attribute (round 12: "want to" takes no complement)
+    assert not any(v == "leave" for _, v in acts)
 
 
 def test_number_words_and_appliances_are_no_entities():
@@ -667,3 +668,26 @@ def test_the_one_someone_called_a_name_is_a_naming_and_ordering_shows_nothing():
     acts, _, _ = reads("Sami keeps pigeons. One grey pigeon, the one Sami called Smoke, always flew home first. "
                        "Inside the box were the boots that Sami had ordered.")
     assert not any(v in ("call", "order") for _, v in acts) and ("sami", "fly") not in acts
+
+
+# Issue 24, round 12 (tuned on heldout11; these sentences are not from any split) ----------------------------------
+
+
+def test_his_son_named_after_the_father_and_a_caseless_grandmother():
+    acts, ids, _ = reads("Mr. Okoye needed bread. His son Emeka carried the basket while his father paid. "
+                         "Teta مريم and her grandson Karim bake bread. His grandmother smiles.")
+    assert "father" not in ids and "grandmother" not in ids and ("okoye", "pay") in acts
+    assert [w for w, v in acts if v == "smile"] == [w for w, v in acts if v == "bake" and w != "karim"]
+
+
+def test_a_relative_after_a_named_agent_keeps_its_subject_and_a_coordinated_passive():
+    acts, _, _ = reads("A red van stopped. It was driven by a tall woman named Ines, who leaned out and waved. "
+                       "The crate was lifted by the drones and carried away.")
+    assert {("ines", "lean"), ("ines", "wave"), ("drones", "lift"), ("drones", "carry")} <= acts
+    assert ("van", "wave") not in acts
+
+
+def test_clothing_is_no_one_and_wanting_to_is_no_action():
+    acts, ids, _ = reads("A boy wearing a green jumper bumps into the shelf. Tilo wants to help, so Tilo grabs a "
+                         "broom.")
+    assert "jumper" not in ids and ("tilo", "help") not in acts and ("tilo", "grab") in acts

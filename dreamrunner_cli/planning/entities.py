@@ -240,7 +240,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
         if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2 and \
                 key not in lx.KINSHIP:
             continue  # "Sunlight floods the room": a common noun at the start of a sentence
-        if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"]:
+        if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"] and \
+                not info["title"]:  # ("Teta مريم": a title makes it a name)
             continue  # a script without capitals: a name only where the story treats it as one
         words = info["words"]
         kin = lx.KIN_SYNONYMS.get(key, {key}) if len(words) == 1 and key in lx.KINSHIP else set()
@@ -291,12 +292,19 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             lx.ENTITY_NOUNS.get(lx.entity_noun(toks[k + 1]) or "", ("",))[0] in ("person", "animal")}
     # "Rosa and her brother Daniel": (Rosa, "brother"): Daniel is Rosa's brother, so "his sister" may be Rosa
     kin: list[tuple[Entity, str]] = []
+    last_named: Entity | None = None  # the last named character before this sentence
     for toks in sents:
         for k in range(len(toks) - 4):
-            x = reg.by_name(toks[k]) if _cap(toks[k]) else None
+            x = reg.by_name(toks[k]) if _cap(toks[k]) or caseless(toks[k]) else None
             if x is not None and toks[k + 1].lower() == "and" and toks[k + 2].lower() in ("his", "her") and \
-                    _cap(toks[k + 4]) and reg.by_name(toks[k + 4]) is not None:
+                    reg.by_name(toks[k + 4]) is not None:
                 kin.append((x, toks[k + 3].lower()))
+        # "Mr. Adebayo needed eggs. His son Tunde pushed the trolley": Tunde is the son of the one just named
+        if last_named is not None and len(toks) > 2 and toks[0].lower() in ("his", "her") and \
+                reg.by_name(toks[2]) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
+            kin.append((last_named, toks[1].lower()))
+        named_here = [reg.by_name(t) for t in toks if (_cap(t) or caseless(t)) and reg.by_name(t) is not None]
+        last_named = named_here[-1] if named_here else last_named
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for i, w in enumerate(lows):

@@ -69,7 +69,8 @@ def _wordnet_people() -> frozenset[str]:
 # Nouns whose first WordNet sense is a person but which name, in stories, a machine or a thing that acts without
 # being anyone ("the toaster pops", "the printer hums"): never an entity unless the front matter declares one.
 THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker stroller hanger shaker cutter monitor "
-                        "digger loader ringer timer mixer blender heater cooker alarm".split())
+                        "digger loader ringer timer mixer blender heater cooker alarm jumper sweater slipper "
+                        "sneaker trainer loafer".split())
 PERSON_NOUNS = _wordnet_people() - THING_NOUNS
 for _w in sorted(PERSON_NOUNS):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
@@ -197,7 +198,7 @@ MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother
                  "grandad granddad abuelo nonno opa".split())
 FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny aunt sister daughter queen princess "
                    "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife mama mommy "
-                   "mummy nana auntie abuela abuelita nonna oma".split())
+                   "mummy nana auntie abuela abuelita nonna oma teta".split())
 # Kinship words that the story may use as a name ("Grandfather loaded the baskets", "Mama smiles"): the same person
 # as "her grandfather", never a second one.
 # Who a kinship word names, seen from the other side: "X and her grandson Danny … his grandmother" is X.
@@ -211,15 +212,17 @@ INVERSE_KIN = {**{w: _GRANDCHILDREN for w in "grandmother grandfather grandma gr
 CHILD_NOUNS = frozenset("child kid boy girl son daughter brother sister cousin friend pupil student twin baby "
                         "grandson granddaughter nephew niece toddler".split())
 # Kinship words that name the same person: "his grandmother … Grandma".
-KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela abuelita nonna oma".split()),
+KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela abuelita nonna oma teta".split()),
                                frozenset("grandfather grandpa grandad granddad abuelo nonno opa".split()),
                                frozenset("mother mum mom mama mummy mommy".split()),
                                frozenset("father dad papa daddy".split()),
                                frozenset("aunt auntie".split())) for w in g}
+# The kinship words that some INVERSE_KIN word names from the other side ("son" for "father").
+INVERSE_OF = frozenset(w for ws in INVERSE_KIN.values() for w in ws)
 KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
-                    "mama papa mommy mummy daddy aunt auntie uncle abuela abuelo abuelita nonna nonno oma opa".split())
+                    "mama papa mommy mummy daddy aunt auntie uncle abuela abuelo abuelita nonna nonno oma opa teta".split())
 for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad", "abuela", "abuelo",
-           "abuelita", "nonna", "nonno", "oma", "opa"):
+           "abuelita", "nonna", "nonno", "oma", "opa", "teta"):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
     GENERALISATIONS.setdefault(_w, {_w})
 
@@ -227,7 +230,8 @@ for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad
 TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "
                    "aunt uncle sir lady king queen prince princess officer coach old little young master madam "
                    "saint st sister brother father mother nurse farmer baker ranger agent detective mama papa "
-                   "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa".split())
+                   "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa "
+                   "teta".split())
 # Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
 # (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
@@ -339,8 +343,8 @@ ADJECTIVE_PARTICIPLES = frozenset("tired excited scared frightened worried surpr
                                   "delighted covered filled lost gone done finished closed open married known born "
                                   "called named dressed used supposed allowed".split())
 # Verbs that frame another: "tries to catch", "starts dancing", "stops to drink", "kneels to pat".
-COMPLEMENT_TAKERS = frozenset("try decide start begin continue keep want need like love hate learn hurry rush stop "
-                              "pause wait manage plan hope refuse forget remember".split())
+COMPLEMENT_TAKERS = frozenset("try start begin continue keep hurry rush stop pause wait manage".split())
+# (not "wants to help", "decides to jump", "hopes to win": an intention, which may not happen on screen)
 # verb + particle that take an object ("picks up the shell", "knocks over a jar").
 TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down"), ("take", "off"),
                                 ("turn", "on"), ("turn", "off"), ("switch", "on"), ("switch", "off"),

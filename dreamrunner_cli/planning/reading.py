@@ -715,6 +715,14 @@ class _Reader:
                     v += 1
                 tags = _finite_readings(toks[v]) if v < len(toks) else frozenset()
                 if v > i + 1 and "VBG" in tags or v == i + 1 and tags & {"VBZ", "VBD", "VBP"}:
+                    if obj.kind == "ref" and w == "who" and v == i + 1:
+                        # "… by a jolly man named Gus, who leaned out and waved": the rest of the clause is Gus's
+                        subject = list(obj.ids)
+                        state["doubt"], state["fresh"] = None, True
+                        base = next((lem for lem, tag in lx.verb_readings(toks[v]) if tag in ("VBZ", "VBD", "VBP")),
+                                    None) or lx.verb_lemma(lows[v]) or lows[v]
+                        i = emit(v, base, subject)
+                        continue
                     if obj.kind == "ref":
                         self._agent_event(toks, v, obj.ids, [], obj, at, sentence_places, events, mentioned)
                     i = v + 1
@@ -722,7 +730,8 @@ class _Reader:
             prev = at.get(i - 1 - (i > 1 and toks[i - 1] == ","), None) if w == "who" else None
             if prev is None and w == "who":
                 prev = next((x for x in at.values() if x.end in (i, i - 1) and x.end == (i - (toks[i - 1] == ","))),
-                            None)
+                            None) or next((x for x in at.values() if x.end == i and toks[i - 1] == ","), None)
+                # ("by a jolly man named Gus, who leaned out": the chunk holds its closing comma)
             if prev is not None and prev.kind == "np" and prev.start >= 2 and toks[prev.start - 1] == ",":
                 named = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
                 prev = named or prev  # "Mochi, a fat grey cat who is napping": Mochi
@@ -922,6 +931,12 @@ class _Reader:
             end = more.end
         mentioned += [x for x in subject if x != NONE_SUBJECT]
         self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned, doubt)
+        if end + 1 < len(toks) and lows[end] == "and" and any(t in ("VBN", "VBD") for _, t in
+                                                                 lx.verb_readings(lows[end + 1])) and \
+                not _finite_readings(toks[end + 1]) & {"VBZ"} and end + 1 not in at:
+            # "was grabbed by the drones and towed back": the same agent does the second one too
+            self.handled.add(end + 1)
+            return self._agent_event(toks, end + 1, agent, subject, c, at, places, events, mentioned, doubt)
         return end
 
     def _relative(self, toks: list[str], k: int, antecedent: list[str], c: _Chunk, at: dict[int, _Chunk],
