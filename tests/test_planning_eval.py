@@ -116,9 +116,9 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 12: the eleven earlier held-out splits are tuning splits now (their rules were written on
-# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout12
-# is the held-out split of the figure in docs/planning.md (scored once, in heldout12/SCORED.txt), not scored here.
+# Issue 24, rounds 4 to 13: the twelve earlier held-out splits are tuning splits now (their rules were written on
+# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout13
+# is the held-out split of the figure in docs/planning.md (scored once, in heldout13/SCORED.txt), not scored here.
 KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in (1, 2, 3, 4, 5, 6, 7, 9)}  # (8, 10, 11 below)
 # heldout8: "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
 KNOWN_WRONG_TUNED["heldout8"] = {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
@@ -131,15 +131,18 @@ KNOWN_WRONG_TUNED["heldout11"] = {
     "cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
                    "'One morning, its oldest': <planner:balloon> tear"],
     "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]}
+# heldout12: "Posy pulled him away (the terrier), but he had already uncovered a tin box": "he" given to the one man
+KNOWN_WRONG_TUNED["heldout12"] = {"allotment": ["'Posy pulled him away,': wilfred uncover"]}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
+                          "heldout12": {"allotment": {"s03: wilfred uncovering a rusty tin box"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 only got one
-# round of tuning (151/197 = 76.6%): the floor keeps it from falling back
-MIN_RIGHT_TUNED = {"heldout10": 0.76}
+# round of tuning (151/197 = 76.6%), heldout12 one too (173/209 = 82.8%): the floor keeps them from falling back
+MIN_RIGHT_TUNED = {"heldout10": 0.76, "heldout12": 0.82}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout2": ["It was carried into", "They handed the first", "In row nine, a"],
@@ -156,7 +159,9 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout10": ["The audience, mostly first", "The door was opened", "翔太 slipped and landed",
                                   "When the truck has"],
                     "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
-                                  "Harriet helped him up,", "A minute later, a"]}
+                                  "Harriet helped him up,", "A minute later, a"],
+                    "heldout12": ["Posy pulled him away,", "Behind her came a", "The squirrel, which had",
+                                  "The twins sprang forward", "The crowd of parents"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -691,3 +691,24 @@ def test_clothing_is_no_one_and_wanting_to_is_no_action():
     acts, ids, _ = reads("A boy wearing a green jumper bumps into the shelf. Tilo wants to help, so Tilo grabs a "
                          "broom.")
     assert "jumper" not in ids and ("tilo", "help") not in acts and ("tilo", "grab") in acts
+
+
+# Issue 24, round 13 (tuned on heldout12; these sentences are not from any split) ----------------------------------
+
+
+def test_a_quote_then_a_name_and_any_verb_is_one_sentence():
+    from dreamrunner_cli.planning.text import sentences
+
+    assert sentences('The owl blinks. "Oops!" Pim squeaks, covering his eyes.') == [
+        "The owl blinks.", '"Oops!" Pim squeaks, covering his eyes.']
+
+
+def test_seconds_later_is_no_verb_and_a_place_after_at_is_no_name():
+    acts, ids, _ = reads("The coach raises her hand, and seconds later the bell rings. Two divers on the pier at "
+                         "Kelby wave.")
+    assert not any(v == "second" for _, v in acts) and "kelby" not in ids
+
+
+def test_a_relative_with_a_titled_subject_inside_a_subject():
+    acts, _, _ = reads("Mr. Dunn waves. The pony that Mr. Dunn was leading pulled free and trotted off.")
+    assert ("dunn", "lead") in acts and not any(w == "dunn" and v in ("pull", "trot") for w, v in acts)

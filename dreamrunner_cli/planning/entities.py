@@ -224,7 +224,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                               "mentions": 0, "after_place_prep": 0, "first": (si, start),
                                               "verb_next": 0})
             info["mentions"] += 1
-            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of"):
+            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of") or \
+                    prev == "at" and before in lx.PLACES:  # "on the beach at Dunmore"
                 info["after_place_prep"] += 1
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if _finite_readings(nxt) or lows[start + len(words):start + len(words) + 2] in (["who"], [",", "who"]):

@@ -286,7 +286,7 @@ TIMES = {"morning": "in the morning", "afternoon": "in the afternoon", "evening"
 
 # Nouns of a time phrase that may open a clause before its subject: "One day the smallest frog hopped".
 TIME_NOUNS = frozenset("day morning evening night afternoon week year month time moment minute minutes hour hours "
-                       "while spring summer autumn fall winter weekend".split())
+                       "while spring summer autumn fall winter weekend seconds moments".split())
 
 # Function words ----------------------------------------------------------------------------------------------------
 DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "

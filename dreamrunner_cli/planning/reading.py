@@ -954,6 +954,9 @@ class _Reader:
         if comma and (close >= len(toks) or toks[close] != ","):
             return k  # ", who … ." runs to the end: a trailing relative, read as a clause of its own
         inner = at.get(r + 1)
+        if inner is None and r + 2 < len(toks) and _cap(toks[r + 1]) and lows[r + 1] in lx.TITLES:
+            # "the dog that Mr. Lomax was walking" (the name's phrase may begin at "that")
+            inner = at.get(r + 2) or (at[r] if r in at and at[r].kind == "ref" else None)
         if inner is not None and inner.kind in ("ref", "pron") and lows[r] != "who":
             # "that Mia was walking": Mia does it, to the antecedent
             agent = self._ids(inner, antecedent, True)
@@ -981,7 +984,9 @@ class _Reader:
         # no commas ("the dog that Mia was walking barks", "The pigeons that live on the statue swoop"): the
         # subject's verb follows the relative's verb phrase (its verb, particles, objects and places)
         m = r + 1
-        if m in at:
+        if r in at and at[r].kind == "ref":
+            m = at[r].end  # "that Mr. Lomax": the name's phrase begins at "that"
+        elif m in at:
             m = at[m].end
         while m < close and (lows[m] in lx.BE_FORMS or lows[m] in lx.ADVERBS or lows[m] in ("has", "have", "had")):
             m += 1
@@ -1124,6 +1129,8 @@ class _Reader:
         real = [x for x in subject or [] if x != NONE_SUBJECT]
         plural_subject = len(real) > 1 or len(real) == 1 and real[0] in self.reg.by_id and \
             self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
+        if lows[i] in ("seconds", "moments", "minutes", "hours", "days", "weeks"):
+            return None, None  # "raises her arm, and seconds later the whistle blows"
         if lows[i] in lx.ADJECTIVE_PARTICIPLES or lx.is_adjective(lows[i]) and (
                 i + 1 >= len(toks) or lows[i + 1] in ("and", ",", ".", ";")):
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"

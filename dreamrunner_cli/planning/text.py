@@ -52,7 +52,9 @@ def _speaker_follows(rest: str) -> bool:
         return False
     if words[0][:1].islower() or lx.verb_lemma(words[0]) in lx.SPEECH_VERBS:
         return True
-    return len(words) > 1 and lx.verb_lemma(words[1]) in lx.SPEECH_VERBS
+    # `"Sorry!" Nimbo squeaks`: a name and its verb right after the quote say who spoke, whatever the verb
+    return len(words) > 1 and (lx.verb_lemma(words[1]) in lx.SPEECH_VERBS or words[0][:1].isupper() and
+                               bool(_finite_readings(words[1]) & {"VBZ", "VBD"}))
 
 
 def sentences(text: str) -> list[str]:
