@@ -119,20 +119,19 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # Issue 24, rounds 4 to 13: the twelve earlier held-out splits are tuning splits now (their rules were written on
 # them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout13
 # is the held-out split of the figure in docs/planning.md (scored once, in heldout13/SCORED.txt), not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in (1, 2, 3, 4, 5, 6, 7, 9)}  # (8, 10, 11 below)
-# heldout8: "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
-KNOWN_WRONG_TUNED["heldout8"] = {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
-                                                "'When the work is done,': <planner:beavers> sleep"]}
-# heldout10: a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
-KNOWN_WRONG_TUNED["heldout10"] = {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]}
-# heldout11: a weather balloon that tears loose (WordNet's balloon is an aircraft, which acts), and "a mother duck"
-# whose description keeps only "duck", so the scorer cannot match it to its label
-KNOWN_WRONG_TUNED["heldout11"] = {
-    "cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
-                   "'One morning, its oldest': <planner:balloon> tear"],
-    "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]}
-# heldout12: "Posy pulled him away (the terrier), but he had already uncovered a tin box": "he" given to the one man
-KNOWN_WRONG_TUNED["heldout12"] = {"allotment": ["'Posy pulled him away,': wilfred uncover"]}
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 13)} | {
+    # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
+    "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
+                                "'When the work is done,': <planner:beavers> sleep"]},
+    # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
+    "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
+    # a weather balloon that tears loose (WordNet's balloon is an aircraft, which acts), and "a mother duck" whose
+    # description keeps only "duck", so the scorer cannot match it to its label
+    "heldout11": {"cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
+                                 "'One morning, its oldest': <planner:balloon> tear"],
+                  "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]},
+    # "Posy pulled him away (the terrier), but he had already uncovered a tin box": "he" given to the one man
+    "heldout12": {"allotment": ["'Posy pulled him away,': wilfred uncover"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout12": {"allotment": {"s03: wilfred uncovering a rusty tin box"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},

@@ -141,7 +141,8 @@ def test_long_lines_in_a_pipe_are_never_wrapped(piped):
     assert len(lines) == 3 and all(long in line for line in lines)
 
 
-def test_on_a_terminal_it_is_rich_live_display_and_finished_work_stays_as_a_line(monkeypatch):
+def tty_console(monkeypatch):
+    """The output console on a (fake) terminal, 100 columns wide; returns the buffer it writes to."""
     from rich.console import Console
 
     class Tty(io.StringIO):
@@ -151,6 +152,11 @@ def test_on_a_terminal_it_is_rich_live_display_and_finished_work_stays_as_a_line
     out = Tty()
     monkeypatch.setattr("dreamrunner_cli.output.console",
                         lambda stderr=False: Console(file=out, force_terminal=True, width=100))
+    return out
+
+
+def test_on_a_terminal_it_is_rich_live_display_and_finished_work_stays_as_a_line(monkeypatch):
+    out = tty_console(monkeypatch)
     with progress.reporter(True, "render") as rep:
         with rep.phase("load model", "tiny"):
             pass

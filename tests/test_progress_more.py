@@ -5,7 +5,6 @@ whatever the machine's speed, with the real load time."""
 from __future__ import annotations
 
 import functools
-import io
 import re
 import sys
 import textwrap
@@ -13,7 +12,7 @@ import time
 
 import pytest
 from evaluate_fixtures import ColourClip, ColourVideoText, PixelEncoder
-from test_progress import clock, in_order, invoke, piped, progress_lines  # noqa: F401 - clock, piped: fixtures
+from test_progress import clock, in_order, invoke, piped, progress_lines, tty_console  # noqa: F401 - fixtures
 from test_stages_unit_evaluate import fakes, short_ws
 from test_evaluate import tiny_cfg
 
@@ -21,19 +20,6 @@ from dreamrunner_cli import progress
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\r")
 BAR = "━"
-
-
-def tty_console(monkeypatch):
-    from rich.console import Console
-
-    class Tty(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    out = Tty()
-    monkeypatch.setattr("dreamrunner_cli.output.console",
-                        lambda stderr=False: Console(file=out, force_terminal=True, width=100))
-    return out
 
 
 # The helper ---------------------------------------------------------------------------------------------------------

@@ -314,7 +314,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if _cap(toks[i]) and i > 0 and not named_group:
                 continue
             group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
-            if group is not None and start_of_both(lows, i) and sum(
+            if group is not None and _counted_as_two(lows, i) and sum(
                     1 for x in entities if x.named and group[1] in x.nouns) + _listed_after(sents, w) >= 2:
                 continue  # "their two alpacas, Pudding and Clove … both alpacas roll": the two, read as "they"
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
@@ -511,7 +511,7 @@ def _listed_after(sents: list[list[str]], plural: str) -> int:
     return best
 
 
-def start_of_both(lows: list[str], i: int) -> bool:
+def _counted_as_two(lows: list[str], i: int) -> bool:
     """lows[i] is a plural counted as two: "both alpacas", "the two dogs"."""
     return i > 0 and (lows[i - 1] == "both" or lows[i - 1] == "two" and i > 1 and lows[i - 2] in ("the", "both"))
 
