@@ -12,7 +12,7 @@ verb morphology and a small clause reader instead of GPT-4o:
   "Together Ünal and Lía", "the two friends", or a pronoun with one compatible candidate in view) followed by
   finite verbs, coordinated verbs ("stretches her legs and bounces"), participles (", jumping and cheering") and
   complements ("tries to catch"). A subject that is no entity ("The whistle blows") owns its verbs, so they are
-  never given to a character. Only sure attributions become motions (the confidence gate, reading.py): a guess
+  never given to a character. Only sure attributions become motions (the confidence gate, motions.GATE): a guess
   is left out and reported in ``unattributed``. Verbs are lemmatised and put in present progressive with
   lemminflect ("trots" → "trotting").
 * **Where.** The place is tracked sentence by sentence ("under the bridge", then "at the finish line"; "Inside,"
@@ -27,8 +27,8 @@ verb morphology and a small clause reader instead of GPT-4o:
   (``Keyframe.merged``). Secondary entities (a gull, a waiter, a bench a character sits on) get object regions.
 
 The code is split by what each part does: text.py (sentences, words, quotations, scenes), entities.py (who acts and
-how the story names them), reading.py (who does which action, clause by clause), layout.py (level 2); this module
-is the planner and re-exports their public names. Limits are in docs/planning.md.
+how the story names them), reading.py with chunks.py, pronouns.py, clauses.py, phrases.py and motions.py (who does
+which action, clause by clause), layout.py (level 2); this module is the planner and re-exports their public names. Limits are in docs/planning.md.
 """
 
 from __future__ import annotations

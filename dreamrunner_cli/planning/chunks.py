@@ -1,0 +1,286 @@
+"""Chunks: the built-in planner's first pass over a sentence — entity references and other noun phrases,
+left to right; the verbs are what lies between them (planning/reading.py reads those)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from . import lexicon as lx
+from .text import (
+    _appositive_after,
+    _cap,
+    _closed,
+    _finite_readings,
+    _word,
+    MODIFIER_PREPS,
+    pp_end,
+)
+
+@dataclass
+class Chunk:
+    kind: str  # "ref" (an entity reference), "np" (a noun phrase that is no entity), "pron" (unresolved), "verb"
+    start: int
+    end: int
+    ids: list[str] = field(default_factory=list)
+    plural: bool = False
+    head: str = ""
+
+
+class ChunkReading:
+    """Part of the sentence reader (planning/reading.py): splits a sentence into chunks. The state it reads
+    (``reg``, ``recent``, the sentence's chunks so far) is the reader's, set up in ``_Reader.__init__``."""
+
+    def chunks(self, toks: list[str]) -> list[Chunk]:
+        """Entity references and other noun phrases, left to right (verbs are found between them)."""
+        lows = [t.lower() for t in toks]
+        out: list[Chunk] = []
+        i = 0
+        while i < len(toks):
+            w, t = lows[i], toks[i]
+            # A name of several words: "Mama Bear" (and "Little Bear" is someone else).
+            compound = self.reg.name_at(lows, i) if _cap(t) else None
+            if compound is not None:
+                out.append(Chunk("ref", i, compound[1], [compound[0].id]))
+                i = compound[1]
+                continue
+            # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
+            e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
+            if e is None and _cap(t) and w in lx.KINSHIP and (i == 0 or lows[i - 1] not in lx.DETERMINERS):
+                # "Grandmother spreads a net": "her grandmother" named as a name ("Grandma" for her too)
+                e = next((x for x in (self.reg.by_noun(n) for n in sorted(lx.KIN_SYNONYMS.get(w, {w}))) if x),
+                         None)
+            if e is None and _cap(t) and w in lx.COLLECTIVE_NOUNS and i + 1 < len(toks) and (
+                    _cap(toks[i + 1]) or toks[i + 1][:1].isdigit()):
+                grp = next((x for x in self.reg.entities if x.group and w in x.nouns), None)
+                if grp is not None:  # "Class 3C picked apples": the class
+                    out.append(Chunk("ref", i, i + 2, [grp.id], plural=grp.plural, head=w))
+                    i += 2
+                    continue
+            if e is None and _cap(t) and w in lx.TITLES and i + 1 < len(toks) and self.reg.by_name(lows[i + 1]):
+                i += 1
+                continue
+            if e is not None:
+                j = i + 1
+                while j < len(toks) and _cap(toks[j]) and self.reg.by_name(lows[j]) is e:
+                    j += 1
+                if _appositive_after(toks, j):  # "Bolt, a small delivery robot, rolls": skip the apposition
+                    k = j + 1
+                    while k < len(toks) and toks[k] not in (",", ".", ";", "!", "?"):
+                        k += 1
+                    if k < len(toks) and toks[k] == ",":
+                        j = k + 1
+                out.append(Chunk("ref", i, j, [e.id]))
+                i = j
+                continue
+            if w in lx.SUBJECT_PRONOUNS | lx.OBJECT_PRONOUNS | lx.REFLEXIVES and not (
+                    w == "her" and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1])
+                    and lows[i + 1] not in lx.PARTICLES):  # "her pony" is a possessive, "helps her up" not
+                out.append(Chunk("pron", i, i + 1, head=w, plural=w in ("they", "them", "we", "us")))
+                i += 1
+                continue
+            # "The two walk", "the three of them": a group.
+            if w in ("the", "all") and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
+                    i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
+                    lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])):
+                end = i + 4 if lows[i + 2:i + 3] == ["of"] else i + 2
+                out.append(Chunk("pron", i, end, head="they", plural=True))
+                i = end
+                continue
+            if w == "that" and i + 1 < len(toks) and (_cap(toks[i + 1]) and self.reg.by_name(lows[i + 1]) or (
+                    out and out[-1].end == i and _finite_readings(toks[i + 1]))):
+                i += 1  # "The puppy that Omar is walking", "The pigeons that live": "that" opens a relative clause
+                continue
+            # A noun phrase: determiner/possessive/number + words, up to a function word or a likely verb.
+            # "Hugo's mother", "the farmer's son": the possessed is the phrase, the possessor ("Hugo") is not who acts
+            possessed = w == "'s" and bool(out) and out[-1].end == i
+            if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS or possessed:
+                j = i + 1
+                words: list[int] = []
+                # only a subject can be followed by its verb ("the two friends walk": from the article on)
+                owner = out[-1].start if possessed else 0
+                while possessed and owner > 0 and _cap(toks[owner - 1]) and lows[owner - 1] in lx.TITLES:
+                    owner -= 1  # "Mr. Lindgren's dog barked": the clause starts at the title
+                subject_slot = self._starts_clause(toks, owner if possessed else
+                                                   i - 1 if i and lows[i - 1] == "the" else i) or bool(
+                    out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
+                    i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
+                    and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
+                    # "When the job is done | the robots crawl back": after a subordinate clause's verb
+                    i >= 2 and lows[0] in lx.SUBORDINATORS and _finite_readings(toks[i - 1]) & {"VBN", "VBD", "VBZ"}
+                    and not any(toks[x] == "," for x in range(i))) or (
+                    # "On Saturday | a van pulled up"
+                    i >= 2 and lows[i - 1] in lx.NOT_NAMES and lows[i - 2] in lx.PREPOSITIONS) or (
+                    # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
+                    i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
+                        lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
+                        for x in range(max(0, i - 4), i - 1)))
+                relative_object = subject_slot and not self._starts_clause(toks, i)
+                # the noun of a phrase describing a subject ends before the subject's verb: "A baker in the next
+                # boat | laughs"
+                limit = len(toks)
+                if i >= 2 and lows[i - 1] in MODIFIER_PREPS and out and out[-1].end == i - 1 and \
+                        self._starts_clause(toks, out[-1].start):
+                    limit = pp_end(toks, i - 1)
+                while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
+                                                        not words and lows[j] in lx.ORDINALS) and not (
+                        # "most of the class | dozed": an entity's noun, then a past or present verb
+                        words and not subject_slot and _finite_readings(toks[j]) & {"VBD", "VBZ"} and
+                        not lx.is_noun(lows[j]) and (lows[words[-1]] in lx.ENTITY_NOUNS or any(
+                            x.group and lows[words[-1]] in x.nouns for x in self.reg.entities))) and \
+                        lows[j] not in lx.BE_FORMS | {"has", "have", "had"} and (  # "the boxes | had been unpacked"
+                        not words or not (subject_slot and self._verb_after_np(toks, j, words))) and not (
+                        # "that live on the statue | swoop down": the antecedent's verb, in the plural
+                        words and relative_object and _finite_readings(toks[j]) & {"VBP"} and (
+                            j + 1 >= len(toks) or lows[j + 1] in lx.PARTICLES | lx.PREPOSITIONS | lx.DETERMINERS
+                            | lx.POSSESSIVES | {"and", ",", "."})):
+                    if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (
+                            not words and w == "the" and j + 2 < len(toks) and _word(toks[j + 1]) and
+                            not _cap(toks[j + 1]) and _finite_readings(toks[j + 2]) & {"VBD", "VBZ", "VBP"}):
+                        break  # (but "the Millbrook forwards shoved": the name is a modifier of the noun)
+                    words.append(j)
+                    j += 1
+                    if lows[j - 1] in lx.ENTITY_NOUNS and j < len(toks) and _cap(toks[j]) and \
+                            self.reg.by_name(lows[j]) is None and not lows[j] in lx.TITLES:
+                        break
+                appos = self._named_apposition(toks, j)
+                if words and appos is not None and (i == 0 or self._starts_clause(toks, i)):
+                    ids, end = appos  # "The twins, Ada and Leo, pick up", "The oldest one, Chidi, pushes"
+                    out.append(Chunk("ref", i, end, ids, plural=len(ids) > 1))
+                    i = end
+                    continue
+                # "her friend Jun", "the maintenance robot ARI-7", "a boy named Kofi", "her pony, Canela"
+                k = j
+                if k < len(toks) and lows[k] in ("named", "called"):
+                    k += 1
+                elif k + 1 < len(toks) and toks[k] == "," and _cap(toks[k + 1]) and self.reg.by_name(lows[k + 1]) \
+                        and words and lows[words[-1]] in lx.ENTITY_NOUNS:
+                    k += 1
+                if k < len(toks) and _word(toks[k]) and self.reg.by_name(lows[k]) and (
+                        not words or lx.entity_noun(lows[words[-1]]) or lows[words[-1]] in lx.TITLES):
+                    e = self.reg.by_name(lows[k])
+                    end = k + 1
+                    while end < len(toks) and _cap(toks[end]) and self.reg.by_name(lows[end]) is e:
+                        end += 1
+                    if end < len(toks) and toks[end] == "," and k > j:  # "her pony, Canela," closes the apposition
+                        end += 1
+                    out.append(Chunk("ref", i, end, [e.id]))
+                    i = end
+                    continue
+                if not words and w in lx.NUMBERS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and \
+                        (lows[i + 2] in lx.DETERMINERS or lows[i + 2] in lx.POSSESSIVES):
+                    i += 2  # "two of his cousins": the phrase after "of" names who
+                    continue
+                if not words:
+                    if w in lx.NUMBERS or w == "both":  # "The two walk", "Both laugh"
+                        out.append(Chunk("pron", i, i + 1, head="they", plural=True))
+                    i += 1
+                    continue
+                head = lows[words[-1]]
+                head = lx.entity_noun(head) or head
+                first = lows[words[0]]
+                grp = next((x for x in self.reg.entities if x.group and head in x.nouns), None)
+                if grp is not None:  # "the band", "three kids", "the robots": the group entity
+                    out.append(Chunk("ref", i, j, [grp.id], plural=grp.plural, head=head))
+                    i = j
+                    continue
+                if head in lx.GROUP_NOUNS or (w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
+                        (w == "both" and head.endswith("s")):
+                    out.append(Chunk("pron", i, j, head="they", plural=True))
+                    i = j
+                    continue
+                if head == "two" or (w == "the" and first in ("two", "three") and len(words) == 1):
+                    out.append(Chunk("pron", i, j, head="they", plural=True))
+                    i = j
+                    continue
+                e = self.reg.by_noun(head) if head in lx.GENERALISATIONS or any(
+                    head in x.nouns for x in self.reg.entities) else None
+                if e is not None and any(lows[x] in lx.TOY_MODIFIERS or lows[x] in lx.STATUE_MODIFIERS and
+                                         e.kind in ("person", "animal") for x in words):
+                    e = None  # "the rubber duck" is a toy, not the duck
+                if e is not None and w in ("a", "an") and e.named:
+                    e = None  # "a dog" is not "his dog Pepa"
+                if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words):
+                    e = None  # "the next girl" after Bea, "a tall girl": someone else
+                out.append(Chunk("ref" if e else "np", i, j, [e.id] if e else [], head=head,
+                                  plural=head.endswith("s") and not head.endswith("ss") and e is None))
+                i = j
+                continue
+            # A bare entity noun ("Together the fox and dog") or group noun without determiner: rare; skip.
+            i += 1
+        return out
+
+    def _subject_before(self, toks: list[str], x: int) -> bool:
+        """Does the relative pronoun at toks[x] follow a clause's subject ("An old woman who is wearing a red hat
+        scatters"), not an object or a predicate ("Bramble is a little hedgehog who lives under the garden shed")?"""
+        lows = [t.lower() for t in toks]
+        s = x - 1 - (x > 0 and toks[x - 1] == ",")
+        while s >= 0 and _word(toks[s]) and not _closed(lows[s]):
+            s -= 1
+        if s >= 0 and (lows[s] in lx.DETERMINERS or lows[s] in lx.POSSESSIVES or lows[s] in lx.NUMBERS):
+            s -= 1
+        return s < 0 or self._starts_clause(toks, s + 1)
+
+    def _named_apposition(self, toks: list[str], j: int) -> tuple[list[str], int] | None:
+        """toks[j:] is ", Ada and Leo," or ", Chidi,": the names (ids) and the index after the closing comma."""
+        if j >= len(toks) or toks[j] != ",":
+            return None
+        ids, k = [], j + 1
+        while k < len(toks):
+            while k + 1 < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]) and _cap(toks[k + 1]):
+                k += 1  # "The night guard, Mrs. Amadi, yawns"
+            e = self.reg.by_name(toks[k].lower()) if _cap(toks[k]) else None
+            if e is None:
+                return None
+            ids.append(e.id)
+            k += 1
+            while k < len(toks) and _cap(toks[k]) and self.reg.by_name(toks[k].lower()) is e:
+                k += 1
+            if k < len(toks) and toks[k].lower() == "and":
+                k += 1
+                continue
+            break
+        return (ids, k + 1) if ids and k < len(toks) and toks[k] == "," else None
+
+    def _negated(self, lows: list[str], i: int) -> bool:
+        """The verb at lows[i] did not happen: "never runs", "nearly drops", "almost falls"."""
+        k = i - 1
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k] in lx.NEGATORS):
+            if lows[k] in lx.NEGATORS:
+                return True
+            k -= 1
+        return False
+
+    def _verb_continues(self, toks: list[str], i: int, subject: list[str] | None) -> bool:
+        """After ", and": toks[i] is one more verb of the same subject, not a new clause's subject ("peered at its
+        neck, and slipped into the mud" ; "and birds sing" is a clause: the word after "birds" is a verb too)."""
+        if subject is None or i >= len(toks) or self.last_verb_at < 0:
+            return False
+        tags = _finite_readings(toks[i])
+        last = _finite_readings(toks[self.last_verb_at])
+        if not (tags & last & {"VBD", "VBZ"}) or toks[i].lower() in lx.ENTITY_NOUNS:
+            return False
+        return not (i + 1 < len(toks) and _finite_readings(toks[i + 1]) and toks[i + 1].lower() not in lx.PARTICLES)
+
+    def _verb_after_np(self, toks: list[str], j: int, words: list[int]) -> bool:
+        """Inside a noun phrase, does toks[j] start the verb ("The whistle | blows", "Its doors | slide")?"""
+        tags = _finite_readings(toks[j])
+        if not tags:
+            return False
+        w = toks[j].lower()
+        prev = toks[words[-1]].lower()
+        nxt = toks[j + 1].lower() if j + 1 < len(toks) else ""
+        if w in lx.ENTITY_NOUNS and nxt and _finite_readings(toks[j + 1]):
+            return False  # "A ferry captain | waits": a noun of a compound, not a verb
+        if (lx.group_of(w) or w in lx.GROUP_NOUNS or w in lx.PERSON_GROUPS or any(
+                x.group and w in x.nouns for x in self.reg.entities)) and \
+                _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
+            return False  # "Three cargo drones | rose", "The Ferreira twins | raced": a group noun, then the verb
+        if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
+                                                                      for x in self.reg.entities):
+            return True  # "The fox trots", "the children lead", "the robots carry"
+        if "VBZ" in tags or "VBD" in tags:
+            return not (w in lx.ENTITY_NOUNS or w in lx.PLACES) or nxt in lx.DETERMINERS
+        if ("VBP" in tags or "VB" in tags) and prev.endswith("s") and not prev.endswith("ss"):
+            return nxt in lx.DETERMINERS | lx.POSSESSIVES | lx.PREPOSITIONS | lx.PARTICLES | {"", ".", ","} \
+                or nxt in lx.ADVERBS
+        return False

@@ -1,0 +1,196 @@
+"""Clauses the reader meets inside a sentence: passives (“It was caught by Ben”), relatives (“the dog that Mia
+was walking”), by-agents, and where a clause starts — each gives its verbs to the right subject."""
+
+from __future__ import annotations
+
+from . import lexicon as lx, motions
+from .chunks import Chunk
+from .motions import NONE_SUBJECT, MotionEvent
+from .text import (
+    _cap,
+    _finite_readings,
+    progressive,
+)
+
+
+class ClauseReading:
+    """Part of the sentence reader (planning/reading.py): passive and relative clauses, clause starts. The state
+    it reads is the reader's, set up in ``_Reader.__init__``."""
+
+    def _clause_verb_slot(self, toks: list[str], x: int, chunks: list[Chunk]) -> bool:
+        """Could toks[x] be a verb of its own clause: after a subject phrase, or coordinated after a verb?"""
+        lows = [t.lower() for t in toks]
+        k = x - 1
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k] in lx.PLACE_ADVERBS or
+                          lows[k].endswith("ly") and not _finite_readings(toks[k])):
+            k -= 1
+        if k < 0:
+            return False
+        if any(c.end == k + 1 for c in chunks):
+            return True
+        b = k - 1
+        while b >= 0 and (lows[b] in lx.ADVERBS or lows[b] in ("once", "twice")) and b not in self.handled:
+            b -= 1  # "spun around once and bowed"
+        if lows[k] == "and" and b >= 0 and toks[b] == ",":
+            b -= 1  # ", shaking the water from his fur, and limped home"
+        return lows[k] in ("and", "then", "but", ",") and b >= 0 and (b in self.handled or any(
+            c.end == b + 1 for c in chunks))
+
+    def _agent_event(self, toks: list[str], v: int, agent: list[str], patient: list[str], c: Chunk,
+                     at: dict[int, Chunk], places: list, events: list[MotionEvent], mentioned: list[str],
+                     doubt: str | None = None) -> int:
+        """The verb at toks[v] done by ``agent`` to ``patient`` (a passive, or a relative clause): record it."""
+        readings = lx.verb_readings(toks[v])
+        base = next((lem for lem, tag in readings if tag in ("VBN", "VBG", "VBD", "VBZ")), readings[0][0])
+        event, j = self._phrase(toks, v, base, agent, at, set(), places)
+        self.handled.update(range(v, j))
+        real = [x for x in patient if x != NONE_SUBJECT and x not in agent]
+        if real and event.target is None:
+            event.target = real[0]
+        elif c.kind == "np" and c.head in lx.PROPS:
+            event.prop = event.prop or c.head
+        if base not in lx.NON_VISUAL and agent and NONE_SUBJECT not in agent:
+            event.sentence = self.sentence_no
+            event.doubt = doubt
+            mentioned += agent
+            if doubt is not None:  # who does it is a guess: left out and reported
+                self.dropped.append(event)
+                self.unsure.append(f"{event.description.split()[0]} ({doubt})")
+                if motions.GATE:
+                    return j
+            events.append(event)
+        return j
+
+    def _passive(self, toks: list[str], k: int, subject: list[str], c: Chunk, at: dict[int, Chunk], places: list,
+                 events: list[MotionEvent], mentioned: list[str]) -> int | None:
+        """toks[k:] is "was chased (away) by Pip": the agent does the verb (the subject is acted on). Returns the index
+        after the phrase, or None when this is no passive. A passive without an agent is noted as unattributed."""
+        lows = [t.lower() for t in toks]
+        if k + 1 < len(toks) and lows[k] in ("has", "have", "had") and lows[k + 1] == "been":
+            k += 1  # "had been folded by Greta"
+        if k >= len(toks) or lows[k] not in lx.BE_FORMS:
+            return None
+        v = k + 1
+        while v < len(toks) and lows[v] in lx.ADVERBS:
+            v += 1
+        if v >= len(toks) or not any(tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[v])) or \
+                lows[v] in lx.ADJECTIVE_PARTICIPLES:
+            return None
+        b = v + 1
+        while b < len(toks) and (lows[b] in lx.PARTICLES or lows[b] in lx.ADVERBS) and lows[b] != "by":
+            b += 1
+        # "was snatched out of the water by the dog": the agent may follow a phrase of place
+        by = next((x for x in range(b, min(len(toks), b + 8)) if lows[x] == "by" or toks[x] in ",;." or
+                   lows[x] in lx.CONJUNCTIONS), None)
+        if by is not None and lows[by] == "by":
+            b = by
+        a = b + 1
+        while a < len(toks) and a not in at and _cap(toks[a]) and lows[a] in lx.TITLES:
+            a += 1  # "by Mrs. Brennan": the name after the title
+        agent_chunk = at.get(a) if b < len(toks) and lows[b] == "by" else None
+        if agent_chunk is not None and agent_chunk.end < len(toks) and toks[agent_chunk.end] == "'s" and \
+                agent_chunk.end in at:
+            agent_chunk = at[agent_chunk.end]  # "by Lea's little brother Finn": Finn, not Lea
+        if agent_chunk is not None and agent_chunk.kind == "np":
+            named = self._named_apposition(toks, agent_chunk.end)
+            if named is not None:  # "by a cleaner, Mrs. Castellano, who …": Mrs. Castellano
+                agent_chunk = Chunk("ref", agent_chunk.start, named[1] - 1, named[0])
+        base = lx.verb_lemma(lows[v]) or lows[v]
+        self.handled.add(v)
+        if agent_chunk is None or agent_chunk.kind == "np":
+            if base not in lx.NON_VISUAL and (agent_chunk is not None or subject and NONE_SUBJECT not in subject
+                                              or c.kind == "np"):
+                self.unsure.append(progressive(base))  # "It was caught." — by whom?
+            return (agent_chunk.end if agent_chunk else b)
+        agent = self._ids(agent_chunk, subject, True)
+        doubt = self.doubt
+        end = agent_chunk.end
+        more = at.get(end + 1) if end < len(toks) and lows[end] == "and" else None
+        if more is not None and more.kind == "ref":  # "by her little brother Kai and their dog Roo"
+            agent = list(dict.fromkeys(agent + more.ids))
+            end = more.end
+        mentioned += [x for x in subject if x != NONE_SUBJECT]
+        self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned, doubt)
+        if end + 1 < len(toks) and lows[end] == "and" and any(t in ("VBN", "VBD") for _, t in
+                                                                 lx.verb_readings(lows[end + 1])) and \
+                not _finite_readings(toks[end + 1]) & {"VBZ"} and end + 1 not in at:
+            # "was grabbed by the drones and towed back": the same agent does the second one too
+            self.handled.add(end + 1)
+            return self._agent_event(toks, end + 1, agent, subject, c, at, places, events, mentioned, doubt)
+        return end
+
+    def _relative(self, toks: list[str], k: int, antecedent: list[str], c: Chunk, at: dict[int, Chunk],
+                  places: list, events: list[MotionEvent], mentioned: list[str], doubt: str | None = None) -> int:
+        """A relative clause right after a subject: ", which was flown by Ana," / "that Mia was walking" / ", who
+        waves,". Its action is recorded; returns the index where the subject's own verb may start (k if none)."""
+        lows = [t.lower() for t in toks]
+        comma = k < len(toks) and toks[k] == ","
+        r = k + comma
+        if r >= len(toks) or lows[r] not in ("which", "who", "that", "whom", "whose"):
+            return k
+        close = next((x for x in range(r + 1, len(toks)) if toks[x] in ",;."), len(toks))
+        if lows[r] == "whose":  # ", whose name was Theo,", ", whose map was gone,": nothing done; the verb follows
+            return close + 1 if comma and close < len(toks) and toks[close] == "," else k
+        if comma and (close >= len(toks) or toks[close] != ","):
+            return k  # ", who … ." runs to the end: a trailing relative, read as a clause of its own
+        inner = at.get(r + 1)
+        if inner is None and r + 2 < len(toks) and _cap(toks[r + 1]) and lows[r + 1] in lx.TITLES:
+            # "the dog that Mr. Lomax was walking" (the name's phrase may begin at "that")
+            inner = at.get(r + 2) or (at[r] if r in at and at[r].kind == "ref" else None)
+        if inner is not None and inner.kind in ("ref", "pron") and lows[r] != "who":
+            # "that Mia was walking": Mia does it, to the antecedent
+            agent = self._ids(inner, antecedent, True)
+            v = inner.end
+            while v < close and (lows[v] in lx.BE_FORMS or lows[v] in ("has", "have", "had")):
+                v += 1  # "which a boy named Luca had pointed out"
+            if v < close and _finite_readings(toks[v]):
+                self._agent_event(toks, v, agent, antecedent, c, at, places, events, mentioned, self.doubt)
+        elif r + 2 < close and lows[r + 1] in ("has", "have", "had") and lows[r + 2] != "been" and \
+                _finite_readings(toks[r + 2]) & {"VBN", "VBD"} and lows[r] != "which":
+            # ", who had watched everything from a flat rock,": the antecedent did it
+            self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
+        elif r + 2 < close and lows[r + 1] in lx.BE_FORMS and "VBG" in _finite_readings(toks[r + 2]) and \
+                lows[r] != "which":
+            # ", who was carrying two buckets,": the antecedent does it (a progressive, not a passive)
+            self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
+        elif r + 1 < len(toks) and (lows[r + 1] in lx.BE_FORMS or lows[r + 1] in ("has", "have", "had") and
+                                     r + 2 < len(toks) and lows[r + 2] == "been"):
+            self._passive(toks, r + 1, antecedent, c, at, places, events, mentioned)
+        elif r + 1 < close and _finite_readings(toks[r + 1]) & {"VBZ", "VBD", "VBP"} and r + 1 not in at:
+            # "who waves", "The pigeons that live on the statue": the antecedent does it
+            self._agent_event(toks, r + 1, antecedent, [], c, at, places, events, mentioned, doubt)
+        if comma:
+            return close + 1
+        # no commas ("the dog that Mia was walking barks", "The pigeons that live on the statue swoop"): the
+        # subject's verb follows the relative's verb phrase (its verb, particles, objects and places)
+        m = r + 1
+        if r in at and at[r].kind == "ref":
+            m = at[r].end  # "that Mr. Lomax": the name's phrase begins at "that"
+        elif m in at:
+            m = at[m].end
+        while m < close and (lows[m] in lx.BE_FORMS or lows[m] in lx.ADVERBS or lows[m] in ("has", "have", "had")):
+            m += 1
+        if m < close and _finite_readings(toks[m]):
+            m += 1  # the relative's verb
+        while m < close and (m in at or lows[m] in lx.PARTICLES or lows[m] in lx.PREPOSITIONS or
+                             lows[m] in lx.ADVERBS):
+            m = at[m].end if m in at else m + 1
+        tags = _finite_readings(toks[m]) if m < close else frozenset()
+        plural = c.plural or len([x for x in antecedent if x != NONE_SUBJECT]) > 1 or any(
+            x in self.reg.by_id and self.reg.by_id[x].plural for x in antecedent)
+        return m if tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} else k
+
+    def _starts_clause(self, toks: list[str], i: int) -> bool:
+        """Is position i at the start of a clause (sentence start, after a subordinator, ', and', ',', ';')?"""
+        if i == 0:
+            return True
+        k = i - 1
+        while k >= 0 and toks[k].lower() in lx.ADVERBS:
+            k -= 1
+        if k < 0:
+            return True
+        p = toks[k].lower()
+        if toks[0].lower() in lx.SUBORDINATORS and p in ("done", "over", "finished", "ready", "gone") and \
+                not any(t == "," for t in toks[:i]):
+            return True  # "When the job is done | the robots crawl back" (no comma after the "when" clause)
+        return p in lx.SUBORDINATORS or p in (",", ";", ":", "and", "but", "then", "so", "that")

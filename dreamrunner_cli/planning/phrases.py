@@ -1,0 +1,310 @@
+"""Verbs and their phrases: who a chunk names (``_ids``, groups), which token is a verb of the clause, and what a
+verb's phrase says (object, prop, place) — the pieces a motion is made of."""
+
+from __future__ import annotations
+
+from . import lexicon as lx
+from .chunks import Chunk
+from .motions import NONE_SUBJECT, MotionEvent
+from .text import (
+    _article,
+    _cap,
+    _closed,
+    _finite_readings,
+    _word,
+    progressive,
+)
+
+
+class PhraseReading:
+    """Part of the sentence reader (planning/reading.py): verbs, their subjects and phrases, places. The state it
+    reads is the reader's, set up in ``_Reader.__init__``."""
+
+    def _ids(self, c: Chunk, subject: list[str] | None, is_subject: bool) -> list[str]:
+        """The entities a chunk refers to; ``self.doubt`` says why that is a guess (None: it is sure)."""
+        self.doubt = None
+        if c.kind == "ref":
+            return c.ids
+        if c.kind == "np":
+            return [NONE_SUBJECT]
+        exclude = [] if is_subject else [x for x in (subject or []) if x != NONE_SUBJECT]
+        if c.head == "they" and c.end - c.start > 1:  # "the two friends", "both sisters", "the children"
+            return self._group(c)
+        return self.resolve(c.head, exclude=exclude, subject=is_subject, pos=c.start) or []
+
+    def _group(self, c: Chunk) -> list[str]:
+        """"the two", "both sisters", "the three of them", "the children": the plural subject in view; or as many
+        people as the phrase counts, in view or in the whole story; or, uncounted, all the story's people when all
+        are in view. Anything else is a guess."""
+        words = self.cur_lows[c.start:c.end]
+        count = next((lx.NUMBERS_VALUE[w] for w in words if w in lx.NUMBERS_VALUE), None)
+        view = set(self._before(c.start)) | set(self.cur_mentioned) | self.prev_mentioned
+        seen = self._seen(c.start)
+        people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
+        if set(words) & {"children", "kids", "boys", "girls"}:
+            # "the children" are no teacher or janitor: people with a title or a grown-up's noun are left out
+            people = [i for i in people if not (self.reg.by_id[i].nouns - lx.CHILD_NOUNS) and not any(
+                t in self.reg.by_id[i].name.lower().split() for t in ("mr", "mrs", "ms", "dr", "miss"))]
+        pool = people if len(people) >= 2 or set(words) & {"children", "kids", "boys", "girls"} else [
+            i for i in seen if self.reg.by_id[i].kind != "thing" and not self.reg.by_id[i].group]
+        noun = lx.group_of(words[-1]) if words[-1] not in ("them", "us", "both", "two", "three") else None
+        if noun is not None and lx.entity_noun(noun[1]) and noun[0] != "person":  # ("the children": the people)
+            # "both alpacas": the two that are alpacas, not the last pair of people
+            kind = lx.entity_noun(noun[1])
+            matching = [i for i in seen if not self.reg.by_id[i].group and kind in self.reg.by_id[i].nouns]
+            if not matching:  # "both dogs" when no dog was named: not the last two people
+                self.doubt = f"\u201c{' '.join(words)}\u201d names no one found"
+            pool = matching or pool
+        if self.last_plural and all(i in pool and i in view for i in self.last_plural) and (
+                count is None or len(self.last_plural) == count):
+            return list(self.last_plural)
+        # "the fishermen and the farmers … Both teams grabbed the rope": the story's two groups that act as sides
+        # (a crowd or an audience watches; it is no side)
+        sides = [i for i in seen if self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS]
+        if words[:1] == ["both"] and len(words) > 1 and noun is None and sides:
+            if len(sides) == 2:
+                return sides
+            self.doubt = f"\u201c{' '.join(words)}\u201d could be several groups"
+            return sides[:2]
+        in_view = [i for i in pool if i in view]
+        # with a group in the story ("the sisters", then "Adaeze"), its members are counted twice: no count is sure
+        grouped = any(self.reg.by_id[i].group for i in seen)
+        if count is not None and not grouped and count in (len(in_view), len(pool)):
+            return in_view if len(in_view) == count else pool
+        if count is None and not grouped and len(pool) >= 2 and (len(in_view) == len(pool) or len(pool) == 2):
+            return pool  # all the story's people: all in view, or the story's only two
+        self.doubt = f"\u201c{' '.join(words)}\u201d could be several of them"
+        if self.last_plural and all(i in pool for i in self.last_plural):
+            return list(self.last_plural)
+        return pool[:count or 2]
+
+    def _subject(self, ids: list[str], plural: bool, c: Chunk) -> None:
+        real = [i for i in ids if i != NONE_SUBJECT]
+        if not real:
+            self.last_thing = c.kind == "np" and not c.plural
+            return
+        self.last_thing = False
+        self.last_subject = real
+        self.sentence_subject = real
+        if len(real) > 1 or self.reg.by_id[real[0]].group:
+            self.last_plural = real
+        self._touch(real)
+
+    def _verb_at(self, toks: list[str], i: int, subject: list[str] | None, in_vp: bool,
+                 last_verb_end: int) -> tuple[str | None, str | None]:
+        """Is toks[i] a verb of the current clause? Returns (lemma, tag) or (None, None)."""
+        tags = _finite_readings(toks[i])
+        if not tags or (_cap(toks[i]) and i > 0):
+            return None, None
+        lows = [t.lower() for t in toks]
+        prev = lows[i - 1] if i > 0 else ""
+        k = i - 1
+        while k >= 0 and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not _finite_readings(toks[k])):
+            k -= 1
+        p = lows[k] if k >= 0 else ""
+        pp = lows[k - 1] if k >= 1 else ""
+        readings = lx.verb_readings(toks[i])
+
+        def lem(*wanted: str) -> str | None:
+            return next((lem for lem, tag in readings if tag in wanted), None)
+
+        if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
+            return None, None
+        if "VBG" in tags:
+            # ", jumping and cheering", "starts dancing", "and cheering", a participle after a verb's phrase
+            if lx.verb_lemma(p) in ("stop", "quit", "finish"):
+                return None, None  # "stops crying": it ends
+            if p in (",", "and", "while") and subject is not None or (last_verb_end >= 0 and lx.verb_lemma(p) in
+                                                                       lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
+                return lem("VBG"), "VBG"
+            if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
+                     "goes", "went", "continues", "continued") or p == "out" and lx.verb_lemma(pp) == "burst":  # ("stops crying": it ends, nothing is shown)
+                return lem("VBG"), "VBG"
+            return None, None
+        if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or
+                                                          pp in lx.PARTICLES and k >= 2 and
+                                                          lx.verb_lemma(lows[k - 2]) in lx.COMPLEMENT_TAKERS):
+            return lem("VB"), "VB"
+        if p in ("can", "could", "will", "would", "must", "may", "might", "should", "did", "does", "do") and "VB" in tags:
+            return lem("VB"), "VB"
+        if p in ("has", "have", "had") and tags & {"VBN", "VBD"} and in_vp:
+            return lem("VBN", "VBD"), "VBN"  # "the heron has fished in silence"
+        finite = lem("VBZ", "VBD")
+        base = lem("VBP", "VB")
+        real = [x for x in subject or [] if x != NONE_SUBJECT]
+        plural_subject = len(real) > 1 or len(real) == 1 and real[0] in self.reg.by_id and \
+            self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
+        if lows[i] in ("seconds", "moments", "minutes", "hours", "days", "weeks"):
+            return None, None  # "raises her arm, and seconds later the whistle blows"
+        if lows[i] in lx.ADJECTIVE_PARTICIPLES or lx.is_adjective(lows[i]) and (
+                i + 1 >= len(toks) or lows[i + 1] in ("and", ",", ".", ";")):
+            return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
+        if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
+            # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
+            if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):
+                return finite, "VBZ"
+            if base and (plural_subject or subject is None) and not self._looks_like_noun_list(toks, k):
+                return base, "VBP"
+            return None, None
+        return None, None
+
+    def _looks_like_noun_list(self, toks: list[str], k: int) -> bool:
+        """"… grabs two plates and dishes.": toks[k] is "and" between plural nouns, not between verbs. The word after
+        "and" is then followed by the end of the clause, not by an object or a particle ("and curls up")."""
+        lows = [t.lower() for t in toks]
+        with_at = max((x for x in range(self.last_verb_at + 1, k) if lows[x] in ("with", "of")), default=-1)
+        if with_at >= 0 and k + 1 < len(toks) and lx.is_noun(lows[k + 1]) and not any(
+                lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)) and (
+                k + 2 >= len(toks) or not _word(toks[k + 2])):
+            return True  # "pack the hole with mud and pebbles."
+        if with_at >= 0 and k + 2 < len(toks) and lx.is_noun(lows[k + 2]) and not _closed(lows[k + 2]) and \
+                lows[k + 2] not in lx.OBJECT_PRONOUNS | lx.PARTICLES and not _finite_readings(toks[k + 2]) \
+                & {"VBZ", "VBD"} and not any(lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)):
+            return True  # "eat the rest with honey and sliced bananas": "sliced" describes the bananas
+        if k - 1 == self.last_verb_at:
+            return False  # "laughs and waves", "cheers and claps": the word before "and" is the clause's verb
+        before = lows[k - 1] if k >= 1 else ""
+        word = lows[k + 1] if k + 1 < len(toks) else ""
+        after = lows[k + 2] if k + 2 < len(toks) else ""
+        if not before or _closed(before) or before in lx.BODY_PARTS or not lx.is_plural_noun(before):
+            return False
+        if not lx.is_noun(word):
+            return False
+        return not after or not _word(after) or after in lx.CONJUNCTIONS or (
+            after in lx.PREPOSITIONS and after not in lx.PARTICLES)
+
+    def _phrase(self, toks: list[str], i: int, base: str, who: list[str], at: dict[int, Chunk], covered: set[int],
+                places: list[tuple[int, str, str, str]]) -> tuple[MotionEvent, int]:
+        """The verb at toks[i] with its particle, object and place → (event, index after the phrase)."""
+        lows = [t.lower() for t in toks]
+        j = i + 1
+        words = [progressive(base)]
+        category = lx.CATEGORIES.get(base, "act")
+        # particle: "wakes up", "curls up on the rug", "takes off", "picks up the shell"
+        if j < len(toks) and lows[j] in lx.PARTICLES:
+            nxt = lows[j + 1] if j + 1 < len(toks) else ""
+            if (not nxt or not _word(toks[j + 1]) or nxt in lx.CONJUNCTIONS or nxt in lx.PREPOSITIONS
+                    or nxt in lx.ADVERBS or (base, lows[j]) in lx.TRANSITIVE_PHRASAL) and \
+                    not (lows[j] in ("in", "on", "over", "around", "along") and nxt in lx.DETERMINERS):
+                words.append(lows[j])
+                category = lx.PHRASAL_CATEGORY.get((base, lows[j]), category)
+                j += 1
+        elif base == "fall" and j < len(toks) and lows[j] == "asleep":
+            words.append("asleep")
+            category = "lie"
+            j += 1
+        # object: another entity ("hugs Amara", "pats the dog"), a pronoun, or a short noun phrase
+        target = prop = None
+        target_prep = ""
+        c = at.get(j)
+        if c is not None and c.kind == "ref" and c.end in at and toks[c.end] == "'s":
+            c = at[c.end]  # "pats Amara's dog": the dog
+        if c is not None and c.kind in ("ref", "pron") and not (c.kind == "pron" and c.head == "they"
+                                                                 and c.end - c.start > 1):
+            if c.kind == "ref":
+                self.learn_gender(who, lows[c.start])
+            ids = c.ids if c.kind == "ref" else self.resolve(c.head, exclude=who, subject=False, pos=c.start)
+            ids = [x for x in ids if x not in who and x != NONE_SUBJECT]
+            if c.kind == "pron" and self.doubt is not None:
+                ids = []  # an interaction only with whom the pronoun surely names
+            if c.kind == "pron" and c.head in ("it", "its"):  # "tastes it": a thing unless an entity was just named
+                ids = [x for x in ids if x in self.just_mentioned]
+            if c.kind == "pron" and c.head in ("it", "them") and any(
+                    x.kind == "np" and x.start < i and (x.plural or x.head.endswith("s")) == (c.head == "them")
+                    for x in at.values()):
+                ids = []  # "sorts the screws and puts them in jars": a thing named before it in the sentence
+            if ids:
+                target = ids[0]
+            j = c.end
+            if j < len(toks) and lows[j] in lx.PARTICLES and (base, lows[j]) in lx.TRANSITIVE_PHRASAL | {
+                    ("help", "up"), ("ride", "out")}:
+                j += 1
+        elif c is not None and c.kind == "np":
+            head = c.head
+            obj = [lows[k] for k in range(c.start, c.end)]
+            self.learn_gender(who, obj[0])
+            if head in lx.PROPS:
+                prop = head
+            if lx.CATEGORIES.get(base, "act") in ("act",) or (base, words[-1]) in lx.TRANSITIVE_PHRASAL or \
+                    base in ("climb", "cross", "lead", "push", "pull", "carry", "ride", "row", "chase", "follow"):
+                det, rest = obj[0], obj[1:]
+                if rest and rest[-1] in lx.BODY_PARTS:
+                    words += rest[-1:]  # "stretching legs", "raising arms"
+                elif rest and det not in lx.NUMBERS and len(rest) <= 3 and rest[-1] not in lx.PLACES:
+                    art = "the" if det in ("the", "this", "that") else ("a" if det in lx.POSSESSIVES | {"a", "an"} and
+                                                                       not rest[-1].endswith("s") else "")
+                    if art == "a":
+                        art = _article(" ".join(rest)).lower()
+                    words += ([art] if art else []) + rest
+            j = c.end
+            # "a jar of flour": the object continues after "of"
+            if j + 1 < len(toks) and lows[j] == "of" and at.get(j + 1) is not None and at[j + 1].kind == "np":
+                j = at[j + 1].end
+        # where: the first place phrase after the verb in this clause
+        place = place_prep = phrase = None
+        for (pi, p, prep, written) in places:
+            if pi >= i and not any(lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(j, pi)):
+                place, place_prep, phrase = p, prep, written
+                break
+        if place is None:  # the place named last before the verb in this sentence, else the current one
+            before = [x for x in places if x[0] < i]
+            if before:
+                place, place_prep = before[-1][1], before[-1][2]
+            elif self.place:
+                place, place_prep = self.place, self.place_prep
+        if place and phrase is None and place in " ".join(words):
+            place = place_prep = None  # "crossing the finish line": the motion names its place already
+        # a prop named with a preposition: "sits on a flat boulder", "leans against the tree"
+        if prop is None:
+            for k in range(j, min(len(toks), j + 6)):
+                if lows[k] in lx.CONJUNCTIONS or toks[k] in ",;.":
+                    break
+                if k in at and at[k].kind == "np" and at[k].head in lx.PROPS and lows[k - 1] in lx.PREPOSITIONS:
+                    prop = at[k].head
+                    break
+        # interaction with an entity named after a preposition: "barks at the door" (no), "runs to her" (target)
+        if target is None:
+            for k in range(j, min(len(toks), j + 4)):
+                if lows[k] in lx.CONJUNCTIONS or toks[k] in ",;.":
+                    break
+                if k in at and lows[k - 1] in ("to", "at", "toward", "towards", "with", "after", "beside") and \
+                        at[k].kind in ("ref", "pron") and at[k].head != "they":
+                    ids = at[k].ids if at[k].kind == "ref" else self.resolve(at[k].head, exclude=who,
+                                                                             subject=False, pos=k)
+                    ids = [x for x in ids if x not in who and x != NONE_SUBJECT]
+                    if at[k].kind == "pron" and self.doubt is not None:
+                        ids = []
+                    if ids and base in lx.INTERACTIONS | {"run", "walk", "wave", "bark", "stare", "look",
+                                                           "smile", "laugh", "trot", "follow", "float"}:
+                        target, target_prep = ids[0], lows[k - 1]
+                    break
+        event = MotionEvent(who=list(who), description=" ".join(words), base=base, category=category,
+                            place=place, place_prep=place_prep, place_phrase=phrase, target=target, prop=prop,
+                            target_prep=target_prep)
+        return event, j
+
+    def _places(self, toks: list[str], covered: set[int]) -> list[tuple[int, str, str, str]]:
+        """Every place phrase of the sentence: (index, place, preposition, phrase as written)."""
+        lows = [t.lower() for t in toks]
+        out = []
+        for i, w in enumerate(lows):
+            if w not in lx.PREPOSITIONS and lx.verb_lemma(w) not in ("reach", "enter", "cross", "climb"):
+                continue
+            j = i + 1
+            if j < len(toks) and (lows[j] in lx.DETERMINERS or lows[j] in lx.POSSESSIVES):
+                j += 1
+            elif j + 1 < len(toks) and toks[j + 1] == "'s":
+                j += 2  # "in Teddy's bedroom" → "in the bedroom": a place never names a character
+            words: list[str] = []
+            end = None
+            while j < len(toks) and len(words) < 5 and _word(toks[j]) and not _closed(lows[j]) and not _cap(toks[j]):
+                words.append(lows[j])
+                if lows[j] in lx.PLACES or (len(words) >= 2 and (words[-2], lows[j]) in lx.PLACE_COMPOUNDS):
+                    end = len(words)
+                j += 1
+            if end is None:
+                continue
+            place = " ".join(words[:end])
+            prep = w if w in lx.PREPOSITIONS else "to"
+            out.append((i, place, prep, f"{w} the {' '.join(words)}" if w in lx.PREPOSITIONS else f"the {place}"))
+        return out

@@ -1,0 +1,151 @@
+"""Pronouns: whom “he”, “she”, “it” and “they” name, and when that is only a guess (issue 24:
+a guess is left out and reported, never drawn). docs/planning.md says the scopes, nearest first."""
+
+from __future__ import annotations
+
+from . import lexicon as lx
+from .motions import NONE_SUBJECT
+
+
+class PronounReading:
+    """Part of the sentence reader (planning/reading.py): resolves pronouns against the story read so far. The
+    state it reads (recency, the sentence's mentions, the last subjects) is the reader's, set up in
+    ``_Reader.__init__``."""
+
+    def _touch(self, ids: list[str]) -> None:
+        for i in reversed(ids):
+            if i in self.recent:
+                self.recent.remove(i)
+            self.recent.insert(0, i)
+
+    def _before(self, pos: int | None) -> list[str]:
+        """Entities named in this sentence before position ``pos`` (all of them when None), the latest first. A
+        possessor ("the baby's father", "Hugo's mother") is not among them: it is not who acts."""
+        lows = self.cur_lows
+        return list(dict.fromkeys(x for c in reversed(self.cur_chunks) if c.kind == "ref" and
+                                  (pos is None or c.start < pos) and not (c.end < len(lows) and lows[c.end] == "'s")
+                                  for x in c.ids))
+
+    def _seen(self, pos: int | None) -> list[str]:
+        """Every entity the story has named up to here: this sentence's, the recent ones first."""
+        story = [e.id for e in self.reg.entities if e.declared or e.since <= self.story_no]
+        return list(dict.fromkeys(x for x in self._before(pos) + self.recent + story if x in self.reg.by_id))
+
+    def _call(self, e) -> str:
+        return e.name or "the " + (e.description.split()[-1] if e.description else e.id)
+
+    def _sure(self, pron: str, cands: list, pos: int | None,
+              subject: bool = False) -> tuple[object | None, str | None]:
+        """The one candidate a pronoun surely refers to, and None; or (None, why not). Nearest scope first: this
+        sentence up to the pronoun ("Éamon laughs so hard that he slips"), then the sentence before, then the whole
+        story; in each, a possessor ("Ella's float bobbed. She pulled") only when no one else is there. One
+        candidate in the nearest scope that has any is sure; two or more are a guess."""
+        here = (set(self._before(pos)) | set(self.cur_mentioned)) - self.cur_possessors
+        owners = {x for c in self.cur_chunks if c.kind == "ref" and (pos is None or c.start < pos)
+                  for x in c.ids} & self.cur_possessors
+        for scope in (here, owners, self.prev_mentioned, self.prev_possessors):
+            hits = [e for e in cands if e.id in scope]
+            if len(hits) == 1:
+                return hits[0], None
+            if hits and subject and scope is self.prev_mentioned and not here:
+                # a subject pronoun at the start of its clause continues the previous sentence's last subject
+                # ("The conductor waves them on. 'Just in time,' she says": the conductor, not Tamar)
+                lead = [e for e in hits if e.id in self.prev_subject]
+                if len(lead) == 1 and len(self.prev_subject) == 1:
+                    return lead[0], None
+            if hits:
+                return None, f"\u201c{pron}\u201d could be " + " or ".join(self._call(e) for e in hits[:3])
+        if len(cands) == 1:
+            return cands[0], None
+        # far from any: the one of them that has acted in the story so far
+        actors = [e for e in cands if e.id in self.actors]
+        if len(actors) == 1 and subject:
+            return actors[0], None
+        return None, f"\u201c{pron}\u201d is far from whom it names"
+
+    def resolve(self, pron: str, exclude: list[str] | None = None, subject: bool = True,
+                pos: int | None = None) -> list[str]:
+        """The entities a pronoun refers to. ``self.doubt`` says why that is a guess (None: it is not): a pronoun
+        is sure only with one compatible candidate in view or in the whole story (docs/planning.md)."""
+        p = pron.lower()
+        exclude = exclude or []
+        self.doubt = None
+        seen = [self.reg.by_id[i] for i in self._seen(pos) if i not in exclude]
+        ents = [self.reg.by_id[i] for i in self.recent if i in self.reg.by_id and i not in exclude]
+        if p in ("they", "them", "their", "themselves"):
+            return self._they(p, seen, pos)
+        if p in ("it", "its", "itself"):
+            if subject and self.last_thing:
+                return [NONE_SUBJECT]
+            cands = [e for e in seen if e.kind in ("animal", "machine", "vehicle") and e.gender is None
+                     and not e.group]
+            hit, self.doubt = self._sure(p, cands, pos, subject)
+            if hit is not None and any(c.kind == "np" and not c.plural and c.start < (pos or 0) and
+                                       c.head not in lx.TIME_NOUNS for c in self.cur_chunks):
+                self.doubt = f"\u201c{p}\u201d could be a thing named before it"  # "grabs the ball and it rolls"
+            if hit is None:
+                hit = next((e for e in ents if e in cands), None)
+            return [hit.id] if hit else [NONE_SUBJECT]
+        g = "m" if p in ("he", "him", "his", "himself") else "f"
+        # he/she: a person of that gender or of unknown gender; an animal or a machine only when the story gave it
+        # that gender, or when no person fits.
+        cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
+        cands = cands or [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
+        hit, self.doubt = self._sure(p, cands, pos, subject)
+        if hit is not None and hit.gender is None and any(e.gender == g for e in cands if e is not hit):
+            # "Lina and her grandfather walked. He spread …": the one known to be "he" may be meant as well
+            self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(
+                self._call(e) for e in cands if e is not hit and e.gender == g)
+            hit = None
+        if hit is None:  # the guess of recency, kept only to show what was left out
+            fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
+            hit = next((e for e in fits if e.kind == "person" or e.gender == g), None) or next(
+                (e for e in fits if e.kind == "animal"), None)
+            return [hit.id] if hit else []
+        if hit.gender is None and subject:
+            hit.gender = g  # "She rolls…": from now on she is "she"
+        return [hit.id]
+
+    def _they(self, p: str, seen: list, pos: int | None) -> list[str]:
+        """"they"/"them": the plural subject or the one group in view, or the one pair in view (or in the whole
+        story). Anything else is a guess."""
+        view = set(self._before(pos)) | set(self.cur_mentioned) | self.prev_mentioned
+        groups = [e for e in seen if e.group and e.id in view]
+        single = [e for e in seen if not e.group and e.kind != "thing"]
+        if self.last_plural and all(x in view for x in self.last_plural) and all(
+                e.id in self.last_plural for e in groups):
+            return list(self.last_plural)
+        if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
+            return [groups[0].id]
+        things_here = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
+                            c.start < pos and c.head not in lx.TIME_NOUNS), None)
+        if things_here and not groups:
+            # "She stretches her paws as high as they go": they may be the paws
+            self.doubt = f"\u201c{p}\u201d could be the {things_here}"
+            return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
+        if self.prev_plural_things and not groups and not self._before(pos):
+            # "lowers the first balls into it. They sizzle": they may be the things, not the two people
+            self.doubt = f"\u201c{p}\u201d could be the {self.prev_plural_things}"
+            return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
+        pair = [e for e in single if e.id in view]
+        if not groups and len(pair) == 2:
+            return [e.id for e in pair]
+        if not any(e.group for e in seen) and len(single) == 2:  # the story's only two: "They reach the pier"
+            return [e.id for e in single]
+        if not any(e.group for e in seen) and len(self.last_plural) >= 2 and all(
+                self.reg.by_id[x].kind == "person" for x in self.last_plural if x in self.reg.by_id):
+            # "Rosa and her brother Daniel hiked … After dinner, they roasted": the last pair that acted together,
+            # in a story with no group
+            return list(self.last_plural)
+        self.doubt = f"\u201c{p}\u201d could be several groups" if groups or len(pair) > 2 else \
+            f"\u201c{p}\u201d names no group or pair close by"
+        if self.last_plural:
+            return list(self.last_plural)
+        return [e.id for e in seen if e.animate or e.kind != "thing"][:2]
+
+    def learn_gender(self, who: list[str], possessive: str) -> None:
+        """"Lucía brushes her pony": the subject's own possessive tells its gender (when there is one subject)."""
+        if len(who) == 1 and who[0] in self.reg.by_id and possessive in ("his", "her"):
+            e = self.reg.by_id[who[0]]
+            if e.gender is None:
+                e.gender = "m" if possessive == "his" else "f"
