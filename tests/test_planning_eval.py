@@ -116,10 +116,10 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 13: the twelve earlier held-out splits are tuning splits now (their rules were written on
-# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout13
-# is the held-out split of the figure in docs/planning.md (scored once, in heldout13/SCORED.txt), not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 13)} | {
+# Issue 24, rounds 4 to 14: the thirteen earlier held-out splits are tuning splits now (their rules were written on
+# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout14
+# is the held-out split of the figure in docs/planning.md (scored once, in heldout14/SCORED.txt), not scored here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 14)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -139,13 +139,13 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]}}
-# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 only got one
-# round of tuning (151/197 = 76.6%), heldout12 one too (173/209 = 82.8%): the floor keeps them from falling back
-MIN_RIGHT_TUNED = {"heldout10": 0.76, "heldout12": 0.82}
+# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 got fewer
+# rounds of tuning (154/197 = 78.2%): the floor keeps it from falling back
+MIN_RIGHT_TUNED = {"heldout10": 0.78}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
-                    "heldout2": ["It was carried into", "They handed the first", "In row nine, a"],
-                    "heldout3": ["A climber has slipped"], "heldout4": [],
+                    "heldout2": ["It was carried into"],
+                    "heldout3": [], "heldout4": [],
                     "heldout5": ["Zofia pedalled harder and", "Then two small submarines",
                                  "The bowls that the", "He stuffs his cheeks"],
                     "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"],
@@ -160,7 +160,9 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
                                   "Harriet helped him up,", "A minute later, a"],
                     "heldout12": ["Posy pulled him away,", "Behind her came a", "The squirrel, which had",
-                                  "The twins sprang forward", "The crowd of parents"]}
+                                  "The twins sprang forward", "The crowd of parents"],
+                    # a member of a group ("the taller one smashes"), "the whole bench of teammates"
+                    "heldout13": ["The boys return every", "The umpire lifts his"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -2,7 +2,7 @@
 dreamrunner_cli/planning/data/:
 
 - person_nouns.txt: nouns whose most frequent sense names a person (lexicographer file noun.person): "the goalkeeper",
-  "the mayor";
+  "the mayor"; and agent nouns most of whose senses do, when the first is no artifact or group ("the operator");
 - animal_nouns.txt: nouns whose most frequent sense names an animal (noun.animal, under animal.n.01: no "tail" or
   "paw"), one per line with its box shape ("bird" under bird.n.01 or insect.n.01, else "small") and the nearest everyday
   kind above it ("terrier small dog": "the dog" is the terrier), "-" if none: "the wombat";
@@ -23,7 +23,7 @@ import re
 import sys
 from pathlib import Path
 
-PERSON, ANIMAL, ARTIFACT = 18, 5, 6  # lexicographer files noun.person, noun.animal, noun.artifact
+PERSON, ANIMAL, ARTIFACT, GROUP = 18, 5, 6, 14  # lexicographer files noun.person, .animal, .artifact, .group
 SELF_PROPELLED, CRAFT = "04170037", "03125870"  # self-propelled_vehicle.n.01, craft.n.02 (WordNet 3.0 offsets)
 ANIMAL_ROOT = "00015388"  # animal.n.01 (noun.animal also holds body parts: "tail", "paw", "wing")
 BIRD, INSECT = "01503061", "02159955"  # bird.n.01, insect.n.01
@@ -32,6 +32,8 @@ GENERAL_ANIMALS = {"dog", "cat", "horse", "bird", "fish", "bear", "cow", "sheep"
                    "mouse", "rat", "monkey", "snake", "frog", "lizard", "turtle", "spider", "insect", "beetle",
                    "butterfly", "bee", "ant", "deer", "whale", "shark", "owl", "parrot", "hen", "chicken", "fox",
                    "wolf", "lion", "tiger", "squirrel", "crab", "snail", "worm", "bat", "seal", "dolphin"}
+# Auxiliaries are never a story's noun, whatever WordNet lists ("have": a rich person, as in "the haves")
+AUXILIARIES = {"be", "have", "do", "will", "can", "may", "must", "shall"}
 OUT = Path(__file__).resolve().parents[1] / "dreamrunner_cli" / "planning" / "data"
 
 
@@ -69,10 +71,15 @@ def main(folder: str) -> None:
         lemma, n_ptrs = f[0], int(f[3])
         offsets = f[4 + n_ptrs + 2:]
         # one lower-case word (no names, no multi-word terms), judged by its first, most frequent sense
-        if not (re.fullmatch(r"[a-z][a-z-]{2,}", lemma) and offsets):
+        if not (re.fullmatch(r"[a-z][a-z-]{2,}", lemma) and offsets) or lemma in AUXILIARIES:
             continue
         first = offsets[0]
-        if lexfile.get(first) == PERSON:
+        persons = sum(lexfile.get(o) == PERSON for o in offsets)
+        if lexfile.get(first) == PERSON or (
+                # an agent noun whose other senses are mostly people: "operator" (first: a math symbol), "climber"
+                # (first: a plant); not an artifact ("drawer", "receiver") or a group ("publisher")
+                re.search(r"(er|or|ist|ian|ant|ent)$", lemma) and 2 * persons > len(offsets)
+                and lexfile.get(first) not in (ARTIFACT, GROUP)):
             people.append(lemma)
         elif lexfile.get(first) == ANIMAL and ANIMAL_ROOT in ancestors(first):
             up = ancestors(first)

@@ -81,7 +81,9 @@ class ChunkReading:
             # "The two walk", "the three of them": a group.
             if w in ("the", "all") and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
                     i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
-                    lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])):
+                    lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])) and not (
+                    # "the three kids steered": "kids" is the group's noun here, not a verb
+                    i + 2 < len(toks) and any(x.group and lows[i + 2] in x.nouns for x in self.reg.entities)):
                 end = i + 4 if lows[i + 2:i + 3] == ["of"] else i + 2
                 out.append(Chunk("pron", i, end, head="they", plural=True))
                 i = end
@@ -110,6 +112,10 @@ class ChunkReading:
                     and not any(toks[x] == "," for x in range(i))) or (
                     # "On Saturday | a van pulled up"
                     i >= 2 and lows[i - 1] in lx.NOT_NAMES and lows[i - 2] in lx.PREPOSITIONS) or (
+                    # "In a flash | the whole family dives": an opening phrase without its comma
+                    3 <= i <= 5 and lows[0] in lx.PREPOSITIONS and lows[1] in lx.DETERMINERS | lx.POSSESSIVES and
+                    "," not in toks[:i] and lx.is_noun(lows[i - 1]) and w in lx.DETERMINERS and not any(
+                        _cap(toks[x]) or _finite_readings(toks[x]) & {"VBZ", "VBD"} for x in range(2, i))) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
@@ -152,6 +158,8 @@ class ChunkReading:
                 k = j
                 if k < len(toks) and lows[k] in ("named", "called"):
                     k += 1
+                    if k + 1 < len(toks) and lows[k] == "the" and _cap(toks[k + 1]):
+                        k += 1  # "a submarine called the Lantern"
                 elif k + 1 < len(toks) and toks[k] == "," and _cap(toks[k + 1]) and self.reg.by_name(lows[k + 1]) \
                         and words and lows[words[-1]] in lx.ENTITY_NOUNS:
                     k += 1

@@ -42,6 +42,9 @@ class ClauseReading:
         """The verb at toks[v] done by ``agent`` to ``patient`` (a passive, or a relative clause): record it."""
         readings = lx.verb_readings(toks[v])
         base = next((lem for lem, tag in readings if tag in ("VBN", "VBG", "VBD", "VBZ")), readings[0][0])
+        # "who had come running": the coming and the running are both seen
+        then = v + 1 if base in ("come", "go") and v + 1 < len(toks) and "VBG" in _finite_readings(toks[v + 1]) \
+            and lx.verb_lemma(toks[v + 1].lower()) not in lx.NON_VISUAL else None
         event, j = self._phrase(toks, v, base, agent, at, set(), places)
         self.handled.update(range(v, j))
         real = [x for x in patient if x != NONE_SUBJECT and x not in agent]
@@ -59,6 +62,8 @@ class ClauseReading:
                 if motions.GATE:
                     return j
             events.append(event)
+        if then is not None:
+            j = max(j, self._agent_event(toks, then, agent, patient, c, at, places, events, mentioned, doubt))
         return j
 
     def _passive(self, toks: list[str], k: int, subject: list[str], c: Chunk, at: dict[int, Chunk], places: list,
@@ -104,6 +109,9 @@ class ClauseReading:
             return (agent_chunk.end if agent_chunk else b)
         agent = self._ids(agent_chunk, subject, True)
         doubt = self.doubt
+        if doubt is None and set(agent) & set(subject) - {NONE_SUBJECT}:
+            # "The climber is helped into the cabin by both of them": whoever "them" is, not the one helped
+            doubt = f"\u201c{' '.join(toks[agent_chunk.start:agent_chunk.end])}\u201d may include the one acted on"
         end = agent_chunk.end
         more = at.get(end + 1) if end < len(toks) and lows[end] == "and" else None
         if more is not None and more.kind == "ref":  # "by her little brother Kai and their dog Roo"

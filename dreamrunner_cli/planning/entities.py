@@ -19,6 +19,7 @@ from .text import (
     _word,
     ascii_slug,
     caseless,
+    interrupter,
     pp_end,
     sentences,
     tokens,
@@ -207,7 +208,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 lows[start + len(words)] in ("had", "has", "was", "is") or
                 _finite_readings(toks[start + len(words)]) & {"VBD", "VBZ"})  # "the cake that Aziz had baked"
             if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and not relative_subject and (
-                    prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES):
+                    prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES) \
+                    and not (prev == "the" and before in ("named", "called")):  # "a ship called the Mary Rose"
                 continue
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
                    or w.lower() in lx.NUMBER_WORDS for w in words):
@@ -345,6 +347,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             j = pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
             if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
                 continue  # "A girl in a yellow coat, Tova, looks": the noun describes the name
+            inserted = interrupter(toks, j, plural=group is not None)
+            if inserted is not None:
+                j = inserted[1]  # "The dog, barking loudly, chases": the verb after the phrase between commas
             while j < len(toks) and lows[j] in lx.ADVERBS:
                 j += 1
             start = i
@@ -354,6 +359,19 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             det = lows[start - 1] if start > 0 else ""
             if det in ("every", "each", "any", "no"):
                 continue  # "wags his tail at every car that passes": no car in particular
+            a = i - 1  # the article, over any adjective ("a stooped man": "stooped" may be a verb elsewhere)
+            while a > 0 and _word(toks[a]) and not _closed(lows[a]):
+                a -= 1
+            if lows[a] in ("a", "an") and a >= 2 and toks[a - 1] == ",":
+                # "The operator, a grey-bearded man wearing a hat, opens": the apposition describes the one before
+                before = reg.by_name(lows[a - 2]) if _cap(toks[a - 2]) else reg.by_noun(
+                    lx.entity_noun(lows[a - 2]) or "")
+                if before is not None and not before.group and lx.entity_noun(w) and \
+                        lx.ENTITY_NOUNS[w][0] == before.kind:
+                    before.nouns.add(w)
+                    if before.gender is None:  # "a grey-bearded man": from now on he is "he"
+                        before.gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
+                    continue
             if named_group:
                 det, j = "the", i + 2  # "Class 4B | planted"
             # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
@@ -386,7 +404,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             by = start - 2  # the word before the determiner: "by the dog", "by his sons"
             while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
                 by -= 1  # "by the ship's cat"
-            agent = _passive_agent_at(lows, by)
+            agent = _passive_agent_at(lows, by) or by >= 0 and lows[by] == "and" and any(
+                lows[x] == "by" and _passive_agent_at(lows, x) for x in range(max(0, by - 6), by)
+                if not any(toks[y] in ",;" for y in range(x, by)))  # "by the janitor and two dinner ladies"
             # (a WordNet-only noun right after a verb is its object, and may be a thing: "stirs the batter")
             person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None and (
                 w in lx.HAND_NOUNS or not (start >= 2 and _finite_readings(toks[start - 2]) and
@@ -430,11 +450,15 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
                 continue
             if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
-                    w not in lx.PERSON_GROUPS and any(x.since < si for x in groups):
-                continue  # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess
+                    w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys()
+                                                      for x in groups):
+                # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
+                # "two apprentices carry the cake … the guests clap": another noun, other people)
+                continue
             if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
                                       w in lx.PERSON_GROUPS) \
-                    and sum(1 for x in entities if x.kind == group[0] and not x.group and x.since < si) >= 2:
+                    and sum(1 for x in entities if x.kind == group[0] and not x.group and x.since < si) >= 2 \
+                    and not _introduced_as_others(sents, si, i, lows[i]):
                 continue  # "the children", "both sisters" after Kofi and Lucía: the characters, read as "they"
                 # ("the dancers", "the fans" are a group of their own)
             adjs = [t for t in lows[start:i] if t not in lx.ENTITY_NOUNS or t == w]
@@ -511,6 +535,24 @@ def _listed_after(sents: list[list[str]], plural: str) -> int:
     return best
 
 
+def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) -> bool:
+    """Did the story bring in ``plural`` with a count before sents[si][i] ("against two tall boys from the city team
+    … The boys return")? Then "the boys" are those others, not the story's named characters ("Kofi and Ama are two
+    children": a count after "are" describes the characters)."""
+    for s, toks in enumerate(sents[:si + 1]):
+        lows = [t.lower() for t in toks]
+        for k in range(1, len(lows) if s < si else i):
+            if lows[k] != plural:
+                continue
+            c = k - 1
+            while c > 0 and lx.is_adjective(lows[c]) and lows[c] not in lx.NUMBERS:
+                c -= 1  # "two tall boys"
+            if (lows[c] in lx.NUMBERS or lows[c] in ("some", "several", "few")) and not (
+                    c > 0 and (lows[c - 1] in lx.BE_FORMS or lows[c - 1] in lx.DETERMINERS | lx.POSSESSIVES)):
+                return True
+    return False
+
+
 def _counted_as_two(lows: list[str], i: int) -> bool:
     """lows[i] is a plural counted as two: "both alpacas", "the two dogs"."""
     return i > 0 and (lows[i - 1] == "both" or lows[i - 1] == "two" and i > 1 and lows[i - 2] in ("the", "both"))
@@ -548,7 +590,16 @@ def _passive_agent_at(lows: list[str], k: int) -> bool:
     m = k - 1
     while m >= 0 and lows[m] in lx.PARTICLES | lx.ADVERBS:
         m -= 1
-    return m >= 0 and any(tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[m]))
+    if m >= 0 and any(tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[m])):
+        return True
+    # "was stolen from the rack outside the school by a teenager": the participle a few phrases before, in the
+    # same clause (no comma between), right after a form of "be"
+    for m in range(k - 1, max(0, k - 12), -1):
+        if lows[m] in (",", ";", ":", "and", "but"):
+            return False
+        if lows[m - 1] in lx.BE_FORMS and any(tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[m])):
+            return True
+    return False
 
 
 def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | None]:
@@ -582,6 +633,8 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         k -= 4
     elif k >= 0 and lows[k] in ("named", "called", ","):
         k -= 1
+    elif k >= 1 and lows[k] == "the" and lows[k - 1] in ("named", "called"):
+        k -= 2  # "a submarine called the Lantern"
     if k >= 0 and lx.entity_noun(lows[k]):
         noun = lx.entity_noun(lows[k])
         s = k

@@ -163,7 +163,7 @@ PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins
 # themselves ("the two friends", "both sisters", "the twins") are read as "they".
 COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "band crowd team family audience choir orchestra class crew troop gang group squad club committee tribe army "
-    "people spectators fans villagers passengers").split()}
+    "people spectators fans villagers passengers shift staff").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
 # Groups that watch rather than take a side: "both teams" is never the crowd.
 SPECTATORS = frozenset("crowd audience spectators fans onlookers people passengers".split())
@@ -188,6 +188,9 @@ def group_of(word: str) -> tuple[str, str] | None:
     for lem in getAllLemmas(w, upos="NOUN").get("NOUN", ()):
         if lem != w and lem in ENTITY_NOUNS and ENTITY_NOUNS[lem][0] != "vehicle":
             return ENTITY_NOUNS[lem][0], lem
+    # a regular plural of a WordNet animal noun that lemminflect does not know: "meerkats", "axolotls"
+    if not getAllLemmas(w) and w.endswith("s") and ENTITY_NOUNS.get(w[:-1], ("",))[0] == "animal":
+        return "animal", w[:-1]
     return None
 
 
@@ -211,6 +214,8 @@ INVERSE_KIN = {**{w: _GRANDCHILDREN for w in "grandmother grandfather grandma gr
 # Nouns a child may be called by ("the children" after Kofi, "her brother" and "a girl"; not "the teacher").
 CHILD_NOUNS = frozenset("child kid boy girl son daughter brother sister cousin friend pupil student twin baby "
                         "grandson granddaughter nephew niece toddler".split())
+# Nouns for someone beside a character, of any age: "her partner Ilka" may be one of "both girls".
+PEER_NOUNS = frozenset("partner teammate classmate companion pal opponent rival neighbour neighbor".split())
 # Kinship words that name the same person: "his grandmother … Grandma".
 KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela abuelita nonna oma teta".split()),
                                frozenset("grandfather grandpa grandad granddad abuelo nonno opa".split()),
@@ -377,7 +382,9 @@ PHRASAL_CATEGORY = {("lie", "down"): "lie", ("sit", "down"): "sit", ("fall", "as
 STATIC = frozenset("sit kneel lie sleep nap rest stand read write watch look listen stare gaze meditate wait "
                    "perch crouch curl graze".split())
 BODY_PARTS = frozenset("arm arms hand hands leg legs head tail wing wings teeth tooth hair eyes eye feet foot nose "
-                       "paws paw fins fin ears ear toes toe trunk beak back shoulders shoulder knees knee".split())
+                       "paws paw fins fin ears ear toes toe trunk beak back shoulders shoulder knees knee cheek cheeks "
+                       "lip lips finger fingers fist fists elbow elbows neck chin mouth wrist wrists hip hips "
+                       "belly".split())
 INTERACTIONS = frozenset("hug kiss pat pet stroke feed wash brush comb chase follow help lift carry hold push pull "
                          "greet scold tickle catch grab lead ride saddle kick nuzzle lick hand give".split())
 

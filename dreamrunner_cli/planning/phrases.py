@@ -42,9 +42,14 @@ class PhraseReading:
         seen = self._seen(c.start)
         people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
         if set(words) & {"children", "kids", "boys", "girls"}:
-            # "the children" are no teacher or janitor: people with a title or a grown-up's noun are left out
-            people = [i for i in people if not (self.reg.by_id[i].nouns - lx.CHILD_NOUNS) and not any(
+            # "the children" are no teacher or janitor: people with a title or a grown-up's noun are left out (a
+            # partner or a teammate may be a child)
+            people = [i for i in people if not (self.reg.by_id[i].nouns - lx.CHILD_NOUNS - lx.PEER_NOUNS) and not any(
                 t in self.reg.by_id[i].name.lower().split() for t in ("mr", "mrs", "ms", "dr", "miss"))]
+        sex = "f" if set(words) & {"girls", "sisters", "women", "ladies"} else \
+            "m" if set(words) & {"boys", "brothers", "men"} else None
+        if sex is not None:  # "both girls": no one the story calls "he"
+            people = [i for i in people if self.reg.by_id[i].gender in (None, sex)]
         pool = people if len(people) >= 2 or set(words) & {"children", "kids", "boys", "girls"} else [
             i for i in seen if self.reg.by_id[i].kind != "thing" and not self.reg.by_id[i].group]
         noun = lx.group_of(words[-1]) if words[-1] not in ("them", "us", "both", "two", "three") else None
@@ -68,7 +73,10 @@ class PhraseReading:
             return sides[:2]
         in_view = [i for i in pool if i in view]
         # with a group in the story ("the sisters", then "Adaeze"), its members are counted twice: no count is sure
-        grouped = any(self.reg.by_id[i].group for i in seen)
+        # (a crowd that watches, or a group named by another noun — "both girls" beside "the boys" — is not them)
+        grouped = any(self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS and not (
+            sex is not None and words[-1] not in self.reg.by_id[i].nouns and
+            not self.reg.by_id[i].nouns & lx.RELATIONAL_GROUPS) for i in seen)
         if count is not None and not grouped and count in (len(in_view), len(pool)):
             return in_view if len(in_view) == count else pool
         if count is None and not grouped and len(pool) >= 2 and (len(in_view) == len(pool) or len(pool) == 2):
@@ -118,7 +126,8 @@ class PhraseReading:
                                                                        lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
                 return lem("VBG"), "VBG"
             if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
-                     "goes", "went", "continues", "continued") or p == "out" and lx.verb_lemma(pp) == "burst":  # ("stops crying": it ends, nothing is shown)
+                     "goes", "went", "continues", "continued", "came", "comes", "come") or \
+                    p == "out" and lx.verb_lemma(pp) == "burst":  # ("stops crying": it ends, nothing is shown)
                 return lem("VBG"), "VBG"
             return None, None
         if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or

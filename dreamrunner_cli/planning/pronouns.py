@@ -80,9 +80,15 @@ class PronounReading:
             cands = [e for e in seen if e.kind in ("animal", "machine", "vehicle") and e.gender is None
                      and not e.group]
             hit, self.doubt = self._sure(p, cands, pos, subject)
-            if hit is not None and any(c.kind == "np" and not c.plural and c.start < (pos or 0) and
-                                       c.head not in lx.TIME_NOUNS for c in self.cur_chunks):
-                self.doubt = f"\u201c{p}\u201d could be a thing named before it"  # "grabs the ball and it rolls"
+            if hit is not None and (any(c.kind == "np" and not c.plural and c.start < (pos or 0) and
+                                        c.head not in lx.TIME_NOUNS for c in self.cur_chunks) or any(
+                    w in ("hers", "theirs", "mine", "yours", "ours") for w in self.cur_lows[:pos or 0])):
+                # "grabs the ball and it rolls", "threw hers next, but it landed"
+                self.doubt = f"\u201c{p}\u201d could be a thing named before it"
+            elif hit is not None and self.prev_singular_thing and hit.id not in self.prev_mentioned and \
+                    not self._before(pos):
+                # "Ravi threw a flat stone low across the water. It bounced": the dog was named before that
+                self.doubt = f"\u201c{p}\u201d could be the {self.prev_singular_thing}"
             if hit is None:
                 hit = next((e for e in ents if e in cands), None)
             return [hit.id] if hit else [NONE_SUBJECT]
@@ -92,10 +98,12 @@ class PronounReading:
         cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
         cands = cands or [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
-        if hit is not None and hit.gender is None and any(e.gender == g for e in cands if e is not hit):
+        named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
+        if hit is not None and hit.gender is None and any(e.gender == g and e.id in named_before
+                                                          for e in cands if e is not hit):
             # "Lina and her grandfather walked. He spread …": the one known to be "he" may be meant as well
             self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(
-                self._call(e) for e in cands if e is not hit and e.gender == g)
+                self._call(e) for e in cands if e is not hit and e.gender == g and e.id in named_before)
             hit = None
         if hit is None:  # the guess of recency, kept only to show what was left out
             fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]

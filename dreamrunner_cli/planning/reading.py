@@ -18,6 +18,7 @@ from .phrases import PhraseReading
 from .pronouns import PronounReading
 from .text import (
     _finite_readings,
+    interrupter,
     lemma,
     pp_end,
     progressive,
@@ -53,6 +54,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
         self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
+        self.prev_singular_thing: str | None = None  # the last singular thing named in the sentence before
         self.sentence_subject: list[str] = []  # the last subject of this sentence so far
         self.actors: set[str] = set()  # entities that did some action so far
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
@@ -180,6 +182,14 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         mentioned += ids
                     else:
                         k = after
+                    named = at.get(k + 1)  # ("The youngest one, a girl named 小雨, cried": the named one is the subject)
+                    inserted = interrupter(toks, k, plural) if appos is None and not (
+                        named is not None and named.kind == "ref" and named.ids != c.ids) else None
+                    if inserted is not None:
+                        # "The umpire, sitting on a high chair, calls", "The operator, a grey-bearded man wearing
+                        # a striped hat, opens": the subject's verb comes after the phrase between commas
+                        interrupting, k = inserted
+                        opening = opening if interrupting is None else (interrupting, c.start)
                 while k < len(toks) and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not
                                          _finite_readings(toks[k]) - {"VB", "VBP"} or
                                          # "the ants below carried": a place word after the subject, then its verb
@@ -206,8 +216,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     state["doubt"], state["fresh"] = doubt, True
                     if opening is not None and c.start == opening[1] and NONE_SUBJECT not in subject:
                         # "Shivering, she flew down": the participle that opens the sentence is its subject's
-                        self.handled.add(0)
-                        emit(0, opening[0], subject, doubt)
+                        # (or the one between commas after it: "The umpire, sitting on a high chair, calls")
+                        at_participle = 0 if opening[1] == 2 and c.start == 2 and toks[1] == "," else c.end + 1
+                        self.handled.add(at_participle)
+                        emit(at_participle, opening[0], subject, doubt)
                         state["in_vp"] = False
                     opening = None
                     # "a boy climbed" when no entity is that boy: someone acts, but who is unknown (reported)
@@ -368,6 +380,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                         c.start >= last_ref and c.head not in lx.TIME_NOUNS and
                                         c.head not in lx.BODY_PARTS and not lx.entity_noun(c.head) and
                                         not lx.group_of(c.head)), None)
+        # the first singular thing after the last entity ("threw a flat stone low across the water"), for "it" next
+        self.prev_singular_thing = next((c.head for c in chunks if c.kind == "np" and not c.plural and
+                                         c.start >= last_ref and c.head not in lx.TIME_NOUNS and
+                                         c.head not in lx.BODY_PARTS and not lx.entity_noun(c.head)), None)
         self.actors |= {x for e in events for x in e.who}
         # The place after this sentence: where it ended up ("walk … to the cabin").
         if sentence_places:

@@ -179,7 +179,8 @@ def _appositive_after(toks: list[str], i: int) -> bool:
 
 
 # Prepositions of a phrase that describes a noun: "a baker in the next boat", "an old man with a cane".
-MODIFIER_PREPS = frozenset("in on with from at of near under beside behind inside outside above below without".split())
+MODIFIER_PREPS = frozenset("in on with from at of near under beside behind inside outside above below without along "
+                           "across around among beneath".split())
 
 
 def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
@@ -198,6 +199,11 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
+        elif m < len(toks) and _cap(toks[m]) and _word(toks[m]) and lows[k] in ("from", "in", "at", "near"):
+            while m < len(toks) and _cap(toks[m]) and _word(toks[m]):
+                m += 1  # "Three kids from Quarry Road | built", "A girl from Leeds | waves": a place's name
+            k = m
+            continue
         elif not (lows[k] == "of" and m < len(toks) and lx.group_of(lows[m])):  # "a group of schoolchildren"
             break
         n = 0
@@ -216,6 +222,29 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             break
         k = m
     return k
+
+
+def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | None, int] | None:
+    """A phrase between commas right after a subject, before its verb: a participle ("The umpire, sitting on a
+    high chair, calls" → ("sit", index of "calls")) or an indefinite apposition ("The operator, a grey-bearded
+    man wearing a hat, opens" → (None, index of "opens")); None when toks[k] opens no such phrase."""
+    lows = [t.lower() for t in toks]
+    if not (k + 2 < len(toks) and toks[k] == ","):
+        return None
+    participle = "VBG" in _finite_readings(toks[k + 1]) and lx.verb_lemma(lows[k + 1])
+    if not (participle or lows[k + 1] in ("a", "an")):
+        return None
+    close = next((x for x in range(k + 2, min(len(toks), k + 14)) if toks[x] in (",", ";", ".", "\"")), None)
+    if close is None or toks[close] != "," or close + 1 >= len(toks) or any(
+            lows[x] in ("and", "but", "who", "which", "that") for x in range(k + 1, close)):
+        return None
+    tags = _finite_readings(toks[close + 1])
+    if not (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"}) or lx.is_noun(lows[close + 1]) and not (
+            tags & {"VBZ", "VBD"}):
+        return None
+    if participle and participle in lx.NON_VISUAL:
+        participle = None
+    return (participle or None), close + 1
 
 
 @lru_cache(maxsize=None)

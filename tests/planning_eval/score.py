@@ -93,7 +93,8 @@ def _match_entities(labelled: dict, reg) -> tuple[dict[str, str], list[str]]:
         # exact surface first; then an unnamed planner entity whose noun is the label's head noun
         hit = next((e for e in reg.entities if e.id not in to_label and names & _surfaces(e)), None)
         if hit is None:
-            heads = {n.split(" of ")[0].split()[-1] for n in names if n}  # "owner of the beach café": owner
+            # "owner of the beach café": owner; "the team from Riverside": team
+            heads = {re.split(r" (?:of|from|in|at|on|with|near) ", n)[0].split()[-1] for n in names if n}
             hit = next((e for e in reg.entities if e.id not in to_label and not e.named and heads & e.nouns), None)
         if hit is None:
             unfound.append(lid)
