@@ -798,3 +798,80 @@ def test_a_body_part_then_and_then_a_verb_and_another_groups_noun():
     acts, _, _ = reads("Omar fills his cheeks and blows until the candles go out. Two porters carry the trunk. The "
                        "guests clap.")
     assert {("omar", "blow"), ("porters", "carry"), ("guests", "clap")} <= acts
+
+
+# Issue 24, round 15 (tuned on heldout14; these sentences are not from any split) ----------------------------------
+
+
+def test_a_quote_then_a_titled_name_is_one_sentence_and_a_name_then_its_kind():
+    assert sentences('Ana sings. "Encore!" Mr. Pell cries, clapping.') == [
+        "Ana sings.", '"Encore!" Mr. Pell cries, clapping.']
+    acts, ids, _ = reads("Boris the bear lumbers down the path. Boris sniffs a log.")
+    assert ids == ["boris"] and {("boris", "lumber"), ("boris", "sniff")} <= acts
+
+
+def test_a_group_counted_with_a_noun_and_an_adjective_before_its_members():
+    acts, ids, _ = reads("A flock of grey geese lands on the pond. A row of cadets marches past. In a moment the "
+                         "whole flock takes off.")
+    assert {("geese", "land"), ("cadets", "march"), ("geese", "take")} <= acts and "flock" not in ids
+
+
+def test_a_passive_agent_named_after_a_phrase_and_no_pronoun_reaches_forward():
+    acts, ids, _ = reads("A tired cyclist slows down. He is helped by a guard in a blue cap, a woman named Ilse, "
+                         "who hands him a bottle.")
+    assert {("ilse", "help"), ("ilse", "hand")} <= acts and "guard" not in ids
+    assert not any(w == "ilse" and v == "slow" for w, v in acts)
+
+
+def test_a_perfect_progressive_relative_and_a_place_that_is_a_person_noun():
+    acts, ids, _ = reads("The porter, Kemal, who had been sweeping outside the ward, leaned on his broom.")
+    assert {("kemal", "sweep"), ("kemal", "lean")} <= acts and "ward" not in ids
+
+
+def test_gendered_plurals_need_known_genders():
+    acts, _, skipped = reads("Mr. Dube sat up in bed. The cook, Sam, brought him soup, and the nurse, Ada, "
+                             "smiled. The two men laughed.")
+    assert not any(v == "laugh" for _, v in acts) and skipped  # Sam or Ada may be a woman: a guess, reported
+    acts, _, _ = reads("Mr. Dube sat up in bed. His brother Sam brought him soup. The two men laughed.")
+    assert {("dube", "laugh"), ("sam", "laugh")} <= acts
+
+
+def test_a_bare_plural_phrase_after_the_subject_and_head_as_a_verb():
+    acts, _, _ = reads("Three boys in red caps wave. Both boys head home.")
+    assert {("boys", "wave"), ("boys", "head")} <= acts
+
+
+def test_a_counted_group_named_again_by_its_count():
+    acts, _, _ = reads("Nine small dancers line up. Madame Petit claps. At the end, all nine girls bow.")
+    assert ("dancers", "bow") in acts
+
+
+def test_they_after_animals_when_two_people_acted_together_is_a_guess():
+    acts, _, skipped = reads("Opa and his grandson Jens put on their nets. A few wasps buzzed over the jam, but "
+                             "Jens kept still. In the shed, they cleaned the frames.")
+    assert not any(v == "clean" for _, v in acts) and any("the wasps" in r for r in skipped)
+
+
+def test_leaving_alone_a_clause_after_so_an_absolute_with_and_a_game():
+    acts, _, _ = reads("Nia stirs the stew. Then she leaves it alone. It was cold, so Nia and Rufus played hide and "
+                       "seek in the hall, with Rufus barking loudly.")
+    assert ("nia", "leave") not in acts and ("nia", "seek") not in acts
+    assert {("nia", "play"), ("rufus", "play"), ("rufus", "bark")} <= acts
+
+
+def test_called_as_a_verb_after_and():
+    acts, _, _ = reads("Mrs. Kaur raised her arm and called the score. Mrs. Kaur has a cat called Pip.")
+    assert ("kaur", "call") in acts
+    assert [v for w, v in acts if v == "call"] == ["call"]  # "a cat called Pip" is a naming
+
+
+def test_a_subject_that_is_a_plural_of_people_not_found_is_reported_and_names_that_are_words():
+    acts, _, skipped = reads("A crowd gathers. The listeners clap.")
+    assert not any(v == "clap" for _, v in acts) and skipped == [
+        "could not tell who is clapping (\u201clisteners\u201d is no character found)"]
+    acts, ids, _ = reads("Tom and his sister Wren walk to the lake. Tom throws a stone. Wren laughs.")
+    assert {("tom", "throw"), ("wren", "laugh")} <= acts  # "tom" and "wren" are animal nouns too
+    from dreamrunner_cli.planning import lexicon as lx
+
+    # WordNet's first "wasp" is "WASP", a person: the sense written in lower case counts
+    assert lx.group_of("wasps") == ("animal", "wasp") and lx.entity_noun("bailey") is None

@@ -42,6 +42,7 @@ def main(folder: str) -> None:
     lexfile: dict[str, int] = {}
     hypernyms: dict[str, list[str]] = {}
     names: dict[str, list[str]] = {}
+    written: dict[str, set[str]] = {}  # the word forms as WordNet writes them ("WASP", "wasp")
     for line in (root / "data.noun").read_text(encoding="latin-1").splitlines():
         if line[:1].isdigit():
             f = line.split()
@@ -52,6 +53,7 @@ def main(folder: str) -> None:
             ptrs = [f[k + 1 + 4 * p: k + 5 + 4 * p] for p in range(n_ptrs)]
             hypernyms[f[0]] = [p[1] for p in ptrs if p[0] in ("@", "@i")]
             names[f[0]] = [f[4 + 2 * w].lower() for w in range(n_words)]
+            written[f[0]] = {f[4 + 2 * w] for w in range(n_words)}
 
     def ancestors(offset: str) -> set[str]:
         seen, todo = set(), [offset]
@@ -73,6 +75,8 @@ def main(folder: str) -> None:
         # one lower-case word (no names, no multi-word terms), judged by its first, most frequent sense
         if not (re.fullmatch(r"[a-z][a-z-]{2,}", lemma) and offsets) or lemma in AUXILIARIES:
             continue
+        # senses where WordNet writes the word in lower case: "wasp" is the insect, "WASP" a person
+        offsets = [o for o in offsets if lemma in written.get(o, {lemma})] or offsets
         first = offsets[0]
         persons = sum(lexfile.get(o) == PERSON for o in offsets)
         if lexfile.get(first) == PERSON or (

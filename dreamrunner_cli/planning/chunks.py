@@ -103,7 +103,7 @@ class ChunkReading:
                 while possessed and owner > 0 and _cap(toks[owner - 1]) and lows[owner - 1] in lx.TITLES:
                     owner -= 1  # "Mr. Lindgren's dog barked": the clause starts at the title
                 subject_slot = self._starts_clause(toks, owner if possessed else
-                                                   i - 1 if i and lows[i - 1] == "the" else i) or bool(
+                                                   i - 1 if i and lows[i - 1] in ("the", "all") else i) or bool(
                     out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (

@@ -9,6 +9,7 @@ from .motions import NONE_SUBJECT, MotionEvent
 from .text import (
     _cap,
     _finite_readings,
+    pp_end,
     progressive,
 )
 
@@ -100,6 +101,11 @@ class ClauseReading:
             named = self._named_apposition(toks, agent_chunk.end)
             if named is not None:  # "by a cleaner, Mrs. Castellano, who …": Mrs. Castellano
                 agent_chunk = Chunk("ref", agent_chunk.start, named[1] - 1, named[0])
+            else:  # "by a volunteer in a yellow vest, a teenager named Orrin": Orrin
+                p = pp_end(toks, agent_chunk.end)
+                described = at.get(p + 1) if p < len(toks) and toks[p] == "," else None
+                if described is not None and described.kind == "ref" and lows[p + 1] in ("a", "an"):
+                    agent_chunk = described
         base = lx.verb_lemma(lows[v]) or lows[v]
         self.handled.add(v)
         if agent_chunk is None or agent_chunk.kind == "np":
@@ -161,6 +167,10 @@ class ClauseReading:
                 lows[r] != "which":
             # ", who was carrying two buckets,": the antecedent does it (a progressive, not a passive)
             self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
+        elif r + 3 < close and lows[r + 1] in ("has", "have", "had") and lows[r + 2] == "been" and \
+                "VBG" in _finite_readings(toks[r + 3]) and lows[r] != "which":
+            # ", who had been mopping outside the ward,": a perfect progressive, the antecedent did it
+            self._agent_event(toks, r + 3, antecedent, [], c, at, places, events, mentioned, doubt)
         elif r + 1 < len(toks) and (lows[r + 1] in lx.BE_FORMS or lows[r + 1] in ("has", "have", "had") and
                                      r + 2 < len(toks) and lows[r + 2] == "been"):
             self._passive(toks, r + 1, antecedent, c, at, places, events, mentioned)

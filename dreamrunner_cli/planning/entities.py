@@ -45,6 +45,7 @@ class Entity:
     group: bool = False  # several individuals with one box: "the band", "three kids"
     plural: bool = False  # referred to in the plural ("the kids climb"; "the band climbs" is singular)
     since: int = 0  # the sentence of the story that first names it
+    count: int | None = None  # how many a group was said to be ("Twelve small dancers" → 12)
 
     @property
     def animate(self) -> bool:
@@ -179,7 +180,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 toks[1].lower() in ("and", ",") and len(toks) > 2 and (toks[2].lower() in ("his", "her") or
                                                                        _cap(toks[2]) and toks[2].lower() in mid_caps)):
             initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + (2 if _kind_cue(toks, 0, 1)[0] else 1)
-    mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.entity_noun(w) and not lx.group_of(w)}
+    mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.group_of(w)}
     candidates: dict[str, dict] = {}  # first name token (lower) → info
     order = len(entities)
     for si, toks in enumerate(sents):
@@ -332,13 +333,15 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
             if i + 1 < len(toks) and toks[i + 1] == "'s":
                 continue  # "by the ship's cat": the ship is no agent
-            if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and \
-                    lx.group_of(lows[i + 2]):
+            if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and (
+                    lx.group_of(lows[i + 2]) or i + 3 < len(toks) and lx.group_of(lows[i + 3]) and
+                    not _closed(lows[i + 2])):
                 continue  # "a group of schoolchildren": the group is found by its members' noun
             if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
                 continue  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
-            named = _named_in_apposition(reg, toks, i + 1)
+            named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1))
             if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
+                # (also after a phrase: "a volunteer in a yellow vest, a teenager named Orrin")
                 named.nouns.add(w)
                 # "a note for the night manager … by the manager, a man named 鄭": the earlier one was him too
                 entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
@@ -359,6 +362,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             det = lows[start - 1] if start > 0 else ""
             if det in ("every", "each", "any", "no"):
                 continue  # "wags his tail at every car that passes": no car in particular
+            if i >= 2 and lows[i - 1] == "the" and _cap(toks[i - 2]) and reg.by_name(lows[i - 2]) is not None and \
+                    lx.entity_noun(w) and w in reg.by_name(lows[i - 2]).nouns | {_noun_of(reg.by_name(lows[i - 2])
+                                                                                           .description or "")}:
+                continue  # "Lolo the sloth": the name's kind, not a second sloth
             a = i - 1  # the article, over any adjective ("a stooped man": "stooped" may be a verb elsewhere)
             while a > 0 and _word(toks[a]) and not _closed(lows[a]):
                 a -= 1
@@ -375,8 +382,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if named_group:
                 det, j = "the", i + 2  # "Class 4B | planted"
             # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
-            of_group = det == "of" and group is not None and start >= 3 and lows[start - 2] in lx.COLLECTIVE_NOUNS \
-                and lows[start - 3] in lx.DETERMINERS
+            of_group = det == "of" and group is not None and start >= 3 and (
+                lows[start - 2] in lx.COLLECTIVE_NOUNS or lows[start - 2] in lx.QUANTITY_NOUNS) \
+                and lows[start - 3] in lx.DETERMINERS  # ("a row of volunteers fills")
             if of_group:
                 start, det = start - 2, lows[start - 3]
             if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
@@ -410,7 +418,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             # (a WordNet-only noun right after a verb is its object, and may be a thing: "stirs the batter")
             person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None and (
                 w in lx.HAND_NOUNS or not (start >= 2 and _finite_readings(toks[start - 2]) and
-                                           lows[start - 2] not in lx.PREPOSITIONS))
+                                           lows[start - 2] not in lx.PREPOSITIONS)) and not (
+                # "mopping outside the ward", "into the ward": one is in or out of a place, not of a person
+                start >= 2 and lows[start - 2] in ("in", "into", "inside", "outside", "through", "onto"))
             relative = lx.entity_noun(w) and j + 1 < len(toks) and lows[j] == "," and lows[j + 1] in ("which", "who")
             # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
             relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
@@ -461,7 +471,17 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     and not _introduced_as_others(sents, si, i, lows[i]):
                 continue  # "the children", "both sisters" after Kofi and Lucía: the characters, read as "they"
                 # ("the dancers", "the fans" are a group of their own)
-            adjs = [t for t in lows[start:i] if t not in lx.ENTITY_NOUNS or t == w]
+            same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
+                          x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
+            if len(same_count) == 1 and w not in lx.COLLECTIVE_NOUNS:
+                same_count[0].nouns.add(w)  # "Nine small dancers … all nine girls bow": the nine again
+                continue
+            if group is not None and group[1] in lx.GENERIC_PEOPLE and _counted_as_two(lows, i) and sum(
+                    1 for x in entities if x.kind == "person" and not x.group and x.since < si and x.gender in (
+                        None, "m" if group[1] in lx.MALE else "f" if group[1] in lx.FEMALE else x.gender)) >= 2 \
+                    and not _introduced_as_others(sents, si, i, lows[i]):
+                continue  # "the two men shook hands" after Mr. Horvath and the janitor: those two, read as "they"
+            adjs = [t for t in lows[start + 2 * of_group:i] if t not in lx.ENTITY_NOUNS or t == w]
             if group is not None and w not in lx.COLLECTIVE_NOUNS:
                 desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
             else:
@@ -472,8 +492,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 _set_kind(e, w)
             if group is not None:
                 make_group(e, w)
+                e.count = lx.NUMBERS_VALUE.get(det) if det != "both" else None
                 if of_group:
-                    e.nouns.add(lows[i - 2])  # "the group" later is the same group
+                    e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
             elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
                 e.kind, e.shape, e.nouns = "person", "person", {w}
             entities.append(e)
@@ -616,6 +637,12 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         noun = _noun_of(" ".join(phrase))
         if phrase:
             return noun, " ".join(phrase)
+    # after: "Lolo the sloth dangles", "Boris the bear": the kind right after the name
+    if end + 1 < len(toks) and lows[end] == "the" and lx.entity_noun(lows[end + 1]) and (
+            end + 2 >= len(toks) or not _word(toks[end + 2]) or _finite_readings(toks[end + 2])):
+        noun = lx.entity_noun(lows[end + 1])
+        kind = lx.ENTITY_NOUNS[noun][0]
+        return noun, (None if kind == "person" else f"{_article(noun).lower()} {noun}")
     # after: " is a little hedgehog who …", " was an old sheepdog": a copula right after the name
     if end + 1 < len(toks) and lows[end] in ("is", "was") and lows[end + 1] in ("a", "an"):
         k = end + 2

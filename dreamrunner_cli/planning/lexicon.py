@@ -154,7 +154,7 @@ for _w in ENTITY_NOUNS:
 
 # Nouns that name a group of the characters: "the two friends", "both sisters", "the children".
 GROUP_NOUNS = frozenset("friends siblings sisters brothers children kids twins pair couple family animals "
-                        "companions partners girls boys two three both everyone all".split())
+                        "companions partners girls boys men women ladies two three both everyone all".split())
 PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins couple family girls boys cousins "
                           "parents grandparents neighbours neighbors".split())
 
@@ -165,6 +165,8 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "band crowd team family audience choir orchestra class crew troop gang group squad club committee tribe army "
     "people spectators fans villagers passengers shift staff").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
+# Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
+QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring".split())
 # Groups that watch rather than take a side: "both teams" is never the crowd.
 SPECTATORS = frozenset("crowd audience spectators fans onlookers people passengers".split())
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
@@ -312,6 +314,10 @@ CONJUNCTIONS = frozenset("and or but then so because as when while if than once 
 SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
 # Verb phrases that show nothing although their verb may ("took place"), and what one runs without running.
 NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure")})
+# Names of games made of verbs: "played hide and seek" is playing, not seeking.
+GAMES = frozenset({("hide", "and", "seek"), ("cops", "and", "robbers"), ("follow", "the", "leader")})
+# ... and with an object between: "leaves it alone", "left the dog alone" (nothing is done)
+NOT_SHOWN_AFTER_OBJECT = frozenset({("leave", "alone")})
 BUSINESSES = frozenset("stall shop store business restaurant cafe café bakery farm company hotel school class team "
                        "club market garage salon".split())
 # Words after a determiner that belong to its noun phrase although they are adverbs elsewhere: "the next girl".
@@ -357,7 +363,7 @@ TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down
                                 ("pull", "out"), ("take", "out"), ("fill", "up"), ("clean", "up"),
                                 ("roll", "out"), ("lift", "up"), ("help", "up")})
 # Nouns that are far more often nouns than verbs, even where a verb could stand: "goes to bed".
-NOUN_FIRST = frozenset("bed school town work home water light time way head hand face eye part side place end "
+NOUN_FIRST = frozenset("bed school town work home water light time way hand face eye part side place end "
                        "top back night day morning evening".split())
 # Layout category per verb: loco travels sideways, fly/swim travel higher/lower, climb rises, jump bobs,
 # sit/lie are lower boxes; anything else acts in place.

@@ -60,9 +60,14 @@ class PhraseReading:
             if not matching:  # "both dogs" when no dog was named: not the last two people
                 self.doubt = f"\u201c{' '.join(words)}\u201d names no one found"
             pool = matching or pool
+        counted = [i for i in seen if self.reg.by_id[i].group and count is not None and count > 2 and
+                   self.reg.by_id[i].count == count]
+        if len(counted) == 1:
+            return counted  # "Twelve small dancers … all twelve girls": the group of that many
         if self.last_plural and all(i in pool and i in view for i in self.last_plural) and (
-                count is None or len(self.last_plural) == count):
-            return list(self.last_plural)
+                count is None or len(self.last_plural) == count) and (
+                sex is None or all(self.reg.by_id[i].gender == sex for i in self.last_plural)):
+            return list(self.last_plural)  # ("the two men": only when both are known to be men)
         # "the fishermen and the farmers … Both teams grabbed the rope": the story's two groups that act as sides
         # (a crowd or an audience watches; it is no side)
         sides = [i for i in seen if self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS]
@@ -77,8 +82,11 @@ class PhraseReading:
         grouped = any(self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS and not (
             sex is not None and words[-1] not in self.reg.by_id[i].nouns and
             not self.reg.by_id[i].nouns & lx.RELATIONAL_GROUPS) for i in seen)
-        if count is not None and not grouped and count in (len(in_view), len(pool)):
-            return in_view if len(in_view) == count else pool
+        if count is not None and not grouped and len(pool) == count:
+            return pool  # the story's only ones: "both girls" when two people are not known to be "he"
+        if count is not None and not grouped and len(in_view) == count and (
+                sex is None or all(self.reg.by_id[i].gender == sex for i in in_view)):
+            return in_view  # (of more in the story, "the two men" are the two in view known to be men)
         if count is None and not grouped and len(pool) >= 2 and (len(in_view) == len(pool) or len(pool) == 2):
             return pool  # all the story's people: all in view, or the story's only two
         self.doubt = f"\u201c{' '.join(words)}\u201d could be several of them"
@@ -118,6 +126,8 @@ class PhraseReading:
 
         if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
             return None, None
+        if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
+            return None, None  # "played hide and seek": a game's name
         if "VBG" in tags:
             # ", jumping and cheering", "starts dancing", "and cheering", a participle after a verb's phrase
             if lx.verb_lemma(p) in ("stop", "quit", "finish"):
@@ -145,7 +155,10 @@ class PhraseReading:
             self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
         if lows[i] in ("seconds", "moments", "minutes", "hours", "days", "weeks"):
             return None, None  # "raises her arm, and seconds later the whistle blows"
-        if lows[i] in lx.ADJECTIVE_PARTICIPLES or lx.is_adjective(lows[i]) and (
+        naming = lows[i] in ("called", "named") and i + 1 < len(toks) and (_cap(toks[i + 1]) or lows[i + 1] == "the"
+                                                                         and i + 2 < len(toks) and _cap(toks[i + 2]))
+        if lows[i] in lx.ADJECTIVE_PARTICIPLES and (naming or lows[i] not in ("called", "named")) or \
+                lx.is_adjective(lows[i]) and (
                 i + 1 >= len(toks) or lows[i + 1] in ("and", ",", ".", ";")):
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
         if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):

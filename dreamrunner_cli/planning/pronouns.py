@@ -28,7 +28,10 @@ class PronounReading:
 
     def _seen(self, pos: int | None) -> list[str]:
         """Every entity the story has named up to here: this sentence's, the recent ones first."""
-        story = [e.id for e in self.reg.entities if e.declared or e.since <= self.story_no]
+        # (one first named later in this sentence is not yet there: "He is caught by … a teenager named Orrin")
+        before = {x for c in self.cur_chunks if c.kind == "ref" and (pos is None or c.start < pos) for x in c.ids}
+        story = [e.id for e in self.reg.entities if e.declared or e.since < self.story_no or
+                 e.since == self.story_no and (pos is None or e.id in before)]
         return list(dict.fromkeys(x for x in self._before(pos) + self.recent + story if x in self.reg.by_id))
 
     def _call(self, e) -> str:
@@ -122,9 +125,9 @@ class PronounReading:
         single = [e for e in seen if not e.group and e.kind != "thing"]
         if self.last_plural and all(x in view for x in self.last_plural) and all(
                 e.id in self.last_plural for e in groups):
-            return list(self.last_plural)
+            return self._or_the_pair(p, list(self.last_plural))
         if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
-            return [groups[0].id]
+            return self._or_the_pair(p, [groups[0].id])
         things_here = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
                             c.start < pos and c.head not in lx.TIME_NOUNS), None)
         if things_here and not groups:
@@ -150,6 +153,16 @@ class PronounReading:
         if self.last_plural:
             return list(self.last_plural)
         return [e.id for e in seen if e.animate or e.kind != "thing"][:2]
+
+    def _or_the_pair(self, p: str, ids: list[str]) -> list[str]:
+        """``ids`` for "they", unless it is a group of animals or machines while two people of the story have acted
+        together ("he and his granddaughter Rhea put on their suits … A few bees crawled … Back in the kitchen, they
+        scraped the wax"): then either could be meant, and it is a guess."""
+        if len(ids) == 1 and self.reg.by_id[ids[0]].group and self.reg.by_id[ids[0]].kind != "person" and \
+                len(self.person_pair) >= 2:
+            self.doubt = f"\u201c{p}\u201d could be the {self._call(self.reg.by_id[ids[0]]).split()[-1]} or " + \
+                " and ".join(self._call(self.reg.by_id[x]) for x in self.person_pair)
+        return ids
 
     def learn_gender(self, who: list[str], possessive: str) -> None:
         """"Lucía brushes her pony": the subject's own possessive tells its gender (when there is one subject)."""

@@ -57,6 +57,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_singular_thing: str | None = None  # the last singular thing named in the sentence before
         self.sentence_subject: list[str] = []  # the last subject of this sentence so far
         self.actors: set[str] = set()  # entities that did some action so far
+        self.person_pair: list[str] = []  # the last people who acted together ("he and his granddaughter Rhea")
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
         self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
 
@@ -98,7 +99,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             self.handled.update(range(at_i, j))
             state["last_verb_end"], state["in_vp"] = j, True
-            if (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or \
+            if (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
+                    (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
                     base in ("run", "own", "manage") and at_i + 1 in at and at[at_i + 1].head in lx.BUSINESSES:
                 self.last_verb_at = at_i
                 return j  # "took place", "runs a tiny noodle stall": nothing a camera sees
@@ -223,8 +225,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         state["in_vp"] = False
                     opening = None
                     # "a boy climbed" when no entity is that boy: someone acts, but who is unknown (reported)
-                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and \
-                        lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") else None
+                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and (
+                        lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") or
+                        (lx.group_of(c.head) or ("",))[0] in ("person", "animal")) else None  # ("the dancers")
                     self._subject(subject, plural, c)
                     passive = self._passive(toks, k, ids, c, at, sentence_places, events, mentioned)
                     if passive is not None:  # "The ball is caught by the goalkeeper": the agent acts
@@ -244,6 +247,15 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 i = end
                 continue
             w = lows[i]
+            named = at.get(i + 1) if w == "with" else None
+            if named is not None and named.kind == "ref" and named.end < len(toks) and \
+                    "VBG" in _finite_readings(toks[named.end]) and named.end not in at:
+                # "the basket was full, with Toffee trotting behind": Toffee trots
+                mentioned += named.ids
+                state["fresh"] = True
+                i = max(emit(named.end, lx.verb_lemma(lows[named.end]) or lows[named.end], list(named.ids)),
+                        named.end + 1)
+                continue
             obj = next((x for x in chunks if x.end == i), None) if w in ("that", "which", "who") else None
             if obj is not None and obj.kind == "np" and obj.start >= 2 and toks[obj.start - 1] == ",":
                 # "Mochi, a fat grey cat who is napping": the apposition's relative clause is Mochi's
@@ -316,7 +328,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["last_verb_end"], self.last_verb_at = i + 2, i + 1
                 i += 2
                 continue
-            if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but")
+            if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but", "so")
                                          and not self._verb_continues(toks, i + 2, subject)):
                 state["in_vp"], state["fresh"] = False, False  # a new clause may start
             agent_chunk = at.get(i + 2) if i + 2 < len(toks) and lows[i + 1] == "by" else None
@@ -385,6 +397,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                          c.start >= last_ref and c.head not in lx.TIME_NOUNS and
                                          c.head not in lx.BODY_PARTS and not lx.entity_noun(c.head)), None)
         self.actors |= {x for e in events for x in e.who}
+        self.person_pair = next((e.who for e in reversed(events) if len(e.who) >= 2 and all(
+            x in self.reg.by_id and self.reg.by_id[x].kind == "person" and not self.reg.by_id[x].group
+            for x in e.who)), self.person_pair)
         # The place after this sentence: where it ended up ("walk … to the cabin").
         if sentence_places:
             self.place, self.place_prep = sentence_places[-1][1], sentence_places[-1][2]

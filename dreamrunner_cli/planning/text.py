@@ -47,9 +47,11 @@ def _inside_quote(text: str) -> bool:
 
 def _speaker_follows(rest: str) -> bool:
     """``rest`` (after a closing quote) starts by saying who spoke: "she says", "Mia shouts", "said Tom"."""
-    words = re.findall(r"\w+", rest)[:3]
+    words = re.findall(r"\w+", rest)[:4]
     if not words:
         return False
+    if len(words) > 2 and words[0].lower() in lx.TITLES and words[1][:1].isupper():
+        words = words[1:]  # `"Bravo!" Mrs. Dimitrova shouts`: the name after its title
     if words[0][:1].islower() or lx.verb_lemma(words[0]) in lx.SPEECH_VERBS:
         return True
     # `"Sorry!" Nimbo squeaks`: a name and its verb right after the quote say who spoke, whatever the verb
@@ -183,6 +185,19 @@ MODIFIER_PREPS = frozenset("in on with from at of near under beside behind insid
                            "across around among beneath".split())
 
 
+def _bare_plural_end(toks: list[str], m: int) -> int | None:
+    """toks[m:] is a plural without an article ("white leotards", "red boots") right before a verb: the index after
+    it; None otherwise."""
+    for q in range(m, min(m + 3, len(toks) - 1)):
+        if not _word(toks[q]) or _closed(toks[q].lower()):
+            return None
+        w = toks[q].lower()
+        if (lx.is_plural_noun(w) or w.endswith("s") and lx.is_noun(w)) and \
+                _finite_readings(toks[q + 1]) & {"VBZ", "VBP", "VBD"}:  # ("in pink tights")
+            return q + 1
+    return None
+
+
 def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
     """The index after the prepositional phrases at toks[j:] that describe the noun before them, up to its verb:
     "[A baker] in the next boat | laughs", "[the crowd] in the stands | stamps"; ``j`` when there are none. Each
@@ -199,13 +214,17 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
+        elif lows[k] in ("in", "with") and _bare_plural_end(toks, m) is not None:
+            k = _bare_plural_end(toks, m)  # "Twelve small dancers in white leotards | line up"
+            continue
         elif m < len(toks) and _cap(toks[m]) and _word(toks[m]) and lows[k] in ("from", "in", "at", "near"):
             while m < len(toks) and _cap(toks[m]) and _word(toks[m]):
                 m += 1  # "Three kids from Quarry Road | built", "A girl from Leeds | waves": a place's name
             k = m
             continue
-        elif not (lows[k] == "of" and m < len(toks) and lx.group_of(lows[m])):  # "a group of schoolchildren"
-            break
+        elif not (lows[k] == "of" and m < len(toks) and (lx.group_of(lows[m]) or m + 1 < len(toks) and
+                                                          lx.group_of(lows[m + 1]) and not _closed(lows[m]))):
+            break  # (but "a group of schoolchildren", "a family of howler monkeys")
         n = 0
         # words of the noun phrase; "next", "far" are adverbs elsewhere but adjectives here ("in the next boat")
         while m < len(toks) and _word(toks[m]) and (not _closed(lows[m]) or not n and lows[m] in lx.NUMBERS or
@@ -213,8 +232,9 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
                 and not _cap(toks[m]):  # "of the three"
             tags = _finite_readings(toks[m])
             nxt = _finite_readings(toks[m + 1]) if m + 1 < len(toks) else frozenset()
-            if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and not nxt & {"VBZ", "VBD", "VBP"}):
-                break  # "in the park | play", but "from the next farm | ran"
+            if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and not nxt & {"VBZ", "VBD", "VBP"}) and \
+                    not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}):
+                break  # "in the park | play", but "from the next farm | ran", "of howler monkeys | swings"
             n, m = n + 1, m + 1
             if m + 1 < len(toks) and toks[m] == "'s":
                 m, n = m + 1, 0  # "on her father's shoulders": "shoulders" is a noun there
