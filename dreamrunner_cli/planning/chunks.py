@@ -83,7 +83,7 @@ class ChunkReading:
                     i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
                     lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])) and not (
                     # "the three kids steered": "kids" is the group's noun here, not a verb
-                    i + 2 < len(toks) and any(x.group and lows[i + 2] in x.nouns for x in self.reg.entities)):
+                    i + 2 < len(toks) and any(x.group and set(lows[i + 2:i + 4]) & x.nouns for x in self.reg.entities)):
                 end = i + 4 if lows[i + 2:i + 3] == ["of"] else i + 2
                 out.append(Chunk("pron", i, end, head="they", plural=True))
                 i = end
@@ -104,7 +104,9 @@ class ChunkReading:
                     owner -= 1  # "Mr. Lindgren's dog barked": the clause starts at the title
                 subject_slot = self._starts_clause(toks, owner if possessed else
                                                    i - 1 if i and lows[i - 1] in ("the", "all") else i) or bool(
-                    out and out[-1].end == i and out[-1].head in lx.TIME_NOUNS) or (  # "One day | the frog hopped"
+                    out and out[-1].head in lx.TIME_NOUNS and (out[-1].end == i or out[-1].end == i - 1 and lows[i - 1]
+                                                              in ("later", "earlier", "ago", "after"))) or (
+                    # "One day | the frog hopped", "A minute later | her blue van backs up"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
                     # "When the job is done | the robots crawl back": after a subordinate clause's verb

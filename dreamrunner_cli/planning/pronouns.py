@@ -138,7 +138,16 @@ class PronounReading:
             # "lowers the first balls into it. They sizzle": they may be the things, not the two people
             self.doubt = f"\u201c{p}\u201d could be the {self.prev_plural_things}"
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
-        pair = [e for e in single if e.id in view]
+        # (a vehicle or a machine that has not acted is a thing here: "drives up on a snowmobile. Together they lift")
+        pair = [e for e in single if e.id in view and (e.kind in ("person", "animal") or e.id in self.actors)]
+        people_before = [x for x in self.last_plural if x in self.reg.by_id and self.reg.by_id[x].kind == "person"]
+        if not groups and len(pair) == 2 and len(people_before) >= 2 and any(e.kind == "animal" for e in pair) and \
+                not all(e.id in people_before for e in pair):
+            # "Alfie, Mabel and Jonas … They crawled inside. Mabel's dog pushed in until Jonas pulled him in. They
+            # huddled": the children who acted together, or the boy and the dog just named?
+            self.doubt = f"\u201c{p}\u201d could be " + " and ".join(self._call(e) for e in pair) + " or " + \
+                " and ".join(self._call(self.reg.by_id[x]) for x in people_before)
+            return [e.id for e in pair]
         if not groups and len(pair) == 2:
             return [e.id for e in pair]
         if not any(e.group for e in seen) and len(single) == 2:  # the story's only two: "They reach the pier"

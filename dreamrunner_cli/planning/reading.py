@@ -17,6 +17,7 @@ from .motions import NONE_SUBJECT, MotionEvent, SceneAnalysis
 from .phrases import PhraseReading
 from .pronouns import PronounReading
 from .text import (
+    _cap,
     _finite_readings,
     interrupter,
     lemma,
@@ -114,8 +115,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
             # "starts the engine", "make tamales", "makes a kite": doing something, not "make sure" or "start to"
             visible = base not in lx.NON_VISUAL or base in ("start", "begin", "make") and (
-                nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or base == "make" and lx.is_plural_noun(nxt)) and \
-                nxt not in ("sure", "certain")
+                nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or base == "make" and lx.is_noun(nxt)) and \
+                nxt not in lx.MAKE_NOT_SHOWN  # ("making soup", "make tamales"; not "make sure")
             if visible and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
                     and not ended:  # ("stops crying": the crying ends, and stopping shows nothing)
                 event.sentence = self.sentence_no
@@ -157,7 +158,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     ids = list(dict.fromkeys(ids + [x for ch in listed for x in ch.ids]))
                     mentioned += [x for ch in listed for x in ch.ids]
                     c = Chunk("ref", c.start, e, ids)
-                nxt = at.get(c.end + 1) if c.end < len(toks) and lows[c.end] == "and" else None
+                after_and = c.end + 1
+                while after_and + 1 < len(toks) and lows[after_and] in lx.TITLES and _cap(toks[after_and]):
+                    after_and += 1  # "رامي and Mrs. Brannock cheer": the name after its title
+                nxt = at.get(after_and) if c.end < len(toks) and lows[c.end] == "and" else None
                 if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
                     if c.kind == "ref":  # "ليلى and her grandfather": ليلى is "she"
                         self.learn_gender(c.ids, lows[nxt.start])
