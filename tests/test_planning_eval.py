@@ -116,10 +116,10 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 16: the fifteen earlier held-out splits are tuning splits now (their rules were written on
-# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout16
-# is the held-out split of the figure in docs/planning.md (scored once, in heldout16/SCORED.txt), not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 16)} | {
+# Issue 24, rounds 4 to 17: the sixteen earlier held-out splits are tuning splits now (their rules were written on
+# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout17
+# is the held-out split of the figure in docs/planning.md (scored once, in heldout17/SCORED.txt), not scored here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 17)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -158,13 +158,13 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout10": ["The audience, mostly first", "The door was opened", "翔太 slipped and landed",
                                   "When the truck has"],
                     "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
-                                  "Harriet helped him up,", "A minute later, a"],
+                                  "A minute later, a"],
                     "heldout12": ["Posy pulled him away,", "Behind her came a", "The squirrel, which had",
                                   "The twins sprang forward", "The crowd of parents"],
                     # a member of a group ("the taller one smashes"), "the whole bench of teammates"
                     "heldout13": ["The boys return every", "The umpire lifts his"],
                     # "skips with her friend Margot": both skip (a comitative "with" is not read)
-                    "heldout14": ["הדס skips with her"], "heldout15": []}
+                    "heldout14": ["הדס skips with her"], "heldout15": [], "heldout16": []}
 
 
 @functools.lru_cache(maxsize=None)

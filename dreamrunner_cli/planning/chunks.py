@@ -109,6 +109,9 @@ class ChunkReading:
                     # "One day | the frog hopped", "A minute later | her blue van backs up"
                     i >= 2 and (lows[i - 1] in lx.TIMES or lows[i - 1] in lx.TIME_NOUNS)  # "At noon | the teacher"
                     and lows[i - 2] in lx.PREPOSITIONS | lx.DETERMINERS | {"next", "last", "following"}) or (
+                    # "By evening the | two rovers return": the same, with the article before the number
+                    i >= 3 and w in lx.NUMBERS and lows[i - 1] == "the" and lows[i - 3] in lx.PREPOSITIONS and (
+                        lows[i - 2] in lx.TIMES or lows[i - 2] in lx.TIME_NOUNS)) or (
                     # "When the job is done | the robots crawl back": after a subordinate clause's verb
                     i >= 2 and lows[0] in lx.SUBORDINATORS and _finite_readings(toks[i - 1]) & {"VBN", "VBD", "VBZ"}
                     and not any(toks[x] == "," for x in range(i))) or (

@@ -227,12 +227,21 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                               "mentions": 0, "after_place_prep": 0, "first": (si, start),
                                               "verb_next": 0})
             info["mentions"] += 1
-            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of") or \
-                    prev == "at" and before in lx.PLACES:  # "on the beach at Dunmore"
-                info["after_place_prep"] += 1
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
-            if _finite_readings(nxt) or lows[start + len(words):start + len(words) + 2] in (["who"], [",", "who"]):
-                info["verb_next"] += 1  # the subject of a verb, or of "who": "小雨, who had never touched a sheep"
+            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on") or \
+                    prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"
+                    prev in lx.PREPOSITIONS and nxt[:1].islower() and _word(nxt) and not _closed(nxt) and
+                    nxt not in lx.ADVERBS and not nxt.endswith("ly") and not lx.entity_noun(nxt) and
+                    not _finite_readings(nxt) & {"VBZ", "VBD", "VBG", "VBN"}):  # "at Oakfield airfield", "at
+                # Brookfield harbour": the name of a place or a thing
+                info["after_place_prep"] += 1
+            after = start + len(words)
+            if _finite_readings(nxt) or lows[after:after + 2] in (["who"], [",", "who"]) or (
+                    prev == "," and nxt == "," and after + 1 < len(toks) and
+                    _finite_readings(toks[after + 1]) & {"VBZ", "VBD"}):
+                # the subject of a verb, or of "who": "小雨, who had never touched a sheep"; or named between commas
+                # before the verb: "The littlest one, ปราง, turned the map"
+                info["verb_next"] += 1
             kind_noun, desc = _kind_cue(toks, run_start, start + len(words))
             if kind_noun and not info["kind"]:
                 info["kind"], info["desc"] = kind_noun, desc
@@ -637,6 +646,15 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         noun = _noun_of(" ".join(phrase))
         if phrase:
             return noun, " ".join(phrase)
+    # after: "Bosun, her shaggy old dog, bounds": a possessive apposition closed by a comma (not "Mia, her brother
+    # and Tom": a list)
+    if end + 2 < len(toks) and toks[end] == "," and lows[end + 1] in ("his", "her", "their", "our", "my"):
+        close = next((x for x in range(end + 2, min(len(toks), end + 8)) if not _word(toks[x])), None)
+        phrase = lows[end + 2:close] if close is not None and toks[close] == "," else []
+        noun = lx.entity_noun(phrase[-1]) if phrase and "and" not in phrase else None
+        if noun:
+            kind = lx.ENTITY_NOUNS[noun][0]
+            return noun, (None if kind == "person" else f"{_article(' '.join(phrase)).lower()} {' '.join(phrase)}")
     # after: "Lolo the sloth dangles", "Boris the bear": the kind right after the name
     if end + 1 < len(toks) and lows[end] == "the" and lx.entity_noun(lows[end + 1]) and (
             end + 2 >= len(toks) or not _word(toks[end + 2]) or _finite_readings(toks[end + 2])):

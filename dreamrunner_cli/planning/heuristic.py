@@ -28,7 +28,8 @@ verb morphology and a small clause reader instead of GPT-4o:
 
 The code is split by what each part does: text.py (sentences, words, quotations, scenes), entities.py (who acts and
 how the story names them), reading.py with chunks.py, pronouns.py, clauses.py, phrases.py and motions.py (who does
-which action, clause by clause), layout.py (level 2); this module is the planner and re-exports their public names. Limits are in docs/planning.md.
+which action, clause by clause), layout.py (level 2); this module is the planner and re-exports their public names.
+Limits are in docs/planning.md.
 """
 
 from __future__ import annotations

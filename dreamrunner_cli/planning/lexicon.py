@@ -82,14 +82,17 @@ _ANIMAL_SUFFIXES = sorted((n for n, (k, _) in ENTITY_NOUNS.items() if k == "anim
 
 def _wordnet_list(name: str) -> list[list[str]]:
     """The rows of a shipped WordNet noun list (data/NAME), less the words that can be adjectives ("young",
-    "electric")."""
+    "electric") unless they end with a hand-listed noun of the same kind ("biplane": a plane)."""
     from importlib.resources import files
 
     from lemminflect import getAllLemmas
 
     text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
     rows = [line.split() for line in text.split("\n") if line and not line.startswith("#")]
-    return [r for r in rows if "ADJ" not in getAllLemmas(r[0])]
+    kind = "vehicle" if name.startswith("vehicle") else "animal"
+    return [r for r in rows if "ADJ" not in getAllLemmas(r[0]) or any(
+        r[0].endswith(n) and len(r[0]) > len(n) + 1 and len(n) >= 4 and k == kind
+        for n, (k, _shape) in ENTITY_NOUNS.items())]
 
 
 # Animals and vehicles beyond the hand lists ("the wombat", "a snowplough"), from Princeton WordNet 3.0 as well
@@ -103,9 +106,14 @@ for _w, _shape, _general in _wordnet_list("animal_nouns.txt"):
         ENTITY_NOUNS.setdefault(_w, ("animal", _shape))
         if _general != "-":
             WORDNET_KIND[_w] = _general
+_HAND_VEHICLES = [n for n, (k, _s) in ENTITY_NOUNS.items() if k == "vehicle" and len(n) >= 4]
 for (_w,) in _wordnet_list("vehicle_nouns.txt"):
     if _w not in NOT_ENTITY_NOUNS:
         ENTITY_NOUNS.setdefault(_w, ("vehicle", "vehicle"))
+        # "a biplane … the plane", "a motorboat … the boat": the hand-listed kind it ends with
+        _kind = next((n for n in _HAND_VEHICLES if _w.endswith(n) and len(_w) > len(n) + 1), None)
+        if _kind and _w not in WORDNET_KIND:
+            WORDNET_KIND[_w] = _kind
 
 
 def entity_noun(word: str) -> str | None:
@@ -188,7 +196,7 @@ def group_of(word: str) -> tuple[str, str] | None:
     if w in RELATIONAL_GROUPS or w in ENTITY_NOUNS:
         return None
     for lem in getAllLemmas(w, upos="NOUN").get("NOUN", ()):
-        if lem != w and lem in ENTITY_NOUNS and ENTITY_NOUNS[lem][0] != "vehicle":
+        if lem != w and lem in ENTITY_NOUNS:
             return ENTITY_NOUNS[lem][0], lem
     # a regular plural of a WordNet animal noun that lemminflect does not know: "meerkats", "axolotls"
     if not getAllLemmas(w) and w.endswith("s") and ENTITY_NOUNS.get(w[:-1], ("",))[0] == "animal":
@@ -346,7 +354,8 @@ NON_VISUAL = frozenset(
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
-    "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain order".split())
+    "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain order rule "
+    "reign govern".split())
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())

@@ -30,7 +30,17 @@ class PhraseReading:
         exclude = [] if is_subject else [x for x in (subject or []) if x != NONE_SUBJECT]
         if c.head == "they" and c.end - c.start > 1:  # "the two friends", "both sisters", "the children"
             return self._group(c)
-        return self.resolve(c.head, exclude=exclude, subject=is_subject, pos=c.start) or []
+        ids = self.resolve(c.head, exclude=exclude, subject=is_subject, pos=c.start) or []
+        if c.head == "they" and c.end < len(self.cur_lows) and self.cur_lows[c.end] == "all" and len(ids) == 2 and \
+                self.doubt is None:
+            # "they all dragged the boat": more than the two just named; all the story's people when it has no group
+            seen = [self.reg.by_id[i] for i in self._seen(c.start)]
+            people = [e.id for e in seen if e.kind == "person" and not e.group]
+            if not any(e.group for e in seen) and 3 <= len(people) <= 4:
+                return people
+            self.doubt = "\u201cthey all\u201d may be more than " + " and ".join(
+                self._call(self.reg.by_id[i]) for i in ids)
+        return ids
 
     def _group(self, c: Chunk) -> list[str]:
         """"the two", "both sisters", "the three of them", "the children": the plural subject in view; or as many

@@ -19,7 +19,9 @@ from .pronouns import PronounReading
 from .text import (
     _cap,
     _finite_readings,
+    _word,
     interrupter,
+    reduced_relative_end,
     lemma,
     pp_end,
     progressive,
@@ -188,7 +190,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         mentioned += ids
                     else:
                         k = after
-                    named = at.get(k + 1)  # ("The youngest one, a girl named 小雨, cried": the named one is the subject)
+                    # ("The youngest one, a girl named 小雨, cried": the named one is the subject)
+                    named = at.get(k + 1)
                     inserted = interrupter(toks, k, plural) if appos is None and not (
                         named is not None and named.kind == "ref" and named.ids != c.ids) else None
                     if inserted is not None:
@@ -198,10 +201,17 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         opening = opening if interrupting is None else (interrupting, c.start)
                 while k < len(toks) and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not
                                          _finite_readings(toks[k]) - {"VB", "VBP"} or
+                                         # "they all dragged", "the twins both laughed": a floating quantifier
+                                         lows[k] in ("all", "both") and plural and k == end or
                                          # "the ants below carried": a place word after the subject, then its verb
                                          lows[k] in lx.PLACE_ADVERBS and k + 1 < len(toks) and
                                          _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"}):
                     k += 1
+                if not state["in_vp"] or self._starts_clause(toks, c.start):
+                    main = reduced_relative_end(toks, k, plural)  # "The crowd packed into the gym | stamps"
+                    if main != k:
+                        self.handled.add(k)  # the participle describes the subject: no action of its own
+                        k = main
                 if k + 1 < len(toks) and lows[k] in ("has", "have", "had") and lows[k + 1] != "been" and \
                         _finite_readings(toks[k + 1]) & {"VBN", "VBD"} and not (plural and lows[k] == "has"):
                     k += 1  # "A climber has slipped": the participle is the verb (a perfect)
@@ -332,8 +342,13 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["last_verb_end"], self.last_verb_at = i + 2, i + 1
                 i += 2
                 continue
-            if w in lx.SUBORDINATORS or (w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but", "so")
-                                         and not self._verb_continues(toks, i + 2, subject)):
+            prepositional = w in lx.SUBORDINATORS and i + 1 < len(toks) and lows[i + 1] in (
+                "him", "her", "them", "me", "us") and (i + 2 >= len(toks) or not _word(toks[i + 2]) or
+                                                       lows[i + 2] in lx.CONJUNCTIONS | lx.PREPOSITIONS)
+            # ("bounds after her and splashes": "after" is a preposition there, no clause starts)
+            if w in lx.SUBORDINATORS and not prepositional or (
+                    w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but", "so") and
+                    not self._verb_continues(toks, i + 2, subject)):
                 state["in_vp"], state["fresh"] = False, False  # a new clause may start
             agent_chunk = at.get(i + 2) if i + 2 < len(toks) and lows[i + 1] == "by" else None
             if agent_chunk is not None and lows[i - 1] == "," and any(
@@ -351,6 +366,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # Mrs. Brennan had wrapped … was dropped by her son"): the agent does it
                 end = self._passive(toks, i, [], Chunk("np", i, i), at, sentence_places, events, mentioned)
                 if end is not None and end > i:
+                    state["last_verb_end"], state["in_vp"] = end, True  # ("… by a spaniel that was racing")
                     i = end
                     continue
             base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])

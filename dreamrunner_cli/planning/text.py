@@ -252,8 +252,8 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     if not (k + 2 < len(toks) and toks[k] == ","):
         return None
     participle = "VBG" in _finite_readings(toks[k + 1]) and lx.verb_lemma(lows[k + 1])
-    if not (participle or lows[k + 1] in ("a", "an")):
-        return None
+    if not (participle or lows[k + 1] in ("a", "an") or lows[k + 1] in ("his", "her", "their", "its", "our", "my")):
+        return None  # ("Bosun, her shaggy old dog, bounds")
     close = next((x for x in range(k + 2, min(len(toks), k + 14)) if toks[x] in (",", ";", ".", "\"")), None)
     if close is None or toks[close] != "," or close + 1 >= len(toks) or any(
             lows[x] in ("and", "but", "who", "which", "that") for x in range(k + 1, close)):
@@ -265,6 +265,33 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     if participle and participle in lx.NON_VISUAL:
         participle = None
     return (participle or None), close + 1
+
+
+def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
+    """toks[k] after a subject is a past participle describing it, and the subject's own verb, in the present, follows
+    its phrase: "The crowd packed into the gym | stamps their feet" → the index of "stamps". ``k`` otherwise."""
+    lows = [t.lower() for t in toks]
+    from lemminflect import getInflection
+
+    base = lx.verb_lemma(lows[k]) if k + 1 < len(toks) else None
+    if not base or lows[k] not in getInflection(base, "VBN") or lows[k + 1] not in lx.PREPOSITIONS:
+        return k  # (a past participle, "packed", not "came"; its phrase is a place: "packed into the gym")
+    for m in range(k + 1, min(len(toks), k + 9)):
+        if toks[m] in (",", ";", ".", ":") or lows[m] in ("and", "but", "or", "who", "which", "that"):
+            return k
+        tags = _finite_readings(toks[m])
+        nxt = lows[m + 1] if m + 1 < len(toks) else ""
+        if m > k + 2 and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | lx.POSSESSIVES and \
+                not _cap(toks[m]) and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
+                (tags & {"VBZ"} or plural and tags & {"VBP"}) and not tags & {"VBD"} and (
+                nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or nxt in lx.PARTICLES or nxt in ("and", ",")):
+            if not any(lows[x] in ("was", "were", "had") or _finite_readings(toks[x]) == {"VBD"}
+                       for x in range(m + 1, len(toks))):
+                return m  # (with its object or particle after it, in the present: "stamps their feet and chants")
+            return k
+        if tags & {"VBD", "VBZ"} and m > k + 1:
+            return k
+    return k
 
 
 @lru_cache(maxsize=None)

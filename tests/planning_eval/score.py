@@ -3,7 +3,7 @@
 
     .venv/bin/python -m tests.planning_eval.score                  # the tuning split (this folder)
     .venv/bin/python -m tests.planning_eval.score --split heldout2 # tests/planning_eval/heldout2/ (now a tuning split)
-    .venv/bin/python -m tests.planning_eval.score --split heldout16 # the held-out split (docs/planning.md)
+    .venv/bin/python -m tests.planning_eval.score --split heldout17 # the held-out split (docs/planning.md)
 
 A story's ground truth lists its acting entities and, per sentence (matched by its opening words, in order), who does
 which visible action: ``[entity id, verb lemma]``. Entities come in two forms:
