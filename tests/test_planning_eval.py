@@ -116,10 +116,10 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 17: the sixteen earlier held-out splits are tuning splits now (their rules were written on
-# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout17
-# is the held-out split of the figure in docs/planning.md (scored once, in heldout17/SCORED.txt), not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 17)} | {
+# Issue 24, rounds 4 to 18: the seventeen earlier held-out splits are tuning splits now (their rules were written on
+# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18
+# is the held-out split of the figure in docs/planning.md (scored once, in heldout18/SCORED.txt), not scored here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 18)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -131,17 +131,23 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 17)} | {
                                  "'One morning, its oldest': <planner:balloon> tear"],
                   "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]},
     # "Posy pulled him away (the terrier), but he had already uncovered a tin box": "he" given to the one man
-    "heldout12": {"allotment": ["'Posy pulled him away,': wilfred uncover"]}}
+    "heldout12": {"allotment": ["'Posy pulled him away,': wilfred uncover"]},
+    # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
+    # when the rival was never found: a group of its own
+    "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
+                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
+                          "heldout17": {"fencing_bout": {"s03: fencers pacing"}, "jollof_rice": {"s02: brother laughing"}},
                           "heldout12": {"allotment": {"s03: wilfred uncovering a rusty tin box"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
-                        "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]}}
-# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 got fewer
-# rounds of tuning (154/197 = 78.2%): the floor keeps it from falling back
-MIN_RIGHT_TUNED = {"heldout10": 0.78}
+                        "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]},
+                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]}}
+# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 and heldout17
+# got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
+MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout2": ["It was carried into"],
@@ -164,7 +170,9 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     # a member of a group ("the taller one smashes"), "the whole bench of teammates"
                     "heldout13": ["The boys return every", "The umpire lifts his"],
                     # "skips with her friend Margot": both skip (a comitative "with" is not read)
-                    "heldout14": ["הדס skips with her"], "heldout15": [], "heldout16": []}
+                    "heldout14": ["הדס skips with her"], "heldout15": [], "heldout16": [],
+                    "heldout17": ["Chioma peeled the onions", "He watched the replay", "Her rival, a lanky",
+                                  "The kingfisher, which had", "They jump faster and"]}
 
 
 @functools.lru_cache(maxsize=None)

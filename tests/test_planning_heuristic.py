@@ -951,3 +951,27 @@ def test_they_all_is_everyone_when_the_story_has_three_people():
     acts, _, _ = reads("Ivo painted the fence, and Lena mixed the paint. Marta fetched brushes. Then Ivo and Lena "
                        "rested. Later they all washed the brushes.")
     assert {("ivo", "wash"), ("lena", "wash"), ("marta", "wash")} <= acts
+
+
+# Issue 24, round 18 (tuned on heldout17; these sentences are not from any split) ----------------------------------
+
+
+def test_a_name_after_a_time_noun_and_the_role_it_is_given_in_apposition():
+    acts, ids, _ = reads("Every morning the baker cycled past the pond. One day Ruben, the baker, stopped and waved.")
+    assert "baker" not in ids and {("ruben", "cycle"), ("ruben", "stop"), ("ruben", "wave")} <= acts
+
+
+def test_the_two_friends_may_be_animals_and_the_two_birds_the_two_named_before():
+    acts, ids, _ = reads("Pip, a small vole, finds a sock. Her friend Dot, a hedgehog, trots over. The two friends "
+                         "drag the sock home. A heron scolded the little wren. The wren hid. Then the two birds "
+                         "splashed side by side.")
+    assert "friends" not in ids and "birds" not in ids
+    assert {("pip", "drag"), ("dot", "drag"), ("heron", "splash"), ("wren", "splash")} <= acts
+
+
+def test_the_audience_after_the_crowd_is_the_crowd_and_a_superlative_names_another_one():
+    acts, ids, _ = reads("The crowd cheers as the band begins. Later the audience sings along. A troop of goats "
+                         "stands on the rocks. The oldest goat, a ram with long horns, leaps down. Ada laughs, but "
+                         "the youngest goat nibbles her scarf.")
+    assert "audience" not in ids and ("crowd", "sing") in acts
+    assert ("goat", "leap") in acts and ("goat", "nibble") not in acts

@@ -196,8 +196,11 @@ class ChunkReading:
                     out.append(Chunk("ref", i, j, [grp.id], plural=grp.plural, head=head))
                     i = j
                     continue
+                kind = lx.group_of(head)
+                members = [x for x in self.reg.entities if kind and not x.group and kind[1] in x.nouns]
                 if head in lx.GROUP_NOUNS or (w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
-                        (w == "both" and head.endswith("s")):
+                        (w == "both" and head.endswith("s")) or (
+                        (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2):  # ("the two birds")
                     out.append(Chunk("pron", i, j, head="they", plural=True))
                     i = j
                     continue
@@ -210,6 +213,11 @@ class ChunkReading:
                 if e is not None and any(lows[x] in lx.TOY_MODIFIERS or lows[x] in lx.STATUE_MODIFIERS and
                                          e.kind in ("person", "animal") for x in words):
                     e = None  # "the rubber duck" is a toy, not the duck
+                ranked = [lows[x] for x in words if lows[x] in lx.ORDINALS - {"next", "same"} or
+                          lows[x].endswith("est") and lx.is_adjective(lows[x])]
+                if e is not None and ranked and not set(ranked) <= set(e.description.lower().split()) and not (
+                        j < len(toks) and toks[j] == ","):  # (an apposition names it: "The smallest cricket, …")
+                    e = None  # "the biggest monkey … the smallest monkey": another one
                 if e is not None and w in ("a", "an") and e.named:
                     e = None  # "a dog" is not "his dog Pepa"
                 if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words):

@@ -210,7 +210,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 _finite_readings(toks[start + len(words)]) & {"VBD", "VBZ"})  # "the cake that Aziz had baked"
             if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and not relative_subject and (
                     prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES) \
-                    and not (prev == "the" and before in ("named", "called")):  # "a ship called the Mary Rose"
+                    and not (prev == "the" and before in ("named", "called")) \
+                    and prev not in lx.TIME_NOUNS and prev not in lx.TIMES:  # "a ship called the Mary Rose",
+                # "One morning Kevin": not "the blue Earth"
                 continue
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
                    or w.lower() in lx.NUMBER_WORDS for w in words):
@@ -327,8 +329,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
             if group is not None and _counted_as_two(lows, i) and sum(
-                    1 for x in entities if x.named and group[1] in x.nouns) + _listed_after(sents, w) >= 2:
-                continue  # "their two alpacas, Pudding and Clove … both alpacas roll": the two, read as "they"
+                    1 for x in entities if not x.group and (x.named or x.since < si) and group[1] in x.nouns) + \
+                    _listed_after(sents, w) >= 2:
+                # "their two alpacas, Pudding and Clove … both alpacas roll", "the pelican … the kingfisher … the two
+                # birds": the two, read as "they"
+                continue
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
             if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
@@ -463,6 +468,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                         alias[0].gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
                 continue
             groups = [x for x in entities if x.group and x.kind == group[0]] if group is not None else []
+            watchers = [x for x in groups if x.nouns & lx.SPECTATORS]
+            if w in lx.SPECTATORS and len(watchers) == 1:
+                watchers[0].nouns.add(w)  # "the crowd claps … the audience joins in": the same people watching
+                continue
             if group is not None and det == "the" and w in lx.PERSON_GROUPS and w not in lx.RELATIONAL_GROUPS and \
                     len(groups) == 1 and groups[0].nouns & lx.INSTITUTIONS and \
                     sum(1 for x in entities if x.kind == "person" and not x.group and x.since < si) < 2:
@@ -476,9 +485,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
                                       w in lx.PERSON_GROUPS) \
-                    and sum(1 for x in entities if x.kind == group[0] and not x.group and x.since < si) >= 2 \
+                    and sum(1 for x in entities if not x.group and x.since < si and (
+                        x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
                     and not _introduced_as_others(sents, si, i, lows[i]):
-                continue  # "the children", "both sisters" after Kofi and Lucía: the characters, read as "they"
+                # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
+                # the characters, read as "they"
+                continue
                 # ("the dancers", "the fans" are a group of their own)
             same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
                           x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
