@@ -116,10 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 18: the seventeen earlier held-out splits are tuning splits now (their rules were written on
-# them); the planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18
-# is the held-out split of the figure in docs/planning.md (scored once, in heldout18/SCORED.txt), not scored here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 18)} | {
+# Issue 24, rounds 4 to 18: the held-out splits are tuning splits once scored (their rules were written on them); the
+# planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
+# last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
+# written on it since ("the three judges" after "three kids"), so it is held here like the others.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 19)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -135,16 +136,27 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 18)} | {
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
     # when the rival was never found: a group of its own
     "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
-                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]}}
+                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]},
+    # "the farrier … His name was Mr. Pell" (two entities), "Ms. Dahl, who ran the counter" (running a business
+    # read as running), "At the rim they stop" (the geologist and the drone Moth named last), "the two scientists"
+    "heldout18": {"farrier_visit": ["'On Thursday the farrier': <planner:farrier> come"],
+                  "lost_property": ["'Ms. Dahl, who ran': dahl run"],
+                  "volcano_observatory": ["'At the rim they': moth stop",
+                                          "'Moth zooms back, and': <planner:scientists> hurry"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
-                          "heldout17": {"fencing_bout": {"s03: fencers pacing"}, "jollof_rice": {"s02: brother laughing"}},
+                          "heldout17": {"fencing_bout": {"s03: fencers pacing"},
+                                        "jollof_rice": {"s02: brother laughing"}},
+                          "heldout18": {"farrier_visit": {"s01: farrier coming"},
+                                        "lost_property": {"s02: dahl running"},
+                                        "volcano_observatory": {"s02: moth stopping", "s05: scientists hurrying"}},
                           "heldout12": {"allotment": {"s03: wilfred uncovering a rusty tin box"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]},
-                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]}}
+                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
+                        "heldout18": {"farrier_visit": ["farrier"], "volcano_observatory": ["scientists"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 and heldout17
 # got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
 MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82}
@@ -172,7 +184,10 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     # "skips with her friend Margot": both skip (a comitative "with" is not read)
                     "heldout14": ["הדס skips with her"], "heldout15": [], "heldout16": [],
                     "heldout17": ["Chioma peeled the onions", "He watched the replay", "Her rival, a lanky",
-                                  "The kingfisher, which had", "They jump faster and"]}
+                                  "The kingfisher, which had", "They jump faster and"],
+                    "heldout18": ['"Nobody move!" Dad shouts,', "A boy whose puppy", "At the rim they",
+                                  "Moth zooms back, and", "Ms. Dahl, who ran", "On Thursday the farrier",
+                                  "The Obiora twins straightened", "The official raises a"]}
 
 
 @functools.lru_cache(maxsize=None)

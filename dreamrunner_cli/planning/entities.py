@@ -494,8 +494,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 # ("the dancers", "the fans" are a group of their own)
             same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
                           x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
-            if len(same_count) == 1 and w not in lx.COLLECTIVE_NOUNS:
-                same_count[0].nouns.add(w)  # "Nine small dancers … all nine girls bow": the nine again
+            if len(same_count) == 1 and group[1] in lx.GENERIC_PEOPLE:
+                # "Nine small dancers … all nine girls bow": the nine again (but "three kids … the three judges" are
+                # others: a role noun names new people)
+                same_count[0].nouns.add(w)
                 continue
             if group is not None and group[1] in lx.GENERIC_PEOPLE and _counted_as_two(lows, i) and sum(
                     1 for x in entities if x.kind == "person" and not x.group and x.since < si and x.gender in (
