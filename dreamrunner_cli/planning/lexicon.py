@@ -82,7 +82,7 @@ _ANIMAL_SUFFIXES = sorted((n for n, (k, _) in ENTITY_NOUNS.items() if k == "anim
 
 def _wordnet_list(name: str) -> list[list[str]]:
     """The rows of a shipped WordNet noun list (data/NAME), less the words that can be adjectives ("young",
-    "electric") unless they end with a hand-listed noun of the same kind ("biplane": a plane)."""
+    "electric") unless they end with a known noun of the same kind ("biplane": a plane)."""
     from importlib.resources import files
 
     from lemminflect import getAllLemmas
@@ -90,9 +90,13 @@ def _wordnet_list(name: str) -> list[list[str]]:
     text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
     rows = [line.split() for line in text.split("\n") if line and not line.startswith("#")]
     kind = "vehicle" if name.startswith("vehicle") else "animal"
-    return [r for r in rows if "ADJ" not in getAllLemmas(r[0]) or any(
-        r[0].endswith(n) and len(r[0]) > len(n) + 1 and len(n) >= 4 and k == kind
-        for n, (k, _shape) in ENTITY_NOUNS.items())]
+    return [r for r in rows if "ADJ" not in getAllLemmas(r[0]) or _ends_with_kind(r[0], kind)]
+
+
+def _ends_with_kind(word: str, kind: str) -> str | None:
+    """The known noun of ``kind`` (4 letters or more) that ``word`` ends with: "biplane" → "plane"."""
+    return next((word[i:] for i in range(2, len(word) - 3)
+                 if ENTITY_NOUNS.get(word[i:], ("",))[0] == kind), None)
 
 
 # Animals and vehicles beyond the hand lists ("the wombat", "a snowplough"), from Princeton WordNet 3.0 as well
@@ -106,12 +110,11 @@ for _w, _shape, _general in _wordnet_list("animal_nouns.txt"):
         ENTITY_NOUNS.setdefault(_w, ("animal", _shape))
         if _general != "-":
             WORDNET_KIND[_w] = _general
-_HAND_VEHICLES = [n for n, (k, _s) in ENTITY_NOUNS.items() if k == "vehicle" and len(n) >= 4]
 for (_w,) in _wordnet_list("vehicle_nouns.txt"):
     if _w not in NOT_ENTITY_NOUNS:
+        # "a biplane … the plane", "a motorbike … the bike": the vehicle noun it ends with
+        _kind = _ends_with_kind(_w, "vehicle")
         ENTITY_NOUNS.setdefault(_w, ("vehicle", "vehicle"))
-        # "a biplane … the plane", "a motorboat … the boat": the hand-listed kind it ends with
-        _kind = next((n for n in _HAND_VEHICLES if _w.endswith(n) and len(_w) > len(n) + 1), None)
         if _kind and _w not in WORDNET_KIND:
             WORDNET_KIND[_w] = _kind
 
