@@ -136,27 +136,17 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 19)} | {
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
     # when the rival was never found: a group of its own
     "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
-                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]},
-    # "the farrier … His name was Mr. Pell" (two entities), "Ms. Dahl, who ran the counter" (running a business
-    # read as running), "At the rim they stop" (the geologist and the drone Moth named last), "the two scientists"
-    "heldout18": {"farrier_visit": ["'On Thursday the farrier': <planner:farrier> come"],
-                  "lost_property": ["'Ms. Dahl, who ran': dahl run"],
-                  "volcano_observatory": ["'At the rim they': moth stop",
-                                          "'Moth zooms back, and': <planner:scientists> hurry"]}}
+                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
-                          "heldout18": {"farrier_visit": {"s01: farrier coming"},
-                                        "lost_property": {"s02: dahl running"},
-                                        "volcano_observatory": {"s02: moth stopping", "s05: scientists hurrying"}},
                           "heldout12": {"allotment": {"s03: wilfred uncovering a rusty tin box"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]},
-                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
-                        "heldout18": {"farrier_visit": ["farrier"], "volcano_observatory": ["scientists"]}}
+                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]}}
 # right entity and verb, at least: 85% (the target) where the tuned rules reach it; heldout10 and heldout17
 # got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
 MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82}
@@ -183,11 +173,10 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout13": ["The boys return every", "The umpire lifts his"],
                     # "skips with her friend Margot": both skip (a comitative "with" is not read)
                     "heldout14": ["הדס skips with her"], "heldout15": [], "heldout16": [],
-                    "heldout17": ["Chioma peeled the onions", "He watched the replay", "Her rival, a lanky",
+                    "heldout17": ["Chioma peeled the onions", "He watched the replay",
                                   "The kingfisher, which had", "They jump faster and"],
-                    "heldout18": ['"Nobody move!" Dad shouts,', "A boy whose puppy", "At the rim they",
-                                  "Moth zooms back, and", "Ms. Dahl, who ran", "On Thursday the farrier",
-                                  "The Obiora twins straightened", "The official raises a"]}
+                    # "feeling for the torch": feeling is read as a mental verb
+                    "heldout18": ['"Nobody move!" Dad shouts,']}
 
 
 @functools.lru_cache(maxsize=None)

@@ -6,6 +6,10 @@ dreamrunner_cli/planning/data/:
 - animal_nouns.txt: nouns whose most frequent sense names an animal (noun.animal, under animal.n.01: no "tail" or
   "paw"), one per line with its box shape ("bird" under bird.n.01 or insect.n.01, else "small") and the nearest everyday
   kind above it ("terrier small dog": "the dog" is the terrier), "-" if none: "the wombat";
+- person_over_adjective.txt: the person nouns that can also be adjectives (lemminflect reads "official", "patient",
+  "mechanic" as ADJ) but whose person senses are tagged more often than their adjective senses in WordNet's sense
+  counts (SemCor, index.sense): "the official raises a flag". The planner drops the other adjective-nouns ("young",
+  "native"), which in stories mostly modify a noun;
 - vehicle_nouns.txt: nouns whose most frequent sense is a vehicle that moves by itself (self-propelled_vehicle.n.01
   or craft.n.02 among its hypernyms; no cart, sled or pram, which only move when pushed): "a snowplough".
 
@@ -99,12 +103,29 @@ def main(folder: str) -> None:
             animals.append(f"{lemma} {'bird' if BIRD in up or INSECT in up else 'small'} {general}")
         elif lexfile.get(first) == ARTIFACT and {SELF_PROPELLED, CRAFT} & ancestors(first):
             vehicles.append(lemma)
+    # SemCor tag counts: a noun's person senses against its adjective senses ("official": 26 against 12)
+    person_count: dict[str, int] = {}
+    adjective_count: dict[str, int] = {}
+    for line in (root / "index.sense").read_text(encoding="latin-1").splitlines():
+        key, _offset, _number, count = line.split()
+        lemma, rest = key.split("%")
+        ss_type, lex = rest.split(":")[:2]
+        if ss_type == "1" and int(lex) == PERSON:
+            person_count[lemma] = person_count.get(lemma, 0) + int(count)
+        elif ss_type in ("3", "5"):  # adjective, adjective satellite
+            adjective_count[lemma] = adjective_count.get(lemma, 0) + int(count)
+    from lemminflect import getAllLemmas
+
+    over_adjective = [w for w in people if "ADJ" in getAllLemmas(w) and
+                      person_count.get(w, 0) > adjective_count.get(w, 0)]
     notice = [line.strip() for line in (root / "LICENSE").read_text(encoding="latin-1").splitlines()] \
         if (root / "LICENSE").exists() else []
     OUT.mkdir(parents=True, exist_ok=True)
     for name, what, words in (("person_nouns.txt", "is a person, from Princeton WordNet 3.0 (noun.person)", people),
                               ("animal_nouns.txt", "is an animal, from Princeton WordNet 3.0 (noun.animal), with a "
                                "box shape", animals),
+                              ("person_over_adjective.txt", "is a person and which SemCor tags more often as a "
+                               "person than as an adjective (WordNet 3.0 index.sense)", over_adjective),
                               ("vehicle_nouns.txt", "is a vehicle that moves by itself, from Princeton WordNet "
                                "3.0 (hyponyms of self-propelled_vehicle.n.01 and craft.n.02)", vehicles)):
         header = [f"# Nouns whose most frequent sense {what},",

@@ -95,7 +95,9 @@ class ChunkReading:
             # A noun phrase: determiner/possessive/number + words, up to a function word or a likely verb.
             # "Hugo's mother", "the farmer's son": the possessed is the phrase, the possessor ("Hugo") is not who acts
             possessed = w == "'s" and bool(out) and out[-1].end == i
-            if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS or possessed:
+            # ("whose puppy": the puppy, in a relative clause)
+            if w in lx.DETERMINERS or w in lx.POSSESSIVES or w in lx.NUMBERS or possessed or w == "whose" and out \
+                    and out[-1].end == i:
                 j = i + 1
                 words: list[int] = []
                 # only a subject can be followed by its verb ("the two friends walk": from the article on)
@@ -218,8 +220,8 @@ class ChunkReading:
                 if e is not None and ranked and not set(ranked) <= set(e.description.lower().split()) and not (
                         j < len(toks) and toks[j] == ","):  # (an apposition names it: "The smallest cricket, …")
                     e = None  # "the biggest monkey … the smallest monkey": another one
-                if e is not None and w in ("a", "an") and e.named:
-                    e = None  # "a dog" is not "his dog Pepa"
+                if e is not None and w in ("a", "an") and e.named and e.introduced != self.story_no:
+                    e = None  # "a dog" is not "his dog Pepa" (but "A nurse came in. She was called Odile": Odile)
                 if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words):
                     e = None  # "the next girl" after Bea, "a tall girl": someone else
                 out.append(Chunk("ref" if e else "np", i, j, [e.id] if e else [], head=head,
@@ -296,6 +298,8 @@ class ChunkReading:
                 x.group and w in x.nouns for x in self.reg.entities)) and \
                 _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
             return False  # "Three cargo drones | rose", "The Ferreira twins | raced": a group noun, then the verb
+        if nxt in lx.PREPOSITIONS and any(x.group and w in x.nouns for x in self.reg.entities):
+            return False  # "three small kids | from the back row raced": the group's noun, then its phrase
         if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
                                                                       for x in self.reg.entities):
             return True  # "The fox trots", "the children lead", "the robots carry"

@@ -48,6 +48,8 @@ class ClauseReading:
             and lx.verb_lemma(toks[v + 1].lower()) not in lx.NON_VISUAL else None
         event, j = self._phrase(toks, v, base, agent, at, set(), places)
         self.handled.update(range(v, j))
+        if self._shows_nothing(toks, v, base, j, at):
+            return j  # ", who ran the left-luggage counter,": nothing a camera sees
         real = [x for x in patient if x != NONE_SUBJECT and x not in agent]
         if real and event.target is None:
             event.target = real[0]
@@ -143,8 +145,18 @@ class ClauseReading:
         if r >= len(toks) or lows[r] not in ("which", "who", "that", "whom", "whose"):
             return k
         close = next((x for x in range(r + 1, len(toks)) if toks[x] in ",;."), len(toks))
-        if lows[r] == "whose":  # ", whose name was Theo,", ", whose map was gone,": nothing done; the verb follows
-            return close + 1 if comma and close < len(toks) and toks[close] == "," else k
+        if lows[r] == "whose":
+            # "A boy whose puppy was shivering wrapped it": the puppy, if it is someone, shivers; then the
+            # antecedent's own verb (", whose name was Theo,", ", whose map was gone,": nothing is done)
+            inner = at.get(r)
+            v = inner.end if inner is not None and inner.kind == "ref" else close
+            while v < close and (lows[v] in lx.BE_FORMS or lows[v] in ("has", "have", "had")):
+                v += 1
+            if v < close and v > inner.end and "VBG" in _finite_readings(toks[v]) or v < close and v == inner.end \
+                    and _finite_readings(toks[v]) & {"VBD", "VBZ", "VBP"}:
+                self._agent_event(toks, v, inner.ids, [], c, at, places, events, mentioned, doubt)
+            if comma:
+                return close + 1 if close < len(toks) and toks[close] == "," else k
         if comma and (close >= len(toks) or toks[close] != ","):
             return k  # ", who … ." runs to the end: a trailing relative, read as a clause of its own
         inner = at.get(r + 1)

@@ -46,6 +46,7 @@ class Entity:
     plural: bool = False  # referred to in the plural ("the kids climb"; "the band climbs" is singular)
     since: int = 0  # the sentence of the story that first names it
     count: int | None = None  # how many a group was said to be ("Twelve small dancers" → 12)
+    introduced: int | None = None  # the sentence whose "a nurse" is it, named in the next ("She was called Odile")
 
     @property
     def animate(self) -> bool:
@@ -270,6 +271,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if len(whole) == 1:
                 whole[0].names.add(key)
                 continue
+        if any(key in x.names for x in entities):
+            continue  # "Dr. Tavita Faleolo … Dr. Faleolo": her surname, not someone else
         name = " ".join(info["title"] + [w for w in words if w not in info["title"]])
         e = Entity(id="", name=name, description=info["desc"] or name, named=True, first=order,
                    since=info["first"][0])
@@ -341,6 +344,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
                     i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
                 continue  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
+            if w in lx.ADJECTIVE_PEOPLE and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1]) \
+                    and not _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
+                continue  # "a patient smile": an adjective before its noun
             w = lx.entity_noun(w) or w
             if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
                                       and i + 2 < len(toks) and _cap(toks[i + 2])) and not named_group:
@@ -353,9 +359,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "a group of schoolchildren": the group is found by its members' noun
             if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
                 continue  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
-            named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1))
+            named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1)) \
+                or _named_in_next_sentence(reg, sents, si, i)
             if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
                 # (also after a phrase: "a volunteer in a yellow vest, a teenager named Orrin")
+                if not named.nouns and not named.declared and lx.entity_noun(w):
+                    _set_kind(named, lx.entity_noun(w))  # "The drone, a … machine called Moth": Moth is a drone
                 named.nouns.add(w)
                 # "a note for the night manager … by the manager, a man named 鄭": the earlier one was him too
                 entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
@@ -504,6 +513,14 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                         None, "m" if group[1] in lx.MALE else "f" if group[1] in lx.FEMALE else x.gender)) >= 2 \
                     and not _introduced_as_others(sents, si, i, lows[i]):
                 continue  # "the two men shook hands" after Mr. Horvath and the janitor: those two, read as "they"
+            if group is not None and group[0] == "person" and lx.role_noun(group[1]) and det in lx.NUMBERS_VALUE and \
+                    start >= 2 and lows[start - 2] == "the" and not any(x.group for x in entities) and sum(
+                    1 for x in entities if x.kind == "person" and not x.group and x.since < si) == \
+                    lx.NUMBERS_VALUE[det] and not any(w in (t.lower() for t in s2) for s2 in sents[:si]) and \
+                    not _introduced_as_others(sents, si, i, lows[i]):
+                # "the two scientists" after Dr. Faleolo and her student: those two, or two others? (the reader
+                # reports it; no group is made up)
+                continue
             adjs = [t for t in lows[start + 2 * of_group:i] if t not in lx.ENTITY_NOUNS or t == w]
             if group is not None and w not in lx.COLLECTIVE_NOUNS:
                 desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
@@ -614,6 +631,38 @@ def _named_in_apposition(reg: Registry, toks: list[str], k: int) -> Entity | Non
     return None
 
 
+def _named_in_next_sentence(reg: Registry, sents: list[list[str]], si: int, i: int) -> Entity | None:
+    """sents[si][i] is the one role noun of its sentence, and the next sentence names it: "the farrier came … His
+    name was Mr. Pell", "A nurse walked in. She was called Ines.": the named entity (its gender from the pronoun)."""
+    toks, lows = sents[si], [t.lower() for t in sents[si]]
+    if si + 1 >= len(sents) or i == 0 or lows[i - 1] not in lx.DETERMINERS | lx.POSSESSIVES:
+        return None
+    nxt = [t.lower() for t in sents[si + 1]]
+    if nxt[:2] in (["his", "name"], ["her", "name"], ["its", "name"]) and nxt[2:3] in (["was"], ["is"]):
+        k = 3
+    elif nxt[:1] in (["he"], ["she"], ["it"]) and nxt[1:2] in (["was"], ["is"]) and nxt[2:3] in (["called"],
+                                                                                                ["named"]):
+        k = 3
+    else:
+        return None
+    while k < len(nxt) and nxt[k] in lx.TITLES:
+        k += 1
+    named = reg.by_name(nxt[k]) if k < len(nxt) else None
+    kind = lx.ENTITY_NOUNS.get(lx.entity_noun(lows[i]) or "", ("",))[0]
+    others = [t for x, t in enumerate(lows) if x != i and lx.ENTITY_NOUNS.get(lx.entity_noun(t) or "", ("",))[0]
+              in ("person", "animal") and x > 0 and lows[x - 1] in lx.DETERMINERS | lx.POSSESSIVES and
+              not (x > 1 and lows[x - 2] in lx.PREPOSITIONS)]  # ("hurried into the ward": a place)
+    if named is None or named.group or others or kind not in ("person", "animal") or \
+            any(reg.by_name(t) is named for t in toks):
+        return None  # a name for one of several, or for someone this sentence names already: no guess
+    g = {"his": "m", "he": "m", "her": "f", "she": "f"}.get(nxt[0])
+    if named.gender is None and g:
+        named.gender = g
+    if lows[i - 1] in ("a", "an"):
+        named.introduced = si
+    return named
+
+
 def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
     """toks[k:] starts with a known name, after any titles: "Canela", "Mrs. Amadi"."""
     while k < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]):
@@ -622,9 +671,9 @@ def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
 
 
 def _relative_who(lows: list[str], i: int) -> bool:
-    """lows[i] is a noun followed by "who" ("the center, who sprints"): a person."""
+    """lows[i] is a noun followed by "who" or "whose" ("the center, who sprints", "a boy whose puppy"): a person."""
     j = i + 1 + (i + 1 < len(lows) and lows[i + 1] == ",")
-    return j < len(lows) and lows[j] == "who" and lx.is_noun(lows[i])
+    return j < len(lows) and lows[j] in ("who", "whose") and lx.is_noun(lows[i])
 
 
 def _passive_agent_at(lows: list[str], k: int) -> bool:

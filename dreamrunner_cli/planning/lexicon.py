@@ -57,13 +57,30 @@ for _kind, _shape, _words in (
 HAND_NOUNS = frozenset(ENTITY_NOUNS)
 
 
+def _adjective_people() -> frozenset[str]:
+    from importlib.resources import files
+
+    text = files("dreamrunner_cli.planning").joinpath("data/person_over_adjective.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+
+
+# Person nouns that can also be adjectives but are more often people (WordNet's sense counts): "the official",
+# "the patient", "the mechanic"; before a noun they are adjectives ("a patient smile")
+ADJECTIVE_PEOPLE = _adjective_people()
+
+
 def _wordnet_people() -> frozenset[str]:
     from importlib.resources import files
 
     from lemminflect import getAllLemmas
 
-    text = files("dreamrunner_cli.planning").joinpath("data/person_nouns.txt").read_text(encoding="utf-8")
-    return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" not in getAllLemmas(w))
+    def words(name: str) -> list[str]:
+        text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
+        return [w for w in text.split("\n") if w and not w.startswith("#")]
+
+    # a noun that can be an adjective ("young", "native") counts only when WordNet's sense counts say it is more
+    # often a person ("the official", "the patient", "the mechanic"): data/person_over_adjective.txt
+    return frozenset(w for w in words("person_nouns.txt") if "ADJ" not in getAllLemmas(w) or w in ADJECTIVE_PEOPLE)
 
 
 # Nouns whose first WordNet sense is a person but which name, in stories, a machine or a thing that acts without
@@ -331,6 +348,10 @@ MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time m
 GAMES = frozenset({("hide", "and", "seek"), ("cops", "and", "robbers"), ("follow", "the", "leader")})
 # ... and with an object between: "leaves it alone", "left the dog alone" (nothing is done)
 NOT_SHOWN_AFTER_OBJECT = frozenset({("leave", "alone")})
+# What one runs when running is moving ("ran the last lap", "runs the ball up the field"); running anything else is
+# managing it ("runs a noodle stall", "ran the counter") or letting it flow ("ran a bath")
+RUN_WAYS = frozenset("race marathon lap laps mile miles relay sprint course errand errands distance length lengths "
+                     "ball track stairs steps hill bases gauntlet".split())
 BUSINESSES = frozenset("stall shop store business restaurant cafe café bakery farm company hotel school class team "
                        "club market garage salon".split())
 # Words after a determiner that belong to its noun phrase although they are adverbs elsewhere: "the next girl".
@@ -477,3 +498,8 @@ def verb_lemma(word: str) -> str | None:
     if w.endswith("ing") and not any(tag == "VBG" for _, tag in readings):
         return None
     return readings[0][0]
+
+
+def role_noun(noun: str) -> bool:
+    """A person noun that says what someone does ("scientist", "judge"), not only who they are ("man", "sister")."""
+    return noun in PERSON_NOUNS and noun not in GENERIC_PEOPLE | CHILD_NOUNS | PEER_NOUNS | KINSHIP | MALE | FEMALE

@@ -70,6 +70,11 @@ class PhraseReading:
             if not matching:  # "both dogs" when no dog was named: not the last two people
                 self.doubt = f"\u201c{' '.join(words)}\u201d names no one found"
             pool = matching or pool
+        if noun is not None and lx.role_noun(noun[1]) and count is not None and not any(
+                noun[1] in self.reg.by_id[i].nouns for i in pool):
+            # "the two scientists" when no one was called a scientist: the story's two, or two others
+            self.doubt = f"\u201c{' '.join(words)}\u201d could be " + " and ".join(
+                self._call(self.reg.by_id[i]) for i in pool[:count]) + " or others"
         counted = [i for i in seen if self.reg.by_id[i].group and count is not None and count > 2 and
                    self.reg.by_id[i].count == count]
         if len(counted) == 1:
@@ -103,6 +108,17 @@ class PhraseReading:
         if self.last_plural and all(i in pool for i in self.last_plural):
             return list(self.last_plural)
         return pool[:count or 2]
+
+    def _shows_nothing(self, toks: list[str], at_i: int, base: str, j: int, at: dict[int, Chunk]) -> bool:
+        """Is the verb phrase toks[at_i:j] one a camera cannot see: "took place", "left the dog alone", "runs a
+        noodle stall", "who ran the left-luggage counter" (running something is managing it, unless it is a race
+        or a way: "ran the last lap")?"""
+        lows = [t.lower() for t in toks]
+        obj = at.get(at_i + 1)
+        return (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
+            (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
+            base in ("own", "manage") and obj is not None and obj.head in lx.BUSINESSES or \
+            base == "run" and obj is not None and obj.kind == "np" and obj.head not in lx.RUN_WAYS
 
     def _subject(self, ids: list[str], plural: bool, c: Chunk) -> None:
         real = [i for i in ids if i != NONE_SUBJECT]

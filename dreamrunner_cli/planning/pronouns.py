@@ -64,6 +64,12 @@ class PronounReading:
         actors = [e for e in cands if e.id in self.actors]
         if len(actors) == 1 and subject:
             return actors[0], None
+        # or the one the story has shown to be "she" ("하윤 … shakes out her arms. The official raises a flag … She
+        # races"), when the others' gender is unknown
+        g = {"he": "m", "she": "f"}.get(pron)
+        shown = [e for e in actors if g and e.gender == g]
+        if len(shown) == 1 and subject and all(e.gender is None for e in actors if e is not shown[0]):
+            return shown[0], None
         return None, f"\u201c{pron}\u201d is far from whom it names"
 
     def resolve(self, pron: str, exclude: list[str] | None = None, subject: bool = True,

@@ -102,9 +102,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             self.handled.update(range(at_i, j))
             state["last_verb_end"], state["in_vp"] = j, True
-            if (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
-                    (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
-                    base in ("run", "own", "manage") and at_i + 1 in at and at[at_i + 1].head in lx.BUSINESSES:
+            if self._shows_nothing(toks, at_i, base, j, at):
                 self.last_verb_at = at_i
                 return j  # "took place", "runs a tiny noodle stall": nothing a camera sees
             self.last_verb_at = at_i
