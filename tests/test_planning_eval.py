@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 19)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 20)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -136,7 +136,11 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 19)} | {
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
     # when the rival was never found: a group of its own
     "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
-                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]}}
+                  "jollof_rice": ["'Chioma peeled the onions': <planner:brother> laugh"]},
+    # "Just before he reached the canvas, he was grabbed": a reaching that never happened; "handed it back,
+    # dripping": the participle is the cap's, not the warden's
+    "heldout19": {"gallery_opening": ["'Just before he reached': toddler reach"],
+                  "pond_dipping": ["'The warden fished it': warden drip"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -151,7 +155,8 @@ KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"
 # got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
 MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
-KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
+KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong action above (KNOWN_WRONG)
+                    "heldout1": ["Omar, who cannot stop"],
                     "heldout2": ["It was carried into"],
                     "heldout3": [], "heldout4": [],
                     "heldout5": ["Zofia pedalled harder and", "Then two small submarines",
@@ -176,7 +181,8 @@ KNOWN_UNREPORTED = {"": [], "heldout1": ["Omar, who cannot stop"],
                     "heldout17": ["Chioma peeled the onions", "He watched the replay",
                                   "The kingfisher, which had", "They jump faster and"],
                     # "feeling for the torch": feeling is read as a mental verb
-                    "heldout18": ['"Nobody move!" Dad shouts,']}
+                    "heldout18": ['"Nobody move!" Dad shouts,'],
+                    "heldout19": ["Just before he reached", "The warden fished it"]}
 
 
 @functools.lru_cache(maxsize=None)

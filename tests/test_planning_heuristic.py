@@ -276,9 +276,9 @@ def test_passive_agents_after_a_place_and_coordinated():
 
 
 def test_a_pronoun_is_not_guessed_when_two_could_be_meant():
+    # (a gander known as "he" is no rival of the boy this sentence names: "he" is Bram; round 20)
     acts, _, skipped = reads("Papa Goose waddles behind Bram. A woman waves to Bram, and he waves back.")
-    assert ("papa-goose", "wave") not in acts and ("woman", "wave") in acts
-    assert any("waving" in r for r in skipped)
+    assert ("papa-goose", "wave") not in acts and {("woman", "wave"), ("bram", "wave")} <= acts
     acts, _, _ = reads("Lina and her grandfather walk to the grove. He spreads a net, and she climbs a ladder.")
     assert {("grandfather", "spread"), ("lina", "climb")} <= acts and ("lina", "spread") not in acts
 
@@ -293,8 +293,8 @@ def test_groups_the_story_has_not_named_and_more_verbs():
                          "They shook the ropes. Four children from the next farm ran over. The old heron has "
                          "fished here for years. The donkey brayed but carried the sacks. The heron bent over the "
                          "water, peered at the fish, and slipped into the mud.")
-    assert {("twins", "climb"), ("twins", "shake"), ("children", "run"), ("heron", "fish"), ("donkey", "bray"),
-            ("donkey", "carry"), ("heron", "slip")} <= acts
+    assert {("berg-twins", "climb"), ("berg-twins", "shake"), ("children", "run"), ("heron", "fish"),
+            ("donkey", "bray"), ("donkey", "carry"), ("heron", "slip")} <= acts
 
 
 def test_a_new_role_plural_after_a_group_is_not_invented():
@@ -544,7 +544,7 @@ def test_group_nouns_after_a_capitalised_modifier_and_perfect_relatives():
     acts, _, skipped = reads("The Lindqvist twins raced to the pier. An old heron, who had watched them from a post, "
                              "flapped away. The bear rolled in the mud, shaking his head, and limped off. Most of the "
                              "class dozed.")
-    assert {("twins", "race"), ("heron", "watch"), ("heron", "flap")} <= acts
+    assert {("lindqvist-twins", "race"), ("heron", "watch"), ("heron", "flap")} <= acts
     assert ("bear", "limp") in acts or any("limping" in r for r in skipped)
 
 
@@ -1042,3 +1042,73 @@ def test_whose_opens_a_relative_clause_and_running_a_counter_is_no_motion():
     assert {("sato", "smile"), ("sato", "wave"), ("sato", "run")} <= acts
     acts, _, _ = reads("Mr. Sato, who ran the ticket office, smiled.")
     assert ("sato", "run") not in acts
+
+
+# Issue 24, round 20 (tuned on heldout19; these sentences are not from any split) ----------------------------------
+
+
+def test_a_quotation_then_a_caseless_name_and_its_verb_is_one_sentence():
+    assert sentences('"Stop that!" 유나 pleads, tugging his sleeve. He stops.') == [
+        '"Stop that!" 유나 pleads, tugging his sleeve.', "He stops."]
+
+
+def test_a_group_the_story_names_is_its_own_group():
+    acts, ids, _ = reads("Ana and Leo sat on the bench. The Mensah twins cartwheeled across the lawn. Then both twins "
+                         "bowed.")
+    assert "mensah-twins" in ids
+    assert {("mensah-twins", "cartwheel"), ("mensah-twins", "bow")} <= acts and ("ana", "bow") not in acts
+    acts, ids, _ = reads("Six rowers from Eastfield carried their boat down. The Westbrook crew waved. The crew "
+                         "laughed.")
+    assert ("westbrook-crew", "wave") in acts and ("rowers", "laugh") in acts
+    assert ("westbrook-crew", "laugh") not in acts
+
+
+def test_an_institution_after_its_members_is_the_same_group():
+    acts, ids, _ = reads("The Class Three pupils marched into the museum. A guide smiled. Later the whole class "
+                         "clapped.")
+    assert "class" not in ids and ("class-three-pupils", "clap") in acts
+
+
+def test_no_one_acts_in_a_negated_subject():
+    acts, _, skipped = reads("A heron stalked the reeds. Since that day, no heron has fished in the pond.")
+    assert ("heron", "fish") not in acts and ("heron", "stalk") in acts
+
+
+def test_a_possessor_inside_an_apposition_and_kinship_words_of_other_languages():
+    acts, ids, _ = reads("Miso, her uncle's grey donkey, brayed. The donkey trotted off. Lina woke Jiddo, and "
+                         "together they chased the donkey. Her grandfather laughed.")
+    assert "donkey" not in ids and {("miso", "bray"), ("miso", "trot")} <= acts
+    assert {("lina", "chase"), ("jiddo", "chase"), ("jiddo", "laugh")} <= acts and ("miso", "chase") not in acts
+
+
+def test_he_may_be_an_animal_when_the_story_calls_an_animal_he_and_a_reflexive_tells_gender():
+    acts, _, skipped = reads("A goat named Bosco lowers his horns. The farmer's collie, Pip, lies by the wall. He "
+                             "nudges the lamb toward the gate.")
+    assert ("bosco", "nudge") not in acts and any("could be" in r for r in skipped)
+    acts, _, _ = reads("A stork stood on one leg. A frog was sunning herself on a stone. At last he flapped away.")
+    assert ("stork", "flap") in acts
+
+
+def test_who_with_an_adverb_and_a_clause_that_only_says_how_something_was():
+    acts, _, _ = reads("Chidi waves. Rosa bows to Chidi, who just grins.")
+    assert ("chidi", "grin") in acts
+    acts, _, _ = reads("Ben sat down. Oma sliced the apples while they were still crisp and stewed them.")
+    assert ("oma", "stew") in acts and ("ben", "stew") not in acts
+    acts, _, _ = reads("Ben sat down. Oma sliced the apples while Ben sang and whistled.")
+    assert ("ben", "whistle") in acts
+
+
+def test_they_is_the_three_who_acted_together_and_the_two_a_sentence_names():
+    acts, _, _ = reads("Ada, Bo and their cousin Cy hiked to the falls. Ada climbed a rock. Bo nudged Cy into a "
+                       "puddle. They paddled in the pool.")
+    assert {("ada", "paddle"), ("bo", "paddle"), ("cy", "paddle")} <= acts
+
+
+def test_an_adjective_like_participle_a_bare_plural_subject_and_a_phrase_of_time_after_a_compound_noun():
+    acts, ids, _ = reads("A school of fish darted past. A battered old fish nosed the reef.")
+    assert ("fish", "nose") in acts
+    acts, ids, _ = reads("Tourists in their heavy boots trudged up the hill. Hundreds of gulls on the cliff "
+                         "screeched. Children waved from the bus.")
+    assert {("tourists", "trudge"), ("gulls", "screech"), ("children", "wave")} <= acts
+    acts, _, _ = reads("The scouts marched to the bus station on Monday.")
+    assert ("scouts", "march") in acts and not any(v == "station" for _, v in acts)

@@ -92,6 +92,17 @@ class ChunkReading:
                     out and out[-1].end == i and _finite_readings(toks[i + 1]))):
                 i += 1  # "The puppy that Omar is walking", "The pigeons that live": "that" opens a relative clause
                 continue
+            # A plural with no article opening the sentence, a group the story found: "Guests in their best clothes
+            # drifted", "Hundreds of students on the towpath cheer"
+            grp = next((x for x in self.reg.entities if x.group and x.plural and w in x.nouns), None) \
+                if i == 0 and lx.is_plural_noun(w) else None
+            if grp is not None:
+                end = i + 1
+                if lows[end:end + 1] == ["of"] and end + 1 < len(toks) and lows[end + 1] in grp.nouns:
+                    end += 2
+                out.append(Chunk("ref", i, end, [grp.id], plural=True, head=lows[end - 1]))
+                i = end
+                continue
             # A noun phrase: determiner/possessive/number + words, up to a function word or a likely verb.
             # "Hugo's mother", "the farmer's son": the possessed is the phrase, the possessor ("Hugo") is not who acts
             possessed = w == "'s" and bool(out) and out[-1].end == i
@@ -193,6 +204,16 @@ class ChunkReading:
                 head = lows[words[-1]]
                 head = lx.entity_noun(head) or head
                 first = lows[words[0]]
+                if w in ("no", "neither"):  # "no flamingo has laughed since": no one acts
+                    out.append(Chunk("np", i, j, [], head="nobody"))
+                    i = j
+                    continue
+                named = next((hit[0] for x in words if _cap(toks[x]) for hit in [self.reg.name_at(lows, x)]
+                              if hit is not None and hit[1] == j), None)
+                if named is not None:  # "The Harwick crew": that crew, not the story's other one
+                    out.append(Chunk("ref", i, j, [named.id], plural=named.plural, head=head))
+                    i = j
+                    continue
                 grp = next((x for x in self.reg.entities if x.group and head in x.nouns), None)
                 if grp is not None:  # "the band", "three kids", "the robots": the group entity
                     out.append(Chunk("ref", i, j, [grp.id], plural=grp.plural, head=head))
@@ -294,6 +315,9 @@ class ChunkReading:
         nxt = toks[j + 1].lower() if j + 1 < len(toks) else ""
         if w in lx.ENTITY_NOUNS and nxt and _finite_readings(toks[j + 1]):
             return False  # "A ferry captain | waits": a noun of a compound, not a verb
+        if words[0] > 0 and toks[words[0] - 1].lower() in lx.POSSESSIVES and lx.is_plural_noun(w) and all(
+                lx.is_adjective(toks[x].lower()) for x in words):
+            return False  # "in their best | clothes": after a possessive and its adjectives, the noun
         if (lx.group_of(w) or w in lx.GROUP_NOUNS or w in lx.PERSON_GROUPS or any(
                 x.group and w in x.nouns for x in self.reg.entities)) and \
                 _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:

@@ -339,6 +339,18 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
+            named_as = _group_name(reg, toks, i) if group is not None and not named_group else None
+            if named_as is not None:
+                # "The Kaur twins", "The Harwick crew", "The Year Two children": a group the story names, not the
+                # characters read as "they", nor another crew
+                if not any(named_as in x.names for x in entities):
+                    e = Entity(id="", name="", description="the " + named_as, named=True, first=order, since=si)
+                    order += 1
+                    make_group(e, w)
+                    e.names = {named_as}
+                    entities.append(e)
+                    reg = Registry(entities)
+                continue
             if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
                     not _closed(lows[i - 1]) and _finite_readings(toks[i]) & {"VBZ", "VBD", "VBP"} and \
                     lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
@@ -379,8 +391,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             while j < len(toks) and lows[j] in lx.ADVERBS:
                 j += 1
             start = i
-            while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and \
-                    not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"}:
+            while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and (
+                    not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"} or
+                    start >= 2 and lows[start - 2] in ("a", "an", "the")):  # ("A wrinkled old crab": no verb)
                 start -= 1
             det = lows[start - 1] if start > 0 else ""
             if det in ("every", "each", "any", "no"):
@@ -410,6 +423,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 and lows[start - 3] in lx.DETERMINERS  # ("a row of volunteers fills")
             if of_group:
                 start, det = start - 2, lows[start - 3]
+            elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots"):
+                of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
+            elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w):
+                det = "some"  # "Guests in their best clothes drifted": a plural with no article opens the sentence
             if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
                 continue
             if w in toys:
@@ -450,6 +467,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
                 _cap(toks[j + 1]) and j + 2 < len(toks) and _finite_readings(toks[j + 2]))  # "that Noor is leading"
             if not (acts or agent or person or relative or _relative_who(lows, i)):
+                continue
+            members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]
+            if det == "the" and len(members) == 1:
+                members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
+                reg = Registry(entities)
                 continue
             if reg.by_noun(w) is not None:
                 continue
@@ -614,6 +636,18 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
     return False
 
 
+def _group_name(reg: Registry, toks: list[str], i: int) -> str | None:
+    """toks[i] is a group's noun after "the" and capitalised words that name no one: "the Kaur twins" → "kaur
+    twins", "The Year Two children" → "year two children"; else None."""
+    k = i
+    while k > 1 and _cap(toks[k - 1]) and _word(toks[k - 1]) and reg.by_name(toks[k - 1]) is None and \
+            toks[k - 1].lower() not in lx.TITLES:
+        k -= 1
+    if k == i or toks[k - 1].lower() != "the":
+        return None
+    return " ".join(t.lower() for t in toks[k:i + 1])
+
+
 def _counted_as_two(lows: list[str], i: int) -> bool:
     """lows[i] is a plural counted as two: "both alpacas", "the two dogs"."""
     return i > 0 and (lows[i - 1] == "both" or lows[i - 1] == "two" and i > 1 and lows[i - 2] in ("the", "both"))
@@ -712,8 +746,10 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
     # after: "Bosun, her shaggy old dog, bounds": a possessive apposition closed by a comma (not "Mia, her brother
     # and Tom": a list)
     if end + 2 < len(toks) and toks[end] == "," and lows[end + 1] in ("his", "her", "their", "our", "my"):
-        close = next((x for x in range(end + 2, min(len(toks), end + 8)) if not _word(toks[x])), None)
-        phrase = lows[end + 2:close] if close is not None and toks[close] == "," else []
+        # ("Tahini, her family's brown goat,": a possessor inside it)
+        close = next((x for x in range(end + 2, min(len(toks), end + 9)) if not _word(toks[x]) and toks[x] != "'s"),
+                     None)
+        phrase = [w for w in lows[end + 2:close] if w != "'s"] if close is not None and toks[close] == "," else []
         noun = lx.entity_noun(phrase[-1]) if phrase and "and" not in phrase else None
         if noun:
             kind = lx.ENTITY_NOUNS[noun][0]

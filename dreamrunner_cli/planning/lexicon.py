@@ -200,6 +200,10 @@ SPECTATORS = frozenset("crowd audience spectators fans onlookers people passenge
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
 # crowd, whose children may be some of them.
 INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra".split())
+# Who an institution's members are called, for "the Year Two children … the whole class", "Eight rowers … the crew"
+INSTITUTION_MEMBERS = {"class": {"children", "kids", "pupils", "students"}, "crew": {"rowers", "sailors"},
+                       "team": {"players"}, "choir": {"singers"}, "orchestra": {"musicians", "players"},
+                       "troop": {"scouts"}, "squad": {"players", "soldiers"}}
 RELATIONAL_GROUPS = frozenset("friends siblings sisters brothers twins pair couple companions partners two three both "
                               "everyone all parents grandparents cousins".split())
 
@@ -228,10 +232,10 @@ def group_of(word: str) -> tuple[str, str] | None:
 GENERIC_PEOPLE = frozenset("man woman boy girl lady gentleman child kid fellow guy person".split())
 MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
                  "fisherman policeman postman mailman waiter monk grandson nephew husband papa daddy mister "
-                 "grandad granddad abuelo nonno opa".split())
+                 "grandad granddad abuelo nonno opa jiddo zayde dziadek".split())
 FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny aunt sister daughter queen princess "
                    "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife mama mommy "
-                   "mummy nana auntie abuela abuelita nonna oma teta".split())
+                   "mummy nana auntie abuela abuelita nonna oma teta sitti nani dadi bubbe babcia".split())
 # Kinship words that the story may use as a name ("Grandfather loaded the baskets", "Mama smiles"): the same person
 # as "her grandfather", never a second one.
 # Who a kinship word names, seen from the other side: "X and her grandson Danny … his grandmother" is X.
@@ -247,19 +251,23 @@ CHILD_NOUNS = frozenset("child kid boy girl son daughter brother sister cousin f
 # Nouns for someone beside a character, of any age: "her partner Ilka" may be one of "both girls".
 PEER_NOUNS = frozenset("partner teammate classmate companion pal opponent rival neighbour neighbor".split())
 # Kinship words that name the same person: "his grandmother … Grandma".
-KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela abuelita nonna oma teta".split()),
-                               frozenset("grandfather grandpa grandad granddad abuelo nonno opa".split()),
+KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela abuelita nonna oma teta sitti nani "
+                                         "dadi bubbe babcia".split()),
+                               frozenset("grandfather grandpa grandad granddad abuelo nonno opa jiddo zayde "
+                                         "dziadek".split()),
                                frozenset("mother mum mom mama mummy mommy".split()),
                                frozenset("father dad papa daddy".split()),
                                frozenset("aunt auntie".split())) for w in g}
 # The kinship words that some INVERSE_KIN word names from the other side ("son" for "father").
 INVERSE_OF = frozenset(w for ws in INVERSE_KIN.values() for w in ws)
 KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
-                    "mama papa mommy mummy daddy aunt auntie uncle abuela abuelo abuelita nonna nonno oma opa teta".split())
+                    "mama papa mommy mummy daddy aunt auntie uncle abuela abuelo abuelita nonna nonno oma opa teta "
+                    "sitti nani dadi bubbe babcia jiddo zayde dziadek".split())
 for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad", "granddad", "abuela", "abuelo",
-           "abuelita", "nonna", "nonno", "oma", "opa", "teta"):
+           "abuelita", "nonna", "nonno", "oma", "opa", "teta", "sitti", "nani", "dadi", "bubbe", "babcia", "jiddo",
+           "zayde", "dziadek"):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
-    GENERALISATIONS.setdefault(_w, {_w})
+    GENERALISATIONS.setdefault(_w, {_w} | KIN_SYNONYMS.get(_w, set()))  # "Jiddo … her grandfather": the same man
 
 # Words written before a name that are not part of it ("Chef Ünal", "Old Mr. Haruki", "Captain Rosa").
 TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "
@@ -321,7 +329,7 @@ TIMES = {"morning": "in the morning", "afternoon": "in the afternoon", "evening"
 
 # Nouns of a time phrase that may open a clause before its subject: "One day the smallest frog hopped".
 TIME_NOUNS = frozenset("day morning evening night afternoon week year month time moment minute minutes hour hours "
-                       "while spring summer autumn fall winter weekend seconds moments".split())
+                       "while spring summer autumn fall winter weekend seconds moments o'clock".split())
 
 # Function words ----------------------------------------------------------------------------------------------------
 DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "
@@ -460,7 +468,10 @@ def is_plural_noun(word: str) -> bool:
     """Is ``word`` the plural of a noun ("plates", "dishes"), not a singular ending in s ("grass", "bus")?"""
     from lemminflect import getAllLemmas
 
-    return any(lem != word.lower() for lem in getAllLemmas(word.lower()).get("NOUN", ()))
+    w = word.lower()
+    nouns = getAllLemmas(w).get("NOUN", ())
+    # (or a noun only ever plural: "clothes", "trousers")
+    return any(lem != w for lem in nouns) or w in nouns and w.endswith("s") and not w.endswith(("ss", "us", "is"))
 
 
 @lru_cache(maxsize=None)

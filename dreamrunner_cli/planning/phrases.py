@@ -245,6 +245,8 @@ class PhraseReading:
         target = prop = None
         target_prep = ""
         c = at.get(j)
+        if c is not None and c.kind == "pron" and c.head in ("himself", "herself"):
+            self.learn_gender(who, "his" if c.head == "himself" else "her")  # "a tortoise who was sunning herself"
         if c is not None and c.kind == "ref" and c.end in at and toks[c.end] == "'s":
             c = at[c.end]  # "pats Amara's dog": the dog
         if c is not None and c.kind in ("ref", "pron") and not (c.kind == "pron" and c.head == "they"

@@ -105,14 +105,18 @@ class PronounReading:
         # he/she: a person of that gender or of unknown gender; an animal or a machine only when the story gave it
         # that gender, or when no person fits.
         cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
-        cands = cands or [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
+        if not cands or any(e.kind == "animal" for e in cands):
+            # the animals of unknown gender too when no person fits, or when the story already calls an animal
+            # "he" ("Hubert lifts his head … Kipper sits by the gate. He nudges her": Kipper may be he)
+            cands += [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
         named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
-        if hit is not None and hit.gender is None and any(e.gender == g and e.id in named_before
+        if hit is not None and hit.gender is None and any(e.gender == g and e.id in named_before and e.kind == hit.kind
                                                           for e in cands if e is not hit):
             # "Lina and her grandfather walked. He spread …": the one known to be "he" may be meant as well
             self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(
-                self._call(e) for e in cands if e is not hit and e.gender == g and e.id in named_before)
+                self._call(e) for e in cands if e is not hit and e.gender == g and e.id in named_before and
+                e.kind == hit.kind)
             hit = None
         if hit is None:  # the guess of recency, kept only to show what was left out
             fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
@@ -129,6 +133,11 @@ class PronounReading:
         view = set(self._before(pos)) | set(self.cur_mentioned) | self.prev_mentioned
         groups = [e for e in seen if e.group and e.id in view]
         single = [e for e in seen if not e.group and e.kind != "thing"]
+        before = self._before(pos)
+        here = [e for e in single if e.id in before and e.kind in ("person", "animal")]
+        if len(here) == 2 and len(before) == 2:
+            # "ياسمين woke her grandfather, and together they dragged the ladder": the two this sentence named
+            return [e.id for e in here]
         if self.last_plural and all(x in view for x in self.last_plural) and all(
                 e.id in self.last_plural for e in groups):
             return self._or_the_pair(p, list(self.last_plural))
@@ -154,6 +163,11 @@ class PronounReading:
             self.doubt = f"\u201c{p}\u201d could be " + " and ".join(self._call(e) for e in pair) + " or " + \
                 " and ".join(self._call(self.reg.by_id[x]) for x in people_before)
             return [e.id for e in pair]
+        if not groups and len(pair) == 2 and len(self.last_plural) > 2 and all(
+                e.id in self.last_plural and e.kind == "person" for e in pair):
+            # "Hamish, Gemma and their cousin Jiten cycled … Hamish splashed Jiten … They swam out": the three who
+            # acted together, not the two just named
+            return list(self.last_plural)
         if not groups and len(pair) == 2:
             return [e.id for e in pair]
         if not any(e.group for e in seen) and len(single) == 2:  # the story's only two: "They reach the pier"

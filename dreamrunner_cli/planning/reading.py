@@ -138,6 +138,14 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         i = 2 if opening is not None else 0
         while i < len(toks):
             c = at.get(i)
+            if lows[i] == "and" and state.get("revert") and i + 1 < len(toks) and \
+                    _finite_readings(toks[i + 1]) & {"VBD", "VBZ"} and (i + 1) not in at:
+                # "peeled them while they were still warm and mashed them": after a clause that only says how
+                # something was, the main clause's subject goes on
+                subject, state["doubt"] = state["revert"]
+                state["revert"], state["in_vp"], state["fresh"] = None, True, True
+                i += 1
+                continue
             if c is not None:
                 ids = self._ids(c, subject if state["in_vp"] else None, is_subject=not state["in_vp"] or self._starts_clause(toks, i))
                 doubt = self.doubt
@@ -226,6 +234,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     continue
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
                 if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
+                    copula = lows[k] in lx.BE_FORMS and not (
+                        k + 1 < len(toks) and _finite_readings(toks[k + 1]) & {"VBG", "VBN"})
+                    state["revert"] = state.get("main") if copula else None
+                    state["main"] = None
                     subject = ids or []
                     state["doubt"], state["fresh"] = doubt, True
                     if opening is not None and c.start == opening[1] and NONE_SUBJECT not in subject:
@@ -237,7 +249,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         state["in_vp"] = False
                     opening = None
                     # "a boy climbed" when no entity is that boy: someone acts, but who is unknown (reported)
-                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and (
+                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and c.head != "nobody" and (
                         lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") or
                         (lx.group_of(c.head) or ("",))[0] in ("person", "animal")) else None  # ("the dancers")
                     self._subject(subject, plural, c)
@@ -325,13 +337,17 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 self.handled.add(i + 1)
                 i = emit(i + 2, next(lem for lem, tag in lx.verb_readings(toks[i + 2]) if tag == "VBG"), subject)
                 continue
-            if prev is not None and prev.kind == "ref" and i + 1 < len(toks) and \
-                    _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
+            v = i + 1
+            while prev is not None and v + 1 < len(toks) and lows[v] in lx.ADVERBS:
+                v += 1  # "apologises to ちえ, who just laughs"
+            if prev is not None and prev.kind == "ref" and v < len(toks) and \
+                    _finite_readings(toks[v]) & {"VBZ", "VBD"}:
                 # "… to the center, who sprints up the field": the one named before "who" does it
-                readings = lx.verb_readings(toks[i + 1])
+                readings = lx.verb_readings(toks[v])
                 subject = list(prev.ids)
                 state["doubt"], state["fresh"] = None, True
-                i = emit(i + 1, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
+                self.handled.update(range(i + 1, v))
+                i = emit(v, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
                 continue
             if w == "there" and lows[i + 1:i + 2] in (["is"], ["are"], ["was"], ["were"]) and \
                     lows[i + 2:i + 3] and lows[i + 2] in lx.DETERMINERS and self._starts_clause(toks, i):
@@ -348,6 +364,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but", "so") and
                     not self._verb_continues(toks, i + 2, subject)):
                 state["in_vp"], state["fresh"] = False, False  # a new clause may start
+                state["main"] = (subject, state["doubt"]) if w in lx.SUBORDINATORS and subject else None
             agent_chunk = at.get(i + 2) if i + 2 < len(toks) and lows[i + 1] == "by" else None
             if agent_chunk is not None and lows[i - 1] == "," and any(
                     tag in ("VBN", "VBD") for _, tag in lx.verb_readings(lows[i])):  # ("followed": VBD = VBN)

@@ -55,8 +55,9 @@ def _speaker_follows(rest: str) -> bool:
     if words[0][:1].islower() or lx.verb_lemma(words[0]) in lx.SPEECH_VERBS:
         return True
     # `"Sorry!" Nimbo squeaks`: a name and its verb right after the quote say who spoke, whatever the verb
-    return len(words) > 1 and (lx.verb_lemma(words[1]) in lx.SPEECH_VERBS or words[0][:1].isupper() and
-                               bool(_finite_readings(words[1]) & {"VBZ", "VBD"}))
+    # (a name in a script without capitals too: `"Don't squash it!" 하람 begs`)
+    return len(words) > 1 and (lx.verb_lemma(words[1]) in lx.SPEECH_VERBS or (
+        words[0][:1].isupper() or caseless(words[0])) and bool(_finite_readings(words[1]) & {"VBZ", "VBD"}))
 
 
 def sentences(text: str) -> list[str]:
@@ -233,7 +234,8 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             tags = _finite_readings(toks[m])
             nxt = _finite_readings(toks[m + 1]) if m + 1 < len(toks) else frozenset()
             if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and not nxt & {"VBZ", "VBD", "VBP"}) and \
-                    not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}):
+                    not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}) and \
+                    not (nxt & {"VBD"} and lx.is_plural_noun(lows[m])):  # ("in their best clothes | drifted")
                 break  # "in the park | play", but "from the next farm | ran", "of howler monkeys | swings"
             n, m = n + 1, m + 1
             if m + 1 < len(toks) and toks[m] == "'s":
@@ -281,6 +283,9 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
             return k
         tags = _finite_readings(toks[m])
         nxt = lows[m + 1] if m + 1 < len(toks) else ""
+        if nxt in lx.PREPOSITIONS and m + 2 < len(toks) and (
+                lows[m + 2] in lx.DETERMINERS | lx.POSSESSIVES | lx.NUMBERS or _cap(toks[m + 2])):
+            nxt = ""  # "walked to the fire station on Thursday": a phrase of place or time, no particle of a verb
         if m > k + 2 and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | lx.POSSESSIVES and \
                 not _cap(toks[m]) and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
                 (tags & {"VBZ"} or plural and tags & {"VBP"}) and not tags & {"VBD"} and (
