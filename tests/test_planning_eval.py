@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 20)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 21)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -131,8 +131,6 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 20)} | {
     "heldout11": {"cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
                                  "'One morning, its oldest': <planner:balloon> tear"],
                   "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]},
-    # "Posy pulled him away (the terrier), but he had already uncovered a tin box": "he" given to the one man
-    "heldout12": {"allotment": ["'Posy pulled him away,': wilfred uncover"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
     # when the rival was never found: a group of its own
     "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
@@ -144,7 +142,6 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 20)} | {
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
-                          "heldout12": {"allotment": {"s03: wilfred uncovering a rusty tin box"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
@@ -162,7 +159,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout5": ["Zofia pedalled harder and", "Then two small submarines",
                                  "The bowls that the", "He stuffs his cheeks"],
                     "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"],
-                    "heldout7": ["Its pilot, ประภา, floats", "Manon takes pictures of", "The case was found",
+                    "heldout7": ["Manon takes pictures of", "The case was found",
                                  "On the last Saturday"],
                     "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,",
                                  "Both twins stopped at"],
@@ -172,7 +169,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                   "When the truck has"],
                     "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
                                   "A minute later, a"],
-                    "heldout12": ["Posy pulled him away,", "Behind her came a", "The squirrel, which had",
+                    "heldout12": ["Behind her came a", "The squirrel, which had",
                                   "The twins sprang forward", "The crowd of parents"],
                     # a member of a group ("the taller one smashes"), "the whole bench of teammates"
                     "heldout13": ["The boys return every", "The umpire lifts his"],
@@ -182,7 +179,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                   "The kingfisher, which had", "They jump faster and"],
                     # "feeling for the torch": feeling is read as a mental verb
                     "heldout18": ['"Nobody move!" Dad shouts,'],
-                    "heldout19": ["Just before he reached", "The warden fished it"]}
+                    "heldout19": ["Just before he reached", "The warden fished it"], "heldout20": []}
 
 
 @functools.lru_cache(maxsize=None)

@@ -192,6 +192,11 @@ class ChunkReading:
                     out.append(Chunk("ref", i, end, [e.id]))
                     i = end
                     continue
+                member = self._one_of(toks, i) if not words and w == "one" else None
+                if member is not None:  # "One of the judges, a woman in a green cardigan, stops": the judge
+                    out.append(Chunk("ref", i, member[1], [member[0].id], head=toks[member[1] - 1].lower()))
+                    i = member[1]
+                    continue
                 if not words and w in lx.NUMBERS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and \
                         (lows[i + 2] in lx.DETERMINERS or lows[i + 2] in lx.POSSESSIVES):
                     i += 2  # "two of his cousins": the phrase after "of" names who
@@ -252,6 +257,21 @@ class ChunkReading:
             # A bare entity noun ("Together the fox and dog") or group noun without determiner: rare; skip.
             i += 1
         return out
+
+    def _one_of(self, toks: list[str], i: int):
+        """toks[i:] is "one of the judges" and the story has one judge: (that entity, the index after "judges")."""
+        from lemminflect import getLemma
+
+        lows = [t.lower() for t in toks]
+        if lows[i + 1:i + 2] != ["of"] or i + 2 >= len(toks) or lows[i + 2] not in lx.DETERMINERS | lx.POSSESSIVES:
+            return None
+        k = i + 3
+        while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and not lx.is_plural_noun(lows[k]):
+            k += 1
+        if k >= len(toks) or not lx.is_plural_noun(lows[k]):
+            return None
+        e = self.reg.by_noun(getLemma(lows[k], upos="NOUN")[0])
+        return (e, k + 1) if e is not None and not e.group else None
 
     def _subject_before(self, toks: list[str], x: int) -> bool:
         """Does the relative pronoun at toks[x] follow a clause's subject ("An old woman who is wearing a red hat
@@ -316,7 +336,7 @@ class ChunkReading:
         if w in lx.ENTITY_NOUNS and nxt and _finite_readings(toks[j + 1]):
             return False  # "A ferry captain | waits": a noun of a compound, not a verb
         if words[0] > 0 and toks[words[0] - 1].lower() in lx.POSSESSIVES and lx.is_plural_noun(w) and all(
-                lx.is_adjective(toks[x].lower()) for x in words):
+                lx.is_adjective(toks[x].lower()) and toks[x].lower() not in lx.ENTITY_NOUNS for x in words):
             return False  # "in their best | clothes": after a possessive and its adjectives, the noun
         if (lx.group_of(w) or w in lx.GROUP_NOUNS or w in lx.PERSON_GROUPS or any(
                 x.group and w in x.nouns for x in self.reg.entities)) and \

@@ -215,6 +215,8 @@ class ClauseReading:
         if i == 0:
             return True
         k = i - 1
+        if k >= 1 and toks[k].lower() in ("later", "earlier", "ago") and toks[k - 1].lower() in lx.TIME_NOUNS:
+            return True  # "and twenty minutes later | Mr. Calloway's truck pulls in"
         while k >= 0 and toks[k].lower() in lx.ADVERBS:
             k -= 1
         if k < 0:

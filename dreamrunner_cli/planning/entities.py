@@ -393,8 +393,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             start = i
             while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and (
                     not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"} or
-                    start >= 2 and lows[start - 2] in ("a", "an", "the")):  # ("A wrinkled old crab": no verb)
-                start -= 1
+                    start >= 2 and lows[start - 2] in lx.DETERMINERS | lx.POSSESSIVES):  # ("A wrinkled old crab",
+                start -= 1  # "two wet lambs": no verb there)
             det = lows[start - 1] if start > 0 else ""
             if det in ("every", "each", "any", "no"):
                 continue  # "wags his tail at every car that passes": no car in particular
@@ -518,7 +518,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                       w in lx.PERSON_GROUPS) \
                     and sum(1 for x in entities if not x.group and x.since < si and (
                         x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
-                    and not _introduced_as_others(sents, si, i, lows[i]):
+                    and not _introduced_as_others(sents, si, i, lows[i]) and not _kin_of_no_one(entities, sents[:si + 1], w):
                 # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
                 # the characters, read as "they"
                 continue
@@ -636,6 +636,17 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
     return False
 
 
+def _kin_of_no_one(entities: list[Entity], sents: list[list[str]], plural: str) -> bool:
+    """"the parents", "the cousins" when no character is anyone's mother, father or cousin, nor said to be ("Lena
+    and Bo are cousins"): other people (the twins' parents on the touchline), not the characters read as "they"."""
+    kin = {"parents": lx.KIN_SYNONYMS["mother"] | lx.KIN_SYNONYMS["father"],
+           "grandparents": lx.KIN_SYNONYMS["grandmother"] | lx.KIN_SYNONYMS["grandfather"],
+           "cousins": {"cousin"}}.get(plural)
+    said = any(t.lower() == plural and any(x.lower() in lx.BE_FORMS for x in toks[max(0, k - 3):k])
+               for toks in sents for k, t in enumerate(toks))
+    return kin is not None and not said and not any(e.nouns & kin for e in entities if not e.group)
+
+
 def _group_name(reg: Registry, toks: list[str], i: int) -> str | None:
     """toks[i] is a group's noun after "the" and capitalised words that name no one: "the Kaur twins" → "kaur
     twins", "The Year Two children" → "year two children"; else None."""
@@ -661,6 +672,8 @@ def _named_in_apposition(reg: Registry, toks: list[str], k: int) -> Entity | Non
         if toks[x] in (",", ".", ";"):
             return None
         if toks[x].lower() in ("named", "called"):  # (a name in any script: "a cheerful man named 鄭")
+            while x + 2 < len(toks) and toks[x + 1].lower() in lx.TITLES and _cap(toks[x + 1]):
+                x += 1  # "the janitor, a bald man named Mr. Pottinger"
             return reg.by_name(toks[x + 1])
     return None
 

@@ -105,9 +105,13 @@ class PronounReading:
         # he/she: a person of that gender or of unknown gender; an animal or a machine only when the story gave it
         # that gender, or when no person fits.
         cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
-        if not cands or any(e.kind == "animal" for e in cands):
+        near = set(self._before(pos)) | set(self.cur_mentioned) | self.prev_mentioned
+        if not cands or any(e.kind == "animal" for e in cands) or not any(
+                e.id in near | self.prev_possessors for e in cands) and any(
+                e.id in near and e.kind == "animal" and e.gender is None and not e.group for e in seen):
             # the animals of unknown gender too when no person fits, or when the story already calls an animal
-            # "he" ("Hubert lifts his head … Kipper sits by the gate. He nudges her": Kipper may be he)
+            # "he" ("Hubert lifts his head … Kipper sits by the gate. He nudges her": Kipper may be he), or when the
+            # only one close by is an animal ("a pup called Kelp sits and barks. Then he dives in")
             cands += [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
         named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
@@ -197,5 +201,8 @@ class PronounReading:
         """"Lucía brushes her pony": the subject's own possessive tells its gender (when there is one subject)."""
         if len(who) == 1 and who[0] in self.reg.by_id and possessive in ("his", "her"):
             e = self.reg.by_id[who[0]]
+            g = "m" if possessive == "his" else "f"
+            if any(x != e.id and x in self.reg.by_id and self.reg.by_id[x].gender == g for x in self.prev_subject):
+                return  # "His mum walks him to the gate. Arturo holds her hand": her hand may be his mum's
             if e.gender is None:
-                e.gender = "m" if possessive == "his" else "f"
+                e.gender = g

@@ -99,6 +99,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["in_vp"] = True
                 self.last_verb_at = at_i
                 return at_i + 2  # "bursts out laughing": the laughing is what is seen (read next)
+            if lows[at_i] in ("soaking", "sopping", "dripping", "freezing", "boiling", "scorching", "piping") and \
+                    lows[at_i + 1:at_i + 2] in (["wet"], ["cold"], ["hot"]):
+                self.handled.update((at_i, at_i + 1))
+                return at_i + 2  # "came back soaking wet", "freezing cold": how wet or cold, no action
             event, j = self._phrase(toks, at_i, base, who, at, covered, sentence_places)
             self.handled.update(range(at_i, j))
             state["last_verb_end"], state["in_vp"] = j, True
@@ -129,6 +133,18 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 events.append(event)
                 if event.target:
                     mentioned.append(event.target)
+            # "lets the dachshund sniff her bag", "helps Mia climb the wall": the one let or helped does it
+            obj = at.get(at_i + 1) if base in ("let", "make", "help", "watch") else None
+            if obj is not None and obj.kind == "ref" and obj.end < len(toks):
+                ids, k = list(obj.ids), obj.end
+            elif obj is not None and obj.kind == "np" and obj.end - obj.start >= 3:  # ("the dachshund sniff": one
+                noun = lx.entity_noun(lows[obj.end - 2]) or lows[obj.end - 2]   # phrase to the chunker)
+                e = self.reg.by_noun(noun) if lx.verb_lemma(lows[obj.end - 1]) else None
+                ids, k = ([e.id] if e is not None else []), obj.end - 1
+            else:
+                ids, k = [], len(toks)
+            if ids and k < len(toks) and "VB" in _finite_readings(toks[k]) and lx.verb_lemma(lows[k]):
+                return emit(k, lx.verb_lemma(lows[k]), ids)
             return j
 
         pending_subject: tuple[list[str], bool] | None = None

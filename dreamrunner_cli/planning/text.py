@@ -102,6 +102,8 @@ def without_speech(sentence: str) -> str:
 def tokens(text: str) -> list[str]:
     """Words (any script, with inner hyphens: "ARI-7"), a possessive "'s", and punctuation."""
     text = _ABBREV_RE.sub(lambda m: m.group(1), text)
+    # a plural's possessive is a possessive too: "The ice miners' base" → "miners", "'s", "base"
+    text = re.sub(r"(?<=[^\W\d_]s)['’](?=\s+[^\W\d_])", " 's", text)
     out = []
     for t in _TOKEN.findall(text):
         if re.fullmatch(rf"{W}+[’']s", t) and not t.lower().endswith(("'s'", "’s’")):
