@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 21)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 22)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -138,11 +138,17 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 21)} | {
     # "Just before he reached the canvas, he was grabbed": a reaching that never happened; "handed it back,
     # dripping": the participle is the cap's, not the warden's
     "heldout19": {"gallery_opening": ["'Just before he reached': toddler reach"],
-                  "pond_dipping": ["'The warden fished it': warden drip"]}}
+                  "pond_dipping": ["'The warden fished it': warden drip"]},
+    # "two survey robots in the ice storm" (storm read as their verb); "Ash pounces on his sister's tail and she
+    # nips his ear" (she is the sister, Sage, not their mother)
+    "heldout21": {"callisto_rescue": ["'The mining camp on': robots storm"],
+                  "wolf_pups": ["'Every morning, Ash pounces': mother nip"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
+                          "heldout21": {"callisto_rescue": {"s01: robots storming"},
+                                        "wolf_pups": {"s01: mother nipping ear"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
@@ -179,7 +185,9 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                   "The kingfisher, which had", "They jump faster and"],
                     # "feeling for the torch": feeling is read as a mental verb
                     "heldout18": ['"Nobody move!" Dad shouts,'],
-                    "heldout19": ["Just before he reached", "The warden fished it"], "heldout20": []}
+                    "heldout19": ["Just before he reached", "The warden fished it"], "heldout20": [],
+                    "heldout21": ["A family of picnickers", "Both crossed the wobbly", "Every morning, Ash pounces",
+                                  "The mining camp on"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -79,7 +79,10 @@ class ChunkReading:
                 i += 1
                 continue
             # "The two walk", "the three of them": a group.
-            if w in ("the", "all") and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and (
+            if w in ("the", "all") and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and not (
+                    # "the two teams clash": the plural is the phrase's noun, then its verb
+                    i + 3 < len(toks) and lx.is_plural_noun(lows[i + 2]) and lx.group_of(lows[i + 2]) and
+                    _finite_readings(toks[i + 3]) & {"VBP", "VBD"}) and (
                     i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
                     lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])) and not (
                     # "the three kids steered": "kids" is the group's noun here, not a verb

@@ -291,10 +291,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 e.gender = "m" if t.lower() in lx.MALE else "f"
         entities.append(e)
     reg = Registry(entities)
-    # "their two alpacas, Pudding and Clove,": each listed name is one of them
+    # "their two alpacas, Pudding and Clove,", "two wolf pups named Ash and Sage": each listed name is one of them
     for toks in sents:
         for k in range(len(toks) - 2):
-            kind = lx.group_of(toks[k].lower()) if toks[k + 1] == "," else None
+            kind = lx.group_of(toks[k].lower()) if toks[k + 1] == "," or toks[k + 1].lower() in (
+                "named", "called") else None
             if kind is None or lx.entity_noun(kind[1]) is None:
                 continue
             for t in toks[k + 2:k + 8]:
@@ -339,6 +340,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
+            if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
+                    1 for x in entities if x.group and not x.nouns & lx.SPECTATORS) >= 2:
+                continue  # "the fishermen and the farmers … Both teams grabbed the rope": those two groups
             named_as = _group_name(reg, toks, i) if group is not None and not named_group else None
             if named_as is not None:
                 # "The Kaur twins", "The Harwick crew", "The Year Two children": a group the story names, not the
@@ -365,6 +369,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
             if i + 1 < len(toks) and toks[i + 1] == "'s":
                 continue  # "by the ship's cat": the ship is no agent
+            if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
+                    in ("person", "animal") and group is None:
+                continue  # "two wolf pups", "the bear cubs": the noun describes the ones after it
             if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and (
                     lx.group_of(lows[i + 2]) or i + 3 < len(toks) and lx.group_of(lows[i + 3]) and
                     not _closed(lows[i + 2])):
@@ -425,7 +432,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 start, det = start - 2, lows[start - 3]
             elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots"):
                 of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
-            elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w):
+            elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w) and \
+                    group[0] in ("person", "animal"):  # (not "Rockets whizzed up": fireworks, no vehicles)
                 det = "some"  # "Guests in their best clothes drifted": a plural with no article opens the sentence
             if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
                 continue
@@ -518,7 +526,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                       w in lx.PERSON_GROUPS) \
                     and sum(1 for x in entities if not x.group and x.since < si and (
                         x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
-                    and not _introduced_as_others(sents, si, i, lows[i]) and not _kin_of_no_one(entities, sents[:si + 1], w):
+                    and not _introduced_as_others(sents, si, i, lows[i]) and \
+                    not _kin_of_no_one(entities, sents[:si + 1], w):
                 # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
                 # the characters, read as "they"
                 continue
@@ -637,11 +646,12 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
 
 
 def _kin_of_no_one(entities: list[Entity], sents: list[list[str]], plural: str) -> bool:
-    """"the parents", "the cousins" when no character is anyone's mother, father or cousin, nor said to be ("Lena
-    and Bo are cousins"): other people (the twins' parents on the touchline), not the characters read as "they"."""
+    """"the parents", "the cousins", "the twins" when no character is anyone's mother, father, cousin or twin, nor
+    said to be ("Lena and Bo are cousins"): other people (the twins' parents on the touchline), not the characters
+    read as "they"."""
     kin = {"parents": lx.KIN_SYNONYMS["mother"] | lx.KIN_SYNONYMS["father"],
            "grandparents": lx.KIN_SYNONYMS["grandmother"] | lx.KIN_SYNONYMS["grandfather"],
-           "cousins": {"cousin"}}.get(plural)
+           "cousins": {"cousin"}, "twins": {"twin"}}.get(plural)
     said = any(t.lower() == plural and any(x.lower() in lx.BE_FORMS for x in toks[max(0, k - 3):k])
                for toks in sents for k, t in enumerate(toks))
     return kin is not None and not said and not any(e.nouns & kin for e in entities if not e.group)

@@ -222,6 +222,8 @@ def group_of(word: str) -> tuple[str, str] | None:
     for lem in getAllLemmas(w, upos="NOUN").get("NOUN", ()):
         if lem != w and lem in ENTITY_NOUNS:
             return ENTITY_NOUNS[lem][0], lem
+        if lem != w and lem in COLLECTIVE_NOUNS and COLLECTIVE_NOUNS[lem] == "person":
+            return "person", lem  # "the two teams clash": both teams, one wide group
     # a regular plural of a WordNet animal noun that lemminflect does not know: "meerkats", "axolotls"
     if not getAllLemmas(w) and w.endswith("s") and ENTITY_NOUNS.get(w[:-1], ("",))[0] == "animal":
         return "animal", w[:-1]
@@ -267,7 +269,9 @@ for _w in ("mama", "papa", "mommy", "mummy", "daddy", "nana", "auntie", "grandad
            "abuelita", "nonna", "nonno", "oma", "opa", "teta", "sitti", "nani", "dadi", "bubbe", "babcia", "jiddo",
            "zayde", "dziadek"):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
-    GENERALISATIONS.setdefault(_w, {_w} | KIN_SYNONYMS.get(_w, set()))  # "Jiddo … her grandfather": the same man
+    GENERALISATIONS.setdefault(_w, {_w})
+for _w, _same in KIN_SYNONYMS.items():  # "Jiddo … her grandfather", "his grandmother … Grandma": the same one
+    GENERALISATIONS[_w] = GENERALISATIONS.get(_w, {_w}) | _same
 
 # Words written before a name that are not part of it ("Chef Ünal", "Old Mr. Haruki", "Captain Rosa").
 TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "

@@ -86,7 +86,7 @@ class PhraseReading:
         # "the fishermen and the farmers … Both teams grabbed the rope": the story's two groups that act as sides
         # (a crowd or an audience watches; it is no side)
         sides = [i for i in seen if self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS]
-        if words[:1] == ["both"] and len(words) > 1 and noun is None and sides:
+        if words[:1] == ["both"] and len(words) > 1 and (noun is None or noun[1] in lx.COLLECTIVE_NOUNS) and sides:
             if len(sides) == 2:
                 return sides
             self.doubt = f"\u201c{' '.join(words)}\u201d could be several groups"

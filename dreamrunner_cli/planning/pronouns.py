@@ -101,6 +101,9 @@ class PronounReading:
             if hit is None:
                 hit = next((e for e in ents if e in cands), None)
             return [hit.id] if hit else [NONE_SUBJECT]
+        if subject and p in self.cur_pronoun_subjects:
+            # "He is tripped by a tall defender, but he jumps back up": the same "he" as the sentence's subject
+            return list(self.cur_pronoun_subjects[p])
         g = "m" if p in ("he", "him", "his", "himself") else "f"
         # he/she: a person of that gender or of unknown gender; an animal or a machine only when the story gave it
         # that gender, or when no person fits.
@@ -113,6 +116,9 @@ class PronounReading:
             # "he" ("Hubert lifts his head … Kipper sits by the gate. He nudges her": Kipper may be he), or when the
             # only one close by is an animal ("a pup called Kelp sits and barks. Then he dives in")
             cands += [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
+        # a named boat or machine when no one else fits ("Wilhelmina is a little red tugboat. Every morning she chugs")
+        cands = cands or [e for e in seen if not e.group and e.kind in ("vehicle", "machine") and e.named and
+                          e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
         named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
         if hit is not None and hit.gender is None and any(e.gender == g and e.id in named_before and e.kind == hit.kind
@@ -129,6 +135,8 @@ class PronounReading:
             return [hit.id] if hit else []
         if hit.gender is None and subject:
             hit.gender = g  # "She rolls…": from now on she is "she"
+        if subject:
+            self.cur_pronoun_subjects[p] = [hit.id]
         return [hit.id]
 
     def _they(self, p: str, seen: list, pos: int | None) -> list[str]:

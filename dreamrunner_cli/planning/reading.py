@@ -54,6 +54,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_chunks: list[Chunk] = []
         self.cur_lows: list[str] = []
         self.cur_possessors: set[str] = set()
+        self.cur_pronoun_subjects: dict[str, list[str]] = {}  # "he" → whom it surely named as a subject here
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
         self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
@@ -74,6 +75,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         mentioned: list[str] = []
         events: list[MotionEvent] = []
         self.cur_chunks, self.cur_lows, self.cur_mentioned = chunks, lows, mentioned
+        self.cur_pronoun_subjects = {}
         # possessors: "Hugo" in "Hugo's mother" (only those that are not named otherwise in the sentence)
         self.cur_possessors = {x for c in chunks if c.kind == "ref" and c.end < len(toks) and toks[c.end] == "'s"
                                for x in c.ids} - set(self._before(None))

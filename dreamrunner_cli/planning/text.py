@@ -215,6 +215,9 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
                 _finite_readings(toks[m + 1]) & {"VBZ", "VBD"} or plural and "VBP" in _finite_readings(toks[m + 1])):
             k = m + 1  # "the nurse beside him | scans": the pronoun is the phrase's, not the verb's subject
             continue
+        if lows[m:m + 2] == ["next", "door"]:
+            k = m + 2  # "Kit and his friend حمزة from next door | built"
+            continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
         elif lows[k] in ("in", "with") and _bare_plural_end(toks, m) is not None:
@@ -286,8 +289,10 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
         tags = _finite_readings(toks[m])
         nxt = lows[m + 1] if m + 1 < len(toks) else ""
         if nxt in lx.PREPOSITIONS and m + 2 < len(toks) and (
-                lows[m + 2] in lx.DETERMINERS | lx.POSSESSIVES | lx.NUMBERS or _cap(toks[m + 2])):
-            nxt = ""  # "walked to the fire station on Thursday": a phrase of place or time, no particle of a verb
+                lows[m + 2] in lx.DETERMINERS | lx.POSSESSIVES | lx.NUMBERS or _cap(toks[m + 2])) or \
+                lows[m + 1:m + 3] in (["one", "after"], ["one", "by"]):
+            nxt = ""  # "walked to the fire station on Thursday", "down the zip line one after another": a phrase of
+            # place, time or manner, no particle or object of a verb
         if m > k + 2 and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | lx.POSSESSIVES and \
                 not _cap(toks[m]) and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
                 (tags & {"VBZ"} or plural and tags & {"VBP"}) and not tags & {"VBD"} and (
