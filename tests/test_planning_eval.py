@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 22)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 23)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -142,13 +142,16 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 22)} | {
     # "two survey robots in the ice storm" (storm read as their verb); "Ash pounces on his sister's tail and she
     # nips his ear" (she is the sister, Sage, not their mother)
     "heldout21": {"callisto_rescue": ["'The mining camp on': robots storm"],
-                  "wolf_pups": ["'Every morning, Ash pounces': mother nip"]}}
+                  "wolf_pups": ["'Every morning, Ash pounces': mother nip"]},
+    # "a barn full of baby goats … A goat called Treacle … the goat that Leontine was feeding": another goat
+    "heldout22": {"goat_yoga": ["'Then the goat that': treacle butt"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout21": {"callisto_rescue": {"s01: robots storming"},
                                         "wolf_pups": {"s01: mother nipping ear"}},
+                          "heldout22": {"goat_yoga": {"s04: treacle butting elbow"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
                                         "ducklings_crossing": {"s01: duck leading"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
@@ -165,8 +168,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout5": ["Zofia pedalled harder and", "Then two small submarines",
                                  "The bowls that the", "He stuffs his cheeks"],
                     "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"],
-                    "heldout7": ["Manon takes pictures of", "The case was found",
-                                 "On the last Saturday"],
+                    "heldout7": ["The case was found", "On the last Saturday"],
                     "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,",
                                  "Both twins stopped at"],
                     "heldout9": ["Near the lakeshore the", "On the stretcher sat", "Tofu climbed into the",
@@ -175,8 +177,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                   "When the truck has"],
                     "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
                                   "A minute later, a"],
-                    "heldout12": ["Behind her came a", "The squirrel, which had",
-                                  "The twins sprang forward", "The crowd of parents"],
+                    "heldout12": ["Behind her came a", "The squirrel, which had", "The twins sprang forward"],
                     # a member of a group ("the taller one smashes"), "the whole bench of teammates"
                     "heldout13": ["The boys return every", "The umpire lifts his"],
                     # "skips with her friend Margot": both skip (a comitative "with" is not read)
@@ -187,7 +188,9 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout18": ['"Nobody move!" Dad shouts,'],
                     "heldout19": ["Just before he reached", "The warden fished it"], "heldout20": [],
                     "heldout21": ["A family of picnickers", "Both crossed the wobbly", "Every morning, Ash pounces",
-                                  "The mining camp on"]}
+                                  "The mining camp on"],
+                    # "came up coughing and spluttering": the coughing is not read
+                    "heldout22": ["Lucas dived down for"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -1196,3 +1196,24 @@ def test_from_next_door_one_after_another_and_plural_teams():
     assert ("teams", "jog") in acts
     acts, ids, _ = reads("The bakers and the fishermen lined up. Both teams pulled hard.")
     assert "teams" not in ids and {("bakers", "pull"), ("fishermen", "pull")} <= acts
+
+
+# Issue 24, round 23 (tuned on heldout22; these sentences are not from any split) ----------------------------------
+
+
+def test_who_after_a_phrase_describing_a_person_and_which_after_a_group():
+    acts, ids, _ = reads("Ines shoots. The ball is caught by the goalie, a short boy in a striped cap, who rolls "
+                         "to his left.")
+    assert "cap" not in ids and ("goalie", "roll") in acts
+    acts, _, _ = reads("Three geese paddle by. Rufus growls at a pair of geese, which honk and flap their wings.")
+    assert {("geese", "honk"), ("geese", "flap")} <= acts
+
+
+def test_a_relative_with_an_adverb_after_its_verb_and_as_if_and_an_adjective_participle():
+    acts, _, _ = reads("Then the pony that Kasia was grooming earlier nudges her arm.")
+    assert ("pony", "nudge") in acts and ("kasia", "groom") in acts
+    acts, ids, _ = reads("A mule waits. The children cheer, and the mule snorts as if he is laughing. Jun ran as if "
+                         "a wolf were chasing him.")
+    assert ("mule", "snort") in acts and ("mule", "laugh") not in acts and "wolf" not in ids
+    acts, _, _ = reads("A robin hops. The robin sings a sweet, trilling tune.")
+    assert ("robin", "sing") in acts and ("robin", "trill") not in acts

@@ -212,6 +212,17 @@ class ChunkReading:
                 head = lows[words[-1]]
                 head = lx.entity_noun(head) or head
                 first = lows[words[0]]
+                if lows[j:j + 1] == ["of"] and (head in lx.QUANTITY_NOUNS or head in lx.COLLECTIVE_NOUNS):
+                    m = j + 1 + (j + 1 < len(toks) and lows[j + 1] in lx.DETERMINERS | lx.POSSESSIVES)
+                    while m < len(toks) and _word(toks[m]) and not _closed(lows[m]) and not any(
+                            x.group and lows[m] in x.nouns for x in self.reg.entities) and m < j + 5:
+                        m += 1
+                    grp = next((x for x in self.reg.entities if x.group and m < len(toks) and lows[m] in x.nouns),
+                               None)
+                    if grp is not None:  # "barks at a pair of swans": the swans
+                        out.append(Chunk("ref", i, m + 1, [grp.id], plural=grp.plural, head=lows[m]))
+                        i = m + 1
+                        continue
                 if w in ("no", "neither"):  # "no flamingo has laughed since": no one acts
                     out.append(Chunk("np", i, j, [], head="nobody"))
                     i = j

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ..schema import Character, ObjectEntity
 from . import lexicon as lx
 from .text import (
+    MODIFIER_PREPS,
     W,
     _appositive_after,
     _article,
@@ -340,6 +341,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
+            if any(lows[x:x + 2] in (["as", "if"], ["as", "though"]) for x in range(max(0, i - 6), i)):
+                continue  # "ran as if a bear were chasing her": no bear
             if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
                     1 for x in entities if x.group and not x.nouns & lx.SPECTATORS) >= 2:
                 continue  # "the fishermen and the farmers … Both teams grabbed the rope": those two groups
@@ -469,11 +472,13 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                            lows[start - 2] not in lx.PREPOSITIONS)) and not (
                 # "mopping outside the ward", "into the ward": one is in or out of a place, not of a person
                 start >= 2 and lows[start - 2] in ("in", "into", "inside", "outside", "through", "onto"))
-            relative = lx.entity_noun(w) and j + 1 < len(toks) and lows[j] == "," and lows[j + 1] in ("which", "who")
+            relative = (lx.entity_noun(w) or group is not None) and j + 1 < len(toks) and lows[j] == "," and \
+                lows[j + 1] in ("which", "who")  # ("a pair of swans, which hiss and flap")
             # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
             relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
                 _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
-                _cap(toks[j + 1]) and j + 2 < len(toks) and _finite_readings(toks[j + 2]))  # "that Noor is leading"
+                _cap(toks[j + 1]) and j + 2 < len(toks) and (_finite_readings(toks[j + 2]) or lows[j + 2] in
+                                                              lx.BE_FORMS | {"has", "had"}))  # "that Noor is leading"
             if not (acts or agent or person or relative or _relative_who(lows, i)):
                 continue
             members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]
@@ -730,7 +735,12 @@ def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
 def _relative_who(lows: list[str], i: int) -> bool:
     """lows[i] is a noun followed by "who" or "whose" ("the center, who sprints", "a boy whose puppy"): a person."""
     j = i + 1 + (i + 1 < len(lows) and lows[i + 1] == ",")
-    return j < len(lows) and lows[j] in ("who", "whose") and lx.is_noun(lows[i])
+    # (not the noun of a phrase describing a person: "the keeper, a tall girl in a padded helmet, who dives")
+    k = i - 1
+    while k > 0 and lows[k] not in MODIFIER_PREPS and lows[k] not in (",", ".", ";") and i - k < 5:
+        k -= 1
+    described = k > 0 and lows[k] in MODIFIER_PREPS and lx.ENTITY_NOUNS.get(lows[k - 1], ("",))[0] == "person"
+    return j < len(lows) and lows[j] in ("who", "whose") and lx.is_noun(lows[i]) and not described
 
 
 def _passive_agent_at(lows: list[str], k: int) -> bool:

@@ -371,7 +371,7 @@ ORDINALS = frozenset("next last other same first second third fourth fifth".spli
 # Place words that can follow a subject before its verb: "the ants below carried seeds".
 PLACE_ADVERBS = frozenset("below above behind beneath nearby outside inside downstairs upstairs overhead".split())
 ADVERBS = frozenset("then also now soon finally suddenly again still just quickly slowly gently together "
-                    "later afterwards afterward meanwhile first next nearby ahead away back home here there "
+                    "later earlier afterwards afterward meanwhile first next nearby ahead away back home here there "
                     "very almost nearly too quietly loudly carefully happily sadly softly proudly eagerly "
                     "sharply low high far outside inside everywhere overhead downstairs upstairs once twice "
                     "always never often sometimes even only already immediately instantly politely calmly "

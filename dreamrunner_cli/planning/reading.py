@@ -17,6 +17,7 @@ from .motions import NONE_SUBJECT, MotionEvent, SceneAnalysis
 from .phrases import PhraseReading
 from .pronouns import PronounReading
 from .text import (
+    MODIFIER_PREPS,
     _cap,
     _finite_readings,
     _word,
@@ -101,6 +102,15 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["in_vp"] = True
                 self.last_verb_at = at_i
                 return at_i + 2  # "bursts out laughing": the laughing is what is seen (read next)
+            clause = next((x for x in range(at_i - 1, -1, -1) if toks[x] in (",", ";")), -1)
+            if any(lows[x:x + 2] in (["as", "if"], ["as", "though"]) for x in range(clause + 1, at_i)):
+                self.handled.add(at_i)
+                return at_i + 1  # "brays as if she is laughing too": how it looks, not what she does
+            if at_i >= 3 and toks[at_i - 1] == "," and lows[at_i - 3] in ("a", "an", "the") and \
+                    lx.is_adjective(lows[at_i - 2]) and at_i + 1 < len(toks) and lx.is_noun(lows[at_i + 1]) and \
+                    "VBG" in _finite_readings(toks[at_i]) and at_i + 1 not in at:
+                self.handled.add(at_i)
+                return at_i + 1  # "sings a slow, humming song": an adjective of the song
             if lows[at_i] in ("soaking", "sopping", "dripping", "freezing", "boiling", "scorching", "piping") and \
                     lows[at_i + 1:at_i + 2] in (["wet"], ["cold"], ["hot"]):
                 self.handled.update((at_i, at_i + 1))
@@ -341,10 +351,16 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     i = v + 1
                     continue
             prev = at.get(i - 1 - (i > 1 and toks[i - 1] == ","), None) if w == "who" else None
+            if w == "which" and toks[i - 1] == ",":  # "barks at a pair of swans, which hiss and flap": the swans
+                prev = next((x for x in chunks if x.end == i - 1 and x.kind == "ref" and all(
+                    self.reg.by_id[y].kind != "person" for y in x.ids)), None)
             if prev is None and w == "who":
                 prev = next((x for x in at.values() if x.end in (i, i - 1) and x.end == (i - (toks[i - 1] == ","))),
                             None) or next((x for x in at.values() if x.end == i and toks[i - 1] == ","), None)
                 # ("by a jolly man named Gus, who leaned out": the chunk holds its closing comma)
+            while prev is not None and prev.kind == "np" and prev.start >= 2 and lows[prev.start - 1] in MODIFIER_PREPS:
+                # "the keeper, a tall girl in a padded helmet, who dives": the one the phrase describes
+                prev = next((x for x in chunks if x.end == prev.start - 1), None)
             if prev is not None and prev.kind == "np" and prev.start >= 2 and toks[prev.start - 1] == ",":
                 named = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
                 prev = named or prev  # "Mochi, a fat grey cat who is napping": Mochi
@@ -358,14 +374,15 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             v = i + 1
             while prev is not None and v + 1 < len(toks) and lows[v] in lx.ADVERBS:
                 v += 1  # "apologises to ちえ, who just laughs"
+            plural = prev is not None and prev.kind == "ref" and any(self.reg.by_id[y].plural for y in prev.ids)
             if prev is not None and prev.kind == "ref" and v < len(toks) and \
-                    _finite_readings(toks[v]) & {"VBZ", "VBD"}:
+                    _finite_readings(toks[v]) & ({"VBZ", "VBD", "VBP"} if plural else {"VBZ", "VBD"}):
                 # "… to the center, who sprints up the field": the one named before "who" does it
                 readings = lx.verb_readings(toks[v])
                 subject = list(prev.ids)
                 state["doubt"], state["fresh"] = None, True
                 self.handled.update(range(i + 1, v))
-                i = emit(v, next(lem for lem, tag in readings if tag in ("VBZ", "VBD")), subject)
+                i = emit(v, next(lem for lem, tag in readings if tag in ("VBZ", "VBD", "VBP")), subject)
                 continue
             if w == "there" and lows[i + 1:i + 2] in (["is"], ["are"], ["was"], ["were"]) and \
                     lows[i + 2:i + 3] and lows[i + 2] in lx.DETERMINERS and self._starts_clause(toks, i):
