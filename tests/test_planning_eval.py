@@ -120,17 +120,15 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 23)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 24)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
-    # a weather balloon that tears loose (WordNet's balloon is an aircraft, which acts), and "a mother duck" whose
-    # description keeps only "duck", so the scorer cannot match it to its label
+    # a weather balloon that tears loose (WordNet's balloon is an aircraft, which acts)
     "heldout11": {"cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
-                                 "'One morning, its oldest': <planner:balloon> tear"],
-                  "ducklings_crossing": ["'Every spring, a mother': <planner:duck> lead"]},
+                                 "'One morning, its oldest': <planner:balloon> tear"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
     # when the rival was never found: a group of its own
     "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
@@ -144,7 +142,11 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 23)} | {
     "heldout21": {"callisto_rescue": ["'The mining camp on': robots storm"],
                   "wolf_pups": ["'Every morning, Ash pounces': mother nip"]},
     # "a barn full of baby goats … A goat called Treacle … the goat that Leontine was feeding": another goat
-    "heldout22": {"goat_yoga": ["'Then the goat that': treacle butt"]}}
+    "heldout22": {"goat_yoga": ["'Then the goat that': treacle butt"]},
+    # "One stubborn ewe" is found, but the scorer matches her to the flock's label by the noun "sheep" she also
+    # answers to (the flock itself, "the sheep", is never found)
+    "heldout23": {"robot_sheepdog": ["'One stubborn ewe breaks': flock bolt",
+                                     "'One stubborn ewe breaks': flock break"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -152,10 +154,10 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout21": {"callisto_rescue": {"s01: robots storming"},
                                         "wolf_pups": {"s01: mother nipping ear"}},
                           "heldout22": {"goat_yoga": {"s04: treacle butting elbow"}},
-                          "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"},
-                                        "ducklings_crossing": {"s01: duck leading"}}}
+                          "heldout23": {"robot_sheepdog": {"s04: ewe breaking away"}},
+                          "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
-                        "heldout11": {"cloud_city": ["balloon"], "ducklings_crossing": ["duck"]},
+                        "heldout11": {"cloud_city": ["balloon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 and heldout17
 # got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
@@ -175,8 +177,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                  "The whole class laughed,"],
                     "heldout10": ["The audience, mostly first", "The door was opened", "翔太 slipped and landed",
                                   "When the truck has"],
-                    "heldout11": ["One morning, its oldest", "Together they built a", "Every spring, a mother",
-                                  "A minute later, a"],
+                    "heldout11": ["One morning, its oldest", "Together they built a", "A minute later, a"],
                     "heldout12": ["Behind her came a", "The squirrel, which had", "The twins sprang forward"],
                     # a member of a group ("the taller one smashes"), "the whole bench of teammates"
                     "heldout13": ["The boys return every", "The umpire lifts his"],
@@ -190,7 +191,9 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout21": ["A family of picnickers", "Both crossed the wobbly", "Every morning, Ash pounces",
                                   "The mining camp on"],
                     # "came up coughing and spluttering": the coughing is not read
-                    "heldout22": ["Lucas dived down for"]}
+                    "heldout22": ["Lucas dived down for"],
+                    "heldout23": ["\u308a\u304f's teammates jump on", "One stubborn ewe breaks", "Dax follows her, beeping",
+                                  "The sheep file through", "At the front, the"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -152,6 +152,9 @@ class Registry:
         n = noun.lower()
         ents = [e for e in self.entities if e.kind != "thing"]  # props are found by _phrase, not as referents
         exact = [e for e in ents if n in e.nouns and (_noun_of(e.description) == n or not e.named)]
+        own = [e for e in exact if not e.group and _noun_of(e.description) == n]
+        if len(exact) > 1 and len(own) == 1:
+            exact = own  # "the ewe": the one ewe, not the flock
         if len(exact) > 1:
             return None
         hits = exact or [e for e in ents if n in e.nouns]
@@ -233,6 +236,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             info["mentions"] += 1
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on") or \
+                    prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
+                    start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
                     prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"
                     prev in lx.PREPOSITIONS and nxt[:1].islower() and _word(nxt) and not _closed(nxt) and
                     nxt not in lx.ADVERBS and not nxt.endswith("ly") and not lx.entity_noun(nxt) and
@@ -372,6 +377,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
             if i + 1 < len(toks) and toks[i + 1] == "'s":
                 continue  # "by the ship's cat": the ship is no agent
+            parent = reg.by_noun(lows[i - 1]) if i > 0 and lows[i - 1] in lx.KINSHIP and lx.entity_noun(w) else None
+            if parent is not None and not parent.group:
+                parent.nouns.add(w)  # "Their mother sniffed the air … the mother bear lay still": the mother
+                if parent.kind == "person" and lx.ENTITY_NOUNS[lx.entity_noun(w)][0] == "animal":
+                    parent.kind, parent.shape = lx.ENTITY_NOUNS[lx.entity_noun(w)]
+                continue
             if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
                     in ("person", "animal") and group is None:
                 continue  # "two wolf pups", "the bear cubs": the noun describes the ones after it
@@ -486,8 +497,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
                 reg = Registry(entities)
                 continue
-            if reg.by_noun(w) is not None:
-                continue
+            same = reg.by_noun(w)
+            if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)):
+                continue  # (but "the flock … One stubborn ewe breaks away": one of them, on her own)
             if det in lx.POSSESSIVES and w in lx.INVERSE_KIN:
                 # "Boonmee and her grandson Danny … His grandmother laughs": the grandmother is Boonmee
                 anchors = [x for x, k in kin if k in lx.INVERSE_KIN[w] and (

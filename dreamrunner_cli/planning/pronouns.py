@@ -121,6 +121,12 @@ class PronounReading:
                           e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
         named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
+        if hit is not None and self.prev_newcomer and hit.id not in self.prev_mentioned and \
+                hit.id not in self._before(pos) and (self.prev_newcomer not in lx.MALE | lx.FEMALE or
+                                                     self.prev_newcomer in (lx.MALE if g == "m" else lx.FEMALE)):
+            # "a small boat chugged upstream with a nurse on board. She scrambled up": the nurse, maybe
+            self.doubt = f"\u201c{p}\u201d could be the {self.prev_newcomer} or {self._call(hit)}"
+            hit = None
         if hit is not None and hit.gender is None and any(e.gender == g and e.id in named_before and e.kind == hit.kind
                                                           for e in cands if e is not hit):
             # "Lina and her grandfather walked. He spread …": the one known to be "he" may be meant as well

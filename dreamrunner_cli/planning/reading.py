@@ -55,6 +55,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_chunks: list[Chunk] = []
         self.cur_lows: list[str] = []
         self.cur_possessors: set[str] = set()
+        self.prev_newcomer: str | None = None  # a person noun the sentence before brought in ("a nurse")
         self.cur_pronoun_subjects: dict[str, list[str]] = {}  # "he" → whom it surely named as a subject here
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
@@ -462,6 +463,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                         c.start >= last_ref and c.head not in lx.TIME_NOUNS and
                                         c.head not in lx.BODY_PARTS and not lx.entity_noun(c.head) and
                                         not lx.group_of(c.head)), None)
+        # someone this sentence brings in who is no character ("a small boat chugged upstream with a nurse on
+        # board"): "She" next may be that one
+        self.prev_newcomer = next((c.head for c in chunks if c.kind == "np" and lows[c.start] in ("a", "an") and
+                                   lx.ENTITY_NOUNS.get(c.head, ("",))[0] == "person"), None)
         # the first singular thing after the last entity ("threw a flat stone low across the water"), for "it" next
         self.prev_singular_thing = next((c.head for c in chunks if c.kind == "np" and not c.plural and
                                          c.start >= last_ref and c.head not in lx.TIME_NOUNS and

@@ -296,7 +296,9 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
         if m > k + 2 and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | lx.POSSESSIVES and \
                 not _cap(toks[m]) and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
                 (tags & {"VBZ"} or plural and tags & {"VBP"}) and not tags & {"VBD"} and (
-                nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or nxt in lx.PARTICLES or nxt in ("and", ",")):
+                nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or
+                # (a plural's present verb needs its object after it: "their snow den in early spring" is a den)
+                not (plural and "VBZ" not in tags) and (nxt in lx.PARTICLES or nxt in ("and", ","))):
             if not any(lows[x] in ("was", "were", "had") or _finite_readings(toks[x]) == {"VBD"}
                        for x in range(m + 1, len(toks))):
                 return m  # (with its object or particle after it, in the present: "stamps their feet and chants")
