@@ -192,8 +192,8 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                   "The mining camp on"],
                     # "came up coughing and spluttering": the coughing is not read
                     "heldout22": ["Lucas dived down for"],
-                    "heldout23": ["\u308a\u304f's teammates jump on", "One stubborn ewe breaks", "Dax follows her, beeping",
-                                  "The sheep file through", "At the front, the"]}
+                    "heldout23": ["\u308a\u304f's teammates jump on", "One stubborn ewe breaks",
+                                  "Dax follows her, beeping", "The sheep file through", "At the front, the"]}
 
 
 @functools.lru_cache(maxsize=None)
