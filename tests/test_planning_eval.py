@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 24)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 25)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -193,7 +193,9 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # "came up coughing and spluttering": the coughing is not read
                     "heldout22": ["Lucas dived down for"],
                     "heldout23": ["\u308a\u304f's teammates jump on", "One stubborn ewe breaks",
-                                  "Dax follows her, beeping", "The sheep file through", "At the front, the"]}
+                                  "Dax follows her, beeping", "The sheep file through", "At the front, the"],
+                    # "husky" is more often an adjective (WordNet's sense counts), so "The huskies" are no one
+                    "heldout24": ["The huskies raced across"]}
 
 
 @functools.lru_cache(maxsize=None)

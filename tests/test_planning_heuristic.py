@@ -1235,3 +1235,14 @@ def test_one_of_a_flock_on_her_own_and_she_after_a_newcomer():
     acts, _, skipped = reads("Ada filled sandbags while Mr. Pike shovelled sand. A truck rumbled up with a doctor "
                              "inside. She jumped down and waved.")
     assert ("ada", "jump") not in acts and any("doctor" in r for r in skipped)
+
+
+# Issue 24, round 25 (tuned on heldout24; these sentences are not from any split) ----------------------------------
+
+
+def test_a_past_known_only_as_a_participle_and_the_sex_of_a_kinship_anchor():
+    acts, _, _ = reads("Odile sanded the plank while Bram fitted the hinges.")
+    assert ("bram", "fit") in acts
+    acts, ids, _ = reads("Samir hung a hammock between two trees. His son Idris held the ropes. Their mother "
+                         "laughed and waved.")
+    assert ("samir", "wave") not in acts and ("mother", "wave") in acts

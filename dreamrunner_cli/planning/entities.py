@@ -316,18 +316,18 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if toks[k].lower() in lx.TOY_MODIFIERS or toks[k].lower() in lx.STATUE_MODIFIERS and
             lx.ENTITY_NOUNS.get(lx.entity_noun(toks[k + 1]) or "", ("",))[0] in ("person", "animal")}
     # "Rosa and her brother Daniel": (Rosa, "brother"): Daniel is Rosa's brother, so "his sister" may be Rosa
-    kin: list[tuple[Entity, str]] = []
+    kin: list[tuple[Entity, str, str]] = []  # (who, kin noun of the other, who's sex from "his"/"her")
     last_named: Entity | None = None  # the last named character before this sentence
     for toks in sents:
         for k in range(len(toks) - 4):
             x = reg.by_name(toks[k]) if _cap(toks[k]) or caseless(toks[k]) else None
             if x is not None and toks[k + 1].lower() == "and" and toks[k + 2].lower() in ("his", "her") and \
                     reg.by_name(toks[k + 4]) is not None:
-                kin.append((x, toks[k + 3].lower()))
+                kin.append((x, toks[k + 3].lower(), "m" if toks[k + 2].lower() == "his" else "f"))
         # "Mr. Adebayo needed eggs. His son Tunde pushed the trolley": Tunde is the son of the one just named
         if last_named is not None and len(toks) > 2 and toks[0].lower() in ("his", "her") and \
                 reg.by_name(toks[2]) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
-            kin.append((last_named, toks[1].lower()))
+            kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
         named_here = [reg.by_name(t) for t in toks if (_cap(t) or caseless(t)) and reg.by_name(t) is not None]
         last_named = named_here[-1] if named_here else last_named
     for si, toks in enumerate(sents):
@@ -502,8 +502,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue  # (but "the flock … One stubborn ewe breaks away": one of them, on her own)
             if det in lx.POSSESSIVES and w in lx.INVERSE_KIN:
                 # "Boonmee and her grandson Danny … His grandmother laughs": the grandmother is Boonmee
-                anchors = [x for x, k in kin if k in lx.INVERSE_KIN[w] and (
-                    x.gender is None or x.gender == ("m" if w in lx.MALE else "f" if w in lx.FEMALE else x.gender))]
+                # (the possessive that brought the pair in tells the anchor's sex: "His daughter Dunya" → he is her
+                # father, so "Their mother" is someone else)
+                sex = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
+                anchors = [x for x, k, g in kin if k in lx.INVERSE_KIN[w] and sex in (None, g) and (
+                    x.gender is None or x.gender == (sex or x.gender))]
                 if len(anchors) == 1:
                     anchors[0].nouns.add(w)
                     continue
