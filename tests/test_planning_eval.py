@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 25)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 26)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -146,7 +146,9 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 25)} | {
     # "One stubborn ewe" is found, but the scorer matches her to the flock's label by the noun "sheep" she also
     # answers to (the flock itself, "the sheep", is never found)
     "heldout23": {"robot_sheepdog": ["'One stubborn ewe breaks': flock bolt",
-                                     "'One stubborn ewe breaks': flock break"]}}
+                                     "'One stubborn ewe breaks': flock break"]},
+    # "Their dog, Sherbet, had slipped into the bedroom ahead of them. He jumped onto the bed": the boy, not the dog
+    "heldout25": {"breakfast_in_bed": ["'He jumped onto the': matteo jump", "'He jumped onto the': matteo lick"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -155,6 +157,7 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                                         "wolf_pups": {"s01: mother nipping ear"}},
                           "heldout22": {"goat_yoga": {"s04: treacle butting elbow"}},
                           "heldout23": {"robot_sheepdog": {"s04: ewe breaking away"}},
+                          "heldout25": {"breakfast_in_bed": {"s03: matteo jumping", "s03: matteo licking face"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
@@ -195,7 +198,9 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout23": ["\u308a\u304f's teammates jump on", "One stubborn ewe breaks",
                                   "Dax follows her, beeping", "The sheep file through", "At the front, the"],
                     # "husky" is more often an adjective (WordNet's sense counts), so "The huskies" are no one
-                    "heldout24": ["The huskies raced across"]}
+                    "heldout24": ["The huskies raced across"],
+                    # "slunk" (no verb to the word list), "even the quietest one, Anneliese", "runs out carrying"
+                    "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"]}
 
 
 @functools.lru_cache(maxsize=None)

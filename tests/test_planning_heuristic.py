@@ -1246,3 +1246,22 @@ def test_a_past_known_only_as_a_participle_and_the_sex_of_a_kinship_anchor():
     acts, ids, _ = reads("Samir hung a hammock between two trees. His son Idris held the ropes. Their mother "
                          "laughed and waved.")
     assert ("samir", "wave") not in acts and ("mother", "wave") in acts
+
+
+# Issue 24, round 26 (tuned on heldout25; these sentences are not from any split) ----------------------------------
+
+
+def test_a_passive_agent_after_at_once_and_a_group_by_the_window():
+    acts, _, _ = reads("The kite drifted down. It was grabbed at once by a shaggy collie.")
+    assert ("collie", "grab") in acts
+    acts, _, _ = reads("Four girls by the door waved their flags.")
+    assert ("girls", "wave") in acts
+
+
+def test_she_after_a_sentence_about_an_owned_animal_and_he_in_a_clause_after_until():
+    acts, _, _ = reads("Lior stood by the gate. Lior's goat, Pepper, trotted out of her pen. She jumped onto the "
+                       "cart and chewed a sack.")
+    assert ("pepper", "jump") in acts and ("lior", "jump") not in acts
+    acts, _, skipped = reads("A dog, Rolo, burst into the room. He jumped onto the sofa and licked Grandpa's ear "
+                             "until he woke up.")
+    assert ("rolo", "wake") not in acts and any("waking" in r for r in skipped)

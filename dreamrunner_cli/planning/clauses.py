@@ -89,7 +89,7 @@ class ClauseReading:
             b += 1
         # "was snatched out of the water by the dog": the agent may follow a phrase of place
         by = next((x for x in range(b, min(len(toks), b + 8)) if lows[x] == "by" or toks[x] in ",;." or
-                   lows[x] in lx.CONJUNCTIONS), None)
+                   lows[x] in lx.CONJUNCTIONS and lows[x - 1:x + 1] != ["at", "once"]), None)  # ("up at once by")
         if by is not None and lows[by] == "by":
             b = by
         a = b + 1

@@ -101,7 +101,8 @@ class PronounReading:
             if hit is None:
                 hit = next((e for e in ents if e in cands), None)
             return [hit.id] if hit else [NONE_SUBJECT]
-        if subject and p in self.cur_pronoun_subjects:
+        after_subordinator = bool(pos) and self.cur_lows[pos - 1] in lx.SUBORDINATORS
+        if subject and p in self.cur_pronoun_subjects and not after_subordinator:
             # "He is tripped by a tall defender, but he jumps back up": the same "he" as the sentence's subject
             return list(self.cur_pronoun_subjects[p])
         g = "m" if p in ("he", "him", "his", "himself") else "f"
@@ -116,11 +117,25 @@ class PronounReading:
             # "he" ("Hubert lifts his head … Kipper sits by the gate. He nudges her": Kipper may be he), or when the
             # only one close by is an animal ("a pup called Kelp sits and barks. Then he dives in")
             cands += [e for e in seen if not e.group and e.kind == "animal" and e.gender is None]
+        if subject and len(self.prev_subject) == 1 and self.prev_subject[0] in self.reg.by_id and not any(
+                self.reg.by_id[x].kind == "person" for x in self.prev_mentioned |
+                (self.prev_possessors - self.prev_subject_owners) if x in self.reg.by_id):
+            # the animal the sentence before was about, with no one else in it but an owner ("Kasimir's rabbit,
+            # Radish, slipped out of her hutch. She hopped over the lawn")
+            last = self.reg.by_id[self.prev_subject[0]]
+            if last.kind == "animal" and not last.group and last.gender in (None, g) and last not in cands and \
+                    last in seen:
+                cands.append(last)
         # a named boat or machine when no one else fits ("Wilhelmina is a little red tugboat. Every morning she chugs")
         cands = cands or [e for e in seen if not e.group and e.kind in ("vehicle", "machine") and e.named and
                           e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
         named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
+        others = [e for e in cands if e is not hit and (e.id in self.cur_possessors or e.id in self.cur_mentioned)]
+        if hit is not None and after_subordinator and others:
+            # "licked Dad's face until he woke up": the dog, or Dad?
+            self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(self._call(e) for e in others)
+            hit = None
         if hit is not None and self.prev_newcomer and hit.id not in self.prev_mentioned and \
                 hit.id not in self._before(pos) and (self.prev_newcomer not in lx.MALE | lx.FEMALE or
                                                      self.prev_newcomer in (lx.MALE if g == "m" else lx.FEMALE)):

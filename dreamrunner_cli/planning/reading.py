@@ -56,6 +56,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_lows: list[str] = []
         self.cur_possessors: set[str] = set()
         self.prev_newcomer: str | None = None  # a person noun the sentence before brought in ("a nurse")
+        self.cur_subject_owners: set[str] = set()  # whose the subject is ("Kasimir's rabbit"), this sentence
+        self.prev_subject_owners: set[str] = set()  # and the sentence before
         self.cur_pronoun_subjects: dict[str, list[str]] = {}  # "he" → whom it surely named as a subject here
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
@@ -78,6 +80,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         events: list[MotionEvent] = []
         self.cur_chunks, self.cur_lows, self.cur_mentioned = chunks, lows, mentioned
         self.cur_pronoun_subjects = {}
+        self.prev_subject_owners, self.cur_subject_owners = self.cur_subject_owners, set()
         # possessors: "Hugo" in "Hugo's mother" (only those that are not named otherwise in the sentence)
         self.cur_possessors = {x for c in chunks if c.kind == "ref" and c.end < len(toks) and toks[c.end] == "'s"
                                for x in c.ids} - set(self._before(None))
@@ -181,6 +184,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 if doubt is None:  # a guessed referent is not in view for the next pronoun ("threw it at him")
                     mentioned += [x for x in ids if x != NONE_SUBJECT]
                 if c.end < len(toks) and toks[c.end] == "'s" and c.end in at:
+                    if not state["in_vp"]:  # (Kasimir, of "Kasimir's rabbit, Radish, slipped out")
+                        self.cur_subject_owners |= set(c.ids)
                     i = c.end  # "Hugo's mother called": the possessed phrase is the subject
                     continue
                 # Coordinated subjects: "Ünal and Lía", "Noor and her twin sister Aisha", "Maren, Linus and Idris".

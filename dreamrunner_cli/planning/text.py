@@ -185,7 +185,7 @@ def _appositive_after(toks: list[str], i: int) -> bool:
 
 # Prepositions of a phrase that describes a noun: "a baker in the next boat", "an old man with a cane".
 MODIFIER_PREPS = frozenset("in on with from at of near under beside behind inside outside above below without along "
-                           "across around among beneath".split())
+                           "across around among beneath by".split())  # ("Three kids by the window unrolled")
 
 
 def _bare_plural_end(toks: list[str], m: int) -> int | None:

@@ -92,14 +92,14 @@ def _match_entities(labelled: dict, reg) -> tuple[dict[str, str], list[str]]:
         names = {_norm(n) for n in spec.get("names", [])} | {_norm(lid)}
         # exact surface first ("the Year Two children from Meadowbank Primary": the planner's "the Year Two
         # children", a group the story names); then an unnamed planner entity whose noun is the label's head noun
-        phrases = names | {re.split(r" (?:of|from|in|at|on|with|near) ", n)[0] for n in names if n}
+        phrases = names | {re.split(r" (?:of|from|in|at|on|with|near|by) ", n)[0] for n in names if n}
         hit = next((e for e in reg.entities if e.id not in to_label and phrases & _surfaces(e)), None)
         if hit is None:  # "the research airship Tsubame": the planner's entity named Tsubame
             hit = next((e for e in reg.entities if e.id not in to_label and e.named and any(
                 n.split()[-1] in {_norm(x) for x in e.names} for n in names if n)), None)
         if hit is None:
             # "owner of the beach café": owner; "the team from Riverside": team
-            heads = {re.split(r" (?:of|from|in|at|on|with|near) ", n)[0].split()[-1] for n in names if n}
+            heads = {re.split(r" (?:of|from|in|at|on|with|near|by) ", n)[0].split()[-1] for n in names if n}
             hit = next((e for e in reg.entities if e.id not in to_label and not e.named and heads & e.nouns), None)
         if hit is None:
             unfound.append(lid)
