@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout18 gave the
 # last held-out figure in docs/planning.md (scored once with round 18's rules, heldout18/SCORED.txt); one rule was
 # written on it since ("the three judges" after "three kids"), so it is held here like the others.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 26)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 27)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -148,7 +148,11 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 26)} | {
     "heldout23": {"robot_sheepdog": ["'One stubborn ewe breaks': flock bolt",
                                      "'One stubborn ewe breaks': flock break"]},
     # "Their dog, Sherbet, had slipped into the bedroom ahead of them. He jumped onto the bed": the boy, not the dog
-    "heldout25": {"breakfast_in_bed": ["'He jumped onto the': matteo jump", "'He jumped onto the': matteo lick"]}}
+    "heldout25": {"breakfast_in_bed": ["'He jumped onto the': matteo jump", "'He jumped onto the': matteo lick"]},
+    # "sorted out the edge pieces" (pieces read as a verb); "a balloon bursts" (WordNet's balloon is an aircraft;
+    # heldout4's hot-air balloon does act, so the word list keeps it)
+    "heldout26": {"jigsaw_evening": ["'Her brother Cedric sorted': cedric piece"],
+                  "water_fight": ["'The twins throw first,': <planner:balloon> burst"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -158,10 +162,13 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout22": {"goat_yoga": {"s04: treacle butting elbow"}},
                           "heldout23": {"robot_sheepdog": {"s04: ewe breaking away"}},
                           "heldout25": {"breakfast_in_bed": {"s03: matteo jumping", "s03: matteo licking face"}},
+                          "heldout26": {"jigsaw_evening": {"s01: cedric piecing"},
+                                        "water_fight": {"s03: balloon bursting"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
-                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]}}
+                        "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
+                        "heldout26": {"water_fight": ["balloon"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 and heldout17
 # got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
 MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82}
@@ -200,7 +207,9 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # "husky" is more often an adjective (WordNet's sense counts), so "The huskies" are no one
                     "heldout24": ["The huskies raced across"],
                     # "slunk" (no verb to the word list), "even the quietest one, Anneliese", "runs out carrying"
-                    "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"]}
+                    "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"],
+                    "heldout26": ["Her brother Cedric sorted", "The twins throw first,", "They shriek and run",
+                                  "Around midnight the robots"]}
 
 
 @functools.lru_cache(maxsize=None)

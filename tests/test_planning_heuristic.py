@@ -1265,3 +1265,20 @@ def test_she_after_a_sentence_about_an_owned_animal_and_he_in_a_clause_after_unt
     acts, _, skipped = reads("A dog, Rolo, burst into the room. He jumped onto the sofa and licked Grandpa's ear "
                              "until he woke up.")
     assert ("rolo", "wake") not in acts and any("waking" in r for r in skipped)
+
+
+# Issue 24, round 27 (tuned on heldout26; these sentences are not from any split) ----------------------------------
+
+
+def test_a_flock_of_birds_the_word_lists_do_not_know_and_an_object_relative_after_a_comma():
+    acts, ids, _ = reads("Tembo wakes. A flock of sunbirds lands on the branch, and they chirp.")
+    assert {("flock", "land"), ("flock", "chirp")} <= acts and ("tembo", "chirp") not in acts
+    acts, _, _ = reads("Aiko and Ren hiked up. At the top they sat by the flag, which Ren had tied to a pole.")
+    assert ("ren", "tie") in acts and ("aiko", "tie") not in acts
+
+
+def test_knees_are_no_verb_and_that_she_had_been_walking():
+    acts, _, _ = reads("Uma dropped her ring. She searched the lawn on her hands and knees.")
+    assert not any(v == "knee" for _, v in acts)
+    acts, ids, _ = reads("Greta waved. The pony that she had been leading trotted off and grazed.")
+    assert {("pony", "trot"), ("pony", "graze")} <= acts

@@ -223,6 +223,13 @@ class ChunkReading:
                         out.append(Chunk("ref", i, m + 1, [grp.id], plural=grp.plural, head=lows[m]))
                         i = m + 1
                         continue
+                    own = next((x for x in self.reg.entities if x.group and head in x.nouns), None)
+                    if own is not None and j + 1 < len(toks) and lows[j + 1].endswith("s") and \
+                            not lx.is_known_word(lows[j + 1]) and not lx.group_of(lows[j + 1]):
+                        # "A flock of oxpeckers lands": the flock the story found
+                        out.append(Chunk("ref", i, j + 2, [own.id], plural=own.plural, head=head))
+                        i = j + 2
+                        continue
                 if w in ("no", "neither"):  # "no flamingo has laughed since": no one acts
                     out.append(Chunk("np", i, j, [], head="nobody"))
                     i = j

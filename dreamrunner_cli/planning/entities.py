@@ -386,7 +386,14 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
                     in ("person", "animal") and group is None:
                 continue  # "two wolf pups", "the bear cubs": the noun describes the ones after it
-            if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and (
+            if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 3 < len(toks) and \
+                    lows[i + 2].endswith("s") and not lx.is_known_word(lows[i + 2]) and \
+                    not lx.group_of(lows[i + 2]) and \
+                    _finite_readings(toks[i + 3]) & {"VBZ", "VBD"}:
+                j_of = i + 3  # "A flock of oxpeckers lands": the flock, whatever oxpeckers are
+            else:
+                j_of = None
+            if j_of is None and w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and (
                     lx.group_of(lows[i + 2]) or i + 3 < len(toks) and lx.group_of(lows[i + 3]) and
                     not _closed(lows[i + 2])):
                 continue  # "a group of schoolchildren": the group is found by its members' noun
@@ -403,7 +410,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
                 reg = Registry(entities)
                 continue
-            j = pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
+            j = j_of or pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
             if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
                 continue  # "A girl in a yellow coat, Tova, looks": the noun describes the name
             inserted = interrupter(toks, j, plural=group is not None)
@@ -488,8 +495,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
             relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
                 _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
-                _cap(toks[j + 1]) and j + 2 < len(toks) and (_finite_readings(toks[j + 2]) or lows[j + 2] in
-                                                              lx.BE_FORMS | {"has", "had"}))  # "that Noor is leading"
+                (_cap(toks[j + 1]) or lows[j + 1] in ("he", "she", "they")) and j + 2 < len(toks) and (
+                    _finite_readings(toks[j + 2]) or lows[j + 2] in lx.BE_FORMS | {"has", "had"}))  # "that Noor is
+            # leading", "The dog that she had been walking leapt"
             if not (acts or agent or person or relative or _relative_who(lows, i)):
                 continue
             members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]

@@ -411,7 +411,7 @@ TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down
                                 ("roll", "out"), ("lift", "up"), ("help", "up")})
 # Nouns that are far more often nouns than verbs, even where a verb could stand: "goes to bed".
 NOUN_FIRST = frozenset("bed school town work home water light time way hand face eye part side place end "
-                       "top back night day morning evening".split())
+                       "top back night day morning evening knees".split())  # ("on her hands and knees")
 # Layout category per verb: loco travels sideways, fly/swim travel higher/lower, climb rises, jump bobs,
 # sit/lie are lower boxes; anything else acts in place.
 CATEGORIES: dict[str, str] = {}

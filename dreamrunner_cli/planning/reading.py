@@ -318,6 +318,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         named.end + 1)
                 continue
             obj = next((x for x in chunks if x.end == i), None) if w in ("that", "which", "who") else None
+            if obj is None and w == "which" and toks[i - 1] == "," and i + 1 in at and \
+                    at[i + 1].kind in ("ref", "pron"):
+                obj = next((x for x in chunks if x.end == i - 1), None)  # ", which Sunita had strapped": Sunita's
             if obj is not None and obj.kind == "np" and obj.start >= 2 and toks[obj.start - 1] == ",":
                 # "Mochi, a fat grey cat who is napping": the apposition's relative clause is Mochi's
                 obj = next((x for x in chunks if x.end == obj.start - 1 and x.kind == "ref"), None) or obj
