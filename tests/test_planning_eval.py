@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 27: the held-out splits are tuning splits once scored (their rules were written on them); the
-# planner must give no wrong action on them either, nor invent an entity (the known ones below). heldout27 gave the
-# last held-out figure in docs/planning.md (scored once with round 27's rules, heldout27/SCORED.txt); no rule has
-# been written on it, so it is not held here: a new round writes a new split first, scores it once, then adds it.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 27)} | {
+# Issue 24, rounds 4 to 28: the held-out splits are tuning splits once scored (their rules were written on them); the
+# planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
+# figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
+# scores it once, then adds it here.
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 28)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -209,7 +209,7 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # "slunk" (no verb to the word list), "even the quietest one, Anneliese", "runs out carrying"
                     "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"],
                     "heldout26": ["Her brother Cedric sorted", "The twins throw first,", "They shriek and run",
-                                  "Around midnight the robots"]}
+                                  "Around midnight the robots"], "heldout27": []}
 
 
 @functools.lru_cache(maxsize=None)

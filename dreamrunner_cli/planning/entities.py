@@ -500,6 +500,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             # leading", "The dog that she had been walking leapt"
             if not (acts or agent or person or relative or _relative_who(lows, i)):
                 continue
+            whole = [x for x in entities if x.group and lx.MATES.get(w) in x.nouns]
+            if len(whole) == 1:
+                whole[0].nouns.add(w)  # "Class 4B … Her classmates burst out laughing": the class
+                reg = Registry(entities)
+                continue
             members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]
             if det == "the" and len(members) == 1:
                 members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
