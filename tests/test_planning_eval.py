@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 28)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 29)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -152,7 +152,12 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 28)} | {
     # "sorted out the edge pieces" (pieces read as a verb); "a balloon bursts" (WordNet's balloon is an aircraft;
     # heldout4's hot-air balloon does act, so the word list keeps it)
     "heldout26": {"jigsaw_evening": ["'Her brother Cedric sorted': cedric piece"],
-                  "water_fight": ["'The twins throw first,': <planner:balloon> burst"]}}
+                  "water_fight": ["'The twins throw first,': <planner:balloon> burst"]},
+    # "pulled aboard by Tobin and a woman from the crew named Sunniva" (a name after a phrase), "This time she ate it"
+    # (the cat, not the gull), "She pats it with her paw" (the cat, not Ottoline)
+    "heldout28": {"lifeboat_launch": ["'He is pulled aboard': <planner:woman> pull"],
+                  "sandwich_thief": ["'This time she ate': gull eat"],
+                  "yarn_kitten": ["'She pats it with': ottoline pat"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -164,14 +169,18 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout25": {"breakfast_in_bed": {"s03: matteo jumping", "s03: matteo licking face"}},
                           "heldout26": {"jigsaw_evening": {"s01: cedric piecing"},
                                         "water_fight": {"s03: balloon bursting"}},
+                          "heldout28": {"lifeboat_launch": {"s04: woman pulling"},
+                                        "sandwich_thief": {"s05: gull eating"},
+                                        "yarn_kitten": {"s02: ottoline patting"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
-                        "heldout26": {"water_fight": ["balloon"]}}
-# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10 and heldout17
-# got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%): the floor keeps them from falling back
-MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82}
+                        "heldout26": {"water_fight": ["balloon"]}, "heldout28": {"lifeboat_launch": ["woman"]}}
+# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10, heldout17 and
+# heldout28 got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%, 166/197 = 84.3%): the floor keeps them
+# from falling back
+MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong action above (KNOWN_WRONG)
                     "heldout1": ["Omar, who cannot stop"],
@@ -209,7 +218,8 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # "slunk" (no verb to the word list), "even the quietest one, Anneliese", "runs out carrying"
                     "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"],
                     "heldout26": ["Her brother Cedric sorted", "The twins throw first,", "They shriek and run",
-                                  "Around midnight the robots"], "heldout27": []}
+                                  "Around midnight the robots"], "heldout27": [],
+                    "heldout28": ["Then it cheers, because", "This time she ate"]}
 
 
 @functools.lru_cache(maxsize=None)

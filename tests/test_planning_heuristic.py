@@ -1291,3 +1291,14 @@ def test_her_classmates_are_the_class_the_story_has():
     acts, ids, _ = reads("Class 2C lined up for lunch. The smallest pupil, a boy called Ivo, tripped. His classmates "
                          "giggled.")
     assert "classmates" not in ids and any(v == "giggle" and w != "ivo" for w, v in acts)
+
+
+# Issue 24, round 29 (tuned on heldout28; these sentences are not from any split) ----------------------------------
+
+
+def test_a_colour_tells_two_of_a_kind_apart_and_a_batter_let_rest_is_no_one():
+    acts, _, _ = reads("A brown hen pecked at the corn, and a white hen flapped onto the fence. The white hen "
+                       "clucked.")
+    assert ("hen", "cluck") not in acts
+    acts, ids, _ = reads("Omar whisks the eggs and flour and lets the batter rest.")
+    assert "batter" not in ids and not any(v == "rest" for _, v in acts)

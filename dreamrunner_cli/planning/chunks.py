@@ -264,6 +264,9 @@ class ChunkReading:
                     e = None  # "the rubber duck" is a toy, not the duck
                 ranked = [lows[x] for x in words if lows[x] in lx.ORDINALS - {"next", "same"} or
                           lows[x].endswith("est") and lx.is_adjective(lows[x])]
+                colours = {lows[x] for x in words if lows[x] in lx.COLOURS}
+                if e is not None and colours and (set(e.description.lower().split()) & lx.COLOURS) - colours:
+                    e = None  # "a black goat … The white goat pushed back": another goat
                 if e is not None and ranked and not set(ranked) <= set(e.description.lower().split()) and not (
                         j < len(toks) and toks[j] == ","):  # (an apposition names it: "The smallest cricket, …")
                     e = None  # "the biggest monkey … the smallest monkey": another one

@@ -279,6 +279,11 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
         if any(key in x.names for x in entities):
             continue  # "Dr. Tavita Faleolo … Dr. Faleolo": her surname, not someone else
+        titled = [x for x in entities if any(" " in n and n.split()[-1] == key and n.split()[0] in
+                                             lx.TITLES | lx.KINSHIP for n in x.names)]
+        if len(titled) == 1:
+            titled[0].names.add(key)  # "Uncle Ferdinand … Ferdinand and Quentin cheered": the uncle
+            continue
         name = " ".join(info["title"] + [w for w in words if w not in info["title"]])
         e = Entity(id="", name=name, description=info["desc"] or name, named=True, first=order,
                    since=info["first"][0])
@@ -510,6 +515,9 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
                 reg = Registry(entities)
                 continue
+            if start >= 2 and lx.verb_lemma(lows[start - 2]) in ("let", "make", "help", "watch") and \
+                    w not in lx.HAND_NOUNS and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and reg.by_noun(w) is None:
+                continue  # "lets the batter rest": a word-list person let do something may be a thing
             same = reg.by_noun(w)
             if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)):
                 continue  # (but "the flock … One stubborn ewe breaks away": one of them, on her own)

@@ -204,6 +204,9 @@ INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra
 INSTITUTION_MEMBERS = {"class": {"children", "kids", "pupils", "students"}, "crew": {"rowers", "sailors"},
                        "team": {"players"}, "choir": {"singers"}, "orchestra": {"musicians", "players"},
                        "troop": {"scouts"}, "squad": {"players", "soldiers"}}
+# Colours that tell two of a kind apart: "a black goat … a white goat"
+COLOURS = frozenset("black white brown grey gray red blue green yellow orange pink purple golden ginger silver "
+                    "spotted striped tabby".split())
 # "her classmates" when the story has a class: the class (the one whose member she is)
 MATES = {"classmates": "class", "teammates": "team", "bandmates": "band", "crewmates": "crew", "shipmates": "crew"}
 RELATIONAL_GROUPS = frozenset("friends siblings sisters brothers twins pair couple companions partners two three both "
