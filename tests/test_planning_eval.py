@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 29)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 30)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -157,7 +157,9 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 29)} | {
     # (the cat, not the gull), "She pats it with her paw" (the cat, not Ottoline)
     "heldout28": {"lifeboat_launch": ["'He is pulled aboard': <planner:woman> pull"],
                   "sandwich_thief": ["'This time she ate': gull eat"],
-                  "yarn_kitten": ["'She pats it with': ottoline pat"]}}
+                  "yarn_kitten": ["'She pats it with': ottoline pat"]},
+    # "both wrestlers crash" after the two named wrestlers: a group of its own
+    "heldout29": {"sumo_tournament": ["'The referee lifts his': <planner:wrestlers> crash"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -172,11 +174,13 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout28": {"lifeboat_launch": {"s04: woman pulling"},
                                         "sandwich_thief": {"s05: gull eating"},
                                         "yarn_kitten": {"s02: ottoline patting"}},
+                          "heldout29": {"sumo_tournament": {"s03: wrestlers crashing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
-                        "heldout26": {"water_fight": ["balloon"]}, "heldout28": {"lifeboat_launch": ["woman"]}}
+                        "heldout26": {"water_fight": ["balloon"]}, "heldout28": {"lifeboat_launch": ["woman"]},
+                        "heldout29": {"sumo_tournament": ["wrestlers"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10, heldout17 and
 # heldout28 got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%, 166/197 = 84.3%): the floor keeps them
 # from falling back
@@ -219,7 +223,8 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"],
                     "heldout26": ["Her brother Cedric sorted", "The twins throw first,", "They shriek and run",
                                   "Around midnight the robots"], "heldout27": [],
-                    "heldout28": ["Then it cheers, because", "This time she ate"]}
+                    "heldout28": ["Then it cheers, because", "This time she ate"],
+                    "heldout29": ["When the tide went", "Before closing time, the", "The referee lifts his"]}
 
 
 @functools.lru_cache(maxsize=None)

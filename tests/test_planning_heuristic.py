@@ -1302,3 +1302,11 @@ def test_a_colour_tells_two_of_a_kind_apart_and_a_batter_let_rest_is_no_one():
     assert ("hen", "cluck") not in acts
     acts, ids, _ = reads("Omar whisks the eggs and flour and lets the batter rest.")
     assert "batter" not in ids and not any(v == "rest" for _, v in acts)
+
+
+# Issue 24, after round 29 (heldout29 showed it; not yet judged on a new held-out split) ----------------------------
+
+
+def test_a_plural_toy_makes_its_singular_a_toy_too():
+    acts, ids, _ = reads("Pia and Jonah folded paper boats. Jonah's boat drifted across the pond and sank.")
+    assert "boat" not in ids and not any(v in ("drift", "sink") for _, v in acts)

@@ -317,9 +317,10 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                     _set_kind(e, lx.entity_noun(kind[1]))
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb. A noun the
     # story introduces as a toy or a figure ("a paper boat", "his rubber duck") stays a thing: "the boat" too.
-    toys = {lx.entity_noun(toks[k + 1]) for toks in sents for k in range(len(toks) - 1)
+    toys = {lx.entity_noun(_singular(toks[k + 1])) for toks in sents for k in range(len(toks) - 1)
             if toks[k].lower() in lx.TOY_MODIFIERS or toks[k].lower() in lx.STATUE_MODIFIERS and
-            lx.ENTITY_NOUNS.get(lx.entity_noun(toks[k + 1]) or "", ("",))[0] in ("person", "animal")}
+            lx.ENTITY_NOUNS.get(lx.entity_noun(_singular(toks[k + 1])) or "", ("",))[0] in ("person", "animal")}
+    toys.discard(None)  # ("folded paper planes … Bunty's plane glided": the plane is a toy, as "a paper plane" is)
     # "Rosa and her brother Daniel": (Rosa, "brother"): Daniel is Rosa's brother, so "his sister" may be Rosa
     kin: list[tuple[Entity, str, str]] = []  # (who, kin noun of the other, who's sex from "his"/"her")
     last_named: Entity | None = None  # the last named character before this sentence
@@ -684,6 +685,12 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
                     c > 0 and (lows[c - 1] in lx.BE_FORMS or lows[c - 1] in lx.DETERMINERS | lx.POSSESSIVES)):
                 return True
     return False
+
+
+def _singular(word: str) -> str:
+    """The singular of a plural noun ("planes" → "plane"); the word itself otherwise."""
+    group = lx.group_of(word)
+    return group[1] if group is not None and lx.is_plural_noun(word) else word
 
 
 def _kin_of_no_one(entities: list[Entity], sents: list[list[str]], plural: str) -> bool:
