@@ -20,6 +20,7 @@ from .text import (
     _word,
     ascii_slug,
     caseless,
+    in_as_if_clause,
     interrupter,
     pp_end,
     sentences,
@@ -352,7 +353,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
                 continue
-            if any(lows[x:x + 2] in (["as", "if"], ["as", "though"]) for x in range(max(0, i - 6), i)):
+            if in_as_if_clause(toks, i):
                 continue  # "ran as if a bear were chasing her": no bear
             if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
                     1 for x in entities if x.group and not x.nouns & lx.SPECTATORS) >= 2:

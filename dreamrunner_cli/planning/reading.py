@@ -21,6 +21,7 @@ from .text import (
     _cap,
     _finite_readings,
     _word,
+    in_as_if_clause,
     interrupter,
     lemma,
     pp_end,
@@ -106,8 +107,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["in_vp"] = True
                 self.last_verb_at = at_i
                 return at_i + 2  # "bursts out laughing": the laughing is what is seen (read next)
-            clause = next((x for x in range(at_i - 1, -1, -1) if toks[x] in (",", ";")), -1)
-            if any(lows[x:x + 2] in (["as", "if"], ["as", "though"]) for x in range(clause + 1, at_i)):
+            if in_as_if_clause(toks, at_i):
                 self.handled.add(at_i)
                 return at_i + 1  # "brays as if she is laughing too": how it looks, not what she does
             if at_i >= 3 and toks[at_i - 1] == "," and lows[at_i - 3] in ("a", "an", "the") and \

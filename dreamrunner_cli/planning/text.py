@@ -274,6 +274,14 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     return (participle or None), close + 1
 
 
+def in_as_if_clause(toks: list[str], i: int) -> bool:
+    """Is toks[i] inside an "as if" / "as though" clause ("brays as if she is laughing", "ran as if a bear were
+    chasing her")? Such a clause says how something looks: no one in it acts, and it brings in no one."""
+    lows = [t.lower() for t in toks]
+    start = next((x for x in range(i - 1, -1, -1) if toks[x] in (",", ";")), -1)
+    return any(lows[x:x + 2] in (["as", "if"], ["as", "though"]) for x in range(start + 1, i))
+
+
 def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
     """toks[k] after a subject is a past participle describing it, and the subject's own verb, in the present, follows
     its phrase: "The crowd packed into the gym | stamps their feet" → the index of "stamps". ``k`` otherwise."""
