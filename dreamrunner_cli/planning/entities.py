@@ -162,12 +162,47 @@ class Registry:
         return hits[0] if len(hits) >= 1 else None
 
 
+class _Found:
+    """The entities found so far, in order of first mention, and a registry over the same list."""
+
+    def __init__(self, entities: list[Entity]):
+        self.entities = entities
+        self.reg = Registry(entities)
+        self.order = len(entities)  # first mentions counted, including any an entity later merged away
+
+    def add(self, e: Entity) -> None:
+        e.first, self.order = self.order, self.order + 1
+        self.entities.append(e)
+
+
 def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     """Find every acting entity of the story (see the module docstring). ``texts`` are the scenes' texts."""
-    entities: list[Entity] = [entity_from_character(c, i) for i, c in enumerate(declared)]
-    reg = Registry(entities)
+    found = _Found([entity_from_character(c, i) for i, c in enumerate(declared)])
     sents = [tokens(without_speech(s)) for t in texts for s in sentences(t)]  # "Hey!" is no name
     # 1. Names: capitalised words that are not function words, places or sentence-initial common words.
+    mid_caps = _names_written_mid_sentence(sents)
+    _add_named(found, _name_candidates(sents, found.reg, mid_caps), mid_caps)
+    _kinds_of_listed_names(sents, found.reg)
+    # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
+    toys = _toy_nouns(sents)
+    kin = _kin_pairs(sents, found.reg)
+    for si, toks in enumerate(sents):
+        for i in range(len(toks)):
+            m = _noun_at(found, sents, si, i)
+            if m is None or not _in_its_phrase(found, sents, m) or not _with_determiner(found, m, toys) or \
+                    not _acts(m):
+                continue
+            if not _already_found(found, sents, m, kin):
+                _add_unnamed(found, m)
+    # 3. Ids: the declared ones, then readable ASCII slugs, unique.
+    _assign_ids(found.entities)
+    return Registry(found.entities)
+
+
+def _names_written_mid_sentence(sents: list[list[str]]) -> set[str]:
+    """Lower-case words the story capitalises where a name would be: inside a sentence, or a known word that only
+    ever starts sentences but acts there twice."""
+
     mid_caps: set[str] = set()
     for toks in sents:
         for i, t in enumerate(toks):
@@ -187,8 +222,13 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                                                                        _cap(toks[2]) and toks[2].lower() in mid_caps)):
             initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + (2 if _kind_cue(toks, 0, 1)[0] else 1)
     mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.group_of(w)}
+    return mid_caps
+
+
+def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) -> dict[str, dict]:
+    """Runs of capitalised words that may be names, by their first word (lower case), with what the story says
+    around them: mentions, after a place preposition, followed by a verb, a kind cue, a title."""
     candidates: dict[str, dict] = {}  # first name token (lower) → info
-    order = len(entities)
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for start, end in _name_runs(toks):
@@ -257,6 +297,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 info["kind"], info["desc"] = kind_noun, desc
             if title and not info["title"]:
                 info["title"] = title
+    return candidates
+
+
+def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -> None:
+    """The candidates that are names of characters, as entities (or as more names of one already found)."""
+    entities = found.entities
     for key, info in sorted(candidates.items(), key=lambda kv: kv[1]["first"]):
         if info["mentions"] == info["after_place_prep"]:
             continue  # "to Lisbon": a place
@@ -286,9 +332,8 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             titled[0].names.add(key)  # "Uncle Ferdinand … Ferdinand and Quentin cheered": the uncle
             continue
         name = " ".join(info["title"] + [w for w in words if w not in info["title"]])
-        e = Entity(id="", name=name, description=info["desc"] or name, named=True, first=order,
+        e = Entity(id="", name=name, description=info["desc"] or name, named=True,
                    since=info["first"][0])
-        order += 1
         e.names = {key} if " " in key else {w.lower() for w in words}
         noun = info["kind"] or next((t.lower() for t in info["title"] if t.lower() in lx.ENTITY_NOUNS), None)
         if " " in key:  # "Mama Bear" is a bear
@@ -301,9 +346,12 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 e.nouns.add(t.lower())
             if e.gender is None and t.lower() in lx.MALE | lx.FEMALE:
                 e.gender = "m" if t.lower() in lx.MALE else "f"
-        entities.append(e)
-    reg = Registry(entities)
-    # "their two alpacas, Pudding and Clove,", "two wolf pups named Ash and Sage": each listed name is one of them
+        found.add(e)
+
+
+def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
+    """"their two alpacas, Pudding and Clove,", "two wolf pups named Ash and Sage": each listed name is one of
+    them."""
     for toks in sents:
         for k in range(len(toks) - 2):
             kind = lx.group_of(toks[k].lower()) if toks[k + 1] == "," or toks[k + 1].lower() in (
@@ -316,13 +364,21 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 e = reg.by_name(t) if _cap(t) else None
                 if e is not None and not e.nouns:
                     _set_kind(e, lx.entity_noun(kind[1]))
-    # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb. A noun the
-    # story introduces as a toy or a figure ("a paper boat", "his rubber duck") stays a thing: "the boat" too.
+
+
+def _toy_nouns(sents: list[list[str]]) -> set[str]:
+    """Nouns the story introduces as a toy or a figure ("a paper boat", "his rubber duck"): "the boat" stays a
+    thing too."""
     toys = {lx.entity_noun(_singular(toks[k + 1])) for toks in sents for k in range(len(toks) - 1)
             if toks[k].lower() in lx.TOY_MODIFIERS or toks[k].lower() in lx.STATUE_MODIFIERS and
             lx.ENTITY_NOUNS.get(lx.entity_noun(_singular(toks[k + 1])) or "", ("",))[0] in ("person", "animal")}
     toys.discard(None)  # ("folded paper planes … Bunty's plane glided": the plane is a toy, as "a paper plane" is)
-    # "Rosa and her brother Daniel": (Rosa, "brother"): Daniel is Rosa's brother, so "his sister" may be Rosa
+    return toys
+
+
+def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str, str]]:
+    """"Rosa and her brother Daniel" → (Rosa, "brother", "f"): Daniel is Rosa's brother, so "his sister" may be
+    Rosa. Each pair is (who, kin noun of the other, who's sex from "his"/"her")."""
     kin: list[tuple[Entity, str, str]] = []  # (who, kin noun of the other, who's sex from "his"/"her")
     last_named: Entity | None = None  # the last named character before this sentence
     for toks in sents:
@@ -337,283 +393,339 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
         named_here = [reg.by_name(t) for t in toks if (_cap(t) or caseless(t)) and reg.by_name(t) is not None]
         last_named = named_here[-1] if named_here else last_named
-    for si, toks in enumerate(sents):
-        lows = [t.lower() for t in toks]
-        for i, w in enumerate(lows):
-            named_group = _cap(toks[i]) and w in lx.COLLECTIVE_NOUNS and i + 1 < len(toks) and \
-                (_cap(toks[i + 1]) or toks[i + 1][:1].isdigit())  # "Class 4B planted six trees"
-            if _cap(toks[i]) and i > 0 and not named_group:
-                continue
-            group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
-            if group is not None and _counted_as_two(lows, i) and sum(
-                    1 for x in entities if not x.group and (x.named or x.since < si) and group[1] in x.nouns) + \
-                    _listed_after(sents, w) >= 2:
-                # "their two alpacas, Pudding and Clove … both alpacas roll", "the pelican … the kingfisher … the two
-                # birds": the two, read as "they"
-                continue
-            if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
-                continue
-            if in_as_if_clause(toks, i):
-                continue  # "ran as if a bear were chasing her": no bear
-            if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
-                    1 for x in entities if x.group and not x.nouns & lx.SPECTATORS) >= 2:
-                continue  # "the fishermen and the farmers … Both teams grabbed the rope": those two groups
-            named_as = _group_name(reg, toks, i) if group is not None and not named_group else None
-            if named_as is not None:
-                # "The Kaur twins", "The Harwick crew", "The Year Two children": a group the story names, not the
-                # characters read as "they", nor another crew
-                if not any(named_as in x.names for x in entities):
-                    e = Entity(id="", name="", description="the " + named_as, named=True, first=order, since=si)
-                    order += 1
-                    make_group(e, w)
-                    e.names = {named_as}
-                    entities.append(e)
-                    reg = Registry(entities)
-                continue
-            if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
-                    not _closed(lows[i - 1]) and _finite_readings(toks[i]) & {"VBZ", "VBD", "VBP"} and \
-                    lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
-                    i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
-                continue  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
-            if w in lx.ADJECTIVE_PEOPLE and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1]) \
-                    and not _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
-                continue  # "a patient smile": an adjective before its noun
-            w = lx.entity_noun(w) or w
-            if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
-                                      and i + 2 < len(toks) and _cap(toks[i + 2])) and not named_group:
-                continue  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
-            if i + 1 < len(toks) and toks[i + 1] == "'s":
-                continue  # "by the ship's cat": the ship is no agent
-            parent = reg.by_noun(lows[i - 1]) if i > 0 and lows[i - 1] in lx.KINSHIP and lx.entity_noun(w) else None
-            if parent is not None and not parent.group:
-                parent.nouns.add(w)  # "Their mother sniffed the air … the mother bear lay still": the mother
-                if parent.kind == "person" and lx.ENTITY_NOUNS[lx.entity_noun(w)][0] == "animal":
-                    parent.kind, parent.shape = lx.ENTITY_NOUNS[lx.entity_noun(w)]
-                continue
-            if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
-                    in ("person", "animal") and group is None:
-                continue  # "two wolf pups", "the bear cubs": the noun describes the ones after it
-            if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 3 < len(toks) and \
-                    lows[i + 2].endswith("s") and not lx.is_known_word(lows[i + 2]) and \
-                    not lx.group_of(lows[i + 2]) and \
-                    _finite_readings(toks[i + 3]) & {"VBZ", "VBD"}:
-                j_of = i + 3  # "A flock of oxpeckers lands": the flock, whatever oxpeckers are
-            else:
-                j_of = None
-            if j_of is None and w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and (
-                    lx.group_of(lows[i + 2]) or i + 3 < len(toks) and lx.group_of(lows[i + 3]) and
-                    not _closed(lows[i + 2])):
-                continue  # "a group of schoolchildren": the group is found by its members' noun
-            if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
-                continue  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
-            named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1)) \
-                or _named_in_next_sentence(reg, sents, si, i)
-            if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
-                # (also after a phrase: "a volunteer in a yellow vest, a teenager named Orrin")
-                if not named.nouns and not named.declared and lx.entity_noun(w):
-                    _set_kind(named, lx.entity_noun(w))  # "The drone, a … machine called Moth": Moth is a drone
-                named.nouns.add(w)
-                # "a note for the night manager … by the manager, a man named 鄭": the earlier one was him too
-                entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
-                reg = Registry(entities)
-                continue
-            j = j_of or pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
-            if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
-                continue  # "A girl in a yellow coat, Tova, looks": the noun describes the name
-            inserted = interrupter(toks, j, plural=group is not None)
-            if inserted is not None:
-                j = inserted[1]  # "The dog, barking loudly, chases": the verb after the phrase between commas
-            while j < len(toks) and lows[j] in lx.ADVERBS:
-                j += 1
-            start = i
-            while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and (
-                    not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"} or
-                    start >= 2 and lows[start - 2] in lx.DETERMINERS | lx.POSSESSIVES):  # ("A wrinkled old crab",
-                start -= 1  # "two wet lambs": no verb there)
-            det = lows[start - 1] if start > 0 else ""
-            if det in ("every", "each", "any", "no"):
-                continue  # "wags his tail at every car that passes": no car in particular
-            if i >= 2 and lows[i - 1] == "the" and _cap(toks[i - 2]) and reg.by_name(lows[i - 2]) is not None and \
-                    lx.entity_noun(w) and w in reg.by_name(lows[i - 2]).nouns | {_noun_of(reg.by_name(lows[i - 2])
-                                                                                           .description or "")}:
-                continue  # "Lolo the sloth": the name's kind, not a second sloth
-            a = i - 1  # the article, over any adjective ("a stooped man": "stooped" may be a verb elsewhere)
-            while a > 0 and _word(toks[a]) and not _closed(lows[a]):
-                a -= 1
-            if lows[a] in ("a", "an") and a >= 2 and toks[a - 1] == ",":
-                # "The operator, a grey-bearded man wearing a hat, opens": the apposition describes the one before
-                before = reg.by_name(lows[a - 2]) if _cap(toks[a - 2]) else reg.by_noun(
-                    lx.entity_noun(lows[a - 2]) or "")
-                if before is not None and not before.group and lx.entity_noun(w) and \
-                        lx.ENTITY_NOUNS[w][0] == before.kind:
-                    before.nouns.add(w)
-                    if before.gender is None:  # "a grey-bearded man": from now on he is "he"
-                        before.gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
-                    continue
-            if named_group:
-                det, j = "the", i + 2  # "Class 4B | planted"
-            # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
-            of_group = det == "of" and group is not None and start >= 3 and (
-                lows[start - 2] in lx.COLLECTIVE_NOUNS or lows[start - 2] in lx.QUANTITY_NOUNS) \
-                and lows[start - 3] in lx.DETERMINERS  # ("a row of volunteers fills")
-            if of_group:
-                start, det = start - 2, lows[start - 3]
-            elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots"):
-                of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
-            elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w) and \
-                    group[0] in ("person", "animal"):  # (not "Rockets whizzed up": fireworks, no vehicles)
-                det = "some"  # "Guests in their best clothes drifted": a plural with no article opens the sentence
-            if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
-                continue
-            if w in toys:
-                continue  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
-            # an entity is the subject of a verb, the agent of a passive ("by the ship's cat"), the antecedent of
-            # "who", or a person named with "the" (a referent for "he" and "she": "plays for the mayor. He …")
-            if j + 1 < len(toks) and (lows[j] in ("has", "have", "had") and
-                                      _finite_readings(toks[j + 1]) & {"VBN", "VBD"} or
-                                      lows[j] in ("is", "are", "was", "were") and
-                                      "VBG" in _finite_readings(toks[j + 1])):
-                j += 1  # "A climber has slipped", "Three cousins are building": a perfect, a progressive
-            if j + 2 < len(toks) and lows[j] == "and" and lows[j + 1] in lx.DETERMINERS | lx.POSSESSIVES:
-                k = j + 2  # "the fishermen and the farmers lined up": both do it
-                while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and not (
-                        _finite_readings(toks[k]) & {"VBD", "VBZ"} and k > j + 2):
-                    k += 1
-                if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
-                    j = k
-            acts = j < len(toks) and _finite_readings(toks[j]) and not (
-                group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and
-                not of_group) and not (
-                start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
-            by = start - 2  # the word before the determiner: "by the dog", "by his sons"
-            while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
-                by -= 1  # "by the ship's cat"
-            agent = _passive_agent_at(lows, by) or by >= 0 and lows[by] == "and" and any(
-                lows[x] == "by" and _passive_agent_at(lows, x) for x in range(max(0, by - 6), by)
-                if not any(toks[y] in ",;" for y in range(x, by)))  # "by the janitor and two dinner ladies"
-            # (a WordNet-only noun right after a verb is its object, and may be a thing: "stirs the batter")
-            person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None and (
-                w in lx.HAND_NOUNS or not (start >= 2 and _finite_readings(toks[start - 2]) and
-                                           lows[start - 2] not in lx.PREPOSITIONS)) and not (
-                # "mopping outside the ward", "into the ward": one is in or out of a place, not of a person
-                start >= 2 and lows[start - 2] in ("in", "into", "inside", "outside", "through", "onto"))
-            relative = (lx.entity_noun(w) or group is not None) and j + 1 < len(toks) and lows[j] == "," and \
-                lows[j + 1] in ("which", "who")  # ("a pair of swans, which hiss and flap")
-            # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
-            relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
-                _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
-                (_cap(toks[j + 1]) or lows[j + 1] in ("he", "she", "they")) and j + 2 < len(toks) and (
-                    _finite_readings(toks[j + 2]) or lows[j + 2] in lx.BE_FORMS | {"has", "had"}))  # "that Noor is
-            # leading", "The dog that she had been walking leapt"
-            if not (acts or agent or person or relative or _relative_who(lows, i)):
-                continue
-            whole = [x for x in entities if x.group and lx.MATES.get(w) in x.nouns]
-            if len(whole) == 1:
-                whole[0].nouns.add(w)  # "Class 4B … Her classmates burst out laughing": the class
-                reg = Registry(entities)
-                continue
-            members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]
-            if det == "the" and len(members) == 1:
-                members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
-                reg = Registry(entities)
-                continue
-            if start >= 2 and lx.verb_lemma(lows[start - 2]) in ("let", "make", "help", "watch") and \
-                    w not in lx.HAND_NOUNS and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and reg.by_noun(w) is None:
-                continue  # "lets the batter rest": a word-list person let do something may be a thing
-            same = reg.by_noun(w)
-            if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)):
-                continue  # (but "the flock … One stubborn ewe breaks away": one of them, on her own)
-            if det in lx.POSSESSIVES and w in lx.INVERSE_KIN:
-                # "Boonmee and her grandson Danny … His grandmother laughs": the grandmother is Boonmee
-                # (the possessive that brought the pair in tells the anchor's sex: "His daughter Dunya" → he is her
-                # father, so "Their mother" is someone else)
-                sex = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
-                anchors = [x for x, k, g in kin if k in lx.INVERSE_KIN[w] and sex in (None, g) and (
-                    x.gender is None or x.gender == (sex or x.gender))]
-                if len(anchors) == 1:
-                    anchors[0].nouns.add(w)
-                    continue
-            if det == "the" and w in lx.GENERIC_PEOPLE and not any(
-                    toks2[x].lower() in ("a", "an", "another") and w in [t.lower() for t in toks2[x + 1:x + 5]]
-                    for toks2 in sents[:si + 1] for x in range(len(toks2))) and any(
-                    x.named and x.kind == "person" for x in entities):
-                # "the old man", never introduced as "a man", in a story of named people: one of them. The one
-                # written with the same word ("old Mr. Lindgren") is meant; otherwise no one is guessed (the
-                # reader reports the sentence)
-                alias = [x for x in entities if x.named and x.kind == "person" and
-                         set(lows[start:i]) & _modifiers_of(sents, x)]
-                if len(alias) == 1 and (alias[0].gender is None or lx.MALE & {w} and alias[0].gender == "m" or
-                                        lx.FEMALE & {w} and alias[0].gender == "f" or
-                                        w not in lx.MALE | lx.FEMALE):
-                    alias[0].nouns.add(w)
-                    if alias[0].gender is None:
-                        alias[0].gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
-                continue
-            groups = [x for x in entities if x.group and x.kind == group[0]] if group is not None else []
-            watchers = [x for x in groups if x.nouns & lx.SPECTATORS]
-            if w in lx.SPECTATORS and len(watchers) == 1:
-                watchers[0].nouns.add(w)  # "the crowd claps … the audience joins in": the same people watching
-                continue
-            if group is not None and det == "the" and w in lx.PERSON_GROUPS and w not in lx.RELATIONAL_GROUPS and \
-                    len(groups) == 1 and groups[0].nouns & lx.INSTITUTIONS and \
-                    sum(1 for x in entities if x.kind == "person" and not x.group and x.since < si) < 2:
-                groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
-                continue
-            if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
-                    w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys()
-                                                      for x in groups):
-                # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
-                # "two apprentices carry the cake … the guests clap": another noun, other people)
-                continue
-            if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
-                                      w in lx.PERSON_GROUPS) \
-                    and sum(1 for x in entities if not x.group and x.since < si and (
-                        x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
-                    and not _introduced_as_others(sents, si, i, lows[i]) and \
-                    not _kin_of_no_one(entities, sents[:si + 1], w):
-                # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
-                # the characters, read as "they"
-                continue
-                # ("the dancers", "the fans" are a group of their own)
-            same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
-                          x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
-            if len(same_count) == 1 and group[1] in lx.GENERIC_PEOPLE:
-                # "Nine small dancers … all nine girls bow": the nine again (but "three kids … the three judges" are
-                # others: a role noun names new people)
-                same_count[0].nouns.add(w)
-                continue
-            if group is not None and group[1] in lx.GENERIC_PEOPLE and _counted_as_two(lows, i) and sum(
-                    1 for x in entities if x.kind == "person" and not x.group and x.since < si and x.gender in (
-                        None, "m" if group[1] in lx.MALE else "f" if group[1] in lx.FEMALE else x.gender)) >= 2 \
-                    and not _introduced_as_others(sents, si, i, lows[i]):
-                continue  # "the two men shook hands" after Mr. Horvath and the janitor: those two, read as "they"
-            if group is not None and group[0] == "person" and lx.role_noun(group[1]) and det in lx.NUMBERS_VALUE and \
-                    start >= 2 and lows[start - 2] == "the" and not any(x.group for x in entities) and sum(
-                    1 for x in entities if x.kind == "person" and not x.group and x.since < si) == \
-                    lx.NUMBERS_VALUE[det] and not any(w in (t.lower() for t in s2) for s2 in sents[:si]) and \
-                    not _introduced_as_others(sents, si, i, lows[i]):
-                # "the two scientists" after Dr. Faleolo and her student: those two, or two others? (the reader
-                # reports it; no group is made up)
-                continue
-            adjs = [t for t in lows[start + 2 * of_group:i] if t not in lx.ENTITY_NOUNS or t == w]
-            if group is not None and w not in lx.COLLECTIVE_NOUNS:
-                desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
-            else:
-                desc = " ".join(adjs + [w])
-            e = Entity(id="", name="", description=f"{_article(desc).lower()} {desc}", first=order, since=si)
-            order += 1
-            if w in lx.ENTITY_NOUNS:
-                _set_kind(e, w)
-            if group is not None:
-                make_group(e, w)
-                e.count = lx.NUMBERS_VALUE.get(det) if det != "both" else None
-                if of_group:
-                    e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
-            elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
-                e.kind, e.shape, e.nouns = "person", "person", {w}
-            entities.append(e)
-            reg = Registry(entities)
-    # 3. Ids: the declared ones, then readable ASCII slugs, unique.
+    return kin
+
+
+@dataclass
+class _Mention:
+    """A noun at toks[i] that may name an acting entity, its phrase toks[start:i + 1] and its verb at toks[j]."""
+
+    si: int  # the sentence of the story
+    i: int
+    toks: list[str]
+    lows: list[str]
+    w: str  # the noun ("kids", "baker"; the lexicon's form once its phrase is read)
+    group: tuple[str, str] | None  # (kind, singular noun) when it names several
+    named_group: bool  # "Class 4B"
+    j: int = 0  # the verb after the phrase: over a prepositional phrase, an interrupter, adverbs
+    start: int = 0  # the phrase's first word after its determiner
+    det: str = ""  # "the", "a", "his", "two", "'s", "some" …
+    of_group: bool = False  # "a group of schoolchildren": the phrase starts at the collective
+
+
+def _noun_at(found: _Found, sents: list[list[str]], si: int, i: int) -> _Mention | None:
+    """The word sents[si][i] if it is a noun for someone or for a group that may be new; None if not (a group the
+    story names, "The Kaur twins", is added here)."""
+    entities, reg, toks = found.entities, found.reg, sents[si]
+    lows = [t.lower() for t in toks]
+    w = lows[i]
+    named_group = _cap(toks[i]) and w in lx.COLLECTIVE_NOUNS and i + 1 < len(toks) and \
+        (_cap(toks[i + 1]) or toks[i + 1][:1].isdigit())  # "Class 4B planted six trees"
+    if _cap(toks[i]) and i > 0 and not named_group:
+        return None
+    group = (lx.group_of(w) or _relational_group(w)) if lx.entity_noun(w) is None else None
+    if group is not None and _counted_as_two(lows, i) and sum(
+            1 for x in entities if not x.group and (x.named or x.since < si) and group[1] in x.nouns) + \
+            _listed_after(sents, w) >= 2:
+        # "their two alpacas, Pudding and Clove … both alpacas roll", "the pelican … the kingfisher … the two
+        # birds": the two, read as "they"
+        return None
+    if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
+        return None
+    if in_as_if_clause(toks, i):
+        return None  # "ran as if a bear were chasing her": no bear
+    if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
+            1 for x in entities if x.group and not x.nouns & lx.SPECTATORS) >= 2:
+        return None  # "the fishermen and the farmers … Both teams grabbed the rope": those two groups
+    named_as = _group_name(reg, toks, i) if group is not None and not named_group else None
+    if named_as is not None:
+        # "The Kaur twins", "The Harwick crew", "The Year Two children": a group the story names, not the
+        # characters read as "they", nor another crew
+        if not any(named_as in x.names for x in entities):
+            e = Entity(id="", name="", description="the " + named_as, named=True, since=si)
+            make_group(e, w)
+            e.names = {named_as}
+            found.add(e)
+        return None
+    return _Mention(si, i, toks, lows, w, group, named_group)
+
+
+def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
+    """Whether the noun heads its own phrase (not "his dog Pepa", "the lid pops", "her pony, Canela,"); finds the
+    phrase's verb. A noun that names someone already found ("his opponent, a … named Pieter") is added to them."""
+    entities, reg = found.entities, found.reg
+    si, i, toks, lows, w, group, named_group = m.si, m.i, m.toks, m.lows, m.w, m.group, m.named_group
+    if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
+            not _closed(lows[i - 1]) and _finite_readings(toks[i]) & {"VBZ", "VBD", "VBP"} and \
+            lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
+            i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
+        return False  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
+    if w in lx.ADJECTIVE_PEOPLE and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1]) \
+            and not _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
+        return False  # "a patient smile": an adjective before its noun
+    w = lx.entity_noun(w) or w
+    if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
+                              and i + 2 < len(toks) and _cap(toks[i + 2])) and not named_group:
+        return False  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
+    if i + 1 < len(toks) and toks[i + 1] == "'s":
+        return False  # "by the ship's cat": the ship is no agent
+    parent = reg.by_noun(lows[i - 1]) if i > 0 and lows[i - 1] in lx.KINSHIP and lx.entity_noun(w) else None
+    if parent is not None and not parent.group:
+        parent.nouns.add(w)  # "Their mother sniffed the air … the mother bear lay still": the mother
+        if parent.kind == "person" and lx.ENTITY_NOUNS[lx.entity_noun(w)][0] == "animal":
+            parent.kind, parent.shape = lx.ENTITY_NOUNS[lx.entity_noun(w)]
+        return False
+    if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
+            in ("person", "animal") and group is None:
+        return False  # "two wolf pups", "the bear cubs": the noun describes the ones after it
+    if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 3 < len(toks) and \
+            lows[i + 2].endswith("s") and not lx.is_known_word(lows[i + 2]) and \
+            not lx.group_of(lows[i + 2]) and \
+            _finite_readings(toks[i + 3]) & {"VBZ", "VBD"}:
+        j_of = i + 3  # "A flock of oxpeckers lands": the flock, whatever oxpeckers are
+    else:
+        j_of = None
+    if j_of is None and w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 2 < len(toks) and (
+            lx.group_of(lows[i + 2]) or i + 3 < len(toks) and lx.group_of(lows[i + 3]) and
+            not _closed(lows[i + 2])):
+        return False  # "a group of schoolchildren": the group is found by its members' noun
+    if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
+        return False  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
+    named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1)) \
+        or _named_in_next_sentence(reg, sents, si, i)
+    if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
+        # (also after a phrase: "a volunteer in a yellow vest, a teenager named Orrin")
+        if not named.nouns and not named.declared and lx.entity_noun(w):
+            _set_kind(named, lx.entity_noun(w))  # "The drone, a … machine called Moth": Moth is a drone
+        named.nouns.add(w)
+        # "a note for the night manager … by the manager, a man named 鄭": the earlier one was him too
+        entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
+        return False
+    j = j_of or pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
+    if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
+        return False  # "A girl in a yellow coat, Tova, looks": the noun describes the name
+    inserted = interrupter(toks, j, plural=group is not None)
+    if inserted is not None:
+        j = inserted[1]  # "The dog, barking loudly, chases": the verb after the phrase between commas
+    while j < len(toks) and lows[j] in lx.ADVERBS:
+        j += 1
+    m.w, m.j = w, j
+    return True
+
+
+def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
+    """Whether the phrase has a determiner that introduces someone ("the", "a", "his", "two"; not "every"), and is
+    no toy and no apposition to the one before ("The operator, a grey-bearded man"): finds where it starts."""
+    reg = found.reg
+    i, toks, lows, w, group, named_group, j = m.i, m.toks, m.lows, m.w, m.group, m.named_group, m.j
+    start = i
+    while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and (
+            not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"} or
+            start >= 2 and lows[start - 2] in lx.DETERMINERS | lx.POSSESSIVES):  # ("A wrinkled old crab",
+        start -= 1  # "two wet lambs": no verb there)
+    det = lows[start - 1] if start > 0 else ""
+    if det in ("every", "each", "any", "no"):
+        return False  # "wags his tail at every car that passes": no car in particular
+    if i >= 2 and lows[i - 1] == "the" and _cap(toks[i - 2]) and reg.by_name(lows[i - 2]) is not None and \
+            lx.entity_noun(w) and w in reg.by_name(lows[i - 2]).nouns | {_noun_of(reg.by_name(lows[i - 2])
+                                                                                   .description or "")}:
+        return False  # "Lolo the sloth": the name's kind, not a second sloth
+    a = i - 1  # the article, over any adjective ("a stooped man": "stooped" may be a verb elsewhere)
+    while a > 0 and _word(toks[a]) and not _closed(lows[a]):
+        a -= 1
+    if lows[a] in ("a", "an") and a >= 2 and toks[a - 1] == ",":
+        # "The operator, a grey-bearded man wearing a hat, opens": the apposition describes the one before
+        before = reg.by_name(lows[a - 2]) if _cap(toks[a - 2]) else reg.by_noun(
+            lx.entity_noun(lows[a - 2]) or "")
+        if before is not None and not before.group and lx.entity_noun(w) and \
+                lx.ENTITY_NOUNS[w][0] == before.kind:
+            before.nouns.add(w)
+            if before.gender is None:  # "a grey-bearded man": from now on he is "he"
+                before.gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
+            return False
+    if named_group:
+        det, j = "the", i + 2  # "Class 4B | planted"
+    # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
+    of_group = det == "of" and group is not None and start >= 3 and (
+        lows[start - 2] in lx.COLLECTIVE_NOUNS or lows[start - 2] in lx.QUANTITY_NOUNS) \
+        and lows[start - 3] in lx.DETERMINERS  # ("a row of volunteers fills")
+    if of_group:
+        start, det = start - 2, lows[start - 3]
+    elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots"):
+        of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
+    elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w) and \
+            group[0] in ("person", "animal"):  # (not "Rockets whizzed up": fireworks, no vehicles)
+        det = "some"  # "Guests in their best clothes drifted": a plural with no article opens the sentence
+    if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
+        return False
+    if w in toys:
+        return False  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
+    m.start, m.det, m.of_group, m.j = start, det, of_group, j
+    return True
+
+
+def _acts(m: _Mention) -> bool:
+    """Whether the phrase names someone who acts: the subject of a verb, the agent of a passive ("by the ship's
+    cat"), the antecedent of "who", or a person named with "the" (a referent for "he" and "she": "plays for the
+    mayor. He …")."""
+    i, toks, lows, w, group, j, start, det, of_group = m.i, m.toks, m.lows, m.w, m.group, m.j, m.start, m.det, \
+        m.of_group
+    if j + 1 < len(toks) and (lows[j] in ("has", "have", "had") and
+                              _finite_readings(toks[j + 1]) & {"VBN", "VBD"} or
+                              lows[j] in ("is", "are", "was", "were") and
+                              "VBG" in _finite_readings(toks[j + 1])):
+        j += 1  # "A climber has slipped", "Three cousins are building": a perfect, a progressive
+    if j + 2 < len(toks) and lows[j] == "and" and lows[j + 1] in lx.DETERMINERS | lx.POSSESSIVES:
+        k = j + 2  # "the fishermen and the farmers lined up": both do it
+        while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and not (
+                _finite_readings(toks[k]) & {"VBD", "VBZ"} and k > j + 2):
+            k += 1
+        if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
+            j = k
+    acts = j < len(toks) and _finite_readings(toks[j]) and not (
+        group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and
+        not of_group) and not (
+        start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
+    by = start - 2  # the word before the determiner: "by the dog", "by his sons"
+    while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
+        by -= 1  # "by the ship's cat"
+    agent = _passive_agent_at(lows, by) or by >= 0 and lows[by] == "and" and any(
+        lows[x] == "by" and _passive_agent_at(lows, x) for x in range(max(0, by - 6), by)
+        if not any(toks[y] in ",;" for y in range(x, by)))  # "by the janitor and two dinner ladies"
+    # (a WordNet-only noun right after a verb is its object, and may be a thing: "stirs the batter")
+    person = det == "the" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and group is None and (
+        w in lx.HAND_NOUNS or not (start >= 2 and _finite_readings(toks[start - 2]) and
+                                   lows[start - 2] not in lx.PREPOSITIONS)) and not (
+        # "mopping outside the ward", "into the ward": one is in or out of a place, not of a person
+        start >= 2 and lows[start - 2] in ("in", "into", "inside", "outside", "through", "onto"))
+    relative = (lx.entity_noun(w) or group is not None) and j + 1 < len(toks) and lows[j] == "," and \
+        lows[j + 1] in ("which", "who")  # ("a pair of swans, which hiss and flap")
+    # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
+    relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
+        _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
+        (_cap(toks[j + 1]) or lows[j + 1] in ("he", "she", "they")) and j + 2 < len(toks) and (
+            _finite_readings(toks[j + 2]) or lows[j + 2] in lx.BE_FORMS | {"has", "had"}))  # "that Noor is
+    # leading", "The dog that she had been walking leapt"
+    return bool(acts or agent or person or relative or _relative_who(lows, i))
+
+
+def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list[tuple[Entity, str, str]]) -> bool:
+    """Whether the phrase names an entity already found (which then gets the noun: "her classmates" for the class,
+    "His grandmother" for the one "her grandson" anchors), or someone no rule may guess ("the two scientists")."""
+    entities, reg = found.entities, found.reg
+    si, i, lows, w, group, det, start = m.si, m.i, m.lows, m.w, m.group, m.det, m.start
+    whole = [x for x in entities if x.group and lx.MATES.get(w) in x.nouns]
+    if len(whole) == 1:
+        whole[0].nouns.add(w)  # "Class 4B … Her classmates burst out laughing": the class
+        return True
+    members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]
+    if det == "the" and len(members) == 1:
+        members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
+        return True
+    if start >= 2 and lx.verb_lemma(lows[start - 2]) in ("let", "make", "help", "watch") and \
+            w not in lx.HAND_NOUNS and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and reg.by_noun(w) is None:
+        return True  # "lets the batter rest": a word-list person let do something may be a thing
+    same = reg.by_noun(w)
+    if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)):
+        return True  # (but "the flock … One stubborn ewe breaks away": one of them, on her own)
+    if det in lx.POSSESSIVES and w in lx.INVERSE_KIN:
+        # "Boonmee and her grandson Danny … His grandmother laughs": the grandmother is Boonmee
+        # (the possessive that brought the pair in tells the anchor's sex: "His daughter Dunya" → he is her
+        # father, so "Their mother" is someone else)
+        sex = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
+        anchors = [x for x, k, g in kin if k in lx.INVERSE_KIN[w] and sex in (None, g) and (
+            x.gender is None or x.gender == (sex or x.gender))]
+        if len(anchors) == 1:
+            anchors[0].nouns.add(w)
+            return True
+    if det == "the" and w in lx.GENERIC_PEOPLE and not any(
+            toks2[x].lower() in ("a", "an", "another") and w in [t.lower() for t in toks2[x + 1:x + 5]]
+            for toks2 in sents[:si + 1] for x in range(len(toks2))) and any(
+            x.named and x.kind == "person" for x in entities):
+        # "the old man", never introduced as "a man", in a story of named people: one of them. The one
+        # written with the same word ("old Mr. Lindgren") is meant; otherwise no one is guessed (the
+        # reader reports the sentence)
+        alias = [x for x in entities if x.named and x.kind == "person" and
+                 set(lows[start:i]) & _modifiers_of(sents, x)]
+        if len(alias) == 1 and (alias[0].gender is None or lx.MALE & {w} and alias[0].gender == "m" or
+                                lx.FEMALE & {w} and alias[0].gender == "f" or
+                                w not in lx.MALE | lx.FEMALE):
+            alias[0].nouns.add(w)
+            if alias[0].gender is None:
+                alias[0].gender = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
+        return True
+    groups = [x for x in entities if x.group and x.kind == group[0]] if group is not None else []
+    watchers = [x for x in groups if x.nouns & lx.SPECTATORS]
+    if w in lx.SPECTATORS and len(watchers) == 1:
+        watchers[0].nouns.add(w)  # "the crowd claps … the audience joins in": the same people watching
+        return True
+    if group is not None and det == "the" and w in lx.PERSON_GROUPS and w not in lx.RELATIONAL_GROUPS and \
+            len(groups) == 1 and groups[0].nouns & lx.INSTITUTIONS and \
+            sum(1 for x in entities if x.kind == "person" and not x.group and x.since < si) < 2:
+        groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
+        return True
+    if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
+            w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys()
+                                              for x in groups):
+        # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
+        # "two apprentices carry the cake … the guests clap": another noun, other people)
+        return True
+    if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
+                              w in lx.PERSON_GROUPS) \
+            and sum(1 for x in entities if not x.group and x.since < si and (
+                x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
+            and not _introduced_as_others(sents, si, i, lows[i]) and \
+            not _kin_of_no_one(entities, sents[:si + 1], w):
+        # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
+        # the characters, read as "they"
+        return True
+        # ("the dancers", "the fans" are a group of their own)
+    same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
+                  x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
+    if len(same_count) == 1 and group[1] in lx.GENERIC_PEOPLE:
+        # "Nine small dancers … all nine girls bow": the nine again (but "three kids … the three judges" are
+        # others: a role noun names new people)
+        same_count[0].nouns.add(w)
+        return True
+    if group is not None and group[1] in lx.GENERIC_PEOPLE and _counted_as_two(lows, i) and sum(
+            1 for x in entities if x.kind == "person" and not x.group and x.since < si and x.gender in (
+                None, "m" if group[1] in lx.MALE else "f" if group[1] in lx.FEMALE else x.gender)) >= 2 \
+            and not _introduced_as_others(sents, si, i, lows[i]):
+        return True  # "the two men shook hands" after Mr. Horvath and the janitor: those two, read as "they"
+    if group is not None and group[0] == "person" and lx.role_noun(group[1]) and det in lx.NUMBERS_VALUE and \
+            start >= 2 and lows[start - 2] == "the" and not any(x.group for x in entities) and sum(
+            1 for x in entities if x.kind == "person" and not x.group and x.since < si) == \
+            lx.NUMBERS_VALUE[det] and not any(w in (t.lower() for t in s2) for s2 in sents[:si]) and \
+            not _introduced_as_others(sents, si, i, lows[i]):
+        # "the two scientists" after Dr. Faleolo and her student: those two, or two others? (the reader
+        # reports it; no group is made up)
+        return True
+    return False
+
+
+def _add_unnamed(found: _Found, m: _Mention) -> None:
+    """A new entity for the phrase: "a red fox", "the waiter", a group ("three kids", "the crowd")."""
+    si, i, lows, w, group, det, start, of_group = m.si, m.i, m.lows, m.w, m.group, m.det, m.start, m.of_group
+    adjs = [t for t in lows[start + 2 * of_group:i] if t not in lx.ENTITY_NOUNS or t == w]
+    if group is not None and w not in lx.COLLECTIVE_NOUNS:
+        desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
+    else:
+        desc = " ".join(adjs + [w])
+    e = Entity(id="", name="", description=f"{_article(desc).lower()} {desc}", since=si)
+    if w in lx.ENTITY_NOUNS:
+        _set_kind(e, w)
+    if group is not None:
+        make_group(e, w)
+        e.count = lx.NUMBERS_VALUE.get(det) if det != "both" else None
+        if of_group:
+            e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
+    elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
+        e.kind, e.shape, e.nouns = "person", "person", {w}
+    found.add(e)
+
+
+def _assign_ids(entities: list[Entity]) -> None:
+    """Ids for the entities found: the declared ones kept, then readable ASCII slugs, unique."""
     used = {e.id for e in entities if e.id}
     for e in entities:
         if e.id:
@@ -628,8 +740,6 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             cid, k = f"{base}-{k}", k + 1
         e.id = cid
         used.add(cid)
-    return Registry(entities)
-
 
 
 def _modifiers_of(sents: list[list[str]], e: Entity) -> set[str]:
