@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 28: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 31: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 30)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 32)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -194,10 +194,8 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                  "The bowls that the", "He stuffs his cheeks"],
                     "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"],
                     "heldout7": ["The case was found", "On the last Saturday"],
-                    "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,",
-                                 "Both twins stopped at"],
-                    "heldout9": ["Near the lakeshore the", "On the stretcher sat", "Tofu climbed into the",
-                                 "The whole class laughed,"],
+                    "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,"],
+                    "heldout9": ["Near the lakeshore the", "On the stretcher sat", "The whole class laughed,"],
                     "heldout10": ["The audience, mostly first", "The door was opened", "翔太 slipped and landed",
                                   "When the truck has"],
                     "heldout11": ["One morning, its oldest", "Together they built a", "A minute later, a"],
@@ -224,7 +222,11 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout26": ["Her brother Cedric sorted", "The twins throw first,", "They shriek and run",
                                   "Around midnight the robots"], "heldout27": [],
                     "heldout28": ["Then it cheers, because", "This time she ate"],
-                    "heldout29": ["When the tide went", "Before closing time, the", "The referee lifts his"]}
+                    "heldout29": ["When the tide went", "Before closing time, the", "The referee lifts his"],
+                    # "Everyone at the table cheers" (no entity for everyone); "A baker in a … apron hurries out
+                    # holding": the participle after "out" is not read; "was finally caught by a boy …, who skidded"
+                    "heldout30": ["Everyone at the table", "A baker in a"],
+                    "heldout31": ["The hat was finally"]}
 
 
 @functools.lru_cache(maxsize=None)

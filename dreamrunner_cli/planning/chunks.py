@@ -368,6 +368,9 @@ class ChunkReading:
             return False  # "Three cargo drones | rose", "The Ferreira twins | raced": a group noun, then the verb
         if nxt in lx.PREPOSITIONS and any(x.group and w in x.nouns for x in self.reg.entities):
             return False  # "three small kids | from the back row raced": the group's noun, then its phrase
+        if w in lx.ENTITY_NOUNS and not tags & {"VBZ", "VBD"} and prev in lx.ENTITY_NOUNS and \
+                not lx.is_plural_noun(prev) and prev not in lx.GROUP_NOUNS:
+            return False  # "The lobster | boat that …": after a singular noun, "boat" is no verb but the head noun
         if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
                                                                       for x in self.reg.entities):
             return True  # "The fox trots", "the children lead", "the robots carry"

@@ -30,8 +30,9 @@ class ClauseReading:
         if any(c.end == k + 1 for c in chunks):
             return True
         b = k - 1
-        while b >= 0 and (lows[b] in lx.ADVERBS or lows[b] in ("once", "twice")) and b not in self.handled:
-            b -= 1  # "spun around once and bowed"
+        while b >= 0 and (lows[b] in lx.ADVERBS or lows[b] in ("once", "twice") or
+                          lows[b] == "at" and lows[b + 1] == "once") and b not in self.handled:
+            b -= 1  # "spun around once and bowed", "swoops down at once and nibbles"
         if lows[k] == "and" and b >= 0 and toks[b] == ",":
             b -= 1  # ", shaking the water from his fur, and limped home"
         return lows[k] in ("and", "then", "but", ",") and b >= 0 and (b in self.handled or any(
@@ -198,12 +199,15 @@ class ClauseReading:
             m = at[r].end  # "that Mr. Lomax": the name's phrase begins at "that"
         elif m in at:
             m = at[m].end
+        elif lows[m] in lx.TITLES and m + 1 in at:
+            m = at[m + 1].end  # "that Captain Oonagh had painted": the name's phrase begins after its title
         while m < close and (lows[m] in lx.BE_FORMS or lows[m] in lx.ADVERBS or lows[m] in ("has", "have", "had")):
             m += 1
         if m < close and _finite_readings(toks[m]):
             m += 1  # the relative's verb
         while m < close and (m in at or lows[m] in lx.PARTICLES or lows[m] in lx.PREPOSITIONS or
-                             lows[m] in lx.ADVERBS):
+                             lows[m] in lx.ADVERBS or lx.is_adjective(lows[m]) and  # "painted bright yellow"
+                             not _finite_readings(toks[m]) & {"VBZ", "VBD"}):
             m = at[m].end if m in at else m + 1
         tags = _finite_readings(toks[m]) if m < close else frozenset()
         plural = c.plural or len([x for x in antecedent if x != NONE_SUBJECT]) > 1 or any(

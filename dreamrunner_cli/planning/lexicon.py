@@ -43,7 +43,7 @@ for _kind, _shape, _words in (
     ("machine", "drone", "drone"),
     ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
      "airplane aeroplane jet helicopter rocket spaceship spacecraft submarine taxi van motorbike motorcycle scooter "
-     "locomotive rover lander buggy"),
+     "locomotive rover lander buggy tuk-tuk rickshaw"),
 ):
     for _w in _words.split():
         ENTITY_NOUNS.setdefault(_w, (_kind, _shape))
@@ -194,7 +194,8 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "people spectators fans villagers passengers shift staff").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
 # Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
-QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring".split())
+QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring "
+                           "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)
 # Groups that watch rather than take a side: "both teams" is never the crowd.
 SPECTATORS = frozenset("crowd audience spectators fans onlookers people passengers".split())
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a

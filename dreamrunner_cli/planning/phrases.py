@@ -27,6 +27,8 @@ class PhraseReading:
             return c.ids
         if c.kind == "np":
             return [NONE_SUBJECT]
+        if c.start in self.cur_ahead:  # "On her first turn, Astrid knocked": Astrid's turn
+            return self.cur_ahead[c.start]
         exclude = [] if is_subject else [x for x in (subject or []) if x != NONE_SUBJECT]
         if c.head == "they" and c.end - c.start > 1:  # "the two friends", "both sisters", "the children"
             return self._group(c)

@@ -106,6 +106,15 @@ class PronounReading:
             # "He is tripped by a tall defender, but he jumps back up": the same "he" as the sentence's subject
             return list(self.cur_pronoun_subjects[p])
         g = "m" if p in ("he", "him", "his", "himself") else "f"
+        if subject and p in ("he", "she") and pos is not None and not any(
+                w in lx.SUBORDINATORS for w in self.cur_lows[:pos]):
+            # "He swims out and tows the boy back": a name or a description after the subject pronoun of the
+            # sentence is someone else (not so in a clause before the main one, "When he woke, the boy ate", nor
+            # for a possessive: "Her father lifted Mia up")
+            later = [x for c in self.cur_chunks if c.kind == "ref" and c.start > pos and len(c.ids) == 1 and
+                     self.cur_lows[c.start] not in lx.POSSESSIVES for x in c.ids]  # (not "his friends": his own)
+            seen = [e for e in seen if e.id not in later]
+            ents = [e for e in ents if e.id not in later]
         # he/she: a person of that gender or of unknown gender; an animal or a machine only when the story gave it
         # that gender, or when no person fits.
         cands = [e for e in seen if not e.group and (e.gender == g or e.gender is None and e.kind == "person")]
@@ -171,6 +180,13 @@ class PronounReading:
         if len(here) == 2 and len(before) == 2:
             # "ياسمين woke her grandfather, and together they dragged the ladder": the two this sentence named
             return [e.id for e in here]
+        owners = [self.reg.by_id[x] for x in self.cur_possessors if x in self.reg.by_id] if pos is not None else []
+        owners = [e for e in owners if any(x == e.id for c in self.cur_chunks if c.kind == "ref" and c.start < pos
+                                           for x in c.ids)]
+        if len(here) == 1 and len(before) == 1 and len(owners) == 1 and owners[0].kind == "person" and \
+                owners[0] is not here[0]:
+            # "Edith shook Mortimer's hand, and they went to the tea tent": the two this sentence named
+            return [here[0].id, owners[0].id]
         if self.last_plural and all(x in view for x in self.last_plural) and all(
                 e.id in self.last_plural for e in groups):
             return self._or_the_pair(p, list(self.last_plural))

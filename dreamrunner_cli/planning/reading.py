@@ -60,6 +60,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_subject_owners: set[str] = set()  # whose the subject is ("Kasimir's rabbit"), this sentence
         self.prev_subject_owners: set[str] = set()  # and the sentence before
         self.cur_pronoun_subjects: dict[str, list[str]] = {}  # "he" → whom it surely named as a subject here
+        self.cur_ahead: dict[int, list[str]] = {}  # a possessive that names the subject after it: position → ids
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
         self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
@@ -69,6 +70,21 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.person_pair: list[str] = []  # the last people who acted together ("he and his granddaughter Rhea")
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
         self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
+
+    def _learn_gender_ahead(self, toks: list[str], lows: list[str], chunks: list[Chunk], at: dict) -> None:
+        """"On her first day at the club, ひまり was given a bow": a possessive in an opening phrase, before anyone
+        is named, is the subject's after the comma."""
+        comma = lows.index(",") if "," in lows[:10] else None
+        if comma is None or lows[0] not in ("on", "in", "at", "after", "before", "during", "upon") or any(
+                c.start < comma and (c.kind == "ref" or lx.entity_noun(c.head)) for c in chunks):
+            return  # ("Despite her warning, Tom jumped", "At her mother's party, Tom sang": she is someone else)
+        owns = [w for w in lows[:comma] if w in ("his", "her", "their", "its")]
+        subject = at.get(comma + 1)
+        if len(owns) == 1 and owns[0] in ("his", "her") and subject is not None and \
+                subject.kind == "ref" and len(subject.ids) == 1 and subject.end < len(toks) and (
+                    _finite_readings(toks[subject.end]) & {"VBD", "VBZ"} or lows[subject.end] in lx.BE_FORMS):
+            self.learn_gender(subject.ids, owns[0])
+            self.cur_ahead[lows.index(owns[0])] = list(subject.ids)
 
     def read(self, sentence: str, scene_present: list[str]) -> tuple[list[MotionEvent], list[str], str | None]:
         """One sentence → (motion events, entity ids mentioned, time of day)."""
@@ -86,6 +102,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_possessors = {x for c in chunks if c.kind == "ref" and c.end < len(toks) and toks[c.end] == "'s"
                                for x in c.ids} - set(self._before(None))
         self.just_mentioned |= {x for c in chunks if c.kind == "ref" for x in c.ids}
+        self.cur_ahead = {}
+        self._learn_gender_ahead(toks, lows, chunks, at)
         time = next((lx.TIMES[w] for w in lows if w in lx.TIMES), None)
         sentence_places = self._places(toks, covered)
         # "Inside," after reaching a building: the place is that building.
@@ -406,7 +424,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             prepositional = w in lx.SUBORDINATORS and i + 1 < len(toks) and lows[i + 1] in (
                 "him", "her", "them", "me", "us") and (i + 2 >= len(toks) or not _word(toks[i + 2]) or
                                                        lows[i + 2] in lx.CONJUNCTIONS | lx.PREPOSITIONS)
-            # ("bounds after her and splashes": "after" is a preposition there, no clause starts)
+            # ("bounds after her and splashes": "after" is a preposition there, no clause starts; so is "at once")
+            prepositional = prepositional or w == "once" and i > 0 and lows[i - 1] == "at"
             if w in lx.SUBORDINATORS and not prepositional or (
                     w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but", "so") and
                     not self._verb_continues(toks, i + 2, subject)):
