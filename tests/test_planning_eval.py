@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 31: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 32: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 32)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 34)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -159,7 +159,10 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 32)} | {
                   "sandwich_thief": ["'This time she ate': gull eat"],
                   "yarn_kitten": ["'She pats it with': ottoline pat"]},
     # "both wrestlers crash" after the two named wrestlers: a group of its own
-    "heldout29": {"sumo_tournament": ["'The referee lifts his': <planner:wrestlers> crash"]}}
+    "heldout29": {"sumo_tournament": ["'The referee lifts his': <planner:wrestlers> crash"]},
+    # "the youngest, Imke, had only joined that spring" (a joining before the story); "the woman next to her caught
+    # it. Both of them laughed": the woman is no entity, so "both of them" are the two named ringers
+    "heldout33": {"bell_ringers": ["'There were six of': imke join", "'Both of them laughed,': featherstone laugh"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -175,16 +178,17 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                                         "sandwich_thief": {"s05: gull eating"},
                                         "yarn_kitten": {"s02: ottoline patting"}},
                           "heldout29": {"sumo_tournament": {"s03: wrestlers crashing"}},
+                          "heldout33": {"bell_ringers": {"s01: imke joining the spring", "s04: featherstone laughing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
                         "heldout26": {"water_fight": ["balloon"]}, "heldout28": {"lifeboat_launch": ["woman"]},
                         "heldout29": {"sumo_tournament": ["wrestlers"]}}
-# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10, heldout17 and
-# heldout28 got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%, 166/197 = 84.3%): the floor keeps them
-# from falling back
-MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84}
+# right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10, heldout17,
+# heldout28, heldout32 and heldout33 got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%, 166/197 = 84.3%,
+# 179/230 = 77.8%, 165/197 = 83.8%): the floor keeps them from falling back
+MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84, "heldout32": 0.77, "heldout33": 0.83}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong action above (KNOWN_WRONG)
                     "heldout1": ["Omar, who cannot stop"],
@@ -226,7 +230,14 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # "Everyone at the table cheers" (no entity for everyone); "A baker in a … apron hurries out
                     # holding": the participle after "out" is not read; "was finally caught by a boy …, who skidded"
                     "heldout30": ["Everyone at the table", "A baker in a"],
-                    "heldout31": ["The hat was finally"]}
+                    "heldout31": ["The hat was finally"],
+                    # "The mice heard him" (a verb after "heard him"), "while the others clap" (the others are no
+                    # entity), "It flutters" (the warbler is a singer to the word list, so not "it")
+                    "heldout32": ["The mice heard him", "Pixel rolled forward and", "For an hour, the",
+                                  "She untangles the yarn", "They piled it with", "It flutters around the"],
+                    "heldout33": ["Then the visitors returned", '"You left this by', "There were six of",
+                                  "Both of them laughed,", "When practice was over,", "Two pupils carried it",
+                                  "The letters were read", "\u00c1ilu turns the snowmobile"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -80,8 +80,8 @@ class ChunkReading:
                 continue
             # "The two walk", "the three of them": a group.
             if w in ("the", "all") and i + 1 < len(toks) and lows[i + 1] in lx.NUMBERS and not (
-                    # "the two teams clash": the plural is the phrase's noun, then its verb
-                    i + 3 < len(toks) and lx.is_plural_noun(lows[i + 2]) and lx.group_of(lows[i + 2]) and
+                    # "the two teams clash", "the two machines flashed": the plural is the phrase's noun, then its verb
+                    i + 3 < len(toks) and lx.is_plural_noun(lows[i + 2]) and
                     _finite_readings(toks[i + 3]) & {"VBP", "VBD"}) and (
                     i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
                     lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])) and not (
@@ -274,6 +274,9 @@ class ChunkReading:
                     e = None  # "a dog" is not "his dog Pepa" (but "A nurse came in. She was called Odile": Odile)
                 if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words):
                     e = None  # "the next girl" after Bea, "a tall girl": someone else
+                if e is not None and not e.group and any(lows[x] in lx.KINSHIP and lows[x] not in e.nouns
+                                                         for x in words[:-1]):
+                    e = None  # "the mother blackbird" after a blackbird fledgling: its mother, someone else
                 out.append(Chunk("ref" if e else "np", i, j, [e.id] if e else [], head=head,
                                   plural=head.endswith("s") and not head.endswith("ss") and e is None))
                 i = j
@@ -368,6 +371,9 @@ class ChunkReading:
             return False  # "Three cargo drones | rose", "The Ferreira twins | raced": a group noun, then the verb
         if nxt in lx.PREPOSITIONS and any(x.group and w in x.nouns for x in self.reg.entities):
             return False  # "three small kids | from the back row raced": the group's noun, then its phrase
+        if prev in lx.NUMBERS and lx.is_plural_noun(w) and \
+                _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
+            return False  # "the two machines | flashed": after a count, the plural is the noun
         if w in lx.ENTITY_NOUNS and not tags & {"VBZ", "VBD"} and prev in lx.ENTITY_NOUNS and \
                 not lx.is_plural_noun(prev) and prev not in lx.GROUP_NOUNS:
             return False  # "The lobster | boat that …": after a singular noun, "boat" is no verb but the head noun

@@ -123,7 +123,9 @@ class ClauseReading:
             doubt = f"\u201c{' '.join(toks[agent_chunk.start:agent_chunk.end])}\u201d may include the one acted on"
         end = agent_chunk.end
         more = at.get(end + 1) if end < len(toks) and lows[end] == "and" else None
-        if more is not None and more.kind == "ref":  # "by her little brother Kai and their dog Roo"
+        if more is not None and more.kind == "ref" and not (
+                more.end < len(toks) and _finite_readings(toks[more.end]) & {"VBZ", "VBD"}):
+            # "by her little brother Kai and their dog Roo" (but "by Rasmus, and Ida catches it": a clause of its own)
             agent = list(dict.fromkeys(agent + more.ids))
             end = more.end
         mentioned += [x for x in subject if x != NONE_SUBJECT]

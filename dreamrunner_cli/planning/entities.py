@@ -183,6 +183,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     mid_caps = _names_written_mid_sentence(sents)
     _add_named(found, _name_candidates(sents, found.reg, mid_caps), mid_caps)
     _kinds_of_listed_names(sents, found.reg)
+    _plural_names(sents, found)
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
     toys = _toy_nouns(sents)
     kin = _kin_pairs(sents, found.reg)
@@ -366,6 +367,29 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
                     _set_kind(e, lx.entity_noun(kind[1]))
 
 
+def _plural_names(sents: list[list[str]], found: _Found) -> None:
+    """"The Meteors and the Harriers jog", "the Okafors waved": a capitalised plural after "the" that is the subject
+    of a verb is a group the story names (a team, a family), one entity with one box. The word must be a plural:
+    one the dictionary knows, or whose singular the story writes too ("A tall Harrier"; not "the Ferris wheel")."""
+    singular_names = {t.lower() for toks in sents for t in toks if _cap(t)}
+    for si, toks in enumerate(sents):
+        lows = [t.lower() for t in toks]
+        for i in range(1, len(toks)):
+            w = lows[i]
+            plural = w.endswith("s") and not w.endswith("ss") and (
+                lx.is_plural_noun(w) or lx.is_known_word(w[:-1]) or w[:-1] in singular_names)
+            if lows[i - 1] != "the" or not _cap(toks[i]) or not plural or w in lx.PLACES or w in lx.NOT_NAMES or \
+                    found.reg.by_name(w) is not None:
+                continue
+            j = i + 1  # the verb, over a second one coordinated with it: "the Meteors and the Harriers | jog"
+            if lows[j:j + 2] == ["and", "the"] and j + 2 < len(toks) and _cap(toks[j + 2]):
+                j += 3
+            if j < len(toks) and _finite_readings(toks[j]) & {"VBP", "VBD"}:
+                e = Entity(id="", name="the " + toks[i], description="the " + toks[i], named=True, since=si)
+                e.kind, e.shape, e.group, e.plural, e.names = "person", "group", True, True, {w}
+                found.add(e)
+
+
 def _toy_nouns(sents: list[list[str]]) -> set[str]:
     """Nouns the story introduces as a toy or a figure ("a paper boat", "his rubber duck"): "the boat" stays a
     thing too."""
@@ -455,7 +479,8 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
     phrase's verb. A noun that names someone already found ("his opponent, a … named Pieter") is added to them."""
     entities, reg = found.entities, found.reg
     si, i, toks, lows, w, group, named_group = m.si, m.i, m.toks, m.lows, m.w, m.group, m.named_group
-    if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and lx.is_noun(lows[i - 1]) and \
+    if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and (
+            lx.is_noun(lows[i - 1]) or lx.group_of(lows[i - 1])) and \
             not _closed(lows[i - 1]) and _finite_readings(toks[i]) & {"VBZ", "VBD", "VBP"} and \
             lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
             i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
@@ -478,6 +503,10 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
     if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
             in ("person", "animal") and group is None:
         return False  # "two wolf pups", "the bear cubs": the noun describes the ones after it
+    if i + 2 < len(toks) and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and \
+            lx.ENTITY_NOUNS.get(lows[i + 1], ("",))[0] in ("animal", "machine", "vehicle") and \
+            _finite_readings(toks[i + 2]) & {"VBZ", "VBD"}:
+        return False  # "A baby duck wobbles", "a police horse trots": the person noun describes the animal
     if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 3 < len(toks) and \
             lows[i + 2].endswith("s") and not lx.is_known_word(lows[i + 2]) and \
             not lx.group_of(lows[i + 2]) and \
@@ -670,8 +699,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
         # "two apprentices carry the cake … the guests clap": another noun, other people)
         return True
-    if group is not None and (w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and
-                              w in lx.PERSON_GROUPS) \
+    kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles")
+    if group is not None and not kin_of_theirs and (  # ("by Ruthanne and her sisters": others, hers)
+            w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and w in lx.PERSON_GROUPS) \
             and sum(1 for x in entities if not x.group and x.since < si and (
                 x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
             and not _introduced_as_others(sents, si, i, lows[i]) and \
@@ -721,6 +751,8 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
             e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
     elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
         e.kind, e.shape, e.nouns = "person", "person", {w}
+    else:  # "A baby capybara climbs … The baby squeaks", "a mother duck … the mother": the same one
+        e.nouns |= {t for t in lows[start:i] if t in lx.KINSHIP or t == "baby"}
     found.add(e)
 
 
@@ -792,7 +824,8 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
             c = k - 1
             while c > 0 and lx.is_adjective(lows[c]) and lows[c] not in lx.NUMBERS:
                 c -= 1  # "two tall boys"
-            if (lows[c] in lx.NUMBERS or lows[c] in ("some", "several", "few")) and not (
+            if (lows[c] in lx.NUMBERS - {"both"} or lows[c] in ("some", "several", "few")) and not (  # ("Both boys
+                # roll": the two the story has)
                     c > 0 and (lows[c - 1] in lx.BE_FORMS or lows[c - 1] in lx.DETERMINERS | lx.POSSESSIVES)):
                 return True
     return False

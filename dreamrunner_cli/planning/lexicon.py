@@ -361,7 +361,8 @@ SUBORDINATORS = frozenset("when while as because if once until before after thou
 # Verb phrases that show nothing although their verb may ("took place"), and what one runs without running.
 NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure")})
 # Nouns after "make" that show nothing made: "make sure", "made friends", "makes sense".
-MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans".split())
+MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans home "
+                           "living".split())
 # Names of games made of verbs: "played hide and seek" is playing, not seeking.
 GAMES = frozenset({("hide", "and", "seek"), ("cops", "and", "robbers"), ("follow", "the", "leader")})
 # ... and with an object between: "leaves it alone", "left the dog alone" (nothing is done)

@@ -189,6 +189,8 @@ class PhraseReading:
                 lx.is_adjective(lows[i]) and (
                 i + 1 >= len(toks) or lows[i + 1] in ("and", ",", ".", ";")):
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
+        if p in ("and", ",", "or") and lows[i] in lx.COLOURS and pp in lx.COLOURS:
+            return None, None  # "waved green and blue scarves": a list of colours
         if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):
@@ -220,6 +222,9 @@ class PhraseReading:
             return False
         if not lx.is_noun(word):
             return False
+        if k >= 3 and toks[k - 2] == "," and lx.is_noun(lows[k - 3]) and not _finite_readings(toks[k - 3]) and \
+                lx.is_plural_noun(word):
+            return True  # "piles the vermicelli, carrots and prawns along one edge": a list of things
         return not after or not _word(after) or after in lx.CONJUNCTIONS or (
             after in lx.PREPOSITIONS and after not in lx.PARTICLES)
 

@@ -151,10 +151,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "") \
                 or lows[at_i + 1:at_i + 2] == ["nothing"]  # "said nothing", "did nothing": nothing happened
             nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
+            made = lows[at_i + 2] if nxt in lx.POSSESSIVES and at_i + 2 < len(toks) else nxt  # ("made his home")
             # "starts the engine", "make tamales", "makes a kite": doing something, not "make sure" or "start to"
             visible = base not in lx.NON_VISUAL or base in ("start", "begin", "make") and (
                 nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or base == "make" and lx.is_noun(nxt)) and \
-                nxt not in lx.MAKE_NOT_SHOWN  # ("making soup", "make tamales"; not "make sure")
+                made not in lx.MAKE_NOT_SHOWN  # ("making soup", "make tamales"; not "make sure")
             if visible and who and NONE_SUBJECT not in who and not self._negated(lows, at_i) \
                     and not ended:  # ("stops crying": the crying ends, and stopping shows nothing)
                 event.sentence = self.sentence_no
@@ -233,7 +234,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     plural = True
                 else:
                     end = c.end
-                    plural = c.plural or len(ids) > 1
+                    plural = c.plural or len(ids) > 1 or any(  # ("The Harriers sprint": a named group)
+                        x in self.reg.by_id and self.reg.by_id[x].plural for x in ids)
                 k = end
                 if not state["in_vp"] or self._starts_clause(toks, c.start):
                     # "The duck, which was chased by Pip, flies", "The dog that Mia was walking barks": the
@@ -364,10 +366,13 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # "strokes a lamb that is sleeping": the verb of a relative clause after an object is the
                 # object's (no one's when it is a thing), never the clause subject's
                 v = i + 1
-                while v < len(toks) and (lows[v] in lx.BE_FORMS or lows[v] in lx.ADVERBS):
+                while v < len(toks) and (lows[v] in lx.BE_FORMS or lows[v] in lx.ADVERBS or
+                                         lows[v] in ("has", "have", "had")):
                     v += 1
                 tags = _finite_readings(toks[v]) if v < len(toks) else frozenset()
-                if v > i + 1 and "VBG" in tags or v == i + 1 and tags & {"VBZ", "VBD", "VBP"}:
+                perfect = v > i + 1 and lows[v - 1] in ("has", "have", "had") and bool(tags & {"VBN", "VBD"})
+                if v > i + 1 and "VBG" in tags or v == i + 1 and tags & {"VBZ", "VBD", "VBP"} or perfect:
+                    # ("untangles the birds that have flown into the nets": the birds flew)
                     if obj.kind == "ref" and w == "who" and v == i + 1:
                         # "… by a jolly man named Gus, who leaned out and waved": the rest of the clause is Gus's
                         subject = list(obj.ids)
