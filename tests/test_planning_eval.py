@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 32: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 33: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 34)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 36)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -237,7 +237,12 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                                   "She untangles the yarn", "They piled it with", "It flutters around the"],
                     "heldout33": ["Then the visitors returned", '"You left this by', "There were six of",
                                   "Both of them laughed,", "When practice was over,", "Two pupils carried it",
-                                  "The letters were read", "\u00c1ilu turns the snowmobile"]}
+                                  "The letters were read", "\u00c1ilu turns the snowmobile"],
+                    # "the red cabin glides" and "the old car chugged" (things to the word lists), "Twelve white belts
+                    # line up" (a group named by its rank), "they watched the sun rise" (the guide and the tourists)
+                    "heldout34": ["Ettore pulls a lever,", "Her teammates pile onto", "A nurse who was",
+                                  "Morag cheered as the"],
+                    "heldout35": ["At noon a brass", "Twelve white belts line", "From the crest of"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -150,6 +150,9 @@ class ChunkReading:
                     limit = pp_end(toks, i - 1)
                 while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
                                                         not words and lows[j] in lx.ORDINALS) and not (
+                        # "and both carried the slice": "both" is the subject, then its verb
+                        not words and w == "both" and _finite_readings(toks[j]) & {"VBD", "VBP"} and
+                        not lx.is_noun(lows[j])) and not (
                         # "most of the class | dozed": an entity's noun, then a past or present verb
                         words and not subject_slot and _finite_readings(toks[j]) & {"VBD", "VBZ"} and
                         not lx.is_noun(lows[j]) and (lows[words[-1]] in lx.ENTITY_NOUNS or any(

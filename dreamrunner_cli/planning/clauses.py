@@ -35,6 +35,10 @@ class ClauseReading:
             b -= 1  # "spun around once and bowed", "swoops down at once and nibbles"
         if lows[k] == "and" and b >= 0 and toks[b] == ",":
             b -= 1  # ", shaking the water from his fur, and limped home"
+        if lows[k] == "and" and not lx.is_plural_noun(lows[x]) and not (  # ("with honey and sliced bananas")
+                x + 1 < len(toks) and lx.is_noun(lows[x + 1]) and not _finite_readings(toks[x + 1])) and any(
+                h in self.handled and not any(toks[y] in ",;" for y in range(h, k)) for h in range(max(0, k - 5), k)):
+            return True  # "shrieked with laughter and chased after him": a verb a few words after the clause's verb
         return lows[k] in ("and", "then", "but", ",") and b >= 0 and (b in self.handled or any(
             c.end == b + 1 for c in chunks))
 
@@ -145,6 +149,7 @@ class ClauseReading:
         lows = [t.lower() for t in toks]
         comma = k < len(toks) and toks[k] == ","
         r = k + comma
+        comma = comma or k > 0 and toks[k - 1] == ","  # ("a warthog named Bogo, who dug": the name took the comma)
         if r >= len(toks) or lows[r] not in ("which", "who", "that", "whom", "whose"):
             return k
         close = next((x for x in range(r + 1, len(toks)) if toks[x] in ",;."), len(toks))

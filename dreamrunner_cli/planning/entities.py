@@ -397,6 +397,11 @@ def _toy_nouns(sents: list[list[str]]) -> set[str]:
             if toks[k].lower() in lx.TOY_MODIFIERS or toks[k].lower() in lx.STATUE_MODIFIERS and
             lx.ENTITY_NOUNS.get(lx.entity_noun(_singular(toks[k + 1])) or "", ("",))[0] in ("person", "animal")}
     toys.discard(None)  # ("folded paper planes … Bunty's plane glided": the plane is a toy, as "a paper plane" is)
+    # "The bronze statue of a horse … the horse gleamed": a figure of it
+    toys |= {lx.entity_noun(toks[k + 3].lower()) for toks in sents for k in range(len(toks) - 3)
+             if toks[k].lower() in ("statue", "statues", "figure", "sculpture", "model", "painting", "picture",
+                                    "carving", "drawing", "photo", "photograph") and
+             toks[k + 1].lower() == "of" and toks[k + 2].lower() in ("a", "an", "the")} - {None}
     return toys
 
 
@@ -522,6 +527,8 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
         return False  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
     named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1)) \
         or _named_in_next_sentence(reg, sents, si, i)
+    if named is not None and group is not None and not named.group:
+        named = None  # "One of the tourists, an elderly woman called Prudence": one of them, not the tourists
     if named is not None:  # "his opponent, a tall left-hander named Pieter": the opponent is Pieter
         # (also after a phrase: "a volunteer in a yellow vest, a teenager named Orrin")
         if not named.nouns and not named.declared and lx.entity_noun(w):
@@ -699,7 +706,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
         # "two apprentices carry the cake … the guests clap": another noun, other people)
         return True
-    kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles")
+    kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles") \
+        or bool({"whole", "entire"} & set(lows[start:i]))  # ("the whole family gathers": more than the two named)
     if group is not None and not kin_of_theirs and (  # ("by Ruthanne and her sisters": others, hers)
             w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and w in lx.PERSON_GROUPS) \
             and sum(1 for x in entities if not x.group and x.since < si and (

@@ -444,7 +444,7 @@ STATIC = frozenset("sit kneel lie sleep nap rest stand read write watch look lis
 BODY_PARTS = frozenset("arm arms hand hands leg legs head tail wing wings teeth tooth hair eyes eye feet foot nose "
                        "paws paw fins fin ears ear toes toe trunk beak back shoulders shoulder knees knee cheek cheeks "
                        "lip lips finger fingers fist fists elbow elbows neck chin mouth wrist wrists hip hips "
-                       "belly".split())
+                       "belly palm palms thumb thumbs forehead brow".split())
 INTERACTIONS = frozenset("hug kiss pat pet stroke feed wash brush comb chase follow help lift carry hold push pull "
                          "greet scold tickle catch grab lead ride saddle kick nuzzle lick hand give".split())
 

@@ -117,6 +117,11 @@ class PhraseReading:
         or a way: "ran the last lap")?"""
         lows = [t.lower() for t in toks]
         obj = at.get(at_i + 1)
+        k = at_i + 1 + (at_i + 1 < len(toks) and lows[at_i + 1] in ("very", "so", "really", "quite", "rather"))
+        if base in ("look", "seem", "appear", "feel", "sound") and k < len(toks) and lx.is_adjective(lows[k]) and \
+                not lx.is_noun(lows[k]) and (k + 1 >= len(toks) or not _word(toks[k + 1]) or
+                                             lows[k + 1] in lx.CONJUNCTIONS):
+            return True  # "she looks very nervous", "he seemed tired": how one is, no action
         return (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
             (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
             base in ("own", "manage") and obj is not None and obj.head in lx.BUSINESSES or \
@@ -191,6 +196,14 @@ class PhraseReading:
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
         if p in ("and", ",", "or") and lows[i] in lx.COLOURS and pp in lx.COLOURS:
             return None, None  # "waved green and blue scarves": a list of colours
+        if p == "and" and lx.is_adjective(lows[i]) and i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
+                lx.is_noun(pp) and not _finite_readings(toks[k - 1]) & {"VBZ", "VBD"}:
+            self.handled.add(i)
+            return None, None  # "giggled about his muddy snout and crooked tusks": an adjective of the next noun
+        if p == "," and tags <= {"VBD", "VBN"} and last_verb_end >= 0 and self.last_verb_at >= 0 and \
+                _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBP"} and \
+                not _finite_readings(toks[self.last_verb_at]) & {"VBD"}:
+            return None, None  # "carries him home, sandy and sleepy, tucked under his arm": a participle, no act
         if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):
@@ -210,7 +223,8 @@ class PhraseReading:
                 k + 2 >= len(toks) or not _word(toks[k + 2])):
             return True  # "pack the hole with mud and pebbles."
         if with_at >= 0 and k + 2 < len(toks) and lx.is_noun(lows[k + 2]) and not _closed(lows[k + 2]) and \
-                lows[k + 2] not in lx.OBJECT_PRONOUNS | lx.PARTICLES and not _finite_readings(toks[k + 2]) \
+                lows[k + 2] not in lx.OBJECT_PRONOUNS | lx.PARTICLES | lx.PREPOSITIONS | lx.SUBORDINATORS and \
+                "VBZ" not in _finite_readings(toks[k + 1]) and not _finite_readings(toks[k + 2]) \
                 & {"VBZ", "VBD"} and not any(lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)):
             return True  # "eat the rest with honey and sliced bananas": "sliced" describes the bananas
         if k - 1 == self.last_verb_at:
@@ -218,6 +232,9 @@ class PhraseReading:
         before = lows[k - 1] if k >= 1 else ""
         word = lows[k + 1] if k + 1 < len(toks) else ""
         after = lows[k + 2] if k + 2 < len(toks) else ""
+        if toks[k] == "," and k >= 2 and toks[k - 2] == "," and before and lx.is_noun(before) and \
+                not _finite_readings(toks[k - 1]) & {"VBZ", "VBD"} and lx.is_plural_noun(word):
+            return True  # "mixes flour, yeast, eggs and honey": the third of a list of things
         if not before or _closed(before) or before in lx.BODY_PARTS or not lx.is_plural_noun(before):
             return False
         if not lx.is_noun(word):

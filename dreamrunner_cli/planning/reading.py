@@ -61,6 +61,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_subject_owners: set[str] = set()  # and the sentence before
         self.cur_pronoun_subjects: dict[str, list[str]] = {}  # "he" → whom it surely named as a subject here
         self.cur_ahead: dict[int, list[str]] = {}  # a possessive that names the subject after it: position → ids
+        self.prev_seen_animate: set[str] = set()  # the people and animals the sentence before named
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
         self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
@@ -86,6 +87,25 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             self.learn_gender(subject.ids, owns[0])
             self.cur_ahead[lows.index(owns[0])] = list(subject.ids)
 
+    def _learn_gender_from_body(self, toks: list[str], lows: list[str], chunks: list[Chunk],
+                                events: list[MotionEvent]) -> None:
+        """"ลำดวน stands at the top of the runway, rubbing chalk into her palms": in a sentence that names no one
+        else, a body part's possessive is the one who acts."""
+        named = {x for c in chunks if c.kind == "ref" for x in c.ids}
+        actors = {x for e in events for x in e.who}
+        # (no one else in view who could own it: "Her drone hums above her head", "a fish splashes past his nose")
+        others = {x for x in self.prev_seen_animate if x not in actors}
+        if len(actors) != 1 or named - actors or others or any(c.kind == "pron" for c in chunks if c.start <
+                                                                  min((c2.start for c2 in chunks if c2.kind == "ref"),
+                                                                      default=0)) or \
+                any(c.kind == "pron" and c.head in ("he", "she", "him") for c in chunks):
+            return
+        for k in range(len(toks) - 1):
+            if lows[k] in ("his", "her") and (lows[k + 1] in lx.BODY_PARTS or k + 2 < len(toks) and
+                                              lx.is_adjective(lows[k + 1]) and lows[k + 2] in lx.BODY_PARTS):
+                self.learn_gender(list(actors), lows[k])
+                return
+
     def read(self, sentence: str, scene_present: list[str]) -> tuple[list[MotionEvent], list[str], str | None]:
         """One sentence → (motion events, entity ids mentioned, time of day)."""
         toks = tokens(without_speech(sentence))
@@ -103,6 +123,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                for x in c.ids} - set(self._before(None))
         self.just_mentioned |= {x for c in chunks if c.kind == "ref" for x in c.ids}
         self.cur_ahead = {}
+        self.prev_seen_animate = {x for x in self.prev_mentioned | self.prev_possessors
+                                  if x in self.reg.by_id and self.reg.by_id[x].animate}
         self._learn_gender_ahead(toks, lows, chunks, at)
         time = next((lx.TIMES[w] for w in lows if w in lx.TIMES), None)
         sentence_places = self._places(toks, covered)
@@ -321,6 +343,23 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     i = emit(k, base, subject, doubt)
                     continue
                 if state["in_vp"]:
+                    v = end + 1 if end + 1 < len(toks) and lows[end] in ("has", "have", "had") else end
+                    someone = c.kind == "ref" or c.kind == "np" and (
+                        lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") or lx.group_of(c.head))
+                    if someone and lows[c.start] != "that" and any(
+                            x.end == c.start and x.kind in ("np", "ref") for x in chunks) and \
+                            v < len(toks) and _finite_readings(toks[v]) & ({"VBN", "VBD"} if v > end else {"VBD"}):
+                        # "pick at the crumbs the tourists have dropped": a relative clause without "that", whose
+                        # subject is the second noun phrase (the main subject goes on after it)
+                        self.handled.add(end)
+                        if c.kind == "np":  # ("the tourists" when they are no entity: someone did it, unknown)
+                            self.handled.add(v)
+                            self.unsure.append(f"{progressive(lx.verb_lemma(lows[v]) or lows[v])} "
+                                               f"(\u201c{c.head}\u201d is no character found)")
+                            i = v + 1
+                            continue
+                        i = emit(v, lx.verb_lemma(lows[v]) or lows[v], list(ids), doubt)
+                        continue
                     i = end
                     continue
                 if not state["in_vp"] and subject is None and not finite:
@@ -492,6 +531,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_mentioned = (set(mentioned) - self.cur_possessors) | set(self._before(None))
         self.prev_possessors = set(self.cur_possessors)
         self.prev_subject = list(self.sentence_subject)
+        self._learn_gender_from_body(toks, lows, chunks, events)
         # the last plural thing of this sentence ("the first balls"), for "they" in the next one
         last_ref = max((c.end for c in chunks if c.kind == "ref"), default=-1)
         self.prev_plural_things = next((c.head for c in reversed(chunks) if c.kind == "np" and c.plural and
