@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 33: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 34: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 36)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 38)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -242,7 +242,11 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # line up" (a group named by its rank), "they watched the sun rise" (the guide and the tourists)
                     "heldout34": ["Ettore pulls a lever,", "Her teammates pile onto", "A nurse who was",
                                   "Morag cheered as the"],
-                    "heldout35": ["At noon a brass", "Twelve white belts line", "From the crest of"]}
+                    "heldout35": ["At noon a brass", "Twelve white belts line", "From the crest of"],
+                    # (each misses an action the reader does not notice it missed; the splits' files show which)
+                    "heldout36": ["Nalu flaps her tail", "She spins once, twice,", "The bird was scared",
+                                  "One gusty Saturday, a", "She revs hard, and"],
+                    "heldout37": ["The crowd waves towels", "The heavy millstone was", "\u305d\u3089 and her parents"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -183,6 +183,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     mid_caps = _names_written_mid_sentence(sents)
     _add_named(found, _name_candidates(sents, found.reg, mid_caps), mid_caps)
     _kinds_of_listed_names(sents, found.reg)
+    _kinds_of_the_ones(sents, found.reg)
     _plural_names(sents, found)
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
     toys = _toy_nouns(sents)
@@ -268,6 +269,11 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     lx.COLLECTIVE_NOUNS or start + len(words) < len(toks) and lows[start + len(words)] == "day":
                 continue  # "On Arbor Day", "Class 4B planted": a holiday, a group's name (found as the group)
             key = words[0].lower()
+            after = start + len(words)
+            if len(words) == 1 and not title and after + 1 < len(toks) and lows[after] in ("called", "named") and \
+                    _cap(toks[after + 1]) and (lx.is_known_word(words[0]) or key in lx.ENTITY_NOUNS or any(
+                        lows[x] in ("a", "an") for x in range(max(0, start - 4), start))):
+                continue  # "a calm, soft-spoken Norwegian called Henrike Solberg": what she is, then her name
             if title and len(words) == 1 and lx.entity_noun(key) == key and title != words:
                 key = " ".join(w.lower() for w in title + words)  # "Mama Bear", "Little Bear": the whole name
             if reg.by_name(key) is not None:
@@ -277,7 +283,8 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                                               "verb_next": 0})
             info["mentions"] += 1
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
-            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on") or \
+            if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
+                        "below", "beneath") or \
                     prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
                     start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
                     prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"
@@ -347,6 +354,9 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -
                 e.nouns.add(t.lower())
             if e.gender is None and t.lower() in lx.MALE | lx.FEMALE:
                 e.gender = "m" if t.lower() in lx.MALE else "f"
+        if len(words) > 1 and lx.ENTITY_NOUNS.get(words[0].lower(), ("",))[0] == "person" and \
+                lx.role_noun(words[0].lower()):
+            e.nouns.add(words[0].lower())  # "Sergeant Ravensworth … by the sergeant": a rank before the name
         found.add(e)
 
 
@@ -365,6 +375,23 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
                 e = reg.by_name(t) if _cap(t) else None
                 if e is not None and not e.nouns:
                     _set_kind(e, lx.entity_noun(kind[1]))
+
+
+def _kinds_of_the_ones(sents: list[list[str]], reg: Registry) -> None:
+    """"two monster trucks … The red one, Boulder Basher, is driven by …", "The capybaras wade in. The biggest one,
+    Kinako, dozes": the one named is one of the plural the story named last (a truck, a capybara)."""
+    last_plural: str | None = None  # the singular noun of the last plural entity noun ("trucks" → "truck")
+    for toks in sents:
+        lows = [t.lower() for t in toks]
+        for k, w in enumerate(lows):
+            if w == "one" and k + 2 < len(toks) and toks[k + 1] == "," and "the" in lows[max(0, k - 3):k] and \
+                    last_plural is not None:
+                e = reg.by_name(toks[k + 2]) if _cap(toks[k + 2]) or caseless(toks[k + 2]) else None
+                if e is not None and not e.nouns and not e.declared:
+                    _set_kind(e, last_plural)
+            group = lx.group_of(w)
+            if group is not None and group[1] != w and lx.entity_noun(group[1]):
+                last_plural = lx.entity_noun(group[1])
 
 
 def _plural_names(sents: list[list[str]], found: _Found) -> None:
@@ -508,10 +535,10 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
     if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
             in ("person", "animal") and group is None:
         return False  # "two wolf pups", "the bear cubs": the noun describes the ones after it
-    if i + 2 < len(toks) and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and \
-            lx.ENTITY_NOUNS.get(lows[i + 1], ("",))[0] in ("animal", "machine", "vehicle") and \
-            _finite_readings(toks[i + 2]) & {"VBZ", "VBD"}:
-        return False  # "A baby duck wobbles", "a police horse trots": the person noun describes the animal
+    if i + 1 < len(toks) and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and \
+            lx.ENTITY_NOUNS.get(lx.entity_noun(_singular(lows[i + 1])) or "", ("",))[0] in ("animal", "machine",
+                                                                                          "vehicle"):
+        return False  # "A baby duck wobbles", "a tiny hermit crab": the person noun describes the animal
     if w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] and i + 3 < len(toks) and \
             lows[i + 2].endswith("s") and not lx.is_known_word(lows[i + 2]) and \
             not lx.group_of(lows[i + 2]) and \
@@ -594,8 +621,8 @@ def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
         det = "some"  # "Guests in their best clothes drifted": a plural with no article opens the sentence
     if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
         return False
-    if w in toys:
-        return False  # "his rubber duck", "a paper boat": a toy, not an animal or a vehicle
+    if w in toys or group is not None and group[1] in toys:
+        return False  # "his rubber duck", "a paper boat", "two hundred rubber ducks": toys, no animals or vehicles
     m.start, m.det, m.of_group, m.j = start, det, of_group, j
     return True
 
@@ -662,8 +689,10 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             w not in lx.HAND_NOUNS and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and reg.by_noun(w) is None:
         return True  # "lets the batter rest": a word-list person let do something may be a thing
     same = reg.by_noun(w)
-    if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)):
-        return True  # (but "the flock … One stubborn ewe breaks away": one of them, on her own)
+    if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)) and not (
+            same.named and not same.declared and det in ("a", "an") and same.since < si):
+        return True  # (but "the flock … One stubborn ewe breaks away": one of them, on her own; and "Kinako, the
+        # biggest capybara … A baby capybara climbs onto Kinako's back": another one)
     if det in lx.POSSESSIVES and w in lx.INVERSE_KIN:
         # "Boonmee and her grandson Danny … His grandmother laughs": the grandmother is Boonmee
         # (the possessive that brought the pair in tells the anchor's sex: "His daughter Dunya" → he is her
@@ -701,10 +730,12 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
         return True
     if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
-            w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys()
+            w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys() and (
+                not x.nouns & lx.SPECTATORS or w in lx.SPECTATORS | lx.WATCHERS)
                                               for x in groups):
         # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
-        # "two apprentices carry the cake … the guests clap": another noun, other people)
+        # "two apprentices carry the cake … the guests clap": another noun, other people; and "the audience rose …
+        # the graduates tossed their caps": those who watch are not those with a role)
         return True
     kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles") \
         or bool({"whole", "entire"} & set(lows[start:i]))  # ("the whole family gathers": more than the two named)

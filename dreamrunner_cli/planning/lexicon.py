@@ -198,6 +198,9 @@ QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring
                            "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)
 # Groups that watch rather than take a side: "both teams" is never the crowd.
 SPECTATORS = frozenset("crowd audience spectators fans onlookers people passengers".split())
+# Who a crowd or an audience may be called again ("a crowd gathers … the listeners clap"); "the graduates" are not
+WATCHERS = frozenset("listeners watchers viewers bystanders guests visitors shoppers passers-by locals villagers "
+                     "tourists supporters parents families".split())
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
 # crowd, whose children may be some of them.
 INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra".split())

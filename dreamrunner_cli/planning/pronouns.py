@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from . import lexicon as lx
 from .motions import NONE_SUBJECT
+from .text import _finite_readings
 
 
 class PronounReading:
@@ -187,6 +188,16 @@ class PronounReading:
                 owners[0] is not here[0]:
             # "Edith shook Mortimer's hand, and they went to the tea tent": the two this sentence named
             return [here[0].id, owners[0].id]
+        people_here = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
+                            c.start < pos and (lx.group_of(c.head) or ("",))[0] in ("person", "animal") and
+                            # the subject of a verb, or of the sentence (not "for the Foxes, and they")
+                            (c.start == 0 or c.end < len(self.cur_lows) and
+                             _finite_readings(self.cur_lows[c.end]) & {"VBD", "VBZ", "VBP"})), None)
+        if people_here is not None:
+            # "the audience roared. Finally the graduates tossed their caps, and they hugged": the graduates (no
+            # character found), not the group in view
+            self.doubt = f"\u201c{p}\u201d could be the {people_here}"
+            return [e.id for e in groups][:1] or [e.id for e in single if e.id in view][:2]
         if self.last_plural and all(x in view for x in self.last_plural) and all(
                 e.id in self.last_plural for e in groups):
             return self._or_the_pair(p, list(self.last_plural))
