@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 34: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 35: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 38)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 40)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -162,7 +162,9 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 38)} | {
     "heldout29": {"sumo_tournament": ["'The referee lifts his': <planner:wrestlers> crash"]},
     # "the youngest, Imke, had only joined that spring" (a joining before the story); "the woman next to her caught
     # it. Both of them laughed": the woman is no entity, so "both of them" are the two named ringers
-    "heldout33": {"bell_ringers": ["'There were six of': imke join", "'Both of them laughed,': featherstone laugh"]}}
+    "heldout33": {"bell_ringers": ["'There were six of': imke join", "'Both of them laughed,': featherstone laugh"]},
+    # "the players freeze where they stand": standing still, no action
+    "heldout38": {"pitch_invader_dog": ["\"The referee's whistle shrieks,\": players stand"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -179,6 +181,7 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                                         "yarn_kitten": {"s02: ottoline patting"}},
                           "heldout29": {"sumo_tournament": {"s03: wrestlers crashing"}},
                           "heldout33": {"bell_ringers": {"s01: imke joining the spring", "s04: featherstone laughing"}},
+                          "heldout38": {"pitch_invader_dog": {"s02: players standing"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
@@ -246,7 +249,10 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     # (each misses an action the reader does not notice it missed; the splits' files show which)
                     "heldout36": ["Nalu flaps her tail", "She spins once, twice,", "The bird was scared",
                                   "One gusty Saturday, a", "She revs hard, and"],
-                    "heldout37": ["The crowd waves towels", "The heavy millstone was", "\u305d\u3089 and her parents"]}
+                    "heldout37": ["The crowd waves towels", "The heavy millstone was", "\u305d\u3089 and her parents"],
+                    "heldout38": ["A race official holds", "The referee's whistle shrieks,", "At last the dog"],
+                    "heldout39": ["Its pilot, \u5609\u6021, tapped", "That evening the two", "Nikhil laughed until he",
+                                  "Close to the stage,"]}
 
 
 @functools.lru_cache(maxsize=None)

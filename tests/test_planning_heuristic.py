@@ -1481,3 +1481,22 @@ def test_those_with_a_role_are_not_the_audience_and_they_after_someone_unknown_i
     acts, ids, skipped = reads("The band marched past. The audience cheered. The cadets of Bramwell Hall saluted, "
                                "and they marched off.")
     assert ("audience", "march") not in acts
+
+
+# Issue 24, round 35 (tuned on heldout38 and heldout39; these sentences are not from any split) --------------------
+
+
+def test_finishing_shows_nothing_and_a_plural_object_before_the_verb():
+    acts, _, _ = reads("When they had finished, Tegan swept the yard while Osian stacked the chairs.")
+    assert not any(v == "finish" for _, v in acts)
+    acts, _, _ = reads("A goat wandered off. The farmer who was filling the feed buckets dropped his rake.")
+    assert ("farmer", "drop") in acts and not any(v == "bucket" for _, v in acts)
+
+
+def test_them_and_they_after_things_and_what_someone_drives_is_a_vehicle():
+    acts, _, _ = reads("Elin cracked four eggs and whisked the yolks in a jug. Bryn folded them into the flour until "
+                       "they turned pale.")
+    assert not any(v == "turn" for _, v in acts)
+    acts, ids, _ = reads("Dr. Vaskova waved. Outside, a cargo crawler that Dr. Vaskova was driving is hit by a rock. "
+                         "She steers it behind a dune.")
+    assert ("vaskova", "steer") in acts and ("crawler", "steer") not in acts

@@ -374,6 +374,9 @@ class ChunkReading:
             return False  # "Three cargo drones | rose", "The Ferreira twins | raced": a group noun, then the verb
         if nxt in lx.PREPOSITIONS and any(x.group and w in x.nouns for x in self.reg.entities):
             return False  # "three small kids | from the back row raced": the group's noun, then its phrase
+        if lx.is_plural_noun(w) and not lx.is_noun(nxt) and _finite_readings(toks[j + 1] if nxt else "") & \
+                {"VBD", "VBZ"} and prev not in lx.ENTITY_NOUNS and prev not in lx.GROUP_NOUNS:
+            return False  # "refilling the water troughs | dropped his hose": the plural is the noun, then a verb
         if prev in lx.NUMBERS and lx.is_plural_noun(w) and \
                 _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
             return False  # "the two machines | flashed": after a count, the plural is the noun

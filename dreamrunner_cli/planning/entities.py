@@ -196,6 +196,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if not _already_found(found, sents, m, kin):
                 _add_unnamed(found, m)
+    _driven_are_vehicles(sents, found.entities)
     # 3. Ids: the declared ones, then readable ASCII slugs, unique.
     _assign_ids(found.entities)
     return Registry(found.entities)
@@ -793,6 +794,27 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
     else:  # "A baby capybara climbs … The baby squeaks", "a mother duck … the mother": the same one
         e.nouns |= {t for t in lows[start:i] if t in lx.KINSHIP or t == "baby"}
     found.add(e)
+
+
+def _driven_are_vehicles(sents: list[list[str]], entities: list[Entity]) -> None:
+    """"a supply crawler that Captain Tsvetkova was driving": what someone drives or steers is a vehicle, though the
+    word list knows the noun as a person (a crawler); so "She steers it" is never the crawler."""
+    drive = {"drive", "steer", "park", "pilot", "tow"}
+    for e in entities:
+        nouns = {n for n in e.nouns if n not in lx.HAND_NOUNS}
+        if e.named or e.declared or e.group or e.kind != "person" or not nouns:
+            continue
+        for toks in sents:
+            lows = [t.lower() for t in toks]
+            for k, w in enumerate(lows):
+                if w not in nouns:
+                    continue
+                before = any(lx.verb_lemma(lows[x]) in drive for x in range(max(0, k - 4), k))
+                after = any(lows[x] in ("that", "which") for x in range(k + 1, min(len(lows), k + 3))) and any(
+                    lx.verb_lemma(lows[x]) in drive for x in range(k + 2, min(len(lows), k + 7)))
+                if before or after:
+                    e.kind, e.shape = "vehicle", "vehicle"
+                    e.nouns.add("vehicle")
 
 
 def _assign_ids(entities: list[Entity]) -> None:

@@ -122,6 +122,9 @@ class PhraseReading:
                 not lx.is_noun(lows[k]) and (k + 1 >= len(toks) or not _word(toks[k + 1]) or
                                              lows[k + 1] in lx.CONJUNCTIONS):
             return True  # "she looks very nervous", "he seemed tired": how one is, no action
+        if base == "finish" and (at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in
+                                 lx.CONJUNCTIONS | lx.PREPOSITIONS):
+            return True  # "When they had finished, …": the end of something, no action of its own
         return (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
             (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
             base in ("own", "manage") and obj is not None and obj.head in lx.BUSINESSES or \

@@ -209,9 +209,14 @@ class PronounReading:
             # "She stretches her paws as high as they go": they may be the paws
             self.doubt = f"\u201c{p}\u201d could be the {things_here}"
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
-        if self.prev_plural_things and not groups and not self._before(pos):
-            # "lowers the first balls into it. They sizzle": they may be the things, not the two people
-            self.doubt = f"\u201c{p}\u201d could be the {self.prev_plural_things}"
+        things_before = self.prev_plural_things if not groups and (not self._before(pos) or p == "them") else None
+        things_before = things_before or self.cur_them_things  # ("beat them … until they stood up": the same)
+        if things_before:
+            # "lowers the first balls into it. They sizzle", "separated the whites. Isidore beat them": they may be
+            # the things, not the two people
+            self.doubt = f"\u201c{p}\u201d could be the {things_before}"
+            if p == "them":
+                self.cur_them_things = things_before
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         # (a vehicle or a machine that has not acted is a thing here: "drives up on a snowmobile. Together they lift")
         pair = [e for e in single if e.id in view and (e.kind in ("person", "animal") or e.id in self.actors)]

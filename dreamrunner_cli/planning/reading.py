@@ -62,6 +62,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_pronoun_subjects: dict[str, list[str]] = {}  # "he" → whom it surely named as a subject here
         self.cur_ahead: dict[int, list[str]] = {}  # a possessive that names the subject after it: position → ids
         self.prev_seen_animate: set[str] = set()  # the people and animals the sentence before named
+        self.cur_them_things: str | None = None  # "beat them" when they may be things: "until they stood" too
         self.prev_possessors: set[str] = set()
         self.prev_subject: list[str] = []  # the last subject of the sentence before
         self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
@@ -123,6 +124,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                for x in c.ids} - set(self._before(None))
         self.just_mentioned |= {x for c in chunks if c.kind == "ref" for x in c.ids}
         self.cur_ahead = {}
+        self.cur_them_things = None
         self.prev_seen_animate = {x for x in self.prev_mentioned | self.prev_possessors
                                   if x in self.reg.by_id and self.reg.by_id[x].animate}
         self._learn_gender_ahead(toks, lows, chunks, at)
