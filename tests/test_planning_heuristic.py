@@ -1500,3 +1500,29 @@ def test_them_and_they_after_things_and_what_someone_drives_is_a_vehicle():
     acts, ids, _ = reads("Dr. Vaskova waved. Outside, a cargo crawler that Dr. Vaskova was driving is hit by a rock. "
                          "She steers it behind a dune.")
     assert ("vaskova", "steer") in acts and ("crawler", "steer") not in acts
+
+
+# Issue 24, round 36 (tuned on heldout40 and heldout41; these sentences are not from any split) --------------------
+
+
+def test_a_titled_name_after_a_speech_verb_and_a_kin_word_after_the_anchor():
+    acts, ids, _ = reads('"Hold still," says Mr. Oyelaran, raising his hand.')
+    assert ("oyelaran", "say") in acts and "mr" not in ids
+    acts, ids, _ = reads('"Lights off," says Commander Ferreira, closing the hatch.')
+    assert ("ferreira", "close") in acts and "commander" not in ids
+    acts, _, _ = reads("Marta ties on her apron, and her grandson Ilja rinses the pan. Ilja stirs the soup, and his "
+                       "grandmother tastes it.")
+    assert ("marta", "taste") in acts
+
+
+def test_a_pronoun_after_an_opening_preposition_and_a_purpose_after_hurrying():
+    acts, _, _ = reads("The tractor rumbled down the lane. Behind it walked a farmer, Odile, with her dog.")
+    assert ("tractor", "walk") not in acts
+    acts, _, _ = reads("Lotte dropped her scarf, and her father hurried over to pick it up.")
+    assert not any(v == "pick" for _, v in acts)
+
+
+def test_the_children_after_a_crowd_of_children_are_those_children():
+    acts, ids, _ = reads("Ama steers the ferry while a boy waves. A crowd of village children runs down to the pier. "
+                         "The children cheer as the ferry leaves.")
+    assert ("ama", "cheer") not in acts and ("boy", "cheer") not in acts

@@ -448,6 +448,16 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str,
         if last_named is not None and len(toks) > 2 and toks[0].lower() in ("his", "her") and \
                 reg.by_name(toks[2]) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
             kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
+        # "Nino puts on her apron, and her grandson Levan washes": the one the sentence named before is the anchor
+        for k in range(1, len(toks) - 2):
+            if toks[k - 1].lower() in (",", "and") and toks[k].lower() in ("his", "her") and \
+                    toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
+                before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
+                          if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
+                pair = (next(iter(before.values())), toks[k + 1].lower(), "m" if toks[k].lower() == "his" else "f") \
+                    if len(before) == 1 and reg.by_name(toks[k + 2]) not in before.values() else None
+                if pair is not None and pair not in kin:
+                    kin.append(pair)
         named_here = [reg.by_name(t) for t in toks if (_cap(t) or caseless(t)) and reg.by_name(t) is not None]
         last_named = named_here[-1] if named_here else last_named
     return kin
@@ -885,6 +895,9 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
             c = k - 1
             while c > 0 and lx.is_adjective(lows[c]) and lows[c] not in lx.NUMBERS:
                 c -= 1  # "two tall boys"
+            o = next((x for x in range(k - 1, max(0, k - 4), -1) if lows[x] == "of"), None)
+            if o is not None and o >= 1 and (lows[o - 1] in lx.COLLECTIVE_NOUNS or lows[o - 1] in lx.QUANTITY_NOUNS):
+                return True  # "a crowd of village children runs down … The children wave": those, not the characters
             if (lows[c] in lx.NUMBERS - {"both"} or lows[c] in ("some", "several", "few")) and not (  # ("Both boys
                 # roll": the two the story has)
                     c > 0 and (lows[c - 1] in lx.BE_FORMS or lows[c - 1] in lx.DETERMINERS | lx.POSSESSIVES)):

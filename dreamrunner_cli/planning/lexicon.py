@@ -411,7 +411,8 @@ ADJECTIVE_PARTICIPLES = frozenset("tired excited scared frightened worried surpr
                                   "delighted covered filled lost gone done finished closed open married known born "
                                   "called named dressed used supposed allowed".split())
 # Verbs that frame another: "tries to catch", "starts dancing", "stops to drink", "kneels to pat".
-COMPLEMENT_TAKERS = frozenset("try start begin continue keep hurry rush stop pause wait manage".split())
+COMPLEMENT_TAKERS = frozenset("try start begin continue keep stop pause wait manage".split())  # (not "hurried over
+# to take it": its purpose)
 # (not "wants to help", "decides to jump", "hopes to win": an intention, which may not happen on screen)
 # verb + particle that take an object ("picks up the shell", "knocks over a jar").
 TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down"), ("take", "off"),

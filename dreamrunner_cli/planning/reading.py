@@ -221,6 +221,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["revert"], state["in_vp"], state["fresh"] = None, True, True
                 i += 1
                 continue
+            if c is not None and c.kind == "pron" and c.head in ("it", "him", "her", "them") and i == 1 and \
+                    lows[0] in lx.PREPOSITIONS and not state["in_vp"] and subject is None:
+                i = c.end  # "Behind it walked a nurse": the preposition's object, not who acts
+                continue
             if c is not None:
                 ids = self._ids(c, subject if state["in_vp"] else None, is_subject=not state["in_vp"] or self._starts_clause(toks, i))
                 doubt = self.doubt

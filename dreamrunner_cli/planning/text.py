@@ -83,7 +83,13 @@ def without_speech(sentence: str) -> str:
     m = re.match(rf"^([\s,]*)(\w+)\s+([A-Z]{W}*|[^\W\d_]{W}*(?=[\s,.]))", text)
     if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS and not lx.verb_lemma(m.group(3)) and (
             m.group(3)[0].isupper() or caseless(m.group(3))):
-        return f"{m.group(1)}{m.group(3)} {m.group(2)}{text[m.end():]}"
+        name, end = m.group(3), m.end()
+        while True:  # the whole name: "says Mr. Hartwell", "says Commander Bankole"
+            more = re.match(r"(\.?)\s+([A-Z][\w'’-]*)", text[end:])
+            if more is None or more.group(1) and name.split()[-1].lower() not in lx.TITLES:
+                break
+            name, end = f"{name}{more.group(1)} {more.group(2)}", end + more.end()
+        return f"{m.group(1)}{name} {m.group(2)}{text[end:]}"
     # `"Let me help," says the bus driver, stepping out` → `the bus driver says, stepping out`
     m = re.match(r"^([\s,]*)(\w+)\s+(the|a|an|his|her|their|its|my|our)\s+", text, flags=re.IGNORECASE)
     if m and lx.verb_lemma(m.group(2)) in lx.SPEECH_VERBS:
