@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 36: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 37: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 42)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 44)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -166,7 +166,12 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 42)} | {
     # "the players freeze where they stand": standing still, no action
     "heldout38": {"pitch_invader_dog": ["\"The referee's whistle shrieks,\": players stand"]},
     # "swung the gate open and shut": an adjective read as a verb
-    "heldout41": {"garden_gate": ["'Cerys swung the gate': cerys shut"]}}
+    "heldout41": {"garden_gate": ["'Cerys swung the gate': cerys shut"]},
+    # "his twelve sisters" of a frog are people to the word lists, so "The other frogs" are others; "the birds on the
+    # paper" of a wallpaper; "The whole crowd" after "The parents along the rope"
+    "heldout42": {"quiet_frog": ["'The other frogs are': <planner:frogs> sing"]},
+    "heldout43": {"egg_and_spoon_race": ["'The whole crowd hollers,': <planner:crowd> holler"],
+                  "wallpaper": ["'By lunchtime they had': <planner:birds> line"]}}
 KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
                           "heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
@@ -185,17 +190,21 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout33": {"bell_ringers": {"s01: imke joining the spring", "s04: featherstone laughing"}},
                           "heldout38": {"pitch_invader_dog": {"s02: players standing"}},
                           "heldout41": {"garden_gate": {"s05: cerys shutting"}},
+                          "heldout42": {"quiet_frog": {"s03: frogs singing"}},
+                          "heldout43": {"egg_and_spoon_race": {"s05: crowd hollering"}, "wallpaper": {"s04: birds lining"}},
                           "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
                         "heldout11": {"cloud_city": ["balloon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
                         "heldout26": {"water_fight": ["balloon"]}, "heldout28": {"lifeboat_launch": ["woman"]},
-                        "heldout29": {"sumo_tournament": ["wrestlers"]}}
+                        "heldout29": {"sumo_tournament": ["wrestlers"]}, "heldout42": {"quiet_frog": ["frogs"]},
+                        "heldout43": {"egg_and_spoon_race": ["crowd"], "wallpaper": ["birds"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10, heldout17,
-# heldout28, heldout32, heldout33 and heldout40 got fewer rounds of tuning (154/197 = 78.2%, 166/201 = 82.6%,
-# 166/197 = 84.3%, 179/230 = 77.8%, 165/197 = 83.8%, 151/189 = 79.9%): the floor keeps them from falling back
+# heldout28, heldout32, heldout33, heldout40 and heldout42 got fewer rounds of tuning (154/197 = 78.2%,
+# 166/201 = 82.6%, 166/197 = 84.3%, 179/230 = 77.8%, 165/197 = 83.8%, 151/189 = 79.9%, 158/188 = 84.0%): the floor
+# keeps them from falling back
 MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84, "heldout32": 0.77, "heldout33": 0.83,
-                   "heldout40": 0.78}
+                   "heldout40": 0.78, "heldout42": 0.84}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong action above (KNOWN_WRONG)
                     "heldout1": ["Omar, who cannot stop"],
@@ -260,7 +269,11 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout40": ["A samba band plays", "The crowd sings along,", "It folds in half",
                                   "Little Quokka chases it", "Every Thursday afternoon, \u79c0\u862d", "The quilt that Mrs.",
                                   "\u05d2\u05e4\u05df hid her face", "Somewhere in the trees"],
-                    "heldout41": ["Three kids who had", "Cerys swung the gate"]}
+                    "heldout41": ["Three kids who had", "Cerys swung the gate"],
+                    "heldout42": ["The other frogs are", "The cat laps it"],
+                    "heldout43": ["She bounces lightly in", "When the bell rings,", "The bird, which was",
+                                  "The whole crowd hollers,", "At sunrise he would", "She nudged him onto",
+                                  "By lunchtime they had"]}
 
 
 @functools.lru_cache(maxsize=None)

@@ -1526,3 +1526,16 @@ def test_the_children_after_a_crowd_of_children_are_those_children():
     acts, ids, _ = reads("Ama steers the ferry while a boy waves. A crowd of village children runs down to the pier. "
                          "The children cheer as the ferry leaves.")
     assert ("ama", "cheer") not in acts and ("boy", "cheer") not in acts
+
+
+# Issue 24, round 37 (tuned on heldout42 and heldout43; these sentences are not from any split) --------------------
+
+
+def test_kin_after_with_the_plural_of_two_named_ones_and_going_quiet():
+    acts, ids, _ = reads("Marisol sells tamales with her niece Pilar. Pilar wraps them, and her aunt ties the bags.")
+    assert ("marisol", "tie") in acts and "aunt" not in ids
+    acts, ids, _ = reads("Two cleaning robots, Mop and Bucket, wait by the door. The robots roll out and sweep the "
+                         "hall.")
+    assert {("mop", "roll"), ("bucket", "roll")} <= acts and "robots" not in ids
+    acts, _, _ = reads("The audience goes quiet.")
+    assert not any(v == "go" for _, v in acts)

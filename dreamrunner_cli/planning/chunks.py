@@ -252,7 +252,9 @@ class ChunkReading:
                 members = [x for x in self.reg.entities if kind and not x.group and kind[1] in x.nouns]
                 if head in lx.GROUP_NOUNS or (w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s")) or (
-                        (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2):  # ("the two birds")
+                        (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2) or (  # ("the two birds")
+                        w == "the" and len(words) == 1 and kind and kind[1] != head and len(members) >= 2 and
+                        all(x.named for x in members)):  # ("Two drones, Rivet and Grommet … The drones fire")
                     out.append(Chunk("pron", i, j, head="they", plural=True))
                     i = j
                     continue

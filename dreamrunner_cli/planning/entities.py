@@ -450,7 +450,7 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str,
             kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
         # "Nino puts on her apron, and her grandson Levan washes": the one the sentence named before is the anchor
         for k in range(1, len(toks) - 2):
-            if toks[k - 1].lower() in (",", "and") and toks[k].lower() in ("his", "her") and \
+            if toks[k - 1].lower() in (",", "and", "with") and toks[k].lower() in ("his", "her") and \
                     toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
@@ -499,6 +499,9 @@ def _noun_at(found: _Found, sents: list[list[str]], si: int, i: int) -> _Mention
         return None
     if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
         return None
+    if group is not None and i > 0 and lows[i - 1] == "the" and not any(x.group and w in x.nouns for x in entities) \
+            and sum(1 for x in entities if x.named and not x.group and group[1] in x.nouns) >= 2:
+        return None  # "Two repair drones, Rivet and Grommet, … The drones fire": the two, read as "they"
     if in_as_if_clause(toks, i):
         return None  # "ran as if a bear were chasing her": no bear
     if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(

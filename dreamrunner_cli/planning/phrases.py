@@ -118,10 +118,11 @@ class PhraseReading:
         lows = [t.lower() for t in toks]
         obj = at.get(at_i + 1)
         k = at_i + 1 + (at_i + 1 < len(toks) and lows[at_i + 1] in ("very", "so", "really", "quite", "rather"))
-        if base in ("look", "seem", "appear", "feel", "sound") and k < len(toks) and lx.is_adjective(lows[k]) and \
-                not lx.is_noun(lows[k]) and (k + 1 >= len(toks) or not _word(toks[k + 1]) or
-                                             lows[k + 1] in lx.CONJUNCTIONS):
-            return True  # "she looks very nervous", "he seemed tired": how one is, no action
+        if k < len(toks) and (base in ("look", "seem", "appear", "feel", "sound") and lx.is_adjective(lows[k]) and
+                               not lx.is_noun(lows[k]) or base in ("go", "grow", "become", "fall") and lows[k] in
+                               ("quiet", "silent", "still", "pale", "red", "white", "limp", "stiff", "numb")) and (
+                k + 1 >= len(toks) or not _word(toks[k + 1]) or lows[k + 1] in lx.CONJUNCTIONS):
+            return True  # "she looks very nervous", "he seemed tired", "the crowd goes quiet": how one is
         if base == "finish" and (at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in
                                  lx.CONJUNCTIONS | lx.PREPOSITIONS):
             return True  # "When they had finished, …": the end of something, no action of its own
