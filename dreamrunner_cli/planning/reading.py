@@ -90,8 +90,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
 
     def _learn_gender_from_body(self, toks: list[str], lows: list[str], chunks: list[Chunk],
                                 events: list[MotionEvent]) -> None:
-        """"ลำดวน stands at the top of the runway, rubbing chalk into her palms": in a sentence that names no one
-        else, a body part's possessive is the one who acts."""
+        """"ลำดวน stands at the end of the runway, rubbing chalk into her palms": in a sentence that names
+        no one else, a body part's possessive is the one who acts."""
         named = {x for c in chunks if c.kind == "ref" for x in c.ids}
         actors = {x for e in events for x in e.who}
         # (no one else in view who could own it: "Her drone hums above her head", "a fish splashes past his nose")
