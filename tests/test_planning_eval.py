@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 37: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 38: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 44)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 48)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -276,6 +276,57 @@ KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong a
                     "heldout43": ["She bounces lightly in", "When the bell rings,", "The bird, which was",
                                   "The whole crowd hollers,", "At sunrise he would", "She nudged him onto",
                                   "By lunchtime they had"]}
+
+
+# Issue 24, round 38: heldout44-47 (round 37's held-out figure, scored once) are tuning splits since; what they
+# still get wrong, invent or leave unreported (their SCORED.txt has each case)
+KNOWN_WRONG_TUNED |= {'heldout44': {'tie_dye': ["'On Sunday, the three': <planner:children> stroll"]},
+ 'heldout45': {'lawn_bowls': ["'Afterwards the two teams': <planner:teams> shake",
+                              "'Afterwards the two teams': <planner:teams> stroll"],
+               'mochi_pounding': ["'The crowd chanted the': <planner:crowd> chant",
+                                  "'The crowd chanted the': <planner:crowd> clap"],
+               'school_lunch': ["'نزار and his friends': winterbottom swap"]},
+ 'heldout46': {'carol_singers': ["'They sang three carols': twins sing"],
+               'hardware_store': ['\'"Found it!" he cries,\': shop_cat cry',
+                                  '\'"Found it!" he cries,\': shop_cat hold'],
+               'mountain_bike_trail': ["'He sat up, spat': freya laugh", "'He sat up, spat': freya sit",
+                                       "'He sat up, spat': freya spit"],
+               'pinata': ['"The children from Mateo\'s": <planner:class> bounce',
+                          '"The children from Mateo\'s": <planner:class> queue']},
+ 'heldout47': {'gumbo_pot': ["'Josette chopped the onions,': josette pepper"],
+               'hummingbird_feeder': ["'Within minutes two hummingbirds': hummingbirds wing"],
+               'marrow_show': ["'Wystan punched the air,': <planner:grandfather> shake"],
+               'morris_dancers': ["'On May morning, six': dancers bell",
+                                  "'Seraphina spun the wrong': seraphina catch",
+                                  "'Seraphina spun the wrong': seraphina steer"],
+               'squash_match': ["'The spectators spring up,': <planner:players> shake"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}},
+ 'heldout45': {'lawn_bowls': {'s05: teams shaking', 's05: teams strolling'},
+               'mochi_pounding': {'s03: crowd chanting the strokes'},
+               'school_lunch': {'s04: winterbottom swapping'}},
+ 'heldout46': {'carol_singers': {'s02: harper-twins singing'},
+               'hardware_store': {'s05: cat crying', 's05: cat holding'},
+               'mountain_bike_trail': {'s04: freya spitting', 's04: freya sitting up'},
+               'pinata': {'s02: class bouncing', 's02: class queuing'}},
+ 'heldout47': {'gumbo_pot': {'s02: josette peppering'},
+               'marrow_show': {'s05: grandfather shaking'},
+               'morris_dancers': {'s01: dancers belling', 's04: seraphina catching elbow'},
+               'squash_match': {'s05: players shaking'}}}
+KNOWN_INVENTED_TUNED |= {'heldout44': {'tie_dye': ['children']},
+ 'heldout45': {'lawn_bowls': ['teams'], 'mochi_pounding': ['crowd']},
+ 'heldout46': {'pinata': ['class']},
+ 'heldout47': {'marrow_show': ['grandfather'], 'squash_match': ['players']}}
+KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'],
+ 'heldout45': ['A lady in a', 'Afterwards the two teams', 'Later, 浩 fishes out', 'Mr. Daintree, who is',
+               'Near the front, a', 'The crowd chanted the', 'The neighbours ate them', 'The robots crawl over',
+               'نزار and his friends', '婷 and 浩 dip'],
+ 'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches', 'He sat up, spat',
+               'Next came his cousin', "The children from Mateo's", 'They sang three carols'],
+ 'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,', 'On May morning, six',
+               'On Thursday afternoons a', 'Seraphina spun the wrong', 'The spectators spring up,',
+               'Then the dancers waved', 'When a bigger hummingbird', 'Within minutes two hummingbirds',
+               'Wystan punched the air,']}
+MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tuning
 
 
 @functools.lru_cache(maxsize=None)

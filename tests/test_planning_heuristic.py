@@ -1539,3 +1539,19 @@ def test_kin_after_with_the_plural_of_two_named_ones_and_going_quiet():
     assert {("mop", "roll"), ("bucket", "roll")} <= acts and "robots" not in ids
     acts, _, _ = reads("The audience goes quiet.")
     assert not any(v == "go" for _, v in acts)
+
+
+# Issue 24, round 38 (tuned on heldout44 to heldout47; these sentences are not from any split) ---------------------
+
+
+def test_a_snowcat_an_age_a_list_that_goes_on_and_the_older_ones_are_others():
+    acts, ids, _ = reads("At dawn the snowcat rumbled up the slope.")
+    assert "cat" not in ids and ("snowcat", "rumble") in acts
+    acts, _, _ = reads("Mrs. Oduya, who turned eighty last week, waved.")
+    assert ("oduya", "wave") in acts and not any(v == "turn" for _, v in acts)
+    acts, _, _ = reads("Tariq diced the carrots, leeks and potatoes.")
+    assert ("tariq", "dice") in acts and not any(v == "leek" for _, v in acts)
+    acts, ids, _ = reads("Nell and Ossie hop in the yard. The older boys from Year Six line up and cheer.")
+    assert ("nell", "cheer") not in acts and ("ossie", "cheer") not in acts
+    acts, _, _ = reads("Basil the badger and Juno the hare argued. The other animals gathered round.")
+    assert ("basil", "gather") not in acts and ("juno", "gather") not in acts

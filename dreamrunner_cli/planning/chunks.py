@@ -250,7 +250,9 @@ class ChunkReading:
                     continue
                 kind = lx.group_of(head)
                 members = [x for x in self.reg.entities if kind and not x.group and kind[1] in x.nouns]
-                if head in lx.GROUP_NOUNS or (w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
+                others = any(lows[x] in ("other", "older", "younger", "bigger", "elder") for x in words)
+                if not others and head in lx.GROUP_NOUNS or (
+                        w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s")) or (
                         (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2) or (  # ("the two birds")
                         w == "the" and len(words) == 1 and kind and kind[1] != head and len(members) >= 2 and

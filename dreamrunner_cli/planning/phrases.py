@@ -123,6 +123,10 @@ class PhraseReading:
                                ("quiet", "silent", "still", "pale", "red", "white", "limp", "stiff", "numb")) and (
                 k + 1 >= len(toks) or not _word(toks[k + 1]) or lows[k + 1] in lx.CONJUNCTIONS):
             return True  # "she looks very nervous", "he seemed tired", "the crowd goes quiet": how one is
+        if base == "turn" and at_i + 1 < len(toks) and (lows[at_i + 1] in lx.NUMBERS | {"sixty", "seventy", "eighty",
+                                                                                     "ninety"} or
+                                                        toks[at_i + 1][:1].isdigit()):
+            return True  # "who turned ninety last week": an age, no action
         if base == "finish" and (at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in
                                  lx.CONJUNCTIONS | lx.PREPOSITIONS):
             return True  # "When they had finished, …": the end of something, no action of its own
@@ -239,6 +243,10 @@ class PhraseReading:
         if toks[k] == "," and k >= 2 and toks[k - 2] == "," and before and lx.is_noun(before) and \
                 not _finite_readings(toks[k - 1]) & {"VBZ", "VBD"} and lx.is_plural_noun(word):
             return True  # "mixes flour, yeast, eggs and honey": the third of a list of things
+        if toks[k] == "," and k >= 2 and lows[k - 2] in lx.DETERMINERS | lx.POSSESSIVES and lx.is_plural_noun(before) \
+                and not _finite_readings(toks[k - 1]) & {"VBZ", "VBD"} and lx.is_plural_noun(word) and \
+                lows[k + 2:k + 3] in (["and"], [","]):
+            return True  # "chopped the onions, peppers and celery": a list that goes on
         if not before or _closed(before) or before in lx.BODY_PARTS or not lx.is_plural_noun(before):
             return False
         if not lx.is_noun(word):
