@@ -250,7 +250,7 @@ class ChunkReading:
                     continue
                 kind = lx.group_of(head)
                 members = [x for x in self.reg.entities if kind and not x.group and kind[1] in x.nouns]
-                others = any(lows[x] in ("other", "older", "younger", "bigger", "elder") for x in words)
+                others = any(lows[x] in lx.OTHERS for x in words)
                 if not others and head in lx.GROUP_NOUNS or (
                         w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s")) or (

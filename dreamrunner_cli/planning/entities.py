@@ -751,10 +751,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # "two apprentices carry the cake … the guests clap": another noun, other people; and "the audience rose …
         # the graduates tossed their caps": those who watch are not those with a role)
         return True
+    # "her sisters", "the whole family" (more than the two named), "the older girls from Year Six": others
     kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles") \
-        or bool({"whole", "entire"} & set(lows[start:i])) or bool(  # ("the whole family gathers": more than the two
-        {"other", "older", "younger", "bigger", "smaller", "taller", "elder"} & set(lows[start:i]))  # named; "the older
-    # girls from Year Six", "The other animals": others)
+        or bool((lx.OTHERS | {"whole", "entire"}) & set(lows[start:i]))
     if group is not None and not kin_of_theirs and (  # ("by Ruthanne and her sisters": others, hers)
             w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and w in lx.PERSON_GROUPS) \
             and sum(1 for x in entities if not x.group and x.since < si and (

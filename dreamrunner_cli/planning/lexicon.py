@@ -196,6 +196,8 @@ COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-f
 # Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
 QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring "
                            "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)
+# Words that set people apart from the characters named: "the older girls from Year Six", "The other animals"
+OTHERS = frozenset("other older younger bigger smaller taller elder".split())
 # Groups that watch rather than take a side: "both teams" is never the crowd.
 SPECTATORS = frozenset("crowd audience spectators fans onlookers people passengers".split())
 # Who a crowd or an audience may be called again ("a crowd gathers … the listeners clap"); "the graduates" are not

@@ -94,12 +94,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         no one else, a body part's possessive is the one who acts."""
         named = {x for c in chunks if c.kind == "ref" for x in c.ids}
         actors = {x for e in events for x in e.who}
-        # (no one else in view who could own it: "Her drone hums above her head", "a fish splashes past his nose")
-        others = {x for x in self.prev_seen_animate if x not in actors}
-        if len(actors) != 1 or named - actors or others or any(c.kind == "pron" for c in chunks if c.start <
-                                                                  min((c2.start for c2 in chunks if c2.kind == "ref"),
-                                                                      default=0)) or \
-                any(c.kind == "pron" and c.head in ("he", "she", "him") for c in chunks):
+        first_name = min((c.start for c in chunks if c.kind == "ref"), default=0)
+        # no one else in view who could own it ("a fish splashes past his nose" after Nib), and no pronoun for
+        # someone else ("Her drone hums above her head", "he", "him")
+        if len(actors) != 1 or named - actors or self.prev_seen_animate - actors or any(
+                c.kind == "pron" and (c.start < first_name or c.head in ("he", "she", "him")) for c in chunks):
             return
         for k in range(len(toks) - 1):
             if lows[k] in ("his", "her") and (lows[k + 1] in lx.BODY_PARTS or k + 2 < len(toks) and
