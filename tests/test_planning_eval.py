@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 38: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 39: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 48)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 50)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -207,75 +207,63 @@ KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"
 MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84, "heldout32": 0.77, "heldout33": 0.83,
                    "heldout40": 0.78, "heldout42": 0.84}
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
-KNOWN_UNREPORTED = {"": ["A woman who is"],  # its one flaw is the known wrong action above (KNOWN_WRONG)
-                    "heldout1": ["Omar, who cannot stop"],
-                    "heldout2": ["It was carried into"],
-                    "heldout3": [], "heldout4": [],
-                    "heldout5": ["Zofia pedalled harder and", "Then two small submarines",
-                                 "The bowls that the", "He stuffs his cheeks"],
-                    "heldout6": ["It was grabbed one-handed", "Their captain, Erik, bellowed"],
-                    "heldout7": ["The case was found", "On the last Saturday"],
-                    "heldout8": ["When the work is done,", "In the evening they", "Before the market opens,"],
-                    "heldout9": ["Near the lakeshore the", "On the stretcher sat", "The whole class laughed,"],
-                    "heldout10": ["The audience, mostly first", "The door was opened", "翔太 slipped and landed",
-                                  "When the truck has"],
-                    "heldout11": ["One morning, its oldest", "Together they built a", "A minute later, a"],
-                    "heldout12": ["Behind her came a", "The squirrel, which had", "The twins sprang forward"],
-                    # a member of a group ("the taller one smashes"), "the whole bench of teammates"
-                    "heldout13": ["The boys return every", "The umpire lifts his"],
-                    # "skips with her friend Margot": both skip (a comitative "with" is not read)
-                    "heldout14": ["הדס skips with her"], "heldout15": [], "heldout16": [],
-                    "heldout17": ["Chioma peeled the onions", "He watched the replay",
-                                  "The kingfisher, which had", "They jump faster and"],
-                    # "feeling for the torch": feeling is read as a mental verb
-                    "heldout18": ['"Nobody move!" Dad shouts,'],
-                    "heldout19": ["Just before he reached", "The warden fished it"], "heldout20": [],
-                    "heldout21": ["A family of picnickers", "Both crossed the wobbly", "Every morning, Ash pounces",
-                                  "The mining camp on"],
-                    # "came up coughing and spluttering": the coughing is not read
-                    "heldout22": ["Lucas dived down for"],
-                    "heldout23": ["\u308a\u304f's teammates jump on", "One stubborn ewe breaks",
-                                  "Dax follows her, beeping", "The sheep file through", "At the front, the"],
-                    # "husky" is more often an adjective (WordNet's sense counts), so "The huskies" are no one
-                    "heldout24": ["The huskies raced across"],
-                    # "slunk" (no verb to the word list), "even the quietest one, Anneliese", "runs out carrying"
-                    "heldout25": ["The leopard pawed at", "The class sang along,", "She runs out carrying"],
-                    "heldout26": ["Her brother Cedric sorted", "The twins throw first,", "They shriek and run",
-                                  "Around midnight the robots"], "heldout27": [],
-                    "heldout28": ["Then it cheers, because", "This time she ate"],
-                    "heldout29": ["When the tide went", "Before closing time, the", "The referee lifts his"],
-                    # "Everyone at the table cheers" (no entity for everyone); "A baker in a … apron hurries out
-                    # holding": the participle after "out" is not read; "was finally caught by a boy …, who skidded"
-                    "heldout30": ["Everyone at the table", "A baker in a"],
-                    "heldout31": ["The hat was finally"],
-                    # "The mice heard him" (a verb after "heard him"), "while the others clap" (the others are no
-                    # entity), "It flutters" (the warbler is a singer to the word list, so not "it")
-                    "heldout32": ["The mice heard him", "Pixel rolled forward and", "For an hour, the",
-                                  "She untangles the yarn", "They piled it with", "It flutters around the"],
-                    "heldout33": ["Then the visitors returned", '"You left this by', "There were six of",
-                                  "Both of them laughed,", "When practice was over,", "Two pupils carried it",
-                                  "The letters were read", "\u00c1ilu turns the snowmobile"],
-                    # "the red cabin glides" and "the old car chugged" (things to the word lists), "Twelve white belts
-                    # line up" (a group named by its rank), "they watched the sun rise" (the guide and the tourists)
-                    "heldout34": ["Ettore pulls a lever,", "Her teammates pile onto", "A nurse who was",
-                                  "Morag cheered as the"],
-                    "heldout35": ["At noon a brass", "Twelve white belts line", "From the crest of"],
-                    # (each misses an action the reader does not notice it missed; the splits' files show which)
-                    "heldout36": ["Nalu flaps her tail", "She spins once, twice,", "The bird was scared",
-                                  "One gusty Saturday, a", "She revs hard, and"],
-                    "heldout37": ["The crowd waves towels", "The heavy millstone was", "\u305d\u3089 and her parents"],
-                    "heldout38": ["A race official holds", "The referee's whistle shrieks,", "At last the dog"],
-                    "heldout39": ["Its pilot, \u5609\u6021, tapped", "That evening the two", "Nikhil laughed until he",
-                                  "Close to the stage,"],
-                    "heldout40": ["A samba band plays", "The crowd sings along,", "It folds in half",
-                                  "Little Quokka chases it", "Every Thursday afternoon, \u79c0\u862d",
-                                  "The quilt that Mrs.",
-                                  "\u05d2\u05e4\u05df hid her face", "Somewhere in the trees"],
-                    "heldout41": ["Three kids who had", "Cerys swung the gate"],
-                    "heldout42": ["The other frogs are", "The cat laps it"],
-                    "heldout43": ["She bounces lightly in", "When the bell rings,", "The bird, which was",
-                                  "The whole crowd hollers,", "At sunrise he would", "She nudged him onto",
-                                  "By lunchtime they had"]}
+# ("": its one flaw is the known wrong action above, KNOWN_WRONG)
+KNOWN_UNREPORTED = {'': ['A woman who is'],
+                    'heldout1': ['Omar, who cannot stop'],
+                    'heldout10': ['The audience, mostly first', 'The door was opened'],
+                    'heldout11': ['One morning, its oldest', 'Together they built a'],
+                    'heldout12': ['Behind her came a', 'The squirrel, which had', 'The twins sprang forward'],
+                    'heldout13': ['The boys return every'],
+                    'heldout14': ['הדס skips with her'],
+                    'heldout15': [],
+                    'heldout16': [],
+                    'heldout17': ['Chioma peeled the onions', 'He watched the replay', 'The kingfisher, which had',
+                                  'They jump faster and'],
+                    'heldout18': ['"Nobody move!" Dad shouts,'],
+                    'heldout19': ['Just before he reached', 'The warden fished it'],
+                    'heldout2': ['It was carried into'],
+                    'heldout20': [],
+                    'heldout21': ['A family of picnickers', 'Both crossed the wobbly', 'Every morning, Ash pounces',
+                                  'The mining camp on'],
+                    'heldout22': [],
+                    'heldout23': ['At the front, the', 'Dax follows her, beeping', 'One stubborn ewe breaks',
+                                  'The sheep file through', "りく's teammates jump on"],
+                    'heldout24': ['The huskies raced across'],
+                    'heldout25': ['She runs out carrying', 'The class sang along,', 'The leopard pawed at'],
+                    'heldout26': ['Around midnight the robots', 'Her brother Cedric sorted', 'The twins throw first,',
+                                  'They shriek and run'],
+                    'heldout27': [],
+                    'heldout28': ['Then it cheers, because', 'This time she ate'],
+                    'heldout29': ['Before closing time, the', 'The referee lifts his', 'When the tide went'],
+                    'heldout3': [],
+                    'heldout30': ['A baker in a'],
+                    'heldout31': ['The hat was finally'],
+                    'heldout32': ['For an hour, the', 'It flutters around the', 'Pixel rolled forward and',
+                                  'The mice heard him', 'They piled it with'],
+                    'heldout33': ['"You left this by', 'Both of them laughed,', 'Then the visitors returned',
+                                  'There were six of', 'When practice was over,', 'Áilu turns the snowmobile'],
+                    'heldout34': ['A nurse who was', 'Ettore pulls a lever,', 'Morag cheered as the'],
+                    'heldout35': ['At noon a brass', 'From the crest of', 'Twelve white belts line'],
+                    'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'She spins once, twice,',
+                                  'The bird was scared'],
+                    'heldout37': ['The crowd waves towels', 'The heavy millstone was'],
+                    'heldout38': ['A race official holds', 'At last the dog', "The referee's whistle shrieks,"],
+                    'heldout39': ['Close to the stage,', 'Its pilot, 嘉怡, tapped', 'Nikhil laughed until he',
+                                  'That evening the two'],
+                    'heldout4': [],
+                    'heldout40': ['A samba band plays', 'Every Thursday afternoon, 秀蘭', 'It folds in half',
+                                  'Little Quokka chases it', 'Somewhere in the trees', 'The crowd sings along,',
+                                  'The quilt that Mrs.'],
+                    'heldout41': ['Cerys swung the gate', 'Three kids who had'],
+                    'heldout42': ['The cat laps it', 'The other frogs are'],
+                    'heldout43': ['At sunrise he would', 'By lunchtime they had', 'She bounces lightly in',
+                                  'The bird, which was', 'The whole crowd hollers,', 'When the bell rings,'],
+                    'heldout5': ['He stuffs his cheeks', 'The bowls that the', 'Then two small submarines',
+                                 'Zofia pedalled harder and'],
+                    'heldout6': ['It was grabbed one-handed', 'Their captain, Erik, bellowed'],
+                    'heldout7': ['On the last Saturday', 'The case was found'],
+                    'heldout8': ['Before the market opens,', 'In the evening they', 'When the work is done,'],
+                    'heldout9': ['Near the lakeshore the', 'On the stretcher sat', 'The whole class laughed,']}
 
 
 # Issue 24, round 38: heldout44-47 (round 37's held-out figure, scored once) are tuning splits since; what they
@@ -317,16 +305,37 @@ KNOWN_INVENTED_TUNED |= {'heldout44': {'tie_dye': ['children']},
  'heldout46': {'pinata': ['class']},
  'heldout47': {'marrow_show': ['grandfather'], 'squash_match': ['players']}}
 KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'],
- 'heldout45': ['A lady in a', 'Afterwards the two teams', 'Later, 浩 fishes out', 'Mr. Daintree, who is',
-               'Near the front, a', 'The crowd chanted the', 'The neighbours ate them', 'The robots crawl over',
-               'نزار and his friends', '婷 and 浩 dip'],
- 'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches', 'He sat up, spat',
-               'Next came his cousin', "The children from Mateo's", 'They sang three carols'],
- 'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,', 'On May morning, six',
-               'On Thursday afternoons a', 'Seraphina spun the wrong', 'The spectators spring up,',
-               'Then the dancers waved', 'When a bigger hummingbird', 'Within minutes two hummingbirds',
-               'Wystan punched the air,']}
+                     'heldout45': ['A lady in a', 'Afterwards the two teams', 'Later, 浩 fishes out',
+                                   'Mr. Daintree, who is', 'Near the front, a', 'The crowd chanted the',
+                                   'The neighbours ate them', 'The robots crawl over', 'نزار and his friends',
+                                   '婷 and 浩 dip'],
+                     'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches',
+                                   'He sat up, spat', 'Next came his cousin', "The children from Mateo's",
+                                   'They sang three carols'],
+                     'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,', 'On May morning, six',
+                                   'On Thursday afternoons a', 'Seraphina spun the wrong',
+                                   'The spectators spring up,', 'Then the dancers waved', 'When a bigger hummingbird',
+                                   'Within minutes two hummingbirds', 'Wystan punched the air,']}
 MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tuning
+
+
+# Issue 24, round 39: heldout48-49 (round 38's held-out figure, scored once) are tuning splits since; what they
+# still get wrong, invent or leave unreported (their SCORED.txt has each case)
+KNOWN_WRONG_TUNED |= {'heldout48': {'department_store': ["'A little girl stood': <planner:girl> stand",
+                                                         '\'"My grandad," she sniffed,\': <planner:girl> sniff',
+                                                         '\'"My grandad," she sniffed,\': <planner:girl> wipe'],
+                                    'dione_hangar': ["'At midnight the two': <planner:robots> return"]},
+                      'heldout49': {'trick_or_treat': ["'They knocked on every': twins knock"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout48': {'department_store': {'s01: girl standing',
+                                                              's03: girl sniffing',
+                                                              's03: girl wiping eyes'},
+                                         'dione_hangar': {'s01: robots returning'}},
+                           'heldout49': {'trick_or_treat': {'s02: okorafor-twins knocking'}}}
+KNOWN_INVENTED_TUNED |= {'heldout48': {'department_store': ['girl'], 'dione_hangar': ['robots']}}
+KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl stood', 'At dawn the shuttle',
+                                   'At midnight the two', 'Her teammates swarm around', 'There its wing was',
+                                   'When the water is'],
+                     'heldout49': ['A planing machine crawls', 'Jadwiga runs the jar', 'They knocked on every']}
 
 
 @functools.lru_cache(maxsize=None)

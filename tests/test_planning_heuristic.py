@@ -1555,3 +1555,97 @@ def test_a_snowcat_an_age_a_list_that_goes_on_and_the_older_ones_are_others():
     assert ("nell", "cheer") not in acts and ("ossie", "cheer") not in acts
     acts, _, _ = reads("Basil the badger and Juno the hare argued. The other animals gathered round.")
     assert ("basil", "gather") not in acts and ("juno", "gather") not in acts
+
+
+# Issue 24, round 39 (tuned on heldout48 and heldout49; these sentences are not from any split) ---------------------
+
+
+def test_someone_who_is_no_character_is_reported_when_others_act_in_the_sentence():
+    # "the others", "the whole school": someone acts who is no entity; the sentence also has an action of Ines
+    # (or Mira), so only this rule reports it
+    _, _, skipped = reads("Ines folded the towels while the others swept the floor.")
+    assert skipped and "sweeping" in skipped[0] and "others" in skipped[0]
+    _, _, skipped = reads("Mira waved from the stage, and the whole school clapped.")
+    assert skipped and "clapping" in skipped[0] and "school" in skipped[0]
+    # a thing that is no one is not reported when a character acts in the sentence
+    _, _, skipped = reads("Mira waved from the stage, and the curtain fell.")
+    assert skipped == []
+
+
+def test_a_participle_after_a_particle_or_a_place_is_the_subjects():
+    acts, _, _ = reads("Pavel waved at the goat. Pavel ran off giggling. Then Pavel gave up smoking.")
+    assert {("pavel", "run"), ("pavel", "giggle")} <= acts and ("pavel", "smoke") not in acts
+    acts, _, _ = reads("Odile waved. Odile sat on the step whistling. A van rolled past with its lights flashing.")
+    assert {("odile", "sit"), ("odile", "whistle")} <= acts and not any(v == "flash" for _, v in acts)
+    acts, _, _ = reads("Odile waved. Odile carried the basket to the top of the office building.")
+    assert not any(v == "build" for _, v in acts)
+
+
+def test_a_month_after_a_time_word_is_no_name():
+    acts, ids, _ = reads("Last June, Bertram and Cosima rowed across the lake. Bertram laughed.")
+    assert "june" not in ids and {("bertram", "row"), ("cosima", "row")} <= acts
+    acts, ids, _ = reads("June waved at Cosima. June laughed.")
+    assert "june" in ids and ("june", "wave") in acts
+
+
+def test_a_pronoun_that_goes_on_from_an_unsure_one_is_unsure_too():
+    # the first "she" could be Ana or Lotte; the second one goes on from it, so it is no surer (it was given to Ana,
+    # the one the story had shown to be "she")
+    text = ("Millbrook's captain, Ana, catches a pass and spins. She shoots, but the ball falls out. The crowd "
+            "groans. Lotte grabs the rebound and sprints up the court. Then the umpire's bell rings, and she waves "
+            "both arms. \"Out!\" she calls, frowning.")
+    acts, _, skipped = reads(text)
+    assert ("ana", "shoot") in acts and not any(v in ("wave", "call", "frown") for _, v in acts)
+    assert any("calling" in r and "sentence before" in r for r in skipped)
+
+
+def test_and_after_a_relative_or_subordinate_clause_in_the_main_verbs_tense():
+    acts, _, _ = reads("Noor smiled. She peels the bags of lemons that the grocer delivered this morning and "
+                       "slices them.")
+    assert ("noor", "slice") in acts and ("grocer", "slice") not in acts and ("grocer", "deliver") in acts
+    # the same tense after a thing ("the rain"): the otter or the rain? reported, not given to either
+    acts, _, skipped = reads("The otter dived. The otter popped up when the rain stopped and shook the water off.")
+    assert ("otter", "shake") not in acts and any("shaking" in r and "rain" in r for r in skipped)
+    # after a clause of someone, the same tense goes on with that someone
+    acts, _, _ = reads("Mia waved at the cat. She smiled as the cat stretched and yawned.")
+    assert ("cat", "yawn") in acts and ("mia", "yawn") not in acts
+
+
+def test_the_members_plural_names_their_collective():
+    # "a family of hyraxes … the hyraxes": one group; a plural in -es that the dictionary does not know
+    acts, ids, _ = reads("On the cliff lived a family of hyraxes. Every evening the hyraxes huddled together and "
+                         "squeaked.")
+    assert len([x for x in ids if "hyrax" in x or "family" in x]) == 1
+    group = next(x for x in ids if "hyrax" in x or "family" in x)
+    assert {(group, "huddle"), (group, "squeak")} <= acts
+
+
+def test_a_participle_phrase_without_commas_describes_the_subject_before_its_verb():
+    acts, _, _ = reads("Tomas waved at Ana. A man wearing a red hat waved back.")
+    assert ("man", "wave") in acts and not any(v == "wear" for _, v in acts)
+    acts, _, _ = reads("Tomas waved at Ana. The dog lying in the sun yawned.")
+    assert ("dog", "yawn") in acts
+    acts, _, _ = reads("Tomas waved at Ana. At the gate, an old man carrying a basket of plums stopped and smiled.")
+    assert {("man", "carry"), ("man", "stop"), ("man", "smile")} <= acts
+
+
+def test_before_nightfall_is_a_time():
+    acts, _, _ = reads("The robots beep. Before nightfall the robots climb back into the airlock.")
+    assert ("robots", "climb") in acts
+
+
+def test_busy_doing_and_next_door():
+    acts, _, _ = reads("Genzo bowed. A monk, who is busy raking the gravel, looks up. The monk waves.")
+    assert {("monk", "rake"), ("monk", "look")} <= acts
+    acts, _, _ = reads("Tomas waved. Mia was busy painting the fence. Mia laughed.")
+    assert ("mia", "paint") in acts
+    acts, _, _ = reads("Mia waved. The baker next door comes out and claps. The baker laughs.")
+    assert {("baker", "come"), ("baker", "clap")} <= acts
+
+
+def test_everyone_and_a_bus_act_where_no_entity_is_them():
+    _, _, skipped = reads("Everyone at the table cheers, and Ziad takes a photo. Ziad laughs.")
+    assert any("cheering" in r and "everyone" in r for r in skipped)
+    # a bus is a vehicle by WordNet's public transport (no self-propelled vehicle there)
+    acts, ids, _ = reads("Ana waved at the driver. A minibus pulls up outside the gate.")
+    assert ("minibus", "pull") in acts

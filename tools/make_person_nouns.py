@@ -10,8 +10,14 @@ dreamrunner_cli/planning/data/:
   "mechanic" as ADJ) but whose person senses are tagged more often than their adjective senses in WordNet's sense
   counts (SemCor, index.sense): "the official raises a flag". The planner drops the other adjective-nouns ("young",
   "native"), which in stories mostly modify a noun;
-- vehicle_nouns.txt: nouns whose most frequent sense is a vehicle that moves by itself (self-propelled_vehicle.n.01
-  or craft.n.02 among its hypernyms; no cart, sled or pram, which only move when pushed): "a snowplough".
+- vehicle_nouns.txt: nouns whose most frequent sense is a vehicle that moves by itself (self-propelled_vehicle.n.01,
+  craft.n.02 or public_transport.n.01 among its hypernyms; no cart, sled or pram, which only move when pushed): "a
+  snowplough", "the minibus";
+- group_nouns.txt: nouns with a sense that is a group of people or animals (under social_group.n.01, people.n.01 or
+  animal_group.n.01; not an organization.n.01 such as "the bank"), counting only the first sense and the senses
+  SemCor has seen, each marked "first" when that is its first sense ("audience first") or "seen" ("school seen":
+  "the whole school laughed"). Never used to make an entity; only to report the actions of a subject that is no
+  character ("the whole line laughed"), so that the user can check them.
 
     python tools/make_person_nouns.py WORDNET_DICT_DIR
 
@@ -29,6 +35,9 @@ from pathlib import Path
 
 PERSON, ANIMAL, ARTIFACT, GROUP = 18, 5, 6, 14  # lexicographer files noun.person, .animal, .artifact, .group
 SELF_PROPELLED, CRAFT = "04170037", "03125870"  # self-propelled_vehicle.n.01, craft.n.02 (WordNet 3.0 offsets)
+PUBLIC_TRANSPORT = "04019101"  # public_transport.n.01: "the minibus pulls up" (a bus is no self-propelled_vehicle)
+SOCIAL_GROUP, PEOPLE, ANIMAL_GROUP = "07950920", "07942152", "07993929"  # social_group, people, animal_group
+ORGANIZATION = "08008335"  # organization.n.01: "the bank", "the market" are places in stories, not who acts
 ANIMAL_ROOT = "00015388"  # animal.n.01 (noun.animal also holds body parts: "tail", "paw", "wing")
 BIRD, INSECT = "01503061", "02159955"  # bird.n.01, insect.n.01
 # Everyday kinds a story names an animal by after naming its breed or species ("Ruben's terrier … the dog").
@@ -69,7 +78,11 @@ def main(folder: str) -> None:
                     todo.append(h)
         return seen
 
-    people, animals, vehicles = [], [], []
+    seen_senses: dict[tuple[str, str], int] = {}  # (lemma, synset offset) → SemCor tag count (index.sense)
+    for line in (root / "index.sense").read_text(encoding="latin-1").splitlines():
+        key, offset, _number, count = line.split()
+        seen_senses[(key.split("%")[0], offset)] = int(count)
+    people, animals, vehicles, groups = [], [], [], []
     for line in (root / "index.noun").read_text(encoding="latin-1").splitlines():
         if not line or line.startswith(" "):
             continue
@@ -82,6 +95,13 @@ def main(folder: str) -> None:
         # senses where WordNet writes the word in lower case: "wasp" is the insect, "WASP" a person
         offsets = [o for o in offsets if lemma in written.get(o, {lemma})] or offsets
         first = offsets[0]
+        # any sense that SemCor has seen (or the first): "the craft rose", "the whole class laughed"; not the
+        # unseen senses ("ball": the people at a dance; "sun": a person who is a source of warmth)
+        crowds = [o for o in offsets if (o == first or seen_senses.get((lemma, o), 0) > 0) and
+                  lexfile.get(o) == GROUP and {SOCIAL_GROUP, PEOPLE, ANIMAL_GROUP} & (ancestors(o) | {o}) and
+                  ORGANIZATION not in ancestors(o) | {o}]
+        if crowds:
+            groups.append(f"{lemma} {'first' if crowds[0] == first else 'seen'}")
         persons = sum(lexfile.get(o) == PERSON for o in offsets)
         if lexfile.get(first) == PERSON or (
                 # an agent noun whose other senses are mostly people: "operator" (first: a math symbol), "climber"
@@ -101,8 +121,9 @@ def main(folder: str) -> None:
                 general = next((w for w in names.get(o, []) if w in GENERAL_ANIMALS and w != lemma), "-")
                 todo += hypernyms.get(o, [])
             animals.append(f"{lemma} {'bird' if BIRD in up or INSECT in up else 'small'} {general}")
-        elif lexfile.get(first) == ARTIFACT and {SELF_PROPELLED, CRAFT} & ancestors(first):
-            vehicles.append(lemma)
+        elif lexfile.get(first) == ARTIFACT and {SELF_PROPELLED, CRAFT, PUBLIC_TRANSPORT} & ancestors(first) and \
+                not any(lexfile.get(o) == PERSON and seen_senses.get((lemma, o), 0) > 0 for o in offsets):
+            vehicles.append(lemma)  # (not "commuter", a train first but a person as often)
     # SemCor tag counts: a noun's person senses against its adjective senses ("official": 26 against 12)
     person_count: dict[str, int] = {}
     adjective_count: dict[str, int] = {}
@@ -121,14 +142,19 @@ def main(folder: str) -> None:
     notice = [line.strip() for line in (root / "LICENSE").read_text(encoding="latin-1").splitlines()] \
         if (root / "LICENSE").exists() else []
     OUT.mkdir(parents=True, exist_ok=True)
-    for name, what, words in (("person_nouns.txt", "is a person, from Princeton WordNet 3.0 (noun.person)", people),
-                              ("animal_nouns.txt", "is an animal, from Princeton WordNet 3.0 (noun.animal), with a "
-                               "box shape", animals),
-                              ("person_over_adjective.txt", "is a person and which SemCor tags more often as a "
-                               "person than as an adjective (WordNet 3.0 index.sense)", over_adjective),
-                              ("vehicle_nouns.txt", "is a vehicle that moves by itself, from Princeton WordNet "
-                               "3.0 (hyponyms of self-propelled_vehicle.n.01 and craft.n.02)", vehicles)):
-        header = [f"# Nouns whose most frequent sense {what},",
+    lists = [
+        ("person_nouns.txt", "whose most frequent sense is a person, from Princeton WordNet 3.0 (noun.person)", people),
+        ("animal_nouns.txt", "whose most frequent sense is an animal, from Princeton WordNet 3.0 (noun.animal), with a "
+         "box shape", animals),
+        ("person_over_adjective.txt", "whose most frequent sense is a person and which SemCor tags more often as a "
+         "person than as an adjective (WordNet 3.0 index.sense)", over_adjective),
+        ("vehicle_nouns.txt", "whose most frequent sense is a vehicle that moves by itself, from Princeton WordNet "
+         "3.0 (hyponyms of self-propelled_vehicle.n.01, craft.n.02 and public_transport.n.01)", vehicles),
+        ("group_nouns.txt", "with a sense that is a group of people or animals (under social_group.n.01, people.n.01 "
+         "or animal_group.n.01, not organization.n.01), the first or one SemCor has seen, from Princeton WordNet 3.0; "
+         "'first' when it is the first sense", groups)]
+    for name, what, words in lists:
+        header = [f"# Nouns {what},",
                   "# generated by tools/make_person_nouns.py. WordNet's license notice follows.", "#"]
         header += [f"# {line}".rstrip() for line in notice]
         (OUT / name).write_text("\n".join(header + sorted(set(words))) + "\n", encoding="utf-8")

@@ -137,6 +137,9 @@ class ChunkReading:
                     3 <= i <= 5 and lows[0] in lx.PREPOSITIONS and lows[1] in lx.DETERMINERS | lx.POSSESSIVES and
                     "," not in toks[:i] and lx.is_noun(lows[i - 1]) and w in lx.DETERMINERS and not any(
                         _cap(toks[x]) or _finite_readings(toks[x]) & {"VBZ", "VBD"} for x in range(2, i))) or (
+                    # the object of a participle after a subject, before its verb: "A man wearing a red hat | waved"
+                    i >= 2 and out and out[-1].end == i - 1 and _finite_readings(toks[i - 1]) & {
+                        "VBZ", "VBD", "VBG"} == {"VBG"} and self._starts_clause(toks, out[-1].start)) or (
                     # the object of a relative clause, before the subject's verb: "who is wearing a red hat | scatters"
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
@@ -145,9 +148,9 @@ class ChunkReading:
                 # the noun of a phrase describing a subject ends before the subject's verb: "A baker in the next
                 # boat | laughs"
                 limit = len(toks)
-                if i >= 2 and lows[i - 1] in MODIFIER_PREPS and out and out[-1].end == i - 1 and \
-                        self._starts_clause(toks, out[-1].start):
-                    limit = pp_end(toks, i - 1)
+                if i >= 2 and lows[i - 1] in MODIFIER_PREPS and (out and out[-1].end == i - 1 and self._starts_clause(
+                        toks, out[-1].start) or lows[i - 2] in lx.EVERYONE and self._starts_clause(toks, i - 2)):
+                    limit = pp_end(toks, i - 1)  # (also "Everyone at the table | cheers")
                 while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
                                                         not words and lows[j] in lx.ORDINALS) and not (
                         # "and both carried the slice": "both" is the subject, then its verb
@@ -163,6 +166,14 @@ class ChunkReading:
                         words and relative_object and _finite_readings(toks[j]) & {"VBP"} and (
                             j + 1 >= len(toks) or lows[j + 1] in lx.PARTICLES | lx.PREPOSITIONS | lx.DETERMINERS
                             | lx.POSSESSIVES | {"and", ",", "."})):
+                    if words and i >= 1 and lows[i - 1] in lx.PREPOSITIONS - {"with", "without"} and \
+                            "VBG" in _finite_readings(toks[j]) and not lx.is_noun(lows[j]) and \
+                            (j + 1 == len(toks) or lows[j + 1] in (".", ",", ";", "and", "!")) and \
+                            lx.is_noun(lows[words[-1]]) and not lx.entity_noun(lows[words[-1]]) and \
+                            not lx.group_of(lows[words[-1]]):
+                        # "lay on the grass | laughing": the participle after a place is who lay there's (not "the
+                        # apartment building"; not "with its lights flashing", where the lights flash)
+                        break
                     if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (
                             not words and w == "the" and j + 2 < len(toks) and _word(toks[j + 1]) and
                             not _cap(toks[j + 1]) and _finite_readings(toks[j + 2]) & {"VBD", "VBZ", "VBP"}):

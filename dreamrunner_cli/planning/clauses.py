@@ -183,10 +183,14 @@ class ClauseReading:
                 _finite_readings(toks[r + 2]) & {"VBN", "VBD"} and lows[r] != "which":
             # ", who had watched everything from a flat rock,": the antecedent did it
             self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
-        elif r + 2 < close and lows[r + 1] in lx.BE_FORMS and "VBG" in _finite_readings(toks[r + 2]) and \
-                lows[r] != "which":
-            # ", who was carrying two buckets,": the antecedent does it (a progressive, not a passive)
-            self._agent_event(toks, r + 2, antecedent, [], c, at, places, events, mentioned, doubt)
+        elif r + 2 < close and lows[r + 1] in lx.BE_FORMS and lows[r] != "which" and (
+                "VBG" in _finite_readings(toks[r + 2]) or
+                lows[r + 2] == "busy" and r + 3 < close and "VBG" in _finite_readings(toks[r + 3])):
+            # ", who was carrying two buckets,", ", who is busy sweeping the steps,": the antecedent does it (a
+            # progressive, not a passive)
+            self.handled.add(r + 2)
+            v = r + 3 if lows[r + 2] == "busy" else r + 2
+            self._agent_event(toks, v, antecedent, [], c, at, places, events, mentioned, doubt)
         elif r + 3 < close and lows[r + 1] in ("has", "have", "had") and lows[r + 2] == "been" and \
                 "VBG" in _finite_readings(toks[r + 3]) and lows[r] != "which":
             # ", who had been mopping outside the ward,": a perfect progressive, the antecedent did it

@@ -197,6 +197,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
             if not _already_found(found, sents, m, kin):
                 _add_unnamed(found, m)
     _driven_are_vehicles(sents, found.entities)
+    _members_of_collectives(sents, found.entities)
     # 3. Ids: the declared ones, then readable ASCII slugs, unique.
     _assign_ids(found.entities)
     return Registry(found.entities)
@@ -266,6 +267,9 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
                    or w.lower() in lx.NUMBER_WORDS for w in words):
                 continue  # "to Lisbon", "spent Saturday at the farm"
+            if words[0].lower() in lx.NAME_MONTHS and len(words) == 1 and (prev in lx.MONTH_TIME_WORDS or (
+                    start + 1 < len(toks) and toks[start + 1][:1].isdigit())):
+                continue  # "Last August, Ignatius", "in June", "May 3rd": a month, not April or June the person
             if words[-1].lower() in ("day", "eve", "night") and len(words) > 1 or words[0].lower() in \
                     lx.COLLECTIVE_NOUNS or start + len(words) < len(toks) and lows[start + len(words)] == "day":
                 continue  # "On Arbor Day", "Class 4B planted": a holiday, a group's name (found as the group)
@@ -829,6 +833,24 @@ def _driven_are_vehicles(sents: list[list[str]], entities: list[Entity]) -> None
                 if before or after:
                     e.kind, e.shape = "vehicle", "vehicle"
                     e.nouns.add("vehicle")
+
+
+def _members_of_collectives(sents: list[list[str]], entities: list[Entity]) -> None:
+    """"a family of hyraxes … the hyraxes sunbathed": the members' plural names the group too, when no other entity
+    has it (the one member named apart, "the youngest hyrax, Skitter", keeps the singular)."""
+    for e in entities:
+        if not e.group or e.named or e.declared or not e.nouns & set(lx.COLLECTIVE_NOUNS):
+            continue
+        for toks in sents:
+            lows = [t.lower() for t in toks]
+            for k in range(len(lows) - 2):
+                members = lows[k + 2]
+                kind = lx.group_of(members) if lows[k] in e.nouns and lows[k + 1] == "of" else None
+                if kind is not None and kind[0] in ("person", "animal") and kind[1] != members and \
+                        not any(members in x.nouns for x in entities if x is not e):
+                    e.nouns.add(members)
+                    if kind[0] == "animal" and e.kind == "person":
+                        e.kind, e.shape = "animal", "small"
 
 
 def _assign_ids(entities: list[Entity]) -> None:

@@ -235,9 +235,12 @@ def group_of(word: str) -> tuple[str, str] | None:
             return ENTITY_NOUNS[lem][0], lem
         if lem != w and lem in COLLECTIVE_NOUNS and COLLECTIVE_NOUNS[lem] == "person":
             return "person", lem  # "the two teams clash": both teams, one wide group
-    # a regular plural of a WordNet animal noun that lemminflect does not know: "meerkats", "axolotls"
+    # a regular plural of a WordNet animal noun that lemminflect does not know: "meerkats", "axolotls", "hyraxes"
     if not getAllLemmas(w) and w.endswith("s") and ENTITY_NOUNS.get(w[:-1], ("",))[0] == "animal":
         return "animal", w[:-1]
+    if not getAllLemmas(w) and w.endswith(("xes", "ches", "shes", "sses")) and \
+            ENTITY_NOUNS.get(w[:-2], ("",))[0] == "animal":
+        return "animal", w[:-2]
     return None
 
 
@@ -295,6 +298,10 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
                       "diwali ramadan eid".split())
+# Months that are also given names, and the words before them that make them a time ("last August", "in June").
+NAME_MONTHS = frozenset("april may june august".split())
+MONTH_TIME_WORDS = frozenset("last next this that every each early late mid in since until till during by one "
+                             "from through throughout".split())
 # Number words: "Twenty minutes later" is a time, "Six" no one's name.
 NUMBER_WORDS = frozenset("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
                          "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty "
@@ -344,7 +351,8 @@ TIMES = {"morning": "in the morning", "afternoon": "in the afternoon", "evening"
 
 # Nouns of a time phrase that may open a clause before its subject: "One day the smallest frog hopped".
 TIME_NOUNS = frozenset("day morning evening night afternoon week year month time moment minute minutes hour hours "
-                       "while spring summer autumn fall winter weekend seconds moments o'clock".split())
+                       "while spring summer autumn fall winter weekend seconds moments o'clock nightfall daybreak "
+                       "lunchtime bedtime teatime suppertime".split())
 
 # Function words ----------------------------------------------------------------------------------------------------
 DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "
@@ -531,3 +539,33 @@ def verb_lemma(word: str) -> str | None:
 def role_noun(noun: str) -> bool:
     """A person noun that says what someone does ("scientist", "judge"), not only who they are ("man", "sister")."""
     return noun in PERSON_NOUNS and noun not in GENERIC_PEOPLE | CHILD_NOUNS | PEER_NOUNS | KINSHIP | MALE | FEMALE
+
+
+def _group_nouns() -> dict[str, str]:
+    from importlib.resources import files
+
+    text = files("dreamrunner_cli.planning").joinpath("data/group_nouns.txt").read_text(encoding="utf-8")
+    return dict(line.split() for line in text.split("\n") if line and not line.startswith("#"))
+
+
+# Nouns with a sense that is a group of people or animals, from WordNet (data/group_nouns.txt): "first" when that is
+# the noun's first sense ("the audience"), "seen" otherwise ("the whole school", "the whole line"). Only for reports.
+GROUP_SENSES = _group_nouns()
+EVERYONE = frozenset("everyone everybody others someone somebody".split())
+
+
+def may_act(noun: str, whole: bool = False) -> bool:
+    """Whether a subject headed by ``noun`` that is no entity could still be someone or something acting, so that
+    its actions are reported rather than dropped in silence: a lexicon noun of any kind ("the truck", "the
+    huskies"), "everyone", "the others", a group ("the audience", and "the whole school" with "whole")."""
+    from lemminflect import getAllLemmas
+
+    w = noun.lower()
+    if w in BODY_PARTS:
+        return False
+    if w in EVERYONE:
+        return True
+    forms = {w} | set(getAllLemmas(w, upos="NOUN").get("NOUN", ()))
+    if any(f in ENTITY_NOUNS for f in forms) or group_of(w):
+        return True
+    return any(GROUP_SENSES.get(f) == "first" or whole and f in GROUP_SENSES for f in forms)

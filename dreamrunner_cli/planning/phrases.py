@@ -178,8 +178,17 @@ class PhraseReading:
                 return lem("VBG"), "VBG"
             if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
                      "goes", "went", "continues", "continued", "came", "comes", "come") or \
+                    p == "busy" and pp in lx.BE_FORMS or \
                     p == "out" and lx.verb_lemma(pp) == "burst":  # ("stops crying": it ends, nothing is shown)
                 return lem("VBG"), "VBG"
+            clause_ends = i + 1 == len(toks) or lows[i + 1] in (".", ",", ";", "and", "!")
+            if in_vp and k >= 2 and lx.is_noun(p) and clause_ends and k in self.np_ends_after_preposition:
+                return lem("VBG"), "VBG"  # "lay on the grass laughing", "sat in the sun reading"
+            if in_vp and p in ("off", "over", "up", "about", "away", "around", "down", "back") and \
+                    k >= 1 and k - 1 == self.last_verb_at and lx.verb_lemma(pp) not in ("give", "pick", "take", "put",
+                                                                                           "end", "keep"):
+                # (not "gave up smoking", "took up knitting", "put off going": a habit, ended or begun)
+                return lem("VBG"), "VBG"  # "doubled over laughing", "ran off crying": how the subject did it
             return None, None
         if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or
                                                           pp in lx.PARTICLES and k >= 2 and

@@ -159,7 +159,14 @@ class PronounReading:
                 self._call(e) for e in cands if e is not hit and e.gender == g and e.id in named_before and
                 e.kind == hit.kind)
             hit = None
+        if hit is not None and subject and p in self.prev_doubtful and not self._before(pos) and \
+                not self.cur_mentioned:
+            # "… and she waves both arms" could not be told; then "'Travelling!' she calls": the same one, unknown
+            self.doubt = f"\u201c{p}\u201d goes on from the sentence before, where it could not be told"
+            hit = None
         if hit is None:  # the guess of recency, kept only to show what was left out
+            if subject and p in ("he", "she"):
+                self.cur_doubtful.add(p)
             fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
             hit = next((e for e in fits if e.kind == "person" or e.gender == g), None) or next(
                 (e for e in fits if e.kind == "animal"), None)

@@ -38,6 +38,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
     def __init__(self, reg: Registry):
         self.reg = reg
         self.recent: list[str] = []  # entity ids, most recent first
+        # "he"/"she" as a subject that could not be told, in the sentence before and in this one
+        self.prev_doubtful: set[str] = set()
+        self.cur_doubtful: set[str] = set()
+        self.np_ends_after_preposition: set[int] = set()
         self.last_subject: list[str] = []
         self.last_plural: list[str] = []
         self.last_thing = False  # the last subject was a thing ("The kite rises. It…")
@@ -111,8 +115,12 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         toks = tokens(without_speech(sentence))
         lows = [t.lower() for t in toks]
         chunks = self.chunks(toks)
+        self.prev_doubtful, self.cur_doubtful = self.cur_doubtful, set()
         at = {c.start: c for c in chunks}
         covered = {k for c in chunks for k in range(c.start, c.end)}
+        # the last word of a place phrase ("on the grass"), after which a participle is the subject's ("laughing")
+        self.np_ends_after_preposition = {c.end - 1 for c in chunks if c.kind == "np" and c.start >= 1 and
+                                          lows[c.start - 1] in lx.PREPOSITIONS - {"with", "without"}}
         mentioned: list[str] = []
         events: list[MotionEvent] = []
         self.cur_chunks, self.cur_lows, self.cur_mentioned = chunks, lows, mentioned
@@ -220,6 +228,22 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["revert"], state["in_vp"], state["fresh"] = None, True, True
                 i += 1
                 continue
+            main = state.get("relative_main")
+            if lows[i] == "and" and main is not None and i + 1 < len(toks) and (i + 1) not in at and \
+                    self.last_verb_at >= 0:
+                tense = _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}
+                main_tense = _finite_readings(toks[main[2]]) & {"VBZ", "VBD"}
+                inner_tense = _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBD"}
+                # the same tense as the inner verb too: the inner subject goes on, unless it is no one ("when the
+                # storm ended and scraped the sand away": the storm or the jerboa? a guess, reported)
+                if tense and tense & main_tense and (not tense & inner_tense or subject == [NONE_SUBJECT]):
+                    state["relative_main"] = None
+                    subject = main[0]
+                    state["doubt"] = main[1] if not tense & inner_tense else "it could be " + " or ".join(
+                        [self._call(self.reg.by_id[x]) for x in main[0] if x in self.reg.by_id] + [main[3]])
+                    state["in_vp"], state["fresh"] = True, True
+                    i += 1
+                    continue
             if c is not None and c.kind == "pron" and c.head in ("it", "him", "her", "them") and i == 1 and \
                     lows[0] in lx.PREPOSITIONS and not state["in_vp"] and subject is None:
                 i = c.end  # "Behind it walked a nurse": the preposition's object, not who acts
@@ -292,7 +316,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                          lows[k] in ("all", "both") and plural and k == end or
                                          # "the ants below carried": a place word after the subject, then its verb
                                          lows[k] in lx.PLACE_ADVERBS and k + 1 < len(toks) and
-                                         _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"}):
+                                         _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"} or
+                                         # "The baker next door comes out", "the man across the road waved": where
+                                         # the subject lives or stands, then its verb
+                                         lows[k:k + 2] == ["next", "door"] or lows[k - 1:k + 1] == ["next", "door"]):
                     k += 1
                 if not state["in_vp"] or self._starts_clause(toks, c.start):
                     main = reduced_relative_end(toks, k, plural)  # "The crowd packed into the gym | stamps"
@@ -322,6 +349,15 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         k + 1 < len(toks) and _finite_readings(toks[k + 1]) & {"VBG", "VBN"})
                     state["revert"] = state.get("main") if copula else None
                     state["main"] = None
+                    # "unwraps the tulips that the wholesaler dropped off and trims their stems": after a relative
+                    # clause with a subject of its own, "and" + a verb in the main verb's tense may be the main
+                    # subject's (read at the "and" below)
+                    inner = " and ".join(self._call(self.reg.by_id[x]) for x in ids if x in self.reg.by_id) or \
+                        f"the {c.head}"
+                    state["relative_main"] = (subject, state["doubt"], self.last_verb_at, inner) if (
+                        c.start >= 1 and (lows[c.start - 1] in ("that", "which") or lows[c.start - 1] in
+                                          lx.SUBORDINATORS) and subject and
+                        NONE_SUBJECT not in subject and self.last_verb_at >= 0) else None
                     subject = ids or []
                     state["doubt"], state["fresh"] = doubt, True
                     if opening is not None and c.start == opening[1] and NONE_SUBJECT not in subject:
@@ -333,9 +369,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         state["in_vp"] = False
                     opening = None
                     # "a boy climbed" when no entity is that boy: someone acts, but who is unknown (reported)
-                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and c.head != "nobody" and (
-                        lx.ENTITY_NOUNS.get(c.head, ("",))[0] in ("person", "animal") or
-                        (lx.group_of(c.head) or ("",))[0] in ("person", "animal")) else None  # ("the dancers")
+                    # ("the dancers", "the truck", "the others", "the audience", "the whole school")
+                    state["someone"] = c.head if ids == [NONE_SUBJECT] and c.kind == "np" and c.head != "nobody" and \
+                        lx.may_act(c.head, whole=bool({"whole", "entire"} & set(lows[c.start:c.end]))) else None
                     self._subject(subject, plural, c)
                     passive = self._passive(toks, k, ids, c, at, sentence_places, events, mentioned)
                     if passive is not None:  # "The ball is caught by the goalkeeper": the agent acts
@@ -443,12 +479,14 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             if prev is not None and prev.kind == "np" and prev.start >= 2 and toks[prev.start - 1] == ",":
                 named = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
                 prev = named or prev  # "Mochi, a fat grey cat who is napping": Mochi
-            if prev is not None and prev.kind == "ref" and i + 2 < len(toks) and lows[i + 1] in lx.BE_FORMS and \
-                    "VBG" in _finite_readings(toks[i + 2]):
+            busy = 1 if i + 3 < len(toks) and lows[i + 2] == "busy" else 0  # ("who is busy sweeping the steps")
+            if prev is not None and prev.kind == "ref" and i + 2 + busy < len(toks) and lows[i + 1] in lx.BE_FORMS \
+                    and "VBG" in _finite_readings(toks[i + 2 + busy]):
                 subject = list(prev.ids)  # "who is napping on the rug"
                 state["doubt"], state["fresh"] = None, True
-                self.handled.add(i + 1)
-                i = emit(i + 2, next(lem for lem, tag in lx.verb_readings(toks[i + 2]) if tag == "VBG"), subject)
+                self.handled.update(range(i + 1, i + 2 + busy))
+                i = emit(i + 2 + busy, next(lem for lem, tag in lx.verb_readings(toks[i + 2 + busy])
+                                            if tag == "VBG"), subject)
                 continue
             v = i + 1
             while prev is not None and v + 1 < len(toks) and lows[v] in lx.ADVERBS:
@@ -499,6 +537,12 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     state["last_verb_end"], state["in_vp"] = end, True  # ("… by a spaniel that was racing")
                     i = end
                     continue
+            verb_at = pp_end(toks, i + 1) if w in lx.EVERYONE and self._starts_clause(toks, i) else None
+            if verb_at is not None and verb_at < len(toks) and _finite_readings(toks[verb_at]) & {"VBZ", "VBD"}:
+                # "Everyone at the table cheers": someone acts who is no entity (reported)
+                subject, state["doubt"], state["fresh"], state["someone"] = [NONE_SUBJECT], None, True, w
+                i = emit(verb_at, lx.verb_lemma(lows[verb_at]) or lows[verb_at], subject)
+                continue
             base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])
             if base is None:
                 i += 1

@@ -259,9 +259,22 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
 
 def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | None, int] | None:
     """A phrase between commas right after a subject, before its verb: a participle ("The umpire, sitting on a
-    high chair, calls" → ("sit", index of "calls")) or an indefinite apposition ("The operator, a grey-bearded
+    high chair, calls" → ("sit", index of "calls"); also without commas when its object follows, "A man carrying a
+    crate waved" → ("carry", index of "waved")) or an indefinite apposition ("The operator, a grey-bearded
     man wearing a hat, opens" → (None, index of "opens")); None when toks[k] opens no such phrase."""
     lows = [t.lower() for t in toks]
+    if k + 3 < len(toks) and _finite_readings(toks[k]) & {"VBZ", "VBD", "VBG"} == {"VBG"} and \
+            lows[k + 1] in lx.DETERMINERS | lx.POSSESSIVES | lx.PREPOSITIONS:
+        # without commas: "A man wearing a red hat | waved", "the dog lying in the sun | yawned"
+        for x in range(k + 2, min(len(toks), k + 9)):
+            if toks[x] in (",", ";", ".", "\"") or lows[x] in ("and", "but", "or", "who", "which", "that"):
+                return None
+            tags = _finite_readings(toks[x])
+            if (tags & {"VBZ", "VBD"} or plural and "VBP" in tags) and lx.is_noun(lows[x - 1]) and \
+                    not lx.is_noun(lows[x]):
+                participle = lx.verb_lemma(lows[k])
+                return (None if participle in lx.NON_VISUAL else participle), x
+        return None
     if not (k + 2 < len(toks) and toks[k] == ","):
         return None
     participle = "VBG" in _finite_readings(toks[k + 1]) and lx.verb_lemma(lows[k + 1])
