@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 39: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 40: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 50)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 52)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -336,6 +336,19 @@ KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl 
                                    'At midnight the two', 'Her teammates swarm around', 'There its wing was',
                                    'When the water is'],
                      'heldout49': ['A planing machine crawls', 'Jadwiga runs the jar', 'They knocked on every']}
+
+# Issue 24, round 40: heldout50-51 (round 39's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout50': {'crabbing_pier': ["'태이 hauls it up': taei fill"],
+                                    'fawn_in_garden': ["'Early one morning, a': <planner:deer> wander",
+                                                       "'She stamps once, and': <planner:deer> bound"]},
+                      'heldout51': {'wind_turbine': ["'By lunchtime both engineers': <planner:engineers> eat"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout50': {'fawn_in_garden': {'s01: deer wandering', 's05: deer bounding away'}},
+                           'heldout51': {'wind_turbine': {'s05: engineers eating'}}}
+KNOWN_INVENTED_TUNED |= {'heldout50': {'fawn_in_garden': ['deer']}, 'heldout51': {'wind_turbine': ['engineers']}}
+KNOWN_UNREPORTED |= {'heldout50': ['Early one morning, a', 'She stamps once, and', 'Today the pilot, a',
+                                   'When the paint was', '태이 hauls it up'],
+                     'heldout51': ['By lunchtime both engineers', 'Ignaz potted two reds', 'Moira sounds the horn']}
+MIN_RIGHT_TUNED |= {'heldout51': 0.83}  # one round of tuning (153/183 = 83.6%)
 
 
 @functools.lru_cache(maxsize=None)

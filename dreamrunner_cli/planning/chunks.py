@@ -37,8 +37,10 @@ class ChunkReading:
         i = 0
         while i < len(toks):
             w, t = lows[i], toks[i]
-            # A name of several words: "Mama Bear" (and "Little Bear" is someone else).
+            # A name of several words: "Mama Bear" (and "Little Bear" is someone else); "The Ibarra twins, who …"
             compound = self.reg.name_at(lows, i) if _cap(t) else None
+            if compound is None and w == "the" and i + 1 < len(toks) and _cap(toks[i + 1]):
+                compound = self.reg.name_at(lows, i + 1)
             if compound is not None:
                 out.append(Chunk("ref", i, compound[1], [compound[0].id]))
                 i = compound[1]
@@ -184,7 +186,9 @@ class ChunkReading:
                             self.reg.by_name(lows[j]) is None and not lows[j] in lx.TITLES:
                         break
                 appos = self._named_apposition(toks, j)
-                if words and appos is not None and (i == 0 or self._starts_clause(toks, i)):
+                if words and appos is not None and (i == 0 or self._starts_clause(toks, i)) and not (
+                        lows[words[-1]] in lx.TIME_NOUNS or lows[words[-1]] in lx.TIMES):
+                    # (not "That afternoon, Wrenna, Oisín and Matthias sat": a time, then the subjects)
                     ids, end = appos  # "The twins, Ada and Leo, pick up", "The oldest one, Chidi, pushes"
                     out.append(Chunk("ref", i, end, ids, plural=len(ids) > 1))
                     i = end

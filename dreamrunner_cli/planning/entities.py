@@ -203,6 +203,15 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     return Registry(found.entities)
 
 
+def _adjective_opener(toks: list[str]) -> bool:
+    """The sentence opens with an adjective saying how its subject is: "Curious, the fawn sniffs" (not a name with
+    its apposition, "Ruby, the youngest, waved", nor a list of names, "Ruby, Otis and Anjali set up")."""
+    if not (len(toks) > 3 and toks[1] == "," and toks[2].lower() in ("a", "an", "the") and lx.is_adjective(toks[0])):
+        return False
+    verb = next((x for x in range(3, len(toks)) if _finite_readings(toks[x]) & {"VBZ", "VBD"}), len(toks))
+    return "," not in toks[3:verb]
+
+
 def _names_written_mid_sentence(sents: list[list[str]]) -> set[str]:
     """Lower-case words the story capitalises where a name would be: inside a sentence, or a known word that only
     ever starts sentences but acts there twice."""
@@ -219,7 +228,7 @@ def _names_written_mid_sentence(sents: list[list[str]]) -> set[str]:
     initial: dict[str, int] = {}
     for toks in sents:
         if len(toks) > 1 and _cap(toks[0]) and _word(toks[0]) and not _closed(toks[0].lower()) and \
-                toks[0].lower() not in lower_words and lx.is_known_word(toks[0]) and (
+                toks[0].lower() not in lower_words and lx.is_known_word(toks[0]) and not _adjective_opener(toks) and (
                 _finite_readings(toks[1]) & {"VBZ", "VBD"} or _kind_cue(toks, 0, 1)[0] or
                 # "Hazel and her brother Kacper cycled", "Hazel and Kacper laughed": coordinated with a person
                 toks[1].lower() in ("and", ",") and len(toks) > 2 and (toks[2].lower() in ("his", "her") or
@@ -241,7 +250,9 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             while words and start == 0 and not (words[0].lower() in lx.TITLES and len(words) > 1) and (
                     _closed(words[0].lower()) or (
                     lx.is_known_word(words[0]) and words[0].lower() not in mid_caps
-                    and not _appositive_after(toks, start + 1) and words[0].lower() not in candidates)):
+                    # ("Curious, the fawn sniffs": an adjective, not a name with its apposition)
+                    and not (_appositive_after(toks, start + 1) and not _adjective_opener(toks))
+                    and words[0].lower() not in candidates)):
                 words, start = words[1:], start + 1
             title = [w for w in words if w.lower() in lx.TITLES]
             run_start = start  # "The vet, Dr. Okoro,": the kind cue is before the title

@@ -297,7 +297,7 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
 # (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
-                      "diwali ramadan eid".split())
+                      "diwali ramadan eid today tonight yesterday tomorrow".split())
 # Months that are also given names, and the words before them that make them a time ("last August", "in June").
 NAME_MONTHS = frozenset("april may june august".split())
 MONTH_TIME_WORDS = frozenset("last next this that every each early late mid in since until till during by one "

@@ -210,14 +210,17 @@ class PronounReading:
             return self._or_the_pair(p, list(self.last_plural))
         if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
             return self._or_the_pair(p, [groups[0].id])
+        # "they both laugh", "they all cheered": people (or animals) together, not the things named before
+        together = pos is not None and self.cur_lows[pos + 1:pos + 2] in (["both"], ["all"])
         things_here = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
-                            c.start < pos and c.head not in lx.TIME_NOUNS), None)
+                            c.start < pos and c.head not in lx.TIME_NOUNS), None) if not together else None
         if things_here and not groups:
             # "She stretches her paws as high as they go": they may be the paws
             self.doubt = f"\u201c{p}\u201d could be the {things_here}"
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         things_before = self.prev_plural_things if not groups and (not self._before(pos) or p == "them") else None
         things_before = things_before or self.cur_them_things  # ("beat them … until they stood up": the same)
+        things_before = None if together else things_before
         if things_before:
             # "lowers the first balls into it. They sizzle", "separated the whites. Isidore beat them": they may be
             # the things, not the two people

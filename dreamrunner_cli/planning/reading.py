@@ -18,6 +18,7 @@ from .phrases import PhraseReading
 from .pronouns import PronounReading
 from .text import (
     MODIFIER_PREPS,
+    bare_singular,
     _cap,
     _finite_readings,
     _word,
@@ -42,6 +43,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_doubtful: set[str] = set()
         self.cur_doubtful: set[str] = set()
         self.np_ends_after_preposition: set[int] = set()
+        self.story_present = False  # the tense the story was last seen in (_in_present)
+        self.cur_present = False
         self.last_subject: list[str] = []
         self.last_plural: list[str] = []
         self.last_thing = False  # the last subject was a thing ("The kite rises. It…")
@@ -116,6 +119,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         lows = [t.lower() for t in toks]
         chunks = self.chunks(toks)
         self.prev_doubtful, self.cur_doubtful = self.cur_doubtful, set()
+        self.cur_present = self._in_present(toks)
         at = {c.start: c for c in chunks}
         covered = {k for c in chunks for k in range(c.start, c.end)}
         # the last word of a place phrase ("on the grass"), after which a participle is the subject's ("laughing")
@@ -381,6 +385,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     readings = lx.verb_readings(toks[k])
                     base = next((lem for lem, tag in readings if tag in ("VBZ", "VBD", "VBN")), None) or next(
                         lem for lem, tag in readings if tag in ("VBP", "VB"))
+                    present = next((lem for lem, tag in readings if tag == "VBP"), None)
+                    if (plural or lows[c.start] == "both") and present and present != base and self.cur_present:
+                        base = present  # "She stamps once, and both deer bound away": bound, not bind
                     i = emit(k, base, subject, doubt)
                     continue
                 if state["in_vp"]:
@@ -434,7 +441,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                          lows[v] in lx.ADVERBS):
                     v += 1
                 if v < len(toks) and _finite_readings(toks[v]) & {"VBD", "VBN", "VBZ", "VBG"} and \
-                        not (v < len(toks) - 1 and lows[v + 1] == "by"):
+                        not (v < len(toks) - 1 and lows[v + 1] == "by" and not bare_singular(toks, v + 2)):
+                    # (a passive's "by" names its agent; "had carved by hand", "sent by post" is no passive)
                     agent = self._ids(inner, None, True)
                     if agent and NONE_SUBJECT not in agent:
                         self.handled.add(v)
@@ -613,6 +621,21 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             self.skip_reason = None
         self.unsure = []
         return events, list(dict.fromkeys(mentioned)), time
+
+    def _in_present(self, toks: list[str]) -> bool:
+        """Is this sentence told in the present: a verb only ever present ("stamps", "is"), and none only ever past
+        ("stamped", "was"); the story's tense so far when the sentence shows none."""
+        lows = [t.lower() for t in toks]
+        tags = [_finite_readings(t) - {"VB", "VBN", "VBG"} for t in toks]
+        # (a plural noun is no sign: "sacks", "stamps"; unless after "he", "she", "it": "She stamps")
+        if any(w in ("is", "are", "am", "has", "does") or "VBZ" in t and t <= {"VBZ", "VBP"} and (
+                not lx.is_plural_noun(w) or x > 0 and lows[x - 1] in ("he", "she", "it"))
+               for x, (w, t) in enumerate(zip(lows, tags))):
+            self.story_present = True
+        elif any(w in ("was", "were", "did") or t == {"VBD"} for w, t in zip(lows, tags)):
+            self.story_present = False
+        return self.story_present
+
 
 def analyse_story(texts: list[str], reg: Registry) -> list[SceneAnalysis]:
     """Read every scene of the story in order (pronouns and places carry over between scenes)."""

@@ -207,6 +207,15 @@ def _bare_plural_end(toks: list[str], m: int) -> int | None:
     return None
 
 
+def bare_singular(toks: list[str], k: int) -> bool:
+    """toks[k] is a singular common noun without a determiner, which names no agent after "by": "by hand", "by
+    bus", "by mistake" (but "by Mateusz", "by the wind", "by volunteers", "by 陳")."""
+    if k >= len(toks) or _cap(toks[k]):
+        return False
+    w = toks[k].lower()
+    return lx.is_noun(w) and not lx.is_plural_noun(w) and w not in lx.DETERMINERS | lx.POSSESSIVES
+
+
 def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
     """The index after the prepositional phrases at toks[j:] that describe the noun before them, up to its verb:
     "[A baker] in the next boat | laughs", "[the crowd] in the stands | stamps"; ``j`` when there are none. Each
@@ -223,6 +232,10 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             continue
         if lows[m:m + 2] == ["next", "door"]:
             k = m + 2  # "Kit and his friend حمزة from next door | built"
+            continue
+        if (lows[k], lows[m:m + 1]) in (("on", ["duty"]), ("in", ["charge"]), ("on", ["guard"]), ("in", ["goal"]),
+                                        ("on", ["board"]), ("on", ["watch"])):
+            k = m + 1  # "The teacher on duty | blows", "the man in charge | shouts": a role, no place
             continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
