@@ -116,11 +116,11 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
         "object); edit plan.json by hand or plan with an LLM (--llm)"]
 
 
-# Issue 24, rounds 4 to 40: the held-out splits are tuning splits once scored (their rules were written on them); the
+# Issue 24, rounds 4 to 41: the held-out splits are tuning splits once scored (their rules were written on them); the
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 52)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 54)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -349,6 +349,35 @@ KNOWN_UNREPORTED |= {'heldout50': ['Early one morning, a', 'She stamps once, and
                                    'When the paint was', '태이 hauls it up'],
                      'heldout51': ['By lunchtime both engineers', 'Ignaz potted two reds', 'Moira sounds the horn']}
 MIN_RIGHT_TUNED |= {'heldout51': 0.83}  # one round of tuning (153/183 = 83.6%)
+
+# Issue 24, round 41: heldout52-53 (round 40's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout52': {'sandboarding': ["'At last she slides': haruko slide"],
+                                    'shinty_final': ["'Her delighted teammates wrap': teammates cheer"],
+                                    'window_cleaners': ["'Both cleaners sat on': baptiste share",
+                                                        "'Both cleaners sat on': baptiste sit"]},
+                      'heldout53': {'cloud_seeder': ["'The plane, which the': <planner:plane> circle",
+                                                     "'The plane, which the': <planner:plane> soar"],
+                                    'taiko_festival': ["'Eight drummers in white': <planner:drummers> raise",
+                                                       "'Eight drummers in white': <planner:drummers> strike",
+                                                       "'The youngest drummer, a': haruto reach",
+                                                       "'The drummers lifted their': <planner:drummers> lift",
+                                                       "'The drummers lifted their': <planner:drummers> shout"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'},
+                                         'shinty_final': {'s05: teammates cheering'},
+                                         'window_cleaners': {'s05: baptiste sitting'}},
+                           'heldout53': {'cloud_seeder': {'s02: plane soaring up', 's02: plane circling'},
+                                         'taiko_festival': {'s01: drummers raising sticks',
+                                                            's03: yangxiang reaching',
+                                                            's05: drummers lifting sticks',
+                                                            's05: drummers shouting'}}}
+KNOWN_INVENTED_TUNED |= {'heldout53': {'cloud_seeder': ['plane'], 'taiko_festival': ['drummers']}}
+KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on', 'Her delighted teammates wrap',
+                                   'Long ago, a hungry stoat', 'Much later the neighbours',
+                                   'Nnamdi blinked, unclenched his', 'The twins push off', 'They spit out sand,'],
+                     'heldout53': ['Eight drummers in white', 'Every morning she strutted',
+                                   'The cygnets huddle close', 'The drummers lifted their', 'The plane, which the',
+                                   'The youngest drummer, a', 'When the final beat', 'When the flag dropped,']}
+MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 
 @functools.lru_cache(maxsize=None)

@@ -307,8 +307,11 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     prev in lx.PREPOSITIONS and nxt[:1].islower() and _word(nxt) and not _closed(nxt) and
                     nxt not in lx.ADVERBS and not nxt.endswith("ly") and not lx.entity_noun(nxt) and
                     not _finite_readings(nxt) & {"VBZ", "VBD", "VBG", "VBN"}):  # "at Oakfield airfield", "at
-                # Brookfield harbour": the name of a place or a thing
-                info["after_place_prep"] += 1
+                # Brookfield harbour": the name of a place or a thing (not "to Torquil, her cousin": someone)
+                kin_after = lows[start + len(words):start + len(words) + 3]
+                if not (len(kin_after) == 3 and kin_after[0] == "," and kin_after[1] in lx.POSSESSIVES and
+                        lx.ENTITY_NOUNS.get(lx.entity_noun(kin_after[2]) or "", ("",))[0] in ("person", "animal")):
+                    info["after_place_prep"] += 1
             after = start + len(words)
             if _finite_readings(nxt) or lows[after:after + 2] in (["who"], [",", "who"]) or (
                     prev == "," and nxt == "," and after + 1 < len(toks) and
@@ -562,7 +565,11 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
             parent.kind, parent.shape = lx.ENTITY_NOUNS[lx.entity_noun(w)]
         return False
     if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
-            in ("person", "animal") and group is None:
+            in ("person", "animal") and group is None and not (
+            # (but "A cat creeps under the porch", "the dog guards the gate": an animal, then a verb that is
+            # also the plural of a person noun)
+            lx.ENTITY_NOUNS.get(w, ("",))[0] == "animal" and (lx.group_of(lows[i + 1]) or ("",))[0] == "person"
+            and "VBZ" in _finite_readings(toks[i + 1])):
         return False  # "two wolf pups", "the bear cubs": the noun describes the ones after it
     if i + 1 < len(toks) and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and \
             lx.ENTITY_NOUNS.get(lx.entity_noun(_singular(lows[i + 1])) or "", ("",))[0] in ("animal", "machine",

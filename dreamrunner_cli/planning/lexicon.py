@@ -87,7 +87,7 @@ def _wordnet_people() -> frozenset[str]:
 # being anyone ("the toaster pops", "the printer hums"): never an entity unless the front matter declares one.
 THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker stroller hanger shaker cutter monitor "
                         "digger loader ringer timer mixer blender heater cooker alarm jumper sweater slipper "
-                        "sneaker trainer loafer".split())
+                        "sneaker trainer loafer siren".split())
 PERSON_NOUNS = _wordnet_people() - THING_NOUNS
 for _w in sorted(PERSON_NOUNS):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
@@ -298,6 +298,8 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
                       "diwali ramadan eid today tonight yesterday tomorrow".split())
+# Adjectives written before a name ("little Sorin", "old Mr. Pike", "baby Ada").
+NAME_ADJECTIVES = frozenset("little old young baby tiny big small poor dear brave".split())
 # Months that are also given names, and the words before them that make them a time ("last August", "in June").
 NAME_MONTHS = frozenset("april may june august".split())
 MONTH_TIME_WORDS = frozenset("last next this that every each early late mid in since until till during by one "
@@ -352,7 +354,7 @@ TIMES = {"morning": "in the morning", "afternoon": "in the afternoon", "evening"
 # Nouns of a time phrase that may open a clause before its subject: "One day the smallest frog hopped".
 TIME_NOUNS = frozenset("day morning evening night afternoon week year month time moment minute minutes hour hours "
                        "while spring summer autumn fall winter weekend seconds moments o'clock nightfall daybreak "
-                       "lunchtime bedtime teatime suppertime".split())
+                       "lunchtime bedtime teatime suppertime end start beginning".split())
 
 # Function words ----------------------------------------------------------------------------------------------------
 DETERMINERS = frozenset("a an the some this that these those one two three four many several every each another "

@@ -127,6 +127,11 @@ class PhraseReading:
                                                                                      "ninety"} or
                                                         toks[at_i + 1][:1].isdigit()):
             return True  # "who turned ninety last week": an age, no action
+        if at_i >= 1 and lows[at_i - 1] in ("has", "have", "had") and any(
+                lows[x] == "for" and (lows[x + 1] in lx.NUMBERS | {"many", "several", "forty", "fifty", "sixty"} or
+                                      toks[x + 1][:1].isdigit()) and lows[x + 2] in ("years", "decades", "months")
+                for x in range(at_i + 1, min(len(toks) - 2, at_i + 8)) if "," not in toks[at_i + 1:x]):
+            return True  # "who has worked at the mill for thirty years": a life, no action in the scene
         if base == "finish" and (at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in
                                  lx.CONJUNCTIONS | lx.PREPOSITIONS):
             return True  # "When they had finished, …": the end of something, no action of its own
@@ -167,6 +172,10 @@ class PhraseReading:
 
         if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
             return None, None
+        if i >= 3 and toks[i - 2] == "," and lx.is_adjective(lows[i - 1]) and lx.is_adjective(lows[i - 3]) and \
+                lx.is_noun(lows[i]) and lows[i - 4:i - 3] and lows[i - 4] in lx.PREPOSITIONS | lx.DETERMINERS:
+            self.handled.add(i)
+            return None, None  # "wiped it dry with long, even strokes": a noun after its adjectives
         if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
             return None, None  # "played hide and seek": a game's name
         if "VBG" in tags:
@@ -223,7 +232,9 @@ class PhraseReading:
             return None, None  # "carries him home, sandy and sleepy, tucked under his arm": a participle, no act
         if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
-            if finite and not (lows[i] in lx.ENTITY_NOUNS or self._looks_like_noun_list(toks, k)):
+            # (a word-list noun is no verb there, unless an object pronoun follows: "and marks it")
+            object_after = lows[i + 1:i + 2] in (["it"], ["them"], ["him"], ["her"])
+            if finite and not (lows[i] in lx.ENTITY_NOUNS and not object_after or self._looks_like_noun_list(toks, k)):
                 return finite, "VBZ"
             if base and (plural_subject or subject is None) and not self._looks_like_noun_list(toks, k):
                 return base, "VBP"
@@ -234,6 +245,8 @@ class PhraseReading:
         """"… grabs two plates and dishes.": toks[k] is "and" between plural nouns, not between verbs. The word after
         "and" is then followed by the end of the clause, not by an object or a particle ("and curls up")."""
         lows = [t.lower() for t in toks]
+        if lows[k + 2:k + 3] in (["it"], ["them"], ["him"], ["her"]) and lows[k + 3:k + 4] != ["'s"]:
+            return False  # "measures each log with a tape and marks it": an object pronoun follows a verb
         with_at = max((x for x in range(self.last_verb_at + 1, k) if lows[x] in ("with", "of")), default=-1)
         if with_at >= 0 and k + 1 < len(toks) and lx.is_noun(lows[k + 1]) and not any(
                 lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)) and (

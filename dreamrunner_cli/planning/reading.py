@@ -275,8 +275,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     mentioned += [x for ch in listed for x in ch.ids]
                     c = Chunk("ref", c.start, e, ids)
                 after_and = c.end + 1
-                while after_and + 1 < len(toks) and lows[after_and] in lx.TITLES and _cap(toks[after_and]):
-                    after_and += 1  # "رامي and Mrs. Brannock cheer": the name after its title
+                while after_and + 1 < len(toks) and (lows[after_and] in lx.TITLES and _cap(toks[after_and]) or
+                                                     lows[after_and] in lx.NAME_ADJECTIVES):
+                    after_and += 1  # "رامي and Mrs. Brannock cheer", "Lidia and little Sorin crawled"
                 nxt = at.get(after_and) if c.end < len(toks) and lows[c.end] == "and" else None
                 if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
                     if c.kind == "ref":  # "ليلى and her grandfather": ليلى is "she"
