@@ -1646,6 +1646,9 @@ def test_busy_doing_and_next_door():
 def test_everyone_and_a_bus_act_where_no_entity_is_them():
     _, _, skipped = reads("Everyone at the table cheers, and Ziad takes a photo. Ziad laughs.")
     assert any("cheering" in r and "everyone" in r for r in skipped)
+    # (but "everyone in the crowd" is the crowd the story has)
+    acts, _, _ = reads("The crowd hums. Everyone in the crowd leaps up and cheers.")
+    assert {("crowd", "leap"), ("crowd", "cheer")} <= acts
     # a bus is a vehicle by WordNet's public transport (no self-propelled vehicle there)
     acts, ids, _ = reads("Ana waved at the driver. A minibus pulls up outside the gate.")
     assert ("minibus", "pull") in acts

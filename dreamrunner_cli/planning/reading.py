@@ -547,7 +547,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     i = end
                     continue
             verb_at = pp_end(toks, i + 1) if w in lx.EVERYONE and self._starts_clause(toks, i) else None
-            if verb_at is not None and verb_at < len(toks) and _finite_readings(toks[verb_at]) & {"VBZ", "VBD"}:
+            group_named = verb_at is not None and any(  # ("Everyone in the crowd leaps up": the crowd, read next)
+                c2.kind == "ref" and i < c2.start < verb_at and any(self.reg.by_id[x].group for x in c2.ids)
+                for c2 in chunks)
+            if verb_at is not None and verb_at < len(toks) and _finite_readings(toks[verb_at]) & {"VBZ", "VBD"} and \
+                    not group_named:
                 # "Everyone at the table cheers": someone acts who is no entity (reported)
                 subject, state["doubt"], state["fresh"], state["someone"] = [NONE_SUBJECT], None, True, w
                 i = emit(verb_at, lx.verb_lemma(lows[verb_at]) or lows[verb_at], subject)
