@@ -128,8 +128,8 @@ class PhraseReading:
                                                         toks[at_i + 1][:1].isdigit()):
             return True  # "who turned ninety last week": an age, no action
         if at_i >= 1 and lows[at_i - 1] in ("has", "have", "had") and any(
-                lows[x] == "for" and (lows[x + 1] in lx.NUMBERS | {"many", "several", "forty", "fifty", "sixty"} or
-                                      toks[x + 1][:1].isdigit()) and lows[x + 2] in ("years", "decades", "months")
+                lows[x] == "for" and (lows[x + 1] in lx.NUMBER_WORDS | {"many", "several"} or toks[x + 1][:1].isdigit())
+                and lows[x + 2] in ("years", "decades", "months")
                 for x in range(at_i + 1, min(len(toks) - 2, at_i + 8)) if "," not in toks[at_i + 1:x]):
             return True  # "who has worked at the mill for thirty years": a life, no action in the scene
         if base == "finish" and (at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in
@@ -233,7 +233,7 @@ class PhraseReading:
         if in_vp and p in ("and", ",", "then", "or", "but") or (in_vp and p == "then" and pp == "and"):
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             # (a word-list noun is no verb there, unless an object pronoun follows: "and marks it")
-            object_after = lows[i + 1:i + 2] in (["it"], ["them"], ["him"], ["her"])
+            object_after = i + 1 < len(toks) and lows[i + 1] in lx.OBJECT_PRONOUNS - {"you"}
             if finite and not (lows[i] in lx.ENTITY_NOUNS and not object_after or self._looks_like_noun_list(toks, k)):
                 return finite, "VBZ"
             if base and (plural_subject or subject is None) and not self._looks_like_noun_list(toks, k):
@@ -245,8 +245,6 @@ class PhraseReading:
         """"… grabs two plates and dishes.": toks[k] is "and" between plural nouns, not between verbs. The word after
         "and" is then followed by the end of the clause, not by an object or a particle ("and curls up")."""
         lows = [t.lower() for t in toks]
-        if lows[k + 2:k + 3] in (["it"], ["them"], ["him"], ["her"]) and lows[k + 3:k + 4] != ["'s"]:
-            return False  # "measures each log with a tape and marks it": an object pronoun follows a verb
         with_at = max((x for x in range(self.last_verb_at + 1, k) if lows[x] in ("with", "of")), default=-1)
         if with_at >= 0 and k + 1 < len(toks) and lx.is_noun(lows[k + 1]) and not any(
                 lows[x] in lx.CONJUNCTIONS or toks[x] in ",;" for x in range(with_at, k)) and (

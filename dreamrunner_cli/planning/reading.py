@@ -44,7 +44,6 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_doubtful: set[str] = set()
         self.np_ends_after_preposition: set[int] = set()
         self.story_present = False  # the tense the story was last seen in (_in_present)
-        self.cur_present = False
         self.last_subject: list[str] = []
         self.last_plural: list[str] = []
         self.last_thing = False  # the last subject was a thing ("The kite rises. It…")
@@ -119,7 +118,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         lows = [t.lower() for t in toks]
         chunks = self.chunks(toks)
         self.prev_doubtful, self.cur_doubtful = self.cur_doubtful, set()
-        self.cur_present = self._in_present(toks)
+        present = self._in_present(toks)
         at = {c.start: c for c in chunks}
         covered = {k for c in chunks for k in range(c.start, c.end)}
         # the last word of a place phrase ("on the grass"), after which a participle is the subject's ("laughing")
@@ -232,19 +231,20 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["revert"], state["in_vp"], state["fresh"] = None, True, True
                 i += 1
                 continue
-            main = state.get("relative_main")
-            if lows[i] == "and" and main is not None and i + 1 < len(toks) and (i + 1) not in at and \
+            outer = state.get("relative_main")  # (main subject, its doubt, main verb's index, the inner subject)
+            if lows[i] == "and" and outer is not None and i + 1 < len(toks) and (i + 1) not in at and \
                     self.last_verb_at >= 0:
+                outer_subject, outer_doubt, outer_verb, inner_name = outer
                 tense = _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}
-                main_tense = _finite_readings(toks[main[2]]) & {"VBZ", "VBD"}
+                main_tense = _finite_readings(toks[outer_verb]) & {"VBZ", "VBD"}
                 inner_tense = _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBD"}
                 # the same tense as the inner verb too: the inner subject goes on, unless it is no one ("when the
                 # storm ended and scraped the sand away": the storm or the jerboa? a guess, reported)
                 if tense and tense & main_tense and (not tense & inner_tense or subject == [NONE_SUBJECT]):
                     state["relative_main"] = None
-                    subject = main[0]
-                    state["doubt"] = main[1] if not tense & inner_tense else "it could be " + " or ".join(
-                        [self._call(self.reg.by_id[x]) for x in main[0] if x in self.reg.by_id] + [main[3]])
+                    subject = outer_subject
+                    state["doubt"] = outer_doubt if not tense & inner_tense else "it could be " + " or ".join(
+                        [self._call(self.reg.by_id[x]) for x in outer_subject if x in self.reg.by_id] + [inner_name])
                     state["in_vp"], state["fresh"] = True, True
                     i += 1
                     continue
@@ -386,9 +386,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     readings = lx.verb_readings(toks[k])
                     base = next((lem for lem, tag in readings if tag in ("VBZ", "VBD", "VBN")), None) or next(
                         lem for lem, tag in readings if tag in ("VBP", "VB"))
-                    present = next((lem for lem, tag in readings if tag == "VBP"), None)
-                    if (plural or lows[c.start] == "both") and present and present != base and self.cur_present:
-                        base = present  # "She stamps once, and both deer bound away": bound, not bind
+                    base_present = next((lem for lem, tag in readings if tag == "VBP"), None)
+                    if (plural or lows[c.start] == "both") and base_present and base_present != base and present:
+                        base = base_present  # "She stamps once, and both deer bound away": bound, not bind
                     i = emit(k, base, subject, doubt)
                     continue
                 if state["in_vp"]:
@@ -628,8 +628,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         return events, list(dict.fromkeys(mentioned)), time
 
     def _in_present(self, toks: list[str]) -> bool:
-        """Is this sentence told in the present: a verb only ever present ("stamps", "is"), and none only ever past
-        ("stamped", "was"); the story's tense so far when the sentence shows none."""
+        """Is this sentence told in the present? Yes when a verb of it can only be present ("is", "stamps" after
+        "she"), no when one can only be past ("was", "stamped"); else the story's tense so far (remembered)."""
         lows = [t.lower() for t in toks]
         tags = [_finite_readings(t) - {"VB", "VBN", "VBG"} for t in toks]
         # (a plural noun is no sign: "sacks", "stamps"; unless after "he", "she", "it": "She stamps")
