@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 54)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 56)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -269,9 +269,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
 # Issue 24, round 38: heldout44-47 (round 37's held-out figure, scored once) are tuning splits since; what they
 # still get wrong, invent or leave unreported (their SCORED.txt has each case)
 KNOWN_WRONG_TUNED |= {'heldout44': {'tie_dye': ["'On Sunday, the three': <planner:children> stroll"]},
- 'heldout45': {'lawn_bowls': ["'Afterwards the two teams': <planner:teams> shake",
-                              "'Afterwards the two teams': <planner:teams> stroll"],
-               'mochi_pounding': ["'The crowd chanted the': <planner:crowd> chant",
+ 'heldout45': {'mochi_pounding': ["'The crowd chanted the': <planner:crowd> chant",
                                   "'The crowd chanted the': <planner:crowd> clap"],
                'school_lunch': ["'نزار and his friends': winterbottom swap"]},
  'heldout46': {'carol_singers': ["'They sang three carols': twins sing"],
@@ -282,15 +280,12 @@ KNOWN_WRONG_TUNED |= {'heldout44': {'tie_dye': ["'On Sunday, the three': <planne
                'pinata': ['"The children from Mateo\'s": <planner:class> bounce',
                           '"The children from Mateo\'s": <planner:class> queue']},
  'heldout47': {'gumbo_pot': ["'Josette chopped the onions,': josette pepper"],
-               'hummingbird_feeder': ["'Within minutes two hummingbirds': hummingbirds wing"],
                'marrow_show': ["'Wystan punched the air,': <planner:grandfather> shake"],
-               'morris_dancers': ["'On May morning, six': dancers bell",
-                                  "'Seraphina spun the wrong': seraphina catch",
+               'morris_dancers': ["'Seraphina spun the wrong': seraphina catch",
                                   "'Seraphina spun the wrong': seraphina steer"],
                'squash_match': ["'The spectators spring up,': <planner:players> shake"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}},
- 'heldout45': {'lawn_bowls': {'s05: teams shaking', 's05: teams strolling'},
-               'mochi_pounding': {'s03: crowd chanting the strokes'},
+ 'heldout45': {'mochi_pounding': {'s03: crowd chanting the strokes'},
                'school_lunch': {'s04: winterbottom swapping'}},
  'heldout46': {'carol_singers': {'s02: harper-twins singing'},
                'hardware_store': {'s05: cat crying', 's05: cat holding'},
@@ -298,10 +293,10 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}}
                'pinata': {'s02: class bouncing', 's02: class queuing'}},
  'heldout47': {'gumbo_pot': {'s02: josette peppering'},
                'marrow_show': {'s05: grandfather shaking'},
-               'morris_dancers': {'s01: dancers belling', 's04: seraphina catching elbow'},
+               'morris_dancers': {'s04: seraphina catching elbow'},
                'squash_match': {'s05: players shaking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout44': {'tie_dye': ['children']},
- 'heldout45': {'lawn_bowls': ['teams'], 'mochi_pounding': ['crowd']},
+ 'heldout45': {'mochi_pounding': ['crowd']},
  'heldout46': {'pinata': ['class']},
  'heldout47': {'marrow_show': ['grandfather'], 'squash_match': ['players']}}
 KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'],
@@ -312,10 +307,10 @@ KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'
                      'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches',
                                    'He sat up, spat', 'Next came his cousin', "The children from Mateo's",
                                    'They sang three carols'],
-                     'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,', 'On May morning, six',
+                     'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,',
                                    'On Thursday afternoons a', 'Seraphina spun the wrong',
                                    'The spectators spring up,', 'Then the dancers waved', 'When a bigger hummingbird',
-                                   'Within minutes two hummingbirds', 'Wystan punched the air,']}
+                                   'Wystan punched the air,']}
 MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tuning
 
 
@@ -323,17 +318,15 @@ MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tun
 # still get wrong, invent or leave unreported (their SCORED.txt has each case)
 KNOWN_WRONG_TUNED |= {'heldout48': {'department_store': ["'A little girl stood': <planner:girl> stand",
                                                          '\'"My grandad," she sniffed,\': <planner:girl> sniff',
-                                                         '\'"My grandad," she sniffed,\': <planner:girl> wipe'],
-                                    'dione_hangar': ["'At midnight the two': <planner:robots> return"]},
+                                                         '\'"My grandad," she sniffed,\': <planner:girl> wipe']},
                       'heldout49': {'trick_or_treat': ["'They knocked on every': twins knock"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout48': {'department_store': {'s01: girl standing',
                                                               's03: girl sniffing',
-                                                              's03: girl wiping eyes'},
-                                         'dione_hangar': {'s01: robots returning'}},
+                                                              's03: girl wiping eyes'}},
                            'heldout49': {'trick_or_treat': {'s02: okorafor-twins knocking'}}}
-KNOWN_INVENTED_TUNED |= {'heldout48': {'department_store': ['girl'], 'dione_hangar': ['robots']}}
+KNOWN_INVENTED_TUNED |= {'heldout48': {'department_store': ['girl']}}
 KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl stood', 'At dawn the shuttle',
-                                   'At midnight the two', 'Her teammates swarm around', 'There its wing was',
+                                   'Her teammates swarm around', 'There its wing was',
                                    'When the water is'],
                      'heldout49': ['A planing machine crawls', 'Jadwiga runs the jar', 'They knocked on every']}
 
@@ -378,6 +371,17 @@ KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on',
                                    'The cygnets huddle close', 'The drummers lifted their', 'The plane, which the',
                                    'The youngest drummer, a', 'When the final beat', 'When the flag dropped,']}
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
+
+# Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout54': {'weaverbirds_and_bustard': ["'On the dry plain': bustard admire"]},
+                      'heldout55': {'canoe_polo': ["'When the referee whistled': referee raise",
+                                                   "'When the referee whistled': referee stop"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout54': {'weaverbirds_and_bustard': {'s01: bustard admiring legs'}},
+                           'heldout55': {'canoe_polo': {'s02: referee stopping'}}}
+KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'On the dry plain', 'The donkey that Anouar',
+                                   'The farmhands loaded the'],
+                     'heldout55': ['When the referee whistled']}
+MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
 
 
 @functools.lru_cache(maxsize=None)

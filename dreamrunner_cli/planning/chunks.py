@@ -271,7 +271,10 @@ class ChunkReading:
                         (w == "both" and head.endswith("s")) or (
                         (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2) or (  # ("the two birds")
                         w == "the" and len(words) == 1 and kind and kind[1] != head and len(members) >= 2 and
-                        all(x.named for x in members)):  # ("Two drones, Rivet and Grommet … The drones fire")
+                        all(x.named for x in members)) or (  # ("Two drones, Rivet and Grommet … The drones fire")
+                        w in lx.NUMBERS and lows[i - 1:i] == ["the"] and members and lx.NUMBERS_VALUE.get(w) == sum(
+                            1 for x in self.reg.entities if not x.group and x.kind == members[0].kind)):
+                    # ("A young oyster farmer, جنى … her uncle Tahar … the two farmers": the story's two people)
                     out.append(Chunk("pron", i, j, head="they", plural=True))
                     i = j
                     continue

@@ -185,6 +185,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     _kinds_of_listed_names(sents, found.reg)
     _kinds_of_the_ones(sents, found.reg)
     _plural_names(sents, found)
+    _kin_of_animals(sents, found.reg)
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
     toys = _toy_nouns(sents)
     kin = _kin_pairs(sents, found.reg)
@@ -411,6 +412,35 @@ def _kinds_of_the_ones(sents: list[list[str]], reg: Registry) -> None:
             group = lx.group_of(w)
             if group is not None and group[1] != w and lx.entity_noun(group[1]):
                 last_plural = lx.entity_noun(group[1])
+
+
+def _kin_of_animals(sents: list[list[str]], reg: Registry) -> None:
+    """"Pili is a tarsier … Her cousin Dodong calls from the next tree": the kin of an animal is one of its kind
+    (a cousin, a mother or a brother known only by that word), when every character named before is that animal
+    (not "her dog, Rusk, … her uncle Tahar": her is the farmer's)."""
+    named_before: list[Entity] = []
+    for toks in sents:
+        lows = [t.lower() for t in toks]
+        for k, t in enumerate(toks):
+            e = reg.by_name(t) if _cap(t) or caseless(t) else None
+            if e is None:
+                continue
+            before = {id(x): x for x in named_before if x is not e}  # (ids are given at the end)
+            named_before.append(e)
+            anchor = next(iter(before.values())) if len(before) == 1 else None
+            kin = lows[k - 1] if k >= 2 else ""
+            if lows[k - 2:k - 1] != ["her"] and lows[k - 2:k - 1] != ["his"] or \
+                    kin not in lx.KINSHIP | lx.INVERSE_OF and kin + "s" not in lx.RELATIONAL_GROUPS or \
+                    anchor is None or anchor.kind != "animal" or \
+                    e.declared or not e.nouns <= lx.GENERALISATIONS.get(kin, {kin}):
+                continue
+            species = [n for n in anchor.nouns if lx.ENTITY_NOUNS.get(n, ("",))[0] == "animal" and
+                       n not in ("animal", "creature")]
+            if len(species) == 1:
+                gender = e.gender
+                e.nouns = {lows[k - 1]}
+                _set_kind(e, species[0])
+                e.gender = gender
 
 
 def _plural_names(sents: list[list[str]], found: _Found) -> None:
@@ -724,6 +754,14 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if start >= 2 and lx.verb_lemma(lows[start - 2]) in ("let", "make", "help", "watch") and \
             w not in lx.HAND_NOUNS and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and reg.by_noun(w) is None:
         return True  # "lets the batter rest": a word-list person let do something may be a thing
+    # "the weaverbirds … The weavers tore strips": a compound cut short; "a new foal, a black filly … the foal":
+    # one in two words (the entity found under the other word gets this one)
+    clipped = [x for x in entities if group is not None and x.group and any(
+        n != w and n.startswith(w[:-1]) and lx.group_of(n[len(w) - 1:]) for n in x.nouns)]
+    alias = [x for x in entities if not x.group and x.nouns & _apposed_nouns(sents, w)]
+    for x in clipped if len(clipped) == 1 else alias if len(alias) == 1 and group is None else []:
+        x.nouns.add(w)
+        return True
     same = reg.by_noun(w)
     if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)) and not (
             same.named and not same.declared and det in ("a", "an") and same.since < si):
@@ -786,6 +824,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # the characters, read as "they"
         return True
         # ("the dancers", "the fans" are a group of their own)
+    if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
+            1 for x in entities if not x.group and x.since <= si and group[1] in x.nouns) == lx.NUMBERS_VALUE[det]:
+        return True  # "Pili is a tarsier … Her cousin Dodong … the two tarsiers": those two, read as "they"
     same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
                   x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
     if len(same_count) == 1 and group[1] in lx.GENERIC_PEOPLE:
@@ -799,7 +840,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             and not _introduced_as_others(sents, si, i, lows[i]):
         return True  # "the two men shook hands" after Mr. Horvath and the janitor: those two, read as "they"
     if group is not None and group[0] == "person" and lx.role_noun(group[1]) and det in lx.NUMBERS_VALUE and \
-            start >= 2 and lows[start - 2] == "the" and not any(x.group for x in entities) and sum(
+            start >= 2 and lows[start - 2] == "the" and not any(
+                x.group and x.kind == "person" for x in entities) and sum(
             1 for x in entities if x.kind == "person" and not x.group and x.since < si) == \
             lx.NUMBERS_VALUE[det] and not any(w in (t.lower() for t in s2) for s2 in sents[:si]) and \
             not _introduced_as_others(sents, si, i, lows[i]):
@@ -807,6 +849,32 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # reports it; no group is made up)
         return True
     return False
+
+
+def _apposed_nouns(sents: list[list[str]], w: str) -> set[str]:
+    """The entity nouns set beside ``w`` in an apposition of two indefinite phrases: "has a new foal, a black filly
+    with a white star" → {"filly"} for "foal" and {"foal"} for "filly"."""
+    out: set[str] = set()
+    for toks in sents:
+        lows = [t.lower() for t in toks]
+        for c in range(1, len(toks) - 2):
+            if toks[c] != "," or lows[c + 1] not in ("a", "an"):
+                continue
+            a = c - 1
+            while a > 0 and lows[a - 1] not in ("a", "an") and _word(toks[a - 1]) and not _closed(lows[a - 1]) \
+                    and a > c - 4:
+                a -= 1
+            if a == 0 or lows[a - 1] not in ("a", "an"):
+                continue
+            b = c + 2
+            while b < len(toks) and _word(toks[b]) and not _closed(lows[b]) and not lx.entity_noun(lows[b]) and \
+                    b < c + 5:
+                b += 1
+            first, second = lx.entity_noun(lows[c - 1]), lx.entity_noun(lows[b]) if b < len(toks) else None
+            if first and second and first != second and \
+                    lx.ENTITY_NOUNS[first][0] == lx.ENTITY_NOUNS[second][0] != "person":
+                out |= {second} if first == w else {first} if second == w else set()
+    return out
 
 
 def _add_unnamed(found: _Found, m: _Mention) -> None:
@@ -823,6 +891,9 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
     if group is not None:
         make_group(e, w)
         e.count = lx.NUMBERS_VALUE.get(det) if det != "both" else None
+        # "two small scout robots … the scouts return": the noun before the head names them too
+        e.nouns |= {lows[x] + "s" for x in range(start, i) if lows[x] in lx.ENTITY_NOUNS and
+                    (lx.group_of(lows[x] + "s") or ("", ""))[1] == lows[x]}
         if of_group:
             e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
     elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name

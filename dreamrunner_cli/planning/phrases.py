@@ -96,7 +96,9 @@ class PhraseReading:
         in_view = [i for i in pool if i in view]
         # with a group in the story ("the sisters", then "Adaeze"), its members are counted twice: no count is sure
         # (a crowd that watches, or a group named by another noun — "both girls" beside "the boys" — is not them)
-        grouped = any(self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS and not (
+        # (a group of another kind is no one's members: "the oysters" beside two farmers)
+        grouped = any(self.reg.by_id[i].group and self.reg.by_id[i].kind in {self.reg.by_id[x].kind for x in pool}
+                      and not self.reg.by_id[i].nouns & lx.SPECTATORS and not (
             sex is not None and words[-1] not in self.reg.by_id[i].nouns and
             not self.reg.by_id[i].nouns & lx.RELATIONAL_GROUPS) for i in seen)
         if count is not None and not grouped and len(pool) == count:
@@ -106,6 +108,10 @@ class PhraseReading:
             return in_view  # (of more in the story, "the two men" are the two in view known to be men)
         if count is None and not grouped and len(pool) >= 2 and (len(in_view) == len(pool) or len(pool) == 2):
             return pool  # all the story's people: all in view, or the story's only two
+        if count is not None and not grouped and self.last_plural and len(self.last_plural) == count and all(
+                i in pool for i in self.last_plural) and (
+                sex is None or all(self.reg.by_id[i].gender == sex for i in self.last_plural)):
+            return list(self.last_plural)  # "Then all three wandered": the three who last acted together
         self.doubt = f"\u201c{' '.join(words)}\u201d could be several of them"
         if self.last_plural and all(i in pool for i in self.last_plural):
             return list(self.last_plural)
@@ -132,6 +138,9 @@ class PhraseReading:
                 and lows[x + 2] in ("years", "decades", "months")
                 for x in range(at_i + 1, min(len(toks) - 2, at_i + 8)) if "," not in toks[at_i + 1:x]):
             return True  # "who has worked at the mill for thirty years": a life, no action in the scene
+        if base in ("carry", "keep", "go") and lows[at_i + 1:at_i + 2] == ["on"] and at_i + 2 < len(toks) and \
+                "VBG" in _finite_readings(toks[at_i + 2]):
+            return True  # "carried on picking": the picking is the action
         if base == "finish" and (at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in
                                  lx.CONJUNCTIONS | lx.PREPOSITIONS):
             return True  # "When they had finished, …": the end of something, no action of its own
@@ -172,22 +181,33 @@ class PhraseReading:
 
         if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
             return None, None
+        question = next((x for x in range(i - 1, max(0, i - 6), -1) if lows[x] in (
+            "when", "whether", "if", "what", "where", "how", "why", "who")), None)
+        if question is not None and lx.verb_lemma(lows[question - 1]) in ("ask", "wonder") and not any(
+                toks[x] in ",;" for x in range(question, i)):
+            self.handled.add(i)
+            return None, None  # "asks when they can eat": a question, nothing done
         if i >= 3 and toks[i - 2] == "," and lx.is_adjective(lows[i - 1]) and lx.is_adjective(lows[i - 3]) and \
                 lx.is_noun(lows[i]) and lows[i - 4:i - 3] and lows[i - 4] in lx.PREPOSITIONS | lx.DETERMINERS:
             self.handled.add(i)
             return None, None  # "wiped it dry with long, even strokes": a noun after its adjectives
+        if i >= 3 and toks[i - 1] == "," and lx.is_adjective(lows[i - 2]) and lx.is_adjective(lows[i]) and \
+                lows[i - 3] in lx.POSSESSIVES | lx.DETERMINERS and i + 1 < len(toks) and lx.is_noun(lows[i + 1]):
+            self.handled.add(i)
+            return None, None  # "close their big, round eyes": the second of two adjectives, no verb
         if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
             return None, None  # "played hide and seek": a game's name
         if "VBG" in tags:
             # ", jumping and cheering", "starts dancing", "and cheering", a participle after a verb's phrase
             if lx.verb_lemma(p) in ("stop", "quit", "finish"):
                 return None, None  # "stops crying": it ends
-            if p in (",", "and", "while") and subject is not None or (last_verb_end >= 0 and lx.verb_lemma(p) in
-                                                                       lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
+            if p in (",", "and", "while", "before", "after") and subject is not None or (
+                    last_verb_end >= 0 and lx.verb_lemma(p) in lx.COMPLEMENT_TAKERS and k == last_verb_end - 1):
                 return lem("VBG"), "VBG"
             if p in ("is", "are", "was", "were", "am", "keeps", "kept", "starts", "started", "begins", "began",
                      "goes", "went", "continues", "continued", "came", "comes", "come") or \
                     p == "busy" and pp in lx.BE_FORMS or \
+                    p == "on" and lx.verb_lemma(pp) in ("carry", "keep", "go") or \
                     p == "out" and lx.verb_lemma(pp) == "burst":  # ("stops crying": it ends, nothing is shown)
                 return lem("VBG"), "VBG"
             clause_ends = i + 1 == len(toks) or lows[i + 1] in (".", ",", ";", "and", "!")
@@ -234,6 +254,11 @@ class PhraseReading:
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             # (a word-list noun is no verb there, unless an object pronoun follows: "and marks it")
             object_after = i + 1 < len(toks) and lows[i + 1] in lx.OBJECT_PRONOUNS - {"you"}
+            if plural_subject and tags & {"VBZ", "VBD"} == {"VBZ"} and not base and not (
+                    len(real) == 1 and self.reg.by_id[real[0]].nouns & lx.COLLECTIVE_NOUNS.keys()):
+                # "They stacked the bowls and jars": no "-s" verb has a plural subject (but "A group of visitors
+                # presses … and takes photos": the group does)
+                return None, None
             if finite and not (lows[i] in lx.ENTITY_NOUNS and not object_after or self._looks_like_noun_list(toks, k)):
                 return finite, "VBZ"
             if base and (plural_subject or subject is None) and not self._looks_like_noun_list(toks, k):

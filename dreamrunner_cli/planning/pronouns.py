@@ -205,13 +205,19 @@ class PronounReading:
             # character found), not the group in view
             self.doubt = f"\u201c{p}\u201d could be the {people_here}"
             return [e.id for e in groups][:1] or [e.id for e in single if e.id in view][:2]
+        together = pos is not None and self.cur_lows[pos + 1:pos + 2] in (["both"], ["all"])
+        things_of_one = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
+                              c.start < pos and c.head not in lx.TIME_NOUNS and not lx.group_of(c.head)), None)
+        if things_of_one and len(before) == 1 and not together and not groups:
+            # "Mekdes stirs the onions … until they turn soft": after one person and their things, the things
+            self.doubt = f"\u201c{p}\u201d could be the {things_of_one}"
+            return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         if self.last_plural and all(x in view for x in self.last_plural) and all(
                 e.id in self.last_plural for e in groups):
             return self._or_the_pair(p, list(self.last_plural))
         if len(groups) == 1 and not (self.last_plural and any(x in view for x in self.last_plural)):
             return self._or_the_pair(p, [groups[0].id])
         # "they both laugh", "they all cheered": people (or animals) together, not the things named before
-        together = pos is not None and self.cur_lows[pos + 1:pos + 2] in (["both"], ["all"])
         things_here = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
                             c.start < pos and c.head not in lx.TIME_NOUNS), None) if not together else None
         if things_here and not groups:

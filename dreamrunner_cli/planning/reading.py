@@ -569,8 +569,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 continue
             if subject is None:
                 doubt = pending_subject[2] or "its subject phrase was not read"
-            elif not state["fresh"] and not state["in_vp"] and not (tag == "VBG" and lows[i - 1] == ","):
-                # (", screeching loudly": a participle after a comma is its sentence's subject's)
+            elif not state["fresh"] and not state["in_vp"] and not (
+                    tag == "VBG" and lows[i - 1] in (",", "before", "after")):
+                # (", screeching loudly": a participle after a comma is its sentence's subject's, and so is one
+                # after "before" or "after": "blew on it before passing it over")
                 doubt = state["doubt"] or "its subject is in another clause"
             elif tag == "VB" and lows[i - 1] == "to" and self.last_verb_at not in (i - 2, i - 3):
                 doubt = state["doubt"] or "the verb it completes has no subject of its own"  # "nobody wanted to come"
