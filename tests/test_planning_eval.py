@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 56)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 58)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -252,8 +252,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                   'That evening the two'],
                     'heldout4': [],
                     'heldout40': ['A samba band plays', 'Every Thursday afternoon, 秀蘭', 'It folds in half',
-                                  'Little Quokka chases it', 'Somewhere in the trees', 'The crowd sings along,',
-                                  'The quilt that Mrs.'],
+                                  'Little Quokka chases it', 'Somewhere in the trees', 'The crowd sings along,'],
                     'heldout41': ['Cerys swung the gate', 'Three kids who had'],
                     'heldout42': ['The cat laps it', 'The other frogs are'],
                     'heldout43': ['At sunrise he would', 'By lunchtime they had', 'She bounces lightly in',
@@ -325,9 +324,8 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout48': {'department_store': {'s01: girl standin
                                                               's03: girl wiping eyes'}},
                            'heldout49': {'trick_or_treat': {'s02: okorafor-twins knocking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout48': {'department_store': ['girl']}}
-KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl stood', 'At dawn the shuttle',
-                                   'Her teammates swarm around', 'There its wing was',
-                                   'When the water is'],
+KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl stood', 'Her teammates swarm around',
+                                   'There its wing was', 'When the water is'],
                      'heldout49': ['A planing machine crawls', 'Jadwiga runs the jar', 'They knocked on every']}
 
 # Issue 24, round 40: heldout50-51 (round 39's held-out figure, scored once) are tuning splits since
@@ -382,6 +380,34 @@ KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'On the dry plain', 'T
                                    'The farmhands loaded the'],
                      'heldout55': ['When the referee whistled']}
 MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
+
+# Issue 24, round 43: heldout56-57 (round 42's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven dance"],
+                                    'mangrove_survey': ["'She cuts the engine': rashid cut"]},
+                      'heldout57': {'road_train': ["'The road train slowed': <planner:train> slow"],
+                                    'school_newspaper': ["'On Friday the school newspaper': club hold"],
+                                    'simit_bakery': ["'At first light the street': seller work"],
+                                    'waterpark_slides': ["'The littlest one, Ferdie, held': ferdie push",
+                                                         "'She shot down the tube': ferdie come",
+                                                         "'She shot down the tube': ferdie laugh",
+                                                         "'She shot down the tube': ferdie shoot"],
+                                    'yuzu_bath': ["'They bob on the surface,': fumiko bob",
+                                                  "'They bob on the surface,': kenji bob"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout56': {'ceilidh': {'s04: morven dancing a slow jig'},
+                                         'mangrove_survey': {'s02: rashid cutting the engine'}},
+                           'heldout57': {'road_train': {'s04: train slowing'},
+                                         'school_newspaper': {'s01: club holding a last meeting'},
+                                         'simit_bakery': {'s04: seller working the ferry pier knocked'},
+                                         'waterpark_slides': {'s05: ferdie pushing off', 's05: ferdie shooting'},
+                                         'yuzu_bath': {'s04: fumeizi bobbing', 's04: kenji bobbing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout57': {'road_train': ['train']}}
+KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', 'An old locksmith shuffles',
+                                   'She cuts the engine', 'The heron, which has'],
+                     'heldout57': ['At first light the street', 'On Friday the school newspaper',
+                                   'On Sunday afternoon, Gaston and', 'She shot down the tube',
+                                   'The littlest one, Ferdie, held', 'The road train slowed',
+                                   'They bob on the surface,', 'They unscrew the caps,']}
+MIN_RIGHT_TUNED |= {'heldout57': 0.83}  # one round of tuning (175/210 = 83.3%; heldout56 172/195 = 88.2%)
 
 
 @functools.lru_cache(maxsize=None)

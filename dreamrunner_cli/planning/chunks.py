@@ -178,8 +178,11 @@ class ChunkReading:
                         break
                     if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (
                             not words and w == "the" and j + 2 < len(toks) and _word(toks[j + 1]) and
-                            not _cap(toks[j + 1]) and _finite_readings(toks[j + 2]) & {"VBD", "VBZ", "VBP"}):
-                        break  # (but "the Millbrook forwards shoved": the name is a modifier of the noun)
+                            not _cap(toks[j + 1]) and _finite_readings(toks[j + 2]) & {"VBD", "VBZ", "VBP"} and
+                            not (lows[j].endswith("s") and "VBP" in _finite_readings(toks[j + 1]))):
+                        # (but "the Millbrook forwards shoved": the name is a modifier of the noun; and "the Marlins
+                        # surge forward": a plural name, then its verb)
+                        break
                     words.append(j)
                     j += 1
                     if lows[j - 1] in lx.ENTITY_NOUNS and j < len(toks) and _cap(toks[j]) and \
@@ -259,8 +262,16 @@ class ChunkReading:
                     i = j
                     continue
                 grp = next((x for x in self.reg.entities if x.group and head in x.nouns), None)
+                counted = [x for x in self.reg.entities if x.group and x.count and
+                           x.count == lx.NUMBERS_VALUE.get(w) and not lx.group_of(head)]
+                if grp is None and len(counted) == 1 and lows[i - 1:i] == ["the"] and head.endswith("s") and \
+                        len(words) == 1:
+                    grp = counted[0]  # "Two spider-like robots … the two crawlers return": the two of them
                 if grp is not None:  # "the band", "three kids", "the robots": the group entity
-                    out.append(Chunk("ref", i, j, [grp.id], plural=grp.plural, head=head))
+                    # ("the two crawlers": the phrase begins at "the", where a clause's subject begins)
+                    at_the = i - 1 if w in lx.NUMBERS and lows[i - 1:i] == ["the"] and (
+                        not out or out[-1].end <= i - 1) else i
+                    out.append(Chunk("ref", at_the, j, [grp.id], plural=grp.plural, head=head))
                     i = j
                     continue
                 kind = lx.group_of(head)

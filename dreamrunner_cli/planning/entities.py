@@ -266,6 +266,8 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                 continue
             prev = lows[start - 1] if start > 0 else ""
             before = lows[start - 2] if start > 1 else ""
+            if title and run_start > 0 and lows[run_start - 1] == "that":
+                prev, before = "that", lows[run_start - 2] if run_start > 1 else ""  # "that Mr. Mabry had taken"
             # "the blue Earth": after a determiner and a modifier that is not a kind noun → not a name
             relative_subject = prev == "that" and start + len(words) < len(toks) and (
                 lows[start + len(words)] in ("had", "has", "was", "is") or
@@ -285,6 +287,10 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if words[-1].lower() in ("day", "eve", "night") and len(words) > 1 or words[0].lower() in \
                     lx.COLLECTIVE_NOUNS or start + len(words) < len(toks) and lows[start + len(words)] == "day":
                 continue  # "On Arbor Day", "Class 4B planted": a holiday, a group's name (found as the group)
+            if prev in ("after", "before") and before in lx.TIME_NOUNS | {"day", "night", "week", "evening",
+                                                                         "morning"} and \
+                    start + len(words) < len(toks) and toks[start + len(words)] == ",":
+                continue  # "The day after Yom Kippur, עמרי …": a feast or a date, no one
             key = words[0].lower()
             after = start + len(words)
             if len(words) == 1 and not title and after + 1 < len(toks) and lows[after] in ("called", "named") and \
@@ -575,9 +581,12 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
     si, i, toks, lows, w, group, named_group = m.si, m.i, m.toks, m.lows, m.w, m.group, m.named_group
     if i > 0 and (lx.group_of(w) or ("", w))[1] not in lx.HAND_NOUNS and (
             lx.is_noun(lows[i - 1]) or lx.group_of(lows[i - 1])) and \
-            not _closed(lows[i - 1]) and _finite_readings(toks[i]) & {"VBZ", "VBD", "VBP"} and \
+            not _closed(lows[i - 1]) and (_finite_readings(toks[i]) & {"VBZ", "VBD"} or
+                                          "VBP" in _finite_readings(toks[i]) and (lx.is_plural_noun(lows[i - 1]) or
+                                                                                  lx.is_adjective(lows[i - 1]))) and \
             lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
             i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
+        # (but a verb only in the plural does not follow a singular noun: "The school janitor, who …")
         return False  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
     if w in lx.ADJECTIVE_PEOPLE and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1]) \
             and not _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
@@ -712,6 +721,10 @@ def _acts(m: _Mention) -> bool:
         if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
             j = k
     acts = j < len(toks) and _finite_readings(toks[j]) and not (
+        # "Once the tanks are full": a state of a thing that may be no vehicle, nothing done
+        lx.ENTITY_NOUNS.get(group[1] if group else w, ("",))[0] in ("vehicle", "machine") and
+        lows[j] in ("is", "are", "was", "were") and j + 1 < len(toks) and lx.is_adjective(lows[j + 1]) and
+        not _finite_readings(toks[j + 1]) & {"VBG", "VBN"}) and not (
         group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and
         not of_group) and not (
         start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
@@ -776,6 +789,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             x.gender is None or x.gender == (sex or x.gender))]
         if len(anchors) == 1:
             anchors[0].nouns.add(w)
+            if anchors[0].gender is None and sex is not None:
+                anchors[0].gender = sex  # ("His grandmother sits": she is "she" from the start)
             return True
     if det == "the" and w in lx.GENERIC_PEOPLE and not any(
             toks2[x].lower() in ("a", "an", "another") and w in [t.lower() for t in toks2[x + 1:x + 5]]

@@ -43,7 +43,8 @@ for _kind, _shape, _words in (
     ("machine", "drone", "drone"),
     ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
      "airplane aeroplane jet helicopter rocket spaceship spacecraft submarine taxi van motorbike motorcycle scooter "
-     "locomotive rover lander buggy tuk-tuk rickshaw snowcat"),  # (a snowcat is no cat)
+     "locomotive rover lander buggy tuk-tuk rickshaw snowcat shuttle"),  # (a snowcat is no cat; WordNet's first
+     # shuttle is a loom's)
 ):
     for _w in _words.split():
         ENTITY_NOUNS.setdefault(_w, (_kind, _shape))

@@ -89,8 +89,11 @@ class PhraseReading:
         # (a crowd or an audience watches; it is no side)
         sides = [i for i in seen if self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS]
         if words[:1] == ["both"] and len(words) > 1 and (noun is None or noun[1] in lx.COLLECTIVE_NOUNS) and sides:
+            named_sides = [i for i in sides if self.reg.by_id[i].named]
             if len(sides) == 2:
                 return sides
+            if len(named_sides) == 2 and words[-1] in ("teams", "sides", "crews", "squads", "clubs"):
+                return named_sides  # "the Marlins and the Groupers … both teams": the two the story names
             self.doubt = f"\u201c{' '.join(words)}\u201d could be several groups"
             return sides[:2]
         in_view = [i for i in pool if i in view]

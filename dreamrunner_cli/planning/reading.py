@@ -485,6 +485,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             while prev is not None and prev.kind == "np" and prev.start >= 2 and lows[prev.start - 1] in MODIFIER_PREPS:
                 # "the keeper, a tall girl in a padded helmet, who dives": the one the phrase describes
                 prev = next((x for x in chunks if x.end == prev.start - 1), None)
+            if prev is not None and prev.kind == "ref" and prev.start >= 2 and lows[prev.start - 1] in ("from", "of") \
+                    and all(self.reg.by_id[y].named and self.reg.by_id[y].group for y in prev.ids):
+                # "two defenders from the Groupers, who kick": the ones from the team, not the whole team
+                head = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
+                prev = head or prev
             if prev is not None and prev.kind == "np" and prev.start >= 2 and toks[prev.start - 1] == ",":
                 named = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
                 prev = named or prev  # "Mochi, a fat grey cat who is napping": Mochi
@@ -522,6 +527,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                                        lows[i + 2] in lx.CONJUNCTIONS | lx.PREPOSITIONS)
             # ("bounds after her and splashes": "after" is a preposition there, no clause starts; so is "at once")
             prepositional = prepositional or w == "once" and i > 0 and lows[i - 1] == "at"
+            # "followed him as far as the corner, then sat down": a measure of the way, no clause
+            prepositional = prepositional or w == "as" and (lows[i + 1:i + 3] in (["far", "as"], ["well", "as"]) or
+                                                            lows[i - 2:i] in (["as", "far"], ["as", "well"]))
             if w in lx.SUBORDINATORS and not prepositional or (
                     w == "," and i + 1 < len(toks) and lows[i + 1] in ("and", "but", "so") and
                     not self._verb_continues(toks, i + 2, subject)):
