@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 58)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 60)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -221,7 +221,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                   'They jump faster and'],
                     'heldout18': ['"Nobody move!" Dad shouts,'],
                     'heldout19': ['Just before he reached', 'The warden fished it'],
-                    'heldout2': ['It was carried into'],
+                    'heldout2': [],
                     'heldout20': [],
                     'heldout21': ['A family of picnickers', 'Both crossed the wobbly', 'Every morning, Ash pounces',
                                   'The mining camp on'],
@@ -371,13 +371,10 @@ KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on',
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 # Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout54': {'weaverbirds_and_bustard': ["'On the dry plain': bustard admire"]},
-                      'heldout55': {'canoe_polo': ["'When the referee whistled': referee raise",
+KNOWN_WRONG_TUNED |= {'heldout55': {'canoe_polo': ["'When the referee whistled': referee raise",
                                                    "'When the referee whistled': referee stop"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout54': {'weaverbirds_and_bustard': {'s01: bustard admiring legs'}},
-                           'heldout55': {'canoe_polo': {'s02: referee stopping'}}}
-KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'On the dry plain', 'The donkey that Anouar',
-                                   'The farmhands loaded the'],
+KNOWN_PLAN_WRONG_TUNED |= {'heldout55': {'canoe_polo': {'s02: referee stopping'}}}
+KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'The donkey that Anouar', 'The farmhands loaded the'],
                      'heldout55': ['When the referee whistled']}
 MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
 
@@ -408,6 +405,21 @@ KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', '
                                    'The littlest one, Ferdie, held', 'The road train slowed',
                                    'They bob on the surface,', 'They unscrew the caps,']}
 MIN_RIGHT_TUNED |= {'heldout57': 0.83}  # one round of tuning (175/210 = 83.3%; heldout56 172/195 = 88.2%)
+
+# Issue 24, round 44: heldout58-59 (round 43's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout58': {'colliery_gala': ["'The crowd lining the': crowd line",
+                                                      "'The smallest, a freckled': nerys hit"],
+                                    'garlic_planting': ["'All three knelt along': dymphna point",
+                                                        "'All three knelt along': toby point",
+                                                        "'All three knelt along': wilfrid point"]},
+                      'heldout59': {'wasp_nest': ["'Megan and Lewis watched': lewis tie"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout58': {'colliery_gala': {'s02: crowd lining'}},
+                           'heldout59': {'wasp_nest': {'s05: lewis tying the bag shut'}}}
+KNOWN_UNREPORTED |= {'heldout58': ['A nurse called Jocasta,', 'All three knelt along', 'Near the fountain, the',
+                                   'She surfaced gasping and', 'The crowd lining the', 'The smallest, a freckled'],
+                     'heldout59': ['Megan and Lewis watched', 'The Ogunleye twins settled', 'The net was dragged',
+                                   'When the Zamboni finally']}
+MIN_RIGHT_TUNED |= {'heldout58': 0.93, 'heldout59': 0.94}  # one round of tuning (206/220 = 93.6%, 195/206 = 94.7%)
 
 
 @functools.lru_cache(maxsize=None)

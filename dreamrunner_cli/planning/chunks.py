@@ -268,8 +268,10 @@ class ChunkReading:
                         len(words) == 1:
                     grp = counted[0]  # "Two spider-like robots … the two crawlers return": the two of them
                 if grp is not None:  # "the band", "three kids", "the robots": the group entity
-                    # ("the two crawlers": the phrase begins at "the", where a clause's subject begins)
-                    at_the = i - 1 if w in lx.NUMBERS and lows[i - 1:i] == ["the"] and (
+                    # ("the two crawlers", "his two uncles": the phrase begins at "the", where a clause's subject
+                    # begins, and at "his", where a coordinated agent begins)
+                    at_the = i - 1 if w in lx.NUMBERS and i >= 1 and (lows[i - 1] == "the" or
+                                                                      lows[i - 1] in lx.POSSESSIVES) and (
                         not out or out[-1].end <= i - 1) else i
                     out.append(Chunk("ref", at_the, j, [grp.id], plural=grp.plural, head=head))
                     i = j

@@ -532,6 +532,7 @@ class _Mention:
     start: int = 0  # the phrase's first word after its determiner
     det: str = ""  # "the", "a", "his", "two", "'s", "some" …
     of_group: bool = False  # "a group of schoolchildren": the phrase starts at the collective
+    surface: str = ""  # the noun as written when the lexicon's form is shorter ("catfish" for "fish")
 
 
 def _noun_at(found: _Found, sents: list[list[str]], si: int, i: int) -> _Mention | None:
@@ -647,6 +648,7 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
         j = inserted[1]  # "The dog, barking loudly, chases": the verb after the phrase between commas
     while j < len(toks) and lows[j] in lx.ADVERBS:
         j += 1
+    m.surface = m.w if m.w != w else ""
     m.w, m.j = w, j
     return True
 
@@ -831,6 +833,7 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         or bool((lx.OTHERS | {"whole", "entire"}) & set(lows[start:i]))
     if group is not None and not kin_of_theirs and (  # ("by Ruthanne and her sisters": others, hers)
             w in lx.RELATIONAL_GROUPS or det not in ("two", "three", "four", "five") and w in lx.PERSON_GROUPS) \
+            and w not in ("neighbours", "neighbors") \
             and sum(1 for x in entities if not x.group and x.since < si and (
                 x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
             and not _introduced_as_others(sents, si, i, lows[i]) and \
@@ -838,10 +841,15 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
         # the characters, read as "they"
         return True
-        # ("the dancers", "the fans" are a group of their own)
+        # ("the dancers", "the fans", "the neighbours rushed over" are a group of their own)
     if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
             1 for x in entities if not x.group and x.since <= si and group[1] in x.nouns) == lx.NUMBERS_VALUE[det]:
         return True  # "Pili is a tarsier … Her cousin Dodong … the two tarsiers": those two, read as "they"
+    pairs = [x for x in entities if x.group and x.kind == "person" and (x.nouns & {"twins", "pair", "couple"} or
+                                                                        x.count == 2)]
+    if group is not None and det == "both" and group[1] in lx.GENERIC_PEOPLE and len(pairs) == 1:
+        pairs[0].nouns.add(w)  # "The Pritchard twins … both boys giggled": the twins
+        return True
     same_count = [x for x in entities if x.group and x.count and x.count > 2 and group is not None and
                   x.kind == group[0] and x.count == lx.NUMBERS_VALUE.get(det if det != "both" else "")]
     if len(same_count) == 1 and group[1] in lx.GENERIC_PEOPLE:
@@ -898,8 +906,8 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
     adjs = [t for t in lows[start + 2 * of_group:i] if t not in lx.ENTITY_NOUNS or t == w]
     if group is not None and w not in lx.COLLECTIVE_NOUNS:
         desc = "group of " + " ".join([a for a in adjs if a not in lx.NUMBERS] + [w])
-    else:
-        desc = " ".join(adjs + [w])
+    else:  # ("A fat catfish watched": a catfish, whose kind is the fish's)
+        desc = " ".join(adjs + [m.surface or w])
     e = Entity(id="", name="", description=f"{_article(desc).lower()} {desc}", since=si)
     if w in lx.ENTITY_NOUNS:
         _set_kind(e, w)
@@ -914,7 +922,7 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
     elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
         e.kind, e.shape, e.nouns = "person", "person", {w}
     else:  # "A baby capybara climbs … The baby squeaks", "a mother duck … the mother": the same one
-        e.nouns |= {t for t in lows[start:i] if t in lx.KINSHIP or t == "baby"}
+        e.nouns |= {t for t in lows[start:i] if t in lx.KINSHIP or t == "baby"} | ({m.surface} if m.surface else set())
     found.add(e)
 
 
