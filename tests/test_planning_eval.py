@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 60)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 62)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -248,8 +248,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                   'The bird was scared'],
                     'heldout37': ['The crowd waves towels', 'The heavy millstone was'],
                     'heldout38': ['A race official holds', 'At last the dog', "The referee's whistle shrieks,"],
-                    'heldout39': ['Close to the stage,', 'Its pilot, 嘉怡, tapped', 'Nikhil laughed until he',
-                                  'That evening the two'],
+                    'heldout39': ['Close to the stage,', 'Nikhil laughed until he', 'That evening the two'],
                     'heldout4': [],
                     'heldout40': ['A samba band plays', 'Every Thursday afternoon, 秀蘭', 'It folds in half',
                                   'Little Quokka chases it', 'Somewhere in the trees', 'The crowd sings along,'],
@@ -364,7 +363,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'}
 KNOWN_INVENTED_TUNED |= {'heldout53': {'cloud_seeder': ['plane'], 'taiko_festival': ['drummers']}}
 KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on', 'Her delighted teammates wrap',
                                    'Long ago, a hungry stoat', 'Much later the neighbours',
-                                   'Nnamdi blinked, unclenched his', 'The twins push off', 'They spit out sand,'],
+                                   'The twins push off', 'They spit out sand,'],
                      'heldout53': ['Eight drummers in white', 'Every morning she strutted',
                                    'The cygnets huddle close', 'The drummers lifted their', 'The plane, which the',
                                    'The youngest drummer, a', 'When the final beat', 'When the flag dropped,']}
@@ -420,6 +419,27 @@ KNOWN_UNREPORTED |= {'heldout58': ['A nurse called Jocasta,', 'All three knelt a
                      'heldout59': ['Megan and Lewis watched', 'The Ogunleye twins settled', 'The net was dragged',
                                    'When the Zamboni finally']}
 MIN_RIGHT_TUNED |= {'heldout58': 0.93, 'heldout59': 0.94}  # one round of tuning (206/220 = 93.6%, 195/206 = 94.7%)
+
+# Issue 24, round 45: heldout60-61 (round 44's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout60': {'budgie_bath': ["'He beats his wings': bobo read"],
+                                    'carousel_afternoon': ["'The horse that Benedita': <planner:horse> fall",
+                                                           "'The horse that Benedita': <planner:horse> rise"],
+                                    'charon_loader_robots': ["'From the porthole he': yunjae drag"]},
+                      'heldout61': {'roof_snow': ["'He pushes big slabs': kohei thump",
+                                                  "'He pushes big slabs': tomiko thump"],
+                                    'serval_and_guineafowl': ["'He crept up to': serval scratch"],
+                                    'sledge_hockey': ['"The visitors\' goalkeeper, Turid,": turid play']}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout60': {'charon_loader_robots': {'s03: yunjae dragging'}},
+                           'heldout61': {'roof_snow': {'s02: kouhei thumping', 's02: tomizi thumping'},
+                                         'serval_and_guineafowl': {'s01: serval scratching'},
+                                         'sledge_hockey': {'s02: turid playing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout60': {'carousel_afternoon': ['horse']}}
+KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole he', 'He beats his wings',
+                                   'Her stepladder was steadied', 'That evening they lounged', 'The Morales twins sift',
+                                   'The horse that Benedita', 'When the starter dropped'],
+                     'heldout61': ['He crept up to', 'He pushes big slabs', 'The driver slides into',
+                                   'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
+MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
 
 
 @functools.lru_cache(maxsize=None)

