@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 62)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 64)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -440,6 +440,24 @@ KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole
                      'heldout61': ['He crept up to', 'He pushes big slabs', 'The driver slides into',
                                    'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
 MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
+
+# Issue 24, round 46: heldout62-63 (round 45's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout62': {'bat_walk': ["'A ranger called Ceinwen': ceinwen crackle"]},
+                      'heldout63': {'pomelo_orchard': ["'บัวลอย catches them as': bualoy drop",
+                                                       "'บัวลอย catches them as': suriya drop"],
+                                    'spaceport_customs': ["'Behind her drifts KL-9,': <planner:robot> arm",
+                                                          '\'"Open the hold, please,"\': kl9 knock',
+                                                          '\'"Open the hold, please,"\': kl9 say']}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout62': {'bat_walk': {'s01: ceinwen crackling'}},
+                           'heldout63': {'pomelo_orchard': {'s03: bawloy dropping', 's03: suriya dropping'},
+                                         'spaceport_customs': {'s03: kl-9 saying', 's03: robot arming'}}}
+KNOWN_INVENTED_TUNED |= {'heldout63': {'spaceport_customs': ['robot']}}
+KNOWN_UNREPORTED |= {'heldout62': ['A ranger called Ceinwen', 'An old hen who', 'Children splashed in the',
+                                   'She seals the door', 'Sioned and Meurig stood'],
+                     'heldout63': ['"Open the hold, please,"', 'Behind her drifts KL-9,', 'He scraped at the',
+                                   'She hit a high', 'She splinted the injured', 'The cooks slurped their',
+                                   'The pensioners laugh until', 'The teachers groaned, and', 'บัวลอย catches them as']}
+MIN_RIGHT_TUNED |= {'heldout62': 0.92, 'heldout63': 0.84}  # one round of tuning (197/212 = 92.9%, 162/191 = 84.8%)
 
 
 @functools.lru_cache(maxsize=None)

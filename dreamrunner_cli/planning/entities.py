@@ -186,6 +186,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     _kinds_of_the_ones(sents, found.reg)
     _plural_names(sents, found)
     _kin_of_animals(sents, found.reg)
+    _roles_of_names(sents, found.reg)
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
     toys = _toy_nouns(sents)
     kin = _kin_pairs(sents, found.reg)
@@ -307,7 +308,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             info["mentions"] += 1
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
-                        "below", "beneath") or \
+                        "below", "beneath", "outside", "beyond") or \
                     prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
                     start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
                     prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"
@@ -447,6 +448,27 @@ def _kin_of_animals(sents: list[list[str]], reg: Registry) -> None:
                 e.nouns = {lows[k - 1]}
                 _set_kind(e, species[0])
                 e.gender = gender
+
+
+def _roles_of_names(sents: list[list[str]], reg: Registry) -> None:
+    """"Mr. Ajayi, the PE teacher, stood behind the square as umpire … The umpire blew his whistle", "Dagny was the
+    referee": the role is the one person the sentence names (when no one else has that noun)."""
+    for toks in sents:
+        lows = [t.lower() for t in toks]
+        named = {id(e): e for t in toks if _cap(t) or caseless(t) for e in [reg.by_name(t)] if e is not None}
+        if len(named) != 1:
+            continue
+        [e] = named.values()
+        for k in range(1, len(toks) - 1):
+            det = 1 if lows[k + 1] in ("the", "a", "an") else 0
+            x = k + 1 + det
+            role = lows[x] if x < len(toks) else ""
+            # "as umpire", "as the umpire": the verb's subject in that role; "Dagny was the referee" likewise
+            cue = lows[k] == "as" and not (k >= 1 and lows[k - 1] in ("as", "such")) or \
+                lows[k] in ("is", "was") and det and reg.by_name(lows[k - 1]) is e
+            if cue and e.kind == "person" and lx.role_noun(role) and (x + 1 >= len(toks) or not _word(toks[x + 1])) \
+                    and not any(role in o.nouns for o in reg.entities if o is not e):
+                e.nouns.add(role)
 
 
 def _plural_names(sents: list[list[str]], found: _Found) -> None:
