@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 64)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 66)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -458,6 +458,10 @@ KNOWN_UNREPORTED |= {'heldout62': ['A ranger called Ceinwen', 'An old hen who', 
                                    'She hit a high', 'She splinted the injured', 'The cooks slurped their',
                                    'The pensioners laugh until', 'The teachers groaned, and', 'บัวลอย catches them as']}
 MIN_RIGHT_TUNED |= {'heldout62': 0.92, 'heldout63': 0.84}  # one round of tuning (197/212 = 92.9%, 162/191 = 84.8%)
+
+# Issue 24, round 47: heldout64-65 (round 46's held-out figure, scored once) are tuning splits since
+KNOWN_UNREPORTED |= {'heldout64': [], 'heldout65': ['Eulalia switched on the', 'While the pot steamed,']}
+MIN_RIGHT_TUNED |= {'heldout64': 0.92, 'heldout65': 0.92}  # one round of tuning (166/180 = 92.2%, 183/198 = 92.4%)
 
 
 @functools.lru_cache(maxsize=None)

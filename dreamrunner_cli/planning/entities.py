@@ -521,8 +521,10 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str,
                     reg.by_name(toks[k + 4]) is not None:
                 kin.append((x, toks[k + 3].lower(), "m" if toks[k + 2].lower() == "his" else "f"))
         # "Mr. Adebayo needed eggs. His son Tunde pushed the trolley": Tunde is the son of the one just named
+        # (or "His granddaughter, نسیم, …": the name in an apposition)
+        kin_name = toks[3] if len(toks) > 3 and toks[2] == "," else toks[2] if len(toks) > 2 else ""
         if last_named is not None and len(toks) > 2 and toks[0].lower() in ("his", "her") and \
-                reg.by_name(toks[2]) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
+                reg.by_name(kin_name) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
             kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
         # "Nino puts on her apron, and her grandson Levan washes": the one the sentence named before is the anchor
         for k in range(1, len(toks) - 2):
@@ -765,7 +767,8 @@ def _acts(m: _Mention) -> bool:
         # "mopping outside the ward", "into the ward": one is in or out of a place, not of a person
         start >= 2 and lows[start - 2] in ("in", "into", "inside", "outside", "through", "onto"))
     relative = (lx.entity_noun(w) or group is not None) and j + 1 < len(toks) and lows[j] == "," and \
-        lows[j + 1] in ("which", "who")  # ("a pair of swans, which hiss and flap")
+        lows[j + 1] in ("which", "who") and not (  # ("a pair of swans, which hiss and flap")
+            lows[j + 1] == "who" and _describes_a_person(lows, i))
     # "The goslings that follow him peck": the antecedent of a relative clause acts in the sentence
     relative = relative or j + 1 < len(toks) and lows[j] in ("that", "who") and bool(
         _finite_readings(toks[j + 1]) & {"VBZ", "VBD", "VBP"} or
@@ -800,6 +803,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         x.nouns.add(w)
         return True
     same = reg.by_noun(w)
+    vehicles = {t for t in lows[start:i] if lx.ENTITY_NOUNS.get(t, ("",))[0] == "vehicle"}
+    if same is not None and same.named and vehicles and not vehicles & same.nouns:
+        same = None  # "the carrier … Its driver … The truck driver, a grey-moustached man": another vehicle's driver
     if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)) and not (
             same.named and not same.declared and det in ("a", "an") and same.since < si):
         return True  # (but "the flock … One stubborn ewe breaks away": one of them, on her own; and "Kinako, the
@@ -1162,12 +1168,16 @@ def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
 def _relative_who(lows: list[str], i: int) -> bool:
     """lows[i] is a noun followed by "who" or "whose" ("the center, who sprints", "a boy whose puppy"): a person."""
     j = i + 1 + (i + 1 < len(lows) and lows[i + 1] == ",")
-    # (not the noun of a phrase describing a person: "the keeper, a tall girl in a padded helmet, who dives")
+    return j < len(lows) and lows[j] in ("who", "whose") and lx.is_noun(lows[i]) and not _describes_a_person(lows, i)
+
+
+def _describes_a_person(lows: list[str], i: int) -> bool:
+    """lows[i] is the noun of a phrase describing a person before it: "the keeper, a tall girl in a padded helmet,
+    who dives", "by a freckled boy in a motorboat, who waved": the relative clause after it is the person's."""
     k = i - 1
     while k > 0 and lows[k] not in MODIFIER_PREPS and lows[k] not in (",", ".", ";") and i - k < 5:
         k -= 1
-    described = k > 0 and lows[k] in MODIFIER_PREPS and lx.ENTITY_NOUNS.get(lows[k - 1], ("",))[0] == "person"
-    return j < len(lows) and lows[j] in ("who", "whose") and lx.is_noun(lows[i]) and not described
+    return k > 0 and lows[k] in MODIFIER_PREPS and lx.ENTITY_NOUNS.get(lows[k - 1], ("",))[0] == "person"
 
 
 def _passive_agent_at(lows: list[str], k: int) -> bool:

@@ -222,7 +222,8 @@ class PhraseReading:
                 # (not "gave up smoking", "took up knitting", "put off going": a habit, ended or begun)
                 return lem("VBG"), "VBG"  # "doubled over laughing", "ran off crying": how the subject did it
             return None, None
-        if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS or
+        # ("stopped to catch their breath", "paused to wave": what for, not yet done)
+        if p == "to" and ("VB" in tags) and k >= 1 and (lx.verb_lemma(pp) in lx.COMPLEMENT_TAKERS - {"stop", "pause"} or
                                                           pp in lx.PARTICLES and k >= 2 and
                                                           lx.verb_lemma(lows[k - 2]) in lx.COMPLEMENT_TAKERS):
             return lem("VB"), "VB"
