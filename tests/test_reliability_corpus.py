@@ -27,6 +27,7 @@ import os
 import re
 import shutil
 import sys
+import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -684,6 +685,23 @@ def test_the_runner_classifies_each_outcome(tmp_path, monkeypatch):
     fifo = _fifo(tmp_path / "story.txt")
     monkeypatch.setattr(bounds, "read_text", lambda path, limit, **k: Path(path).read_text())  # the old read
     monkeypatch.setattr(sys.modules[__name__], "HANG_S", 2)
-    res, seconds, hung = _invoke_with_deadline(["plan", str(fifo), "-w", str(tmp_path / "w")])
+    # On a loaded machine the interrupt can land before the command reaches its blocking open; then nothing would
+    # ever end the wait. A writer that opens the FIFO a few seconds after the deadline ends it (an empty story).
+    done = threading.Event()
+
+    def release() -> None:
+        while not done.wait(HANG_S + 3):
+            try:
+                os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))  # ENXIO while no reader is waiting
+            except OSError:
+                pass
+
+    releaser = threading.Thread(target=release, daemon=True)
+    releaser.start()
+    try:
+        res, seconds, hung = _invoke_with_deadline(["plan", str(fifo), "-w", str(tmp_path / "w")])
+    finally:
+        done.set()
+        releaser.join()
     assert hung and 2 <= seconds < 30
     assert "hang" in classify(Case("plan: story is a FIFO", 5, case.build), res or ok, seconds, hung, {}, {})
