@@ -464,6 +464,13 @@ KNOWN_UNREPORTED |= {'heldout64': [], 'heldout65': ['Eulalia switched on the', '
 MIN_RIGHT_TUNED |= {'heldout64': 0.92, 'heldout65': 0.92}  # one round of tuning (166/180 = 92.2%, 183/198 = 92.4%)
 
 
+def _by_age(splits) -> list:
+    """The splits as test parameters: the twenty newest (and the first split) in `make test`, the older ones in the
+    slow tier (`make test-slow`, which CI runs too), to keep `make test` near its five minutes on two cores."""
+    newest = sorted((s for s in splits if s), key=lambda s: int(s.removeprefix("heldout")))[-20:]
+    return [pytest.param(s, marks=[] if not s or s in newest else [pytest.mark.slow]) for s in sorted(splits)]
+
+
 @functools.lru_cache(maxsize=None)
 def _split_scores(split: str) -> tuple:
     """A split's scores, read once for the tests below ("" is the first tuning split)."""
@@ -472,7 +479,7 @@ def _split_scores(split: str) -> tuple:
     return tuple(score_all(HERE / split if split else HERE))
 
 
-@pytest.mark.parametrize("split", sorted(KNOWN_WRONG_TUNED))
+@pytest.mark.parametrize("split", _by_age(KNOWN_WRONG_TUNED))
 def test_no_wrong_action_on_the_earlier_held_out_splits(split):
     from tests.planning_eval.score import summary
 
@@ -484,7 +491,7 @@ def test_no_wrong_action_on_the_earlier_held_out_splits(split):
     assert t["correct"] / t["expected"] >= MIN_RIGHT_TUNED.get(split, 0.85)
 
 
-@pytest.mark.parametrize("split", sorted(KNOWN_UNREPORTED))
+@pytest.mark.parametrize("split", _by_age(KNOWN_UNREPORTED))
 def test_sentences_with_a_missed_action_are_reported(split):
     scores = _split_scores(split)
     assert sorted(w for s in scores for w in s.flawed_unreported) == sorted(KNOWN_UNREPORTED[split])
