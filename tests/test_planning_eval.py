@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 66)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 68)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -381,7 +381,6 @@ MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; 
 KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven dance"],
                                     'mangrove_survey': ["'She cuts the engine': rashid cut"]},
                       'heldout57': {'road_train': ["'The road train slowed': <planner:train> slow"],
-                                    'school_newspaper': ["'On Friday the school newspaper': club hold"],
                                     'simit_bakery': ["'At first light the street': seller work"],
                                     'waterpark_slides': ["'The littlest one, Ferdie, held': ferdie push",
                                                          "'She shot down the tube': ferdie come",
@@ -392,16 +391,14 @@ KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven
 KNOWN_PLAN_WRONG_TUNED |= {'heldout56': {'ceilidh': {'s04: morven dancing a slow jig'},
                                          'mangrove_survey': {'s02: rashid cutting the engine'}},
                            'heldout57': {'road_train': {'s04: train slowing'},
-                                         'school_newspaper': {'s01: club holding a last meeting'},
                                          'simit_bakery': {'s04: seller working the ferry pier knocked'},
                                          'waterpark_slides': {'s05: ferdie pushing off', 's05: ferdie shooting'},
                                          'yuzu_bath': {'s04: fumeizi bobbing', 's04: kenji bobbing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout57': {'road_train': ['train']}}
 KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', 'An old locksmith shuffles',
                                    'She cuts the engine', 'The heron, which has'],
-                     'heldout57': ['At first light the street', 'On Friday the school newspaper',
-                                   'On Sunday afternoon, Gaston and', 'She shot down the tube',
-                                   'The littlest one, Ferdie, held', 'The road train slowed',
+                     'heldout57': ['At first light the street', 'On Sunday afternoon, Gaston and',
+                                   'She shot down the tube', 'The littlest one, Ferdie, held', 'The road train slowed',
                                    'They bob on the surface,', 'They unscrew the caps,']}
 MIN_RIGHT_TUNED |= {'heldout57': 0.83}  # one round of tuning (175/210 = 83.3%; heldout56 172/195 = 88.2%)
 
@@ -462,6 +459,39 @@ MIN_RIGHT_TUNED |= {'heldout62': 0.92, 'heldout63': 0.84}  # one round of tuning
 # Issue 24, round 47: heldout64-65 (round 46's held-out figure, scored once) are tuning splits since
 KNOWN_UNREPORTED |= {'heldout64': [], 'heldout65': ['Eulalia switched on the', 'While the pot steamed,']}
 MIN_RIGHT_TUNED |= {'heldout64': 0.92, 'heldout65': 0.92}  # one round of tuning (166/180 = 92.2%, 183/198 = 92.4%)
+
+# Issue 24, round 48: heldout66-67 (round 47's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up,': finlay stand",
+                                                          "'Mhairi pulled her up,': innes stand",
+                                                          "'Mhairi pulled her up,': mhairi stand"],
+                                    'eid_morning': ['\'"Eid Mubarak!" he calls,\': anas call',
+                                                    '\'"Eid Mubarak!" he calls,\': anas reach'],
+                                    'kho_kho_match': ["'The defender dodges left,': anvi dodge",
+                                                      "'The defender dodges left,': anvi jump"]},
+                      'heldout67': {'pet_sitting': ["'While their neighbours were': perrin look"],
+                                    'quarantine_dock': ["'Outside, the two survey': raon drift"],
+                                    'schwingen_festival': ["'On a summer Sunday': <planner:families> sit"],
+                                    'storm_drain_kitten': ["'The kitten was gently': older_firefighter scoop"],
+                                    'synchronised_swimmers': ["'When the music starts,': <planner:team> dive",
+                                                              "'When the music starts,': <planner:team> form",
+                                                              "'The youngest swimmer, Oriel,': <planner:team> lift"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout66': {'eid_morning': {'s05: ns calling', 's05: ns reaching up'},
+                                         'kho_kho_match': {'s04: anvi dodging'}},
+                           'heldout67': {'pet_sitting': {'s01: perrin looking'},
+                                         'quarantine_dock': {'s04: laon drifting home'},
+                                         'schwingen_festival': {'s01: families sitting'},
+                                         'storm_drain_kitten': {'s05: firefighter scooping out'},
+                                         'synchronised_swimmers': {'s02: team diving in', 's02: team forming a star',
+                                                                   's03: team lifting'}}}
+KNOWN_INVENTED_TUNED |= {'heldout67': {'schwingen_festival': ['families'], 'synchronised_swimmers': ['team']}}
+KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ثريا', 'Esra backs the truck',
+                                   'Mhairi pulled her up,', 'The ground crew wave', 'They lower it beside'],
+                     'heldout67': ['At the final corner', 'Each morning she waddles', 'It is sports day',
+                                   'Nik brushes the sawdust', 'On a summer Sunday', 'Outside, the two survey',
+                                   'The buffalo, whose name', 'The girls practised all', 'The kitten was gently',
+                                   'The tarantula, which had', 'The twins on the', 'The youngest swimmer, Oriel,',
+                                   'When the music starts,', 'While their neighbours were']}
+MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
 
 
 def _by_age(splits) -> list:

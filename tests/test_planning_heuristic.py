@@ -1914,3 +1914,14 @@ def test_who_after_a_phrase_describing_a_person_and_stopping_to_do_something():
     assert "canoe" not in ids and ("girl", "wave") in acts
     acts, _, _ = reads("Ana and Teo climbed the hill. Halfway up, they stopped to catch their breath.")
     assert ("ana", "stop") in acts and not any(v == "catch" for _, v in acts)
+
+
+# Issue 24, round 48 (tuned on heldout66 and heldout67; these sentences are not from any split) ---------------------
+
+
+def test_holding_an_event_and_being_away_are_no_action():
+    acts, _, _ = reads("Ana waved. On Monday the chess club held a small tournament in the library.")
+    assert not any(v == "hold" for _, v in acts)
+    acts, ids, _ = reads("While their neighbours were on holiday, Ana and Teo fed the hens. Every morning they "
+                         "opened the coop.")
+    assert "neighbours" not in ids and {("ana", "open"), ("teo", "open")} <= acts

@@ -747,6 +747,10 @@ def _acts(m: _Mention) -> bool:
         if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
             j = k
     acts = j < len(toks) and _finite_readings(toks[j]) and not (
+        # "While their neighbours were away", "were on holiday": somewhere else, nothing done
+        lows[j] in ("is", "are", "was", "were") and (lows[j + 1:j + 2] in (["away"], ["asleep"], ["abroad"]) or
+                                                     lows[j + 1:j + 3] in (["on", "holiday"], ["on", "vacation"]))) \
+        and not (
         # "Once the tanks are full": a state of a thing that may be no vehicle, nothing done
         lx.ENTITY_NOUNS.get(group[1] if group else w, ("",))[0] in ("vehicle", "machine") and
         lows[j] in ("is", "are", "was", "were") and j + 1 < len(toks) and lx.is_adjective(lows[j + 1]) and

@@ -379,6 +379,9 @@ NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("
 # Nouns after "make" that show nothing made: "make sure", "made friends", "makes sense".
 MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans home "
                            "living".split())
+# What one holds when holding is running an event, not gripping: "held its last meeting", "held an egg drop contest".
+HELD_EVENTS = frozenset("meeting meetings contest contests competition party parties sale sales festival ceremony "
+                        "concert auction fair vote election tournament show exhibition raffle quiz".split())
 # Names of games made of verbs: "played hide and seek" is playing, not seeking.
 GAMES = frozenset({("hide", "and", "seek"), ("cops", "and", "robbers"), ("follow", "the", "leader")})
 # ... and with an object between: "leaves it alone", "left the dog alone" (nothing is done)

@@ -150,6 +150,7 @@ class PhraseReading:
         return (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
             (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
             base in ("own", "manage") and obj is not None and obj.head in lx.BUSINESSES or \
+            base == "hold" and obj is not None and obj.head in lx.HELD_EVENTS or \
             base == "run" and obj is not None and obj.kind == "np" and obj.head not in lx.RUN_WAYS
 
     def _subject(self, ids: list[str], plural: bool, c: Chunk) -> None:
