@@ -436,7 +436,7 @@ def _kin_of_animals(sents: list[list[str]], reg: Registry) -> None:
             named_before.append(e)
             anchor = next(iter(before.values())) if len(before) == 1 else None
             kin = lows[k - 1] if k >= 2 else ""
-            if lows[k - 2:k - 1] != ["her"] and lows[k - 2:k - 1] != ["his"] or \
+            if k < 2 or lows[k - 2] not in ("her", "his") or \
                     kin not in lx.KINSHIP | lx.INVERSE_OF and kin + "s" not in lx.RELATIONAL_GROUPS or \
                     anchor is None or anchor.kind != "animal" or \
                     e.declared or not e.nouns <= lx.GENERALISATIONS.get(kin, {kin}):
@@ -445,7 +445,7 @@ def _kin_of_animals(sents: list[list[str]], reg: Registry) -> None:
                        n not in ("animal", "creature")]
             if len(species) == 1:
                 gender = e.gender
-                e.nouns = {lows[k - 1]}
+                e.nouns = {kin}
                 _set_kind(e, species[0])
                 e.gender = gender
 
@@ -802,9 +802,12 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     # one in two words (the entity found under the other word gets this one)
     clipped = [x for x in entities if group is not None and x.group and any(
         n != w and n.startswith(w[:-1]) and lx.group_of(n[len(w) - 1:]) for n in x.nouns)]
-    alias = [x for x in entities if not x.group and x.nouns & _apposed_nouns(sents, w)]
-    for x in clipped if len(clipped) == 1 else alias if len(alias) == 1 and group is None else []:
-        x.nouns.add(w)
+    if len(clipped) == 1:
+        clipped[0].nouns.add(w)
+        return True
+    alias = [x for x in entities if not x.group and x.nouns & _apposed_nouns(sents, w)] if group is None else []
+    if len(alias) == 1:
+        alias[0].nouns.add(w)
         return True
     same = reg.by_noun(w)
     vehicles = {t for t in lows[start:i] if lx.ENTITY_NOUNS.get(t, ("",))[0] == "vehicle"}
