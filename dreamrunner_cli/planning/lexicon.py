@@ -170,6 +170,7 @@ for _w in ENTITY_NOUNS:
                                       "pigeon dove swan stork crane pelican flamingo duck goose chick hen rooster "
                                       "penguin"),
                              ("dog", "puppy"), ("cat", "kitten"), ("horse", "pony"), ("fish", "goldfish"),
+                             ("cow", "zebu ox bullock heifer steer yak buffalo bison"),  # ("his zebu … the old cow")
                              ("bot", "robot droid android"), ("vessel", "boat ship ferry yacht"),
                              ("aircraft", "plane airplane jet helicopter")):
         if _w in _words.split():
@@ -236,9 +237,10 @@ def group_of(word: str) -> tuple[str, str] | None:
             return ENTITY_NOUNS[lem][0], lem
         if lem != w and lem in COLLECTIVE_NOUNS and COLLECTIVE_NOUNS[lem] == "person":
             return "person", lem  # "the two teams clash": both teams, one wide group
-    # a regular plural of a WordNet animal noun that lemminflect does not know: "meerkats", "axolotls", "hyraxes"
-    if not getAllLemmas(w) and w.endswith("s") and ENTITY_NOUNS.get(w[:-1], ("",))[0] == "animal":
-        return "animal", w[:-1]
+    # a regular plural of a WordNet animal or person noun that lemminflect does not know: "meerkats", "axolotls",
+    # "hyraxes", "the paddlers", "the farmhands"
+    if not getAllLemmas(w) and w.endswith("s") and ENTITY_NOUNS.get(w[:-1], ("",))[0] in ("animal", "person"):
+        return ENTITY_NOUNS[w[:-1]][0], w[:-1]
     if not getAllLemmas(w) and w.endswith(("xes", "ches", "shes", "sses")) and \
             ENTITY_NOUNS.get(w[:-2], ("",))[0] == "animal":
         return "animal", w[:-2]

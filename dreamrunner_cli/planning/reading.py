@@ -594,9 +594,16 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             tags = _finite_readings(toks[x])
             coordinated = x >= 2 and lows[x - 1] == "and" and x - 2 in self.handled and "VBP" in tags and \
                 _finite_readings(toks[self.last_verb_at]) & {"VBP", "VB"} if self.last_verb_at >= 0 else False
-            if x not in covered and x not in self.handled and (tags & {"VBZ", "VBD"} or coordinated) and \
-                    base and base not in lx.NON_VISUAL and lows[x] not in lx.BE_FORMS and \
-                    not self._negated(lows, x) and self._clause_verb_slot(toks, x, chunks):
+            # ("which had been eating crumbs", "the two girls hug": a progressive, a plural subject's present)
+            before = max((c for c in chunks if c.end <= x), key=lambda c: c.end, default=None)
+            ongoing = "VBG" in tags and x >= 1 and lows[x - 1] in lx.BE_FORMS and before is not None and (
+                before.kind != "np" or lx.may_act(before.head))  # (not "snow had been falling")
+            plural_present = "VBP" in tags and before is not None and before.end == x and before.plural and \
+                before.head != "them" and not lx.is_adjective(lows[x]) and lows[x] not in lx.PLACE_ADVERBS
+            if x not in covered and x not in self.handled and base and base not in lx.NON_VISUAL and \
+                    lows[x] not in lx.BE_FORMS and not self._negated(lows, x) and (
+                    (tags & {"VBZ", "VBD"} or coordinated) and self._clause_verb_slot(toks, x, chunks) or
+                    ongoing or plural_present):
                 self.unsure.append(progressive(base))
         self._touch(list(dict.fromkeys(mentioned)))
         self.just_mentioned = set(mentioned)
