@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 68)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 70)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -209,22 +209,20 @@ MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84, "hel
 # sentences with a missed action that `plan` does not report (issue 24 asks for none); a new one fails the test
 # ("": its one flaw is the known wrong action above, KNOWN_WRONG)
 KNOWN_UNREPORTED = {'': ['A woman who is'],
-                    'heldout1': ['Omar, who cannot stop'],
+                    'heldout1': ['In the evening, all', 'Omar, who cannot stop'],
                     'heldout10': ['The audience, mostly first', 'The door was opened'],
                     'heldout11': ['One morning, its oldest', 'Together they built a'],
-                    'heldout12': ['Behind her came a', 'The squirrel, which had', 'The twins sprang forward'],
+                    'heldout12': ['Behind her came a', 'The twins sprang forward'],
                     'heldout13': ['The boys return every'],
                     'heldout14': ['הדס skips with her'],
                     'heldout15': [],
                     'heldout16': [],
-                    'heldout17': ['Chioma peeled the onions', 'He watched the replay', 'The kingfisher, which had',
-                                  'They jump faster and'],
+                    'heldout17': ['Chioma peeled the onions', 'He watched the replay', 'They jump faster and'],
                     'heldout18': ['"Nobody move!" Dad shouts,'],
                     'heldout19': ['Just before he reached', 'The warden fished it'],
                     'heldout2': [],
                     'heldout20': [],
-                    'heldout21': ['A family of picnickers', 'Both crossed the wobbly', 'Every morning, Ash pounces',
-                                  'The mining camp on'],
+                    'heldout21': ['Both crossed the wobbly', 'Every morning, Ash pounces', 'The mining camp on'],
                     'heldout22': [],
                     'heldout23': ['At the front, the', 'Dax follows her, beeping', 'One stubborn ewe breaks',
                                   'The sheep file through', "りく's teammates jump on"],
@@ -245,20 +243,20 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout34': ['A nurse who was', 'Ettore pulls a lever,', 'Morag cheered as the'],
                     'heldout35': ['At noon a brass', 'From the crest of', 'Twelve white belts line'],
                     'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'She spins once, twice,',
-                                  'The bird was scared'],
+                                  'The bird was scared', 'They sat together on'],
                     'heldout37': ['The crowd waves towels', 'The heavy millstone was'],
                     'heldout38': ['A race official holds', 'At last the dog', "The referee's whistle shrieks,"],
                     'heldout39': ['Close to the stage,', 'Nikhil laughed until he', 'That evening the two'],
                     'heldout4': [],
-                    'heldout40': ['A samba band plays', 'Every Thursday afternoon, 秀蘭', 'It folds in half',
-                                  'Little Quokka chases it', 'Somewhere in the trees', 'The crowd sings along,'],
+                    'heldout40': ['A samba band plays', 'Every Thursday afternoon, 秀蘭', 'Little Quokka chases it',
+                                  'Somewhere in the trees', 'The crowd sings along,'],
                     'heldout41': ['Cerys swung the gate', 'Three kids who had'],
                     'heldout42': ['The cat laps it', 'The other frogs are'],
                     'heldout43': ['At sunrise he would', 'By lunchtime they had', 'She bounces lightly in',
-                                  'The bird, which was', 'The whole crowd hollers,', 'When the bell rings,'],
+                                  'The whole crowd hollers,'],
                     'heldout5': ['He stuffs his cheeks', 'The bowls that the', 'Then two small submarines',
                                  'Zofia pedalled harder and'],
-                    'heldout6': ['It was grabbed one-handed', 'Their captain, Erik, bellowed'],
+                    'heldout6': [],
                     'heldout7': ['On the last Saturday', 'The case was found'],
                     'heldout8': ['Before the market opens,', 'In the evening they', 'When the work is done,'],
                     'heldout9': ['Near the lakeshore the', 'On the stretcher sat', 'The whole class laughed,']}
@@ -299,9 +297,8 @@ KNOWN_INVENTED_TUNED |= {'heldout44': {'tie_dye': ['children']},
  'heldout47': {'marrow_show': ['grandfather'], 'squash_match': ['players']}}
 KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'],
                      'heldout45': ['A lady in a', 'Afterwards the two teams', 'Later, 浩 fishes out',
-                                   'Mr. Daintree, who is', 'Near the front, a', 'The crowd chanted the',
-                                   'The neighbours ate them', 'The robots crawl over', 'نزار and his friends',
-                                   '婷 and 浩 dip'],
+                                   'Mr. Daintree, who is', 'The crowd chanted the', 'The neighbours ate them',
+                                   'The robots crawl over', 'نزار and his friends', '婷 and 浩 dip'],
                      'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches',
                                    'He sat up, spat', 'Next came his cousin', "The children from Mateo's",
                                    'They sang three carols'],
@@ -373,7 +370,7 @@ MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 KNOWN_WRONG_TUNED |= {'heldout55': {'canoe_polo': ["'When the referee whistled': referee raise",
                                                    "'When the referee whistled': referee stop"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout55': {'canoe_polo': {'s02: referee stopping'}}}
-KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'The donkey that Anouar', 'The farmhands loaded the'],
+KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'The donkey that Anouar'],
                      'heldout55': ['When the referee whistled']}
 MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
 
@@ -396,7 +393,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout56': {'ceilidh': {'s04: morven dancing a slow
                                          'yuzu_bath': {'s04: fumeizi bobbing', 's04: kenji bobbing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout57': {'road_train': ['train']}}
 KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', 'An old locksmith shuffles',
-                                   'She cuts the engine', 'The heron, which has'],
+                                   'She cuts the engine'],
                      'heldout57': ['At first light the street', 'On Sunday afternoon, Gaston and',
                                    'She shot down the tube', 'The littlest one, Ferdie, held', 'The road train slowed',
                                    'They bob on the surface,', 'They unscrew the caps,']}
@@ -432,8 +429,8 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout60': {'charon_loader_robots': {'s03: yunjae d
                                          'sledge_hockey': {'s02: turid playing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout60': {'carousel_afternoon': ['horse']}}
 KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole he', 'He beats his wings',
-                                   'Her stepladder was steadied', 'That evening they lounged', 'The Morales twins sift',
-                                   'The horse that Benedita', 'When the starter dropped'],
+                                   'Her stepladder was steadied', 'The Morales twins sift', 'The horse that Benedita',
+                                   'When the starter dropped'],
                      'heldout61': ['He crept up to', 'He pushes big slabs', 'The driver slides into',
                                    'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
 MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
@@ -452,8 +449,8 @@ KNOWN_INVENTED_TUNED |= {'heldout63': {'spaceport_customs': ['robot']}}
 KNOWN_UNREPORTED |= {'heldout62': ['A ranger called Ceinwen', 'An old hen who', 'Children splashed in the',
                                    'She seals the door', 'Sioned and Meurig stood'],
                      'heldout63': ['"Open the hold, please,"', 'Behind her drifts KL-9,', 'He scraped at the',
-                                   'She hit a high', 'She splinted the injured', 'The cooks slurped their',
-                                   'The pensioners laugh until', 'The teachers groaned, and', 'บัวลอย catches them as']}
+                                   'She hit a high', 'The cooks slurped their', 'The pensioners laugh until',
+                                   'The teachers groaned, and', 'บัวลอย catches them as']}
 MIN_RIGHT_TUNED |= {'heldout62': 0.92, 'heldout63': 0.84}  # one round of tuning (197/212 = 92.9%, 162/191 = 84.8%)
 
 # Issue 24, round 47: heldout64-65 (round 46's held-out figure, scored once) are tuning splits since
@@ -492,6 +489,50 @@ KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ث
                                    'The tarantula, which had', 'The twins on the', 'The youngest swimmer, Oriel,',
                                    'When the music starts,', 'While their neighbours were']}
 MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
+
+# Issue 24, round 49: heldout68-69 (round 48's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': ["'The rotten planks of': hamish replace"],
+                                    'cat_cafe': ["'Yuki works at a': yuki work",
+                                                 "'The ginger cat that': biscuit purr",
+                                                 "'The ginger cat that': biscuit stretch"],
+                                    'coral_nursery': ["'He ties it onto': tavita tie"],
+                                    'garden_centre_queue': ['\'"I think so," says\': <planner:teenager> say',
+                                                            '\'"I think so," says\': <planner:teenager> shrug'],
+                                    'harira_pot': ["'Karim stirs the soup': grandmother bowl"]},
+                      'heldout69': {'osprey_and_eels': ["'An osprey who prided': osprey pride",
+                                                        "'Finally he was pulled': osprey drag"],
+                                    'sauna_evening': ["'Her cousin נועה, visiting': noa visit"],
+                                    'tide_mill': ["'Seawater rushed through the': <planner:seawater> rush"],
+                                    'zebu_market': ["'Rado sang her a': <planner:grandmother> use"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': {'s02: hamish replacing'},
+                                         'cat_cafe': {'s01: yuki working',
+                                                      's02: biscuit purring',
+                                                      's02: biscuit stretching out'},
+                                         'coral_nursery': {'s04: tavita tying'},
+                                         'garden_centre_queue': {'s01: teenager saying'}},
+                           'heldout69': {'osprey_and_eels': {'s01: osprey priding', 's05: osprey dragging'},
+                                         'sauna_evening': {'s04: nv-h visiting'},
+                                         'tide_mill': {'s03: seawater rushing'},
+                                         'zebu_market': {'s03: grandmother using'}}}
+KNOWN_INVENTED_TUNED |= {'heldout68': {'garden_centre_queue': ['teenager']},
+                         'heldout69': {'tide_mill': ['seawater'], 'zebu_market': ['grandmother']}}
+KNOWN_UNREPORTED |= {'heldout68': ['"I think so," says',
+                                   'A customer who has',
+                                   'At noon, a motor',
+                                   'Fiona waved to the',
+                                   'He ties it onto',
+                                   'Karim stirs the soup',
+                                   'On the morning of',
+                                   'The ginger cat that',
+                                   'The rotten planks of',
+                                   'Yuki lifts him down,',
+                                   'Yuki works at a'],
+                     'heldout69': ['An osprey who prided',
+                                   'Her cousin נועה, visiting',
+                                   'Rado sang her a',
+                                   'Seawater rushed through the',
+                                   'Their grandmother shuffled outside']}
+MIN_RIGHT_TUNED |= {'heldout68': 0.78, 'heldout69': 0.85}  # one round of tuning (134/171 = 78.4%, 149/175 = 85.1%)
 
 
 def _by_age(splits) -> list:
