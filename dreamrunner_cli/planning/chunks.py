@@ -198,6 +198,11 @@ class ChunkReading:
                     continue
                 # "her friend Jun", "the maintenance robot ARI-7", "a boy named Kofi", "her pony, Canela"
                 k = j
+                if words and k < len(toks) and lows[k] in ("with", "in", "wearing") and \
+                        lx.entity_noun(lows[words[-1]]):
+                    # "a girl with red plaits called Oona": the name after a phrase describing the noun
+                    k = next((x for x in range(k + 1, min(len(toks), k + 6)) if lows[x] in ("named", "called")
+                              and all(_word(toks[y]) and not _cap(toks[y]) for y in range(k + 1, x))), k)
                 if k < len(toks) and lows[k] in ("named", "called"):
                     k += 1
                     if k + 1 < len(toks) and lows[k] == "the" and _cap(toks[k + 1]):

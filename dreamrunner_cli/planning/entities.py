@@ -1268,6 +1268,12 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         k -= 4
     elif k >= 0 and lows[k] in ("named", "called", ","):
         k -= 1
+        # "a girl with red plaits called Oona": the noun before a phrase that describes it
+        at = next((x for x in range(k, max(0, k - 5), -1) if lows[x] in ("with", "in", "wearing")), None) \
+            if lows[k + 1] != "," and not lx.entity_noun(lows[k]) else None
+        if at is not None and at >= 1 and lx.entity_noun(lows[at - 1]) and \
+                all(_word(toks[y]) and not _cap(toks[y]) for y in range(at + 1, k + 1)):
+            k = at - 1
     elif k >= 1 and lows[k] == "the" and lows[k - 1] in ("named", "called"):
         k -= 2  # "a submarine called the Lantern"
     if k >= 0 and lx.entity_noun(lows[k]):

@@ -21,7 +21,8 @@ for _kind, _shape, _words in (
      "pirate astronaut explorer hiker runner dancer singer musician painter artist clown juggler mother father mom "
      "dad mum grandmother grandfather grandma grandpa granny aunt uncle sister brother son daughter granddaughter grandson niece nephew wife husband twin cousin "
      "shopkeeper vendor gardener ranger scientist professor postman mailman librarian coach referee athlete "
-     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost"),
+     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost commuter"),  # (WordNet's first
+     # commuter is a train)
     ("animal", "small", "cat kitten dog puppy fox rabbit bunny hare mouse rat squirrel hedgehog raccoon badger otter "
      "beaver duck duckling goose chick chicken hen rooster frog toad turtle tortoise lizard snake crab penguin "
      "monkey piglet pig lamb sheep goat kid-goat koala panda cub wolf lynx seal ferret hamster"),
@@ -43,8 +44,8 @@ for _kind, _shape, _words in (
     ("machine", "drone", "drone"),
     ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
      "airplane aeroplane jet helicopter rocket spaceship spacecraft submarine taxi van motorbike motorcycle scooter "
-     "locomotive rover lander buggy tuk-tuk rickshaw snowcat shuttle"),  # (a snowcat is no cat; WordNet's first
-     # shuttle is a loom's)
+     "locomotive rover lander buggy tuk-tuk rickshaw snowcat shuttle tug"),  # (a snowcat is no cat; WordNet's
+     # first shuttle is a loom's, its first tug a pull)
 ):
     for _w in _words.split():
         ENTITY_NOUNS.setdefault(_w, (_kind, _shape))
@@ -196,7 +197,7 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "people spectators fans villagers passengers shift staff").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
 # Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
-QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring "
+QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring knot cluster huddle "
                            "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)
 # Words that set people apart from the characters named: "the older girls from Year Six", "The other animals"
 OTHERS = frozenset("other older younger bigger smaller taller elder".split())
@@ -377,7 +378,10 @@ CONJUNCTIONS = frozenset("and or but then so because as when while if than once 
                          "although since where whereas nor yet".split())
 SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
 # Verb phrases that show nothing although their verb may ("took place"), and what one runs without running.
-NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure")})
+NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure"),
+                       # a job, a life or a duty, not a moment: "works at a cat café", "retired from racing",
+                       # "looked after the neighbours' cat"
+                       ("work", "at"), ("work", "as"), ("retire", "from"), ("look", "after")})
 # Nouns after "make" that show nothing made: "make sure", "made friends", "makes sense".
 MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans home "
                            "living".split())
@@ -419,7 +423,8 @@ NON_VISUAL = frozenset(
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
     "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain order rule "
-    "reign govern admire adore envy trust respect".split())  # (attitudes too: "adored his own long horns")
+    "reign govern admire adore envy trust respect captain".split())  # (attitudes too: "adored his own long horns";
+# and a role: "who captains the team")
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())

@@ -167,6 +167,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     "VBG" in _finite_readings(toks[at_i]) and at_i + 1 not in at:
                 self.handled.add(at_i)
                 return at_i + 1  # "sings a slow, humming song": an adjective of the song
+            if lx.is_adjective(lows[at_i]) and lows[at_i + 1:at_i + 2] == ["to"] and \
+                    not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG"}:
+                self.handled.add(at_i)
+                return at_i + 1  # "in the kitchen, ready to make fudge": how they are (the making is read next)
             if lows[at_i] in ("soaking", "sopping", "dripping", "freezing", "boiling", "scorching", "piping") and \
                     lows[at_i + 1:at_i + 2] in (["wet"], ["cold"], ["hot"]):
                 self.handled.update((at_i, at_i + 1))
@@ -202,6 +206,13 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 events.append(event)
                 if event.target:
                     mentioned.append(event.target)
+            if base in lx.SPEECH_VERBS and lows[j:j + 1] == ["that"]:
+                # "Ruth said that was cheating": what is said is no action; the clause ends at a comma, or at "and"
+                # before a verb of the speaker's ("said that he was tired and walked off")
+                end = next((x for x in range(j + 1, len(toks)) if toks[x] in (",", ";") or lows[x] in ("and", "but")
+                            and x + 1 < len(toks) and _finite_readings(toks[x + 1]) & {"VBD", "VBZ"}), len(toks))
+                self.handled.update(range(j, end))
+                return end
             # "lets the dachshund sniff her bag", "helps Mia climb the wall": the one let or helped does it
             obj = at.get(at_i + 1) if base in ("let", "make", "help", "watch") else None
             if obj is not None and obj.kind == "ref" and obj.end < len(toks):
@@ -279,7 +290,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                                      lows[after_and] in lx.NAME_ADJECTIVES):
                     after_and += 1  # "رامي and Mrs. Brannock cheer", "Lidia and little Sorin crawled"
                 nxt = at.get(after_and) if c.end < len(toks) and lows[c.end] == "and" else None
-                if nxt is not None and nxt.kind in ("ref", "pron") and not state["in_vp"]:
+                # ("After the rain stopped, Ruth and Dev hunted": the main clause's subjects, after the first clause)
+                main_after_first = nxt is not None and c.start >= 2 and toks[c.start - 1] == "," and \
+                    lows[0] in lx.SUBORDINATORS and nxt.end < len(toks) and \
+                    _finite_readings(toks[nxt.end]) & {"VBD", "VBZ", "VBP"}
+                if nxt is not None and nxt.kind in ("ref", "pron") and (not state["in_vp"] or main_after_first):
                     if c.kind == "ref":  # "ليلى and her grandfather": ليلى is "she"
                         self.learn_gender(c.ids, lows[nxt.start])
                     ids2 = self._ids(nxt, None, True)

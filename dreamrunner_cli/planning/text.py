@@ -101,6 +101,11 @@ def without_speech(sentence: str) -> str:
             phrase = f"{m.group(3)} {' '.join(noun[:cut])}"
             rest = text[m.end():]
             rest = rest[rest.index(noun[cut - 1]) + len(noun[cut - 1]):]
+            # `"Next!" calls the director, Mrs. Okafor, flipping` → `the director, Mrs. Okafor, calls, flipping`:
+            # the name set beside the speaker stays beside it
+            name = re.match(r"\s*,\s*((?:[^\W\d_][\w'’-]*\.?\s+){0,2}[^\W\d_][\w'’-]*)\s*,", rest)
+            if name and all(w[0].isupper() or caseless(w) for w in name.group(1).split()):
+                return f"{m.group(1)}{phrase}, {name.group(1)}, {m.group(2)},{rest[name.end():]}"
             return f"{m.group(1)}{phrase} {m.group(2)}{rest}"
     return text
 
@@ -290,6 +295,9 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
         return None
     if not (k + 2 < len(toks) and toks[k] == ","):
         return None
+    if k + 3 < len(toks) and toks[k + 2] == "," and (lows[k + 1] in lx.ADVERBS or lows[k + 1] in (
+            "however", "though", "instead", "too", "meanwhile")) and _finite_readings(toks[k + 3]) & {"VBZ", "VBD"}:
+        return None, k + 3  # "The salamander, meanwhile, slipped under a stone": an adverb between commas
     participle = "VBG" in _finite_readings(toks[k + 1]) and lx.verb_lemma(lows[k + 1])
     if not (participle or lows[k + 1] in ("a", "an") or lows[k + 1] in ("his", "her", "their", "its", "our", "my")):
         return None  # ("Bosun, her shaggy old dog, bounds")
