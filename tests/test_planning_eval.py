@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 70)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 72)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -232,7 +232,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                   'They shriek and run'],
                     'heldout27': [],
                     'heldout28': ['Then it cheers, because', 'This time she ate'],
-                    'heldout29': ['Before closing time, the', 'The referee lifts his', 'When the tide went'],
+                    'heldout29': ['Before closing time, the', 'The referee lifts his'],
                     'heldout3': [],
                     'heldout30': ['A baker in a'],
                     'heldout31': ['The hat was finally'],
@@ -258,7 +258,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                  'Zofia pedalled harder and'],
                     'heldout6': [],
                     'heldout7': ['On the last Saturday', 'The case was found'],
-                    'heldout8': ['Before the market opens,', 'In the evening they', 'When the work is done,'],
+                    'heldout8': ['In the evening they', 'When the work is done,'],
                     'heldout9': ['Near the lakeshore the', 'On the stretcher sat', 'The whole class laughed,']}
 
 
@@ -333,7 +333,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout50': {'fawn_in_garden': {'s01: deer wandering
                            'heldout51': {'wind_turbine': {'s05: engineers eating'}}}
 KNOWN_INVENTED_TUNED |= {'heldout50': {'fawn_in_garden': ['deer']}, 'heldout51': {'wind_turbine': ['engineers']}}
 KNOWN_UNREPORTED |= {'heldout50': ['Early one morning, a', 'She stamps once, and', 'Today the pilot, a',
-                                   'When the paint was', '태이 hauls it up'],
+                                   '태이 hauls it up'],
                      'heldout51': ['By lunchtime both engineers', 'Ignaz potted two reds', 'Moira sounds the horn']}
 MIN_RIGHT_TUNED |= {'heldout51': 0.83}  # one round of tuning (153/183 = 83.6%)
 
@@ -363,7 +363,7 @@ KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on',
                                    'The twins push off', 'They spit out sand,'],
                      'heldout53': ['Eight drummers in white', 'Every morning she strutted',
                                    'The cygnets huddle close', 'The drummers lifted their', 'The plane, which the',
-                                   'The youngest drummer, a', 'When the final beat', 'When the flag dropped,']}
+                                   'The youngest drummer, a', 'When the final beat']}
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 # Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since
@@ -447,7 +447,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout62': {'bat_walk': {'s01: ceinwen crackling'}}
                                          'spaceport_customs': {'s03: kl-9 saying', 's03: robot arming'}}}
 KNOWN_INVENTED_TUNED |= {'heldout63': {'spaceport_customs': ['robot']}}
 KNOWN_UNREPORTED |= {'heldout62': ['A ranger called Ceinwen', 'An old hen who', 'Children splashed in the',
-                                   'She seals the door', 'Sioned and Meurig stood'],
+                                   'Sioned and Meurig stood'],
                      'heldout63': ['"Open the hold, please,"', 'Behind her drifts KL-9,', 'He scraped at the',
                                    'She hit a high', 'The cooks slurped their', 'The pensioners laugh until',
                                    'The teachers groaned, and', 'บัวลอย catches them as']}
@@ -465,8 +465,7 @@ KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up
                                                     '\'"Eid Mubarak!" he calls,\': anas reach'],
                                     'kho_kho_match': ["'The defender dodges left,': anvi dodge",
                                                       "'The defender dodges left,': anvi jump"]},
-                      'heldout67': {'pet_sitting': ["'While their neighbours were': perrin look"],
-                                    'quarantine_dock': ["'Outside, the two survey': raon drift"],
+                      'heldout67': {'quarantine_dock': ["'Outside, the two survey': raon drift"],
                                     'schwingen_festival': ["'On a summer Sunday': <planner:families> sit"],
                                     'storm_drain_kitten': ["'The kitten was gently': older_firefighter scoop"],
                                     'synchronised_swimmers': ["'When the music starts,': <planner:team> dive",
@@ -474,26 +473,24 @@ KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up
                                                               "'The youngest swimmer, Oriel,': <planner:team> lift"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout66': {'eid_morning': {'s05: ns calling', 's05: ns reaching up'},
                                          'kho_kho_match': {'s04: anvi dodging'}},
-                           'heldout67': {'pet_sitting': {'s01: perrin looking'},
-                                         'quarantine_dock': {'s04: laon drifting home'},
+                           'heldout67': {'quarantine_dock': {'s04: laon drifting home'},
                                          'schwingen_festival': {'s01: families sitting'},
                                          'storm_drain_kitten': {'s05: firefighter scooping out'},
                                          'synchronised_swimmers': {'s02: team diving in', 's02: team forming a star',
                                                                    's03: team lifting'}}}
 KNOWN_INVENTED_TUNED |= {'heldout67': {'schwingen_festival': ['families'], 'synchronised_swimmers': ['team']}}
-KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ثريا', 'Esra backs the truck',
-                                   'Mhairi pulled her up,', 'The ground crew wave', 'They lower it beside'],
+KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ثريا', 'Mhairi pulled her up,',
+                                   'The ground crew wave', 'They lower it beside'],
                      'heldout67': ['At the final corner', 'Each morning she waddles', 'It is sports day',
                                    'Nik brushes the sawdust', 'On a summer Sunday', 'Outside, the two survey',
                                    'The buffalo, whose name', 'The girls practised all', 'The kitten was gently',
                                    'The tarantula, which had', 'The twins on the', 'The youngest swimmer, Oriel,',
-                                   'When the music starts,', 'While their neighbours were']}
+                                   'When the music starts,']}
 MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
 
 # Issue 24, round 49: heldout68-69 (round 48's held-out figure, scored once) are tuning splits since
 KNOWN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': ["'The rotten planks of': hamish replace"],
-                                    'cat_cafe': ["'Yuki works at a': yuki work",
-                                                 "'The ginger cat that': biscuit purr",
+                                    'cat_cafe': ["'The ginger cat that': biscuit purr",
                                                  "'The ginger cat that': biscuit stretch"],
                                     'coral_nursery': ["'He ties it onto': tavita tie"],
                                     'garden_centre_queue': ['\'"I think so," says\': <planner:teenager> say',
@@ -505,9 +502,7 @@ KNOWN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': ["'The rotten planks of
                                     'tide_mill': ["'Seawater rushed through the': <planner:seawater> rush"],
                                     'zebu_market': ["'Rado sang her a': <planner:grandmother> use"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': {'s02: hamish replacing'},
-                                         'cat_cafe': {'s01: yuki working',
-                                                      's02: biscuit purring',
-                                                      's02: biscuit stretching out'},
+                                         'cat_cafe': {'s02: biscuit purring', 's02: biscuit stretching out'},
                                          'coral_nursery': {'s04: tavita tying'},
                                          'garden_centre_queue': {'s01: teenager saying'}},
                            'heldout69': {'osprey_and_eels': {'s01: osprey priding', 's05: osprey dragging'},
@@ -516,23 +511,33 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': {'s02: hamish repl
                                          'zebu_market': {'s03: grandmother using'}}}
 KNOWN_INVENTED_TUNED |= {'heldout68': {'garden_centre_queue': ['teenager']},
                          'heldout69': {'tide_mill': ['seawater'], 'zebu_market': ['grandmother']}}
-KNOWN_UNREPORTED |= {'heldout68': ['"I think so," says',
-                                   'A customer who has',
-                                   'At noon, a motor',
-                                   'Fiona waved to the',
-                                   'He ties it onto',
-                                   'Karim stirs the soup',
-                                   'On the morning of',
-                                   'The ginger cat that',
-                                   'The rotten planks of',
-                                   'Yuki lifts him down,',
-                                   'Yuki works at a'],
+KNOWN_UNREPORTED |= {'heldout68': ['"I think so," says', 'A customer who has', 'At noon, a motor',
+                                   'Fiona waved to the', 'He ties it onto', 'Karim stirs the soup',
+                                   'On the morning of', 'The ginger cat that', 'The rotten planks of',
+                                   'Yuki lifts him down,'],
                      'heldout69': ['An osprey who prided',
                                    'Her cousin נועה, visiting',
                                    'Rado sang her a',
                                    'Seawater rushed through the',
                                    'Their grandmother shuffled outside']}
 MIN_RIGHT_TUNED |= {'heldout68': 0.78, 'heldout69': 0.85}  # one round of tuning (134/171 = 78.4%, 149/175 = 85.1%)
+
+# Issue 24, round 50: heldout70-71 (round 49's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout70': {'ariel_canyon_rovers': ["'The rovers bore into': rovers bear"]},
+                      'heldout71': {'retired_racehorse': ["'By autumn the old horse': <planner:horse> follow"],
+                                    'salamander_and_crayfish': ["'A salamander and a crayfish': crayfish share",
+                                                                "'A salamander and a crayfish': salamander share"],
+                                    'tombola_stall': ["'The big teddy bear was': father reach"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout70': {'ariel_canyon_rovers': {'s03: rovers bearing'}},
+                           'heldout71': {'retired_racehorse': {'s05: horse following'},
+                                         'salamander_and_crayfish': {'s01: crayfish sharing',
+                                                                     's01: salamander sharing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout71': {'retired_racehorse': ['horse']}}
+KNOWN_UNREPORTED |= {'heldout70': ['"Louder!" shouts a voice', 'A nurse who is', 'The rovers bore into'],
+                     'heldout71': ['A salamander and a crayfish', 'By autumn the old horse',
+                                   'Latifa stirred together flour, salt,', 'The big teddy bear was',
+                                   'They ate the first two']}
+MIN_RIGHT_TUNED |= {'heldout70': 0.91, 'heldout71': 0.89}  # one round of tuning (165/181 = 91.2%, 157/176 = 89.2%)
 
 
 def _by_age(splits) -> list:
