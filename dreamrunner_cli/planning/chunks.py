@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
+from .entities import named_members
 from .text import (
     _appositive_after,
     _cap,
@@ -13,6 +14,7 @@ from .text import (
     _finite_readings,
     _word,
     MODIFIER_PREPS,
+    compound_head,
     pp_end,
 )
 
@@ -197,6 +199,11 @@ class ChunkReading:
                     i = end
                     continue
                 # "her friend Jun", "the maintenance robot ARI-7", "a boy named Kofi", "her pony, Canela"
+                named_ones = self._named_members(toks, j) if words and lx.group_of(lows[words[-1]]) else None
+                if named_ones is not None:  # "two students from Lyon named Claire and Bastien": those two
+                    out.append(Chunk("ref", i, named_ones[1], named_ones[0], plural=True))
+                    i = named_ones[1]
+                    continue
                 k = j
                 if words and k < len(toks) and lows[k] in ("with", "in", "wearing") and \
                         lx.entity_noun(lows[words[-1]]):
@@ -354,6 +361,12 @@ class ChunkReading:
             s -= 1
         return s < 0 or self._starts_clause(toks, s + 1)
 
+    def _named_members(self, toks: list[str], j: int) -> tuple[list[str], int] | None:
+        """toks[j:] is " from Lyon named Claire and Bastien" (a short phrase, then "named" or "called" and two names
+        or more): their ids and the index after the last name (and its closing comma)."""
+        found = named_members(self.reg, toks, j)
+        return ([e.id for e in found[0]], found[1]) if found is not None else None
+
     def _named_apposition(self, toks: list[str], j: int) -> tuple[list[str], int] | None:
         """toks[j:] is ", Ada and Leo," or ", Chidi,": the names (ids) and the index after the closing comma."""
         if j >= len(toks) or toks[j] != ",":
@@ -423,6 +436,8 @@ class ChunkReading:
         if w in lx.ENTITY_NOUNS and not tags & {"VBZ", "VBD"} and prev in lx.ENTITY_NOUNS and \
                 not lx.is_plural_noun(prev) and prev not in lx.GROUP_NOUNS:
             return False  # "The lobster | boat that …": after a singular noun, "boat" is no verb but the head noun
+        if compound_head(toks, j):
+            return False  # "the fish | market in Sokcho was busy": a compound's head, then its phrase and verb
         if prev in lx.ENTITY_NOUNS or prev in lx.GROUP_NOUNS or any(x.group and prev in x.nouns
                                                                       for x in self.reg.entities):
             return True  # "The fox trots", "the children lead", "the robots carry"

@@ -20,6 +20,7 @@ from .text import (
     _word,
     ascii_slug,
     caseless,
+    compound_head,
     in_as_if_clause,
     interrupter,
     pp_end,
@@ -746,7 +747,7 @@ def _acts(m: _Mention) -> bool:
             k += 1
         if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
             j = k
-    acts = j < len(toks) and _finite_readings(toks[j]) and not (
+    acts = j < len(toks) and _finite_readings(toks[j]) and not compound_head(toks, j) and not (
         # "While their neighbours were away", "were on holiday": somewhere else, nothing done
         lows[j] in ("is", "are", "was", "were") and (lows[j + 1:j + 2] in (["away"], ["asleep"], ["abroad"]) or
                                                      lows[j + 1:j + 3] in (["on", "holiday"], ["on", "vacation"]))) \
@@ -798,6 +799,16 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if len(club) == 1:
         club[0].nouns.add(w)
         return True
+    members = named_members(reg, m.toks, i + 1) if group is not None else None
+    if members is not None:
+        for x in members[0]:
+            x.nouns.add(group[1])
+        return True  # "two students from Lyon named Claire and Bastien": the two named, no group of their own
+    herds = [x for x in entities if x.group and x.kind == "animal" and x.since < si]
+    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "animal" and len(herds) == 1 and \
+            {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
+        herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
+        return True  # "the hunters' dogs … The herd scattered": other animals)
     counted = [x for x in entities if x.group and x.count and x.count == lx.NUMBERS_VALUE.get(det)]
     if group is not None and not lx.is_known_word(w) and len(counted) == 1 and start >= 2 and \
             lows[start - 2] == "the":
@@ -925,6 +936,37 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # reports it; no group is made up)
         return True
     return False
+
+
+def named_members(reg: Registry, toks: list[str], j: int) -> tuple[list[Entity], int] | None:
+    """toks[j:] is " from Lyon named Claire and Bastien" (up to four words, then "named" or "called" and two names
+    or more of the story's entities): those entities, and the index after the last name (and its closing comma)."""
+    lows = [t.lower() for t in toks]
+    at = next((x for x in range(j, min(len(toks), j + 5)) if lows[x] in ("named", "called")), None)
+    if at is None or any(not _word(toks[y]) or _cap(toks[y]) and reg.by_name(lows[y]) for y in range(j, at)):
+        return None
+    found, k = [], at + 1
+    while k < len(toks):
+        while k + 1 < len(toks) and lows[k] in lx.TITLES and _cap(toks[k]):
+            k += 1
+        e = reg.by_name(lows[k]) if _cap(toks[k]) or caseless(toks[k]) else None
+        if e is None:
+            return None
+        found.append(e)
+        k += 1
+        while k < len(toks) and _cap(toks[k]) and reg.by_name(lows[k]) is e:
+            k += 1
+        if k < len(toks) and lows[k] in (",", "and") and k + 1 < len(toks) and lows[k + 1] != "and" and \
+                (_cap(toks[k + 1]) or caseless(toks[k + 1])):
+            k += 1
+            continue
+        if k + 1 < len(toks) and lows[k] == "," and lows[k + 1] == "and":
+            k += 2
+            continue
+        break
+    if len(found) < 2:
+        return None
+    return found, k + 1 if k < len(toks) and toks[k] == "," else k
 
 
 def _apposed_nouns(sents: list[list[str]], w: str) -> set[str]:

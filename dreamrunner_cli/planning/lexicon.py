@@ -23,7 +23,8 @@ for _kind, _shape, _words in (
      "shopkeeper vendor gardener ranger scientist professor postman mailman librarian coach referee athlete "
      "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost commuter"),  # (WordNet's first
      # commuter is a train)
-    ("animal", "small", "cat kitten dog puppy fox rabbit bunny hare mouse rat squirrel hedgehog raccoon badger otter "
+    ("animal", "small", "ram buck vixen hog "  # (WordNet's first ram is a battering ram, its first buck a dollar)
+     "cat kitten dog puppy fox rabbit bunny hare mouse rat squirrel hedgehog raccoon badger otter "
      "beaver duck duckling goose chick chicken hen rooster frog toad turtle tortoise lizard snake crab penguin "
      "monkey piglet pig lamb sheep goat kid-goat koala panda cub wolf lynx seal ferret hamster"),
     ("animal", "large", "horse pony donkey mule cow bull ox calf deer stag elk moose bear lion tiger leopard cheetah "
@@ -184,10 +185,10 @@ for _w in ENTITY_NOUNS:
     GENERALISATIONS[_w] = g
 
 # Nouns that name a group of the characters: "the two friends", "both sisters", "the children".
-GROUP_NOUNS = frozenset("friends siblings sisters brothers children kids twins pair couple family animals "
-                        "companions partners girls boys men women ladies two three both everyone all".split())
-PERSON_GROUPS = frozenset("friends siblings sisters brothers children kids twins couple family girls boys cousins "
-                          "parents grandparents neighbours neighbors".split())
+GROUP_NOUNS = frozenset("friends pals buddies chums siblings sisters brothers children kids twins pair couple family "
+                        "animals companions partners girls boys men women ladies two three both everyone all".split())
+PERSON_GROUPS = frozenset("friends pals buddies chums siblings sisters brothers children kids twins couple family "
+                          "girls boys cousins parents grandparents neighbours neighbors".split())
 
 # Groups that act as one entity with one box: collective nouns ("the band", "the crowd"), and the plural of an entity
 # noun that is no group of the story's characters ("three kids", "the two robots"). Plurals that name the characters
@@ -218,8 +219,8 @@ COLOURS = frozenset("black white brown grey gray red blue green yellow orange pi
                     "spotted striped tabby".split())
 # "her classmates" when the story has a class: the class (the one whose member she is)
 MATES = {"classmates": "class", "teammates": "team", "bandmates": "band", "crewmates": "crew", "shipmates": "crew"}
-RELATIONAL_GROUPS = frozenset("friends siblings sisters brothers twins pair couple companions partners two three both "
-                              "everyone all parents grandparents cousins".split())
+RELATIONAL_GROUPS = frozenset("friends pals buddies chums siblings sisters brothers twins pair couple companions "
+                              "partners two three both everyone all parents grandparents cousins".split())
 
 
 @lru_cache(maxsize=None)
@@ -388,6 +389,8 @@ MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time m
 # What one holds when holding is running an event, not gripping: "held its last meeting", "held an egg drop contest".
 HELD_EVENTS = frozenset("meeting meetings contest contests competition party parties sale sales festival ceremony "
                         "concert auction fair vote election tournament show exhibition raffle quiz".split())
+# Where one lives: sharing it is how one lives ("share a tall enclosure"), unlike sharing food.
+HOMES = frozenset("enclosure home stream burrow den nest cage pen hutch flat apartment tank pond".split())
 # Names of games made of verbs: "played hide and seek" is playing, not seeking.
 GAMES = frozenset({("hide", "and", "seek"), ("cops", "and", "robbers"), ("follow", "the", "leader")})
 # ... and with an object between: "leaves it alone", "left the dog alone" (nothing is done)

@@ -167,6 +167,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     "VBG" in _finite_readings(toks[at_i]) and at_i + 1 not in at:
                 self.handled.add(at_i)
                 return at_i + 1  # "sings a slow, humming song": an adjective of the song
+            if at_i + 1 < len(toks) and _finite_readings(toks[at_i]) & {"VBN", "VBG", "VBD"} and \
+                    lx.is_noun(lows[at_i + 1]) and lows[at_i + 1] not in lx.DETERMINERS | lx.POSSESSIVES \
+                    and not _finite_readings(toks[at_i + 1]) & {"VBD", "VBZ"} and _in_noun_phrase(lows, at_i):
+                self.handled.add(at_i)
+                return at_i + 1  # "played a loud, slightly crooked march": a word of the march, no verb
             if lx.is_adjective(lows[at_i]) and lows[at_i + 1:at_i + 2] == ["to"] and \
                     not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG"}:
                 self.handled.add(at_i)
@@ -672,6 +677,17 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         elif any(w in ("was", "were", "did") or t == {"VBD"} for w, t in zip(lows, tags)):
             self.story_present = False
         return self.story_present
+
+
+def _in_noun_phrase(lows: list[str], i: int) -> bool:
+    """Is lows[i] a modifier inside a noun phrase: after its determiner and adjectives, with a comma or an adverb
+    between ("a loud, slightly crooked march", "his neatly folded shirt")?"""
+    k, modifiers = i - 1, 0
+    while k >= 0 and (lows[k] == "," or lows[k].endswith("ly") or lows[k] in lx.ADVERBS - {"then", "and"} or
+                      lx.is_adjective(lows[k]) and not lx.is_noun(lows[k])):
+        modifiers += lows[k] != ","
+        k -= 1
+    return modifiers > 0 and k >= 0 and (lows[k] in ("a", "an", "the") or lows[k] in lx.POSSESSIVES)
 
 
 def analyse_story(texts: list[str], reg: Registry) -> list[SceneAnalysis]:

@@ -314,6 +314,21 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     return (participle or None), close + 1
 
 
+def compound_head(toks: list[str], j: int) -> bool:
+    """Is toks[j], after a noun, the head of a compound rather than its verb: a noun whose only verb readings are the
+    bare form, followed by a place phrase and then "was" or "is" ("the fish | market in Sokcho was busy")?"""
+    lows = [t.lower() for t in toks]
+    if j + 2 >= len(toks) or _finite_readings(toks[j]) & {"VBZ", "VBD"} or not lx.is_noun(lows[j]) or \
+            lows[j + 1] not in lx.PREPOSITIONS:
+        return False
+    for k in range(j + 2, min(len(toks), j + 8)):
+        if toks[k] in (",", ";") or lows[k] in lx.CONJUNCTIONS | {"who", "which", "that"}:
+            return False
+        if lows[k] in ("was", "is", "were", "are"):
+            return True
+    return False
+
+
 def in_as_if_clause(toks: list[str], i: int) -> bool:
     """Is toks[i] inside an "as if" / "as though" clause ("brays as if she is laughing", "ran as if a bear were
     chasing her")? Such a clause says how something looks: no one in it acts, and it brings in no one."""
