@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 72)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 74)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -525,19 +525,26 @@ MIN_RIGHT_TUNED |= {'heldout68': 0.78, 'heldout69': 0.85}  # one round of tuning
 # Issue 24, round 50: heldout70-71 (round 49's held-out figure, scored once) are tuning splits since
 KNOWN_WRONG_TUNED |= {'heldout70': {'ariel_canyon_rovers': ["'The rovers bore into': rovers bear"]},
                       'heldout71': {'retired_racehorse': ["'By autumn the old horse': <planner:horse> follow"],
-                                    'salamander_and_crayfish': ["'A salamander and a crayfish': crayfish share",
-                                                                "'A salamander and a crayfish': salamander share"],
                                     'tombola_stall': ["'The big teddy bear was': father reach"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout70': {'ariel_canyon_rovers': {'s03: rovers bearing'}},
-                           'heldout71': {'retired_racehorse': {'s05: horse following'},
-                                         'salamander_and_crayfish': {'s01: crayfish sharing',
-                                                                     's01: salamander sharing'}}}
+                           'heldout71': {'retired_racehorse': {'s05: horse following'}}}
 KNOWN_INVENTED_TUNED |= {'heldout71': {'retired_racehorse': ['horse']}}
 KNOWN_UNREPORTED |= {'heldout70': ['"Louder!" shouts a voice', 'A nurse who is', 'The rovers bore into'],
-                     'heldout71': ['A salamander and a crayfish', 'By autumn the old horse',
-                                   'Latifa stirred together flour, salt,', 'The big teddy bear was',
-                                   'They ate the first two']}
+                     'heldout71': ['By autumn the old horse', 'Latifa stirred together flour, salt,',
+                                   'The big teddy bear was', 'They ate the first two']}
 MIN_RIGHT_TUNED |= {'heldout70': 0.91, 'heldout71': 0.89}  # one round of tuning (165/181 = 91.2%, 157/176 = 89.2%)
+
+# Issue 24, round 51: heldout72-73 (round 50's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout72': {'gymkhana': ["'The Kowalski twins arrived': twins shine",
+                                                 "'Three kids of the': kids club"]},
+                      'heldout73': {'snowy_owl_and_lemmings': ["'On the white tundra': owl take"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout72': {'gymkhana': {'s03: kids clubbing'}},
+                           'heldout73': {'snowy_owl_and_lemmings': {'s01: owl taking'}}}
+KNOWN_UNREPORTED |= {'heldout72': ['The Kowalski twins arrived', 'They rode along the', 'Three kids of the',
+                                   'Zuri licks up a'],
+                     'heldout73': ['A girl who was', 'On the white tundra', 'The sisters shake their',
+                                   'The tourists gasped and']}
+MIN_RIGHT_TUNED |= {'heldout72': 0.93, 'heldout73': 0.90}  # one round of tuning (178/191 = 93.2%, 171/188 = 91.0%)
 
 
 def _by_age(splits) -> list:
