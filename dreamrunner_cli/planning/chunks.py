@@ -293,7 +293,7 @@ class ChunkReading:
                 others = any(lows[x] in lx.OTHERS for x in words)
                 if not others and head in lx.GROUP_NOUNS or (
                         w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
-                        (w == "both" and head.endswith("s")) or (
+                        (w == "both" and head.endswith("s") and not self._things(head)) or (
                         (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2) or (  # ("the two birds")
                         w == "the" and len(words) == 1 and kind and kind[1] != head and len(members) >= 2 and
                         all(x.named for x in members)) or (  # ("Two drones, Rivet and Grommet … The drones fire")
@@ -360,6 +360,13 @@ class ChunkReading:
         if s >= 0 and (lows[s] in lx.DETERMINERS or lows[s] in lx.POSSESSIVES or lows[s] in lx.NUMBERS):
             s -= 1
         return s < 0 or self._starts_clause(toks, s + 1)
+
+    def _things(self, plural: str) -> bool:
+        """Is ``plural`` the plural of a thing's noun, no one's ("both carts rattled", not "both girls")?"""
+        return lx.is_plural_noun(plural) and not lx.group_of(plural) and not lx.may_act(plural) and \
+            not plural.endswith(("ers", "ors", "ists")) and \
+            plural not in lx.GROUP_NOUNS | lx.RELATIONAL_GROUPS and \
+            not any(plural in x.nouns for x in self.reg.entities)
 
     def _named_members(self, toks: list[str], j: int) -> tuple[list[str], int] | None:
         """toks[j:] is " from Lyon named Claire and Bastien" (a short phrase, then "named" or "called" and two names

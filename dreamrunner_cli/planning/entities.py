@@ -237,6 +237,12 @@ def _names_written_mid_sentence(sents: list[list[str]]) -> set[str]:
                 toks[1].lower() in ("and", ",") and len(toks) > 2 and (toks[2].lower() in ("his", "her") or
                                                                        _cap(toks[2]) and toks[2].lower() in mid_caps)):
             initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + (2 if _kind_cue(toks, 0, 1)[0] else 1)
+        elif len(toks) > 4 and _cap(toks[0]) and _word(toks[0]) and lx.is_known_word(toks[0]) and \
+                toks[0].lower() not in lower_words and _appositive_after(toks, 1) and any(
+                    toks[c] == "," and c + 1 < len(toks) and _finite_readings(toks[c + 1]) & {"VBZ", "VBD"}
+                    for c in range(3, min(len(toks), 8))):
+            # "Biscuit, the grey one, races under the bed": a word set apart by an apposition, then its verb
+            initial[toks[0].lower()] = initial.get(toks[0].lower(), 0) + 2
     mid_caps |= {w for w, n in initial.items() if n >= 2 and not lx.group_of(w)}
     return mid_caps
 
@@ -584,6 +590,8 @@ def _noun_at(found: _Found, sents: list[list[str]], si: int, i: int) -> _Mention
         return None  # "Two repair drones, Rivet and Grommet, … The drones fire": the two, read as "they"
     if in_as_if_clause(toks, i):
         return None  # "ran as if a bear were chasing her": no bear
+    if w in lx.RIDDEN_ONLY and not any(t.lower() in lx.RIDDEN_ONLY[w] for s2 in sents for t in s2):
+        return None  # "The balloon rose quickly": a weather balloon, no one in it
     if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
             1 for x in entities if x.group and not x.nouns & lx.SPECTATORS) >= 2:
         return None  # "the fishermen and the farmers … Both teams grabbed the rope": those two groups
@@ -1012,6 +1020,9 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
         # "two small scout robots … the scouts return": the noun before the head names them too
         e.nouns |= {lows[x] + "s" for x in range(start, i) if lows[x] in lx.ENTITY_NOUNS and
                     (lx.group_of(lows[x] + "s") or ("", ""))[1] == lows[x]}
+        # "two welding robots … the welders returned": the ones who do what the modifier says
+        e.nouns |= {lx.verb_lemma(lows[x]).removesuffix("e") + "ers" for x in range(start, i)
+                    if lows[x].endswith("ing") and lx.verb_lemma(lows[x]) and e.kind in ("machine", "vehicle")}
         if of_group:
             e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
     elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name

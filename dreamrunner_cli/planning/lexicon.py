@@ -124,6 +124,9 @@ def _ends_with_kind(word: str, kind: str) -> str | None:
 # frequent sense is an animal, or a vehicle that moves by itself. A hand-listed word keeps its hand-chosen shape.
 # mostly something else in stories ("a shopping trolley" is pushed; WordNet's first trolley is a streetcar)
 NOT_ENTITY_NOUNS = frozenset("launch tender mount fly trolley".split())
+# Vehicles that act only when someone rides them, told by a word of the story: a balloon with a basket or a burner
+# (a weather balloon, a party balloon rises with the wind, no one steers it)
+RIDDEN_ONLY = {"balloon": frozenset("basket burner hot-air gondola".split())}
 WORDNET_KIND: dict[str, str] = {}  # "terrier" → "dog": "the dog" may name the terrier
 for _w, _shape, _general in _wordnet_list("animal_nouns.txt"):
     if _w not in NOT_ENTITY_NOUNS:
@@ -382,7 +385,8 @@ SUBORDINATORS = frozenset("when while as because if once until before after thou
 NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure"),
                        # a job, a life or a duty, not a moment: "works at a cat café", "retired from racing",
                        # "looked after the neighbours' cat"
-                       ("work", "at"), ("work", "as"), ("retire", "from"), ("look", "after")})
+                       ("work", "at"), ("work", "as"), ("retire", "from"), ("look", "after"),
+                       ("look", "like")})  # (and a likeness: "until he looks like a ghost")
 # Nouns after "make" that show nothing made: "make sure", "made friends", "makes sense".
 MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans home "
                            "living".split())

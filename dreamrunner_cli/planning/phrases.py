@@ -186,6 +186,9 @@ class PhraseReading:
 
         if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
             return None, None
+        if i - 1 in self.handled and _finite_readings(toks[i - 1]) and tags <= {"VBZ", "VBP", "VB"} and \
+                lx.is_plural_noun(lows[i]):
+            return None, None  # "an agouti who buried nuts": the plural right after a verb is its object
         question = next((x for x in range(i - 1, max(0, i - 6), -1) if lows[x] in (
             "when", "whether", "if", "what", "where", "how", "why", "who")), None)
         if question is not None and lx.verb_lemma(lows[question - 1]) in ("ask", "wonder") and not any(

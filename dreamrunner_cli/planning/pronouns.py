@@ -235,7 +235,9 @@ class PronounReading:
                 self.cur_them_things = things_before
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         # (a vehicle or a machine that has not acted is a thing here: "drives up on a snowmobile. Together they lift")
-        pair = [e for e in single if e.id in view and (e.kind in ("person", "animal") or e.id in self.actors)]
+        side_by_side = pos is not None and self.cur_lows[pos - 1:pos] == ["together"]
+        pair = [e for e in single if e.id in view and (e.kind in ("person", "animal") or e.id in self.actors and
+                                                       not side_by_side)]  # ("Together they filled it": no van)
         people_before = [x for x in self.last_plural if x in self.reg.by_id and self.reg.by_id[x].kind == "person"]
         if not groups and len(pair) == 2 and len(people_before) >= 2 and any(e.kind == "animal" for e in pair) and \
                 not all(e.id in people_before for e in pair):
