@@ -120,15 +120,12 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 74)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 76)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
-    # a weather balloon that tears loose (WordNet's balloon is an aircraft, which acts)
-    "heldout11": {"cloud_city": ["'One morning, its oldest': <planner:balloon> blow",
-                                 "'One morning, its oldest': <planner:balloon> tear"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
     # when the rival was never found: a group of its own
     "heldout17": {"fencing_bout": ["'He watched the replay': <planner:fencers> pace"],
@@ -149,10 +146,8 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 74)} | {
                                      "'One stubborn ewe breaks': flock break"]},
     # "Their dog, Sherbet, had slipped into the bedroom ahead of them. He jumped onto the bed": the boy, not the dog
     "heldout25": {"breakfast_in_bed": ["'He jumped onto the': matteo jump", "'He jumped onto the': matteo lick"]},
-    # "sorted out the edge pieces" (pieces read as a verb); "a balloon bursts" (WordNet's balloon is an aircraft;
-    # heldout4's hot-air balloon does act, so the word list keeps it)
-    "heldout26": {"jigsaw_evening": ["'Her brother Cedric sorted': cedric piece"],
-                  "water_fight": ["'The twins throw first,': <planner:balloon> burst"]},
+    # "sorted out the edge pieces" (pieces read as a verb)
+    "heldout26": {"jigsaw_evening": ["'Her brother Cedric sorted': cedric piece"]},
     # "pulled aboard by Tobin and a woman from the crew named Sunniva" (a name after a phrase), "This time she ate it"
     # (the cat, not the gull), "She pats it with her paw" (the cat, not Ottoline)
     "heldout28": {"lifeboat_launch": ["'He is pulled aboard': <planner:woman> pull"],
@@ -181,8 +176,7 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout22": {"goat_yoga": {"s04: treacle butting elbow"}},
                           "heldout23": {"robot_sheepdog": {"s04: ewe breaking away"}},
                           "heldout25": {"breakfast_in_bed": {"s03: matteo jumping", "s03: matteo licking face"}},
-                          "heldout26": {"jigsaw_evening": {"s01: cedric piecing"},
-                                        "water_fight": {"s03: balloon bursting"}},
+                          "heldout26": {"jigsaw_evening": {"s01: cedric piecing"}},
                           "heldout28": {"lifeboat_launch": {"s04: woman pulling"},
                                         "sandwich_thief": {"s05: gull eating"},
                                         "yarn_kitten": {"s02: ottoline patting"}},
@@ -192,12 +186,10 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout41": {"garden_gate": {"s05: cerys shutting"}},
                           "heldout42": {"quiet_frog": {"s03: frogs singing"}},
                           "heldout43": {"egg_and_spoon_race": {"s05: crowd hollering"},
-                                        "wallpaper": {"s04: birds lining"}},
-                          "heldout11": {"cloud_city": {"s01: balloon blowing away", "s01: balloon tearing"}}}
+                                        "wallpaper": {"s04: birds lining"}}}
 KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
-                        "heldout11": {"cloud_city": ["balloon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
-                        "heldout26": {"water_fight": ["balloon"]}, "heldout28": {"lifeboat_launch": ["woman"]},
+                        "heldout28": {"lifeboat_launch": ["woman"]},
                         "heldout29": {"sumo_tournament": ["wrestlers"]}, "heldout42": {"quiet_frog": ["frogs"]},
                         "heldout43": {"egg_and_spoon_race": ["crowd"], "wallpaper": ["birds"]}}
 # right entity and verb, at least: 85% (the issue's target) where the tuned rules reach it; heldout10, heldout17,
@@ -211,7 +203,7 @@ MIN_RIGHT_TUNED = {"heldout10": 0.78, "heldout17": 0.82, "heldout28": 0.84, "hel
 KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout1': ['In the evening, all', 'Omar, who cannot stop'],
                     'heldout10': ['The audience, mostly first', 'The door was opened'],
-                    'heldout11': ['One morning, its oldest', 'Together they built a'],
+                    'heldout11': ['Together they built a'],
                     'heldout12': ['Behind her came a', 'The twins sprang forward'],
                     'heldout13': ['The boys return every'],
                     'heldout14': ['הדס skips with her'],
@@ -228,8 +220,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                   'The sheep file through', "りく's teammates jump on"],
                     'heldout24': ['The huskies raced across'],
                     'heldout25': ['She runs out carrying', 'The class sang along,', 'The leopard pawed at'],
-                    'heldout26': ['Around midnight the robots', 'Her brother Cedric sorted', 'The twins throw first,',
-                                  'They shriek and run'],
+                    'heldout26': ['Around midnight the robots', 'Her brother Cedric sorted', 'They shriek and run'],
                     'heldout27': [],
                     'heldout28': ['Then it cheers, because', 'This time she ate'],
                     'heldout29': ['Before closing time, the', 'The referee lifts his'],
@@ -545,6 +536,30 @@ KNOWN_UNREPORTED |= {'heldout72': ['The Kowalski twins arrived', 'They rode alon
                      'heldout73': ['A girl who was', 'On the white tundra', 'The sisters shake their',
                                    'The tourists gasped and']}
 MIN_RIGHT_TUNED |= {'heldout72': 0.93, 'heldout73': 0.90}  # one round of tuning (178/191 = 93.2%, 171/188 = 91.0%)
+
+# Issue 24, round 52: heldout74-75 (round 51's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout74': {'agouti_and_macaws': ["'Deep in the forest': agouti nut"],
+                                    'corn_maze': ["'They followed a path': lena trample",
+                                                  "'They followed a path': omar trample"],
+                                    'khinkali_folding': ["'When they bob back': eteri bob",
+                                                         "'When they bob back': levan bob"],
+                                    'lawnmower_race': ["'A marshal named Derek': <planner:ashcombe> go",
+                                                       "'A marshal named Derek': derek go"]},
+                      'heldout75': {'plumber_call_out': ["'Dev knelt under the': dev kick"],
+                                    'swan_upping': ["'Each cygnet is lifted': gareth weigh"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout74': {'agouti_and_macaws': {'s01: agouti nutting'},
+                                         'corn_maze': {'s03: lena trampling', 's03: omar trampling'},
+                                         'khinkali_folding': {'s05: levan bobbing back', 's05: eteri bobbing back'},
+                                         'lawnmower_race': {'s03: ashcombe going', 's03: derek going'}}}
+KNOWN_INVENTED_TUNED |= {'heldout74': {'lawnmower_race': ['ashcombe']}}
+KNOWN_UNREPORTED |= {'heldout74': ['"What does the blue', 'A marshal named Derek', 'A young sailor, يوسف,',
+                                   'Deep in the forest', 'Every evening, สมใจ opens', 'Forty riders wait on',
+                                   'Margaret giggled until she', 'On lap two, the', 'The farmer who sold',
+                                   'They eat them standing', 'They followed a path', 'When they bob back'],
+                     'heldout75': ['"Three, two, one!" she', 'A white van stopped', 'Dev knelt under the',
+                                   'Each cygnet is lifted', 'His flatmate Hana, who', 'The mother hisses and',
+                                   'The two women play']}
+MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning (149/173 = 86.1%, 161/197 = 81.7%)
 
 
 def _by_age(splits) -> list:
