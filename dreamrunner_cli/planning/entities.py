@@ -724,7 +724,8 @@ def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
         and lows[start - 3] in lx.DETERMINERS  # ("a row of volunteers fills")
     if of_group:
         start, det = start - 2, lows[start - 3]
-    elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots"):
+    elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots", "thousands",
+                                                                          "scores", "millions"):
         of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
     elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w) and \
             group[0] in ("person", "animal"):  # (not "Rockets whizzed up": fireworks, no vehicles)

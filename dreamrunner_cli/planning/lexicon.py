@@ -21,8 +21,8 @@ for _kind, _shape, _words in (
      "pirate astronaut explorer hiker runner dancer singer musician painter artist clown juggler mother father mom "
      "dad mum grandmother grandfather grandma grandpa granny aunt uncle sister brother son daughter granddaughter grandson niece nephew wife husband twin cousin "
      "shopkeeper vendor gardener ranger scientist professor postman mailman librarian coach referee athlete "
-     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost commuter"),  # (WordNet's first
-     # commuter is a train)
+     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost commuter starter"),  # (WordNet's
+     # first commuter is a train, its first starter a dish)
     ("animal", "small", "ram buck vixen hog "  # (WordNet's first ram is a battering ram, its first buck a dollar)
      "cat kitten dog puppy fox rabbit bunny hare mouse rat squirrel hedgehog raccoon badger otter "
      "beaver duck duckling goose chick chicken hen rooster frog toad turtle tortoise lizard snake crab penguin "
@@ -123,7 +123,7 @@ def _ends_with_kind(word: str, kind: str) -> str | None:
 # (data/animal_nouns.txt, data/vehicle_nouns.txt, written by tools/make_person_nouns.py): the nouns whose most
 # frequent sense is an animal, or a vehicle that moves by itself. A hand-listed word keeps its hand-chosen shape.
 # mostly something else in stories ("a shopping trolley" is pushed; WordNet's first trolley is a streetcar)
-NOT_ENTITY_NOUNS = frozenset("launch tender mount fly trolley".split())
+NOT_ENTITY_NOUNS = frozenset("launch tender mount fly trolley tank".split())  # (a tank holds fuel or fish)
 # Vehicles that act only when someone rides them, told by a word of the story: a balloon with a basket or a burner
 # (a weather balloon, a party balloon rises with the wind, no one steers it)
 RIDDEN_ONLY = {"balloon": frozenset("basket burner hot-air gondola".split())}
@@ -201,7 +201,7 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "people spectators fans villagers passengers shift staff").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
 # Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
-QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring knot cluster huddle "
+QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring knot cluster huddle queue "
                            "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)
 # Words that set people apart from the characters named: "the older girls from Year Six", "The other animals"
 OTHERS = frozenset("other older younger bigger smaller taller elder".split())

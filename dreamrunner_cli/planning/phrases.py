@@ -64,6 +64,8 @@ class PhraseReading:
             people = [i for i in people if self.reg.by_id[i].gender in (None, sex)]
         pool = people if len(people) >= 2 or set(words) & {"children", "kids", "boys", "girls"} else [
             i for i in seen if self.reg.by_id[i].kind != "thing" and not self.reg.by_id[i].group]
+        if set(words) & {"animals", "pets", "creatures", "beasts"}:  # "the two animals": no people
+            pool = [i for i in seen if self.reg.by_id[i].kind == "animal" and not self.reg.by_id[i].group]
         noun = lx.group_of(words[-1]) if words[-1] not in ("them", "us", "both", "two", "three") else None
         if noun is not None and lx.entity_noun(noun[1]) and noun[0] != "person":  # ("the children": the people)
             # "both alpacas": the two that are alpacas, not the last pair of people

@@ -169,7 +169,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 return at_i + 1  # "sings a slow, humming song": an adjective of the song
             if at_i + 1 < len(toks) and _finite_readings(toks[at_i]) & {"VBN", "VBG", "VBD"} and \
                     lx.is_noun(lows[at_i + 1]) and lows[at_i + 1] not in lx.DETERMINERS | lx.POSSESSIVES \
-                    and not _finite_readings(toks[at_i + 1]) & {"VBD", "VBZ"} and _in_noun_phrase(lows, at_i):
+                    and not _finite_readings(toks[at_i + 1]) & {"VBD", "VBZ"} and (
+                        _in_noun_phrase(lows, at_i) or "VBG" in _finite_readings(toks[at_i]) and
+                        lows[at_i - 1] in lx.PARTICLES and at_i - 2 in self.handled):
+                # ("kicking up glittering ice dust": the object's adjective, after the verb and its particle)
                 self.handled.add(at_i)
                 return at_i + 1  # "played a loud, slightly crooked march": a word of the march, no verb
             if lx.is_adjective(lows[at_i]) and lows[at_i + 1:at_i + 2] == ["to"] and \
