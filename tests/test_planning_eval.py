@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 76)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 78)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -420,8 +420,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout60': {'charon_loader_robots': {'s03: yunjae d
                                          'sledge_hockey': {'s02: turid playing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout60': {'carousel_afternoon': ['horse']}}
 KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole he', 'He beats his wings',
-                                   'Her stepladder was steadied', 'The Morales twins sift', 'The horse that Benedita',
-                                   'When the starter dropped'],
+                                   'Her stepladder was steadied', 'The Morales twins sift', 'The horse that Benedita'],
                      'heldout61': ['He crept up to', 'He pushes big slabs', 'The driver slides into',
                                    'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
 MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
@@ -560,6 +559,32 @@ KNOWN_UNREPORTED |= {'heldout74': ['"What does the blue', 'A marshal named Derek
                                    'Each cygnet is lifted', 'His flatmate Hana, who', 'The mother hisses and',
                                    'The two women play']}
 MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning (149/173 = 86.1%, 161/197 = 81.7%)
+
+# Issue 24, round 53: heldout76-77 (round 52's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout76': {'himalia_dredge': ["'The other robot, which': kamon call"],
+                                    'hoatzin_and_capuchins': ["'After that, the troop': <planner:troop> huddle"],
+                                    'jeju_haenyeo_dive': ["'Her granddaughter 지우, who': jiu visit"]},
+                      'heldout77': {'nail_salon': ["'The door chimes and': poodle heel"],
+                                    'snow_goose_count': ["'A vixen that was': vixen make",
+                                                         "'They counted the birds': <planner:birds> circle"],
+                                    'wheelbarrow_race': ["'They crossed the line': dilys cross"],
+                                    'whippet_and_kitten': ["'Pepper pounced on the': pepper jump"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout76': {'himalia_dredge': {'s04: kml calling'},
+                                         'hoatzin_and_capuchins': {'s05: troop huddling'},
+                                         'jeju_haenyeo_dive': {'s03: jiu visiting'}},
+                           'heldout77': {'nail_salon': {'s03: poodle heeling'},
+                                         'snow_goose_count': {'s04: vixen making the whole flock rise',
+                                                              's05: birds circling back'},
+                                         'wheelbarrow_race': {'s05: dilys crossing the line last'},
+                                         'whippet_and_kitten': {'s04: pepper jumping up'}}}
+KNOWN_INVENTED_TUNED |= {'heldout76': {'hoatzin_and_capuchins': ['troop']},
+                         'heldout77': {'snow_goose_count': ['birds']}}
+KNOWN_UNREPORTED |= {'heldout76': ['After that, the troop', 'Her granddaughter 지우, who', 'Layla carried out trays',
+                                   'That afternoon they ate'],
+                     'heldout77': ['A vixen that was', 'Declan, the boy that', 'Pepper pounced on the',
+                                   'The Haddad twins hammer', 'The goat stares at', 'They counted the birds',
+                                   'They crossed the line']}
+MIN_RIGHT_TUNED |= {'heldout76': 0.84, 'heldout77': 0.87}  # one round of tuning (146/172 = 84.9%, 161/184 = 87.5%)
 
 
 def _by_age(splits) -> list:
