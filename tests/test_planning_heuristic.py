@@ -2083,3 +2083,19 @@ def test_a_tank_is_no_vehicle_and_an_adjective_after_a_particle():
     assert "tanks" not in ids and not any(v == "empty" for _, v in acts)
     acts, _, _ = reads("A truck pulls in, kicking up swirling red dust.")
     assert acts == {("truck", "pull"), ("truck", "kick")}
+
+
+# Issue 24, round 54 (tuned on heldout78 and heldout79; these sentences are not from any split) ---------------------
+
+
+def test_the_three_children_are_the_three_named_and_a_name_after_a_month():
+    acts, ids, _ = reads("Mia and her brother Tom waved. At the corner they met their friend Lola. The three children "
+                         "ran down the hill.")
+    assert "children" not in ids and {("mia", "run"), ("tom", "run"), ("lola", "run")} <= acts
+    acts, ids, _ = reads("In early May Auntie Wen and her nephew Bo walked to the river.")
+    assert ids == ["wen", "bo"] and {("wen", "walk"), ("bo", "walk")} <= acts
+
+
+def test_a_caseless_name_with_an_apposition_then_its_verb():
+    acts, ids, _ = reads("يوسف, a trainer in a white thobe, steers the robots with a remote.")
+    assert len(ids) == 1 and {(ids[0], "steer")} == acts  # (a trainer is a shoe to the word list)

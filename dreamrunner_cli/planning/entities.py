@@ -289,6 +289,11 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
                    or w.lower() in lx.NUMBER_WORDS for w in words):
                 continue  # "to Lisbon", "spent Saturday at the farm"
+            if words[0].lower() in lx.NAME_MONTHS and len(words) > 1 and (
+                    prev in lx.MONTH_TIME_WORDS or prev in ("late", "early", "mid")):
+                # "In late August Grandpa Elias strolled": the month, then the name
+                words, start, prev = words[1:], start + 1, words[0].lower()
+                title = [w for w in words if w.lower() in lx.TITLES]
             if words[0].lower() in lx.NAME_MONTHS and len(words) == 1 and (prev in lx.MONTH_TIME_WORDS or (
                     start + 1 < len(toks) and toks[start + 1][:1].isdigit())):
                 continue  # "Last August, Ignatius", "in June", "May 3rd": a month, not April or June the person
@@ -330,7 +335,9 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             after = start + len(words)
             if _finite_readings(nxt) or lows[after:after + 2] in (["who"], [",", "who"]) or (
                     prev == "," and nxt == "," and after + 1 < len(toks) and
-                    _finite_readings(toks[after + 1]) & {"VBZ", "VBD"}):
+                    _finite_readings(toks[after + 1]) & {"VBZ", "VBD"}) or (
+                    # "يوسف, a trainer in a white thobe, drives": an apposition, then the name's verb
+                    nxt == "," and interrupter(toks, after) is not None):
                 # the subject of a verb, or of "who": "小雨, who had never touched a sheep"; or named between commas
                 # before the verb: "The littlest one, ปราง, turned the map"
                 info["verb_next"] += 1
@@ -944,6 +951,11 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # "the two scientists" after Dr. Faleolo and her student: those two, or two others? (the reader
         # reports it; no group is made up)
         return True
+    if group is not None and group[1] in lx.GENERIC_PEOPLE and det in lx.NUMBERS_VALUE and start >= 2 and \
+            lows[start - 2] == "the" and not any(x.group and x.kind == "person" for x in entities) and sum(
+                1 for x in entities if x.kind == "person" and not x.group and x.named and x.since < si) == \
+            lx.NUMBERS_VALUE[det] and not _introduced_as_others(sents, si, i, lows[i]):
+        return True  # "נועה, her brother אורי … their neighbour ليلى … The three children skip": those three
     return False
 
 
