@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 78)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 80)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -585,6 +585,26 @@ KNOWN_UNREPORTED |= {'heldout76': ['After that, the troop', 'Her granddaughter ì
                                    'The Haddad twins hammer', 'The goat stares at', 'They counted the birds',
                                    'They crossed the line']}
 MIN_RIGHT_TUNED |= {'heldout76': 0.84, 'heldout77': 0.87}  # one round of tuning (146/172 = 84.9%, 161/184 = 87.5%)
+
+# Issue 24, round 54: heldout78-79 (round 53's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout78': {'arcade_claw_machine': ["'Jae slams the button': <planner:octopus> rise"],
+                                    'camel_racing_robots': ["'Each camel carries a': zahra carry"],
+                                    'cockatiel_whistles': ["'Then the bird flutters': <planner:bird> flutter",
+                                                           "'Then the bird flutters': <planner:bird> nibble"],
+                                    'dugong_seagrass': ["'Dara follows him past': dara sway"],
+                                    'ermine_and_ptarmigan': ["'A plain brown ptarmigan': ptarmigan perch"]},
+                      'heldout79': {}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout78': {'arcade_claw_machine': {'s05: octopus rising'},
+                                         'camel_racing_robots': {'s02: zahra carrying a small robot jockey'},
+                                         'cockatiel_whistles': {'s04: bird fluttering', 's04: bird nibbling ear'},
+                                         'dugong_seagrass': {'s04: dara swaying'},
+                                         'ermine_and_ptarmigan': {'s01: ptarmigan perching'}}}
+KNOWN_INVENTED_TUNED |= {'heldout78': {'arcade_claw_machine': ['octopus'], 'cockatiel_whistles': ['bird']}}
+KNOWN_UNREPORTED |= {'heldout78': ['A plain brown ptarmigan', 'At the weighing house', 'Dara follows him past',
+                                   'Each camel carries a', 'Jae slams the button', 'Then the bird flutters'],
+                     'heldout79': ['Both machines hurry back', 'Every morning she and', 'It was found by',
+                                   'Kofi sat panting in']}
+MIN_RIGHT_TUNED |= {'heldout78': 0.83, 'heldout79': 0.76}  # one round of tuning (135/161 = 83.9%, 143/188 = 76.1%)
 
 
 def _by_age(splits) -> list:
