@@ -74,6 +74,11 @@ class PhraseReading:
             if not matching:  # "both dogs" when no dog was named: not the last two people
                 self.doubt = f"\u201c{' '.join(words)}\u201d names no one found"
             pool = matching or pool
+        named_so = [i for i in seen if noun is not None and not self.reg.by_id[i].group and
+                    noun[1] in self.reg.by_id[i].nouns]
+        if count is not None and len(named_so) == count and noun[0] == "person" and \
+                not any(self.reg.by_id[i].kind == "person" for i in named_so):
+            return named_so  # "Two baby tamarins, Sol and Luz … both babies race": the two called so
         if noun is not None and lx.role_noun(noun[1]) and count is not None and not any(
                 noun[1] in self.reg.by_id[i].nouns for i in pool):
             # "the two scientists" when no one was called a scientist: the story's two, or two others

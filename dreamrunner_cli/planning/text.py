@@ -299,7 +299,10 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
             "however", "though", "instead", "too", "meanwhile")) and _finite_readings(toks[k + 3]) & {"VBZ", "VBD"}:
         return None, k + 3  # "The salamander, meanwhile, slipped under a stone": an adverb between commas
     participle = "VBG" in _finite_readings(toks[k + 1]) and lx.verb_lemma(lows[k + 1])
-    if not (participle or lows[k + 1] in ("a", "an") or lows[k + 1] in ("his", "her", "their", "its", "our", "my")):
+    # (or a role with no article: "Sanni, captain of the Mud Geese, sprints")
+    role = lx.ENTITY_NOUNS.get(lows[k + 1], ("",))[0] == "person" and lows[k + 2:k + 3] == ["of"]
+    if not (participle or role or lows[k + 1] in ("a", "an") or lows[k + 1] in ("his", "her", "their", "its", "our",
+                                                                                   "my")):
         return None  # ("Bosun, her shaggy old dog, bounds")
     close = next((x for x in range(k + 2, min(len(toks), k + 14)) if toks[x] in (",", ";", ".", "\"")), None)
     if close is None or toks[close] != "," or close + 1 >= len(toks) or any(
