@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 80)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 82)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -605,6 +605,29 @@ KNOWN_UNREPORTED |= {'heldout78': ['A plain brown ptarmigan', 'At the weighing h
                      'heldout79': ['Both machines hurry back', 'Every morning she and', 'It was found by',
                                    'Kofi sat panting in']}
 MIN_RIGHT_TUNED |= {'heldout78': 0.83, 'heldout79': 0.76}  # one round of tuning (135/161 = 83.9%, 143/188 = 76.1%)
+
+# Issue 24, round 55: heldout80-81 (round 54's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout80': {'baby_marmoset': ["'He crawls along a': tamarind crawl",
+                                                      "'He crawls along a': tamarind stretch"],
+                                    'banh_xeo_pan': ["'The batter hisses and': <planner:batter> crackle",
+                                                     "'The batter hisses and': <planner:batter> hiss"],
+                                    'clearing_the_creek': ["'Imani waded in, boots': imani boot"],
+                                    'motoball_match': ["'His shot is punched': goalkeeper play"]},
+                      'heldout81': {'rescue_hens': ["'At home they built': pepper build"],
+                                    'scrapyard_crane': ["'A white hatchback rose': <planner:hatchback> dangle",
+                                                        "'A white hatchback rose': <planner:hatchback> drip",
+                                                        "'A white hatchback rose': <planner:hatchback> rise"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'baby_marmoset': {'s03: tamarind stretching out', 's03: tamarind crawling'},
+                                         'banh_xeo_pan': {'s03: batter hissing', 's03: batter crackling'},
+                                         'clearing_the_creek': {'s03: imani booting'}},
+                           'heldout81': {'rescue_hens': {'s03: pepper building a little run'},
+                                         'scrapyard_crane': {'s03: hatchback rising'}}}
+KNOWN_INVENTED_TUNED |= {'heldout80': {'banh_xeo_pan': ['batter']}, 'heldout81': {'scrapyard_crane': ['hatchback']}}
+KNOWN_UNREPORTED |= {'heldout80': ['He crawls along a', 'His shot is punched', 'Imani waded in, boots',
+                                   'The batter hisses and', 'The midwife who had'],
+                     'heldout81': ['A white hatchback rose', 'At home they built', 'Sanni, captain of the',
+                                   'The old cat on', 'The onlookers laughed, Mrs.', 'Tomasz, who is still']}
+MIN_RIGHT_TUNED |= {'heldout80': 0.89, 'heldout81': 0.87}  # one round of tuning (160/179 = 89.4%, 156/179 = 87.2%)
 
 
 def _by_age(splits) -> list:
