@@ -286,14 +286,15 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     and prev not in lx.TIME_NOUNS and prev not in lx.TIMES:  # "a ship called the Mary Rose",
                 # "One morning Kevin": not "the blue Earth"
                 continue
+            if len(words) > 1 and (words[0].lower() in lx.NAME_MONTHS and (
+                    prev in lx.MONTH_TIME_WORDS or prev in ("late", "early", "mid")) or
+                                   words[0].lower() in lx.WEEKDAYS):
+                # "In late August Grandpa Elias strolled", "On Monday Halina buttons": the time, then the name
+                words, start, prev = words[1:], start + 1, words[0].lower()
+                title = [w for w in words if w.lower() in lx.TITLES]
             if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
                    or w.lower() in lx.NUMBER_WORDS for w in words):
                 continue  # "to Lisbon", "spent Saturday at the farm"
-            if words[0].lower() in lx.NAME_MONTHS and len(words) > 1 and (
-                    prev in lx.MONTH_TIME_WORDS or prev in ("late", "early", "mid")):
-                # "In late August Grandpa Elias strolled": the month, then the name
-                words, start, prev = words[1:], start + 1, words[0].lower()
-                title = [w for w in words if w.lower() in lx.TITLES]
             if words[0].lower() in lx.NAME_MONTHS and len(words) == 1 and (prev in lx.MONTH_TIME_WORDS or (
                     start + 1 < len(toks) and toks[start + 1][:1].isdigit())):
                 continue  # "Last August, Ignatius", "in June", "May 3rd": a month, not April or June the person
@@ -543,8 +544,14 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str,
                 reg.by_name(kin_name) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
             kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
         # "Nino puts on her apron, and her grandson Levan washes": the one the sentence named before is the anchor
+        # (or the sentence's subject, then its verb's phrase: "Oksana ties an apron on her grandson Taras")
+        subject = next((reg.by_name(toks[x]) for x in range(len(toks) - 1) if (_cap(toks[x]) or caseless(toks[x]))
+                        and reg.by_name(toks[x]) is not None and _finite_readings(toks[x + 1]) & {"VBZ", "VBD"}),
+                       None)
         for k in range(1, len(toks) - 2):
-            if toks[k - 1].lower() in (",", "and", "with") and toks[k].lower() in ("his", "her") and \
+            if (toks[k - 1].lower() in (",", "and", "with") or subject is not None and (
+                    toks[k - 1].lower() in lx.PREPOSITIONS or _finite_readings(toks[k - 1]) & {"VBZ", "VBD"})) and \
+                    toks[k].lower() in ("his", "her") and \
                     toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}

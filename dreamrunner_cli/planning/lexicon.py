@@ -303,6 +303,7 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
                    "teta".split())
 # Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
 # (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
+WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
                       "diwali ramadan eid today tonight yesterday tomorrow".split())
@@ -393,7 +394,8 @@ MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time m
 # What one holds when holding is running an event, not gripping: "held its last meeting", "held an egg drop contest".
 HELD_EVENTS = frozenset("meeting meetings contest contests competition party parties sale sales festival ceremony "
                         "concert auction fair vote election tournament show exhibition raffle quiz".split())
-# Where one lives: sharing it is how one lives ("share a tall enclosure"), unlike sharing food.
+# Where one lives: sharing it is how one lives ("share a tall enclosure"), unlike sharing food; buying or renting
+# it is no moment a camera sees ("When Owen and Priya bought their first flat").
 HOMES = frozenset("enclosure home stream burrow den nest cage pen hutch flat apartment tank pond".split())
 # Names of games made of verbs: "played hide and seek" is playing, not seeking.
 GAMES = frozenset({("hide", "and", "seek"), ("cops", "and", "robbers"), ("follow", "the", "leader")})

@@ -158,7 +158,8 @@ class PhraseReading:
             (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
             base in ("own", "manage") and obj is not None and obj.head in lx.BUSINESSES or \
             base == "hold" and obj is not None and obj.head in lx.HELD_EVENTS or \
-            base == "share" and obj is not None and bool(set(lows[obj.start:obj.end]) & (lx.PLACES | lx.HOMES)) or \
+            base in ("share", "buy", "rent", "sell") and obj is not None and bool(
+                set(lows[at_i + 1:at_i + 5]) & (lx.HOMES | (lx.BUILDINGS if base != "share" else lx.PLACES))) or \
             base == "run" and obj is not None and obj.kind == "np" and obj.head not in lx.RUN_WAYS
 
     def _subject(self, ids: list[str], plural: bool, c: Chunk) -> None:
