@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 82)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 84)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -628,6 +628,34 @@ KNOWN_UNREPORTED |= {'heldout80': ['He crawls along a', 'His shot is punched', '
                      'heldout81': ['A white hatchback rose', 'At home they built', 'Sanni, captain of the',
                                    'The old cat on', 'The onlookers laughed, Mrs.', 'Tomasz, who is still']}
 MIN_RIGHT_TUNED |= {'heldout80': 0.89, 'heldout81': 0.87}  # one round of tuning (160/179 = 89.4%, 156/179 = 87.2%)
+
+# Issue 24, round 56: heldout82-83 (round 55's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout82': {'bossaball_match': ["'Four players in orange': orange_team stand"],
+                                    'hygiea_water_robots': ["'Then she presses a': <planner:melter> hum"],
+                                    'limpet_and_gannet': ["'He mocked a limpet': <planner:limpet> cling",
+                                                          "'The limpet, whose name': <planner:limpet> hold",
+                                                          "'At sunrise he limped': lettie limp",
+                                                          "'At sunrise he limped': lettie lower"]},
+                      'heldout83': {'nowruz_table': ["'On the morning of': dariush lie",
+                                                     "'On the morning of': sara lie"],
+                                    'pumpkin_regatta': ["'The onlookers lining the': onlookers line"],
+                                    'wheelchair_tennis': ["'In the third set': <planner:players> wheel"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout82': {'bossaball_match': {'s02: team standing'},
+                                         'hygiea_water_robots': {'s05: melter humming'},
+                                         'limpet_and_gannet': {'s02: limpet clinging', 's03: limpet holding',
+                                                               's05: lettie limping over',
+                                                               's05: lettie lowering head'}},
+                           'heldout83': {'nowruz_table': {'s01: sr lying', 's01: drywsh lying'},
+                                         'pumpkin_regatta': {'s05: onlookers lining'},
+                                         'wheelchair_tennis': {'s05: players wheeling'}}}
+KNOWN_INVENTED_TUNED |= {'heldout82': {'hygiea_water_robots': ['melter'], 'limpet_and_gannet': ['limpet']},
+                         'heldout83': {'wheelchair_tennis': ['players']}}
+KNOWN_UNREPORTED |= {'heldout82': ['At sunrise he limped', 'Four players in orange', 'He mocked a limpet',
+                                   'Megan went straight to', 'The limpet, whose name', 'Then she presses a',
+                                   'Walter tries on a'],
+                     'heldout83': ['Behind her sat a', 'Grace giggled so hard', 'In the third set',
+                                   'On the morning of', 'Soon he hauls up', 'The onlookers lining the']}
+MIN_RIGHT_TUNED |= {'heldout82': 0.84, 'heldout83': 0.85}  # one round of tuning (146/172 = 84.9%, 170/200 = 85.0%)
 
 
 def _by_age(splits) -> list:
