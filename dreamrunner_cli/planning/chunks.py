@@ -364,6 +364,7 @@ class ChunkReading:
 
     def _things(self, plural: str) -> bool:
         """Is ``plural`` the plural of a thing's noun, no one's ("both carts rattled", not "both girls")?"""
+        # (an agent noun the word lists lack is someone: "both cleaners sat down")
         return lx.is_plural_noun(plural) and not lx.group_of(plural) and not lx.may_act(plural) and \
             not plural.endswith(("ers", "ors", "ists")) and \
             plural not in lx.GROUP_NOUNS | lx.RELATIONAL_GROUPS and \

@@ -418,7 +418,8 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
                 if e is not None and not e.nouns:
                     _set_kind(e, lx.entity_noun(kind[1]))
                     # "Two baby tamarins, Sol and Luz … both babies race": the word before the kind names them too
-                    e.nouns |= {toks[k - 1].lower()} if k >= 1 and toks[k - 1].lower() in ("baby", "young") else set()
+                    if k >= 1 and toks[k - 1].lower() == "baby":
+                        e.nouns.add("baby")
 
 
 def _kinds_of_the_ones(sents: list[list[str]], reg: Registry) -> None:

@@ -74,11 +74,11 @@ class PhraseReading:
             if not matching:  # "both dogs" when no dog was named: not the last two people
                 self.doubt = f"\u201c{' '.join(words)}\u201d names no one found"
             pool = matching or pool
-        named_so = [i for i in seen if noun is not None and not self.reg.by_id[i].group and
-                    noun[1] in self.reg.by_id[i].nouns]
-        if count is not None and len(named_so) == count and noun[0] == "person" and \
-                not any(self.reg.by_id[i].kind == "person" for i in named_so):
-            return named_so  # "Two baby tamarins, Sol and Luz … both babies race": the two called so
+        called_so = [i for i in seen if not self.reg.by_id[i].group and noun[1] in self.reg.by_id[i].nouns] \
+            if noun is not None and noun[0] == "person" else []
+        if count is not None and len(called_so) == count and \
+                not any(self.reg.by_id[i].kind == "person" for i in called_so):
+            return called_so  # "Two baby tamarins, Sol and Luz … both babies race": the two animals called so
         if noun is not None and lx.role_noun(noun[1]) and count is not None and not any(
                 noun[1] in self.reg.by_id[i].nouns for i in pool):
             # "the two scientists" when no one was called a scientist: the story's two, or two others
@@ -194,9 +194,6 @@ class PhraseReading:
 
         if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
             return None, None
-        if i - 1 in self.handled and _finite_readings(toks[i - 1]) and tags <= {"VBZ", "VBP", "VB"} and \
-                lx.is_plural_noun(lows[i]):
-            return None, None  # "an agouti who buried nuts": the plural right after a verb is its object
         question = next((x for x in range(i - 1, max(0, i - 6), -1) if lows[x] in (
             "when", "whether", "if", "what", "where", "how", "why", "who")), None)
         if question is not None and lx.verb_lemma(lows[question - 1]) in ("ask", "wonder") and not any(
