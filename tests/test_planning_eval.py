@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 84)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 86)} | {
     # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
     "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
                                 "'When the work is done,': <planner:beavers> sleep"]},
@@ -204,7 +204,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout1': ['In the evening, all', 'Omar, who cannot stop'],
                     'heldout10': ['The audience, mostly first', 'The door was opened'],
                     'heldout11': ['Together they built a'],
-                    'heldout12': ['Behind her came a', 'The twins sprang forward'],
+                    'heldout12': ['Behind her came a'],
                     'heldout13': ['The boys return every'],
                     'heldout14': ['הדס skips with her'],
                     'heldout15': [],
@@ -233,8 +233,8 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                   'There were six of', 'When practice was over,', 'Áilu turns the snowmobile'],
                     'heldout34': ['A nurse who was', 'Ettore pulls a lever,', 'Morag cheered as the'],
                     'heldout35': ['At noon a brass', 'From the crest of', 'Twelve white belts line'],
-                    'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'She spins once, twice,',
-                                  'The bird was scared', 'They sat together on'],
+                    'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'The bird was scared',
+                                  'They sat together on'],
                     'heldout37': ['The crowd waves towels', 'The heavy millstone was'],
                     'heldout38': ['A race official holds', 'At last the dog', "The referee's whistle shrieks,"],
                     'heldout39': ['Close to the stage,', 'Nikhil laughed until he', 'That evening the two'],
@@ -337,7 +337,6 @@ KNOWN_WRONG_TUNED |= {'heldout52': {'sandboarding': ["'At last she slides': haru
                                                      "'The plane, which the': <planner:plane> soar"],
                                     'taiko_festival': ["'Eight drummers in white': <planner:drummers> raise",
                                                        "'Eight drummers in white': <planner:drummers> strike",
-                                                       "'The youngest drummer, a': haruto reach",
                                                        "'The drummers lifted their': <planner:drummers> lift",
                                                        "'The drummers lifted their': <planner:drummers> shout"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'},
@@ -345,16 +344,13 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'}
                                          'window_cleaners': {'s05: baptiste sitting'}},
                            'heldout53': {'cloud_seeder': {'s02: plane soaring up', 's02: plane circling'},
                                          'taiko_festival': {'s01: drummers raising sticks',
-                                                            's03: yangxiang reaching',
                                                             's05: drummers lifting sticks',
                                                             's05: drummers shouting'}}}
 KNOWN_INVENTED_TUNED |= {'heldout53': {'cloud_seeder': ['plane'], 'taiko_festival': ['drummers']}}
 KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on', 'Her delighted teammates wrap',
-                                   'Long ago, a hungry stoat', 'Much later the neighbours',
-                                   'The twins push off', 'They spit out sand,'],
-                     'heldout53': ['Eight drummers in white', 'Every morning she strutted',
-                                   'The cygnets huddle close', 'The drummers lifted their', 'The plane, which the',
-                                   'The youngest drummer, a', 'When the final beat']}
+                                   'Long ago, a hungry stoat', 'Much later the neighbours', 'They spit out sand,'],
+                     'heldout53': ['Eight drummers in white', 'Every morning she strutted', 'The cygnets huddle close',
+                                   'The drummers lifted their', 'The plane, which the', 'When the final beat']}
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 # Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since
@@ -474,7 +470,7 @@ KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ث
                      'heldout67': ['At the final corner', 'Each morning she waddles', 'It is sports day',
                                    'Nik brushes the sawdust', 'On a summer Sunday', 'Outside, the two survey',
                                    'The buffalo, whose name', 'The girls practised all', 'The kitten was gently',
-                                   'The tarantula, which had', 'The twins on the', 'The youngest swimmer, Oriel,',
+                                   'The tarantula, which had', 'The youngest swimmer, Oriel,',
                                    'When the music starts,']}
 MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
 
@@ -656,6 +652,10 @@ KNOWN_UNREPORTED |= {'heldout82': ['At sunrise he limped', 'Four players in oran
                      'heldout83': ['Behind her sat a', 'Grace giggled so hard', 'In the third set',
                                    'On the morning of', 'Soon he hauls up', 'The onlookers lining the']}
 MIN_RIGHT_TUNED |= {'heldout82': 0.84, 'heldout83': 0.85}  # one round of tuning (146/172 = 84.9%, 170/200 = 85.0%)
+
+# Issue 24, round 57: heldout84-85 (round 56's held-out figure, scored once) are tuning splits since
+KNOWN_UNREPORTED |= {'heldout84': ['Both twins charge at'],
+                     'heldout85': ['A boy who has', 'The bullfrog, who had', 'The distance is measured']}
 
 
 def _by_age(splits) -> list:

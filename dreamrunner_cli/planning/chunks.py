@@ -158,8 +158,11 @@ class ChunkReading:
                 while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
                                                         not words and lows[j] in lx.ORDINALS) and not (
                         # "and both carried the slice": "both" is the subject, then its verb
-                        not words and w == "both" and _finite_readings(toks[j]) & {"VBD", "VBP"} and
-                        not lx.is_noun(lows[j])) and not (
+                        not words and w == "both" and _finite_readings(toks[j]) & {"VBD", "VBP"} and (
+                            not lx.is_noun(lows[j]) or
+                            # ("and both burst into tears": a singular noun after "both" is its verb)
+                            not lx.is_plural_noun(lows[j]) and lows[j] not in lx.ENTITY_NOUNS and
+                            lows[j + 1:j + 2] and lows[j + 1] in lx.PREPOSITIONS | lx.PARTICLES)) and not (
                         # "most of the class | dozed": an entity's noun, then a past or present verb
                         words and not subject_slot and _finite_readings(toks[j]) & {"VBD", "VBZ"} and
                         not lx.is_noun(lows[j]) and (lows[words[-1]] in lx.ENTITY_NOUNS or any(
@@ -178,6 +181,14 @@ class ChunkReading:
                         # "lay on the grass | laughing": the participle after a place is who lay there's (not "the
                         # apartment building"; not "with its lights flashing", where the lights flash)
                         break
+                    if words and i >= 1 and lows[i - 1] in lx.PREPOSITIONS - {"with", "without"} and \
+                            "VBG" in _finite_readings(toks[j]) and j + 1 < len(toks) and (
+                                lows[j + 1] in ("a", "an", "the") or lows[j + 1] in lx.POSSESSIVES) and \
+                            lx.is_noun(lows[words[-1]]) and not lx.is_plural_noun(lows[words[-1]]) and \
+                            not lx.entity_noun(lows[words[-1]]) and not lx.group_of(lows[words[-1]]) and \
+                            lx.verb_lemma(lows[j]) not in lx.SPEECH_VERBS | {"ask", "tell", "warn", "show", "read"}:
+                        # ("taped a note to the gate asking the postman to…": the note asks)
+                        break  # "climbed over the fence | carrying a pail": a thing carries nothing
                     if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (
                             not words and w == "the" and j + 2 < len(toks) and _word(toks[j + 1]) and
                             not _cap(toks[j + 1]) and _finite_readings(toks[j + 2]) & {"VBD", "VBZ", "VBP"} and
@@ -334,7 +345,17 @@ class ChunkReading:
                 continue
             # A bare entity noun ("Together the fox and dog") or group noun without determiner: rare; skip.
             i += 1
-        return out
+        # "Hattie and Ollie, her brother, ran": an apposition that names the same one again is part of its name
+        merged: list[Chunk] = []
+        for c in out:
+            last = merged[-1] if merged else None
+            if last is not None and c.kind == last.kind == "ref" and c.ids == last.ids and c.start == last.end + 1 \
+                    and toks[last.end] == "," and lows[c.start] in lx.POSSESSIVES and c.end < len(toks) and \
+                    toks[c.end] == ",":
+                merged[-1] = Chunk("ref", last.start, c.end + 1, list(last.ids), plural=last.plural, head=last.head)
+            else:
+                merged.append(c)
+        return merged
 
     def _one_of(self, toks: list[str], i: int):
         """toks[i:] is "one of the judges" and the story has one judge: (that entity, the index after "judges")."""

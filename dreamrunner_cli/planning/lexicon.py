@@ -500,6 +500,8 @@ def verb_readings(word: str) -> tuple[tuple[str, str], ...]:
         for tag, forms in getAllInflections(lem, upos="VERB").items():
             if w in forms:
                 out.append((lem, tag))
+    if (w, "VB") in out:  # "feed", "weed": a verb of their own, never "fee" or "wee" in the past
+        out = [(lem, tag) for lem, tag in out if not (tag in ("VBD", "VBN") and w == lem + "d")]
     if not out and not getAllLemmas(w) and w[:2] in ("un", "re") and len(w) > 5:
         # "unhitched", "undocks", "uncurls": a word the dictionary lacks, a prefix on a verb it has
         out = [(w[:2] + lem, tag) for lem, tag in verb_readings(w[2:])]

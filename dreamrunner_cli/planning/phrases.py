@@ -226,6 +226,10 @@ class PhraseReading:
             clause_ends = i + 1 == len(toks) or lows[i + 1] in (".", ",", ";", "and", "!")
             if in_vp and k >= 2 and lx.is_noun(p) and clause_ends and k in self.np_ends_after_preposition:
                 return lem("VBG"), "VBG"  # "lay on the grass laughing", "sat in the sun reading"
+            if in_vp and k >= 2 and k in self.np_ends_after_preposition and not lx.entity_noun(p) and \
+                    not lx.is_plural_noun(p) and i + 1 < len(toks) and (
+                        lows[i + 1] in ("a", "an", "the") or lows[i + 1] in lx.POSSESSIVES):
+                return lem("VBG"), "VBG"  # "climbed over the fence carrying a pail": a thing carries nothing
             if in_vp and p in ("off", "over", "up", "about", "away", "around", "down", "back") and \
                     k >= 1 and k - 1 == self.last_verb_at and lx.verb_lemma(pp) not in ("give", "pick", "take", "put",
                                                                                            "end", "keep"):
@@ -238,6 +242,11 @@ class PhraseReading:
                                                           lx.verb_lemma(lows[k - 2]) in lx.COMPLEMENT_TAKERS):
             return lem("VB"), "VB"
         if p in ("can", "could", "will", "would", "must", "may", "might", "should", "did", "does", "do") and "VB" in tags:
+            so = next((x for x in range(k - 1, max(-1, k - 6), -1) if lows[x] == "so"), None)
+            if p in ("can", "could", "would", "might") and so is not None and not any(
+                    toks[x] in ",;" or lows[x] in lx.CONJUNCTIONS for x in range(so + 1, k)):
+                self.handled.add(i)
+                return None, None  # "switched off her torch so the bat could sleep": what for, not yet done
             return lem("VB"), "VB"
         if p in ("has", "have", "had") and tags & {"VBN", "VBD"} and in_vp:
             return lem("VBN", "VBD"), "VBN"  # "the heron has fished in silence"

@@ -84,6 +84,15 @@ class PronounReading:
         ents = [self.reg.by_id[i] for i in self.recent if i in self.reg.by_id and i not in exclude]
         if p in ("they", "them", "their", "themselves"):
             return self._they(p, seen, pos)
+        if p in ("i", "me", "myself", "we", "us", "ourselves", "you", "yourself", "yourselves"):
+            # the narrator or the reader is no one of the story's third persons ("we climbed" is not the guide);
+            # "we" is the one group the narrator called "our …" ("Our class visited … we climbed")
+            ours = [e for e in seen if e.group and e.id in self.ours]
+            if p in ("we", "us", "ourselves") and len(ours) == 1:
+                return [ours[0].id]
+            self.doubt = f"\u201c{pron}\u201d is the " + ("reader" if p.startswith("you") else "narrator") + \
+                ", who is no character found"
+            return []
         if p in ("it", "its", "itself"):
             if subject and self.last_thing:
                 return [NONE_SUBJECT]

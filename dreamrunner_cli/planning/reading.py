@@ -78,6 +78,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.person_pair: list[str] = []  # the last people who acted together ("he and his granddaughter Rhea")
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
         self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
+        self.ours: set[str] = set()  # what the narrator called "our …" ("Our class visited the dam": "we" later)
 
     def _learn_gender_ahead(self, toks: list[str], lows: list[str], chunks: list[Chunk], at: dict) -> None:
         """"On her first day at the club, ひまり was given a bow": a possessive in an opening phrase, before anyone
@@ -135,6 +136,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.just_mentioned |= {x for c in chunks if c.kind == "ref" for x in c.ids}
         self.cur_ahead = {}
         self.cur_them_things = None
+        self.ours |= {x for c in chunks if c.kind == "ref" and "our" in lows[max(0, c.start - 1):c.start + 1]
+                      for x in c.ids}
         self.prev_seen_animate = {x for x in self.prev_mentioned | self.prev_possessors
                                   if x in self.reg.by_id and self.reg.by_id[x].animate}
         self._learn_gender_ahead(toks, lows, chunks, at)
@@ -229,6 +232,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 noun = lx.entity_noun(lows[obj.end - 2]) or lows[obj.end - 2]   # phrase to the chunker)
                 e = self.reg.by_noun(noun) if lx.verb_lemma(lows[obj.end - 1]) else None
                 ids, k = ([e.id] if e is not None else []), obj.end - 1
+            elif obj is not None and obj.kind == "pron" and obj.head in ("him", "her", "them") and \
+                    obj.end < len(toks) and "VB" in _finite_readings(toks[obj.end]):
+                # "lets them tumble over her", "let them race after him": whom the pronoun surely names
+                ids, k = self._ids(obj, who, False), obj.end
+                ids = [] if self.doubt is not None or NONE_SUBJECT in ids else ids
             else:
                 ids, k = [], len(toks)
             if ids and k < len(toks) and "VB" in _finite_readings(toks[k]) and lx.verb_lemma(lows[k]):
@@ -550,6 +558,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                                        lows[i + 2] in lx.CONJUNCTIONS | lx.PREPOSITIONS)
             # ("bounds after her and splashes": "after" is a preposition there, no clause starts; so is "at once")
             prepositional = prepositional or w == "once" and i > 0 and lows[i - 1] == "at"
+            # ("spins once and hurls it", "knocked once, then waited": how often, no clause)
+            prepositional = prepositional or w == "once" and i > 0 and (
+                i + 1 >= len(toks) or lows[i + 1] in ("and", "then", "more", "again") or not _word(toks[i + 1]))
             # "followed him as far as the corner, then sat down": a measure of the way, no clause
             prepositional = prepositional or w == "as" and (lows[i + 1:i + 3] in (["far", "as"], ["well", "as"]) or
                                                             lows[i - 2:i] in (["as", "far"], ["as", "well"]))

@@ -106,6 +106,11 @@ def without_speech(sentence: str) -> str:
             name = re.match(r"\s*,\s*((?:[^\W\d_][\w'’-]*\.?\s+){0,2}[^\W\d_][\w'’-]*)\s*,", rest)
             if name and all(w[0].isupper() or caseless(w) for w in name.group(1).split()):
                 return f"{m.group(1)}{phrase}, {name.group(1)}, {m.group(2)},{rest[name.end():]}"
+            # (`says the sound engineer, a bearded man called Marcus, waving`: the name said in an apposition)
+            called = re.match(r"\s*,\s*((?:a|an)\s+(?:[^\W\d_][\w'’-]*\s+){1,4}(?:called|named)\s+"
+                              r"(?:[^\W\d_][\w'’-]*\.?\s+)?[^\W\d_][\w'’-]*)\s*,", rest)
+            if called and _cap(called.group(1).split()[-1]):
+                return f"{m.group(1)}{phrase}, {called.group(1)}, {m.group(2)},{rest[called.end():]}"
             return f"{m.group(1)}{phrase} {m.group(2)}{rest}"
     return text
 
