@@ -202,6 +202,9 @@ class ChunkReading:
                             self.reg.by_name(lows[j]) is None and not lows[j] in lx.TITLES:
                         break
                 appos = self._named_apposition(toks, j)
+                if appos is None and words and lows[j:j + 1] == ["of"] and lows[j + 1:j + 2] in (["them"], ["us"]) \
+                        and (lows[words[-1]].endswith("est") or lows[words[-1]] in lx.ORDINALS):
+                    appos = self._named_apposition(toks, j + 2)  # "The boldest of them, Kwame, clips in"
                 if words and appos is not None and (i == 0 or self._starts_clause(toks, i)) and not (
                         lows[words[-1]] in lx.TIME_NOUNS or lows[words[-1]] in lx.TIMES):
                     # (not "That afternoon, Wrenna, Oisín and Matthias sat": a time, then the subjects)
@@ -263,6 +266,10 @@ class ChunkReading:
                         m += 1
                     grp = next((x for x in self.reg.entities if x.group and m < len(toks) and lows[m] in x.nouns),
                                None)
+                    groups = [x for x in self.reg.entities if x.group and x.since < self.story_no]
+                    at = j + 2 if lows[j + 1:j + 2] == ["the"] else -1
+                    if grp is None and head == "rest" and lows[at:at + 1] == ["group"] and len(groups) == 1:
+                        grp, m = groups[0], at  # "A dozen teenagers … The rest of the group cheers": the one group
                     if grp is not None:  # "barks at a pair of swans": the swans
                         out.append(Chunk("ref", i, m + 1, [grp.id], plural=grp.plural, head=lows[m]))
                         i = m + 1

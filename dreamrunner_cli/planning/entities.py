@@ -251,6 +251,14 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
     """Runs of capitalised words that may be names, by their first word (lower case), with what the story says
     around them: mentions, after a place preposition, followed by a verb, a kind cue, a title."""
     candidates: dict[str, dict] = {}  # first name token (lower) → info
+    # "Mr. Dunmore … Mrs. Dunmore": a surname the story gives to a man and to a woman names two people
+    honorifics: dict[str, set[str]] = {}
+    for toks in sents:
+        for k in range(len(toks) - 1):
+            g = {"mr": "m", "mister": "m", "mrs": "f", "ms": "f", "miss": "f"}.get(toks[k].lower().rstrip("."))
+            if g and _cap(toks[k + 1]):
+                honorifics.setdefault(toks[k + 1].lower(), set()).add(g)
+    two_people = {name for name, gs in honorifics.items() if len(gs) == 2}
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for start, end in _name_runs(toks):
@@ -311,7 +319,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     _cap(toks[after + 1]) and (lx.is_known_word(words[0]) or key in lx.ENTITY_NOUNS or any(
                         lows[x] in ("a", "an") for x in range(max(0, start - 4), start))):
                 continue  # "a calm, soft-spoken Norwegian called Henrike Solberg": what she is, then her name
-            if title and len(words) == 1 and lx.entity_noun(key) == key and title != words:
+            if title and len(words) == 1 and (lx.entity_noun(key) == key or key in two_people) and title != words:
                 key = " ".join(w.lower() for w in title + words)  # "Mama Bear", "Little Bear": the whole name
             if reg.by_name(key) is not None:
                 continue
@@ -319,6 +327,12 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                                               "mentions": 0, "after_place_prep": 0, "first": (si, start),
                                               "verb_next": 0})
             info["mentions"] += 1
+            # "Two little cousins, يوسف and Amira, sneak in": listed with a name, it is a name too
+            beside = [after + 1] if after + 1 < len(toks) and lows[after] == "and" else []
+            beside += [start - 2] if start >= 2 and lows[start - 1] == "and" else []
+            if caseless(key) and any(toks[x][:1].isupper() and toks[x] != "I" and (
+                    not lx.is_known_word(toks[x]) or toks[x].lower() in mid_caps) for x in beside):
+                info["listed"] = True
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
                         "below", "beneath", "outside", "beyond") or \
@@ -360,7 +374,7 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -
                 key not in lx.KINSHIP:
             continue  # "Sunlight floods the room": a common noun at the start of a sentence
         if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"] and \
-                not info["title"]:  # ("Teta مريم": a title makes it a name)
+                not info["title"] and not info.get("listed"):  # ("Teta مريم": a title makes it a name)
             continue  # a script without capitals: a name only where the story treats it as one
         words = info["words"]
         kin = lx.KIN_SYNONYMS.get(key, {key}) if len(words) == 1 and key in lx.KINSHIP else set()

@@ -198,10 +198,11 @@ PERSON_GROUPS = frozenset("friends pals buddies chums siblings sisters brothers 
 # themselves ("the two friends", "both sisters", "the twins") are read as "they".
 COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "band crowd team family audience choir orchestra class crew troop gang group squad club committee tribe army "
-    "people spectators fans villagers passengers shift staff").split()}
+    "people spectators fans villagers passengers shift staff cast troupe ensemble congregation jury throng "
+    "horde entourage").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
 # Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
-QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring knot cluster huddle queue "
+QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring knot cluster huddle queue mob rest "
                            "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)
 # Words that set people apart from the characters named: "the older girls from Year Six", "The other animals"
 OTHERS = frozenset("other older younger bigger smaller taller elder".split())
@@ -393,7 +394,8 @@ MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time m
                            "living".split())
 # What one holds when holding is running an event, not gripping: "held its last meeting", "held an egg drop contest".
 HELD_EVENTS = frozenset("meeting meetings contest contests competition party parties sale sales festival ceremony "
-                        "concert auction fair vote election tournament show exhibition raffle quiz".split())
+                        "concert auction fair vote election tournament show exhibition raffle quiz rehearsal "
+                        "rehearsals wedding funeral reunion celebration".split())
 # Where one lives: sharing it is how one lives ("share a tall enclosure"), unlike sharing food; buying or renting
 # it is no moment a camera sees ("When Owen and Priya bought their first flat").
 HOMES = frozenset("enclosure home stream burrow den nest cage pen hutch flat apartment tank pond".split())

@@ -116,6 +116,13 @@ class PronounReading:
             # "He is tripped by a tall defender, but he jumps back up": the same "he" as the sentence's subject
             return list(self.cur_pronoun_subjects[p])
         g = "m" if p in ("he", "him", "his", "himself") else "f"
+        subject_now = [self.reg.by_id[x] for x in self.sentence_subject if x in self.reg.by_id]
+        if not subject and p in ("him", "her") and pos and self.cur_lows[pos - 1] in (
+                "behind", "beside", "after", "around", "round", "toward", "towards") and len(subject_now) == 1 and \
+                subject_now[0].kind == "animal" and subject_now[0].gender is None and not subject_now[0].group:
+            # "Xochi trotted off with one sleeve dragging behind her": the puppy herself, or the woman named before?
+            self.doubt = f"\u201c{p}\u201d could be {self._call(subject_now[0])}"
+            return []
         if subject and p in ("he", "she") and pos is not None and not any(
                 w in lx.SUBORDINATORS for w in self.cur_lows[:pos]):
             # "He swims out and tows the boy back": a name or a description after the subject pronoun of the
@@ -234,6 +241,9 @@ class PronounReading:
             self.doubt = f"\u201c{p}\u201d could be the {things_here}"
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         things_before = self.prev_plural_things if not groups and (not self._before(pos) or p == "them") else None
+        if not things_before and not groups and pos == 1 and self.cur_lows[0] in lx.SUBORDINATORS:
+            # "子軒 drops the balls into the water, while 婉婷 stirs. When they float to the top": the balls, maybe
+            things_before = self.prev_any_plural_thing
         things_before = things_before or self.cur_them_things  # ("beat them … until they stood up": the same)
         things_before = None if together else things_before
         if things_before:

@@ -73,6 +73,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_subject: list[str] = []  # the last subject of the sentence before
         self.prev_plural_things: str | None = None  # a plural thing named in the sentence before ("the balls")
         self.prev_singular_thing: str | None = None  # the last singular thing named in the sentence before
+        self.prev_any_plural_thing: str | None = None  # the last plural thing named anywhere in the sentence before
         self.sentence_subject: list[str] = []  # the last subject of this sentence so far
         self.actors: set[str] = set()  # entities that did some action so far
         self.person_pair: list[str] = []  # the last people who acted together ("he and his granddaughter Rhea")
@@ -651,6 +652,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                                         c.start >= last_ref and c.head not in lx.TIME_NOUNS and
                                         c.head not in lx.BODY_PARTS and not lx.entity_noun(c.head) and
                                         not lx.group_of(c.head)), None)
+        # any plural thing of this sentence ("drops the balls into the water, while 婉婷 stirs"), for "When they …"
+        self.prev_any_plural_thing = next((c.head for c in reversed(chunks) if c.kind == "np" and c.plural and
+                                           c.head not in lx.TIME_NOUNS and c.head not in lx.BODY_PARTS and
+                                           not lx.entity_noun(c.head) and not lx.group_of(c.head)), None)
         # someone this sentence brings in who is no character ("a small boat chugged upstream with a nurse on
         # board"): "She" next may be that one
         self.prev_newcomer = next((c.head for c in chunks if c.kind == "np" and lows[c.start] in ("a", "an") and

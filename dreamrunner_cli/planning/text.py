@@ -135,9 +135,10 @@ def _cap(t: str) -> bool:
 
 
 def caseless(t: str) -> bool:
-    """A word of a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, …)."""
+    """A word of a script without capital letters (Han, Kana, Hangul, Arabic, Hebrew, Thai, …). Georgian is one:
+    Unicode calls its everyday letters lower case ("ნინო"), but names are not written with its capitals."""
     c = t[:1]
-    return c.isalpha() and not c.isupper() and not c.islower()
+    return c.isalpha() and (not c.isupper() and not c.islower() or "\u10d0" <= c <= "\u10ff")
 
 
 def _word(t: str) -> bool:
@@ -347,7 +348,8 @@ def in_as_if_clause(toks: list[str], i: int) -> bool:
 
 def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
     """toks[k] after a subject is a past participle describing it, and the subject's own verb, in the present, follows
-    its phrase: "The crowd packed into the gym | stamps their feet" → the index of "stamps". ``k`` otherwise."""
+    its phrase: "The crowd packed into the gym | stamps their feet" → the index of "stamps". ``k`` otherwise (and
+    for "rushed onto the stage in paper crowns and …": a plural after a preposition's bare noun is a noun)."""
     lows = [t.lower() for t in toks]
     from lemminflect import getInflection
 
@@ -366,6 +368,7 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
             # place, time or manner, no particle or object of a verb
         if m > k + 2 and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | lx.POSSESSIVES and \
                 not _cap(toks[m]) and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
+                not (lows[m - 2] in lx.PREPOSITIONS and lx.is_plural_noun(lows[m])) and \
                 (tags & {"VBZ"} or plural and tags & {"VBP"}) and not tags & {"VBD"} and (
                 nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or
                 # (a plural's present verb needs its object after it: "their snow den in early spring" is a den)
