@@ -120,10 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 88)} | {
-    # "both beavers" after Willa (a beaver) and her brother Burr (a kinship word, so a person) is a new group
-    "heldout8": {"beaver_dam": ["'When the work is done,': <planner:beavers> curl",
-                                "'When the work is done,': <planner:beavers> sleep"]},
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 90)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -149,10 +146,9 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 88)} | {
     # "sorted out the edge pieces" (pieces read as a verb)
     "heldout26": {"jigsaw_evening": ["'Her brother Cedric sorted': cedric piece"]},
     # "pulled aboard by Tobin and a woman from the crew named Sunniva" (a name after a phrase), "This time she ate it"
-    # (the cat, not the gull), "She pats it with her paw" (the cat, not Ottoline)
+    # (the cat, not the gull)
     "heldout28": {"lifeboat_launch": ["'He is pulled aboard': <planner:woman> pull"],
-                  "sandwich_thief": ["'This time she ate': gull eat"],
-                  "yarn_kitten": ["'She pats it with': ottoline pat"]},
+                  "sandwich_thief": ["'This time she ate': gull eat"]},
     # "both wrestlers crash" after the two named wrestlers: a group of its own
     "heldout29": {"sumo_tournament": ["'The referee lifts his': <planner:wrestlers> crash"]},
     # "the youngest, Imke, had only joined that spring" (a joining before the story); "the woman next to her caught
@@ -167,8 +163,7 @@ KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 88)} | {
     "heldout42": {"quiet_frog": ["'The other frogs are': <planner:frogs> sing"]},
     "heldout43": {"egg_and_spoon_race": ["'The whole crowd hollers,': <planner:crowd> holler"],
                   "wallpaper": ["'By lunchtime they had': <planner:birds> line"]}}
-KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}},
-                          "heldout17": {"fencing_bout": {"s03: fencers pacing"},
+KNOWN_PLAN_WRONG_TUNED = {"heldout17": {"fencing_bout": {"s03: fencers pacing"},
                                         "jollof_rice": {"s02: brother laughing"}},
                           "heldout10": {"puppet_show": {"s02: dragon sneezing"}},
                           "heldout21": {"callisto_rescue": {"s01: robots storming"},
@@ -178,8 +173,7 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout25": {"breakfast_in_bed": {"s03: matteo jumping", "s03: matteo licking face"}},
                           "heldout26": {"jigsaw_evening": {"s01: cedric piecing"}},
                           "heldout28": {"lifeboat_launch": {"s04: woman pulling"},
-                                        "sandwich_thief": {"s05: gull eating"},
-                                        "yarn_kitten": {"s02: ottoline patting"}},
+                                        "sandwich_thief": {"s05: gull eating"}},
                           "heldout29": {"sumo_tournament": {"s03: wrestlers crashing"}},
                           "heldout33": {"bell_ringers": {"s01: imke joining the spring", "s04: featherstone laughing"}},
                           "heldout38": {"pitch_invader_dog": {"s02: players standing"}},
@@ -187,7 +181,7 @@ KNOWN_PLAN_WRONG_TUNED = {"heldout8": {"beaver_dam": {"s05: beavers curling up"}
                           "heldout42": {"quiet_frog": {"s03: frogs singing"}},
                           "heldout43": {"egg_and_spoon_race": {"s05: crowd hollering"},
                                         "wallpaper": {"s04: birds lining"}}}
-KNOWN_INVENTED_TUNED = {"heldout8": {"beaver_dam": ["beavers"]}, "heldout10": {"puppet_show": ["dragon"]},
+KNOWN_INVENTED_TUNED = {"heldout10": {"puppet_show": ["dragon"]},
                         "heldout17": {"fencing_bout": ["fencers"], "jollof_rice": ["brother"]},
                         "heldout28": {"lifeboat_launch": ["woman"]},
                         "heldout29": {"sumo_tournament": ["wrestlers"]}, "heldout42": {"quiet_frog": ["frogs"]},
@@ -249,7 +243,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                                  'Zofia pedalled harder and'],
                     'heldout6': [],
                     'heldout7': ['On the last Saturday', 'The case was found'],
-                    'heldout8': ['In the evening they', 'When the work is done,'],
+                    'heldout8': ['In the evening they'],
                     'heldout9': ['Near the lakeshore the', 'On the stretcher sat', 'The whole class laughed,']}
 
 
@@ -354,11 +348,8 @@ KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on',
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 # Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout55': {'canoe_polo': ["'When the referee whistled': referee raise",
-                                                   "'When the referee whistled': referee stop"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout55': {'canoe_polo': {'s02: referee stopping'}}}
 KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'The donkey that Anouar'],
-                     'heldout55': ['When the referee whistled']}
+                     'heldout55': []}
 MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
 
 # Issue 24, round 43: heldout56-57 (round 42's held-out figure, scored once) are tuning splits since
@@ -425,17 +416,15 @@ MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning
 KNOWN_WRONG_TUNED |= {'heldout62': {'bat_walk': ["'A ranger called Ceinwen': ceinwen crackle"]},
                       'heldout63': {'pomelo_orchard': ["'บัวลอย catches them as': bualoy drop",
                                                        "'บัวลอย catches them as': suriya drop"],
-                                    'spaceport_customs': ["'Behind her drifts KL-9,': <planner:robot> arm",
-                                                          '\'"Open the hold, please,"\': kl9 knock',
-                                                          '\'"Open the hold, please,"\': kl9 say']}}
+                                    'spaceport_customs': ["'Behind her drifts KL-9,': <planner:robot> arm"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout62': {'bat_walk': {'s01: ceinwen crackling'}},
                            'heldout63': {'pomelo_orchard': {'s03: bawloy dropping', 's03: suriya dropping'},
-                                         'spaceport_customs': {'s03: kl-9 saying', 's03: robot arming'}}}
+                                         'spaceport_customs': {'s03: robot arming'}}}
 KNOWN_INVENTED_TUNED |= {'heldout63': {'spaceport_customs': ['robot']}}
 KNOWN_UNREPORTED |= {'heldout62': ['A ranger called Ceinwen', 'An old hen who', 'Children splashed in the',
                                    'Sioned and Meurig stood'],
-                     'heldout63': ['"Open the hold, please,"', 'Behind her drifts KL-9,', 'He scraped at the',
-                                   'She hit a high', 'The cooks slurped their', 'The pensioners laugh until',
+                     'heldout63': ['Behind her drifts KL-9,', 'He scraped at the', 'She hit a high',
+                                   'The cooks slurped their', 'The pensioners laugh until',
                                    'The teachers groaned, and', 'บัวลอย catches them as']}
 MIN_RIGHT_TUNED |= {'heldout62': 0.92, 'heldout63': 0.84}  # one round of tuning (197/212 = 92.9%, 162/191 = 84.8%)
 
@@ -603,9 +592,7 @@ KNOWN_UNREPORTED |= {'heldout78': ['A plain brown ptarmigan', 'At the weighing h
 MIN_RIGHT_TUNED |= {'heldout78': 0.83, 'heldout79': 0.76}  # one round of tuning (135/161 = 83.9%, 143/188 = 76.1%)
 
 # Issue 24, round 55: heldout80-81 (round 54's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout80': {'baby_marmoset': ["'He crawls along a': tamarind crawl",
-                                                      "'He crawls along a': tamarind stretch"],
-                                    'banh_xeo_pan': ["'The batter hisses and': <planner:batter> crackle",
+KNOWN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': ["'The batter hisses and': <planner:batter> crackle",
                                                      "'The batter hisses and': <planner:batter> hiss"],
                                     'clearing_the_creek': ["'Imani waded in, boots': imani boot"],
                                     'motoball_match': ["'His shot is punched': goalkeeper play"]},
@@ -613,14 +600,13 @@ KNOWN_WRONG_TUNED |= {'heldout80': {'baby_marmoset': ["'He crawls along a': tama
                                     'scrapyard_crane': ["'A white hatchback rose': <planner:hatchback> dangle",
                                                         "'A white hatchback rose': <planner:hatchback> drip",
                                                         "'A white hatchback rose': <planner:hatchback> rise"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'baby_marmoset': {'s03: tamarind stretching out', 's03: tamarind crawling'},
-                                         'banh_xeo_pan': {'s03: batter hissing', 's03: batter crackling'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': {'s03: batter hissing', 's03: batter crackling'},
                                          'clearing_the_creek': {'s03: imani booting'}},
                            'heldout81': {'rescue_hens': {'s03: pepper building a little run'},
                                          'scrapyard_crane': {'s03: hatchback rising'}}}
 KNOWN_INVENTED_TUNED |= {'heldout80': {'banh_xeo_pan': ['batter']}, 'heldout81': {'scrapyard_crane': ['hatchback']}}
-KNOWN_UNREPORTED |= {'heldout80': ['He crawls along a', 'His shot is punched', 'Imani waded in, boots',
-                                   'The batter hisses and', 'The midwife who had'],
+KNOWN_UNREPORTED |= {'heldout80': ['His shot is punched', 'Imani waded in, boots', 'The batter hisses and',
+                                   'The midwife who had'],
                      'heldout81': ['A white hatchback rose', 'At home they built', 'Sanni, captain of the',
                                    'The old cat on', 'The onlookers laughed, Mrs.', 'Tomasz, who is still']}
 MIN_RIGHT_TUNED |= {'heldout80': 0.89, 'heldout81': 0.87}  # one round of tuning (160/179 = 89.4%, 156/179 = 87.2%)
@@ -654,7 +640,7 @@ KNOWN_UNREPORTED |= {'heldout82': ['At sunrise he limped', 'Four players in oran
 MIN_RIGHT_TUNED |= {'heldout82': 0.84, 'heldout83': 0.85}  # one round of tuning (146/172 = 84.9%, 170/200 = 85.0%)
 
 # Issue 24, round 57: heldout84-85 (round 56's held-out figure, scored once) are tuning splits since
-KNOWN_UNREPORTED |= {'heldout84': ['Both twins charge at'],
+KNOWN_UNREPORTED |= {'heldout84': [],
                      'heldout85': ['A boy who has', 'The bullfrog, who had', 'The distance is measured']}
 
 # Issue 24, round 58: heldout86-87 (round 57's held-out figure, scored once) are tuning splits since
@@ -664,6 +650,17 @@ KNOWN_UNREPORTED |= {'heldout86': ['A new floor was', 'A volunteer named Lukas',
                      'heldout87': ['Every Thursday the toddlers', 'Figwort circles twice, churrs',
                                    'Next the Haugland sisters', 'She plucked the slugs', 'The shell split open,',
                                    'Then the Bryher slipped']}
+
+# Issue 24, round 59: heldout88-89 (round 58's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout88': {'car_transporter': ["'By eight the lorry': <planner:lorry> pull"]},
+                      'heldout89': {'unicycle_hockey': ["'Barely a minute in,': spinners flick"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout88': {'car_transporter': {'s05: lorry pulling out'}},
+                           'heldout89': {'unicycle_hockey': {'s03: spinners flicking'}}}
+KNOWN_INVENTED_TUNED |= {'heldout88': {'car_transporter': ['lorry']}}
+KNOWN_UNREPORTED |= {'heldout88': ['By eight the lorry', "By nine o'clock a", 'His older sister, 서연,',
+                                   'The robin fluttered up'],
+                     'heldout89': ['A brass band that', 'A peregrine falcon plunges', 'Barely a minute in,']}
+MIN_RIGHT_TUNED |= {'heldout89': 0.84}  # one round of tuning (190/225 = 84.4%; heldout88 190/211 = 90.0%)
 
 
 def _by_age(splits) -> list:

@@ -78,7 +78,9 @@ class ChunkReading:
                 continue
             if w in lx.SUBJECT_PRONOUNS | lx.OBJECT_PRONOUNS | lx.REFLEXIVES and not (
                     w == "her" and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1])
-                    and lows[i + 1] not in lx.PARTICLES):  # "her pony" is a possessive, "helps her up" not
+                    and lows[i + 1] not in lx.PARTICLES and not (  # "her pony" is a possessive, "helps her up" not
+                        # ("eyed her closely": an adverb after her, no noun)
+                        lows[i + 1].endswith("ly") and not lx.is_noun(lows[i + 1]) or lows[i + 1] in lx.ADVERBS)):
                 out.append(Chunk("pron", i, i + 1, head=w, plural=w in ("they", "them", "we", "us")))
                 i += 1
                 continue

@@ -405,6 +405,15 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -
         elif len(words) == 1 and key in lx.KINSHIP:
             noun = key  # "Grandfather" is "her grandfather"
         _set_kind(e, noun)
+        kin_of = {x.kind for x in entities if not x.group} | {x.shape for x in entities if not x.group}
+        animals = [x for x in entities if not x.group and x.kind == "animal"]
+        if (noun in lx.KINSHIP or noun in lx.FAMILY_NOUNS) and e.kind == "person" and animals and \
+                kin_of == {"animal", animals[0].shape} and \
+                len({frozenset(x.nouns) for x in animals}) == 1:
+            # "Pip is a grey bunny … Her big brother, Moss, pokes his head round a stump": a bunny too, in a
+            # story of animals only
+            e.kind, e.shape = "animal", animals[0].shape
+            e.nouns |= animals[0].nouns
         for t in info["title"]:
             if t.lower() in lx.ENTITY_NOUNS or t.lower() in lx.KINSHIP:  # "Abuela Lupe … Abuela soaks the corn"
                 e.nouns.add(t.lower())
@@ -849,6 +858,11 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
         herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
         return True  # "the hunters' dogs … The herd scattered": other animals)
+    earlier = [x for x in entities if x.group and x.since < si]
+    if det == "the" and w == "group" and len(earlier) == 1 and not any(
+            "group" in (t.lower() for t in s2) for s2 in sents[:si]):
+        earlier[0].nouns.add(w)  # "Eight friends squeeze into wetsuits … the group drifts": the one group there is
+        return True
     counted = [x for x in entities if x.group and x.count and x.count == lx.NUMBERS_VALUE.get(det)]
     if group is not None and not lx.is_known_word(w) and len(counted) == 1 and start >= 2 and \
             lows[start - 2] == "the":

@@ -285,6 +285,11 @@ KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela
                                frozenset("aunt auntie".split())) for w in g}
 # The kinship words that some INVERSE_KIN word names from the other side ("son" for "father").
 INVERSE_OF = frozenset(w for ws in INVERSE_KIN.values() for w in ws)
+# Verbs that send a thing off on its own ("threw a long drive that curved left and smacked into an oak").
+LAUNCH_VERBS = frozenset("throw toss fling hurl kick hit launch bowl pitch serve shoot fire flick lob bat".split())
+# Who one is to a family, besides the elders of KINSHIP ("Her big brother, Moss": a bunny's brother is a bunny).
+FAMILY_NOUNS = frozenset("brother sister son daughter cousin nephew niece grandson granddaughter twin husband "
+                         "wife mate".split())
 KINSHIP = frozenset("grandfather grandmother grandma grandpa granny grandad granddad nana mother father mom dad mum "
                     "mama papa mommy mummy daddy aunt auntie uncle abuela abuelo abuelita nonna nonno oma opa teta "
                     "sitti nani dadi bubbe babcia jiddo zayde dziadek".split())
@@ -549,6 +554,9 @@ def participle(lemma: str) -> str:
     from lemminflect import getInflection
 
     forms = getInflection(lemma, tag="VBG")
+    if lemma[:2] in ("un", "re") and len(lemma) > 4 and (not forms or forms[0] == lemma + "ing"):
+        stem = getInflection(lemma[2:], tag="VBG")  # "repot" → "repotting", as "pot" → "potting"
+        forms = [lemma[:2] + stem[0]] if stem and stem[0] != lemma[2:] + "ing" else forms
     return forms[0] if forms else lemma + "ing"
 
 

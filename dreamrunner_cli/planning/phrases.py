@@ -31,8 +31,16 @@ class PhraseReading:
             return self.cur_ahead[c.start]
         exclude = [] if is_subject else [x for x in (subject or []) if x != NONE_SUBJECT]
         if c.head == "they" and c.end - c.start > 1:  # "the two friends", "both sisters", "the children"
-            return self._group(c)
+            ids = self._group(c)
+            if self.doubt is not None and is_subject:
+                self.cur_doubtful.add("they")  # ("… both brothers dive. They bob about": still not told)
+            return ids
         ids = self.resolve(c.head, exclude=exclude, subject=is_subject, pos=c.start) or []
+        if self.cur_lows[c.start] == "both" and self.doubt is None and c.start and \
+                self.cur_lows[c.start - 1] in lx.SUBORDINATORS and any(
+                x.kind == "pron" and x.head == "them" and x.start < c.start for x in self.cur_chunks):
+            # "The teenagers booed them until both sat down": the teenagers, or the two they booed?
+            self.doubt = "\u201cboth\u201d could be those called \u201cthem\u201d before it"
         if c.head == "they" and c.end < len(self.cur_lows) and self.cur_lows[c.end] == "all" and len(ids) == 2 and \
                 self.doubt is None:
             # "they all dragged the boat": more than the two just named; all the story's people when it has no group
@@ -95,7 +103,9 @@ class PhraseReading:
         # "the fishermen and the farmers … Both teams grabbed the rope": the story's two groups that act as sides
         # (a crowd or an audience watches; it is no side)
         sides = [i for i in seen if self.reg.by_id[i].group and not self.reg.by_id[i].nouns & lx.SPECTATORS]
-        if words[:1] == ["both"] and len(words) > 1 and (noun is None or noun[1] in lx.COLLECTIVE_NOUNS) and sides:
+        # (not "both brothers": people, not sides)
+        if words[:1] == ["both"] and len(words) > 1 and (noun is None and words[-1] not in lx.PERSON_GROUPS or
+                                                         noun is not None and noun[1] in lx.COLLECTIVE_NOUNS) and sides:
             named_sides = [i for i in sides if self.reg.by_id[i].named]
             if len(sides) == 2:
                 return sides

@@ -83,7 +83,12 @@ class PronounReading:
         seen = [self.reg.by_id[i] for i in self._seen(pos) if i not in exclude]
         ents = [self.reg.by_id[i] for i in self.recent if i in self.reg.by_id and i not in exclude]
         if p in ("they", "them", "their", "themselves"):
-            return self._they(p, seen, pos)
+            ids = self._they(p, seen, pos)
+            if p == "they" and subject and self.doubt is None and "they" in self.prev_doubtful and \
+                    not self._before(pos) and not self.cur_mentioned:
+                # "… and both brothers dive" could not be told; then "They bob about": the same ones, unknown
+                self.doubt = "\u201cthey\u201d goes on from the sentence before, where it could not be told"
+            return ids
         if p in ("i", "me", "myself", "we", "us", "ourselves", "you", "yourself", "yourselves"):
             # the narrator or the reader is no one of the story's third persons ("we climbed" is not the guide);
             # "we" is the one group the narrator called "our …" ("Our class visited … we climbed")
@@ -302,5 +307,9 @@ class PronounReading:
             g = "m" if possessive == "his" else "f"
             if any(x != e.id and x in self.reg.by_id and self.reg.by_id[x].gender == g for x in self.prev_subject):
                 return  # "His mum walks him to the gate. Arturo holds her hand": her hand may be his mum's
+            if ("his" if possessive == "her" else "her") in self.cur_lows and any(
+                    x != e.id and x in self.reg.by_id and self.reg.by_id[x].animate and
+                    self.reg.by_id[x].gender in (None, g) for x in self.cur_mentioned):
+                return  # "Whenever Tibbet flew off, Ruskin … pried her store loose with his beak": Tibbet's store
             if e.gender is None:
                 e.gender = g

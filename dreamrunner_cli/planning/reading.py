@@ -114,6 +114,24 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 self.learn_gender(list(actors), lows[k])
                 return
 
+    def _learn_gender_by_elimination(self, lows: list[str], chunks: list[Chunk], events: list[MotionEvent]) -> None:
+        """"Priyanka ran downstairs in her socks. A delivery rider … jogged back to his scooter": the one who acts,
+        named alone, owns a "his" or "her" that no one else the story has named could own."""
+        actors = list(dict.fromkeys(x for e in events for x in e.who))
+        named = {x for c in chunks if c.kind == "ref" for x in c.ids}
+        if len(actors) != 1 or named - set(actors) or any(c.kind == "pron" and c.head in (
+                "he", "she", "him", "her", "himself", "herself") for c in chunks):
+            return
+        actor = self.reg.by_id.get(actors[0])
+        owns = {w for w in lows if w in ("his", "her")}
+        if actor is None or actor.gender is not None or actor.kind not in ("person", "animal") or actor.group or \
+                len(owns) != 1:
+            return
+        g = "m" if owns == {"his"} else "f"
+        others = [self.reg.by_id[x] for x in self._seen(None) if x != actor.id and x in self.reg.by_id]
+        if all(e.gender not in (None, g) or e.kind not in ("person", "animal") or e.group for e in others):
+            self.learn_gender([actor.id], owns.pop())
+
     def read(self, sentence: str, scene_present: list[str]) -> tuple[list[MotionEvent], list[str], str | None]:
         """One sentence → (motion events, entity ids mentioned, time of day)."""
         toks = tokens(without_speech(sentence))
@@ -183,6 +201,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG"}:
                 self.handled.add(at_i)
                 return at_i + 1  # "in the kitchen, ready to make fudge": how they are (the making is read next)
+            if lows[at_i + 2:at_i + 4] in (["in", "hand"], ["in", "tow"]) and lx.is_noun(lows[at_i + 1]) and \
+                    "VBG" in _finite_readings(toks[at_i]):
+                self.handled.update((at_i, at_i + 1))
+                return at_i + 2  # "circles him, measuring tape in hand": what she holds, a noun and its adjective
             if lows[at_i] in ("soaking", "sopping", "dripping", "freezing", "boiling", "scorching", "piping") and \
                     lows[at_i + 1:at_i + 2] in (["wet"], ["cold"], ["hot"]):
                 self.handled.update((at_i, at_i + 1))
@@ -259,6 +281,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 state["revert"], state["in_vp"], state["fresh"] = None, True, True
                 i += 1
                 continue
+            thing = state.pop("thing_relative", None) if lows[i] in ("and", ",", ";") else None
+            if thing is not None and lows[i] == "and" and i + 1 < len(toks) and (i + 1) not in at and \
+                    _finite_readings(toks[i + 1]) & thing[1] and state["doubt"] is None:
+                # "threw a long drive that curved left and smacked into an oak": the drive's, or the thrower's?
+                state["doubt"] = f"it could be the {thing[0]}"
             outer = state.get("relative_main")  # (main subject, its doubt, main verb's index, the inner subject)
             if lows[i] == "and" and outer is not None and i + 1 < len(toks) and (i + 1) not in at and \
                     self.last_verb_at >= 0:
@@ -504,6 +531,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         continue
                     if obj.kind == "ref":
                         self._agent_event(toks, v, obj.ids, [], obj, at, sentence_places, events, mentioned)
+                    elif tags & {"VBZ", "VBD"} and self.last_verb_at >= 0 and lx.verb_lemma(
+                            lows[self.last_verb_at]) in lx.LAUNCH_VERBS:  # (something thrown moves on its own)
+                        state["thing_relative"] = (obj.head, tags & {"VBZ", "VBD"})
                     i = v + 1
                     continue
             prev = at.get(i - 1 - (i > 1 and toks[i - 1] == ","), None) if w == "who" else None
@@ -518,8 +548,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # "the keeper, a tall girl in a padded helmet, who dives": the one the phrase describes
                 prev = next((x for x in chunks if x.end == prev.start - 1), None)
             if prev is not None and prev.kind == "ref" and prev.start >= 2 and lows[prev.start - 1] in ("from", "of") \
-                    and all(self.reg.by_id[y].named and self.reg.by_id[y].group for y in prev.ids):
-                # "two defenders from the Groupers, who kick": the ones from the team, not the whole team
+                    and all(self.reg.by_id[y].group for y in prev.ids):
+                # "two defenders from the Groupers, who kick", "two volunteers from the rowing club, who knelt": the
+                # ones from the team, not the whole team
                 head = next((x for x in chunks if x.end == prev.start - 1 and x.kind == "ref"), None)
                 prev = head or prev
             if prev is not None and prev.kind == "np" and prev.start >= 2 and toks[prev.start - 1] == ",":
@@ -646,6 +677,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_possessors = set(self.cur_possessors)
         self.prev_subject = list(self.sentence_subject)
         self._learn_gender_from_body(toks, lows, chunks, events)
+        self._learn_gender_by_elimination(lows, chunks, events)
         # the last plural thing of this sentence ("the first balls"), for "they" in the next one
         last_ref = max((c.end for c in chunks if c.kind == "ref"), default=-1)
         self.prev_plural_things = next((c.head for c in reversed(chunks) if c.kind == "np" and c.plural and
