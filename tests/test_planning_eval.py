@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 90)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 92)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -546,16 +546,14 @@ KNOWN_UNREPORTED |= {'heldout74': ['"What does the blue', 'A marshal named Derek
 MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning (149/173 = 86.1%, 161/197 = 81.7%)
 
 # Issue 24, round 53: heldout76-77 (round 52's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout76': {'himalia_dredge': ["'The other robot, which': kamon call"],
-                                    'hoatzin_and_capuchins': ["'After that, the troop': <planner:troop> huddle"],
+KNOWN_WRONG_TUNED |= {'heldout76': {'hoatzin_and_capuchins': ["'After that, the troop': <planner:troop> huddle"],
                                     'jeju_haenyeo_dive': ["'Her granddaughter 지우, who': jiu visit"]},
                       'heldout77': {'nail_salon': ["'The door chimes and': poodle heel"],
                                     'snow_goose_count': ["'A vixen that was': vixen make",
                                                          "'They counted the birds': <planner:birds> circle"],
                                     'wheelbarrow_race': ["'They crossed the line': dilys cross"],
                                     'whippet_and_kitten': ["'Pepper pounced on the': pepper jump"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout76': {'himalia_dredge': {'s04: kml calling'},
-                                         'hoatzin_and_capuchins': {'s05: troop huddling'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout76': {'hoatzin_and_capuchins': {'s05: troop huddling'},
                                          'jeju_haenyeo_dive': {'s03: jiu visiting'}},
                            'heldout77': {'nail_salon': {'s03: poodle heeling'},
                                          'snow_goose_count': {'s04: vixen making the whole flock rise',
@@ -661,6 +659,19 @@ KNOWN_UNREPORTED |= {'heldout88': ['By eight the lorry', "By nine o'clock a", 'H
                                    'The robin fluttered up'],
                      'heldout89': ['A brass band that', 'A peregrine falcon plunges', 'Barely a minute in,']}
 MIN_RIGHT_TUNED |= {'heldout89': 0.84}  # one round of tuning (190/225 = 84.4%; heldout88 190/211 = 90.0%)
+
+# Issue 24, round 60: heldout90-91 (round 59's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout91': {'outrigger_canoe_race': ["'Six paddlers from Moana': <planner:paddlers> launch"],
+                                    'swapping_seats_on_the_plane': ["'On the early flight': <planner:stranger> sit"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout91': {'outrigger_canoe_race': {'s01: paddlers launching'},
+                                         'swapping_seats_on_the_plane': {'s01: stranger sitting'}}}
+KNOWN_INVENTED_TUNED |= {'heldout91': {'outrigger_canoe_race': ['paddlers'],
+                                       'swapping_seats_on_the_plane': ['stranger']}}
+KNOWN_UNREPORTED |= {'heldout90': ['Ms. Hartigan chuckles and', 'On a scorching afternoon', 'Once the sun has',
+                                   'The greenkeeper, Dennis, who'],
+                     'heldout91': ['By the time the', 'He hopped about the', 'On the early flight',
+                                   'Six paddlers from Moana', 'Up on the mast', '김민준 laughs and orders']}
+MIN_RIGHT_TUNED |= {'heldout90': 0.84, 'heldout91': 0.82}  # one round of tuning (176/208 = 84.6%, 168/204 = 82.4%)
 
 
 def _by_age(splits) -> list:

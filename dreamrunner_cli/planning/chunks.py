@@ -188,7 +188,10 @@ class ChunkReading:
                                 lows[j + 1] in ("a", "an", "the") or lows[j + 1] in lx.POSSESSIVES) and \
                             lx.is_noun(lows[words[-1]]) and not lx.is_plural_noun(lows[words[-1]]) and \
                             not lx.entity_noun(lows[words[-1]]) and not lx.group_of(lows[words[-1]]) and \
-                            lx.verb_lemma(lows[j]) not in lx.SPEECH_VERBS | {"ask", "tell", "warn", "show", "read"}:
+                            lx.verb_lemma(lows[j]) not in lx.SPEECH_VERBS | {"ask", "tell", "warn", "show",
+                                                                               "read"} and \
+                            not (i >= 2 and lx.verb_lemma(lows[i - 2]) in lx.LOOKING_VERBS):
+                        # (not "gazing at the paddle wheel slapping the water": what is watched does it)
                         # ("taped a note to the gate asking the postman to…": the note asks)
                         break  # "climbed over the fence | carrying a pail": a thing carries nothing
                     if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (

@@ -133,6 +133,9 @@ class ClauseReading:
             agent = list(dict.fromkeys(agent + more.ids))
             end = more.end
         mentioned += [x for x in subject if x != NONE_SUBJECT]
+        if self._negated(lows, v):  # "was almost rammed by them": it did not happen
+            self.handled.update(range(v, end))
+            return end
         self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned, doubt)
         if end + 1 < len(toks) and lows[end] == "and" and any(t in ("VBN", "VBD") for _, t in
                                                                  lx.verb_readings(lows[end + 1])) and \

@@ -33,20 +33,20 @@ for _kind, _shape, _words in (
     ("animal", "bird", "bird gull seagull heron owl eagle hawk falcon crow raven sparrow robin parrot pigeon dove "
      "swan stork crane pelican flamingo butterfly bee dragonfly bat moth ladybird ladybug firefly"),
     ("animal", "small", "fish goldfish octopus"),
-    # more animals that act in stories (words that are mostly something else, "fly", "swallow", "kit", are left out)
+    # more animals that act in stories (words that are mostly something else, "fly", "kit", are left out)
     ("animal", "small", "gosling cygnet joey pup tadpole fawn mole vole chipmunk stoat possum opossum armadillo "
      "meerkat lemur newt salamander gecko iguana lobster squid eel salmon trout carp minnow snail worm caterpillar "
      "beetle ant spider grasshopper hornet mosquito platypus porcupine sloth weasel skunk shrew"),
     ("animal", "large", "foal mare stallion alpaca boar chimpanzee chimp orangutan baboon hyena jackal coyote panther "
      "jaguar cougar puma ocelot walrus crocodile alligator anteater emu ostrich reindeer"),
     ("animal", "bird", "kingfisher woodpecker magpie starling finch peacock vulture albatross puffin cormorant toucan "
-     "cockerel gander egret ibis wren blackbird canary hummingbird"),
+     "cockerel gander egret ibis wren blackbird canary hummingbird swallow"),  # (a swallow acts only as a subject)
     ("machine", "robot", "robot droid android automaton cyborg"),
     ("machine", "drone", "drone"),
     ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
      "airplane aeroplane jet helicopter rocket spaceship spacecraft submarine taxi van motorbike motorcycle scooter "
-     "locomotive rover lander buggy tuk-tuk rickshaw snowcat shuttle tug"),  # (a snowcat is no cat; WordNet's
-     # first shuttle is a loom's, its first tug a pull)
+     "locomotive rover lander buggy tuk-tuk rickshaw snowcat shuttle tug steamer kart go-kart trawler"),
+    # (a snowcat is no cat; WordNet's first shuttle is a loom's, its first tug a pull, its first trawler a fisherman)
 ):
     for _w in _words.split():
         ENTITY_NOUNS.setdefault(_w, (_kind, _shape))
@@ -285,6 +285,8 @@ KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela
                                frozenset("aunt auntie".split())) for w in g}
 # The kinship words that some INVERSE_KIN word names from the other side ("son" for "father").
 INVERSE_OF = frozenset(w for ws in INVERSE_KIN.values() for w in ws)
+# Verbs of looking: what is looked at may be doing something ("gazing at the paddle wheel slapping the water").
+LOOKING_VERBS = frozenset("look gaze stare watch peer glance glare gape point listen".split())
 # Verbs that send a thing off on its own ("threw a long drive that curved left and smacked into an oak").
 LAUNCH_VERBS = frozenset("throw toss fling hurl kick hit launch bowl pitch serve shoot fire flick lob bat".split())
 # Who one is to a family, besides the elders of KINSHIP ("Her big brother, Moss": a bunny's brother is a bunny).
@@ -382,7 +384,7 @@ REFLEXIVES = frozenset("himself herself itself themselves".split())
 PREPOSITIONS = frozenset(
     "in into inside at through to on onto along across around by near under over from toward towards behind beside "
     "with of for off out up down past between above below beneath among upon within without like about after before "
-    "until during against beyond underneath outside opposite via amid amongst alongside throughout".split())
+    "until during against beyond underneath outside opposite via amid amongst alongside throughout except".split())
 PARTICLES = frozenset("up down off out over away around back on in about along ahead aside apart forward "
                       "forwards backward backwards home inside outside".split())
 CONJUNCTIONS = frozenset("and or but then so because as when while if than once until before after though "

@@ -143,6 +143,9 @@ class PhraseReading:
         or a way: "ran the last lap")?"""
         lows = [t.lower() for t in toks]
         obj = at.get(at_i + 1)
+        if base in ("call", "name", "nickname") and at_i + 1 < len(toks) and _cap(toks[at_i + 1]) and any(
+                lows[x] in ("that", "whom", "which") for x in range(max(0, at_i - 4), at_i)):
+            return True  # "an old grey male that the staff call Boomer": a name, nothing done
         k = at_i + 1 + (at_i + 1 < len(toks) and lows[at_i + 1] in ("very", "so", "really", "quite", "rather"))
         if k < len(toks) and (base in ("look", "seem", "appear", "feel", "sound") and lx.is_adjective(lows[k]) and
                                not lx.is_noun(lows[k]) or base in ("go", "grow", "become", "fall") and lows[k] in
@@ -179,6 +182,8 @@ class PhraseReading:
             return
         self.last_thing = False
         self.last_subject = real
+        if not (self.sentence_subject and c.start >= 1 and self.cur_lows[c.start - 1] == "where"):
+            self.main_subject = real  # (not "… stopped beside row 14, where a stranger was sitting": Priya)
         self.sentence_subject = real
         if len(real) > 1 or self.reg.by_id[real[0]].group:
             self.last_plural = real
@@ -237,7 +242,8 @@ class PhraseReading:
             if in_vp and k >= 2 and lx.is_noun(p) and clause_ends and k in self.np_ends_after_preposition:
                 return lem("VBG"), "VBG"  # "lay on the grass laughing", "sat in the sun reading"
             if in_vp and k >= 2 and k in self.np_ends_after_preposition and not lx.entity_noun(p) and \
-                    not lx.is_plural_noun(p) and i + 1 < len(toks) and (
+                    not lx.is_plural_noun(p) and i + 1 < len(toks) and self.last_verb_at >= 0 and \
+                    lx.verb_lemma(lows[self.last_verb_at]) not in lx.LOOKING_VERBS and (
                         lows[i + 1] in ("a", "an", "the") or lows[i + 1] in lx.POSSESSIVES):
                 return lem("VBG"), "VBG"  # "climbed over the fence carrying a pail": a thing carries nothing
             if in_vp and p in ("off", "over", "up", "about", "away", "around", "down", "back") and \

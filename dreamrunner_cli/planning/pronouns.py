@@ -55,6 +55,10 @@ class PronounReading:
                 # a subject pronoun at the start of its clause continues the previous sentence's last subject
                 # ("The conductor waves them on. 'Just in time,' she says": the conductor, not Tamar)
                 lead = [e for e in hits if e.id in self.prev_subject]
+                main = [e for e in hits if e.id in self.prev_main_subject and e not in lead]
+                if len(lead) == 1 and len(self.prev_subject) == 1 and main and len(self.prev_main_subject) == 1:
+                    # "Priya … stopped beside row 14, where a stranger was sitting. '…,' she said": either
+                    return None, f"\u201c{pron}\u201d could be {self._call(main[0])} or {self._call(lead[0])}"
                 if len(lead) == 1 and len(self.prev_subject) == 1:
                     return lead[0], None
             if hits:
@@ -233,6 +237,13 @@ class PronounReading:
             # "Mekdes stirs the onions … until they turn soft": after one person and their things, the things
             self.doubt = f"\u201c{p}\u201d could be the {things_of_one}"
             return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
+        counted = next((self.cur_lows[x] for x in range(1, pos or 0) if self.cur_lows[x] in lx.NUMBERS and
+                        _finite_readings(self.cur_lows[x - 1]) & {"VBD", "VBZ"} and
+                        self.cur_lows[x + 1] in lx.SUBORDINATORS | {",", "and"}), None) if p == "they" else None
+        if counted and not groups:
+            # "came back and ate two before they went into the oven": they may be the two eaten
+            self.doubt = f"\u201c{p}\u201d could be the {counted} things"
+            return [e.id for e in single if e.id in view][:2] or [e.id for e in single][:2]
         if self.last_plural and all(x in view for x in self.last_plural) and all(
                 e.id in self.last_plural for e in groups):
             return self._or_the_pair(p, list(self.last_plural))
@@ -277,8 +288,11 @@ class PronounReading:
             return list(self.last_plural)
         if not groups and len(pair) == 2:
             return [e.id for e in pair]
-        if not any(e.group for e in seen) and len(single) == 2:  # the story's only two: "They reach the pier"
-            return [e.id for e in single]
+        # the story's only two: "They reach the pier" (a boat that has not acted is a thing here: "a trip on the
+        # old paddle steamer with his grandmother … They boarded")
+        acting = [e for e in single if e.kind != "vehicle" or e.id in self.actors]
+        if not any(e.group for e in seen) and len(acting) == 2:
+            return [e.id for e in acting]
         if not any(e.group for e in seen) and len(self.last_plural) >= 2 and all(
                 self.reg.by_id[x].kind == "person" for x in self.last_plural if x in self.reg.by_id):
             # "Rosa and her brother Daniel hiked … After dinner, they roasted": the last pair that acted together,

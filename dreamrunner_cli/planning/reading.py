@@ -75,6 +75,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_singular_thing: str | None = None  # the last singular thing named in the sentence before
         self.prev_any_plural_thing: str | None = None  # the last plural thing named anywhere in the sentence before
         self.sentence_subject: list[str] = []  # the last subject of this sentence so far
+        self.main_subject: list[str] = []  # and its last subject outside a "where" clause
+        self.prev_main_subject: list[str] = []
         self.actors: set[str] = set()  # entities that did some action so far
         self.person_pair: list[str] = []  # the last people who acted together ("he and his granddaughter Rhea")
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
@@ -167,7 +169,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             self.place, self.place_prep = "room", "in"
         self.last_verb_at = -1
         self.handled = set()
-        self.sentence_subject = []
+        self.sentence_subject, self.main_subject = [], []
         subject: list[str] | None = None  # current clause subject (ids or [NONE_SUBJECT])
         # why the current subject is a guess (None: sure); "fresh": the subject is of the clause being read
         state = {"last_verb_end": -1, "in_vp": False, "doubt": None, "fresh": False, "someone": None}
@@ -221,7 +223,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             elif who == [NONE_SUBJECT] and state.get("someone") and base not in lx.NON_VISUAL:
                 self.unsure.append(f"{progressive(base)} (\u201c{state['someone']}\u201d is no character found)")
             ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "") \
-                or lows[at_i + 1:at_i + 2] == ["nothing"]  # "said nothing", "did nothing": nothing happened
+                or lows[at_i + 1:at_i + 2] in (["nothing"], ["no"])  # "said nothing", "made no reply": nothing done
             nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
             made = lows[at_i + 2] if nxt in lx.POSSESSIVES and at_i + 2 < len(toks) else nxt  # ("made his home")
             # "starts the engine", "make tamales", "makes a kite": doing something, not "make sure" or "start to"
@@ -676,6 +678,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_mentioned = (set(mentioned) - self.cur_possessors) | set(self._before(None))
         self.prev_possessors = set(self.cur_possessors)
         self.prev_subject = list(self.sentence_subject)
+        self.prev_main_subject = list(self.main_subject)
         self._learn_gender_from_body(toks, lows, chunks, events)
         self._learn_gender_by_elimination(lows, chunks, events)
         # the last plural thing of this sentence ("the first balls"), for "they" in the next one
