@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 92)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 94)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -672,6 +672,24 @@ KNOWN_UNREPORTED |= {'heldout90': ['Ms. Hartigan chuckles and', 'On a scorching 
                      'heldout91': ['By the time the', 'He hopped about the', 'On the early flight',
                                    'Six paddlers from Moana', 'Up on the mast', '김민준 laughs and orders']}
 MIN_RIGHT_TUNED |= {'heldout90': 0.84, 'heldout91': 0.82}  # one round of tuning (176/208 = 84.6%, 168/204 = 82.4%)
+
+# Issue 24, round 61: heldout92-93 (round 60's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout92': {'car_boot_sale': ["'Next to him يوسف': daughter board",
+                                                      "'Next to him يوسف': daughter lie",
+                                                      "'Next to him يوسف': yusuf board",
+                                                      "'Next to him يوسف': yusuf lie"],
+                                    'harp_lesson': ["'Priya tightens each string': <planner:teacher> set",
+                                                    "'Priya and her teacher': <planner:teacher> laugh"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout92': {'car_boot_sale': {'s03: daughter boarding', 's03: daughter lying',
+                                                           's03: ywsf boarding', 's03: ywsf lying'},
+                                         'harp_lesson': {'s03: teacher setting', 's05: teacher laughing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout92': {'harp_lesson': ['teacher']}}
+KNOWN_UNREPORTED |= {'heldout92': ['A woman who lives', 'By lunchtime the crates', 'Next to him يوسف',
+                                   'On match point the', 'Priya and her teacher', 'Priya tightens each string',
+                                   'Three loader robots trundle'],
+                     'heldout93': ['A mother and her', 'Last spring its pipes', 'The Patel twins race',
+                                   'The bellows, which mice']}
+MIN_RIGHT_TUNED |= {'heldout92': 0.82, 'heldout93': 0.84}  # one round of tuning (175/212 = 82.5%, 177/210 = 84.3%)
 
 
 def _by_age(splits) -> list:

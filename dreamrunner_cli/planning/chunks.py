@@ -302,6 +302,11 @@ class ChunkReading:
                 if grp is None and len(counted) == 1 and lows[i - 1:i] == ["the"] and head.endswith("s") and \
                         len(words) == 1:
                     grp = counted[0]  # "Two spider-like robots … the two crawlers return": the two of them
+                if grp is not None and grp.count and w != "both" and \
+                        lx.NUMBERS_VALUE.get(w, grp.count) < grp.count and \
+                        lows[i - 1:i] != ["the"] and grp.since < self.story_no and \
+                        not set(lows[max(0, i - 2):j]) & lx.OTHERS:  # ("the other three drones": the rest)
+                    grp = None  # "Twelve runners stride onto the track … two runners collide": two of them, others
                 if grp is not None:  # "the band", "three kids", "the robots": the group entity
                     # ("the two crawlers", "his two uncles": the phrase begins at "the", where a clause's subject
                     # begins, and at "his", where a coordinated agent begins)
@@ -343,6 +348,9 @@ class ChunkReading:
                 if e is not None and ranked and not set(ranked) <= set(e.description.lower().split()) and not (
                         j < len(toks) and toks[j] == ","):  # (an apposition names it: "The smallest cricket, …")
                     e = None  # "the biggest monkey … the smallest monkey": another one
+                if e is not None and e.group and e.count and lx.NUMBERS_VALUE.get(w, e.count) < e.count and \
+                        lows[i - 1:i] != ["the"] and e.since < self.story_no:
+                    e = None  # "Twelve runners stride onto the track … two runners collide": two of them, others
                 if e is not None and w in ("a", "an") and e.named and e.introduced != self.story_no:
                     e = None  # "a dog" is not "his dog Pepa" (but "A nurse came in. She was called Odile": Odile)
                 if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words) \

@@ -550,23 +550,24 @@ def _toy_nouns(sents: list[list[str]]) -> set[str]:
     return toys
 
 
-def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str, str]]:
-    """"Rosa and her brother Daniel" → (Rosa, "brother", "f"): Daniel is Rosa's brother, so "his sister" may be
-    Rosa. Each pair is (who, kin noun of the other, who's sex from "his"/"her")."""
-    kin: list[tuple[Entity, str, str]] = []  # (who, kin noun of the other, who's sex from "his"/"her")
+def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str, str, Entity | None]]:
+    """"Rosa and her brother Daniel" → (Rosa, "brother", "f", Daniel): Daniel is Rosa's brother, so "his sister" may
+    be Rosa. Each pair is (who, kin noun of the other, who's sex from "his"/"her", the other)."""
+    kin: list[tuple[Entity, str, str, Entity | None]] = []
     last_named: Entity | None = None  # the last named character before this sentence
     for toks in sents:
         for k in range(len(toks) - 4):
             x = reg.by_name(toks[k]) if _cap(toks[k]) or caseless(toks[k]) else None
             if x is not None and toks[k + 1].lower() == "and" and toks[k + 2].lower() in ("his", "her") and \
                     reg.by_name(toks[k + 4]) is not None:
-                kin.append((x, toks[k + 3].lower(), "m" if toks[k + 2].lower() == "his" else "f"))
+                kin.append((x, toks[k + 3].lower(), "m" if toks[k + 2].lower() == "his" else "f",
+                            reg.by_name(toks[k + 4])))
         # "Mr. Adebayo needed eggs. His son Tunde pushed the trolley": Tunde is the son of the one just named
         # (or "His granddaughter, نسیم, …": the name in an apposition)
         kin_name = toks[3] if len(toks) > 3 and toks[2] == "," else toks[2] if len(toks) > 2 else ""
         if last_named is not None and len(toks) > 2 and toks[0].lower() in ("his", "her") and \
                 reg.by_name(kin_name) not in (None, last_named) and toks[1].lower() in lx.INVERSE_OF:
-            kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f"))
+            kin.append((last_named, toks[1].lower(), "m" if toks[0].lower() == "his" else "f", reg.by_name(kin_name)))
         # "Nino puts on her apron, and her grandson Levan washes": the one the sentence named before is the anchor
         # (or the sentence's subject, then its verb's phrase: "Oksana ties an apron on her grandson Taras")
         subject = next((reg.by_name(toks[x]) for x in range(len(toks) - 1) if (_cap(toks[x]) or caseless(toks[x]))
@@ -579,7 +580,8 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str,
                     toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
-                pair = (next(iter(before.values())), toks[k + 1].lower(), "m" if toks[k].lower() == "his" else "f") \
+                pair = (next(iter(before.values())), toks[k + 1].lower(), "m" if toks[k].lower() == "his" else "f",
+                        reg.by_name(toks[k + 2])) \
                     if len(before) == 1 and reg.by_name(toks[k + 2]) not in before.values() else None
                 if pair is not None and pair not in kin:
                     kin.append(pair)
@@ -832,7 +834,7 @@ def _acts(m: _Mention) -> bool:
     return bool(acts or agent or person or relative or _relative_who(lows, i))
 
 
-def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list[tuple[Entity, str, str]]) -> bool:
+def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list[tuple]) -> bool:
     """Whether the phrase names an entity already found (which then gets the noun: "her classmates" for the class,
     "His grandmother" for the one "her grandson" anchors), or someone no rule may guess ("the two scientists")."""
     entities, reg = found.entities, found.reg
@@ -858,6 +860,18 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
         herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
         return True  # "the hunters' dogs … The herd scattered": other animals)
+    owned = any(lows2[k] in ("his", "her", "their") and lows2[k + 1] == w
+                for lows2 in ([t.lower() for t in s2] for s2 in sents[:si]) for k in range(len(lows2) - 1))
+    people = [x for x in entities if x.group and x.kind == "person" and x.since <= si]
+    if det == "the" and w in ("pack", "field") and len(people) == 1 and not any(
+            x.kind == "animal" for x in entities) and people[0].nouns & lx.RACERS:
+        people[0].nouns.add(w)  # "Twelve runners stride onto the track … the pack surges away": the runners
+        return True
+    herds_or_sheep = [x for x in entities if x.kind == "animal" and x.since < si and (
+        x.group or x.nouns & lx.UNMARKED_PLURALS)]
+    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "animal" and len(herds_or_sheep) == 1 and owned:
+        herds_or_sheep[0].nouns.add(w)  # "drives his flock up … the sheep crowd together … The flock follows him"
+        return True
     earlier = [x for x in entities if x.group and x.since < si]
     if det == "the" and w == "group" and len(earlier) == 1 and not any(
             "group" in (t.lower() for t in s2) for s2 in sents[:si]):
@@ -899,8 +913,14 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # (the possessive that brought the pair in tells the anchor's sex: "His daughter Dunya" → he is her
         # father, so "Their mother" is someone else)
         sex = "m" if w in lx.MALE else "f" if w in lx.FEMALE else None
-        anchors = [x for x, k, g in kin if k in lx.INVERSE_KIN[w] and sex in (None, g) and (
-            x.gender is None or x.gender == (sex or x.gender))]
+        # (whose: the one named before it in the sentence, or the sentence before's subject: "Leo grabs his mother's
+        # hand … His mother laughs" is Leo's mother, not Rosa, Paolo's mother)
+        owners = [reg.by_name(t) for t in m.toks[:start] if (_cap(t) or caseless(t)) and reg.by_name(t)] or [
+            reg.by_name(t) for t in (sents[si - 1] if si else []) if (_cap(t) or caseless(t)) and reg.by_name(t)][:1]
+        owner = owners[-1] if owners else None
+        anchors = [x for x, k, g, other in kin if k in lx.INVERSE_KIN[w] and sex in (None, g) and (
+            x.gender is None or x.gender == (sex or x.gender)) and (
+                owner in (None, x) or other is None or other is owner)]  # (no one is their own grandmother)
         if len(anchors) == 1:
             anchors[0].nouns.add(w)
             if anchors[0].gender is None and sex is not None:

@@ -285,6 +285,10 @@ KIN_SYNONYMS = {w: g for g in (frozenset("grandmother grandma granny nana abuela
                                frozenset("aunt auntie".split())) for w in g}
 # The kinship words that some INVERSE_KIN word names from the other side ("son" for "father").
 INVERSE_OF = frozenset(w for ws in INVERSE_KIN.values() for w in ws)
+# Who race as a pack: "Twelve runners … the pack surges away".
+RACERS = frozenset("runners cyclists riders racers skiers skaters swimmers rowers jockeys sprinters".split())
+# Animal nouns whose plural is the same word: "the sheep crowd together" may be a whole flock.
+UNMARKED_PLURALS = frozenset("sheep deer fish moose bison buffalo reindeer elk".split())
 # Verbs of looking: what is looked at may be doing something ("gazing at the paddle wheel slapping the water").
 LOOKING_VERBS = frozenset("look gaze stare watch peer glance glare gape point listen".split())
 # Verbs that send a thing off on its own ("threw a long drive that curved left and smacked into an oak").

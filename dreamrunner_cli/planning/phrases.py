@@ -146,6 +146,9 @@ class PhraseReading:
         if base in ("call", "name", "nickname") and at_i + 1 < len(toks) and _cap(toks[at_i + 1]) and any(
                 lows[x] in ("that", "whom", "which") for x in range(max(0, at_i - 4), at_i)):
             return True  # "an old grey male that the staff call Boomer": a name, nothing done
+        if base == "end" and not (at_i + 1 < len(toks) and (lows[at_i + 1] in lx.DETERMINERS or lows[
+                at_i + 1] in lx.POSSESSIVES or lows[at_i + 1] in lx.OBJECT_PRONOUNS)):
+            return True  # "When the shift ends": a time, no one's action
         k = at_i + 1 + (at_i + 1 < len(toks) and lows[at_i + 1] in ("very", "so", "really", "quite", "rather"))
         if k < len(toks) and (base in ("look", "seem", "appear", "feel", "sound") and lx.is_adjective(lows[k]) and
                                not lx.is_noun(lows[k]) or base in ("go", "grow", "become", "fall") and lows[k] in

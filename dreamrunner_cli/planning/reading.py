@@ -107,14 +107,20 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         first_name = min((c.start for c in chunks if c.kind == "ref"), default=0)
         # no one else in view who could own it ("a fish splashes past his nose" after Nib), and no pronoun for
         # someone else ("Her drone hums above her head", "he", "him")
-        if len(actors) != 1 or named - actors or self.prev_seen_animate - actors or any(
-                c.kind == "pron" and (c.start < first_name or c.head in ("he", "she", "him")) for c in chunks):
+        body = next((lows[k] for k in range(len(toks) - 1) if lows[k] in ("his", "her") and (
+            lows[k + 1] in lx.BODY_PARTS or k + 2 < len(toks) and lx.is_adjective(lows[k + 1]) and
+            lows[k + 2] in lx.BODY_PARTS)), None)
+        if len(actors) != 1 or body is None:
             return
-        for k in range(len(toks) - 1):
-            if lows[k] in ("his", "her") and (lows[k + 1] in lx.BODY_PARTS or k + 2 < len(toks) and
-                                              lx.is_adjective(lows[k + 1]) and lows[k + 2] in lx.BODY_PARTS):
-                self.learn_gender(list(actors), lows[k])
-                return
+        g = "m" if body == "his" else "f"
+        same = {"m": ("he", "him", "his"), "f": ("she", "her")}[g]
+        # (others of the other sex may be there: "His terrier, Nutmeg, lay next to him, her chin on his boot")
+        others = [self.reg.by_id[x] for x in (named | self.prev_seen_animate) - actors if x in self.reg.by_id]
+        if any(e.gender in (None, g) for e in others) or any(
+                c.kind == "pron" and (c.start < first_name and c.head in same + ("they", "them") or c.head in same)
+                for c in chunks):
+            return
+        self.learn_gender(list(actors), body)
 
     def _learn_gender_by_elimination(self, lows: list[str], chunks: list[Chunk], events: list[MotionEvent]) -> None:
         """"Priyanka ran downstairs in her socks. A delivery rider … jogged back to his scooter": the one who acts,
@@ -586,6 +592,13 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 subject, state["doubt"], state["fresh"], state["in_vp"] = [NONE_SUBJECT], None, True, True
                 state["last_verb_end"], self.last_verb_at = i + 2, i + 1
                 i += 2
+                continue
+            if w == "since" and (i + 1) in at and at[i + 1].end < len(toks) and \
+                    _finite_readings(toks[at[i + 1].end]) & {"VBD", "VBZ"}:
+                # "nobody has heard her play since Grandpa died": a time before the story, nothing shown
+                end = next((x for x in range(i + 1, len(toks)) if toks[x] in (",", ";")), len(toks))
+                self.handled.update(range(i, end))
+                i = end
                 continue
             prepositional = w in lx.SUBORDINATORS and i + 1 < len(toks) and lows[i + 1] in (
                 "him", "her", "them", "me", "us") and (i + 2 >= len(toks) or not _word(toks[i + 2]) or
