@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 94)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 96)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -464,8 +464,7 @@ KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ث
 MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
 
 # Issue 24, round 49: heldout68-69 (round 48's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': ["'The rotten planks of': hamish replace"],
-                                    'cat_cafe': ["'The ginger cat that': biscuit purr",
+KNOWN_WRONG_TUNED |= {'heldout68': {'cat_cafe': ["'The ginger cat that': biscuit purr",
                                                  "'The ginger cat that': biscuit stretch"],
                                     'coral_nursery': ["'He ties it onto': tavita tie"],
                                     'garden_centre_queue': ['\'"I think so," says\': <planner:teenager> say',
@@ -476,8 +475,7 @@ KNOWN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': ["'The rotten planks of
                                     'sauna_evening': ["'Her cousin נועה, visiting': noa visit"],
                                     'tide_mill': ["'Seawater rushed through the': <planner:seawater> rush"],
                                     'zebu_market': ["'Rado sang her a': <planner:grandmother> use"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'boathouse_repairs': {'s02: hamish replacing'},
-                                         'cat_cafe': {'s02: biscuit purring', 's02: biscuit stretching out'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'cat_cafe': {'s02: biscuit purring', 's02: biscuit stretching out'},
                                          'coral_nursery': {'s04: tavita tying'},
                                          'garden_centre_queue': {'s01: teenager saying'}},
                            'heldout69': {'osprey_and_eels': {'s01: osprey priding', 's05: osprey dragging'},
@@ -529,8 +527,7 @@ KNOWN_WRONG_TUNED |= {'heldout74': {'agouti_and_macaws': ["'Deep in the forest':
                                                          "'When they bob back': levan bob"],
                                     'lawnmower_race': ["'A marshal named Derek': <planner:ashcombe> go",
                                                        "'A marshal named Derek': derek go"]},
-                      'heldout75': {'plumber_call_out': ["'Dev knelt under the': dev kick"],
-                                    'swan_upping': ["'Each cygnet is lifted': gareth weigh"]}}
+                      'heldout75': {'plumber_call_out': ["'Dev knelt under the': dev kick"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout74': {'agouti_and_macaws': {'s01: agouti nutting'},
                                          'corn_maze': {'s03: lena trampling', 's03: omar trampling'},
                                          'khinkali_folding': {'s05: levan bobbing back', 's05: eteri bobbing back'},
@@ -541,8 +538,7 @@ KNOWN_UNREPORTED |= {'heldout74': ['"What does the blue', 'A marshal named Derek
                                    'Margaret giggled until she', 'On lap two, the', 'The farmer who sold',
                                    'They eat them standing', 'They followed a path', 'When they bob back'],
                      'heldout75': ['"Three, two, one!" she', 'A white van stopped', 'Dev knelt under the',
-                                   'Each cygnet is lifted', 'His flatmate Hana, who', 'The mother hisses and',
-                                   'The two women play']}
+                                   'His flatmate Hana, who', 'The mother hisses and', 'The two women play']}
 MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning (149/173 = 86.1%, 161/197 = 81.7%)
 
 # Issue 24, round 53: heldout76-77 (round 52's held-out figure, scored once) are tuning splits since
@@ -690,6 +686,20 @@ KNOWN_UNREPORTED |= {'heldout92': ['A woman who lives', 'By lunchtime the crates
                      'heldout93': ['A mother and her', 'Last spring its pipes', 'The Patel twins race',
                                    'The bellows, which mice']}
 MIN_RIGHT_TUNED |= {'heldout92': 0.82, 'heldout93': 0.84}  # one round of tuning (175/212 = 82.5%, 177/210 = 84.3%)
+
+# Issue 24, round 62: heldout94-95 (round 61's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout94': {'gazelle_and_the_tortoise': ["'At dusk she limped': zola exhaust"]},
+                      'heldout95': {'stage_set_build': ["'At the Thursday rehearsal': adeyemi clap"],
+                                    'wildfire_volunteers': ["'The exhausted crew trudged': <planner:crew> trudge"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout95': {'stage_set_build': {'s05: adeyemi clapping'},
+                                         'wildfire_volunteers': {'s04: crew trudging home'}}}
+KNOWN_INVENTED_TUNED |= {'heldout95': {'wildfire_volunteers': ['crew']}}
+KNOWN_UNREPORTED |= {'heldout94': ['At dusk she limped', 'At the cathedral steps', 'Both coaches shake hands',
+                                   'His four sisters paddled', 'Magnus pumped the bellows',
+                                   'Zola sprinted ahead every'],
+                     'heldout95': ['At the Thursday rehearsal', 'Grandpa Minh wakes before', 'Its driver, Gwen, grips',
+                                   'On Monday the wooden', 'The exhausted crew trudged']}
+MIN_RIGHT_TUNED |= {'heldout95': 0.83}  # one round of tuning (166/200 = 83.0%; heldout94 170/198 = 85.9%)
 
 
 def _by_age(splits) -> list:

@@ -2373,3 +2373,24 @@ def test_two_of_twelve_runners_are_others_and_the_pack_is_the_runners():
     acts, ids, _ = reads("Twelve cyclists line up at the start. The flag drops, and the pack surges away. On the "
                          "hill two cyclists crash into a hedge.")
     assert ids == ["cyclists"] and ("cyclists", "surge") in acts and ("cyclists", "crash") not in acts
+
+
+# Issue 24, round 62 (tuned on heldout94 and heldout95; these sentences are not from any split) ---------------------
+
+
+def test_the_two_men_are_the_stories_two_and_lime_is_no_verb():
+    acts, ids, _ = reads("Every morning 王 unfolded a table by the pond. His friend 李 arrived on a bicycle. The two "
+                         "men set out the pieces and bowed.")
+    assert "men" not in ids and {("wang", "bow"), ("li", "bow")} <= acts
+    acts, _, _ = reads("Ines and Tomas ladle the soup, and both of them scatter basil and lime over it.")
+    assert not any(v == "lime" for _, v in acts)
+
+
+def test_a_second_passive_with_its_own_agent_and_an_adverb_before_the_noun():
+    acts, _, _ = reads("The fence posts were cut by Mr. Hale, the carpenter, and hammered in by three girls from "
+                       "the village.")
+    assert ("hale", "cut") in acts and ("hale", "hammer") not in acts
+    acts, ids, _ = reads("A goose waddled into the shop. Eventually the goose was shooed out by Nell.")
+    assert "eventually" not in ids and ("nell", "shoo") in acts
+    acts, _, _ = reads("Eight skaters warm up. Later both skaters bow to the judges.")
+    assert ("skaters", "bow") not in acts  # both of eight: two of them, unknown

@@ -302,7 +302,7 @@ class ChunkReading:
                 if grp is None and len(counted) == 1 and lows[i - 1:i] == ["the"] and head.endswith("s") and \
                         len(words) == 1:
                     grp = counted[0]  # "Two spider-like robots … the two crawlers return": the two of them
-                if grp is not None and grp.count and w != "both" and \
+                if grp is not None and grp.count and (w != "both" or grp.count > 3) and \
                         lx.NUMBERS_VALUE.get(w, grp.count) < grp.count and \
                         lows[i - 1:i] != ["the"] and grp.since < self.story_no and \
                         not set(lows[max(0, i - 2):j]) & lx.OTHERS:  # ("the other three drones": the rest)

@@ -139,8 +139,11 @@ class ClauseReading:
         self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned, doubt)
         if end + 1 < len(toks) and lows[end] == "and" and any(t in ("VBN", "VBD") for _, t in
                                                                  lx.verb_readings(lows[end + 1])) and \
-                not _finite_readings(toks[end + 1]) & {"VBZ"} and end + 1 not in at:
-            # "was grabbed by the drones and towed back": the same agent does the second one too
+                not _finite_readings(toks[end + 1]) & {"VBZ"} and end + 1 not in at and not any(
+                    lows[x] == "by" for x in range(end + 2, next((y for y in range(end + 2, len(toks))
+                                                                 if toks[y] in ",;."), len(toks)))):
+            # "was grabbed by the drones and towed back": the same agent does the second one too (not "cut out by
+            # Mr. Adeyemi and heaved into position by four boys": another agent)
             self.handled.add(end + 1)
             return self._agent_event(toks, end + 1, agent, subject, c, at, places, events, mentioned, doubt)
         return end

@@ -373,6 +373,9 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -
         if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2 and \
                 key not in lx.KINSHIP:
             continue  # "Sunlight floods the room": a common noun at the start of a sentence
+        if key.endswith("ly") and lx.is_known_word(key) and not lx.is_noun(key) and info["mentions"] < 2 and \
+                not info["title"]:
+            continue  # "Eventually the peacock was lured down": an adverb, not "Pip the aye-aye"
         if caseless(key) and info["mentions"] < 2 and not info["verb_next"] and not info["kind"] and \
                 not info["title"] and not info.get("listed"):  # ("Teta مريم": a title makes it a name)
             continue  # a script without capitals: a name only where the story treats it as one
@@ -977,6 +980,11 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
             1 for x in entities if not x.group and x.since <= si and group[1] in x.nouns) == lx.NUMBERS_VALUE[det]:
         return True  # "Pili is a tarsier … Her cousin Dodong … the two tarsiers": those two, read as "they"
+    people = [x for x in entities if not x.group and x.kind == "person" and (x.named or x.since < si)]
+    if group is not None and det == "two" and start >= 2 and lows[start - 2] == "the" and w in ("men", "women") and \
+            len(people) == 2 and not any(x.group and x.kind == "person" for x in entities) and all(
+                x.gender in (None, "m" if w == "men" else "f") for x in people):
+        return True  # "陳 carried a table … His old friend 林 arrived … The two men set out the pieces": those two
     just_named = [x for x in entities if x.group and x.kind == "person" and
                   x.nouns & {t.lower() for s2 in sents[max(0, si - 3):si] for t in s2} and
                   not x.nouns & lx.SPECTATORS]  # (a group named in the last three sentences)

@@ -467,7 +467,8 @@ TRANSITIVE_PHRASAL = frozenset({("pick", "up"), ("knock", "over"), ("put", "down
                                 ("roll", "out"), ("lift", "up"), ("help", "up")})
 # Nouns that are far more often nouns than verbs, even where a verb could stand: "goes to bed".
 NOUN_FIRST = frozenset("bed school town work home water light time way hand face eye part side place end "
-                       "top back night day morning evening knees".split())  # ("on her hands and knees")
+                       "top back night day morning evening knees lime lemon ginger basil honey sugar garlic".split())
+# ("on her hands and knees"; "scatter basil and lime into their bowls": ingredients, no verbs)
 # Layout category per verb: loco travels sideways, fly/swim travel higher/lower, climb rises, jump bobs,
 # sit/lie are lower boxes; anything else acts in place.
 CATEGORIES: dict[str, str] = {}
