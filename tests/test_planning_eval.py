@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 96)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 98)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -700,6 +700,37 @@ KNOWN_UNREPORTED |= {'heldout94': ['At dusk she limped', 'At the cathedral steps
                      'heldout95': ['At the Thursday rehearsal', 'Grandpa Minh wakes before', 'Its driver, Gwen, grips',
                                    'On Monday the wooden', 'The exhausted crew trudged']}
 MIN_RIGHT_TUNED |= {'heldout95': 0.83}  # one round of tuning (166/200 = 83.0%; heldout94 170/198 = 85.9%)
+
+# Issue 24, round 63: heldout96-97 (round 62's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout96': {'bushtit_nest': ["'One spring morning she': pip flake"],
+                                    'cathedral_bell_hoisting': ["'The bell was then': <planner:club> heave"],
+                                    'elephant_seal_beach': ["'The two bulls reared': <planner:bulls> rear",
+                                                            "'The two bulls reared': <planner:bulls> slam"],
+                                    'jackrabbit_and_the_coyote': ["'Once, on a dry': jackrabbit long"]},
+                      'heldout97': {'seal_pup_on_the_slipway': ["'The pup wriggled along': <planner:seals> swim"],
+                                    'speed_skating_final': ["'When the gun fired,': <planner:skaters> spring",
+                                                            "'When the gun fired,': <planner:skaters> steady",
+                                                            "'When the gun fired,': <planner:skaters> swing"],
+                                    'tyre_shop_queue': ["'Rosalind pulled her hatchback': rosalind close"],
+                                    'yorkshire_puddings': ["'Tomasz cracked a trio': <planner:batter> turn"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': {'s04: club heaving'},
+                                         'jackrabbit_and_the_coyote': {'s01: jackrabbit longing'}},
+                           'heldout97': {'seal_pup_on_the_slipway': {'s05: seals swimming off'},
+                                         'speed_skating_final': {'s03: skaters springing',
+                                                                 's03: skaters swinging arms'},
+                                         'tyre_shop_queue': {'s01: rosalind closing'},
+                                         'yorkshire_puddings': {'s01: batter turning'}}}
+KNOWN_INVENTED_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ['club'], 'elephant_seal_beach': ['bulls']},
+                         'heldout97': {'seal_pup_on_the_slipway': ['seals'], 'speed_skating_final': ['skaters'],
+                                       'yorkshire_puddings': ['batter']}}
+KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'Fans on the riverbank', 'His little sister Njeri',
+                                   'It lowered a yellow', 'On a windswept beach', 'Once, on a dry',
+                                   'One spring morning she', 'The grey team and', 'The two bulls reared'],
+                     'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
+                                   'Mr. Pryce toots the', 'Rosalind pulled her hatchback', 'The pup wriggled along',
+                                   'The tractors behind it', 'The whole family cheered', 'Tomasz cracked a trio',
+                                   'When the gun fired,']}
+MIN_RIGHT_TUNED |= {'heldout96': 0.81, 'heldout97': 0.79}  # one round of tuning (181/223 = 81.2%, 172/216 = 79.6%)
 
 
 def _by_age(splits) -> list:

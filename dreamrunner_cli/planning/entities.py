@@ -980,6 +980,12 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
             1 for x in entities if not x.group and x.since <= si and group[1] in x.nouns) == lx.NUMBERS_VALUE[det]:
         return True  # "Pili is a tarsier … Her cousin Dodong … the two tarsiers": those two, read as "they"
+    kin = {"boys": {"nephews", "sons", "grandsons", "brothers"},
+           "girls": {"nieces", "daughters", "granddaughters", "sisters"}}.get(w, set())
+    theirs = [x for x in entities if x.group and x.nouns & kin and x.since < si]
+    if det == "the" and len(theirs) == 1:
+        theirs[0].nouns.add(w)  # "walks her three nephews to the shop … The boys carry the bowl": the nephews
+        return True
     people = [x for x in entities if not x.group and x.kind == "person" and (x.named or x.since < si)]
     if group is not None and det == "two" and start >= 2 and lows[start - 2] == "the" and w in ("men", "women") and \
             len(people) == 2 and not any(x.group and x.kind == "person" for x in entities) and all(

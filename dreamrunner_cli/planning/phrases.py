@@ -61,6 +61,11 @@ class PhraseReading:
         view = set(self._before(c.start)) | set(self.cur_mentioned) | self.prev_mentioned
         seen = self._seen(c.start)
         people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
+        kin = {"boys": {"nephews", "sons", "grandsons", "brothers"},
+               "girls": {"nieces", "daughters", "granddaughters", "sisters"}}.get(words[-1], set())
+        theirs = [i for i in seen if self.reg.by_id[i].group and self.reg.by_id[i].nouns & kin]
+        if words[:1] == ["the"] and len(words) == 2 and len(theirs) == 1:
+            return theirs  # "walks her three nephews to the shop … The boys carry the bowl": the nephews
         if set(words) & {"children", "kids", "boys", "girls"}:
             # "the children" are no teacher or janitor: people with a title or a grown-up's noun are left out (a
             # partner or a teammate may be a child)
@@ -210,8 +215,8 @@ class PhraseReading:
         def lem(*wanted: str) -> str | None:
             return next((lem for lem, tag in readings if tag in wanted), None)
 
-        if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev == "'s":
-            return None, None
+        if prev in lx.DETERMINERS or prev in lx.POSSESSIVES or prev in ("'s", "whose"):
+            return None, None  # ("a jackrabbit whose long legs were his pride": an adjective)
         question = next((x for x in range(i - 1, max(0, i - 6), -1) if lows[x] in (
             "when", "whether", "if", "what", "where", "how", "why", "who")), None)
         if question is not None and lx.verb_lemma(lows[question - 1]) in ("ask", "wonder") and not any(
