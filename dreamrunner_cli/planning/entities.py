@@ -577,7 +577,7 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str,
                         and reg.by_name(toks[x]) is not None and _finite_readings(toks[x + 1]) & {"VBZ", "VBD"}),
                        None)
         for k in range(1, len(toks) - 2):
-            if (toks[k - 1].lower() in (",", "and", "with") or subject is not None and (
+            if (toks[k - 1].lower() in (",", "and", "with", "while", "as") or subject is not None and (
                     toks[k - 1].lower() in lx.PREPOSITIONS or _finite_readings(toks[k - 1]) & {"VBZ", "VBD"})) and \
                     toks[k].lower() in ("his", "her") and \
                     toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
@@ -994,7 +994,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     just_named = [x for x in entities if x.group and x.kind == "person" and
                   x.nouns & {t.lower() for s2 in sents[max(0, si - 3):si] for t in s2} and
                   not x.nouns & lx.SPECTATORS]  # (a group named in the last three sentences)
-    if group is not None and det == "the" and w in ("men", "women") and len(just_named) == 1:
+    other_sex = {"men": {"women", "girls", "woman"}, "women": {"men", "boys", "man"}}.get(w, set())
+    if group is not None and det == "the" and w in ("men", "women") and len(just_named) == 1 and \
+            not just_named[0].nouns & other_sex:  # ("six men heaved … The women watching cheered": others)
         just_named[0].nouns.add(w)  # "Two office workers in long coats stop … The men blow on their food": them
         return True
     pairs = [x for x in entities if x.group and x.kind == "person" and (x.nouns & {"twins", "pair", "couple"} or

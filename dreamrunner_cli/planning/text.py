@@ -47,7 +47,8 @@ def _inside_quote(text: str) -> bool:
 
 def _speaker_follows(rest: str) -> bool:
     """``rest`` (after a closing quote) starts by saying who spoke: "she says", "Mia shouts", "said Tom"."""
-    words = re.findall(r"\w+", rest)[:4]
+    # (split at spaces, not at \W: a vowel sign inside "सुनिता" is no word character)
+    words = [w for w in (t.strip(".,;:!?\"'“”‘’()[]—–-\u2024") for t in rest.split()) if w][:4]
     if not words:
         return False
     if len(words) > 2 and words[0].lower() in lx.TITLES and words[1][:1].isupper():
