@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 100)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 102)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -748,6 +748,50 @@ KNOWN_UNREPORTED |= {'heldout98': ['The runners split into', 'When the drums kic
                      'heldout99': ['"That\'s not the washing', 'On Monday it was', 'One day Pemba sneezes,',
                                    'Then the bell chimes,', 'When the storm warning']}
 MIN_RIGHT_TUNED |= {'heldout99': 0.84}  # one round of tuning (183/216 = 84.7%; heldout98 184/202 = 91.1%)
+
+# Issue 24, round 65: heldout100-101 (round 64's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout100': {'biathlon_relay': ["'Her skis were waxed': pekka grip",
+                                                       "'Her skis were waxed': spectators grip"],
+                                    'bowerbird_and_the_lyrebird': ["'She picked up a': odette pick",
+                                                                   "'She picked up a': odette settle",
+                                                                   "'She picked up a': odette twirl"],
+                                    'capsule_splashdown': ["'The capsule is winched': <planner:astronauts> climb"],
+                                    'cat_flap': ["'The stranger padded to': <planner:stranger> eat",
+                                                 "'The stranger padded to': <planner:stranger> lap",
+                                                 "'The stranger padded to': <planner:stranger> pad"],
+                                    'doll_hospital': ["'Inside lay a rag': <planner:doll> leave"],
+                                    'dolma_rolling': ["'Idris spooned rice and': idris mince"]},
+                      'heldout101': {'nativity_rehearsal': ["'Halfway through the carol,': <planner:glyn> tear",
+                                                           "'Halfway through the carol,': <planner:glyn> tug",
+                                                           "'Halfway through the carol,': glyn tear",
+                                                           "'Halfway through the carol,': glyn tug"],
+                                    'pistol_shrimp_and_goby': ["'Soon the two pals': <planner:friend> wriggle"],
+                                    'stranded_pilot_whale': ["'When the tide turned,': whale steer",
+                                                             "'The volunteers on the': aoibheann soak"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout100': {'biathlon_relay': {'s03: pekka gripping',
+                                                             's03: spectators gripping'},
+                                          'bowerbird_and_the_lyrebird': {'s04: odette picking up a blue feather',
+                                                                         's04: odette settling',
+                                                                         's04: odette twirling'},
+                                          'capsule_splashdown': {'s05: astronauts climbing out'},
+                                          'cat_flap': {'s03: stranger padding'},
+                                          'doll_hospital': {'s03: doll leaving'},
+                                          'dolma_rolling': {'s03: idris mincing'}},
+                           'heldout101': {'nativity_rehearsal': {'s04: glyn tearing',
+                                                                 's04: glyn tugging in',
+                                                                 's04: joseph tugging in'},
+                                          'pistol_shrimp_and_goby': {'s05: friend wriggling back'},
+                                          'stranded_pilot_whale': {'s04: whale steering'}}}
+KNOWN_INVENTED_TUNED |= {'heldout100': {'capsule_splashdown': ['astronauts'], 'cat_flap': ['stranger'],
+                                        'doll_hospital': ['doll']},
+                         'heldout101': {'nativity_rehearsal': ['glyn'], 'pistol_shrimp_and_goby': ['friend']}}
+KNOWN_UNREPORTED |= {'heldout100': ['Early that morning the', 'Idris spooned rice and', 'Inside lay a rag',
+                                    'She picked up a', 'The Kowalski twins bump', 'The capsule is winched',
+                                    'The stranger padded to'],
+                     'heldout101': ['"Gaumarjos!" shouts დათო, raising', 'Every morning Gilly hovers',
+                                    'Halfway through the carol,', 'Soon the two pals', 'The Selkies mob Ishita,',
+                                    'The two seekers, Ishita', 'The volunteers on the', 'When a hungry grouper']}
+MIN_RIGHT_TUNED |= {'heldout100': 0.80, 'heldout101': 0.81}  # one round of tuning (172/214 = 80.4%, 177/216 = 81.9%)
 
 
 def _by_age(splits) -> list:

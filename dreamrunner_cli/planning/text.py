@@ -269,7 +269,11 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
                 and not _cap(toks[m]):  # "of the three"
             tags = _finite_readings(toks[m])
             nxt = _finite_readings(toks[m + 1]) if m + 1 < len(toks) else frozenset()
-            if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and not nxt & {"VBZ", "VBD", "VBP"}) and \
+            # ("The spectators behind the barrier | wave flags and bang cowbells": a plural object after the verb)
+            plural_object = m + 2 < len(toks) and lx.is_plural_noun(lows[m + 1]) and (
+                lows[m + 2] in lx.CONJUNCTIONS or lows[m + 2] in lx.PREPOSITIONS or not _word(toks[m + 2]))
+            if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and (
+                    not nxt & {"VBZ", "VBD", "VBP"} or plural_object)) and \
                     not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}) and \
                     not (nxt & {"VBD"} and lx.is_plural_noun(lows[m])):  # ("in their best clothes | drifted")
                 break  # "in the park | play", but "from the next farm | ran", "of howler monkeys | swings"
@@ -354,6 +358,10 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
     lows = [t.lower() for t in toks]
     from lemminflect import getInflection
 
+    if lows[k] in ("dressed", "disguised") and lows[k + 1:k + 2] == ["as"]:
+        # "Three kids dressed as shepherds | tripped over their tea towels": a costume, then the verb
+        return next((m for m in range(k + 3, min(len(toks), k + 8)) if _finite_readings(toks[m]) & {"VBZ", "VBD"}
+                     and lows[m - 1] not in lx.DETERMINERS), k)
     base = lx.verb_lemma(lows[k]) if k + 1 < len(toks) else None
     if not base or lows[k] not in getInflection(base, "VBN") or lows[k + 1] not in lx.PREPOSITIONS:
         return k  # (a past participle, "packed", not "came"; its phrase is a place: "packed into the gym")
