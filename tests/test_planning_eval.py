@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 102)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 104)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -792,6 +792,31 @@ KNOWN_UNREPORTED |= {'heldout100': ['Early that morning the', 'Idris spooned ric
                                     'Halfway through the carol,', 'Soon the two pals', 'The Selkies mob Ishita,',
                                     'The two seekers, Ishita', 'The volunteers on the', 'When a hungry grouper']}
 MIN_RIGHT_TUNED |= {'heldout100': 0.80, 'heldout101': 0.81}  # one round of tuning (172/214 = 80.4%, 177/216 = 81.9%)
+
+# Issue 24, round 66: heldout102-103 (round 65's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout102': {'haggling_over_a_rug': ["'Finally they shake hands': nephew shake"],
+                                     'lotus_pond_harvest': ["'When the basket could': kingfisher steer"],
+                                     'mallakhamb_display': ["'When both gymnasts slide': <planner:gymnasts> land",
+                                                            "'When both gymnasts slide': <planner:gymnasts> slide"]},
+                      'heldout103': {'walking_bus': ["'The children hold hands': <planner:children> chant",
+                                                     "'The children hold hands': <planner:children> hold",
+                                                     "'At the zebra crossing': <planner:children> stop",
+                                                     "'A delivery van brakes,': <planner:children> hurry",
+                                                     "'Outside the school both': <planner:children> stream"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout102': {'lotus_pond_harvest': {'s04: kingfisher steering back'},
+                                          'mallakhamb_display': {'s05: gymnasts sliding down'}},
+                           'heldout103': {'walking_bus': {'s02: children chanting the street names',
+                                                          's02: children holding', 's03: children hurrying',
+                                                          's03: children stopping', 's05: children streaming'}}}
+KNOWN_INVENTED_TUNED |= {'heldout102': {'mallakhamb_display': ['gymnasts']},
+                         'heldout103': {'walking_bus': ['children']}}
+KNOWN_UNREPORTED |= {'heldout102': ['"Hold position," Ibsen ordered,', 'At first light, ก้อง', 'Behind the book table',
+                                    'Finally they shake hands', 'The first rolls were', 'The pig had been',
+                                    'When both gymnasts slide', 'When the basket could'],
+                     'heldout103': ['A delivery van brakes,', 'At the zebra crossing', 'His father scooped the',
+                                    'Ogechi keeps running, rounding', 'Outside the school both',
+                                    'The children hold hands', 'The petals were filled']}
+MIN_RIGHT_TUNED |= {'heldout102': 0.80}  # one round of tuning (177/220 = 80.5%; heldout103 192/213 = 90.1%)
 
 
 def _by_age(splits) -> list:

@@ -2436,3 +2436,17 @@ def test_an_excavator_is_a_vehicle_and_no_she():
     from dreamrunner_cli.planning import lexicon as lx
 
     assert lx.ENTITY_NOUNS["excavator"][0] == "vehicle"
+
+
+# Issue 24, round 66 (tuned on heldout102 and heldout103; these sentences are not from any split) ----------------
+
+
+def test_a_name_that_was_the_smallest_calf():
+    acts, ids, _ = reads("Zuri was the youngest foal in the paddock. The foal trotted to the fence and kicked.")
+    assert ids == ["zuri"] and {("zuri", "trot"), ("zuri", "kick")} <= acts
+
+
+def test_a_name_inside_an_apposition_that_describes_the_noun():
+    acts, ids, _ = reads("The twins solder wires while their robot, a wheeled box called Bolt, trundles across the "
+                         "carpet.")
+    assert "robot" not in ids and ("bolt", "trundle") in acts

@@ -421,6 +421,14 @@ class ChunkReading:
         """toks[j:] is ", Ada and Leo," or ", Chidi,": the names (ids) and the index after the closing comma."""
         if j >= len(toks) or toks[j] != ",":
             return None
+        lows = [t.lower() for t in toks]
+        called = next((x for x in range(j + 2, min(len(toks) - 2, j + 8)) if lows[x] in ("called", "named")), None) \
+            if j + 1 < len(toks) and lows[j + 1] in ("a", "an") else None
+        if called is not None and all(_word(toks[x]) and not _cap(toks[x]) for x in range(j + 1, called)):
+            # ", a wheeled box called Bolt,": the name inside an apposition that describes the noun
+            e = self.reg.by_name(lows[called + 1]) if _cap(toks[called + 1]) else None
+            if e is not None and toks[called + 2] == ",":
+                return [e.id], called + 3
         ids, k = [], j + 1
         while k < len(toks):
             while k + 1 < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]) and _cap(toks[k + 1]):

@@ -1392,7 +1392,10 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         kind = lx.ENTITY_NOUNS[noun][0]
         return noun, (None if kind == "person" else f"{_article(noun).lower()} {noun}")
     # after: " is a little hedgehog who …", " was an old sheepdog": a copula right after the name
-    if end + 1 < len(toks) and lows[end] in ("is", "was") and lows[end + 1] in ("a", "an"):
+    # (or " was the smallest calf in a herd": a superlative with "the")
+    if end + 2 < len(toks) and lows[end] in ("is", "was") and (lows[end + 1] in ("a", "an") or lows[end + 1] == "the"
+                                                               and (lows[end + 2].endswith("est") or
+                                                                    lows[end + 2] in lx.ORDINALS)):
         k = end + 2
         phrase = []
         while k < len(toks) and _word(toks[k]) and not _closed(lows[k]) and len(phrase) < 5:
