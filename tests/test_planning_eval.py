@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 104)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 106)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -817,6 +817,45 @@ KNOWN_UNREPORTED |= {'heldout102': ['"Hold position," Ibsen ordered,', 'At first
                                     'Ogechi keeps running, rounding', 'Outside the school both',
                                     'The children hold hands', 'The petals were filled']}
 MIN_RIGHT_TUNED |= {'heldout102': 0.80}  # one round of tuning (177/220 = 80.5%; heldout103 192/213 = 90.1%)
+
+# Issue 24, round 67: heldout104-105 (round 66's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout104': {'aloo_paratha_breakfast': ["'She boiled four potatoes,': harpreet chop"],
+                                    'clockwork_mouse': ["'Tock whirs out of': tock whirr"],
+                                    'cressida_birthday': ["'The four engineers who': engineers share"],
+                                    'dance_crew_rooftop': ["'During the spin, the': crew tumble"],
+                                    'diabolo_in_the_park': ["'Her classmates cheer, and': <planner:classmates> cheer"]},
+                      'heldout105': {'porch_cake_disaster': ["'Rollo was finally shooed': rollo sprint",
+                                                            "'The dog was chased': rollo corner",
+                                                            "'At the party he': nell feed",
+                                                            "'At the party he': sami feed"],
+                                    'rental_car_counter': ["'Ngozi laughed helplessly, and': ngozi turn",
+                                                           "'Ngozi laughed helplessly, and': rupert turn"],
+                                    'rooftop_chilli_drying': ["'민준 and 도윤 tip': doyun dry",
+                                                              "'민준 and 도윤 tip': minjun dry"],
+                                    'roundnet_tournament': ["'With the score tied': <planner:partner> knock",
+                                                            "'Both sisters were hoisted': sisters carry"],
+                                    'stowaway_on_the_shuttle': ["'Halfway through the first': smudge hum"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout104': {'clockwork_mouse': {'s03: tock whirring out'},
+                                          'cressida_birthday': {'s03: engineers sharing the base squeeze'},
+                                          'dance_crew_rooftop': {'s03: crew tumbling'},
+                                          'diabolo_in_the_park': {'s05: classmates cheering'}},
+                           'heldout105': {'porch_cake_disaster': {'s03: rollo sprinting',
+                                                                  's04: rollo cornering',
+                                                                  's05: nell feeding the last crumbs',
+                                                                  's05: sami feeding the last crumbs'},
+                                          'rental_car_counter': {'s04: ngozi turning',
+                                                                 's04: rupert turning'},
+                                          'rooftop_chilli_drying': {'s03: doyun drying',
+                                                                    's03: minjun drying'},
+                                          'roundnet_tournament': {'s05: okoro-sisters carrying',
+                                                                  's05: partner knocking'}}}
+KNOWN_INVENTED_TUNED |= {'heldout104': {'diabolo_in_the_park': ['classmates']},
+                         'heldout105': {'roundnet_tournament': ['partner']}}
+KNOWN_UNREPORTED |= {'heldout104': ['During the spin, the', 'She boiled four potatoes,', 'The crystal was retrieved',
+                                    'The four engineers who', 'The tourists whoop as'],
+                     'heldout105': ['At the party he', 'Halfway through the first', 'Maricel fried the garlic',
+                                    'Ngozi laughed helplessly, and', 'Rollo was finally shooed', '민준 and 도윤 tip']}
+MIN_RIGHT_TUNED |= {'heldout104': 0.84}  # one round of tuning (181/213 = 85.0%; heldout105 188/216 = 87.0%)
 
 
 def _by_age(splits) -> list:

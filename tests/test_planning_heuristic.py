@@ -2450,3 +2450,13 @@ def test_a_name_inside_an_apposition_that_describes_the_noun():
     acts, ids, _ = reads("The Ito twins, who built a racing robot last year, are back. They solder wires while their "
                          "robot, a wheeled box called Bolt, trundles across the carpet.")
     assert ("bolt", "trundle") in acts and ("robot", "trundle") not in acts
+
+
+# Issue 24, round 67 (tuned on heldout104 and heldout105; these sentences are not from any split) ----------------
+
+
+def test_making_a_plan_and_anyone_who_would_look_are_no_actions():
+    acts, _, _ = reads("Old Bramble the crow watched from the fence and made a plan.")
+    assert ("bramble", "watch") in acts and not any(v == "make" for _, v in acts)
+    acts, _, _ = reads("Pim polished the shell and showed it to anyone who would listen.")
+    assert {("pim", "polish"), ("pim", "show")} <= acts and ("pim", "listen") not in acts

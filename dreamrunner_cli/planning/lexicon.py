@@ -403,8 +403,8 @@ NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("
                        ("work", "at"), ("work", "as"), ("retire", "from"), ("look", "after"),
                        ("look", "like")})  # (and a likeness: "until he looks like a ghost")
 # Nouns after "make" that show nothing made: "make sure", "made friends", "makes sense".
-MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans home "
-                           "living".split())
+MAKE_NOT_SHOWN = frozenset("sure certain sense friends way progress peace time money fun room use plans plan decision "
+                           "choice promise home living".split())
 # What one holds when holding is running an event, not gripping: "held its last meeting", "held an egg drop contest".
 HELD_EVENTS = frozenset("meeting meetings contest contests competition party parties sale sales festival ceremony "
                         "concert auction fair vote election tournament show exhibition raffle quiz rehearsal "

@@ -271,6 +271,9 @@ class PhraseReading:
                     toks[x] in ",;" or lows[x] in lx.CONJUNCTIONS for x in range(so + 1, k)):
                 self.handled.add(i)
                 return None, None  # "switched off her torch so the bat could sleep": what for, not yet done
+            if p in ("would", "could", "might") and k >= 1 and lows[k - 1] in ("who", "that"):
+                self.handled.add(i)
+                return None, None  # "showing it to anyone who would look": who might, no one in the scene
             return lem("VB"), "VB"
         if p in ("has", "have", "had") and tags & {"VBN", "VBD"} and in_vp:
             return lem("VBN", "VBD"), "VBN"  # "the heron has fished in silence"

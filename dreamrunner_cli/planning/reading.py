@@ -231,7 +231,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "") \
                 or lows[at_i + 1:at_i + 2] in (["nothing"], ["no"])  # "said nothing", "made no reply": nothing done
             nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
-            made = lows[at_i + 2] if nxt in lx.POSSESSIVES and at_i + 2 < len(toks) else nxt  # ("made his home")
+            made = lows[at_i + 2] if (nxt in lx.POSSESSIVES or nxt in ("a", "an")) and at_i + 2 < len(toks) else nxt
+            # ("made his home", "made a plan")
             # "starts the engine", "make tamales", "makes a kite": doing something, not "make sure" or "start to"
             visible = base not in lx.NON_VISUAL or base in ("start", "begin", "make") and (
                 nxt in lx.DETERMINERS or nxt in lx.POSSESSIVES or base == "make" and lx.is_noun(nxt)) and \
