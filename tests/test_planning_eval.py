@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 106)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 108)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -856,6 +856,56 @@ KNOWN_UNREPORTED |= {'heldout104': ['During the spin, the', 'She boiled four pot
                      'heldout105': ['At the party he', 'Halfway through the first', 'Maricel fried the garlic',
                                     'Ngozi laughed helplessly, and', 'Rollo was finally shooed', '민준 and 도윤 tip']}
 MIN_RIGHT_TUNED |= {'heldout104': 0.84}  # one round of tuning (181/213 = 85.0%; heldout105 188/216 = 87.0%)
+
+# Issue 24, round 68: heldout106-107 (round 67's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': ["'When the main antenna': <planner:galatea> launch",
+                                                              "'When the main antenna': <planner:galatea> suit"],
+                                    'honeyguide_and_the_ratel': ["'He ignored them, scooped': bongo ignore"],
+                                    'house_on_a_trailer': ["'At the new plot,': <planner:crew> lower"],
+                                    'hula_hoop_contest': ["'Soon only the twins': twins go"],
+                                    'jousting_tournament': ["'A herald blows a': <planner:horses> thunder"],
+                                    'jukebox_diner': ["'Both truckers point at': <planner:truckers> point"],
+                                    'locomotive_restoration': ["'Every rusty rivet was': morwenna finish"],
+                                    'mandrill_and_the_paintbrush': ["'He grabbed the brush,': sunniva grab",
+                                                                    "'He grabbed the brush,': sunniva lick",
+                                                                    "'He grabbed the brush,': sunniva spit",
+                                                                    "'Then he slapped it': sunniva grunt",
+                                                                    "'Then he slapped it': sunniva slap"],
+                                    'murukku_frying': ["'Their grandmother swats his': <planner:grandmother> swat"]},
+                      'heldout107': {'tangerine_picking': ["'지호 snipped the fruit': <planner:grandmother> climb"],
+                                    'touch_rugby_final': ["'The Rangers never caught': <planner:teams> line",
+                                                          "'The Rangers never caught': <planner:teams> shake"],
+                                    'yacht_launch': ["'يوسف waved his hat': carpenters wave"],
+                                    'ymir_rover_race': ["'By then a green': orange crow",
+                                                        "'By then a green': orange pass"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': {'s02: galatea launching',
+                                                                    's02: galatea suiting up'},
+                                          'house_on_a_trailer': {'s04: crew lowering'},
+                                          'hula_hoop_contest': {'s04: okonkwo-twins going'},
+                                          'jukebox_diner': {'s05: truckers pointing'},
+                                          'locomotive_restoration': {'s03: morwenna finishing a welding course'},
+                                          'mandrill_and_the_paintbrush': {'s03: sunniva grabbing the brush',
+                                                                          's04: sunniva grunting',
+                                                                          's04: sunniva slapping'},
+                                          'murukku_frying': {'s05: grandmother swatting wrist'}},
+                           'heldout107': {'tangerine_picking': {'s03: grandmother climbing a stepladder'},
+                                          'touch_rugby_final': {'s05: teams lining up',
+                                                                's05: teams shaking'},
+                                          'yacht_launch': {'s05: carpenters waving back'},
+                                          'ymir_rover_race': {'s05: rover crowing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout106': {'galatea_relay_station': ['galatea'], 'house_on_a_trailer': ['crew'],
+                                        'jousting_tournament': ['horses'], 'jukebox_diner': ['truckers'],
+                                        'murukku_frying': ['grandmother']},
+                         'heldout107': {'tangerine_picking': ['grandmother'], 'touch_rugby_final': ['teams']}}
+KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a', 'A low-loader crept under', 'At the new plot,',
+                                    'Both truckers point at', 'Every rusty rivet was', 'For Deepavali, மீனா and',
+                                    'He grabbed the brush,', 'He ignored them, scooped', 'Her uncle ਬਲਵੰਤ stirs',
+                                    'It flipped over and', 'One March morning it', 'Soon only the twins',
+                                    'The whistle shrieked, and', 'Their grandmother swats his', 'Then he slapped it',
+                                    'When the main antenna'],
+                     'heldout107': ['A tug that had', 'By then a green', 'Its mast was raised',
+                                    'The three judges whisper', 'يوسف waved his hat', '지호 snipped the fruit']}
+MIN_RIGHT_TUNED |= {'heldout106': 0.80, 'heldout107': 0.80}  # one round of tuning (166/205 = 81.0%, 177/219 = 80.8%)
 
 
 def _by_age(splits) -> list:

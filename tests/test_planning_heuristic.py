@@ -2460,3 +2460,14 @@ def test_making_a_plan_and_anyone_who_would_look_are_no_actions():
     assert ("bramble", "watch") in acts and not any(v == "make" for _, v in acts)
     acts, _, _ = reads("Pim polished the shell and showed it to anyone who would listen.")
     assert {("pim", "polish"), ("pim", "show")} <= acts and ("pim", "listen") not in acts
+
+
+# Issue 24, round 68 (tuned on heldout106 and heldout107; these sentences are not from any split) ----------------
+
+
+def test_a_festival_is_no_name_and_him_tells_the_one_it_names():
+    acts, ids, _ = reads("For Deepavali, Meena and her grandson Ravi sit around a bowl of flour.")
+    assert "deepavali" not in ids and {("meena", "sit"), ("ravi", "sit")} <= acts
+    acts, _, _ = reads("Selin rolled the leaves on the board. Then she passed the bowl to Aziz and smiled at him. "
+                       "Later Aziz came back and Selin waved, and she laughed.")
+    assert ("selin", "laugh") in acts and ("aziz", "laugh") not in acts

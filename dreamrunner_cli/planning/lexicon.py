@@ -320,7 +320,8 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
 WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
-                      "diwali ramadan eid today tonight yesterday tomorrow".split())
+                      "diwali deepavali ramadan eid holi nowruz vesak passover purim hogmanay "
+                      "today tonight yesterday tomorrow".split())
 # Adjectives written before a name ("little Sorin", "old Mr. Pike", "baby Ada").
 NAME_ADJECTIVES = frozenset("little old young baby tiny big small poor dear brave".split())
 # Months that are also given names, and the words before them that make them a time ("last August", "in June").

@@ -196,8 +196,8 @@ class PronounReading:
             hit = next((e for e in fits if e.kind == "person" or e.gender == g), None) or next(
                 (e for e in fits if e.kind == "animal"), None)
             return [hit.id] if hit else []
-        if hit.gender is None and subject:
-            hit.gender = g  # "She rolls…": from now on she is "she"
+        if hit.gender is None and (subject or p == "him" and len(cands) == 1):
+            hit.gender = g  # "She rolls…", "pushed it to him" (the only one it could be): from now on "she", "he"
         if subject:
             self.cur_pronoun_subjects[p] = [hit.id]
         return [hit.id]
