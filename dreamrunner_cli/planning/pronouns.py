@@ -288,8 +288,8 @@ class PronounReading:
             return list(self.last_plural)
         if not groups and len(pair) == 2:
             return [e.id for e in pair]
-        # the story's only two: "They reach the pier" (a boat that has not acted is a thing here: "a trip on the
-        # old paddle steamer with his grandmother … They boarded")
+        # the story's only two: "They reach the pier" (a boat that has not acted is a thing here: "rode on the old
+        # ferry with her uncle … They climbed to the top deck")
         acting = [e for e in single if e.kind != "vehicle" or e.id in self.actors]
         if not any(e.group for e in seen) and len(acting) == 2:
             return [e.id for e in acting]
