@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 108)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 110)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -906,6 +906,42 @@ KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a', 'A low-loader crept unde
                      'heldout107': ['A tug that had', 'By then a green', 'Its mast was raised',
                                     'The three judges whisper', 'يوسف waved his hat', '지호 snipped the fruit']}
 MIN_RIGHT_TUNED |= {'heldout106': 0.80, 'heldout107': 0.80}  # one round of tuning (166/205 = 81.0%, 177/219 = 80.8%)
+
+# Issue 24, round 69: heldout108-109 (round 68's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': ["'The students pair up': <planner:students> hang",
+                                                           "'The students pair up': <planner:students> pair",
+                                                           "'The whole class whoops': <planner:students> applaud",
+                                                           "'The whole class whoops': <planner:students> whoop"],
+                                    'bee_eater_and_the_gecko': ["'A bee-eater named Zuri': zuri catch"],
+                                    'deckchair_attendant': ["'He arranged them across': reg face"],
+                                    'foal_born_at_night': ['"Dr. Mensah\'s van rattled": <planner:foal> struggle']},
+                      'heldout109': {'paintball_game': ["'They pulled them on': <planner:stag> march",
+                                                       "'They pulled them on': <planner:stag> pull",
+                                                       "'They pulled them on': bev march",
+                                                       "'They pulled them on': bev pull"],
+                                    'skittles_alley': ["'Both teams crowded round': <planner:teams> crowd"],
+                                    'swan_and_the_moorhen': ["'A swan named Bellamy': bellamy come"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': {'s03: students hanging',
+                                                                 's03: students pairing up',
+                                                                 's05: students whooping'},
+                                          'deckchair_attendant': {'s02: reg facing'},
+                                          'foal_born_at_night': {'s04: foal struggling up'}},
+                           'heldout109': {'paintball_game': {'s03: bev marching off',
+                                                             's03: bev pulling',
+                                                             's03: stag marching off',
+                                                             's03: stag pulling'},
+                                          'skittles_alley': {'s05: teams crowding'},
+                                          'swan_and_the_moorhen': {'s01: bellamy coming'}}}
+KNOWN_INVENTED_TUNED |= {'heldout108': {'aerial_silks_class': ['students'], 'foal_born_at_night': ['foal']},
+                         'heldout109': {'paintball_game': ['stag'], 'skittles_alley': ['teams']}}
+KNOWN_UNREPORTED |= {'heldout108': ['A bee-eater named Zuri', "Dr. Mensah's van rattled", 'Halfway to the docking',
+                                    'He arranged them across', 'He shuffles off between', 'Its sting caught her',
+                                    'On the seafront, the', 'The bonnets were inspected', 'The students pair up',
+                                    'The two women swap', 'The whole class whoops'],
+                     'heldout109': ['A nosy gull, which', 'A swan named Bellamy', "Afterwards the town's silver",
+                                    'Both teams crowded round', 'Each plank was laid', 'The coyote chases her',
+                                    'They pulled them on', 'White blossoms drift down']}
+MIN_RIGHT_TUNED |= {'heldout109': 0.83}  # one round of tuning (160/192 = 83.3%; heldout108 189/221 = 85.5%)
 
 
 def _by_age(splits) -> list:

@@ -2471,3 +2471,13 @@ def test_a_festival_is_no_name_and_him_tells_the_one_it_names():
     acts, _, _ = reads("Selin rolled the leaves on the board. Then she passed the bowl to Aziz and smiled at him. "
                        "Later Aziz came back and Selin waved, and she laughed.")
     assert ("selin", "laugh") in acts and ("aziz", "laugh") not in acts
+
+
+# Issue 24, round 69 (tuned on heldout108 and heldout109; these sentences are not from any split) ----------------
+
+
+def test_what_only_things_do_is_no_ones_action():
+    acts, _, _ = reads("Noor and Sami cook together. Sami lays the onions in the pan, and they sizzle at once.")
+    assert ("sami", "lay") in acts and not any(v == "sizzle" for _, v in acts)
+    acts, _, _ = reads("Noor melts the butter in a pan.")
+    assert ("noor", "melt") in acts

@@ -209,6 +209,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG"}:
                 self.handled.add(at_i)
                 return at_i + 1  # "in the kitchen, ready to make fudge": how they are (the making is read next)
+            nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
+            if base in lx.THING_ONLY_VERBS and (not _word(nxt) or nxt in lx.PREPOSITIONS or nxt in lx.ADVERBS or
+                                                nxt in lx.CONJUNCTIONS) and nxt not in lx.PARTICLES:
+                self.handled.add(at_i)
+                return at_i + 1  # "and they sizzle at once": the pork (but "she melts the butter" does something)
             if lows[at_i + 2:at_i + 4] in (["in", "hand"], ["in", "tow"]) and lx.is_noun(lows[at_i + 1]) and \
                     "VBG" in _finite_readings(toks[at_i]):
                 self.handled.update((at_i, at_i + 1))
