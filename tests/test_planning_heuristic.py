@@ -2477,7 +2477,8 @@ def test_a_festival_is_no_name_and_him_tells_the_one_it_names():
 
 
 def test_what_only_things_do_is_no_ones_action():
-    acts, _, _ = reads("Noor and Sami cook together. Sami lays the onions in the pan, and they sizzle at once.")
-    assert ("sami", "lay") in acts and not any(v == "sizzle" for _, v in acts)
+    acts, _, _ = reads("Minjun lights the burner. His friend Clara lays strips of pork on the hot metal, and they "
+                       "sizzle at once.")
+    assert ("clara", "lay") in acts and not any(v == "sizzle" for _, v in acts)
     acts, _, _ = reads("Noor melts the butter in a pan.")
     assert ("noor", "melt") in acts
