@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 110)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 112)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -413,16 +413,13 @@ KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole
 MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
 
 # Issue 24, round 46: heldout62-63 (round 45's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout62': {'bat_walk': ["'A ranger called Ceinwen': ceinwen crackle"]},
-                      'heldout63': {'pomelo_orchard': ["'บัวลอย catches them as': bualoy drop",
+KNOWN_WRONG_TUNED |= {'heldout63': {'pomelo_orchard': ["'บัวลอย catches them as': bualoy drop",
                                                        "'บัวลอย catches them as': suriya drop"],
                                     'spaceport_customs': ["'Behind her drifts KL-9,': <planner:robot> arm"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout62': {'bat_walk': {'s01: ceinwen crackling'}},
-                           'heldout63': {'pomelo_orchard': {'s03: bawloy dropping', 's03: suriya dropping'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout63': {'pomelo_orchard': {'s03: bawloy dropping', 's03: suriya dropping'},
                                          'spaceport_customs': {'s03: robot arming'}}}
 KNOWN_INVENTED_TUNED |= {'heldout63': {'spaceport_customs': ['robot']}}
-KNOWN_UNREPORTED |= {'heldout62': ['A ranger called Ceinwen', 'An old hen who', 'Children splashed in the',
-                                   'Sioned and Meurig stood'],
+KNOWN_UNREPORTED |= {'heldout62': ['An old hen who', 'Children splashed in the', 'Sioned and Meurig stood'],
                      'heldout63': ['Behind her drifts KL-9,', 'He scraped at the', 'She hit a high',
                                    'The cooks slurped their', 'The pensioners laugh until',
                                    'The teachers groaned, and', 'บัวลอย catches them as']}
@@ -586,15 +583,14 @@ KNOWN_UNREPORTED |= {'heldout78': ['A plain brown ptarmigan', 'At the weighing h
 MIN_RIGHT_TUNED |= {'heldout78': 0.83, 'heldout79': 0.76}  # one round of tuning (135/161 = 83.9%, 143/188 = 76.1%)
 
 # Issue 24, round 55: heldout80-81 (round 54's held-out figure, scored once) are tuning splits since
-KNOWN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': ["'The batter hisses and': <planner:batter> crackle",
-                                                     "'The batter hisses and': <planner:batter> hiss"],
+KNOWN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': ["'The batter hisses and': <planner:batter> hiss"],
                                     'clearing_the_creek': ["'Imani waded in, boots': imani boot"],
                                     'motoball_match': ["'His shot is punched': goalkeeper play"]},
                       'heldout81': {'rescue_hens': ["'At home they built': pepper build"],
                                     'scrapyard_crane': ["'A white hatchback rose': <planner:hatchback> dangle",
                                                         "'A white hatchback rose': <planner:hatchback> drip",
                                                         "'A white hatchback rose': <planner:hatchback> rise"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': {'s03: batter hissing', 's03: batter crackling'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': {'s03: batter hissing'},
                                          'clearing_the_creek': {'s03: imani booting'}},
                            'heldout81': {'rescue_hens': {'s03: pepper building a little run'},
                                          'scrapyard_crane': {'s03: hatchback rising'}}}
@@ -942,6 +938,46 @@ KNOWN_UNREPORTED |= {'heldout108': ['A bee-eater named Zuri', "Dr. Mensah's van 
                                     'Both teams crowded round', 'Each plank was laid', 'The coyote chases her',
                                     'They pulled them on', 'White blossoms drift down']}
 MIN_RIGHT_TUNED |= {'heldout109': 0.83}  # one round of tuning (160/192 = 83.3%; heldout108 189/221 = 85.5%)
+
+# Issue 24, round 70: heldout110-111 (round 69's held-out figure, scored once) are tuning splits since
+KNOWN_WRONG_TUNED |= {'heldout110': {'afikoman_hunt': ["'Both children dash to': <planner:children> dash",
+                                                      "'Both children dash to': <planner:children> hold"],
+                                    'dahi_handi_pyramid': ["'A team of young': team tier"],
+                                    'drama_club_curtain_call': ["'A mother near the': mother wave",
+                                                                "'Ms. Adeyemi hugs each': audience file"],
+                                    'electrician_at_the_door': ['\'"You\\\'ll stay for soup,"\': kwame answer']},
+                      'heldout111': {'newt_and_the_kingfisher': ["'The next morning a': <planner:fish> lie"],
+                                    'pioneering_tower': ["'By lunchtime the whole': other_scouts drift"],
+                                    'reptile_house_move': ["'A reticulated python named': hamid coax"],
+                                    'rodeo_barrel_race': ["'The pair gallops home': marisol whoop",
+                                                          "'The pair gallops home': teo gallop",
+                                                          "'The pair gallops home': teo whoop"],
+                                    'salmon_run_bears': ["'The bigger cub grabs': <planner:bats> paw"],
+                                    'school_boat_on_the_khlong': ["'At each jetty a': children lunch",
+                                                                  '"By eight o\'clock it": lizard bump']}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout110': {'afikoman_hunt': {'s04: children dashing',
+                                                            's04: children holding'},
+                                          'drama_club_curtain_call': {'s03: mother waving',
+                                                                      's05: audience filing'},
+                                          'electrician_at_the_door': {'s05: kwame answering'}},
+                           'heldout111': {'newt_and_the_kingfisher': {'s05: fish lying'},
+                                          'pioneering_tower': {'s04: scouts drifting'},
+                                          'reptile_house_move': {'s03: hamid coaxing out'},
+                                          'rodeo_barrel_race': {'s05: marisol whooping',
+                                                                's05: teo galloping home',
+                                                                's05: teo whooping'},
+                                          'salmon_run_bears': {'s04: bats pawing'},
+                                          'school_boat_on_the_khlong': {'s05: lizard bumping'}}}
+KNOWN_INVENTED_TUNED |= {'heldout110': {'afikoman_hunt': ['children']},
+                         'heldout111': {'newt_and_the_kingfisher': ['fish'],
+                                        'salmon_run_bears': ['bats']}}
+KNOWN_UNREPORTED |= {'heldout110': ['"You\'ll stay for soup,"', 'A mother near the', 'A team of young',
+                                    'Backstage, the cast huddle', 'Both children dash to', 'Ms. Adeyemi hugs each',
+                                    'The tanker crept forward,', 'Then Mama Fox calls'],
+                     'heldout111': ['A reticulated python named', 'At each jetty a', "By eight o'clock it",
+                                    'The bigger cub grabs', 'The boat chugs on', 'The iguanas had already',
+                                    'The next morning a', 'The pair gallops home']}
+MIN_RIGHT_TUNED |= {'heldout111': 0.80}  # one round of tuning (191/236 = 80.9%; heldout110 166/193 = 86.0%)
 
 
 def _by_age(splits) -> list:

@@ -2482,3 +2482,12 @@ def test_what_only_things_do_is_no_ones_action():
     assert ("clara", "lay") in acts and not any(v == "sizzle" for _, v in acts)
     acts, _, _ = reads("Noor melts the butter in a pan.")
     assert ("noor", "melt") in acts
+
+
+# Issue 24, round 70 (tuned on heldout110 and heldout111; these sentences are not from any split) ----------------
+
+
+def test_beans_that_darken_and_crackle():
+    acts, _, _ = reads("Before dawn, Omar crouched beside the fire pit and fanned the embers. His uncle, Tariq, "
+                       "roasted a scoop of beans in a pan, shaking it until they darkened and began to crackle.")
+    assert ("tariq", "roast") in acts and not any(v in ("darken", "crackle") for _, v in acts)

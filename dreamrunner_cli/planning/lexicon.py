@@ -292,7 +292,7 @@ RACERS = frozenset("runners cyclists riders racers skiers skaters swimmers rower
 # Animal nouns whose plural is the same word: "the sheep crowd together" may be a whole flock.
 UNMARKED_PLURALS = frozenset("sheep deer fish moose bison buffalo reindeer elk".split())
 # What only things do: "lays strips of pork on the grill, and they sizzle" (no one sizzles).
-THING_ONLY_VERBS = frozenset("sizzle simmer boil melt fizz ripen wilt sprout bloom blossom rust".split())
+THING_ONLY_VERBS = frozenset("sizzle simmer boil melt fizz ripen wilt sprout bloom blossom rust crackle darken".split())
 # Verbs of looking: what is looked at may be doing something ("gazing at the paddle wheel slapping the water").
 LOOKING_VERBS = frozenset("look gaze stare watch peer glance glare gape point listen".split())
 # Verbs that send a thing off on its own ("threw a long drive that curved left and smacked into an oak").
