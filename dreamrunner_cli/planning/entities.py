@@ -553,10 +553,13 @@ def _toy_nouns(sents: list[list[str]]) -> set[str]:
     return toys
 
 
-def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[tuple[Entity, str, str, Entity | None]]:
+KinPair = tuple[Entity, str, str, "Entity | None"]  # (who, kin noun of the other, who's sex, the other)
+
+
+def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
     """"Rosa and her brother Daniel" → (Rosa, "brother", "f", Daniel): Daniel is Rosa's brother, so "his sister" may
     be Rosa. Each pair is (who, kin noun of the other, who's sex from "his"/"her", the other)."""
-    kin: list[tuple[Entity, str, str, Entity | None]] = []
+    kin: list[KinPair] = []
     last_named: Entity | None = None  # the last named character before this sentence
     for toks in sents:
         for k in range(len(toks) - 4):
@@ -837,7 +840,7 @@ def _acts(m: _Mention) -> bool:
     return bool(acts or agent or person or relative or _relative_who(lows, i))
 
 
-def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list[tuple]) -> bool:
+def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list[KinPair]) -> bool:
     """Whether the phrase names an entity already found (which then gets the noun: "her classmates" for the class,
     "His grandmother" for the one "her grandson" anchors), or someone no rule may guess ("the two scientists")."""
     entities, reg = found.entities, found.reg
@@ -980,9 +983,7 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
             1 for x in entities if not x.group and x.since <= si and group[1] in x.nouns) == lx.NUMBERS_VALUE[det]:
         return True  # "Pili is a tarsier … Her cousin Dodong … the two tarsiers": those two, read as "they"
-    kin = {"boys": {"nephews", "sons", "grandsons", "brothers"},
-           "girls": {"nieces", "daughters", "granddaughters", "sisters"}}.get(w, set())
-    theirs = [x for x in entities if x.group and x.nouns & kin and x.since < si]
+    theirs = [x for x in entities if x.group and x.nouns & lx.KIN_CALLED.get(w, set()) and x.since < si]
     if det == "the" and len(theirs) == 1:
         theirs[0].nouns.add(w)  # "walks her three nephews to the shop … The boys carry the bowl": the nephews
         return True

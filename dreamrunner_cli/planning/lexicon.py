@@ -297,6 +297,9 @@ THING_ONLY_VERBS = frozenset("sizzle simmer boil melt fizz ripen wilt sprout blo
 LOOKING_VERBS = frozenset("look gaze stare watch peer glance glare gape point listen".split())
 # Verbs that send a thing off on its own ("threw a long drive that curved left and smacked into an oak").
 LAUNCH_VERBS = frozenset("throw toss fling hurl kick hit launch bowl pitch serve shoot fire flick lob bat".split())
+# Who "the boys" and "the girls" may be when a story named a group of them by kin ("her three nephews … The boys").
+KIN_CALLED = {"boys": frozenset("nephews sons grandsons brothers".split()),
+              "girls": frozenset("nieces daughters granddaughters sisters".split())}
 # Who one is to a family, besides the elders of KINSHIP ("Her big brother, Moss": a bunny's brother is a bunny).
 FAMILY_NOUNS = frozenset("brother sister son daughter cousin nephew niece grandson granddaughter twin husband "
                          "wife mate".split())

@@ -61,9 +61,8 @@ class PhraseReading:
         view = set(self._before(c.start)) | set(self.cur_mentioned) | self.prev_mentioned
         seen = self._seen(c.start)
         people = [i for i in seen if self.reg.by_id[i].kind == "person" and not self.reg.by_id[i].group]
-        kin = {"boys": {"nephews", "sons", "grandsons", "brothers"},
-               "girls": {"nieces", "daughters", "granddaughters", "sisters"}}.get(words[-1], set())
-        theirs = [i for i in seen if self.reg.by_id[i].group and self.reg.by_id[i].nouns & kin]
+        theirs = [i for i in seen if self.reg.by_id[i].group and
+                  self.reg.by_id[i].nouns & lx.KIN_CALLED.get(words[-1], set())]
         if words[:1] == ["the"] and len(words) == 2 and len(theirs) == 1:
             return theirs  # "walks her three nephews to the shop … The boys carry the bowl": the nephews
         if set(words) & {"children", "kids", "boys", "girls"}:

@@ -113,7 +113,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         if len(actors) != 1 or body is None:
             return
         g = "m" if body == "his" else "f"
-        same = {"m": ("he", "him", "his"), "f": ("she", "her")}[g]
+        same = {"m": ("he", "him"), "f": ("she", "her")}[g]
         # (others of the other sex may be there: "His terrier, Nutmeg, lay next to him, her chin on his boot")
         others = [self.reg.by_id[x] for x in (named | self.prev_seen_animate) - actors if x in self.reg.by_id]
         if any(e.gender in (None, g) for e in others) or any(
@@ -235,7 +235,6 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 self.unsure.append(f"{progressive(base)} (\u201c{state['someone']}\u201d is no character found)")
             ended = base in ("stop", "quit", "finish") and "VBG" in _finite_readings(toks[j] if j < len(toks) else "") \
                 or lows[at_i + 1:at_i + 2] in (["nothing"], ["no"])  # "said nothing", "made no reply": nothing done
-            nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
             made = lows[at_i + 2] if (nxt in lx.POSSESSIVES or nxt in ("a", "an")) and at_i + 2 < len(toks) else nxt
             # ("made his home", "made a plan")
             # "starts the engine", "make tamales", "makes a kite": doing something, not "make sure" or "start to"
