@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 112)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 114)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -309,7 +309,7 @@ KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl 
                                    'There its wing was', 'When the water is'],
                      'heldout49': ['A planing machine crawls', 'Jadwiga runs the jar', 'They knocked on every']}
 
-# Issue 24, round 40: heldout50-51 (round 39's held-out figure, scored once) are tuning splits since
+# Issue 24, round 40: heldout50-51 (round 39's held-out figure, scored once) are tuning splits since round 40
 KNOWN_WRONG_TUNED |= {'heldout50': {'crabbing_pier': ["'태이 hauls it up': taei fill"],
                                     'fawn_in_garden': ["'Early one morning, a': <planner:deer> wander",
                                                        "'She stamps once, and': <planner:deer> bound"]},
@@ -322,7 +322,7 @@ KNOWN_UNREPORTED |= {'heldout50': ['Early one morning, a', 'She stamps once, and
                      'heldout51': ['By lunchtime both engineers', 'Ignaz potted two reds', 'Moira sounds the horn']}
 MIN_RIGHT_TUNED |= {'heldout51': 0.83}  # one round of tuning (153/183 = 83.6%)
 
-# Issue 24, round 41: heldout52-53 (round 40's held-out figure, scored once) are tuning splits since
+# Issue 24, round 41: heldout52-53 (round 40's held-out figure, scored once) are tuning splits since round 41
 KNOWN_WRONG_TUNED |= {'heldout52': {'sandboarding': ["'At last she slides': haruko slide"],
                                     'shinty_final': ["'Her delighted teammates wrap': teammates cheer"],
                                     'window_cleaners': ["'Both cleaners sat on': baptiste share",
@@ -347,12 +347,12 @@ KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on',
                                    'The drummers lifted their', 'The plane, which the', 'When the final beat']}
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
-# Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since
+# Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since round 42
 KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'The donkey that Anouar'],
                      'heldout55': []}
 MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
 
-# Issue 24, round 43: heldout56-57 (round 42's held-out figure, scored once) are tuning splits since
+# Issue 24, round 43: heldout56-57 (round 42's held-out figure, scored once) are tuning splits since round 43
 KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven dance"],
                                     'mangrove_survey': ["'She cuts the engine': rashid cut"]},
                       'heldout57': {'road_train': ["'The road train slowed': <planner:train> slow"],
@@ -377,7 +377,7 @@ KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', '
                                    'They bob on the surface,', 'They unscrew the caps,']}
 MIN_RIGHT_TUNED |= {'heldout57': 0.83}  # one round of tuning (175/210 = 83.3%; heldout56 172/195 = 88.2%)
 
-# Issue 24, round 44: heldout58-59 (round 43's held-out figure, scored once) are tuning splits since
+# Issue 24, round 44: heldout58-59 (round 43's held-out figure, scored once) are tuning splits since round 44
 KNOWN_WRONG_TUNED |= {'heldout58': {'colliery_gala': ["'The crowd lining the': crowd line",
                                                       "'The smallest, a freckled': nerys hit"],
                                     'garlic_planting': ["'All three knelt along': dymphna point",
@@ -392,7 +392,7 @@ KNOWN_UNREPORTED |= {'heldout58': ['A nurse called Jocasta,', 'All three knelt a
                                    'When the Zamboni finally']}
 MIN_RIGHT_TUNED |= {'heldout58': 0.93, 'heldout59': 0.94}  # one round of tuning (206/220 = 93.6%, 195/206 = 94.7%)
 
-# Issue 24, round 45: heldout60-61 (round 44's held-out figure, scored once) are tuning splits since
+# Issue 24, round 45: heldout60-61 (round 44's held-out figure, scored once) are tuning splits since round 45
 KNOWN_WRONG_TUNED |= {'heldout60': {'budgie_bath': ["'He beats his wings': bobo read"],
                                     'carousel_afternoon': ["'The horse that Benedita': <planner:horse> fall",
                                                            "'The horse that Benedita': <planner:horse> rise"],
@@ -412,7 +412,7 @@ KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole
                                    'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
 MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
 
-# Issue 24, round 46: heldout62-63 (round 45's held-out figure, scored once) are tuning splits since
+# Issue 24, round 46: heldout62-63 (round 45's held-out figure, scored once) are tuning splits since round 46
 KNOWN_WRONG_TUNED |= {'heldout63': {'pomelo_orchard': ["'บัวลอย catches them as': bualoy drop",
                                                        "'บัวลอย catches them as': suriya drop"],
                                     'spaceport_customs': ["'Behind her drifts KL-9,': <planner:robot> arm"]}}
@@ -425,11 +425,11 @@ KNOWN_UNREPORTED |= {'heldout62': ['An old hen who', 'Children splashed in the',
                                    'The teachers groaned, and', 'บัวลอย catches them as']}
 MIN_RIGHT_TUNED |= {'heldout62': 0.92, 'heldout63': 0.84}  # one round of tuning (197/212 = 92.9%, 162/191 = 84.8%)
 
-# Issue 24, round 47: heldout64-65 (round 46's held-out figure, scored once) are tuning splits since
+# Issue 24, round 47: heldout64-65 (round 46's held-out figure, scored once) are tuning splits since round 47
 KNOWN_UNREPORTED |= {'heldout64': [], 'heldout65': ['Eulalia switched on the', 'While the pot steamed,']}
 MIN_RIGHT_TUNED |= {'heldout64': 0.92, 'heldout65': 0.92}  # one round of tuning (166/180 = 92.2%, 183/198 = 92.4%)
 
-# Issue 24, round 48: heldout66-67 (round 47's held-out figure, scored once) are tuning splits since
+# Issue 24, round 48: heldout66-67 (round 47's held-out figure, scored once) are tuning splits since round 48
 KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up,': finlay stand",
                                                           "'Mhairi pulled her up,': innes stand",
                                                           "'Mhairi pulled her up,': mhairi stand"],
@@ -460,7 +460,7 @@ KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ث
                                    'When the music starts,']}
 MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
 
-# Issue 24, round 49: heldout68-69 (round 48's held-out figure, scored once) are tuning splits since
+# Issue 24, round 49: heldout68-69 (round 48's held-out figure, scored once) are tuning splits since round 49
 KNOWN_WRONG_TUNED |= {'heldout68': {'cat_cafe': ["'The ginger cat that': biscuit purr",
                                                  "'The ginger cat that': biscuit stretch"],
                                     'coral_nursery': ["'He ties it onto': tavita tie"],
@@ -492,7 +492,7 @@ KNOWN_UNREPORTED |= {'heldout68': ['"I think so," says', 'A customer who has', '
                                    'Their grandmother shuffled outside']}
 MIN_RIGHT_TUNED |= {'heldout68': 0.78, 'heldout69': 0.85}  # one round of tuning (134/171 = 78.4%, 149/175 = 85.1%)
 
-# Issue 24, round 50: heldout70-71 (round 49's held-out figure, scored once) are tuning splits since
+# Issue 24, round 50: heldout70-71 (round 49's held-out figure, scored once) are tuning splits since round 50
 KNOWN_WRONG_TUNED |= {'heldout70': {'ariel_canyon_rovers': ["'The rovers bore into': rovers bear"]},
                       'heldout71': {'retired_racehorse': ["'By autumn the old horse': <planner:horse> follow"],
                                     'tombola_stall': ["'The big teddy bear was': father reach"]}}
@@ -504,7 +504,7 @@ KNOWN_UNREPORTED |= {'heldout70': ['"Louder!" shouts a voice', 'A nurse who is',
                                    'The big teddy bear was', 'They ate the first two']}
 MIN_RIGHT_TUNED |= {'heldout70': 0.91, 'heldout71': 0.89}  # one round of tuning (165/181 = 91.2%, 157/176 = 89.2%)
 
-# Issue 24, round 51: heldout72-73 (round 50's held-out figure, scored once) are tuning splits since
+# Issue 24, round 51: heldout72-73 (round 50's held-out figure, scored once) are tuning splits since round 51
 KNOWN_WRONG_TUNED |= {'heldout72': {'gymkhana': ["'The Kowalski twins arrived': twins shine",
                                                  "'Three kids of the': kids club"]},
                       'heldout73': {'snowy_owl_and_lemmings': ["'On the white tundra': owl take"]}}
@@ -516,7 +516,7 @@ KNOWN_UNREPORTED |= {'heldout72': ['The Kowalski twins arrived', 'They rode alon
                                    'The tourists gasped and']}
 MIN_RIGHT_TUNED |= {'heldout72': 0.93, 'heldout73': 0.90}  # one round of tuning (178/191 = 93.2%, 171/188 = 91.0%)
 
-# Issue 24, round 52: heldout74-75 (round 51's held-out figure, scored once) are tuning splits since
+# Issue 24, round 52: heldout74-75 (round 51's held-out figure, scored once) are tuning splits since round 52
 KNOWN_WRONG_TUNED |= {'heldout74': {'agouti_and_macaws': ["'Deep in the forest': agouti nut"],
                                     'corn_maze': ["'They followed a path': lena trample",
                                                   "'They followed a path': omar trample"],
@@ -538,7 +538,7 @@ KNOWN_UNREPORTED |= {'heldout74': ['"What does the blue', 'A marshal named Derek
                                    'His flatmate Hana, who', 'The mother hisses and', 'The two women play']}
 MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning (149/173 = 86.1%, 161/197 = 81.7%)
 
-# Issue 24, round 53: heldout76-77 (round 52's held-out figure, scored once) are tuning splits since
+# Issue 24, round 53: heldout76-77 (round 52's held-out figure, scored once) are tuning splits since round 53
 KNOWN_WRONG_TUNED |= {'heldout76': {'hoatzin_and_capuchins': ["'After that, the troop': <planner:troop> huddle"],
                                     'jeju_haenyeo_dive': ["'Her granddaughter 지우, who': jiu visit"]},
                       'heldout77': {'nail_salon': ["'The door chimes and': poodle heel"],
@@ -562,7 +562,7 @@ KNOWN_UNREPORTED |= {'heldout76': ['After that, the troop', 'Her granddaughter �
                                    'They crossed the line']}
 MIN_RIGHT_TUNED |= {'heldout76': 0.84, 'heldout77': 0.87}  # one round of tuning (146/172 = 84.9%, 161/184 = 87.5%)
 
-# Issue 24, round 54: heldout78-79 (round 53's held-out figure, scored once) are tuning splits since
+# Issue 24, round 54: heldout78-79 (round 53's held-out figure, scored once) are tuning splits since round 54
 KNOWN_WRONG_TUNED |= {'heldout78': {'arcade_claw_machine': ["'Jae slams the button': <planner:octopus> rise"],
                                     'camel_racing_robots': ["'Each camel carries a': zahra carry"],
                                     'cockatiel_whistles': ["'Then the bird flutters': <planner:bird> flutter",
@@ -582,7 +582,7 @@ KNOWN_UNREPORTED |= {'heldout78': ['A plain brown ptarmigan', 'At the weighing h
                                    'Kofi sat panting in']}
 MIN_RIGHT_TUNED |= {'heldout78': 0.83, 'heldout79': 0.76}  # one round of tuning (135/161 = 83.9%, 143/188 = 76.1%)
 
-# Issue 24, round 55: heldout80-81 (round 54's held-out figure, scored once) are tuning splits since
+# Issue 24, round 55: heldout80-81 (round 54's held-out figure, scored once) are tuning splits since round 55
 KNOWN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': ["'The batter hisses and': <planner:batter> hiss"],
                                     'clearing_the_creek': ["'Imani waded in, boots': imani boot"],
                                     'motoball_match': ["'His shot is punched': goalkeeper play"]},
@@ -601,7 +601,7 @@ KNOWN_UNREPORTED |= {'heldout80': ['His shot is punched', 'Imani waded in, boots
                                    'The old cat on', 'The onlookers laughed, Mrs.', 'Tomasz, who is still']}
 MIN_RIGHT_TUNED |= {'heldout80': 0.89, 'heldout81': 0.87}  # one round of tuning (160/179 = 89.4%, 156/179 = 87.2%)
 
-# Issue 24, round 56: heldout82-83 (round 55's held-out figure, scored once) are tuning splits since
+# Issue 24, round 56: heldout82-83 (round 55's held-out figure, scored once) are tuning splits since round 56
 KNOWN_WRONG_TUNED |= {'heldout82': {'bossaball_match': ["'Four players in orange': orange_team stand"],
                                     'hygiea_water_robots': ["'Then she presses a': <planner:melter> hum"],
                                     'limpet_and_gannet': ["'He mocked a limpet': <planner:limpet> cling",
@@ -629,11 +629,11 @@ KNOWN_UNREPORTED |= {'heldout82': ['At sunrise he limped', 'Four players in oran
                                    'On the morning of', 'Soon he hauls up', 'The onlookers lining the']}
 MIN_RIGHT_TUNED |= {'heldout82': 0.84, 'heldout83': 0.85}  # one round of tuning (146/172 = 84.9%, 170/200 = 85.0%)
 
-# Issue 24, round 57: heldout84-85 (round 56's held-out figure, scored once) are tuning splits since
+# Issue 24, round 57: heldout84-85 (round 56's held-out figure, scored once) are tuning splits since round 57
 KNOWN_UNREPORTED |= {'heldout84': [],
                      'heldout85': ['A boy who has', 'The bullfrog, who had', 'The distance is measured']}
 
-# Issue 24, round 58: heldout86-87 (round 57's held-out figure, scored once) are tuning splits since
+# Issue 24, round 58: heldout86-87 (round 57's held-out figure, scored once) are tuning splits since round 58
 KNOWN_UNREPORTED |= {'heldout86': ['A new floor was', 'A volunteer named Lukas', 'Bronwen flew down the',
                                    'By Wednesday evening the', 'The cupboards were ripped',
                                    'Their neighbour Kálmán wanders', 'مريم holds her hands'],
@@ -641,7 +641,7 @@ KNOWN_UNREPORTED |= {'heldout86': ['A new floor was', 'A volunteer named Lukas',
                                    'Next the Haugland sisters', 'She plucked the slugs', 'The shell split open,',
                                    'Then the Bryher slipped']}
 
-# Issue 24, round 59: heldout88-89 (round 58's held-out figure, scored once) are tuning splits since
+# Issue 24, round 59: heldout88-89 (round 58's held-out figure, scored once) are tuning splits since round 59
 KNOWN_WRONG_TUNED |= {'heldout88': {'car_transporter': ["'By eight the lorry': <planner:lorry> pull"]},
                       'heldout89': {'unicycle_hockey': ["'Barely a minute in,': spinners flick"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout88': {'car_transporter': {'s05: lorry pulling out'}},
@@ -652,7 +652,7 @@ KNOWN_UNREPORTED |= {'heldout88': ['By eight the lorry', "By nine o'clock a", 'H
                      'heldout89': ['A brass band that', 'A peregrine falcon plunges', 'Barely a minute in,']}
 MIN_RIGHT_TUNED |= {'heldout89': 0.84}  # one round of tuning (190/225 = 84.4%; heldout88 190/211 = 90.0%)
 
-# Issue 24, round 60: heldout90-91 (round 59's held-out figure, scored once) are tuning splits since
+# Issue 24, round 60: heldout90-91 (round 59's held-out figure, scored once) are tuning splits since round 60
 KNOWN_WRONG_TUNED |= {'heldout91': {'outrigger_canoe_race': ["'Six paddlers from Moana': <planner:paddlers> launch"],
                                     'swapping_seats_on_the_plane': ["'On the early flight': <planner:stranger> sit"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout91': {'outrigger_canoe_race': {'s01: paddlers launching'},
@@ -666,7 +666,7 @@ KNOWN_UNREPORTED |= {'heldout90': ['Ms. Hartigan chuckles and', 'On a scorching 
 MIN_RIGHT_TUNED |= {'heldout90': 0.84, 'heldout91': 0.80}  # one round of tuning (176/208 = 84.6%, 168/204 = 82.4%)
 # (heldout91: 165/204 = 80.9% since round 64, when "steamer" stopped being a vehicle: heldout98's rattled on a stove)
 
-# Issue 24, round 61: heldout92-93 (round 60's held-out figure, scored once) are tuning splits since
+# Issue 24, round 61: heldout92-93 (round 60's held-out figure, scored once) are tuning splits since round 61
 KNOWN_WRONG_TUNED |= {'heldout92': {'car_boot_sale': ["'Next to him يوسف': daughter board",
                                                       "'Next to him يوسف': daughter lie",
                                                       "'Next to him يوسف': yusuf board",
@@ -684,7 +684,7 @@ KNOWN_UNREPORTED |= {'heldout92': ['A woman who lives', 'By lunchtime the crates
                                    'The bellows, which mice']}
 MIN_RIGHT_TUNED |= {'heldout92': 0.82, 'heldout93': 0.84}  # one round of tuning (175/212 = 82.5%, 177/210 = 84.3%)
 
-# Issue 24, round 62: heldout94-95 (round 61's held-out figure, scored once) are tuning splits since
+# Issue 24, round 62: heldout94-95 (round 61's held-out figure, scored once) are tuning splits since round 62
 KNOWN_WRONG_TUNED |= {'heldout94': {'gazelle_and_the_tortoise': ["'At dusk she limped': zola exhaust"]},
                       'heldout95': {'stage_set_build': ["'At the Thursday rehearsal': adeyemi clap"],
                                     'wildfire_volunteers': ["'The exhausted crew trudged': <planner:crew> trudge"]}}
@@ -698,7 +698,7 @@ KNOWN_UNREPORTED |= {'heldout94': ['At dusk she limped', 'At the cathedral steps
                                    'On Monday the wooden', 'The exhausted crew trudged']}
 MIN_RIGHT_TUNED |= {'heldout95': 0.83}  # one round of tuning (166/200 = 83.0%; heldout94 170/198 = 85.9%)
 
-# Issue 24, round 63: heldout96-97 (round 62's held-out figure, scored once) are tuning splits since
+# Issue 24, round 63: heldout96-97 (round 62's held-out figure, scored once) are tuning splits since round 63
 KNOWN_WRONG_TUNED |= {'heldout96': {'bushtit_nest': ["'One spring morning she': pip flake"],
                                     'cathedral_bell_hoisting': ["'The bell was then': <planner:club> heave"],
                                     'elephant_seal_beach': ["'The two bulls reared': <planner:bulls> rear",
@@ -708,28 +708,24 @@ KNOWN_WRONG_TUNED |= {'heldout96': {'bushtit_nest': ["'One spring morning she': 
                                     'speed_skating_final': ["'When the gun fired,': <planner:skaters> spring",
                                                             "'When the gun fired,': <planner:skaters> steady",
                                                             "'When the gun fired,': <planner:skaters> swing"],
-                                    'tyre_shop_queue': ["'Rosalind pulled her hatchback': rosalind close"],
-                                    'yorkshire_puddings': ["'Tomasz cracked a trio': <planner:batter> turn"]}}
+                                    'tyre_shop_queue': ["'Rosalind pulled her hatchback': rosalind close"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': {'s04: club heaving'},
                                          'jackrabbit_and_the_coyote': {'s01: jackrabbit longing'}},
                            'heldout97': {'seal_pup_on_the_slipway': {'s05: seals swimming off'},
                                          'speed_skating_final': {'s03: skaters springing',
                                                                  's03: skaters swinging arms'},
-                                         'tyre_shop_queue': {'s01: rosalind closing'},
-                                         'yorkshire_puddings': {'s01: batter turning'}}}
+                                         'tyre_shop_queue': {'s01: rosalind closing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ['club'], 'elephant_seal_beach': ['bulls']},
-                         'heldout97': {'seal_pup_on_the_slipway': ['seals'], 'speed_skating_final': ['skaters'],
-                                       'yorkshire_puddings': ['batter']}}
+                         'heldout97': {'seal_pup_on_the_slipway': ['seals'], 'speed_skating_final': ['skaters']}}
 KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'Fans on the riverbank', 'His little sister Njeri',
                                    'It lowered a yellow', 'On a windswept beach', 'Once, on a dry',
                                    'One spring morning she', 'The grey team and', 'The two bulls reared'],
                      'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
                                    'Mr. Pryce toots the', 'Rosalind pulled her hatchback', 'The pup wriggled along',
-                                   'The tractors behind it', 'The whole family cheered', 'Tomasz cracked a trio',
-                                   'When the gun fired,']}
+                                   'The tractors behind it', 'The whole family cheered', 'When the gun fired,']}
 MIN_RIGHT_TUNED |= {'heldout96': 0.81, 'heldout97': 0.79}  # one round of tuning (181/223 = 81.2%, 172/216 = 79.6%)
 
-# Issue 24, round 64: heldout98-99 (round 63's held-out figure, scored once) are tuning splits since
+# Issue 24, round 64: heldout98-99 (round 63's held-out figure, scored once) are tuning splits since round 64
 KNOWN_WRONG_TUNED |= {'heldout98': {'clockmaker_apprentice': ["'The little bird popped': <planner:customer> clap"],
                                     'janus_ring_skimmer': ["'Later that shift the': kestrel unload"]},
                       'heldout99': {'upstairs_neighbour_noise': [
@@ -745,7 +741,7 @@ KNOWN_UNREPORTED |= {'heldout98': ['The runners split into', 'When the drums kic
                                    'Then the bell chimes,', 'When the storm warning']}
 MIN_RIGHT_TUNED |= {'heldout99': 0.84}  # one round of tuning (183/216 = 84.7%; heldout98 184/202 = 91.1%)
 
-# Issue 24, round 65: heldout100-101 (round 64's held-out figure, scored once) are tuning splits since
+# Issue 24, round 65: heldout100-101 (round 64's held-out figure, scored once) are tuning splits since round 65
 KNOWN_WRONG_TUNED |= {'heldout100': {'biathlon_relay': ["'Her skis were waxed': pekka grip",
                                                        "'Her skis were waxed': spectators grip"],
                                     'bowerbird_and_the_lyrebird': ["'She picked up a': odette pick",
@@ -789,7 +785,7 @@ KNOWN_UNREPORTED |= {'heldout100': ['Early that morning the', 'Idris spooned ric
                                     'The two seekers, Ishita', 'The volunteers on the', 'When a hungry grouper']}
 MIN_RIGHT_TUNED |= {'heldout100': 0.80, 'heldout101': 0.81}  # one round of tuning (172/214 = 80.4%, 177/216 = 81.9%)
 
-# Issue 24, round 66: heldout102-103 (round 65's held-out figure, scored once) are tuning splits since
+# Issue 24, round 66: heldout102-103 (round 65's held-out figure, scored once) are tuning splits since round 66
 KNOWN_WRONG_TUNED |= {'heldout102': {'haggling_over_a_rug': ["'Finally they shake hands': nephew shake"],
                                      'lotus_pond_harvest': ["'When the basket could': kingfisher steer"],
                                      'mallakhamb_display': ["'When both gymnasts slide': <planner:gymnasts> land",
@@ -814,7 +810,7 @@ KNOWN_UNREPORTED |= {'heldout102': ['"Hold position," Ibsen ordered,', 'At first
                                     'The children hold hands', 'The petals were filled']}
 MIN_RIGHT_TUNED |= {'heldout102': 0.80}  # one round of tuning (177/220 = 80.5%; heldout103 192/213 = 90.1%)
 
-# Issue 24, round 67: heldout104-105 (round 66's held-out figure, scored once) are tuning splits since
+# Issue 24, round 67: heldout104-105 (round 66's held-out figure, scored once) are tuning splits since round 67
 KNOWN_WRONG_TUNED |= {'heldout104': {'aloo_paratha_breakfast': ["'She boiled four potatoes,': harpreet chop"],
                                     'clockwork_mouse': ["'Tock whirs out of': tock whirr"],
                                     'cressida_birthday': ["'The four engineers who': engineers share"],
@@ -853,7 +849,7 @@ KNOWN_UNREPORTED |= {'heldout104': ['During the spin, the', 'She boiled four pot
                                     'Ngozi laughed helplessly, and', 'Rollo was finally shooed', '민준 and 도윤 tip']}
 MIN_RIGHT_TUNED |= {'heldout104': 0.84}  # one round of tuning (181/213 = 85.0%; heldout105 188/216 = 87.0%)
 
-# Issue 24, round 68: heldout106-107 (round 67's held-out figure, scored once) are tuning splits since
+# Issue 24, round 68: heldout106-107 (round 67's held-out figure, scored once) are tuning splits since round 68
 KNOWN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': ["'When the main antenna': <planner:galatea> launch",
                                                               "'When the main antenna': <planner:galatea> suit"],
                                     'honeyguide_and_the_ratel': ["'He ignored them, scooped': bongo ignore"],
@@ -903,7 +899,7 @@ KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a', 'A low-loader crept unde
                                     'The three judges whisper', 'يوسف waved his hat', '지호 snipped the fruit']}
 MIN_RIGHT_TUNED |= {'heldout106': 0.80, 'heldout107': 0.80}  # one round of tuning (166/205 = 81.0%, 177/219 = 80.8%)
 
-# Issue 24, round 69: heldout108-109 (round 68's held-out figure, scored once) are tuning splits since
+# Issue 24, round 69: heldout108-109 (round 68's held-out figure, scored once) are tuning splits since round 69
 KNOWN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': ["'The students pair up': <planner:students> hang",
                                                            "'The students pair up': <planner:students> pair",
                                                            "'The whole class whoops': <planner:students> applaud",
@@ -939,7 +935,7 @@ KNOWN_UNREPORTED |= {'heldout108': ['A bee-eater named Zuri', "Dr. Mensah's van 
                                     'They pulled them on', 'White blossoms drift down']}
 MIN_RIGHT_TUNED |= {'heldout109': 0.83}  # one round of tuning (160/192 = 83.3%; heldout108 189/221 = 85.5%)
 
-# Issue 24, round 70: heldout110-111 (round 69's held-out figure, scored once) are tuning splits since
+# Issue 24, round 70: heldout110-111 (round 69's held-out figure, scored once) are tuning splits since round 70
 KNOWN_WRONG_TUNED |= {'heldout110': {'afikoman_hunt': ["'Both children dash to': <planner:children> dash",
                                                       "'Both children dash to': <planner:children> hold"],
                                     'dahi_handi_pyramid': ["'A team of young': team tier"],
@@ -978,6 +974,11 @@ KNOWN_UNREPORTED |= {'heldout110': ['"You\'ll stay for soup,"', 'A mother near t
                                     'The bigger cub grabs', 'The boat chugs on', 'The iguanas had already',
                                     'The next morning a', 'The pair gallops home']}
 MIN_RIGHT_TUNED |= {'heldout111': 0.80}  # one round of tuning (191/236 = 80.9%; heldout110 166/193 = 86.0%)
+
+# Issue 24, round 71: heldout112-113 (round 70's held-out figure, scored once) are tuning splits since round 71
+KNOWN_UNREPORTED |= {'heldout112': ['A narrowboat chugs past,', 'Two of them, Kekoa'],
+                     'heldout113': ['A shrill whistle was', 'At the finish a', 'They are grabbed by']}
+MIN_RIGHT_TUNED |= {'heldout113': 0.84}  # one round of tuning (160/189 = 84.7%; heldout112 171/192 = 89.1%)
 
 
 def _by_age(splits) -> list:

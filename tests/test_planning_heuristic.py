@@ -2491,3 +2491,75 @@ def test_beans_that_darken_and_crackle():
     acts, _, _ = reads("Before dawn, Omar crouched beside the fire pit and fanned the embers. His uncle, Tariq, "
                        "roasted a scoop of beans in a pan, shaking it until they darkened and began to crackle.")
     assert ("tariq", "roast") in acts and not any(v in ("darken", "crackle") for _, v in acts)
+
+
+# Issue 24, round 71 (tuned on heldout112 and heldout113; these sentences are not from any split) ----------------
+
+
+def test_women_are_not_the_sons_just_named():
+    acts, ids, _ = reads("Karim and his sons cut the wheat in the morning. The women laugh and stack the "
+                         "sheaves by the wall.")
+    assert ("women", "laugh") in acts and ("women", "stack") in acts
+    assert not any(w == "sons" and v in ("laugh", "stack") for w, v in acts)
+
+
+def test_a_kin_title_his_own_possessive_contradicts_is_a_rank():
+    acts, ids, _ = reads("At the harvest feast in Ama's village, the drums are carried in. The chief, Nana Boateng, "
+                         "taps the biggest drum with his stick and blesses it. Ama's grandmother pounds the plantain "
+                         "in a wooden mortar.")
+    assert ("boateng", "tap") in acts and ("grandmother", "pound") in acts
+    assert not any(w == "boateng" and v == "pound" for w, v in acts)
+    # a possessive after a bare verb may be someone else's: "Mama Koala licks his nose" keeps her "Mama"
+    acts, ids, _ = reads("Mama Koala licks his sore nose. Then she climbs the gum tree.")
+    assert ("mama-koala", "climb") in acts or ("koala", "climb") in acts
+
+
+def test_an_unmarked_clause_with_a_subject_pronoun_is_that_pronouns():
+    acts, _, _ = reads("Tomas digs along the row. His daughter Ines drops a seed into every hole he has dug.")
+    assert ("ines", "drop") in acts and ("tomas", "dig") in acts
+    assert not any(w == "ines" and v == "dig" for w, v in acts)
+    # the sentence's own subject, when someone else near could be "he" too: a guess, reported
+    acts, _, skipped = reads("A proud bull named Titan dragged the cart. A little egret strutted beside him, "
+                             "snapping at the beetles he kicked up.")
+    assert not any(v == "kick" for _, v in acts) and any("kicking" in r for r in skipped)
+
+
+def test_turning_red_is_no_action():
+    acts, _, _ = reads("Ravi and Mina turned red when everyone laughed.")
+    assert not any(v == "turn" for _, v in acts)
+    acts, _, _ = reads("Ravi turned left at the gate.")
+    assert ("ravi", "turn") in acts
+
+
+def test_together_they_and_what_only_people_do_are_not_the_things():
+    acts, _, _ = reads("Little Fawn wakes in the meadow. Her mother steps out from behind the reeds and nuzzles her. "
+                       "Together they wander into the forest.")
+    assert ("mother", "wander") in acts and ("little-fawn", "wander") in acts
+    acts, _, _ = reads("Oma and her grandson Piet bake a cake. Piet scatters the almonds over the top. Later they "
+                       "carry slices to the neighbours.")
+    assert ("oma", "carry") in acts and ("piet", "carry") in acts
+
+
+def test_they_never_includes_the_one_they_act_on():
+    acts, _, skipped = reads("Mia found a hedgehog called Spike in the road. Together they carried Spike to the hedge.")
+    assert ("spike", "carry") not in acts and any("acts on Spike" in r for r in skipped)
+    acts, _, skipped = reads("Jonas waved to his old pony, Clover. They led Clover back to the stable.")
+    assert ("clover", "lead") not in acts
+
+
+def test_it_caught_before_it_landed_is_the_thing():
+    acts, _, _ = reads("Ludo dropped a grape off his plate. His puppy, Bramble, snapped it up before it landed and "
+                       "swallowed it whole.")
+    assert ("bramble", "snap") in acts and ("bramble", "swallow") in acts
+    assert not any(v == "land" for _, v in acts)
+    # "it" that could name an animal both times is left to the usual reading
+    acts, _, _ = reads("A sparrow landed on the wall. Mei threw it some crumbs and it pecked at them.")
+    assert ("sparrow", "peck") in acts
+
+
+def test_a_place_word_after_a_kin_title_is_a_surname():
+    acts, ids, _ = reads("Hana carried the tea tray in. Grandmother Park set the zither across the cushion and knelt "
+                         "behind it.")
+    assert ("park", "set") in acts and ("park", "kneel") in acts
+    acts, ids, _ = reads("Grandfather Hill lights the lamps.")
+    assert ("hill", "light") in acts

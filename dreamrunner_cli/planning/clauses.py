@@ -231,6 +231,13 @@ class ClauseReading:
             x in self.reg.by_id and self.reg.by_id[x].plural for x in antecedent)
         return m if tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} else k
 
+    def _subject_pronoun_clause(self, toks: list[str], i: int) -> bool:
+        """A clause at toks[i], or a subject pronoun with its verb, whose clause starts there though nothing marks
+        it: "every flower he has pollinated" ("he" is never an object)."""
+        return self._starts_clause(toks, i) or toks[i].lower() in ("he", "she", "they", "we") and i + 1 < len(toks) \
+            and (toks[i + 1].lower() in ("has", "had", "have") or
+                 bool(_finite_readings(toks[i + 1]) & {"VBD", "VBZ", "VBP"}))
+
     def _starts_clause(self, toks: list[str], i: int) -> bool:
         """Is position i at the start of a clause (sentence start, after a subordinator, ', and', ',', ';')?"""
         if i == 0:

@@ -182,7 +182,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     sents = [tokens(without_speech(s)) for t in texts for s in sentences(t)]  # "Hey!" is no name
     # 1. Names: capitalised words that are not function words, places or sentence-initial common words.
     mid_caps = _names_written_mid_sentence(sents)
-    _add_named(found, _name_candidates(sents, found.reg, mid_caps), mid_caps)
+    _add_named(found, _name_candidates(sents, found.reg, mid_caps), mid_caps, sents)
     _kinds_of_listed_names(sents, found.reg)
     _kinds_of_the_ones(sents, found.reg)
     _plural_names(sents, found)
@@ -300,9 +300,10 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                 # "In late August Grandpa Elias strolled", "On Monday Halina buttons": the time, then the name
                 words, start, prev = words[1:], start + 1, words[0].lower()
                 title = [w for w in words if w.lower() in lx.TITLES]
-            if any(w.lower() in lx.PLACES or (w.lower(), "") in lx.PLACE_COMPOUNDS or w.lower() in lx.NOT_NAMES
-                   or w.lower() in lx.NUMBER_WORDS for w in words):
-                continue  # "to Lisbon", "spent Saturday at the farm"
+            titled = any(t.lower() not in lx.NAME_ADJECTIVES | {"saint", "st"} for t in title)
+            if any(w.lower() in lx.PLACES and not titled or (w.lower(), "") in lx.PLACE_COMPOUNDS or
+                   w.lower() in lx.NOT_NAMES or w.lower() in lx.NUMBER_WORDS for w in words):
+                continue  # "to Lisbon", "spent Saturday at the farm" (but "Grandmother Park", "Mr. Field": a name)
             if words[0].lower() in lx.NAME_MONTHS and len(words) == 1 and (prev in lx.MONTH_TIME_WORDS or (
                     start + 1 < len(toks) and toks[start + 1][:1].isdigit())):
                 continue  # "Last August, Ignatius", "in June", "May 3rd": a month, not April or June the person
@@ -364,7 +365,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
     return candidates
 
 
-def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -> None:
+def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str], sents: list[list[str]]) -> None:
     """The candidates that are names of characters, as entities (or as more names of one already found)."""
     entities = found.entities
     for key, info in sorted(candidates.items(), key=lambda kv: kv[1]["first"]):
@@ -398,6 +399,11 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -
         if len(titled) == 1:
             titled[0].names.add(key)  # "Uncle Ferdinand … Ferdinand and Quentin cheered": the uncle
             continue
+        sex = _own_possessive(sents, {w.lower() for w in words})
+        if sex and any((t.lower() in lx.MALE and sex == "f" or t.lower() in lx.FEMALE and sex == "m") and
+                       t.lower() in lx.KINSHIP for t in info["title"]):
+            # "The chief, Nana Agyeman, taps the yam with his staff": "Nana" is his rank, no grandmother's
+            info["title"] = [t for t in info["title"] if t.lower() not in lx.KINSHIP]
         name = " ".join(info["title"] + [w for w in words if w not in info["title"]])
         e = Entity(id="", name=name, description=info["desc"] or name, named=True,
                    since=info["first"][0])
@@ -426,6 +432,29 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str]) -
                 lx.role_noun(words[0].lower()):
             e.nouns.add(words[0].lower())  # "Sergeant Ravensworth … by the sergeant": a rank before the name
         found.add(e)
+
+
+def _own_possessive(sents: list[list[str]], names: set[str]) -> str | None:
+    """"m" or "f" when every "with his"/"with her" that follows the name in its sentences, with no other name, person
+    noun or pronoun between, says the same: "Nana Agyeman taps the yam with his staff" → "m" (what one holds is one's
+    own; "licks his nose" may be someone else's)."""
+    said = set()
+    for toks in sents:
+        lows = [t.lower() for t in toks]
+        at = [k for k, t in enumerate(lows) if t in names and _cap(toks[k]) or caseless(toks[k]) and t in names]
+        for k in at[:1]:
+            for x in range(k + 1, len(toks)):
+                t, low = toks[x], lows[x]
+                if low in ("his", "her"):
+                    if lows[x - 1] == "with":
+                        said.add("m" if low == "his" else "f")
+                    break
+                if low in ("and", "who", "while", "as", "when", "but") or low in names or (
+                        _cap(t) and not lx.is_known_word(t)) or lx.ENTITY_NOUNS.get(
+                        lx.entity_noun(low) or "", ("",))[0] in ("person", "animal") or \
+                        low in lx.SUBJECT_PRONOUNS | lx.OBJECT_PRONOUNS:
+                    break
+    return next(iter(said)) if len(said) == 1 else None
 
 
 def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
@@ -995,9 +1024,11 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     just_named = [x for x in entities if x.group and x.kind == "person" and
                   x.nouns & {t.lower() for s2 in sents[max(0, si - 3):si] for t in s2} and
                   not x.nouns & lx.SPECTATORS]  # (a group named in the last three sentences)
-    other_sex = {"men": {"women", "girls", "woman"}, "women": {"men", "boys", "man"}}.get(w, set())
-    if group is not None and det == "the" and w in ("men", "women") and len(just_named) == 1 and \
-            not just_named[0].nouns & other_sex:  # ("six men heaved … The women watching cheered": others)
+    other_sex = lx.FEMALE if w == "men" else lx.MALE  # ("six men heaved … The women watching cheered": others;
+    # "his sons reaped … The women sing": others)
+    if group is not None and det == "the" and w in ("men", "women") and len(just_named) == 1 and not any(
+            n in other_sex or n.rstrip("s") in other_sex or (lx.group_of(n) or ("", ""))[1] in other_sex
+            for n in just_named[0].nouns):
         just_named[0].nouns.add(w)  # "Two office workers in long coats stop … The men blow on their food": them
         return True
     pairs = [x for x in entities if x.group and x.kind == "person" and (x.nouns & {"twins", "pair", "couple"} or

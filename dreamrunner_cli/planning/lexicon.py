@@ -294,6 +294,9 @@ UNMARKED_PLURALS = frozenset("sheep deer fish moose bison buffalo reindeer elk".
 # What only things do: "lays strips of pork on the grill, and they sizzle" (no one sizzles).
 THING_ONLY_VERBS = frozenset("sizzle simmer boil melt fizz ripen wilt sprout bloom blossom rust crackle darken".split())
 # Verbs of looking: what is looked at may be doing something ("gazing at the paddle wheel slapping the water").
+# What only people or animals do, never the things named before ("Later they carry warm bowls": not the seeds)
+ANIMATE_ONLY_VERBS = frozenset("carry hold lift grab tiptoe wave hug clap nod smile laugh giggle chat share eat drink "
+                               "sip taste kneel stroll hurry wander bow cheer".split())
 LOOKING_VERBS = frozenset("look gaze stare watch peer glance glare gape point listen".split())
 # Verbs that send a thing off on its own ("threw a long drive that curved left and smacked into an oak").
 LAUNCH_VERBS = frozenset("throw toss fling hurl kick hit launch bowl pitch serve shoot fire flick lob bat".split())
@@ -316,6 +319,7 @@ for _w, _same in KIN_SYNONYMS.items():  # "Jiddo … her grandfather", "his gran
 
 # Words written before a name that are not part of it ("Chef Ünal", "Old Mr. Haruki", "Captain Rosa").
 TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss professor prof grandma grandpa granny "
+                   "grandmother grandfather "
                    "aunt uncle sir lady king queen prince princess officer coach old little young master madam "
                    "saint st sister brother father mother nurse farmer baker ranger agent detective mama papa "
                    "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa "

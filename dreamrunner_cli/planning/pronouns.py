@@ -88,6 +88,11 @@ class PronounReading:
         ents = [self.reg.by_id[i] for i in self.recent if i in self.reg.by_id and i not in exclude]
         if p in ("they", "them", "their", "themselves"):
             ids = self._they(p, seen, pos)
+            acted_on = [x for c in self.cur_chunks if pos is not None and c.kind == "ref" and c.start == pos + 2
+                        for x in c.ids if x in ids]
+            if p == "they" and subject and acted_on and self.doubt is None:
+                # "Together they lifted Honey onto the bike": Honey is lifted, so "they" are others
+                self.doubt = f"\u201cthey\u201d acts on {self._call(self.reg.by_id[acted_on[0]])}, so it is others"
             if p == "they" and subject and self.doubt is None and "they" in self.prev_doubtful and \
                     not self._before(pos) and not self.cur_mentioned:
                 # "… and both brothers dive" could not be told; then "They bob about": the same ones, unknown
@@ -104,6 +109,14 @@ class PronounReading:
             return []
         if p in ("it", "its", "itself"):
             if subject and self.last_thing:
+                return [NONE_SUBJECT]
+            if subject and p == "it" and pos and any(
+                    self.cur_lows[k] == "it" and _finite_readings(self.cur_lows[k - 1]) & {"VBD", "VBZ", "VBP", "VB"}
+                    for k in range(1, pos)) and not any(
+                    e.kind in ("animal", "machine", "vehicle") and e.gender is None and not e.group and
+                    e.id not in self.sentence_subject for e in seen):
+                # "Gingernut snapped it up before it landed": the thing it caught, again (but "Mei threw it some
+                # crumbs and it pecked": the sparrow, which "it" could name both times)
                 return [NONE_SUBJECT]
             cands = [e for e in seen if e.kind in ("animal", "machine", "vehicle") and e.gender is None
                      and not e.group]
@@ -231,6 +244,9 @@ class PronounReading:
             self.doubt = f"\u201c{p}\u201d could be the {people_here}"
             return [e.id for e in groups][:1] or [e.id for e in single if e.id in view][:2]
         together = pos is not None and self.cur_lows[pos + 1:pos + 2] in (["both"], ["all"])
+        # "Together they tiptoe", "they carry warm bowls": people or animals, not the things named before
+        animate_cue = pos is not None and (self.cur_lows[pos - 1:pos] == ["together"] or lx.verb_lemma(
+            self.cur_lows[pos + 1] if pos + 1 < len(self.cur_lows) else "") in lx.ANIMATE_ONLY_VERBS)
         things_of_one = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
                               c.start < pos and c.head not in lx.TIME_NOUNS and not lx.group_of(c.head)), None)
         if things_of_one and len(before) == 1 and not together and not groups:
@@ -262,6 +278,9 @@ class PronounReading:
             things_before = self.prev_any_plural_thing
         things_before = things_before or self.cur_them_things  # ("beat them … until they stood up": the same)
         things_before = None if together else things_before
+        if things_before and animate_cue:
+            things_before, animate_cue = None, "skipped"  # (the pair below must then be in view, or the story's
+            # only two people: not a kitten and the jerboa that ran off, when her mother went unfound)
         if things_before:
             # "lowers the first balls into it. They sizzle", "separated the whites. Isidore beat them": they may be
             # the things, not the two people
@@ -291,7 +310,8 @@ class PronounReading:
         # the story's only two: "They reach the pier" (a boat that has not acted is a thing here: "rode on the old
         # ferry with her uncle … They climbed to the top deck")
         acting = [e for e in single if e.kind != "vehicle" or e.id in self.actors]
-        if not any(e.group for e in seen) and len(acting) == 2:
+        if not any(e.group for e in seen) and len(acting) == 2 and (
+                animate_cue != "skipped" or all(e.kind == "person" for e in acting)):
             return [e.id for e in acting]
         if not any(e.group for e in seen) and len(self.last_plural) >= 2 and all(
                 self.reg.by_id[x].kind == "person" for x in self.last_plural if x in self.reg.by_id):

@@ -311,7 +311,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 if tense and tense & main_tense and (not tense & inner_tense or subject == [NONE_SUBJECT]):
                     state["relative_main"] = None
                     subject = outer_subject
-                    state["doubt"] = outer_doubt if not tense & inner_tense else "it could be " + " or ".join(
+                    # ("snapped it up before it landed and swallowed it": "it" does nothing to itself)
+                    itself = inner_name == "it" and lows[i + 2:i + 3] == ["it"]
+                    state["doubt"] = outer_doubt if not tense & inner_tense or itself else "it could be " + " or ".join(
                         [self._call(self.reg.by_id[x]) for x in outer_subject if x in self.reg.by_id] + [inner_name])
                     state["in_vp"], state["fresh"] = True, True
                     i += 1
@@ -321,8 +323,21 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 i = c.end  # "Behind it walked a nurse": the preposition's object, not who acts
                 continue
             if c is not None:
-                ids = self._ids(c, subject if state["in_vp"] else None, is_subject=not state["in_vp"] or self._starts_clause(toks, i))
+                starts = self._starts_clause(toks, i)
+                unmarked = state["in_vp"] and not starts and self._subject_pronoun_clause(toks, i)
+                ids = self._ids(c, subject if state["in_vp"] else None,
+                                is_subject=not state["in_vp"] or starts or unmarked)
                 doubt = self.doubt
+                if unmarked and doubt is None and subject and set(ids) & set(subject):
+                    # "pecking at the worms he turned up": the wagtail's worms, or the ox's? (but "shared the
+                    # nectar he had gathered", when no one else near is "he": his own)
+                    g = {"he": "m", "she": "f"}.get(c.head)
+                    near = self.prev_mentioned | set(self._before(i)) | set(mentioned)
+                    if g is None or any(x not in ids and x in self.reg.by_id and not self.reg.by_id[x].group and
+                                        self.reg.by_id[x].kind in ("person", "animal") and
+                                        self.reg.by_id[x].gender in (None, g) for x in near):
+                        doubt = self.doubt = f"\u201c{c.head}\u201d could be " + " and ".join(
+                            self._call(self.reg.by_id[x]) for x in ids if x in self.reg.by_id) + " or someone else"
                 if doubt is None:  # a guessed referent is not in view for the next pronoun ("threw it at him")
                     mentioned += [x for x in ids if x != NONE_SUBJECT]
                 if c.end < len(toks) and toks[c.end] == "'s" and c.end in at:
@@ -365,7 +380,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     plural = c.plural or len(ids) > 1 or any(  # ("The Harriers sprint": a named group)
                         x in self.reg.by_id and self.reg.by_id[x].plural for x in ids)
                 k = end
-                if not state["in_vp"] or self._starts_clause(toks, c.start):
+                if not state["in_vp"] or self._subject_pronoun_clause(toks, c.start):
                     # "The duck, which was chased by Pip, flies", "The dog that Mia was walking barks": the
                     # relative clause is read on its own, then the subject's own verb.
                     k = self._relative(toks, k, ids, c, at, sentence_places, events, mentioned, doubt)
@@ -421,7 +436,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     i = at[k + 1].end + (at[k + 1].end < len(toks) and toks[at[k + 1].end] == ",")
                     continue
                 finite = bool(tags & {"VBZ", "VBD"}) or (plural and bool(tags & {"VBP", "VB"}))
-                if finite and (not state["in_vp"] or self._starts_clause(toks, c.start)):
+                if finite and (not state["in_vp"] or self._subject_pronoun_clause(toks, c.start)):
                     copula = lows[k] in lx.BE_FORMS and not (
                         k + 1 < len(toks) and _finite_readings(toks[k + 1]) & {"VBG", "VBN"})
                     state["revert"] = state.get("main") if copula else None
@@ -430,7 +445,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     # clause with a subject of its own, "and" + a verb in the main verb's tense may be the main
                     # subject's (read at the "and" below)
                     inner = " and ".join(self._call(self.reg.by_id[x]) for x in ids if x in self.reg.by_id) or \
-                        f"the {c.head}"
+                        (c.head if c.kind == "pron" else f"the {c.head}")
                     state["relative_main"] = (subject, state["doubt"], self.last_verb_at, inner) if (
                         c.start >= 1 and (lows[c.start - 1] in ("that", "which") or lows[c.start - 1] in
                                           lx.SUBORDINATORS) and subject and
