@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 114)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 116)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -542,24 +542,20 @@ MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning
 KNOWN_WRONG_TUNED |= {'heldout76': {'hoatzin_and_capuchins': ["'After that, the troop': <planner:troop> huddle"],
                                     'jeju_haenyeo_dive': ["'Her granddaughter 지우, who': jiu visit"]},
                       'heldout77': {'nail_salon': ["'The door chimes and': poodle heel"],
-                                    'snow_goose_count': ["'A vixen that was': vixen make",
-                                                         "'They counted the birds': <planner:birds> circle"],
+                                    'snow_goose_count': ["'A vixen that was': vixen make"],
                                     'wheelbarrow_race': ["'They crossed the line': dilys cross"],
                                     'whippet_and_kitten': ["'Pepper pounced on the': pepper jump"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout76': {'hoatzin_and_capuchins': {'s05: troop huddling'},
                                          'jeju_haenyeo_dive': {'s03: jiu visiting'}},
                            'heldout77': {'nail_salon': {'s03: poodle heeling'},
-                                         'snow_goose_count': {'s04: vixen making the whole flock rise',
-                                                              's05: birds circling back'},
+                                         'snow_goose_count': {'s04: vixen making the whole flock rise'},
                                          'wheelbarrow_race': {'s05: dilys crossing the line last'},
                                          'whippet_and_kitten': {'s04: pepper jumping up'}}}
-KNOWN_INVENTED_TUNED |= {'heldout76': {'hoatzin_and_capuchins': ['troop']},
-                         'heldout77': {'snow_goose_count': ['birds']}}
+KNOWN_INVENTED_TUNED |= {'heldout76': {'hoatzin_and_capuchins': ['troop']}}
 KNOWN_UNREPORTED |= {'heldout76': ['After that, the troop', 'Her granddaughter 지우, who', 'Layla carried out trays',
                                    'That afternoon they ate'],
                      'heldout77': ['A vixen that was', 'Declan, the boy that', 'Pepper pounced on the',
-                                   'The Haddad twins hammer', 'The goat stares at', 'They counted the birds',
-                                   'They crossed the line']}
+                                   'The Haddad twins hammer', 'The goat stares at', 'They crossed the line']}
 MIN_RIGHT_TUNED |= {'heldout76': 0.84, 'heldout77': 0.87}  # one round of tuning (146/172 = 84.9%, 161/184 = 87.5%)
 
 # Issue 24, round 54: heldout78-79 (round 53's held-out figure, scored once) are tuning splits since round 54
@@ -979,6 +975,29 @@ MIN_RIGHT_TUNED |= {'heldout111': 0.80}  # one round of tuning (191/236 = 80.9%;
 KNOWN_UNREPORTED |= {'heldout112': ['A narrowboat chugs past,', 'Two of them, Kekoa'],
                      'heldout113': ['A shrill whistle was', 'At the finish a', 'They are grabbed by']}
 MIN_RIGHT_TUNED |= {'heldout113': 0.84}  # one round of tuning (160/189 = 84.7%; heldout112 171/192 = 89.1%)
+
+# Issue 24, round 72: heldout114-115 (round 71's held-out figure, scored once) are tuning splits since round 72
+KNOWN_WRONG_TUNED |= {'heldout114': {'attic_clearance': ['"Old Mrs. Abernathy\'s attic was": abernathy clear',
+                                                         "'The loft ladder was': <planner:brother> pass"],
+                                     'cornhole_tournament': ["'Team Blue Heron, two': lamplighters call"],
+                                     'daruma_wish': ["'It wobbles over the': mochi bob",
+                                                     "'It wobbles over the': mochi wobble"],
+                                     'dishwasher_loading': ["'Both parents look at': <planner:parents> look"],
+                                     'dredger_at_the_marina': ["'The dredger crept along': dredger shop"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout114': {'attic_clearance': {'s01: abernathy clearing', 's02: brother passing up'},
+                                          'cornhole_tournament': {'s01: teachers calling'},
+                                          'daruma_wish': {'s05: mochi wobbling'},
+                                          'dishwasher_loading': {'s05: parents looking'}}}
+KNOWN_INVENTED_TUNED |= {'heldout114': {'attic_clearance': ['brother'], 'dishwasher_loading': ['parents']}}
+KNOWN_UNREPORTED |= {'heldout114': ['A harbour launch sped', 'Both parents look at', 'Every close throw is',
+                                    'It wobbles over the', "Old Mrs. Abernathy's attic was",
+                                    'Sitting cross-legged next to', 'Team Blue Heron, two', 'The dredger crept along',
+                                    'The loft ladder was', 'The volunteers fan out', 'Their tabby leaps onto',
+                                    'Two bulbuls settle on'],
+                     'heldout115': ['An official at the', 'At dawn each day', 'By noon the volunteers',
+                                    'She hands it to', 'Spectators along the fence', 'The lark peered out,',
+                                    'Wei swept up the']}
+MIN_RIGHT_TUNED |= {'heldout114': 0.84}  # one round of tuning (166/197 = 84.3%; heldout115 192/224 = 85.7%)
 
 
 def _by_age(splits) -> list:

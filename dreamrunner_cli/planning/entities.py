@@ -307,9 +307,11 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if words[0].lower() in lx.NAME_MONTHS and len(words) == 1 and (prev in lx.MONTH_TIME_WORDS or (
                     start + 1 < len(toks) and toks[start + 1][:1].isdigit())):
                 continue  # "Last August, Ignatius", "in June", "May 3rd": a month, not April or June the person
-            if words[-1].lower() in ("day", "eve", "night") and len(words) > 1 or words[0].lower() in \
-                    lx.COLLECTIVE_NOUNS or start + len(words) < len(toks) and lows[start + len(words)] == "day":
-                continue  # "On Arbor Day", "Class 4B planted": a holiday, a group's name (found as the group)
+            if words[-1].lower() in ("day", "eve", "night") and (len(words) > 1 or prev == "'s") or \
+                    words[0].lower() in lx.COLLECTIVE_NOUNS or \
+                    start + len(words) < len(toks) and lows[start + len(words)] == "day":
+                continue  # "On Arbor Day", "New Year's Day", "Class 4B planted": a holiday, a group's name (found as
+                # the group)
             if prev in ("after", "before") and before in lx.TIME_NOUNS | {"day", "night", "week", "evening",
                                                                          "morning"} and \
                     start + len(words) < len(toks) and toks[start + len(words)] == ",":
@@ -895,6 +897,18 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
         herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
         return True  # "the hunters' dogs … The herd scattered": other animals)
+    # "Two bulbuls settle on the parapet … the birds flutter off": the one group of animals of that sort
+    sort = [x for x in entities if group is not None and group[0] == "animal" and det == "the" and x.group and
+            x.kind == "animal" and x.since < si and group[1] != (lx.group_of(next(iter(x.nouns))) or ("", ""))[1] and
+            any(group[1] in lx.GENERALISATIONS.get((lx.group_of(n) or ("", ""))[1], ()) for n in x.nouns)]
+    if len(sort) == 1 and len([x for x in entities if x.group and x.kind == "animal"]) == 1:
+        sort[0].nouns.add(w)
+        return True
+    crews = [x for x in entities if x.group and x.kind == "person" and x.since < si and not x.nouns & lx.SPECTATORS]
+    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "person" and w not in ("family", "team") and len(crews) == 1 and \
+            {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
+        crews[0].nouns.add(w)  # "a dozen volunteers fan out … the whole crew huddles": the one group of people
+        return True
     owned = any(lows2[k] in ("his", "her", "their") and lows2[k + 1] == w
                 for lows2 in ([t.lower() for t in s2] for s2 in sents[:si]) for k in range(len(lows2) - 1))
     people = [x for x in entities if x.group and x.kind == "person" and x.since <= si]

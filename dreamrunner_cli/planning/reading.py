@@ -205,10 +205,17 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # ("kicking up glittering ice dust": the object's adjective, after the verb and its particle)
                 self.handled.add(at_i)
                 return at_i + 1  # "played a loud, slightly crooked march": a word of the march, no verb
-            if lx.is_adjective(lows[at_i]) and lows[at_i + 1:at_i + 2] == ["to"] and \
+            if at_i + 1 < len(toks) and lows[at_i - 1] in ("and", ",") and lx.is_adjective(lows[at_i]) and \
+                    lx.is_noun(lows[at_i + 1]) and lows[at_i + 1] not in lx.OBJECT_PRONOUNS and \
+                    not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG", "VBN"} and \
+                    "with" in lows[max(0, at_i - 5):at_i - 1]:
+                self.handled.add(at_i)
+                return at_i + 1  # "with buckets and stiff brushes": a word of the brushes, no verb
+            if lx.is_adjective(lows[at_i]) and (lows[at_i + 1:at_i + 2] == ["to"] or lows[at_i + 1:at_i + 2] == [
+                    "for"] and not lx.is_noun(lows[at_i])) and \
                     not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG"}:
                 self.handled.add(at_i)
-                return at_i + 1  # "in the kitchen, ready to make fudge": how they are (the making is read next)
+                return at_i + 1  # "in the kitchen, ready to make fudge", "ready for the bluebells": how they are
             nxt = lows[at_i + 1] if at_i + 1 < len(toks) else ""
             if base in lx.THING_ONLY_VERBS and (not _word(nxt) or nxt in lx.PREPOSITIONS or nxt in lx.ADVERBS or
                                                 nxt in lx.CONJUNCTIONS) and nxt not in lx.PARTICLES:
