@@ -898,15 +898,17 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
         return True  # "the hunters' dogs … The herd scattered": other animals)
     # "Two bulbuls settle on the parapet … the birds flutter off": the one group of animals of that sort
-    sort = [x for x in entities if group is not None and group[0] == "animal" and det == "the" and x.group and
-            x.kind == "animal" and x.since < si and group[1] != (lx.group_of(next(iter(x.nouns))) or ("", ""))[1] and
-            any(group[1] in lx.GENERALISATIONS.get((lx.group_of(n) or ("", ""))[1], ()) for n in x.nouns)]
+    kinds_of = [{(lx.group_of(n) or ("", ""))[1] for n in x.nouns} for x in entities]  # "bulbuls" → {"bulbul"}
+    sort = [x for x, kinds in zip(entities, kinds_of) if group is not None and group[0] == "animal" and det == "the"
+            and x.group and x.kind == "animal" and x.since < si and group[1] not in kinds and
+            any(group[1] in lx.GENERALISATIONS.get(k, ()) for k in kinds)]
     if len(sort) == 1 and len([x for x in entities if x.group and x.kind == "animal"]) == 1:
         sort[0].nouns.add(w)
         return True
     crews = [x for x in entities if x.group and x.kind == "person" and x.since < si and not x.nouns & lx.SPECTATORS]
-    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "person" and w not in ("family", "team") and len(crews) == 1 and \
-            {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
+    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "person" and w not in ("family", "team") and \
+            len(crews) == 1 and {"whole", "entire"} & set(lows[start:i]) and \
+            not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
         crews[0].nouns.add(w)  # "a dozen volunteers fan out … the whole crew huddles": the one group of people
         return True
     owned = any(lows2[k] in ("his", "her", "their") and lows2[k + 1] == w
