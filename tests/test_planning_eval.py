@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 116)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 118)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -327,24 +327,21 @@ KNOWN_WRONG_TUNED |= {'heldout52': {'sandboarding': ["'At last she slides': haru
                                     'shinty_final': ["'Her delighted teammates wrap': teammates cheer"],
                                     'window_cleaners': ["'Both cleaners sat on': baptiste share",
                                                         "'Both cleaners sat on': baptiste sit"]},
-                      'heldout53': {'cloud_seeder': ["'The plane, which the': <planner:plane> circle",
-                                                     "'The plane, which the': <planner:plane> soar"],
-                                    'taiko_festival': ["'Eight drummers in white': <planner:drummers> raise",
+                      'heldout53': {'taiko_festival': ["'Eight drummers in white': <planner:drummers> raise",
                                                        "'Eight drummers in white': <planner:drummers> strike",
                                                        "'The drummers lifted their': <planner:drummers> lift",
                                                        "'The drummers lifted their': <planner:drummers> shout"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'},
                                          'shinty_final': {'s05: teammates cheering'},
                                          'window_cleaners': {'s05: baptiste sitting'}},
-                           'heldout53': {'cloud_seeder': {'s02: plane soaring up', 's02: plane circling'},
-                                         'taiko_festival': {'s01: drummers raising sticks',
+                           'heldout53': {'taiko_festival': {'s01: drummers raising sticks',
                                                             's05: drummers lifting sticks',
                                                             's05: drummers shouting'}}}
-KNOWN_INVENTED_TUNED |= {'heldout53': {'cloud_seeder': ['plane'], 'taiko_festival': ['drummers']}}
+KNOWN_INVENTED_TUNED |= {'heldout53': {'taiko_festival': ['drummers']}}
 KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on', 'Her delighted teammates wrap',
                                    'Long ago, a hungry stoat', 'Much later the neighbours', 'They spit out sand,'],
                      'heldout53': ['Eight drummers in white', 'Every morning she strutted', 'The cygnets huddle close',
-                                   'The drummers lifted their', 'The plane, which the', 'When the final beat']}
+                                   'The drummers lifted their', 'When the final beat']}
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 # Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since round 42
@@ -853,7 +850,6 @@ KNOWN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': ["'When the main a
                                     'hula_hoop_contest': ["'Soon only the twins': twins go"],
                                     'jousting_tournament': ["'A herald blows a': <planner:horses> thunder"],
                                     'jukebox_diner': ["'Both truckers point at': <planner:truckers> point"],
-                                    'locomotive_restoration': ["'Every rusty rivet was': morwenna finish"],
                                     'mandrill_and_the_paintbrush': ["'He grabbed the brush,': sunniva grab",
                                                                     "'He grabbed the brush,': sunniva lick",
                                                                     "'He grabbed the brush,': sunniva spit",
@@ -871,7 +867,6 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': {'s02: galate
                                           'house_on_a_trailer': {'s04: crew lowering'},
                                           'hula_hoop_contest': {'s04: okonkwo-twins going'},
                                           'jukebox_diner': {'s05: truckers pointing'},
-                                          'locomotive_restoration': {'s03: morwenna finishing a welding course'},
                                           'mandrill_and_the_paintbrush': {'s03: sunniva grabbing the brush',
                                                                           's04: sunniva grunting',
                                                                           's04: sunniva slapping'},
@@ -886,7 +881,7 @@ KNOWN_INVENTED_TUNED |= {'heldout106': {'galatea_relay_station': ['galatea'], 'h
                                         'murukku_frying': ['grandmother']},
                          'heldout107': {'tangerine_picking': ['grandmother'], 'touch_rugby_final': ['teams']}}
 KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a', 'A low-loader crept under', 'At the new plot,',
-                                    'Both truckers point at', 'Every rusty rivet was', 'For Deepavali, மீனா and',
+                                    'Both truckers point at', 'For Deepavali, மீனா and',
                                     'He grabbed the brush,', 'He ignored them, scooped', 'Her uncle ਬਲਵੰਤ stirs',
                                     'It flipped over and', 'One March morning it', 'Soon only the twins',
                                     'The whistle shrieked, and', 'Their grandmother swats his', 'Then he slapped it',
@@ -998,6 +993,34 @@ KNOWN_UNREPORTED |= {'heldout114': ['A harbour launch sped', 'Both parents look 
                                     'She hands it to', 'Spectators along the fence', 'The lark peered out,',
                                     'Wei swept up the']}
 MIN_RIGHT_TUNED |= {'heldout114': 0.84}  # one round of tuning (166/197 = 84.3%; heldout115 192/224 = 85.7%)
+
+# Issue 24, round 73: heldout116-117 (round 72's held-out figure, scored once) are tuning splits since round 73
+KNOWN_WRONG_TUNED |= {'heldout116': {'newsagent_break_in': ["'The spaniel barked furiously,': achterberg run",
+                                                            "'Within a week both': <planner:constable> track",
+                                                            "'Within a week both': teens bring"],
+                                     'square_dancing': ["'Once the song is': <planner:dancers> bow"]},
+                      'heldout117': {'ultramarathon_aid_station': ["'At kilometre sixty of': volunteers salt",
+                                                                   '\'"How far to the\': joanne gasp',
+                                                                   '\'"How far to the\': joanne stuff'],
+                                     'wat_courtyard_sweeping': ["'Finally the other novices': novices help",
+                                                                "'Finally the other novices': novices put"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout116': {'newsagent_break_in': {'s03: achterberg running',
+                                                                 's04: constable tracking down',
+                                                                 's04: teenagers bringing back'},
+                                          'square_dancing': {'s05: dancers bowing back'}},
+                           'heldout117': {'ultramarathon_aid_station': {'s03: joanne gasping',
+                                                                        's03: joanne stuffing a potato'},
+                                          'wat_courtyard_sweeping': {'s05: monks helping',
+                                                                     's05: monks putting down books'}}}
+KNOWN_INVENTED_TUNED |= {'heldout116': {'newsagent_break_in': ['constable'], 'square_dancing': ['dancers']}}
+KNOWN_UNREPORTED |= {'heldout116': ['"This is a 1952', 'A string of goats', 'Once the song is',
+                                    'The spaniel barked furiously,', 'Within a week both'],
+                     'heldout117': ['"How far to the', 'After a quick look,', 'At kilometre sixty of',
+                                    'At noon mother and', 'Commander Yelena Sorokina dispatched',
+                                    'Finally the other novices', 'He bent over her', 'Mrs. Whitlock marched into',
+                                    'The cracks, which their', 'The slowest of them,', 'Their terrier, Kluska, who',
+                                    'Then he wraps one', 'Then they walked home', 'نادية chopped the parsley']}
+MIN_RIGHT_TUNED |= {'heldout116': 0.78}  # one round of tuning (187/238 = 78.6%; heldout117 182/212 = 85.8%)
 
 
 def _by_age(splits) -> list:

@@ -340,6 +340,10 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
                         "below", "beneath", "outside", "beyond") or \
                     prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
+                    # "across eastern Nepal", "in rural Kenya": a place after its adjective
+                    before in ("in", "into", "to", "from", "through", "across", "of") and lx.is_adjective(prev) and
+                    not lx.is_noun(prev) and prev not in lx.NAME_ADJECTIVES | lx.NAME_MONTHS | {
+                        "late", "early", "mid"}) or (
                     start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
                     prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"
                     prev in lx.PREPOSITIONS and nxt[:1].islower() and _word(nxt) and not _closed(nxt) and
@@ -669,6 +673,8 @@ def _noun_at(found: _Found, sents: list[list[str]], si: int, i: int) -> _Mention
         return None  # "Two repair drones, Rivet and Grommet, … The drones fire": the two, read as "they"
     if in_as_if_clause(toks, i):
         return None  # "ran as if a bear were chasing her": no bear
+    if i > 0 and (lows[i - 1], w) in lx.WEATHER_COMPOUNDS:
+        return None  # "a dust devil whirls across the plain": wind, no devil
     if w in lx.RIDDEN_ONLY and not any(t.lower() in lx.RIDDEN_ONLY[w] for s2 in sents for t in s2):
         return None  # "The balloon rose quickly": a weather balloon, no one in it
     if group is not None and w != group[1] and group[1] in lx.COLLECTIVE_NOUNS and sum(
@@ -847,6 +853,9 @@ def _acts(m: _Mention) -> bool:
         group and "VBZ" in _finite_readings(toks[j]) and w not in lx.COLLECTIVE_NOUNS and
         not of_group) and not (
         start >= 2 and lows[start - 2] in lx.PREPOSITIONS)  # "a boy on a scooter rolls": the boy rolls
+    if det in ("a", "an") and start >= 3 and lows[start - 2] in ("was", "is", "been", "became", "becomes") and \
+            lows[start - 3] not in ("there", "it", "here", "next", "first", "last"):
+        return False  # "Old Gideon Marsh had been a tinsmith": what he is, no one new (but "There was a fox")
     by = start - 2  # the word before the determiner: "by the dog", "by his sons"
     while det == "'s" and by > max(0, start - 5) and lows[by] != "by":
         by -= 1  # "by the ship's cat"
@@ -876,6 +885,18 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     "His grandmother" for the one "her grandson" anchors), or someone no rule may guess ("the two scientists")."""
     entities, reg = found.entities, found.reg
     si, i, lows, w, group, det, start = m.si, m.i, m.lows, m.w, m.group, m.det, m.start
+    k = i + 1 + (i + 1 < len(lows) and lows[i + 1] == ",")
+    if group is None and k < len(lows) and lows[k] in ("which", "that", "whom"):
+        # "A temple dog, which the monks call Khao, follows him": the dog is Khao
+        for x in range(k + 2, min(len(lows) - 1, k + 6)):
+            named = reg.by_name(m.toks[x + 1]) if lows[x] in ("call", "calls", "called", "name", "named") and (
+                _cap(m.toks[x + 1]) or caseless(m.toks[x + 1])) and (  # (not "which a woman named Sunniva was
+                x + 2 >= len(lows) or not _word(m.toks[x + 2])) else None  # driving": her name, then her verb)
+            if named is not None and not named.group:
+                named.nouns.add(w)
+                if named.kind == "person" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "animal":
+                    _set_kind(named, w)
+                return True
     whole = [x for x in entities if x.group and lx.MATES.get(w) in x.nouns]
     if len(whole) == 1:
         whole[0].nouns.add(w)  # "Class 4B … Her classmates burst out laughing": the class

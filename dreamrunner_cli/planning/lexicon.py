@@ -93,7 +93,8 @@ def _wordnet_people() -> frozenset[str]:
 THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker stroller hanger shaker cutter monitor "
                         "digger loader ringer timer mixer blender heater cooker alarm jumper sweater slipper "
                         "sneaker trainer loafer siren".split())
-PERSON_NOUNS = _wordnet_people() - THING_NOUNS
+# ("nobody spilled a drop": no one acts; WordNet's "nobody" is a person of no importance)
+PERSON_NOUNS = _wordnet_people() - THING_NOUNS - {"nobody", "no-one"}
 for _w in sorted(PERSON_NOUNS):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
 # compounds are read against the hand-listed animals only ("sheepdog" → dog): WordNet's thousands would match
@@ -367,6 +368,8 @@ PLACES = frozenset(
     "lab laboratory airlock bridge workshop factory church temple school courtyard terrace den burrow nest "
     "shallows riverbank bank creek stream marsh prairie savanna savannah plain plains lawn field fields arena "
     "ring rink pool tunnel mine cellar pantry dining-room parlour parlor lobby ward deck cockpit".split())
+# Weather named with a person noun: "a dust devil whirls across the plain" is wind, no one
+WEATHER_COMPOUNDS = frozenset({("dust", "devil"), ("snow", "devil"), ("fire", "devil")})
 PLACE_COMPOUNDS = {("living", "room"), ("dining", "room"), ("control", "room"), ("space", "station"),
                    ("coral", "reef"), ("sea", "floor"), ("play", "room"), ("train", "station"),
                    ("finish", "line"), ("starting", "line"), ("start", "line"), ("bus", "stop"),

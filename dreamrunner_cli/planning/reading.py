@@ -205,6 +205,19 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # ("kicking up glittering ice dust": the object's adjective, after the verb and its particle)
                 self.handled.add(at_i)
                 return at_i + 1  # "played a loud, slightly crooked march": a word of the march, no verb
+            det_at = at_i - 1 if lows[at_i - 1] in ("the", "a", "an") else at_i - 2
+            if at_i >= 2 and "VBG" in _finite_readings(toks[at_i]) and lows[det_at] in ("the", "a", "an") and \
+                    _word(toks[det_at + 1]) and not _finite_readings(toks[det_at + 1]) - {"VBG"} and (
+                    at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in lx.PREPOSITIONS):
+                self.handled.add(at_i)
+                return at_i + 1  # "along the gold lettering": a noun after its determiner, no verb
+            if at_i >= 3 and lows[at_i - 1] == "and" and lows[at_i - 3] in lx.POSSESSIVES and \
+                    lx.is_plural_noun(lows[at_i - 2]) and lx.is_noun(lows[at_i]) and lows[at_i].endswith("s") and \
+                    self.last_verb_at >= 0 and _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBD"} == {"VBD"} \
+                    and "VBD" not in _finite_readings(toks[at_i]):
+                self.handled.add(at_i)
+                return at_i + 1  # "laid out his snips and mallets on the bench": the second of two things (a
+                # present verb after a past one)
             if at_i + 1 < len(toks) and lows[at_i - 1] in ("and", ",") and lx.is_adjective(lows[at_i]) and \
                     lx.is_noun(lows[at_i + 1]) and lows[at_i + 1] not in lx.OBJECT_PRONOUNS and \
                     not _finite_readings(toks[at_i]) & {"VBD", "VBZ", "VBG", "VBN"} and \
