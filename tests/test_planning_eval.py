@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 118)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 120)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -715,7 +715,8 @@ KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'Fans on the riverbank',
                                    'One spring morning she', 'The grey team and', 'The two bulls reared'],
                      'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
                                    'Mr. Pryce toots the', 'Rosalind pulled her hatchback', 'The pup wriggled along',
-                                   'The tractors behind it', 'The whole family cheered', 'When the gun fired,']}
+                                   'The tractors behind it', 'The whole family cheered', 'They were unloaded by',
+                                   'When the gun fired,']}
 MIN_RIGHT_TUNED |= {'heldout96': 0.81, 'heldout97': 0.79}  # one round of tuning (181/223 = 81.2%, 172/216 = 79.6%)
 
 # Issue 24, round 64: heldout98-99 (round 63's held-out figure, scored once) are tuning splits since round 64
@@ -962,8 +963,8 @@ KNOWN_UNREPORTED |= {'heldout110': ['"You\'ll stay for soup,"', 'A mother near t
                                     'Backstage, the cast huddle', 'Both children dash to', 'Ms. Adeyemi hugs each',
                                     'The tanker crept forward,', 'Then Mama Fox calls'],
                      'heldout111': ['A reticulated python named', 'At each jetty a', "By eight o'clock it",
-                                    'The bigger cub grabs', 'The boat chugs on', 'The iguanas had already',
-                                    'The next morning a', 'The pair gallops home']}
+                                    'The bigger cub grabs', 'The boat chugs on', 'The next morning a',
+                                    'The pair gallops home']}
 MIN_RIGHT_TUNED |= {'heldout111': 0.80}  # one round of tuning (191/236 = 80.9%; heldout110 166/193 = 86.0%)
 
 # Issue 24, round 71: heldout112-113 (round 70's held-out figure, scored once) are tuning splits since round 71
@@ -972,21 +973,20 @@ KNOWN_UNREPORTED |= {'heldout112': ['A narrowboat chugs past,', 'Two of them, Ke
 MIN_RIGHT_TUNED |= {'heldout113': 0.84}  # one round of tuning (160/189 = 84.7%; heldout112 171/192 = 89.1%)
 
 # Issue 24, round 72: heldout114-115 (round 71's held-out figure, scored once) are tuning splits since round 72
-KNOWN_WRONG_TUNED |= {'heldout114': {'attic_clearance': ['"Old Mrs. Abernathy\'s attic was": abernathy clear',
-                                                         "'The loft ladder was': <planner:brother> pass"],
+KNOWN_WRONG_TUNED |= {'heldout114': {'attic_clearance': ["'The loft ladder was': <planner:brother> pass"],
                                      'cornhole_tournament': ["'Team Blue Heron, two': lamplighters call"],
                                      'daruma_wish': ["'It wobbles over the': mochi bob",
                                                      "'It wobbles over the': mochi wobble"],
                                      'dishwasher_loading': ["'Both parents look at': <planner:parents> look"],
                                      'dredger_at_the_marina': ["'The dredger crept along': dredger shop"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout114': {'attic_clearance': {'s01: abernathy clearing', 's02: brother passing up'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout114': {'attic_clearance': {'s02: brother passing up'},
                                           'cornhole_tournament': {'s01: teachers calling'},
                                           'daruma_wish': {'s05: mochi wobbling'},
                                           'dishwasher_loading': {'s05: parents looking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout114': {'attic_clearance': ['brother'], 'dishwasher_loading': ['parents']}}
 KNOWN_UNREPORTED |= {'heldout114': ['A harbour launch sped', 'Both parents look at', 'Every close throw is',
-                                    'It wobbles over the', "Old Mrs. Abernathy's attic was",
-                                    'Sitting cross-legged next to', 'Team Blue Heron, two', 'The dredger crept along',
+                                    'It wobbles over the', 'Sitting cross-legged next to', 'Team Blue Heron, two',
+                                    'The dredger crept along',
                                     'The loft ladder was', 'The volunteers fan out', 'Their tabby leaps onto',
                                     'Two bulbuls settle on'],
                      'heldout115': ['An official at the', 'At dawn each day', 'By noon the volunteers',
@@ -1021,6 +1021,41 @@ KNOWN_UNREPORTED |= {'heldout116': ['"This is a 1952', 'A string of goats', 'Onc
                                     'The cracks, which their', 'The slowest of them,', 'Their terrier, Kluska, who',
                                     'Then he wraps one', 'Then they walked home', 'نادية chopped the parsley']}
 MIN_RIGHT_TUNED |= {'heldout116': 0.78}  # one round of tuning (187/238 = 78.6%; heldout117 182/212 = 85.8%)
+
+# Issue 24, round 74: heldout118-119 (round 73's held-out figure, scored once) are tuning splits since round 74
+KNOWN_WRONG_TUNED |= {'heldout118': {'garden_gnome_mystery': ["'Last spring a garden': <planner:gnome> vanish",
+                                                              "'In August the gnome': <planner:gnome> give"]},
+                      'heldout119': {'pelican_and_the_fisherman': ["'This time he pulled': <planner:boat> sink",
+                                                                   "'A friend who shares': <planner:friend> share"],
+                                     'surf_lifesaving_drill': ["'The kids sprint into': <planner:kids> dive",
+                                                               "'The kids sprint into': <planner:kids> sprint"],
+                                     'uphill_cycling_stage': ["'Fans in wigs and': <planner:fellow> trip"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout118': {'garden_gnome_mystery': {'s04: gnome giving', 's01: gnome vanishing'}},
+                           'heldout119': {'pelican_and_the_fisherman': {'s04: boat sinking',
+                                                                        's05: friend sharing a luck'},
+                                          'surf_lifesaving_drill': {'s03: kids diving', 's03: kids sprinting'},
+                                          'uphill_cycling_stage': {'s03: fellow tripping'}}}
+KNOWN_INVENTED_TUNED |= {'heldout118': {'garden_gnome_mystery': ['gnome']},
+                         'heldout119': {'pelican_and_the_fisherman': ['boat', 'friend'],
+                                        'surf_lifesaving_drill': ['kids'],
+                                        'uphill_cycling_stage': ['fellow']}}
+KNOWN_UNREPORTED |= {'heldout118': ['At six they walked',
+                                    'In August the gnome',
+                                    'It was cut free',
+                                    'Last spring a garden',
+                                    'Mama Gharial digs gently',
+                                    'The drongo landed beside',
+                                    'The smallest boy, Kabir,'],
+                     'heldout119': ['A friend who shares',
+                                    'Brogan is gripped around',
+                                    'Fans in wigs and',
+                                    'Mr. Fitzwilliam handed her',
+                                    'She played the rest',
+                                    'The kids sprint into',
+                                    'The peloton is led',
+                                    'This time he pulled',
+                                    'When Thisbe lifts her']}
+MIN_RIGHT_TUNED |= {'heldout118': 0.8, 'heldout119': 0.81}  # one round of tuning (161/200 = 80.5%, 158/194 = 81.4%)
 
 
 def _by_age(splits) -> list:

@@ -9,6 +9,7 @@ from .motions import NONE_SUBJECT, MotionEvent
 from .text import (
     _cap,
     _finite_readings,
+    _word,
     pp_end,
     progressive,
 )
@@ -113,6 +114,17 @@ class ClauseReading:
                 described = at.get(p + 1) if p < len(toks) and toks[p] == "," else None
                 if described is not None and described.kind == "ref" and lows[p + 1] in ("a", "an"):
                     agent_chunk = described
+        comma = next((x for x in range(b + 2, min(len(toks), b + 7)) if toks[x] == "," or
+                      _finite_readings(toks[x]) & {"VBD", "VBZ"}), None) if b < len(toks) and lows[b] == "by" else None
+        first = at.get(comma + 1) if comma is not None and toks[comma] == "," and any(
+            at.get(y) is not None and (at[y].kind != "ref" or all(
+                x in self.reg.by_id and self.reg.by_id[x].group for x in at[y].ids)) for y in (b + 1, b + 2)) else None
+        second = at.get(first.end + 1) if first is not None and first.kind == "ref" and first.end + 1 < len(toks) \
+            and lows[first.end] == "and" else None
+        if second is not None and second.kind == "ref" and (second.end >= len(toks) or not _word(toks[second.end])):
+            # "by the two tallest skiers, Jaroslav and Coralie,", "by her two grandsons, Callum and Fraser": the two
+            # named
+            agent_chunk = Chunk("ref", b + 1, second.end, list(dict.fromkeys(first.ids + second.ids)))
         base = lx.verb_lemma(lows[v]) or lows[v]
         self.handled.add(v)
         if agent_chunk is None or agent_chunk.kind == "np":

@@ -338,7 +338,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                 info["listed"] = True
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
-                        "below", "beneath", "outside", "beyond") or \
+                        "below", "beneath", "outside", "beyond") or prev in lx.BUILDINGS or \
                     prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
                     # "across eastern Nepal", "in rural Kenya": a place after its adjective
                     before in ("in", "into", "to", "from", "through", "across", "of") and lx.is_adjective(prev) and

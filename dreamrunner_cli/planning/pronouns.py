@@ -184,6 +184,15 @@ class PronounReading:
             # "licked Dad's face until he woke up": the dog, or Dad?
             self.doubt = f"\u201c{p}\u201d could be {self._call(hit)} or " + " or ".join(self._call(e) for e in others)
             hit = None
+        someone_here = next((c.head for c in self.cur_chunks if c.kind == "np" and pos is not None and c.end <= pos and
+                             self.cur_lows[c.start] in ("a", "an") and
+                             lx.ENTITY_NOUNS.get(c.head, ("",))[0] == "person" and
+                             (c.head not in lx.MALE | lx.FEMALE or c.head in (lx.MALE if g == "m" else lx.FEMALE))),
+                            None)
+        if hit is not None and someone_here and hit.id not in self._before(pos):
+            # "Nobody believes a liar, even when he tells the truth": the liar, no one of the story
+            self.doubt = f"\u201c{p}\u201d could be the {someone_here} or {self._call(hit)}"
+            hit = None
         if hit is not None and self.prev_newcomer and hit.id not in self.prev_mentioned and \
                 hit.id not in self._before(pos) and (self.prev_newcomer not in lx.MALE | lx.FEMALE or
                                                      self.prev_newcomer in (lx.MALE if g == "m" else lx.FEMALE)):

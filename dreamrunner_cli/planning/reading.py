@@ -205,6 +205,16 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # ("kicking up glittering ice dust": the object's adjective, after the verb and its particle)
                 self.handled.add(at_i)
                 return at_i + 1  # "played a loud, slightly crooked march": a word of the march, no verb
+            if 3 <= at_i < len(toks) - 2 and toks[at_i - 1] == "," and lows[at_i + 1] in ("and", ",") and \
+                    lx.is_noun(lows[at_i]) and lx.is_noun(lows[at_i - 2]) and lx.is_noun(lows[at_i + 2]) and \
+                    not _finite_readings(toks[at_i + 2]) & {"VBD", "VBZ"} and at_i - 2 not in self.handled and \
+                    (at_i - 3 in self.handled or toks[at_i - 3] == ","):  # (the object list of a verb just read)
+                self.handled.add(at_i)
+                return at_i + 1  # "whisked milk, eggs and sugar": one of a list of things
+            if at_i >= 2 and "VBG" in _finite_readings(toks[at_i]) and lows[at_i + 1:at_i + 2] == ["its"] and \
+                    any(c.kind == "np" and c.end == at_i and not lx.entity_noun(c.head) for c in self.cur_chunks):
+                self.handled.add(at_i)
+                return at_i + 1  # "pictures of the river bursting its banks": the river's doing
             det_at = at_i - 1 if lows[at_i - 1] in ("the", "a", "an") else at_i - 2
             if at_i >= 2 and "VBG" in _finite_readings(toks[at_i]) and lows[det_at] in ("the", "a", "an") and \
                     _word(toks[det_at + 1]) and not _finite_readings(toks[det_at + 1]) - {"VBG"} and (
