@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 120)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 122)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1027,17 +1027,13 @@ KNOWN_WRONG_TUNED |= {'heldout118': {'garden_gnome_mystery': ["'Last spring a ga
                                                               "'In August the gnome': <planner:gnome> give"]},
                       'heldout119': {'pelican_and_the_fisherman': ["'This time he pulled': <planner:boat> sink",
                                                                    "'A friend who shares': <planner:friend> share"],
-                                     'surf_lifesaving_drill': ["'The kids sprint into': <planner:kids> dive",
-                                                               "'The kids sprint into': <planner:kids> sprint"],
                                      'uphill_cycling_stage': ["'Fans in wigs and': <planner:fellow> trip"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout118': {'garden_gnome_mystery': {'s04: gnome giving', 's01: gnome vanishing'}},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout118': {'garden_gnome_mystery': {'s01: gnome vanishing', 's04: gnome giving'}},
                            'heldout119': {'pelican_and_the_fisherman': {'s04: boat sinking',
                                                                         's05: friend sharing a luck'},
-                                          'surf_lifesaving_drill': {'s03: kids diving', 's03: kids sprinting'},
                                           'uphill_cycling_stage': {'s03: fellow tripping'}}}
 KNOWN_INVENTED_TUNED |= {'heldout118': {'garden_gnome_mystery': ['gnome']},
                          'heldout119': {'pelican_and_the_fisherman': ['boat', 'friend'],
-                                        'surf_lifesaving_drill': ['kids'],
                                         'uphill_cycling_stage': ['fellow']}}
 KNOWN_UNREPORTED |= {'heldout118': ['At six they walked',
                                     'In August the gnome',
@@ -1051,11 +1047,34 @@ KNOWN_UNREPORTED |= {'heldout118': ['At six they walked',
                                     'Fans in wigs and',
                                     'Mr. Fitzwilliam handed her',
                                     'She played the rest',
-                                    'The kids sprint into',
                                     'The peloton is led',
                                     'This time he pulled',
                                     'When Thisbe lifts her']}
-MIN_RIGHT_TUNED |= {'heldout118': 0.8, 'heldout119': 0.81}  # one round of tuning (161/200 = 80.5%, 158/194 = 81.4%)
+MIN_RIGHT_TUNED |= {'heldout118': 0.8, 'heldout119': 0.82}  # one round of tuning (161/200 = 80.5%, 160/194 = 82.5%)
+
+# Issue 24, round 75: heldout120-121 (round 74's held-out figure, scored once) are tuning splits since round 75
+KNOWN_WRONG_TUNED |= {'heldout120': {'bird_cage_walk': ['"Soon Mr. Lau\'s bird": jade answer'],
+                                     'debate_club_final': ["'Finally the trophy was': <planner:debaters> bow"],
+                                     'drone_light_show': ["'When the finale came,': <planner:whale> fade"]},
+                      'heldout121': {'mushroom_cellar_harvest': ["'A train rumbled overhead,': <planner:train> "
+                                                                 'rumble']}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout120': {'bird_cage_walk': {'s04: jade answering'},
+                                          'debate_club_final': {'s05: debaters bowing'},
+                                          'drone_light_show': {'s05: whale fading'}},
+                           'heldout121': {'mushroom_cellar_harvest': {'s03: train rumbling'}}}
+KNOWN_INVENTED_TUNED |= {'heldout120': {'debate_club_final': ['debaters'], 'drone_light_show': ['whale']},
+                         'heldout121': {'mushroom_cellar_harvest': ['train']}}
+KNOWN_UNREPORTED |= {'heldout120': ['A swarm of delivery',
+                                    'Finally the trophy was',
+                                    "Soon Mr. Lau's bird",
+                                    'When the finale came,'],
+                     'heldout121': ['"Gently, little one," 林',
+                                    'A narrowboat chugged by,',
+                                    'A train rumbled overhead,',
+                                    'The red suit, which',
+                                    'The ripest clusters were',
+                                    'The truck crawled past']}
+MIN_RIGHT_TUNED |= {'heldout121': 0.82}  # one round of tuning (173/201 = 86.1%, 164/199 = 82.4%)
 
 
 def _by_age(splits) -> list:

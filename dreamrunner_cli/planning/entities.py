@@ -926,6 +926,11 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if len(sort) == 1 and len([x for x in entities if x.group and x.kind == "animal"]) == 1:
         sort[0].nouns.add(w)
         return True
+    young = [x for x in entities if x.group and x.kind == "person" and x.since < si and x.nouns & lx.YOUNG_GROUPS]
+    if det == "the" and w in ("kids", "children") and len(young) == 1 and \
+            len([x for x in entities if x.group and x.kind == "person" and not x.nouns & lx.SPECTATORS]) == 1:
+        young[0].nouns.add(w)  # "a crowd of fourth graders pile into the pit … The kids slap at the ball": them
+        return True
     crews = [x for x in entities if x.group and x.kind == "person" and x.since < si and not x.nouns & lx.SPECTATORS]
     if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "person" and w not in ("family", "team") and \
             len(crews) == 1 and {"whole", "entire"} & set(lows[start:i]) and \
