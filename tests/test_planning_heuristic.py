@@ -2683,3 +2683,33 @@ def test_the_kids_are_the_one_group_of_children():
     acts, ids, _ = reads("Eight sixth graders gather round the pond with nets. Ms. Ivers points at a newt, and the "
                          "children crouch down.")
     assert ("graders", "crouch") in acts and "children" not in ids
+
+
+# Issue 24, round 76 (tuned on heldout122 and heldout123; these sentences are not from any split) ----------------
+
+
+def test_at_last_is_no_subject_and_they_are_the_clauses_group():
+    acts, _, _ = reads("Three zebras graze by the road. Both girls press their noses to the glass. When at last the "
+                       "zebras trot off, they splash through the river.")
+    assert ("zebras", "trot") in acts and ("zebras", "splash") in acts
+    assert not any(w == "girls" and v == "splash" for w, v in acts)
+    acts, _, _ = reads("Three zebras graze by the road. Both girls press their noses to the glass. When the zebras "
+                       "trot off, they splash through the river.")
+    assert ("zebras", "splash") in acts
+
+
+def test_thickening_is_what_the_sauce_does():
+    acts, _, _ = reads("The cat Mishka jumps onto the counter. Ravi lifts her down gently and shoos her out. When "
+                       "it has thickened, Asha dips a spoon in and tastes it.")
+    assert ("asha", "dip") in acts and not any(v == "thicken" for _, v in acts)
+
+
+def test_the_birds_in_the_same_sentence_are_the_flock():
+    acts, ids, _ = reads("A pair of herons was watched by the ranger, Aoife, who hid whenever the birds wandered "
+                         "too close.")
+    assert "birds" not in ids and ("herons", "wander") in acts
+
+
+def test_one_of_a_group_is_not_the_group():
+    acts, _, skipped = reads("The removal men carried the crates inside. One of the removal men dropped a lamp.")
+    assert not any(v == "drop" for _, v in acts) and any("one of the" in r for r in skipped)

@@ -257,8 +257,9 @@ class ClauseReading:
         k = i - 1
         if k >= 1 and toks[k].lower() in ("later", "earlier", "ago") and toks[k - 1].lower() in lx.TIME_NOUNS:
             return True  # "and twenty minutes later | Mr. Calloway's truck pulls in"
-        while k >= 0 and toks[k].lower() in lx.ADVERBS:
-            k -= 1
+        while k >= 0 and toks[k].lower() in lx.ADVERBS or k >= 1 and [t.lower() for t in toks[k - 1:k + 1]] in (
+                ["at", "last"], ["at", "once"], ["at", "first"]):
+            k -= 1 if toks[k].lower() in lx.ADVERBS else 2  # "When at last | the lionesses rise"
         if k < 0:
             return True
         p = toks[k].lower()

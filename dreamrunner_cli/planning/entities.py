@@ -921,7 +921,7 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     # "Two bulbuls settle on the parapet … the birds flutter off": the one group of animals of that sort
     kinds_of = [{(lx.group_of(n) or ("", ""))[1] for n in x.nouns} for x in entities]  # "bulbuls" → {"bulbul"}
     sort = [x for x, kinds in zip(entities, kinds_of) if group is not None and group[0] == "animal" and det == "the"
-            and x.group and x.kind == "animal" and x.since < si and group[1] not in kinds and
+            and x.group and x.kind == "animal" and x.since <= si and group[1] not in kinds and
             any(group[1] in lx.GENERALISATIONS.get(k, ()) for k in kinds)]
     if len(sort) == 1 and len([x for x in entities if x.group and x.kind == "animal"]) == 1:
         sort[0].nouns.add(w)

@@ -296,7 +296,8 @@ RACERS = frozenset("runners cyclists riders racers skiers skaters swimmers rower
 # Animal nouns whose plural is the same word: "the sheep crowd together" may be a whole flock.
 UNMARKED_PLURALS = frozenset("sheep deer fish moose bison buffalo reindeer elk".split())
 # What only things do: "lays strips of pork on the grill, and they sizzle" (no one sizzles).
-THING_ONLY_VERBS = frozenset("sizzle simmer boil melt fizz ripen wilt sprout bloom blossom rust crackle darken".split())
+THING_ONLY_VERBS = frozenset("sizzle simmer boil melt fizz ripen wilt sprout bloom blossom rust crackle darken thicken "
+                             "curdle congeal".split())
 # Verbs of looking: what is looked at may be doing something ("gazing at the paddle wheel slapping the water").
 # What only people or animals do, never the things named before ("Later they carry warm bowls": not the seeds)
 ANIMATE_ONLY_VERBS = frozenset("carry hold lift grab tiptoe wave hug clap nod smile laugh giggle chat share eat drink "
@@ -411,7 +412,8 @@ PARTICLES = frozenset("up down off out over away around back on in about along a
                       "forwards backward backwards home inside outside".split())
 CONJUNCTIONS = frozenset("and or but then so because as when while if than once until before after though "
                          "although since where whereas nor yet".split())
-SUBORDINATORS = frozenset("when while as because if once until before after though although since where".split())
+SUBORDINATORS = frozenset("when whenever while as because if once until before after though although since "
+                          "where".split())
 # Verb phrases that show nothing although their verb may ("took place"), and what one runs without running.
 NOT_SHOWN = frozenset({("take", "place"), ("take", "part"), ("take", "care"), ("make", "sure"),
                        # a job, a life or a duty, not a moment: "works at a cat café", "retired from racing",

@@ -230,6 +230,11 @@ class PronounReading:
         view = set(self._before(pos)) | set(self.cur_mentioned) | self.prev_mentioned
         groups = [e for e in seen if e.group and e.id in view]
         single = [e for e in seen if not e.group and e.kind != "thing"]
+        refs = [c for c in self.cur_chunks if c.kind == "ref" and pos is not None and c.start < pos]
+        if p == "they" and pos and self.cur_lows[0] in lx.SUBORDINATORS and self.cur_lows[pos - 1] == "," and \
+                len(refs) == 1 and len(refs[0].ids) == 1 and refs[0].ids[0] in self.reg.by_id and \
+                self.reg.by_id[refs[0].ids[0]].group:
+            return list(refs[0].ids)  # "When at last the lionesses rise, they pad past": the lionesses
         before = self._before(pos)
         here = [e for e in single if e.id in before and e.kind in ("person", "animal")]
         if len(here) == 2 and len(before) == 2:

@@ -358,6 +358,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 ids = self._ids(c, subject if state["in_vp"] else None,
                                 is_subject=not state["in_vp"] or starts or unmarked)
                 doubt = self.doubt
+                if doubt is None and c.kind == "ref" and c.start >= 2 and lows[c.start - 2:c.start] == ["one", "of"] \
+                        and ids and all(x in self.reg.by_id and self.reg.by_id[x].group for x in ids):
+                    # "One of the porters dropped a box": one of them, not the whole group (no entity of its own)
+                    doubt = self.doubt = f"\u201cone of the {c.head or 'group'}\u201d is no character found"
                 if unmarked and doubt is None and subject and set(ids) & set(subject):
                     # "pecking at the worms he turned up": the wagtail's worms, or the ox's? (but "shared the
                     # nectar he had gathered", when no one else near is "he": his own)
