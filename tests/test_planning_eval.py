@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 124)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 126)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1110,6 +1110,26 @@ KNOWN_UNREPORTED |= {'heldout122': ['A crowd of young',
                                     'Next came 美咲, the',
                                     'When they finally pulled']}
 MIN_RIGHT_TUNED |= {'heldout122': 0.77}  # one round of tuning (168/217 = 77.4%, 183/213 = 85.9%)
+
+# Issue 24, round 77: heldout124-125 (round 76's held-out figure, scored once) are tuning splits since round 77
+KNOWN_WRONG_TUNED |= {'heldout124': {'heptathlon_eight_hundred': ["'Both athletes crumple just': <planner:athletes> "
+                                                                  'crumple']},
+                      'heldout125': {'wild_swimmers_at_dawn': ["'Morag pours cocoa from': <planner:group> cheer"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout124': {'heptathlon_eight_hundred': {'s05: athletes crumpling'}},
+                           'heldout125': {'wild_swimmers_at_dawn': {'s05: group cheering'}}}
+KNOWN_INVENTED_TUNED |= {'heldout124': {'heptathlon_eight_hundred': ['athletes']},
+                         'heldout125': {'wild_swimmers_at_dawn': ['group']}}
+KNOWN_UNREPORTED |= {'heldout124': ['A hare once fled',
+                                    'Both athletes crumple just',
+                                    'Mbali scrambles aboard with',
+                                    'Tonight a big grey',
+                                    'عبدالله mashes them roughly'],
+                     'heldout125': ['"Hold still and breathe',
+                                    'A young female, Hana,',
+                                    'At the rope swing',
+                                    'Each bone was unwrapped',
+                                    'Later a big male',
+                                    'Squiggle paints the shell']}
 
 
 def _by_age(splits) -> list:

@@ -124,8 +124,9 @@ class ChunkReading:
                 owner = out[-1].start if possessed else 0
                 while possessed and owner > 0 and _cap(toks[owner - 1]) and lows[owner - 1] in lx.TITLES:
                     owner -= 1  # "Mr. Lindgren's dog barked": the clause starts at the title
-                subject_slot = self._starts_clause(toks, owner if possessed else
-                                                   i - 1 if i and lows[i - 1] in ("the", "all") else i) or bool(
+                # ("A dozen swimmers | gather": from the article on)
+                slot_at = owner if possessed else i - 1 if i and lows[i - 1] in ("the", "all", "a", "an") else i
+                subject_slot = self._starts_clause(toks, slot_at) or bool(
                     out and out[-1].head in lx.TIME_NOUNS and (out[-1].end == i or out[-1].end == i - 1 and lows[i - 1]
                                                               in ("later", "earlier", "ago", "after"))) or (
                     # "One day | the frog hopped", "A minute later | her blue van backs up"

@@ -481,6 +481,19 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
                     # "Two baby tamarins, Sol and Luz … both babies race": the word before the kind names them too
                     if k >= 1 and toks[k - 1].lower() == "baby":
                         e.nouns.add("baby")
+        # "Ines and Clara, two sisters from the local gym, crawl … Both sisters overtake": the two named are the
+        # sisters (the plural after their names, between commas)
+        for k in range(len(toks) - 5):
+            first, second = reg.by_name(toks[k]), reg.by_name(toks[k + 2])
+            plural = toks[k + 5].lower()
+            kind = (lx.group_of(plural) or _relational_group(plural)) if toks[k + 1].lower() == "and" and \
+                toks[k + 3] == "," and toks[k + 4].lower() in ("two", "both") and first is not None and \
+                second is not None and first is not second and _cap(toks[k]) and _cap(toks[k + 2]) else None
+            if kind is not None and kind[0] == "person":
+                for e in (first, second):
+                    e.nouns |= {kind[1], plural}
+                    if e.gender is None and kind[1] in lx.MALE | lx.FEMALE:
+                        e.gender = "m" if kind[1] in lx.MALE else "f"
 
 
 def _kinds_of_the_ones(sents: list[list[str]], reg: Registry) -> None:
@@ -1186,6 +1199,8 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
                     if lows[x].endswith("ing") and lx.verb_lemma(lows[x]) and e.kind in ("machine", "vehicle")}
         if of_group:
             e.nouns.add(lows[start])  # "a family of howler monkeys … the whole family": the same group
+        if "twin" in lows[start:i]:
+            e.nouns.add("twins")  # "Her twin boys elbow … Then the twins tear the bread": the same two
     elif w not in lx.ENTITY_NOUNS:  # "the center, who sprints": a person the story does not name
         e.kind, e.shape, e.nouns = "person", "person", {w}
     else:  # "A baby capybara climbs … The baby squeaks", "a mother duck … the mother": the same one

@@ -430,7 +430,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     # ("The youngest one, a girl named 小雨, cried": the named one is the subject)
                     named = at.get(k + 1)
                     inserted = interrupter(toks, k, plural) if appos is None and not (
-                        named is not None and named.kind == "ref" and named.ids != c.ids) else None
+                        named is not None and named.kind == "ref" and set(named.ids) - set(ids)) else None
                     if inserted is not None:
                         # "The umpire, sitting on a high chair, calls", "The operator, a grey-bearded man wearing
                         # a striped hat, opens": the subject's verb comes after the phrase between commas

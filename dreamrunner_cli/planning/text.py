@@ -312,8 +312,10 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     participle = "VBG" in _finite_readings(toks[k + 1]) and lx.verb_lemma(lows[k + 1])
     # (or a role with no article: "Sanni, captain of the Mud Geese, sprints")
     role = lx.ENTITY_NOUNS.get(lows[k + 1], ("",))[0] == "person" and lows[k + 2:k + 3] == ["of"]
-    if not (participle or role or lows[k + 1] in ("a", "an") or lows[k + 1] in ("his", "her", "their", "its", "our",
-                                                                                   "my")):
+    # ("Ines and Clara, two sisters from the gym, crawl": a count of the plural subject)
+    counted = plural and lows[k + 1] in ("two", "three", "four", "both") and bool(lx.is_plural_noun(lows[k + 2]))
+    if not (participle or role or counted or lows[k + 1] in ("a", "an") or
+            lows[k + 1] in ("his", "her", "their", "its", "our", "my")):
         return None  # ("Bosun, her shaggy old dog, bounds")
     close = next((x for x in range(k + 2, min(len(toks), k + 14)) if toks[x] in (",", ";", ".", "\"")), None)
     if close is None or toks[close] != "," or close + 1 >= len(toks) or any(
@@ -321,7 +323,7 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
         return None
     tags = _finite_readings(toks[close + 1])
     if not (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"}) or lx.is_noun(lows[close + 1]) and not (
-            tags & {"VBZ", "VBD"}):
+            tags & {"VBZ", "VBD"}) and not counted:
         return None
     if participle and participle in lx.NON_VISUAL:
         participle = None
