@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 126)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 128)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -892,10 +892,8 @@ KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a', 'A low-loader crept unde
 MIN_RIGHT_TUNED |= {'heldout106': 0.80, 'heldout107': 0.80}  # one round of tuning (166/205 = 81.0%, 177/219 = 80.8%)
 
 # Issue 24, round 69: heldout108-109 (round 68's held-out figure, scored once) are tuning splits since round 69
-KNOWN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': ["'The students pair up': <planner:students> hang",
-                                                           "'The students pair up': <planner:students> pair",
-                                                           "'The whole class whoops': <planner:students> applaud",
-                                                           "'The whole class whoops': <planner:students> whoop"],
+KNOWN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': ["'The whole class whoops': <planner:class> applaud",
+                                                           "'The whole class whoops': <planner:class> whoop"],
                                     'bee_eater_and_the_gecko': ["'A bee-eater named Zuri': zuri catch"],
                                     'deckchair_attendant': ["'He arranged them across': reg face"],
                                     'foal_born_at_night': ['"Dr. Mensah\'s van rattled": <planner:foal> struggle']},
@@ -905,9 +903,7 @@ KNOWN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': ["'The students pair 
                                                        "'They pulled them on': bev pull"],
                                     'skittles_alley': ["'Both teams crowded round': <planner:teams> crowd"],
                                     'swan_and_the_moorhen': ["'A swan named Bellamy': bellamy come"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': {'s03: students hanging',
-                                                                 's03: students pairing up',
-                                                                 's05: students whooping'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': {'s05: class whooping'},
                                           'deckchair_attendant': {'s02: reg facing'},
                                           'foal_born_at_night': {'s04: foal struggling up'}},
                            'heldout109': {'paintball_game': {'s03: bev marching off',
@@ -916,12 +912,12 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout108': {'aerial_silks_class': {'s03: students 
                                                              's03: stag pulling'},
                                           'skittles_alley': {'s05: teams crowding'},
                                           'swan_and_the_moorhen': {'s01: bellamy coming'}}}
-KNOWN_INVENTED_TUNED |= {'heldout108': {'aerial_silks_class': ['students'], 'foal_born_at_night': ['foal']},
+KNOWN_INVENTED_TUNED |= {'heldout108': {'aerial_silks_class': ['class'], 'foal_born_at_night': ['foal']},
                          'heldout109': {'paintball_game': ['stag'], 'skittles_alley': ['teams']}}
 KNOWN_UNREPORTED |= {'heldout108': ['A bee-eater named Zuri', "Dr. Mensah's van rattled", 'Halfway to the docking',
                                     'He arranged them across', 'He shuffles off between', 'Its sting caught her',
-                                    'On the seafront, the', 'The bonnets were inspected', 'The students pair up',
-                                    'The two women swap', 'The whole class whoops'],
+                                    'On the seafront, the', 'The bonnets were inspected', 'The two women swap',
+                                    'The whole class whoops'],
                      'heldout109': ['A nosy gull, which', 'A swan named Bellamy', "Afterwards the town's silver",
                                     'Both teams crowded round', 'Each plank was laid', 'The coyote chases her',
                                     'They pulled them on', 'White blossoms drift down']}
@@ -1130,6 +1126,68 @@ KNOWN_UNREPORTED |= {'heldout124': ['A hare once fled',
                                     'Each bone was unwrapped',
                                     'Later a big male',
                                     'Squiggle paints the shell']}
+
+# Issue 24, round 78: heldout126-127 (round 77's held-out figure, scored once) are tuning splits since round 78
+KNOWN_WRONG_TUNED |= {'heldout126': {'brownies_campfire': ["'Their leader, Brown Owl,': <planner:pack> clap",
+                                                           "'Afterwards they linked arms': brown_owl link",
+                                                           "'Afterwards they linked arms': brown_owl sing",
+                                                           "'Afterwards they linked arms': brown_owl sway",
+                                                           "'Afterwards they linked arms': priya link",
+                                                           "'Afterwards they linked arms': priya sing",
+                                                           "'Afterwards they linked arms': priya sway"],
+                                     'bush_plane_drop': ["'Kamau banged two pots': <planner:bear> bolt"],
+                                     'chengdu_panda_keeper': ["'Then both cubs waddle': <planner:cubs> clamber",
+                                                              "'Then both cubs waddle': <planner:cubs> waddle"],
+                                     'cricket_nets': ["'Her best friend Lily': lily thump"],
+                                     'ice_dance_pairs': ["'At the final note': <planner:skaters> pant",
+                                                         "'At the final note': <planner:skaters> sink"],
+                                     'kalliope_crater_robots': ["'The jar is carried': pip carry",
+                                                                "'The jar is carried': pip clamp"]},
+                      'heldout127': {'old_oak_transplant': ["'The old oak behind': <planner:westbrook> stand"],
+                                     'toddler_doljabi': ["'This time the baby': <planner:baby> grab",
+                                                         "'This time the baby': <planner:baby> shake"],
+                                     'victory_bus_parade': ["'Then the whole squad': <planner:squad> jump"],
+                                     'yellow_tang_and_the_moray': ["'The dull grey fish': barracuda dart"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout126': {'brownies_campfire': {'s02: pack clapping',
+                                                                's04: brown linking',
+                                                                's04: priya linking',
+                                                                's04: priya swaying back'},
+                                          'bush_plane_drop': {'s04: bear bolting back'},
+                                          'chengdu_panda_keeper': {'s05: cubs waddling over'},
+                                          'cricket_nets': {'s03: lily thumping'},
+                                          'ice_dance_pairs': {'s04: skaters sinking'},
+                                          'kalliope_crater_robots': {'s03: unit clamping', 's03: unit carrying'}},
+                           'heldout127': {'old_oak_transplant': {'s01: westbrook standing'},
+                                          'toddler_doljabi': {'s04: baby grabbing the stethoscope'},
+                                          'victory_bus_parade': {'s05: squad jumping'},
+                                          'yellow_tang_and_the_moray': {'s04: barracuda darting'}}}
+KNOWN_INVENTED_TUNED |= {'heldout126': {'brownies_campfire': ['pack'],
+                                        'bush_plane_drop': ['bear'],
+                                        'chengdu_panda_keeper': ['cubs'],
+                                        'ice_dance_pairs': ['skaters']},
+                         'heldout127': {'old_oak_transplant': ['westbrook'],
+                                        'toddler_doljabi': ['baby'],
+                                        'victory_bus_parade': ['squad']}}
+KNOWN_UNREPORTED |= {'heldout126': ['Afterwards they linked arms',
+                                    'At the final note',
+                                    'Both robots scramble after',
+                                    'Her best friend Lily',
+                                    'Kamau banged two pots',
+                                    'The jar is carried',
+                                    'Their leader, Brown Owl,',
+                                    'Then both cubs waddle',
+                                    'Two robots with spindly',
+                                    'משה squeezed a jug'],
+                     'heldout127': ['Afterwards both friends wander',
+                                    'At the corner a',
+                                    'During the bows the',
+                                    'His grandfather lifts him',
+                                    'The dull grey fish',
+                                    'The old oak behind',
+                                    'The relatives cheer and',
+                                    'Then the whole squad',
+                                    'This time the baby']}
+MIN_RIGHT_TUNED |= {'heldout126': 0.82, 'heldout127': 0.82}  # one round of tuning (171/207 = 82.6%, 158/192 = 82.3%)
 
 
 def _by_age(splits) -> list:

@@ -854,7 +854,8 @@ def _acts(m: _Mention) -> bool:
             k += 1
         if k < len(toks) and k > j + 2 and _finite_readings(toks[k]) & {"VBD", "VBZ", "VBP"}:
             j = k
-    acts = j < len(toks) and _finite_readings(toks[j]) and not compound_head(toks, j) and not (
+    acts = j < len(toks) and _finite_readings(toks[j]) and not compound_head(toks, j) and \
+        lows[j] not in lx.RELATIONAL_GROUPS and not (  # ("The panda twins": the twins are no verb of a panda)
         # "While their neighbours were away", "were on holiday": somewhere else, nothing done
         lows[j] in ("is", "are", "was", "were") and (lows[j + 1:j + 2] in (["away"], ["asleep"], ["abroad"]) or
                                                      lows[j + 1:j + 3] in (["on", "holiday"], ["on", "vacation"]))) \

@@ -276,6 +276,7 @@ INVERSE_KIN = {**{w: _GRANDCHILDREN for w in "grandmother grandfather grandma gr
 # Nouns a child may be called by ("the children" after Kofi, "her brother" and "a girl"; not "the teacher").
 # Groups that are children, whom "the kids" or "the children" name again
 YOUNG_GROUPS = frozenset("pupils students schoolchildren graders scouts cubs brownies juniors youngsters toddlers "
+                         "grandchildren grandkids "
                          "schoolboys schoolgirls".split())
 CHILD_NOUNS = frozenset("child kid boy girl son daughter brother sister cousin friend pupil student twin baby "
                         "grandson granddaughter nephew niece toddler".split())

@@ -362,8 +362,9 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
 
     if lows[k] in ("dressed", "disguised") and lows[k + 1:k + 2] == ["as"]:
         # "Three kids dressed as shepherds | tripped over their tea towels": a costume, then the verb
-        return next((m for m in range(k + 3, min(len(toks), k + 8)) if _finite_readings(toks[m]) & {"VBZ", "VBD"}
-                     and lows[m - 1] not in lx.DETERMINERS), k)
+        return next((m for m in range(k + 3, min(len(toks), k + 8)) if _finite_readings(toks[m]) & (
+            {"VBZ", "VBD", "VBP"} if plural else {"VBZ", "VBD"}) and lows[m - 1] not in lx.DETERMINERS and
+                     not (plural and lx.is_plural_noun(lows[m]))), k)  # ("dressed as snowflakes | whirl")
     base = lx.verb_lemma(lows[k]) if k + 1 < len(toks) else None
     if not base or lows[k] not in getInflection(base, "VBN") or lows[k + 1] not in lx.PREPOSITIONS:
         return k  # (a past participle, "packed", not "came"; its phrase is a place: "packed into the gym")
