@@ -2753,3 +2753,22 @@ def test_the_children_are_the_grandchildren():
     acts, ids, _ = reads("Mrs. Pike's three grandchildren crowded into her kitchen to bake scones. Her cat Pip "
                          "napped by the oven. Before supper the children licked the spoons.")
     assert ("grandchildren", "lick") in acts and "children" not in ids
+
+
+# Issue 24, round 79 (tuned on heldout128 and heldout129; these sentences are not from any split) ----------------
+
+
+def test_a_plural_then_and_a_name_is_a_new_clause_not_a_list():
+    from dreamrunner_cli.planning.heuristic import discover_entities
+
+    text = ("Omar and his sister Salma fed the hens. Salma sang to the frightened goats, and Omar stroked the "
+            "smallest kid on his lap.")
+    kinds = {e.id: e.kind for e in discover_entities([text], []).entities}
+    assert kinds["omar"] == "person" and kinds["salma"] == "person"
+    acts, _, _ = reads(text)
+    assert ("omar", "stroke") in acts and ("salma", "sing") in acts
+
+
+def test_turning_completely_yellow_is_no_action():
+    acts, _, _ = reads("They laughed, because the dog had turned completely yellow.")
+    assert not any(v == "turn" for _, v in acts)

@@ -470,8 +470,8 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
         for k in range(len(toks) - 2):
             kind = lx.group_of(toks[k].lower()) if toks[k + 1] == "," or toks[k + 1].lower() in (
                 "named", "called") else None
-            if kind is None or lx.entity_noun(kind[1]) is None:
-                continue
+            if kind is None or lx.entity_noun(kind[1]) is None or toks[k + 2].lower() == "and":
+                continue  # (not "sang to the frightened goats, and يوسف stroked": a new clause, no list)
             for t in toks[k + 2:k + 8]:
                 if t in (".", ";") or not (_cap(t) or t.lower() in ("and", ",")):
                     break

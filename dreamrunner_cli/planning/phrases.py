@@ -163,8 +163,9 @@ class PhraseReading:
                                                                                      "ninety"} or
                                                         toks[at_i + 1][:1].isdigit()):
             return True  # "who turned ninety last week": an age, no action
-        if base == "turn" and at_i + 1 < len(toks) and lx.is_adjective(lows[at_i + 1]) and \
-                lows[at_i + 1] not in lx.PARTICLES | lx.PREPOSITIONS | {"left", "right", "back", "round"}:
+        a = at_i + 1 + (at_i + 2 < len(toks) and lows[at_i + 1].endswith("ly"))  # ("turned completely yellow")
+        if base == "turn" and a < len(toks) and lx.is_adjective(lows[a]) and \
+                lows[a] not in lx.PARTICLES | lx.PREPOSITIONS | {"left", "right", "back", "round"}:
             return True  # "till they turned soft and golden": what the onions became, no one's action
         if at_i >= 1 and lows[at_i - 1] in ("has", "have", "had") and any(
                 lows[x] == "for" and (lows[x + 1] in lx.NUMBER_WORDS | {"many", "several"} or toks[x + 1][:1].isdigit())
