@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 130)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 132)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1235,6 +1235,35 @@ KNOWN_UNREPORTED |= {'heldout128': ['At the autumn sports',
                                     'The trolley was pushed',
                                     'Their uncle, who has']}
 MIN_RIGHT_TUNED |= {'heldout128': 0.82, 'heldout129': 0.84}  # one round of tuning (184/222 = 82.9%, 183/216 = 84.7%)
+
+# Issue 24, round 80: heldout130-131 (round 79's held-out figure, scored once) are tuning splits since round 80
+KNOWN_WRONG_TUNED |= {'heldout130': {'laksa_pot': ["'Together the pair ladle': kaiming halve",
+                                                   "'Together the pair ladle': yuzhen halve"]},
+                      'heldout131': {'oboe_reed_making': ["'On this particular evening': owen lay",
+                                                          "'On this particular evening': owen pass"],
+                                     'remote_control_quarrel': ["'Both grandchildren groan, but': "
+                                                                '<planner:grandchildren> groan',
+                                                                "'Both grandchildren groan, but': "
+                                                                '<planner:grandchildren> lean'],
+                                     'stone_seal_carving': ["'Old 陳 carved name': chen squeeze"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout130': {'laksa_pot': {'s04: yuzhen halving'}},
+                           'heldout131': {'oboe_reed_making': {'s02: owen laying a strip', 's02: owen passing'},
+                                          'remote_control_quarrel': {'s05: grandchildren groaning'},
+                                          'stone_seal_carving': {'s01: chen squeezing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout131': {'remote_control_quarrel': ['grandchildren']}}
+KNOWN_UNREPORTED |= {'heldout130': ['The buckets were filled',
+                                    'The times were called',
+                                    'Together the pair ladle',
+                                    'When the sky cleared,',
+                                    'Zenobia laughs so much'],
+                     'heldout131': ['A heron that had',
+                                    'Both grandchildren groan, but',
+                                    'Each morning he unrolls',
+                                    'Next comes 김민준, who',
+                                    'Old 陳 carved name',
+                                    'On this particular evening',
+                                    'The audience rises as']}
+MIN_RIGHT_TUNED |= {'heldout131': 0.82}  # one round of tuning (161/188 = 85.6%, 167/202 = 82.7%)
 
 
 def _by_age(splits) -> list:

@@ -2772,3 +2772,11 @@ def test_a_plural_then_and_a_name_is_a_new_clause_not_a_list():
 def test_turning_completely_yellow_is_no_action():
     acts, _, _ = reads("They laughed, because the dog had turned completely yellow.")
     assert not any(v == "turn" for _, v in acts)
+
+
+# Issue 24, round 80 (tuned on heldout130 and heldout131; these sentences are not from any split) ----------------
+
+
+def test_whenever_she_pleased_is_no_action():
+    acts, _, _ = reads("After that the fox kept away, and Mina swam in the pond whenever she pleased.")
+    assert ("mina", "swim") in acts and not any(v == "please" for _, v in acts)
