@@ -2511,7 +2511,7 @@ def test_a_kin_title_his_own_possessive_contradicts_is_a_rank():
     assert not any(w == "boateng" and v == "pound" for w, v in acts)
     # a possessive after a bare verb may be someone else's: "Mama Koala licks his nose" keeps her "Mama"
     acts, ids, _ = reads("Mama Koala licks his sore nose. Then she climbs the gum tree.")
-    assert ("mama-koala", "climb") in acts or ("koala", "climb") in acts
+    assert ("mama-koala", "climb") in acts
 
 
 def test_an_unmarked_clause_with_a_subject_pronoun_is_that_pronouns():
@@ -2740,7 +2740,7 @@ def test_twin_boys_are_the_twins():
 
 def test_twins_after_an_animal_noun_are_no_verb():
     acts, ids, _ = reads("The otter twins, who have been dozing on a log, slide down the bank.")
-    assert ("otters", "slide") in acts or ("twins", "slide") in acts
+    assert ("otters", "slide") in acts and ("otters", "doze") in acts
     assert "otter" not in ids and not any(v == "twin" for _, v in acts)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from . import lexicon as lx
-from .entities import named_members
+from .entities import named_by_relative, named_members
 from .text import (
     _appositive_after,
     _cap,
@@ -237,20 +237,13 @@ class ChunkReading:
                 elif k + 1 < len(toks) and toks[k] == "," and _cap(toks[k + 1]) and self.reg.by_name(lows[k + 1]) \
                         and words and lows[words[-1]] in lx.ENTITY_NOUNS:
                     k += 1
-                rel = k + (k < len(toks) and toks[k] == ",")
-                if words and lx.entity_noun(lows[words[-1]]) and rel < len(toks) and lows[rel] in (
-                        "which", "that", "whom"):
+                named = named_by_relative(self.reg, toks, k) if words and lx.entity_noun(lows[words[-1]]) else None
+                if named is not None:
                     # "A temple dog, which the monks call Khao, follows him": the dog is Khao, and the naming is
                     # nobody's action
-                    # (not "which a young woman named Sunniva was driving": her name, then her verb)
-                    x = next((x for x in range(rel + 2, min(len(toks) - 1, rel + 6)) if lows[x] in (
-                        "call", "calls", "called", "name", "named") and self.reg.by_name(lows[x + 1]) and (
-                        x + 2 >= len(toks) or not _word(toks[x + 2]))), None)
-                    if x is not None:
-                        end = x + 2 + (x + 2 < len(toks) and toks[x + 2] == ",")
-                        out.append(Chunk("ref", i, end, [self.reg.by_name(lows[x + 1]).id]))
-                        i = end
-                        continue
+                    out.append(Chunk("ref", i, named[1], [named[0].id]))
+                    i = named[1]
+                    continue
                 if k < len(toks) and _word(toks[k]) and self.reg.by_name(lows[k]) and (
                         not words or lx.entity_noun(lows[words[-1]]) or lows[words[-1]] in lx.TITLES):
                     e = self.reg.by_name(lows[k])

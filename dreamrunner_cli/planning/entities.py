@@ -447,8 +447,8 @@ def _own_possessive(sents: list[list[str]], names: set[str]) -> str | None:
     said = set()
     for toks in sents:
         lows = [t.lower() for t in toks]
-        at = [k for k, t in enumerate(lows) if t in names and _cap(toks[k]) or caseless(toks[k]) and t in names]
-        for k in at[:1]:
+        k = next((k for k, t in enumerate(lows) if t in names and (_cap(toks[k]) or caseless(toks[k]))), None)
+        if k is not None:
             for x in range(k + 1, len(toks)):
                 t, low = toks[x], lows[x]
                 if low in ("his", "her"):
@@ -899,18 +899,12 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     "His grandmother" for the one "her grandson" anchors), or someone no rule may guess ("the two scientists")."""
     entities, reg = found.entities, found.reg
     si, i, lows, w, group, det, start = m.si, m.i, m.lows, m.w, m.group, m.det, m.start
-    k = i + 1 + (i + 1 < len(lows) and lows[i + 1] == ",")
-    if group is None and k < len(lows) and lows[k] in ("which", "that", "whom"):
-        # "A temple dog, which the monks call Khao, follows him": the dog is Khao
-        for x in range(k + 2, min(len(lows) - 1, k + 6)):
-            named = reg.by_name(m.toks[x + 1]) if lows[x] in ("call", "calls", "called", "name", "named") and (
-                _cap(m.toks[x + 1]) or caseless(m.toks[x + 1])) and (  # (not "which a woman named Sunniva was
-                x + 2 >= len(lows) or not _word(m.toks[x + 2])) else None  # driving": her name, then her verb)
-            if named is not None and not named.group:
-                named.nouns.add(w)
-                if named.kind == "person" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "animal":
-                    _set_kind(named, w)
-                return True
+    named = named_by_relative(reg, m.toks, i + 1) if group is None else None
+    if named is not None:  # "A temple dog, which the monks call Khao, follows him": the dog is Khao
+        named[0].nouns.add(w)
+        if named[0].kind == "person" and lx.ENTITY_NOUNS.get(w, ("",))[0] == "animal":
+            _set_kind(named[0], w)
+        return True
     whole = [x for x in entities if x.group and lx.MATES.get(w) in x.nouns]
     if len(whole) == 1:
         whole[0].nouns.add(w)  # "Class 4B … Her classmates burst out laughing": the class
@@ -933,19 +927,19 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
         return True  # "the hunters' dogs … The herd scattered": other animals)
     # "Two bulbuls settle on the parapet … the birds flutter off": the one group of animals of that sort
-    kinds_of = [{(lx.group_of(n) or ("", ""))[1] for n in x.nouns} for x in entities]  # "bulbuls" → {"bulbul"}
-    sort = [x for x, kinds in zip(entities, kinds_of) if group is not None and group[0] == "animal" and det == "the"
-            and x.group and x.kind == "animal" and x.since <= si and group[1] not in kinds and
-            any(group[1] in lx.GENERALISATIONS.get(k, ()) for k in kinds)]
-    if len(sort) == 1 and len([x for x in entities if x.group and x.kind == "animal"]) == 1:
-        sort[0].nouns.add(w)
-        return True
-    young = [x for x in entities if x.group and x.kind == "person" and x.since < si and x.nouns & lx.YOUNG_GROUPS]
-    if det == "the" and w in ("kids", "children") and len(young) == 1 and \
-            len([x for x in entities if x.group and x.kind == "person" and not x.nouns & lx.SPECTATORS]) == 1:
+    animal_groups = [x for x in entities if x.group and x.kind == "animal"]
+    if group is not None and group[0] == "animal" and det == "the" and len(animal_groups) == 1:
+        kinds = {(lx.group_of(n) or ("", ""))[1] for n in animal_groups[0].nouns}  # "bulbuls" → {"bulbul"}
+        if animal_groups[0].since <= si and group[1] not in kinds and \
+                any(group[1] in lx.GENERALISATIONS.get(k, ()) for k in kinds):
+            animal_groups[0].nouns.add(w)  # "Two bulbuls settle on the parapet … the birds flutter off": the one
+            return True  # group of animals, of that sort
+    people_groups = [x for x in entities if x.group and x.kind == "person" and not x.nouns & lx.SPECTATORS]
+    young = [x for x in people_groups if x.since < si and x.nouns & lx.YOUNG_GROUPS]
+    if det == "the" and w in ("kids", "children") and len(young) == 1 and len(people_groups) == 1:
         young[0].nouns.add(w)  # "a crowd of fourth graders pile into the pit … The kids slap at the ball": them
         return True
-    crews = [x for x in entities if x.group and x.kind == "person" and x.since < si and not x.nouns & lx.SPECTATORS]
+    crews = [x for x in people_groups if x.since < si]
     if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "person" and w not in ("family", "team") and \
             len(crews) == 1 and {"whole", "entire"} & set(lows[start:i]) and \
             not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
@@ -1119,6 +1113,21 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             lx.NUMBERS_VALUE[det] and not _introduced_as_others(sents, si, i, lows[i]):
         return True  # "נועה, her brother אורי … their neighbour ليلى … The three children skip": those three
     return False
+
+
+def named_by_relative(reg: Registry, toks: list[str], j: int) -> tuple[Entity, int] | None:
+    """toks[j:] is ", which the monks call Khao," after a noun: the entity so named (not a group), and the index after
+    the name (and its closing comma). Not "which a young woman named Sunniva was driving": her name, then her verb."""
+    lows = [t.lower() for t in toks]
+    rel = j + (j < len(toks) and toks[j] == ",")
+    if rel >= len(toks) or lows[rel] not in ("which", "that", "whom"):
+        return None
+    for x in range(rel + 2, min(len(toks) - 1, rel + 6)):
+        named = reg.by_name(lows[x + 1]) if lows[x] in ("call", "calls", "called", "name", "named") and (
+            _cap(toks[x + 1]) or caseless(toks[x + 1])) and (x + 2 >= len(toks) or not _word(toks[x + 2])) else None
+        if named is not None and not named.group:
+            return named, x + 2 + (x + 2 < len(toks) and toks[x + 2] == ",")
+    return None
 
 
 def named_members(reg: Registry, toks: list[str], j: int) -> tuple[list[Entity], int] | None:

@@ -462,7 +462,7 @@ RELATIVES = frozenset("who whom whose which".split())  # "An old woman who …":
 # Verbs that show nothing a camera sees, or that only frame another verb ("decides to climb" → climbing).
 NON_VISUAL = frozenset(
     "be have do get seem become want need know think decide remember forget feel hope wish like love hate see hear "
-    "please "
+    "please finish "
     "notice realize realise wonder agree let make can will would could should may might must shall begin start "
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "

@@ -175,9 +175,6 @@ class PhraseReading:
         if base in ("carry", "keep", "go") and lows[at_i + 1:at_i + 2] == ["on"] and at_i + 2 < len(toks) and \
                 "VBG" in _finite_readings(toks[at_i + 2]):
             return True  # "carried on picking": the picking is the action
-        if base == "finish":
-            return True  # "When they had finished, …", "help him finish the courtyard": the end of something (the
-            # sweeping is what is seen), no action of its own
         return (base, lows[at_i + 1] if at_i + 1 < len(toks) else "") in lx.NOT_SHOWN or any(
             (base, w) in lx.NOT_SHOWN_AFTER_OBJECT for w in lows[at_i + 2:min(j + 1, at_i + 5)]) or \
             base in ("own", "manage") and obj is not None and obj.head in lx.BUSINESSES or \

@@ -292,9 +292,10 @@ class PronounReading:
             things_before = self.prev_any_plural_thing
         things_before = things_before or self.cur_them_things  # ("beat them … until they stood up": the same)
         things_before = None if together else things_before
-        if things_before and animate_cue:
-            things_before, animate_cue = None, "skipped"  # (the pair below must then be in view, or the story's
-            # only two people: not a kitten and the jerboa that ran off, when her mother went unfound)
+        # (when the things were passed over so, the pair below must be in view, or the story's only two people:
+        # not a kitten and the jerboa that ran off, when her mother went unfound)
+        things_passed_over = bool(things_before and animate_cue)
+        things_before = None if things_passed_over else things_before
         if things_before:
             # "lowers the first balls into it. They sizzle", "separated the whites. Isidore beat them": they may be
             # the things, not the two people
@@ -325,7 +326,7 @@ class PronounReading:
         # ferry with her uncle … They climbed to the top deck")
         acting = [e for e in single if e.kind != "vehicle" or e.id in self.actors]
         if not any(e.group for e in seen) and len(acting) == 2 and (
-                animate_cue != "skipped" or all(e.kind == "person" for e in acting)):
+                not things_passed_over or all(e.kind == "person" for e in acting)):
             return [e.id for e in acting]
         if not any(e.group for e in seen) and len(self.last_plural) >= 2 and all(
                 self.reg.by_id[x].kind == "person" for x in self.last_plural if x in self.reg.by_id):
