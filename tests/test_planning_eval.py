@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 132)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 134)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -261,7 +261,6 @@ KNOWN_WRONG_TUNED |= {'heldout44': {'tie_dye': ["'On Sunday, the three': <planne
                'pinata': ['"The children from Mateo\'s": <planner:class> bounce',
                           '"The children from Mateo\'s": <planner:class> queue']},
  'heldout47': {'gumbo_pot': ["'Josette chopped the onions,': josette pepper"],
-               'marrow_show': ["'Wystan punched the air,': <planner:grandfather> shake"],
                'morris_dancers': ["'Seraphina spun the wrong': seraphina catch",
                                   "'Seraphina spun the wrong': seraphina steer"],
                'squash_match': ["'The spectators spring up,': <planner:players> shake"]}}
@@ -273,13 +272,12 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}}
                'mountain_bike_trail': {'s04: freya spitting', 's04: freya sitting up'},
                'pinata': {'s02: class bouncing', 's02: class queuing'}},
  'heldout47': {'gumbo_pot': {'s02: josette peppering'},
-               'marrow_show': {'s05: grandfather shaking'},
                'morris_dancers': {'s04: seraphina catching elbow'},
                'squash_match': {'s05: players shaking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout44': {'tie_dye': ['children']},
  'heldout45': {'mochi_pounding': ['crowd']},
  'heldout46': {'pinata': ['class']},
- 'heldout47': {'marrow_show': ['grandfather'], 'squash_match': ['players']}}
+ 'heldout47': {'squash_match': ['players']}}
 KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'],
                      'heldout45': ['A lady in a', 'Afterwards the two teams', 'Later, 浩 fishes out',
                                    'Mr. Daintree, who is', 'The crowd chanted the', 'The neighbours ate them',
@@ -289,8 +287,7 @@ KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'
                                    'They sang three carols'],
                      'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,',
                                    'On Thursday afternoons a', 'Seraphina spun the wrong',
-                                   'The spectators spring up,', 'Then the dancers waved', 'When a bigger hummingbird',
-                                   'Wystan punched the air,']}
+                                   'The spectators spring up,', 'Then the dancers waved', 'When a bigger hummingbird']}
 MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tuning
 
 
@@ -1264,6 +1261,16 @@ KNOWN_UNREPORTED |= {'heldout130': ['The buckets were filled',
                                     'On this particular evening',
                                     'The audience rises as']}
 MIN_RIGHT_TUNED |= {'heldout131': 0.82}  # one round of tuning (161/188 = 85.6%, 167/202 = 82.7%)
+
+# Issue 24, round 81: heldout132-133 (round 80's held-out figure, scored once) are tuning splits since round 81
+KNOWN_WRONG_TUNED |= {'heldout132': {'gig_rowing_race': ["'They heaved harder and': falmouth_crew draw",
+                                                         "'They heaved harder and': falmouth_crew heave"],
+                                     'kamishibai_storyteller': ["'At the end 健二': kenji lick",
+                                                                "'At the end 健二': sakura lick"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout132': {'gig_rowing_race': {'s04: crew heaving', 's04: crew drawing'},
+                                          'kamishibai_storyteller': {'s05: jianer licking', 's05: sakura licking'}}}
+KNOWN_UNREPORTED |= {'heldout132': ['Halfway to the buoy', 'They heaved harder and'],
+                     'heldout133': ['Each mast was carved', 'Then the quokka and']}
 
 
 def _by_age(splits) -> list:

@@ -327,7 +327,9 @@ class ChunkReading:
                 kind = lx.group_of(head)
                 members = [x for x in self.reg.entities if kind and not x.group and kind[1] in x.nouns]
                 others = any(lows[x] in lx.OTHERS for x in words)
-                if not others and head in lx.GROUP_NOUNS or (
+                # ("a honeymoon couple from Leeds … The couple peered": the couple brought in, not the named two)
+                anew = w == "the" and head in ("couple", "pair") and head in self.brought_in
+                if not others and not anew and head in lx.GROUP_NOUNS or (
                         w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s") and not self._things(head)) or (
                         (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2) or (  # ("the two birds")
@@ -343,7 +345,7 @@ class ChunkReading:
                     out.append(Chunk("pron", i, j, head="they", plural=True))
                     i = j
                     continue
-                e = self.reg.by_noun(head) if head in lx.GENERALISATIONS or any(
+                e = self.reg.by_noun(head, self.story_no) if head in lx.GENERALISATIONS or any(
                     head in x.nouns for x in self.reg.entities) else None
                 if e is not None and any(lows[x] in lx.TOY_MODIFIERS or lows[x] in lx.STATUE_MODIFIERS and
                                          e.kind in ("person", "animal") for x in words):

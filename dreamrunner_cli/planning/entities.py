@@ -147,19 +147,23 @@ class Registry:
                     return e, i + len(parts)
         return None
 
-    def by_noun(self, noun: str) -> Entity | None:
+    def by_noun(self, noun: str, now: int | None = None) -> Entity | None:
         """The entity a definite description names: the one whose own noun it is, else a generalisation. None when
         two entities have that noun as their own ("the bear" with Mama Bear and Little Bear): a guess could be
-        wrong."""
+        wrong. ``now``, the story's sentence being read, leaves out one the story has not brought in yet."""
         n = noun.lower()
         ents = [e for e in self.entities if e.kind != "thing"]  # props are found by _phrase, not as referents
         exact = [e for e in ents if n in e.nouns and (_noun_of(e.description) == n or not e.named)]
+        if now is not None and len(exact) > 1 and any(e.since <= now for e in exact):
+            exact = [e for e in exact if e.since <= now]  # ("A vain jay … an old jay named Corvin": not Corvin)
         own = [e for e in exact if not e.group and _noun_of(e.description) == n]
         if len(exact) > 1 and len(own) == 1:
             exact = own  # "the ewe": the one ewe, not the flock
         if len(exact) > 1:
             return None
         hits = exact or [e for e in ents if n in e.nouns]
+        if now is not None and len(hits) > 1 and any(e.since <= now for e in hits):
+            hits = [e for e in hits if e.since <= now]  # ("a peacock … the bird … an old peacock named Sultan")
         return hits[0] if len(hits) >= 1 else None
 
 
@@ -628,12 +632,15 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
                         and reg.by_name(toks[x]) is not None and _finite_readings(toks[x + 1]) & {"VBZ", "VBD"}),
                        None)
         for k in range(1, len(toks) - 2):
-            if (toks[k - 1].lower() in (",", "and", "with", "while", "as") or subject is not None and (
+            if (toks[k - 1].lower() in (",", "and", "with", "while", "as", "by") or subject is not None and (
                     toks[k - 1].lower() in lx.PREPOSITIONS or _finite_readings(toks[k - 1]) & {"VBZ", "VBD"})) and \
                     toks[k].lower() in ("his", "her") and \
                     toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
+                if not before and toks[k - 1].lower() == "by" and last_named is not None:
+                    # "It was scoured by his daughter Wilma": his is the one the sentence before named last
+                    before = {last_named.id: last_named}
                 pair = (next(iter(before.values())), toks[k + 1].lower(), "m" if toks[k].lower() == "his" else "f",
                         reg.by_name(toks[k + 2])) \
                     if len(before) == 1 and reg.by_name(toks[k + 2]) not in before.values() else None
@@ -985,10 +992,14 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     if len(alias) == 1:
         alias[0].nouns.add(w)
         return True
-    same = reg.by_noun(w)
+    same = reg.by_noun(w, si)
     vehicles = {t for t in lows[start:i] if lx.ENTITY_NOUNS.get(t, ("",))[0] == "vehicle"}
     if same is not None and same.named and vehicles and not vehicles & same.nouns:
         same = None  # "the carrier … Its driver … The truck driver, a grey-moustached man": another vehicle's driver
+    if same is not None and same.named and not same.declared and same.since > si and \
+            _brought_in_named(sents[same.since], w):
+        # "A vain jay collected feathers … an old jay named Corvin hissed": the first jay is another one
+        same = next((x for x in entities if not x.named and w in x.nouns), None)
     if same is not None and not (same.group and det in ("a", "an", "one") and not lx.is_plural_noun(w)) and not (
             same.named and not same.declared and det in ("a", "an") and same.since < si):
         return True  # (but "the flock … One stubborn ewe breaks away": one of them, on her own; and "Kinako, the
@@ -1313,6 +1324,14 @@ def _listed_after(sents: list[list[str]], plural: str) -> int:
                 if names and all(t.lower() in ("and", ",") or _cap(t) for t in seps):
                     best = max(best, len(names))
     return best
+
+
+def _brought_in_named(toks: list[str], w: str) -> bool:
+    """Does the sentence bring in a new one by ``w`` and its name ("an old jay named Corvin")? Then a jay the story
+    told of before is another one."""
+    lows = [t.lower() for t in toks]
+    return any(lows[k] == w and lows[k + 1] in ("named", "called") and {"a", "an"} & set(lows[max(0, k - 3):k])
+               for k in range(len(lows) - 1))
 
 
 def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) -> bool:

@@ -185,6 +185,8 @@ for _w in ENTITY_NOUNS:
             g.add(_general)
     if _w in WORDNET_KIND:
         g.add(WORDNET_KIND[_w])
+    if _w in HAND_NOUNS and ENTITY_NOUNS[_w] == ("animal", "bird"):
+        g.add("bird")  # "a peacock … The bird hopped" (WordNet's first peacock kind is a butterfly)
     kind = ENTITY_NOUNS[_w][0]
     g |= {"animal", "creature"} if kind == "animal" else {"machine"} if kind == "machine" else \
         {"vehicle"} if kind == "vehicle" else set()

@@ -82,6 +82,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.handled: set[int] = set()  # token indices of this sentence read as a verb or its phrase
         self.story_no = 0  # the sentence of the story being read (Entity.since counts the same way)
         self.ours: set[str] = set()  # what the narrator called "our …" ("Our class visited the dam": "we" later)
+        self.brought_in: set[str] = set()  # words of a phrase after "a"/"an" so far: "a honeymoon couple"
 
     def _learn_gender_ahead(self, toks: list[str], lows: list[str], chunks: list[Chunk], at: dict) -> None:
         """"On her first day at the club, ひまり was given a bow": a possessive in an opening phrase, before anyone
@@ -775,6 +776,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             self.place, self.place_prep = sentence_places[-1][1], sentence_places[-1][2]
         self.sentence_no += 1
         self.story_no += 1
+        self.brought_in.update(lows[k] for a in range(len(lows)) if lows[a] in ("a", "an")
+                               for k in range(a + 1, min(len(lows), a + 4)))
         # What the user must check by hand: an action left out, or no action at all.
         if self.unsure:
             self.skip_reason = "could not tell who is " + " or ".join(dict.fromkeys(self.unsure))
