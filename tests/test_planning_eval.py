@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 134)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 136)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1009,9 +1009,9 @@ KNOWN_INVENTED_TUNED |= {'heldout116': {'newsagent_break_in': ['constable'], 'sq
 KNOWN_UNREPORTED |= {'heldout116': ['"This is a 1952', 'A string of goats', 'Once the song is',
                                     'The spaniel barked furiously,', 'Within a week both'],
                      'heldout117': ['"How far to the', 'After a quick look,', 'At kilometre sixty of',
-                                    'At noon mother and', 'Commander Yelena Sorokina dispatched',
-                                    'Finally the other novices', 'He bent over her', 'Mrs. Whitlock marched into',
-                                    'The cracks, which their', 'The slowest of them,', 'Their terrier, Kluska, who',
+                                    'Commander Yelena Sorokina dispatched', 'Finally the other novices',
+                                    'He bent over her', 'Mrs. Whitlock marched into', 'The cracks, which their',
+                                    'The slowest of them,', 'Their terrier, Kluska, who',
                                     'Then he wraps one', 'Then they walked home', 'نادية chopped the parsley']}
 MIN_RIGHT_TUNED |= {'heldout116': 0.78}  # one round of tuning (187/238 = 78.6%; heldout117 182/212 = 85.8%)
 
@@ -1271,6 +1271,40 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout132': {'gig_rowing_race': {'s04: crew heaving
                                           'kamishibai_storyteller': {'s05: jianer licking', 's05: sakura licking'}}}
 KNOWN_UNREPORTED |= {'heldout132': ['Halfway to the buoy', 'They heaved harder and'],
                      'heldout133': ['Each mast was carved', 'Then the quokka and']}
+
+# Issue 24, round 82: heldout134-135 (round 81's held-out figure, scored once) are tuning splits since round 82
+KNOWN_WRONG_TUNED |= {'heldout134': {'corn_snake_shed': ["'For two days she': marlon hide"]},
+                      'heldout135': {'nightingale_and_the_mockingbird': ["'One evening he swelled': mockingbird mimick",
+                                                                         "'Later a storm swept': mockingbird creak"],
+                                     'rasam_for_a_cold': ["'Arjun shuffled in after': arjun wrap"],
+                                     'shinkansen_cleaning_crew': ["'Before the doors open,': <planner:squad> bow",
+                                                                  "'Seven minutes after the': <planner:squad> bow",
+                                                                  "'Seven minutes after the': <planner:squad> file"],
+                                     'wheelchair_marathon': ["'By the tenth kilometre': racers swap",
+                                                             "'Near the finish one': <planner:athletes> sprint"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout134': {'corn_snake_shed': {'s02: marlon hiding'}},
+                           'heldout135': {'nightingale_and_the_mockingbird': {'s02: mockingbird mimicking'},
+                                          'rasam_for_a_cold': {'s03: arjun wrapping'},
+                                          'shinkansen_cleaning_crew': {'s02: squad bowing',
+                                                                       's05: squad bowing',
+                                                                       's05: squad filing out'},
+                                          'wheelchair_marathon': {'s03: racers swapping the lead',
+                                                                  's05: athletes sprinting'}}}
+KNOWN_INVENTED_TUNED |= {'heldout135': {'shinkansen_cleaning_crew': ['squad'], 'wheelchair_marathon': ['athletes']}}
+KNOWN_UNREPORTED |= {'heldout134': ['At the final chord', 'For two days she', 'Lavinia clapped her hands,'],
+                     'heldout135': ['Arjun shuffled in after',
+                                    'At Tokyo Station a',
+                                    'Before the doors open,',
+                                    'By the tenth kilometre',
+                                    'Inside, they sweep the',
+                                    'Later a storm swept',
+                                    'Near the finish one',
+                                    'One evening he swelled',
+                                    'Seven minutes after the',
+                                    'The conductor sounds his',
+                                    'Today a mother duck',
+                                    'When Arjun came home']}
+MIN_RIGHT_TUNED |= {'heldout134': 0.74, 'heldout135': 0.74}  # one round of tuning (148/199 = 74.4%, 175/236 = 74.2%)
 
 
 def _by_age(splits) -> list:

@@ -2809,3 +2809,22 @@ def test_the_bird_names_a_hand_listed_bird():
     acts, ids, _ = reads("One morning a peacock escaped from the park. The bird perched on a lamp post. Later an old "
                          "peacock named Sultan strutted by.")
     assert ("peacock", "escape") in acts and ("peacock", "perch") in acts and "bird" not in ids
+
+
+# Issue 24, round 82 (tuned on heldout134 and heldout135; these sentences are not from any split) ----------------
+
+
+def test_his_daughter_as_the_subject_after_an_opening_phrase():
+    acts, ids, _ = reads("Matteo runs a small bakery. Every morning his daughter Bea comes in early. Today she "
+                         "weighs the flour while her father kneads the dough.")
+    assert ("matteo", "knead") in acts and ("bea", "weigh") in acts and "father" not in ids
+
+
+def test_kinship_words_without_a_determiner_name_the_kin_pair():
+    acts, _, _ = reads("Petra and her nephew Jonas painted the shed. At dusk aunt and nephew washed the brushes.")
+    assert ("petra", "wash") in acts and ("jonas", "wash") in acts
+
+
+def test_a_name_given_in_an_apposition_with_nicknamed():
+    acts, ids, _ = reads("The smaller rover, nicknamed Pip, scoops up a pebble and rolls away.")
+    assert ("pip", "scoop") in acts and ("pip", "roll") in acts and not any(v == "nickname" for _, v in acts)

@@ -47,6 +47,15 @@ class ChunkReading:
                 out.append(Chunk("ref", i, compound[1], [compound[0].id]))
                 i = compound[1]
                 continue
+            # "Father and daughter both giggle", "by aunt and nephew": the two the story's kin pair names
+            if i + 2 < len(toks) and w in lx.INVERSE_KIN and lows[i + 1] == "and" and \
+                    lows[i + 2] in lx.INVERSE_KIN[w] and (i == 0 or lows[i - 1] not in lx.DETERMINERS | lx.POSSESSIVES):
+                pair = [self.reg.by_noun(w), self.reg.by_noun(lows[i + 2])]
+                if pair[0] is not None and pair[1] is not None and pair[0] is not pair[1] and \
+                        all(x.kind == "person" and not x.group for x in pair):
+                    out.append(Chunk("ref", i, i + 3, [pair[0].id, pair[1].id], plural=True, head=lows[i + 2]))
+                    i += 3
+                    continue
             # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
             e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
             if e is None and _cap(t) and w in lx.KINSHIP and (i == 0 or lows[i - 1] not in lx.DETERMINERS):
@@ -228,9 +237,9 @@ class ChunkReading:
                 if words and k < len(toks) and lows[k] in ("with", "in", "wearing") and \
                         lx.entity_noun(lows[words[-1]]):
                     # "a girl with red plaits called Oona": the name after a phrase describing the noun
-                    k = next((x for x in range(k + 1, min(len(toks), k + 6)) if lows[x] in ("named", "called")
+                    k = next((x for x in range(k + 1, min(len(toks), k + 6)) if lows[x] in lx.NAMING
                               and all(_word(toks[y]) and not _cap(toks[y]) for y in range(k + 1, x))), k)
-                if k < len(toks) and lows[k] in ("named", "called"):
+                if k < len(toks) and lows[k] in lx.NAMING:
                     k += 1
                     if k + 1 < len(toks) and lows[k] == "the" and _cap(toks[k + 1]):
                         k += 1  # "a submarine called the Lantern"
@@ -432,7 +441,10 @@ class ChunkReading:
         if j >= len(toks) or toks[j] != ",":
             return None
         lows = [t.lower() for t in toks]
-        called = next((x for x in range(j + 2, min(len(toks) - 2, j + 8)) if lows[x] in ("called", "named")), None) \
+        if j + 3 < len(toks) and lows[j + 1] in lx.NAMING and toks[j + 3] == "," and _cap(toks[j + 2]) and \
+                self.reg.by_name(lows[j + 2]) is not None:
+            return [self.reg.by_name(lows[j + 2]).id], j + 4  # "The larger drone, nicknamed Mule, grips"
+        called = next((x for x in range(j + 2, min(len(toks) - 2, j + 8)) if lows[x] in lx.NAMING), None) \
             if j + 1 < len(toks) and lows[j + 1] in ("a", "an") else None
         if called is not None and all(_word(toks[x]) and not _cap(toks[x]) for x in range(j + 1, called)):
             # ", a wheeled box called Bolt,": the name inside an apposition that describes the noun

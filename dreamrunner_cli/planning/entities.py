@@ -203,6 +203,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if not _already_found(found, sents, m, kin):
                 _add_unnamed(found, m)
+    _kin_named_bare(sents, kin)
     _driven_are_vehicles(sents, found.entities)
     _members_of_collectives(sents, found.entities)
     # 3. Ids: the declared ones, then readable ASCII slugs, unique.
@@ -294,7 +295,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                 _finite_readings(toks[start + len(words)]) & {"VBD", "VBZ"})  # "the cake that Aziz had baked"
             if prev and not lx.entity_noun(prev) and prev not in ("named", "called", ",") and not relative_subject and (
                     prev in lx.DETERMINERS or prev in lx.POSSESSIVES or before in lx.DETERMINERS | lx.POSSESSIVES) \
-                    and not (prev == "the" and before in ("named", "called")) \
+                    and not (prev == "the" and before in lx.NAMING) \
                     and prev not in lx.TIME_NOUNS and prev not in lx.TIMES:  # "a ship called the Mary Rose",
                 # "One morning Kevin": not "the blue Earth"
                 continue
@@ -322,7 +323,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                 continue  # "The day after Yom Kippur, עמרי …": a feast or a date, no one
             key = words[0].lower()
             after = start + len(words)
-            if len(words) == 1 and not title and after + 1 < len(toks) and lows[after] in ("called", "named") and \
+            if len(words) == 1 and not title and after + 1 < len(toks) and lows[after] in lx.NAMING and \
                     _cap(toks[after + 1]) and (lx.is_known_word(words[0]) or key in lx.ENTITY_NOUNS or any(
                         lows[x] in ("a", "an") for x in range(max(0, start - 4), start))):
                 continue  # "a calm, soft-spoken Norwegian called Henrike Solberg": what she is, then her name
@@ -632,14 +633,21 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
                         and reg.by_name(toks[x]) is not None and _finite_readings(toks[x + 1]) & {"VBZ", "VBD"}),
                        None)
         for k in range(1, len(toks) - 2):
-            if (toks[k - 1].lower() in (",", "and", "with", "while", "as", "by") or subject is not None and (
+            # ("Every Saturday his daughter Lina comes": the sentence's subject after an opening phrase)
+            opening_subject = k + 3 < len(toks) and _finite_readings(toks[k + 3]) & {"VBZ", "VBD"} and \
+                toks[k - 1].lower() not in ("of", "'s") and not any(
+                    reg.by_name(t) is not None for t in toks[:k] if _cap(t) or caseless(t))
+            if (toks[k - 1].lower() in (",", "and", "with", "while", "as", "by") or opening_subject or
+                subject is not None and (
                     toks[k - 1].lower() in lx.PREPOSITIONS or _finite_readings(toks[k - 1]) & {"VBZ", "VBD"})) and \
                     toks[k].lower() in ("his", "her") and \
                     toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
-                if not before and toks[k - 1].lower() == "by" and last_named is not None:
-                    # "It was scoured by his daughter Wilma": his is the one the sentence before named last
+                if not before and (toks[k - 1].lower() == "by" or opening_subject) and last_named is not None and \
+                        last_named.gender in (None, "m" if toks[k].lower() == "his" else "f"):
+                    # "It was scoured by his daughter Wilma", "Every Saturday his daughter Lina comes": his is the
+                    # one the sentence before named last
                     before = {last_named.id: last_named}
                 pair = (next(iter(before.values())), toks[k + 1].lower(), "m" if toks[k].lower() == "his" else "f",
                         reg.by_name(toks[k + 2])) \
@@ -649,6 +657,23 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
         named_here = [reg.by_name(t) for t in toks if (_cap(t) or caseless(t)) and reg.by_name(t) is not None]
         last_named = named_here[-1] if named_here else last_named
     return kin
+
+
+def _kin_named_bare(sents: list[list[str]], kin: list[KinPair]) -> None:
+    """"Father and daughter both giggle", "aunt and nephew stack the bars": the one kin pair the story has, by the
+    kinship words of both (each gets its word as a noun)."""
+    for toks in sents:
+        lows = [t.lower() for t in toks]
+        for k in range(len(lows) - 2):
+            k1, k2 = lows[k], lows[k + 2]
+            if lows[k + 1] != "and" or k1 not in lx.INVERSE_KIN or k2 not in lx.INVERSE_KIN[k1] or \
+                    k > 0 and lows[k - 1] in lx.DETERMINERS | lx.POSSESSIVES:
+                continue
+            roles = [((other, k1), (x, k2)) if kk == k1 else ((x, k1), (other, k2))
+                     for x, kk, _, other in kin if other is not None and kk in (k1, k2)]
+            if len(roles) == 1:
+                for who, word in roles[0]:
+                    who.nouns.add(word)
 
 
 @dataclass
@@ -731,7 +756,7 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
             and not _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}:
         return False  # "a patient smile": an adjective before its noun
     w = lx.entity_noun(w) or w
-    if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in ("named", "called")
+    if i + 1 < len(toks) and (_cap(toks[i + 1]) and _word(toks[i + 1]) or lows[i + 1] in lx.NAMING
                               and i + 2 < len(toks) and _cap(toks[i + 2])) and not named_group:
         return False  # "his dog Pepa", "a boy named Kofi": the noun belongs to the name
     if i + 1 < len(toks) and toks[i + 1] == "'s":
@@ -1145,7 +1170,7 @@ def named_members(reg: Registry, toks: list[str], j: int) -> tuple[list[Entity],
     """toks[j:] is " from Lyon named Claire and Bastien" (up to four words, then "named" or "called" and two names
     or more of the story's entities): those entities, and the index after the last name (and its closing comma)."""
     lows = [t.lower() for t in toks]
-    at = next((x for x in range(j, min(len(toks), j + 5)) if lows[x] in ("named", "called")), None)
+    at = next((x for x in range(j, min(len(toks), j + 5)) if lows[x] in lx.NAMING), None)
     if at is None or any(not _word(toks[y]) or _cap(toks[y]) and reg.by_name(lows[y]) for y in range(j, at)):
         return None
     found, k = [], at + 1
@@ -1330,7 +1355,7 @@ def _brought_in_named(toks: list[str], w: str) -> bool:
     """Does the sentence bring in a new one by ``w`` and its name ("an old jay named Corvin")? Then a jay the story
     told of before is another one."""
     lows = [t.lower() for t in toks]
-    return any(lows[k] == w and lows[k + 1] in ("named", "called") and {"a", "an"} & set(lows[max(0, k - 3):k])
+    return any(lows[k] == w and lows[k + 1] in lx.NAMING and {"a", "an"} & set(lows[max(0, k - 3):k])
                for k in range(len(lows) - 1))
 
 
@@ -1398,7 +1423,7 @@ def _named_in_apposition(reg: Registry, toks: list[str], k: int) -> Entity | Non
     for x in range(k + 2, min(len(toks) - 1, k + 10)):
         if toks[x] in (",", ".", ";"):
             return None
-        if toks[x].lower() in ("named", "called"):  # (a name in any script: "a cheerful man named 鄭")
+        if toks[x].lower() in lx.NAMING:  # (a name in any script: "a cheerful man named 鄭")
             while x + 2 < len(toks) and toks[x + 1].lower() in lx.TITLES and _cap(toks[x + 1]):
                 x += 1  # "the janitor, a bald man named Mr. Pottinger"
             return reg.by_name(toks[x + 1])
@@ -1535,7 +1560,7 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         if at is not None and at >= 1 and lx.entity_noun(lows[at - 1]) and \
                 all(_word(toks[y]) and not _cap(toks[y]) for y in range(at + 1, k + 1)):
             k = at - 1
-    elif k >= 1 and lows[k] == "the" and lows[k - 1] in ("named", "called"):
+    elif k >= 1 and lows[k] == "the" and lows[k - 1] in lx.NAMING:
         k -= 2  # "a submarine called the Lantern"
     if k >= 0 and lx.entity_noun(lows[k]):
         noun = lx.entity_noun(lows[k])

@@ -334,6 +334,8 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
                    "teta".split())
 # Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
 # (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
+# The participles that give a name: "a drone named Mule", "the larger drone, nicknamed Mule,"
+NAMING = frozenset("named called nicknamed".split())
 WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
@@ -478,7 +480,7 @@ BE_FORMS = frozenset("is are was were be been being gets got".split())
 # Past participles that are mostly adjectives after "is": "is tired" is no passive action.
 ADJECTIVE_PARTICIPLES = frozenset("tired excited scared frightened worried surprised pleased bored interested amazed "
                                   "delighted covered filled lost gone done finished closed open married known born "
-                                  "called named dressed used supposed allowed".split())
+                                  "called named nicknamed dressed used supposed allowed".split())
 # Verbs that frame another: "tries to catch", "starts dancing", "stops to drink", "kneels to pat".
 COMPLEMENT_TAKERS = frozenset("try start begin continue keep stop pause wait manage".split())  # (not "hurried over
 # to take it": its purpose)

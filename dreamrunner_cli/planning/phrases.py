@@ -284,9 +284,9 @@ class PhraseReading:
             self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
         if lows[i] in ("seconds", "moments", "minutes", "hours", "days", "weeks"):
             return None, None  # "raises her arm, and seconds later the whistle blows"
-        naming = lows[i] in ("called", "named") and i + 1 < len(toks) and (_cap(toks[i + 1]) or lows[i + 1] == "the"
+        naming = lows[i] in lx.NAMING and i + 1 < len(toks) and (_cap(toks[i + 1]) or lows[i + 1] == "the"
                                                                          and i + 2 < len(toks) and _cap(toks[i + 2]))
-        if lows[i] in lx.ADJECTIVE_PARTICIPLES and (naming or lows[i] not in ("called", "named")) or \
+        if lows[i] in lx.ADJECTIVE_PARTICIPLES and (naming or lows[i] not in lx.NAMING) or \
                 lx.is_adjective(lows[i]) and (
                 i + 1 >= len(toks) or lows[i + 1] in ("and", ",", ".", ";")):
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"

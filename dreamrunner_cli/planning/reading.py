@@ -464,7 +464,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                         tags = frozenset({"VBD"})  # "Hattie fitted the engine": a past lemminflect knows as VBN only
                 if c.kind == "pron" and c.head in ("him", "them", "us", "me") and c.end - c.start == 1:
                     tags = frozenset()  # "Behind them came three kids": "them" is never who acts
-                if k + 1 < len(toks) and lows[k] in ("called", "named") and \
+                if k + 1 < len(toks) and lows[k] in lx.NAMING and \
                         "one" in lows[max(0, c.start - 1):c.start + 1] and at.get(k + 1) is not None and \
                         at[k + 1].kind == "ref":
                     # "One white pigeon, the one Salim called Pearl, flew": a naming, not Salim's action
