@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 136)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 138)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1305,6 +1305,41 @@ KNOWN_UNREPORTED |= {'heldout134': ['At the final chord', 'For two days she', 'L
                                     'Today a mother duck',
                                     'When Arjun came home']}
 MIN_RIGHT_TUNED |= {'heldout134': 0.74, 'heldout135': 0.74}  # one round of tuning (148/199 = 74.4%, 175/236 = 74.2%)
+
+# Issue 24, round 83: heldout136-137 (round 82's held-out figure, scored once) are tuning splits since round 83
+KNOWN_WRONG_TUNED |= {'heldout136': {'bear_in_a_little_boat': ["'The boat wobbles and': <planner:boat> sink",
+                                                               "'The boat wobbles and': <planner:boat> wobble"],
+                                     'comic_book_signing': ["'The comic shop on': fans curl"],
+                                     'giant_pumpkin_weigh_in': ["'Harold was hoisted aloft': <planner:crowd> clap",
+                                                                "'Harold was hoisted aloft': <planner:crowd> whoop"],
+                                     'gps_wrong_turn': ['\'"Ask her for directions,"\': ayaan whisper'],
+                                     'gyeran_jjim_supper': ["'While it bubbles, the': jiho lie",
+                                                            "'While it bubbles, the': soyun lie"]},
+                      'heldout137': {'obon_dance_circle': ["'As Obon draws to': <planner:obon> draw"],
+                                     'portrait_back_on_the_wall': ["'Last month it was': porters take"],
+                                     'sewer_crawler_survey': ["'Halfway down the pipe,': <planner:robot> nudge"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout136': {'bear_in_a_little_boat': {'s02: boat sinking', 's02: boat wobbling'},
+                                          'comic_book_signing': {'s01: fans curling'},
+                                          'giant_pumpkin_weigh_in': {'s05: crowd whooping'},
+                                          'gps_wrong_turn': {'s05: ayaan whispering'},
+                                          'gyeran_jjim_supper': {'s04: bagjiho lying', 's04: soyun lying'}},
+                           'heldout137': {'obon_dance_circle': {'s01: obon drawing'},
+                                          'portrait_back_on_the_wall': {'s02: porters taking away'},
+                                          'sewer_crawler_survey': {'s04: robot nudging a clump'}}}
+KNOWN_INVENTED_TUNED |= {'heldout136': {'bear_in_a_little_boat': ['boat'], 'giant_pumpkin_weigh_in': ['crowd']},
+                         'heldout137': {'obon_dance_circle': ['obon'], 'sewer_crawler_survey': ['robot']}}
+KNOWN_UNREPORTED |= {'heldout136': ['"Ask her for directions,"',
+                                    'Gorman rose beneath her,',
+                                    'Harold was hoisted aloft',
+                                    'The boat wobbles and',
+                                    'The comic shop on',
+                                    'The referee, who was',
+                                    'While it bubbles, the'],
+                     'heldout137': ['As Obon draws to',
+                                    'Halfway down the pipe,',
+                                    'Last month it was',
+                                    'This year the runners',
+                                    'When the butcherbird swooped,']}
 
 
 def _by_age(splits) -> list:

@@ -274,6 +274,8 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     lx.is_known_word(words[0]) and words[0].lower() not in mid_caps
                     # ("Curious, the fawn sniffs": an adjective, not a name with its apposition)
                     and not (_appositive_after(toks, start + 1) and not _adjective_opener(toks))
+                    and not (len(words) == 1 and words[0].lower() in lx.KINSHIP and end < len(toks) and
+                             _finite_readings(toks[end]) & {"VBD", "VBZ"})  # ("Mum took the phone": a name)
                     and words[0].lower() not in candidates)):
                 words, start = words[1:], start + 1
             title = [w for w in words if w.lower() in lx.TITLES]
@@ -1568,6 +1570,9 @@ def _kind_cue(toks: list[str], start: int, end: int) -> tuple[str | None, str | 
         while s > 0 and _word(toks[s - 1]) and not _closed(lows[s - 1]) and not _cap(toks[s - 1]):
             s -= 1
         det = lows[s - 1] if s > 0 else ""
+        if lows[k + 1] == "," and s >= 2 and det in lx.DETERMINERS and all(
+                w in lx.PREPOSITIONS or w in lx.PARTICLES for w in lows[:s - 1]):
+            return None, None  # "Up in the van, Siobhan watches": the place before the subject, not its kind
         words = lows[s:k + 1]
         kind = lx.ENTITY_NOUNS[noun][0]
         if kind == "person":  # "her friend Jun", "the keeper Dembe": a person described by the name

@@ -284,6 +284,10 @@ class PhraseReading:
             self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
         if lows[i] in ("seconds", "moments", "minutes", "hours", "days", "weeks"):
             return None, None  # "raises her arm, and seconds later the whistle blows"
+        if p == "," and lows[i] in lx.BODY_PARTS and i + 1 < len(toks) and any(
+                t in ("VBN", "VBD") for _, t in lx.verb_readings(lows[i + 1])):
+            self.handled.update((i, i + 1))
+            return None, None  # "peered at the rung, arms folded": her arms, no verb
         naming = lows[i] in lx.NAMING and i + 1 < len(toks) and (_cap(toks[i + 1]) or lows[i + 1] == "the"
                                                                          and i + 2 < len(toks) and _cap(toks[i + 2]))
         if lows[i] in lx.ADJECTIVE_PARTICIPLES and (naming or lows[i] not in lx.NAMING) or \
@@ -292,6 +296,11 @@ class PhraseReading:
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
         if p in ("and", ",", "or") and lows[i] in lx.COLOURS and pp in lx.COLOURS:
             return None, None  # "waved green and blue scarves": a list of colours
+        if p == "and" and tags <= {"VBD", "VBN"} and self.last_verb_at >= 0 and \
+                lows[self.last_verb_at].endswith("ing") and i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
+                lx.is_noun(pp) and not lx.entity_noun(pp):
+            self.handled.add(i)
+            return None, None  # "carrying oranges and steamed buns": the buns' adjective, no second verb
         if p == "and" and lx.is_adjective(lows[i]) and i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
                 lx.is_noun(pp) and not _finite_readings(toks[k - 1]) & {"VBZ", "VBD"}:
             self.handled.add(i)
