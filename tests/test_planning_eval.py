@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 138)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 140)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -400,7 +400,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout60': {'charon_loader_robots': {'s03: yunjae d
                                          'serval_and_guineafowl': {'s01: serval scratching'},
                                          'sledge_hockey': {'s02: turid playing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout60': {'carousel_afternoon': ['horse']}}
-KNOWN_UNREPORTED |= {'heldout60': ['After forty minutes the', 'From the porthole he', 'He beats his wings',
+KNOWN_UNREPORTED |= {'heldout60': ['From the porthole he', 'He beats his wings',
                                    'Her stepladder was steadied', 'The Morales twins sift', 'The horse that Benedita'],
                      'heldout61': ['He crept up to', 'He pushes big slabs', 'The driver slides into',
                                    'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
@@ -708,7 +708,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': {'s04: club 
 KNOWN_INVENTED_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ['club'], 'elephant_seal_beach': ['bulls']},
                          'heldout97': {'seal_pup_on_the_slipway': ['seals'], 'speed_skating_final': ['skaters']}}
 KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'Fans on the riverbank', 'His little sister Njeri',
-                                   'It lowered a yellow', 'On a windswept beach', 'Once, on a dry',
+                                   'On a windswept beach', 'Once, on a dry',
                                    'One spring morning she', 'The grey team and', 'The two bulls reared'],
                      'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
                                    'Mr. Pryce toots the', 'Rosalind pulled her hatchback', 'The pup wriggled along',
@@ -961,7 +961,7 @@ KNOWN_UNREPORTED |= {'heldout110': ['"You\'ll stay for soup,"', 'A mother near t
 MIN_RIGHT_TUNED |= {'heldout111': 0.80}  # one round of tuning (191/236 = 80.9%; heldout110 166/193 = 86.0%)
 
 # Issue 24, round 71: heldout112-113 (round 70's held-out figure, scored once) are tuning splits since round 71
-KNOWN_UNREPORTED |= {'heldout112': ['A narrowboat chugs past,', 'Two of them, Kekoa'],
+KNOWN_UNREPORTED |= {'heldout112': ['A narrowboat chugs past,'],
                      'heldout113': ['A shrill whistle was', 'At the finish a', 'They are grabbed by']}
 MIN_RIGHT_TUNED |= {'heldout113': 0.84}  # one round of tuning (160/189 = 84.7%; heldout112 171/192 = 89.1%)
 
@@ -1340,6 +1340,34 @@ KNOWN_UNREPORTED |= {'heldout136': ['"Ask her for directions,"',
                                     'Last month it was',
                                     'This year the runners',
                                     'When the butcherbird swooped,']}
+
+# Issue 24, round 84: heldout138-139 (round 83's held-out figure, scored once) are tuning splits since round 84
+KNOWN_WRONG_TUNED |= {'heldout138': {'aquathlon_transition': ["'The crowd beneath the': crowd palm"],
+                                     'daikon_pickling': ["'Then 富子 mixed rice': tomiko dry"],
+                                     'fly_fishing_lesson': ["'Her first casts landed': lupita cast",
+                                                            "'Everett whooped with delight': trout reel"]},
+                      'heldout139': {'whale_skeleton_hanging': ["'By evening the whale': <planner:whale> hang"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout138': {'aquathlon_transition': {'s05: crowd palming'},
+                                          'daikon_pickling': {'s03: fuzi drying'},
+                                          'fly_fishing_lesson': {'s04: trout reeling the fish'}},
+                           'heldout139': {'whale_skeleton_hanging': {'s05: whale hanging'}}}
+KNOWN_INVENTED_TUNED |= {'heldout139': {'whale_skeleton_hanging': ['whale']}}
+KNOWN_UNREPORTED |= {'heldout138': ['Everett whooped with delight',
+                                    'Her first casts landed',
+                                    'Her friend Femi, who',
+                                    'Shanice tosses a crust',
+                                    'The Henare twins, who',
+                                    'The circle cheers, and',
+                                    'The crowd beneath the',
+                                    'Then 富子 mixed rice'],
+                     'heldout139': ['At dusk their grandfather',
+                                    'By evening the whale',
+                                    'Each vertebra was cleaned',
+                                    'Finally the wagon was',
+                                    'Later Mr. Haddad brought',
+                                    'The tallest of the',
+                                    'When the rice paddy']}
+MIN_RIGHT_TUNED |= {'heldout138': 0.83, 'heldout139': 0.84}  # one round of tuning (178/213 = 83.6%, 180/214 = 84.1%)
 
 
 def _by_age(splits) -> list:

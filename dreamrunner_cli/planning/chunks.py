@@ -217,11 +217,15 @@ class ChunkReading:
                             self.reg.by_name(lows[j]) is None and not lows[j] in lx.TITLES:
                         break
                 appos = self._named_apposition(toks, j)
-                if appos is None and words and lows[j:j + 1] == ["of"] and lows[j + 1:j + 2] in (["them"], ["us"]) \
-                        and (lows[words[-1]].endswith("est") or lows[words[-1]] in lx.ORDINALS):
+                counted = not words and w in lx.NUMBERS_VALUE and lows[j:j + 1] == ["of"]  # "Two of them, Caio …"
+                if appos is None and (words or counted) and lows[j:j + 1] == ["of"] and \
+                        lows[j + 1:j + 2] in (["them"], ["us"]) and (counted or lows[words[-1]].endswith("est") or
+                                                                    lows[words[-1]] in lx.ORDINALS):
                     appos = self._named_apposition(toks, j + 2)  # "The boldest of them, Kwame, clips in"
-                if words and appos is not None and (i == 0 or self._starts_clause(toks, i)) and not (
-                        lows[words[-1]] in lx.TIME_NOUNS or lows[words[-1]] in lx.TIMES):
+                    if appos is not None and counted and len(appos[0]) != lx.NUMBERS_VALUE[w]:
+                        appos = None
+                if (words or counted) and appos is not None and (i == 0 or self._starts_clause(toks, i)) and (
+                        counted or not (lows[words[-1]] in lx.TIME_NOUNS or lows[words[-1]] in lx.TIMES)):
                     # (not "That afternoon, Wrenna, Oisín and Matthias sat": a time, then the subjects)
                     ids, end = appos  # "The twins, Ada and Leo, pick up", "The oldest one, Chidi, pushes"
                     out.append(Chunk("ref", i, end, ids, plural=len(ids) > 1))
@@ -453,6 +457,14 @@ class ChunkReading:
                 return [e.id], called + 3
         ids, k = [], j + 1
         while k < len(toks):
+            skip = k
+            while skip < min(len(toks) - 1, k + 3) and not _cap(toks[skip]) and _word(toks[skip]) and (
+                    "-" in toks[skip] or lx.is_adjective(lows[skip]) or not lx.is_known_word(lows[skip])) and \
+                    lows[skip] not in lx.DETERMINERS:
+                skip += 1  # ", gangly young Caio and silver-haired Dona Celeste,", ", nine-year-old Tainá,"
+            if skip > k and _cap(toks[skip]) and self.reg.by_name(lows[skip]) is not None or \
+                    skip > k and lows[skip] in lx.TITLES and skip + 1 < len(toks) and _cap(toks[skip + 1]):
+                k = skip
             while k + 1 < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]) and _cap(toks[k + 1]):
                 k += 1  # "The night guard, Mrs. Amadi, yawns"
             e = self.reg.by_name(toks[k].lower()) if _cap(toks[k]) else None

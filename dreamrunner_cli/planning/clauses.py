@@ -263,6 +263,10 @@ class ClauseReading:
         if k < 0:
             return True
         p = toks[k].lower()
+        opening = lx.PREPOSITIONS | lx.NUMBER_WORDS | lx.TIME_NOUNS | lx.DETERMINERS | lx.WEEKDAYS | {"o'clock"}
+        if toks[0].lower() in lx.PREPOSITIONS and (p in lx.TIME_NOUNS | lx.WEEKDAYS or p == "o'clock") and all(
+                t.lower() in opening or t[:1].isdigit() for t in toks[:k + 1]):
+            return True  # "At five o'clock | the baker, Dona Teresa, unlocks", "On Monday | the crew"
         if toks[0].lower() in lx.SUBORDINATORS and p in ("done", "over", "finished", "ready", "gone") and \
                 not any(t == "," for t in toks[:i]):
             return True  # "When the job is done | the robots crawl back" (no comma after the "when" clause)

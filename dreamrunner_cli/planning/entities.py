@@ -345,7 +345,7 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                 info["listed"] = True
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
-                        "below", "beneath", "outside", "beyond") or prev in lx.BUILDINGS or \
+                        "below", "beneath", "outside", "beyond", "off") or prev in lx.BUILDINGS or \
                     prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
                     # "across eastern Nepal", "in rural Kenya": a place after its adjective
                     before in ("in", "into", "to", "from", "through", "across", "of") and lx.is_adjective(prev) and
@@ -632,18 +632,23 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
         # "Nino puts on her apron, and her grandson Levan washes": the one the sentence named before is the anchor
         # (or the sentence's subject, then its verb's phrase: "Oksana ties an apron on her grandson Taras")
         subject = next((reg.by_name(toks[x]) for x in range(len(toks) - 1) if (_cap(toks[x]) or caseless(toks[x]))
-                        and reg.by_name(toks[x]) is not None and _finite_readings(toks[x + 1]) & {"VBZ", "VBD"}),
-                       None)
+                        and reg.by_name(toks[x]) is not None and (_finite_readings(toks[x + 1]) & {"VBZ", "VBD"} or
+                                                                  x == 0 and toks[x + 1] == ",")),
+                       None)  # (or "يوسف, who is twelve, sits": the name that opens the sentence)
         for k in range(1, len(toks) - 2):
             # ("Every Saturday his daughter Lina comes": the sentence's subject after an opening phrase)
             opening_subject = k + 3 < len(toks) and _finite_readings(toks[k + 3]) & {"VBZ", "VBD"} and \
                 toks[k - 1].lower() not in ("of", "'s") and not any(
                     reg.by_name(t) is not None for t in toks[:k] if _cap(t) or caseless(t))
+            # ("beside his grandfather, سالم,": the name in an apposition)
+            name_at = k + 3 if k + 3 < len(toks) and toks[k + 2] == "," else k + 2
             if (toks[k - 1].lower() in (",", "and", "with", "while", "as", "by") or opening_subject or
                 subject is not None and (
                     toks[k - 1].lower() in lx.PREPOSITIONS or _finite_readings(toks[k - 1]) & {"VBZ", "VBD"})) and \
                     toks[k].lower() in ("his", "her") and \
-                    toks[k + 1].lower() in lx.INVERSE_OF and reg.by_name(toks[k + 2]) is not None:
+                    (toks[k + 1].lower() in lx.INVERSE_OF or
+                     name_at == k + 3 and toks[k + 1].lower() in lx.INVERSE_KIN) and \
+                    reg.by_name(toks[name_at]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
                 if not before and (toks[k - 1].lower() == "by" or opening_subject) and last_named is not None and \
@@ -652,13 +657,37 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
                     # one the sentence before named last
                     before = {last_named.id: last_named}
                 pair = (next(iter(before.values())), toks[k + 1].lower(), "m" if toks[k].lower() == "his" else "f",
-                        reg.by_name(toks[k + 2])) \
-                    if len(before) == 1 and reg.by_name(toks[k + 2]) not in before.values() else None
+                        reg.by_name(toks[name_at])) \
+                    if len(before) == 1 and reg.by_name(toks[name_at]) not in before.values() else None
                 if pair is not None and pair not in kin:
                     kin.append(pair)
         named_here = [reg.by_name(t) for t in toks if (_cap(t) or caseless(t)) and reg.by_name(t) is not None]
         last_named = named_here[-1] if named_here else last_named
     return kin
+
+
+def _younger_or_elder(kin: list[KinPair], w: str, old: bool) -> list[Entity]:
+    """"the boy" (or girl, child) as the one younger member of the story's kin pairs ("X and his grandfather"),
+    "the old man" (or old woman) as the one elder member; [] when none or several."""
+    elder_words = set(lx.INVERSE_KIN) - {"sister", "brother"}
+    younger_words = lx.INVERSE_OF - {"sister", "brother"}
+
+    def sex(word: str) -> str | None:
+        return "m" if word in lx.MALE else "f" if word in lx.FEMALE else None
+
+    young: list[tuple[Entity, str | None]] = []
+    elder: list[tuple[Entity, str | None]] = []  # (only grandparents are "old": a mother may be young)
+    for x, k, g, other in kin:
+        if other is not None and k in elder_words:
+            young.append((x, g))
+            elder += [(other, sex(k))] if k.startswith("grand") or k == "nana" else []
+        elif other is not None and k in younger_words:
+            elder += [(x, g)] if k.startswith("grand") else []
+            young.append((other, sex(k)))
+    side = young if w in ("boy", "girl", "child", "kid") else elder if old and w in ("man", "woman") else []
+    want = sex(w)
+    fits = {x.id: x for x, g in side if want is None or (g or x.gender or want) == want}
+    return list(fits.values()) if len(fits) == 1 else []
 
 
 def _kin_named_bare(sents: list[list[str]], kin: list[KinPair]) -> None:
@@ -1058,6 +1087,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # reader reports the sentence)
         alias = [x for x in entities if x.named and x.kind == "person" and
                  set(lows[start:i]) & _modifiers_of(sents, x)]
+        if not alias:  # "يوسف … his grandfather, سالم … The boy leans", "the old man surfaces": by the kin pair
+            alias = _younger_or_elder(kin, w, "old" in lows[start:i])
         if len(alias) == 1 and (alias[0].gender is None or lx.MALE & {w} and alias[0].gender == "m" or
                                 lx.FEMALE & {w} and alias[0].gender == "f" or
                                 w not in lx.MALE | lx.FEMALE):

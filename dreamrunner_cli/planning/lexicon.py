@@ -262,10 +262,12 @@ def group_of(word: str) -> tuple[str, str] | None:
 GENERIC_PEOPLE = frozenset("man woman boy girl lady gentleman child kid fellow guy person".split())
 MALE = frozenset("man boy gentleman father dad grandfather grandpa uncle brother son king prince mr sir "
                  "fisherman policeman postman mailman waiter monk grandson nephew husband papa daddy mister "
+                 "señor senhor monsieur herr signor "
                  "grandad granddad abuelo nonno opa jiddo zayde dziadek".split())
 FEMALE = frozenset("woman girl lady mother mom mum grandmother grandma granny aunt sister daughter queen princess "
                    "mrs ms miss madam waitress nun policewoman mermaid witch granddaughter niece wife mama mommy "
-                   "mummy nana auntie abuela abuelita nonna oma teta sitti nani dadi bubbe babcia".split())
+                   "mummy nana auntie abuela abuelita nonna oma teta sitti nani dadi bubbe babcia dona doña señora "
+                   "senhora madame frau signora".split())
 # Kinship words that the story may use as a name ("Grandfather loaded the baskets", "Mama smiles"): the same person
 # as "her grandfather", never a second one.
 # Who a kinship word names, seen from the other side: "X and her grandson Danny … his grandmother" is X.
@@ -331,7 +333,8 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
                    "aunt uncle sir lady king queen prince princess officer coach old little young master madam "
                    "saint st sister brother father mother nurse farmer baker ranger agent detective mama papa "
                    "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa "
-                   "teta".split())
+                   "teta dona doña señora senhora señor senhor madame monsieur herr frau signora signor "
+                   "mestre".split())  # ("Dona Celeste", "Mestre Jacaré": honorifics of other languages)
 # Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
 # (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
 # The participles that give a name: "a drone named Mule", "the larger drone, nicknamed Mule,"

@@ -259,8 +259,13 @@ class PronounReading:
             return [e.id for e in groups][:1] or [e.id for e in single if e.id in view][:2]
         together = pos is not None and self.cur_lows[pos + 1:pos + 2] in (["both"], ["all"])
         # "Together they tiptoe", "they carry warm bowls": people or animals, not the things named before
+        # ("They drop the strands into the boil, rinse them and eat": the third verb is a person's, so are all)
+        clause_end = next((x for x in range(pos + 1, len(self.cur_lows)) if self.cur_lows[x] in (";", ".") or
+                           self.cur_lows[x] in lx.SUBORDINATORS), len(self.cur_lows)) if pos is not None else 0
         animate_cue = pos is not None and (self.cur_lows[pos - 1:pos] == ["together"] or lx.verb_lemma(
-            self.cur_lows[pos + 1] if pos + 1 < len(self.cur_lows) else "") in lx.ANIMATE_ONLY_VERBS)
+            self.cur_lows[pos + 1] if pos + 1 < len(self.cur_lows) else "") in lx.ANIMATE_ONLY_VERBS or any(
+                self.cur_lows[x - 1] in (",", "and") and _finite_readings(self.cur_lows[x]) and
+                lx.verb_lemma(self.cur_lows[x]) in lx.ANIMATE_ONLY_VERBS for x in range(pos + 2, clause_end)))
         things_of_one = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
                               c.start < pos and c.head not in lx.TIME_NOUNS and not lx.group_of(c.head)), None)
         if things_of_one and len(before) == 1 and not together and not groups:
