@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 140)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 142)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -260,8 +260,7 @@ KNOWN_WRONG_TUNED |= {'heldout44': {'tie_dye': ["'On Sunday, the three': <planne
                                        "'He sat up, spat': freya spit"],
                'pinata': ['"The children from Mateo\'s": <planner:class> bounce',
                           '"The children from Mateo\'s": <planner:class> queue']},
- 'heldout47': {'gumbo_pot': ["'Josette chopped the onions,': josette pepper"],
-               'morris_dancers': ["'Seraphina spun the wrong': seraphina catch",
+ 'heldout47': {'morris_dancers': ["'Seraphina spun the wrong': seraphina catch",
                                   "'Seraphina spun the wrong': seraphina steer"],
                'squash_match': ["'The spectators spring up,': <planner:players> shake"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}},
@@ -271,8 +270,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}}
                'hardware_store': {'s05: cat crying', 's05: cat holding'},
                'mountain_bike_trail': {'s04: freya spitting', 's04: freya sitting up'},
                'pinata': {'s02: class bouncing', 's02: class queuing'}},
- 'heldout47': {'gumbo_pot': {'s02: josette peppering'},
-               'morris_dancers': {'s04: seraphina catching elbow'},
+ 'heldout47': {'morris_dancers': {'s04: seraphina catching elbow'},
                'squash_match': {'s05: players shaking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout44': {'tie_dye': ['children']},
  'heldout45': {'mochi_pounding': ['crowd']},
@@ -285,7 +283,7 @@ KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'
                      'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches',
                                    'He sat up, spat', 'Next came his cousin', "The children from Mateo's",
                                    'They sang three carols'],
-                     'heldout47': ['Beignet, the spaniel that', 'Josette chopped the onions,',
+                     'heldout47': ['Beignet, the spaniel that',
                                    'On Thursday afternoons a', 'Seraphina spun the wrong',
                                    'The spectators spring up,', 'Then the dancers waved', 'When a bigger hummingbird']}
 MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tuning
@@ -735,9 +733,6 @@ MIN_RIGHT_TUNED |= {'heldout99': 0.84}  # one round of tuning (183/216 = 84.7%; 
 # Issue 24, round 65: heldout100-101 (round 64's held-out figure, scored once) are tuning splits since round 65
 KNOWN_WRONG_TUNED |= {'heldout100': {'biathlon_relay': ["'Her skis were waxed': pekka grip",
                                                        "'Her skis were waxed': spectators grip"],
-                                    'bowerbird_and_the_lyrebird': ["'She picked up a': odette pick",
-                                                                   "'She picked up a': odette settle",
-                                                                   "'She picked up a': odette twirl"],
                                     'capsule_splashdown': ["'The capsule is winched': <planner:astronauts> climb"],
                                     'cat_flap': ["'The stranger padded to': <planner:stranger> eat",
                                                  "'The stranger padded to': <planner:stranger> lap",
@@ -753,9 +748,6 @@ KNOWN_WRONG_TUNED |= {'heldout100': {'biathlon_relay': ["'Her skis were waxed': 
                                                              "'The volunteers on the': aoibheann soak"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout100': {'biathlon_relay': {'s03: pekka gripping',
                                                              's03: spectators gripping'},
-                                          'bowerbird_and_the_lyrebird': {'s04: odette picking up a blue feather',
-                                                                         's04: odette settling',
-                                                                         's04: odette twirling'},
                                           'capsule_splashdown': {'s05: astronauts climbing out'},
                                           'cat_flap': {'s03: stranger padding'},
                                           'doll_hospital': {'s03: doll leaving'},
@@ -769,7 +761,7 @@ KNOWN_INVENTED_TUNED |= {'heldout100': {'capsule_splashdown': ['astronauts'], 'c
                                         'doll_hospital': ['doll']},
                          'heldout101': {'nativity_rehearsal': ['glyn'], 'pistol_shrimp_and_goby': ['friend']}}
 KNOWN_UNREPORTED |= {'heldout100': ['Early that morning the', 'Idris spooned rice and', 'Inside lay a rag',
-                                    'She picked up a', 'The Kowalski twins bump', 'The capsule is winched',
+                                    'The Kowalski twins bump', 'The capsule is winched',
                                     'The stranger padded to'],
                      'heldout101': ['"Gaumarjos!" shouts დათო, raising', 'Every morning Gilly hovers',
                                     'Halfway through the carol,', 'Soon the two pals', 'The Selkies mob Ishita,',
@@ -1368,6 +1360,32 @@ KNOWN_UNREPORTED |= {'heldout138': ['Everett whooped with delight',
                                     'The tallest of the',
                                     'When the rice paddy']}
 MIN_RIGHT_TUNED |= {'heldout138': 0.83, 'heldout139': 0.84}  # one round of tuning (178/213 = 83.6%, 180/214 = 84.1%)
+
+# Issue 24, round 85: heldout140-141 (round 84's held-out figure, scored once) are tuning splits since round 85
+KNOWN_WRONG_TUNED |= {'heldout140': {'carme_cargo_crawlers': ["'The crawlers load crates': crawlers whirr"],
+                                     'hornbill_nest_check': ["'He passes a ripe': <planner:mate> take"]},
+                      'heldout141': {'polocrosse_chukka': ["'The Riverina team cantered': fans cram",
+                                                           "'He was knocked off': horse slide"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout140': {'hornbill_nest_check': {'s04: mate taking'}},
+                           'heldout141': {'polocrosse_chukka': {'s02: fans cramming'}}}
+KNOWN_INVENTED_TUNED |= {'heldout140': {'hornbill_nest_check': ['mate']}}
+KNOWN_UNREPORTED |= {'heldout140': ['At dawn two lorries',
+                                    'Each visit is jotted',
+                                    'He passes a ripe',
+                                    'The crawlers load crates'],
+                     'heldout141': ['A motorbike taxi stops',
+                                    'A tug that 秀英',
+                                    'After the last whistle',
+                                    'Gwilym and the other',
+                                    'He was knocked off',
+                                    'On deck, 지우 pulls',
+                                    'Out climbed the bride',
+                                    'Out tumbled Nibs, who',
+                                    'The Riverina team cantered',
+                                    'The farmer, Gwilym, rode',
+                                    "Then a farmer's tractor",
+                                    'When the pike finally']}
+MIN_RIGHT_TUNED |= {'heldout141': 0.82}  # one round of tuning (189/208 = 90.9%, 186/226 = 82.3%)
 
 
 def _by_age(splits) -> list:

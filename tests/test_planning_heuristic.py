@@ -2893,3 +2893,18 @@ def test_the_boy_and_the_old_man_by_the_kin_pair():
     acts, _, _ = reads("Kofi, who is nine, waits on the pier beside his grandfather, Kwame, and yawns. The boy "
                        "leans over the rail. Then the old man dives in.")
     assert ("kofi", "lean") in acts and ("kwame", "dive") in acts
+
+
+# Issue 24, round 85 (tuned on heldout140 and heldout141; these sentences are not from any split) ----------------
+
+
+def test_a_plural_after_and_is_no_present_verb_beside_a_past_one():
+    acts, _, _ = reads("Auntie Grace whisked the butter, sugar and eggs in a jug.")
+    assert ("grace", "whisk") in acts and not any(v == "egg" for _, v in acts)
+
+
+def test_male_and_female_tell_two_of_a_kind_apart():
+    acts, _, _ = reads("In the hollow oak a female owl sits on her eggs. At dusk the male owl flutters down and "
+                       "drops a mouse beside her.")
+    owls = {w for w, v in acts if v in ("flutter", "drop")}
+    assert len(owls) == 1 and owls != {w for w, v in acts if v == "sit"}

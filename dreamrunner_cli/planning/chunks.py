@@ -365,9 +365,13 @@ class ChunkReading:
                     e = None  # "the rubber duck" is a toy, not the duck
                 ranked = [lows[x] for x in words if lows[x] in lx.ORDINALS - {"next", "same"} or
                           lows[x].endswith("est") and lx.is_adjective(lows[x])]
-                colours = {lows[x] for x in words if lows[x] in lx.COLOURS}
-                if e is not None and colours and (set(e.description.lower().split()) & lx.COLOURS) - colours:
-                    e = None  # "a black goat … The white goat pushed back": another goat
+                colours = {lows[x] for x in words if lows[x] in lx.TELLING_APART}
+                told = [x for x in self.reg.entities
+                        if head in x.nouns and colours & set(x.description.lower().split())]
+                if e is None and colours and len(told) == 1:
+                    e = told[0]  # "a female hornbill … the male hornbill": the one its word tells apart
+                if e is not None and colours and (set(e.description.lower().split()) & lx.TELLING_APART) - colours:
+                    e = None  # "a black goat … The white goat pushed back", "the male hornbill": another one
                 if e is not None and ranked and not set(ranked) <= set(e.description.lower().split()) and not (
                         j < len(toks) and toks[j] == ","):  # (an apposition names it: "The smallest cricket, …")
                     e = None  # "the biggest monkey … the smallest monkey": another one

@@ -226,6 +226,8 @@ INSTITUTION_MEMBERS = {"class": {"children", "kids", "pupils", "students"}, "cre
 # Colours that tell two of a kind apart: "a black goat … a white goat"
 COLOURS = frozenset("black white brown grey gray red blue green yellow orange pink purple golden ginger silver "
                     "spotted striped tabby".split())
+# Words that tell two of a kind apart as colours do: "a female hornbill … the male hornbill"
+TELLING_APART = COLOURS | frozenset({"male", "female"})
 # "her classmates" when the story has a class: the class (the one whose member she is)
 MATES = {"classmates": "class", "teammates": "team", "bandmates": "band", "crewmates": "crew", "shipmates": "crew"}
 RELATIONAL_GROUPS = frozenset("friends pals buddies chums siblings sisters brothers twins pair couple companions "

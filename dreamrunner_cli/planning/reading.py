@@ -212,6 +212,14 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     (at_i - 3 in self.handled or toks[at_i - 3] == ","):  # (the object list of a verb just read)
                 self.handled.add(at_i)
                 return at_i + 1  # "whisked milk, eggs and sugar": one of a list of things
+            if at_i >= 2 and lows[at_i - 1] == "and" and self.last_verb_at >= 0 and \
+                    _finite_readings(toks[at_i]) == {"VBZ"} and lx.is_plural_noun(lows[at_i]) and \
+                    "VBD" in _finite_readings(toks[self.last_verb_at]) and \
+                    not _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBP"} and not any(
+                        lows[x] in ("is", "are", "has") or _finite_readings(toks[x]) == {"VBZ"} for x in range(at_i)):
+                # (not "unpacks a box of comics that he has stapled and spreads them": the main verb is present)
+                self.handled.add(at_i)
+                return at_i + 1  # "whisked the flour and eggs": a verb in the past has no partner in the present
             if at_i >= 2 and "VBG" in _finite_readings(toks[at_i]) and lows[at_i + 1:at_i + 2] == ["its"] and \
                     any(c.kind == "np" and c.end == at_i and not lx.entity_noun(c.head) for c in self.cur_chunks):
                 self.handled.add(at_i)
