@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 142)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 144)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1386,6 +1386,44 @@ KNOWN_UNREPORTED |= {'heldout140': ['At dawn two lorries',
                                     "Then a farmer's tractor",
                                     'When the pike finally']}
 MIN_RIGHT_TUNED |= {'heldout141': 0.82}  # one round of tuning (189/208 = 90.9%, 186/226 = 82.3%)
+
+# Issue 24, round 86: heldout142-143 (round 85's held-out figure, scored once) are tuning splits since round 86
+KNOWN_WRONG_TUNED |= {'heldout142': {'highland_calf_puddles': ["'After the shower, she': <planner:highland> amble",
+                                                               "'After the shower, she': <planner:highland> splash"],
+                                     'jazz_trio_rehearsal': ["'Every Thursday, Delphine, Marcus': ike close",
+                                                             "'Every Thursday, Delphine, Marcus': marcus close"],
+                                     'keirin_final': ["'A small motorbike called': derny call"]},
+                      'heldout143': {'noria_on_the_orontes': ["'Later the two of': khalid buy",
+                                                              "'Later the two of': khalid stroll"],
+                                     'wild_boar_in_the_vineyard': ["'He snuffled along the': rosa gobble",
+                                                                   "'He snuffled along the': rosa root",
+                                                                   "'He snuffled along the': rosa snuffle",
+                                                                   "'She clanged them together': pepe clang"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout142': {'highland_calf_puddles': {'s02: highland ambling', 's02: highland splashing'},
+                                          'jazz_trio_rehearsal': {'s01: ike closing', 's01: marcus closing'},
+                                          'keirin_final': {'s02: motorbike calling the derny pulled'}},
+                           'heldout143': {'noria_on_the_orontes': {'s05: khld buying a paper cone',
+                                                                   's05: khld strolling home'},
+                                          'wild_boar_in_the_vineyard': {'s02: rosa rooting',
+                                                                        's02: rosa snuffling',
+                                                                        's04: pepe clanging'}}}
+KNOWN_INVENTED_TUNED |= {'heldout142': {'highland_calf_puddles': ['highland']}}
+KNOWN_UNREPORTED |= {'heldout142': ['A small motorbike called',
+                                    'After the shower, she',
+                                    'Every Thursday, Delphine, Marcus',
+                                    'Finally they sprinkle sugar',
+                                    'It is hauled back',
+                                    'When the derny swung',
+                                    'When the tempo doubles,'],
+                     'heldout143': ['After dark the whole',
+                                    'He snuffled along the',
+                                    'Later the two of',
+                                    'Meanwhile three farm kids',
+                                    'She clanged them together',
+                                    'The terrified sardines scattered',
+                                    'The whole workforce cheered',
+                                    'Yannick stamped around in']}
+MIN_RIGHT_TUNED |= {'heldout142': 0.82, 'heldout143': 0.79}  # one round of tuning (208/251 = 82.9%, 175/219 = 79.9%)
 
 
 def _by_age(splits) -> list:

@@ -2908,3 +2908,18 @@ def test_male_and_female_tell_two_of_a_kind_apart():
                        "drops a mouse beside her.")
     owls = {w for w, v in acts if v in ("flutter", "drop")}
     assert len(owls) == 1 and owls != {w for w, v in acts if v == "sit"}
+
+
+# Issue 24, round 86 (tuned on heldout142 and heldout143; these sentences are not from any split) ----------------
+
+
+def test_a_capitalised_word_before_new_year_is_a_feast():
+    acts, ids, _ = reads("Three days before Lunar New Year, Hao and his wife Lan scrub the steps.")
+    assert "lunar" not in ids and ("hao", "scrub") in acts and ("lan", "scrub") in acts
+
+
+def test_their_boys_are_never_the_two_they_belong_to():
+    acts, _, skipped = reads("Ana and her husband Rui push up their sleeves. Their twin boys carry the ladders to "
+                             "the shed.")
+    assert ("ana", "carry") not in acts and ("rui", "carry") not in acts
+    assert any("\u201cboys\u201d is no character found" in r for r in skipped)  # what to fix, said

@@ -342,6 +342,8 @@ class ChunkReading:
                 others = any(lows[x] in lx.OTHERS for x in words)
                 # ("a honeymoon couple from Leeds … The couple peered": the couple brought in, not the named two)
                 anew = w == "the" and head in ("couple", "pair") and head in self.brought_in
+                # ("陳 and her husband 志明 … Their twin boys carry": their boys are others, never the two)
+                anew = anew or w == "their" and head in lx.PERSON_GROUPS
                 if not others and not anew and head in lx.GROUP_NOUNS or (
                         w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s") and not self._things(head)) or (

@@ -314,6 +314,9 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if words[0].lower() in lx.NAME_MONTHS and len(words) == 1 and (prev in lx.MONTH_TIME_WORDS or (
                     start + 1 < len(toks) and toks[start + 1][:1].isdigit())):
                 continue  # "Last August, Ignatius", "in June", "May 3rd": a month, not April or June the person
+            if [w.lower() for w in words[-2:]] == ["new", "year"] or \
+                    lows[start + len(words):start + len(words) + 2] == ["new", "year"]:
+                continue  # "before Chinese New Year", "Lunar New Year": a feast
             if words[-1].lower() in ("day", "eve", "night") and (len(words) > 1 or prev == "'s") or \
                     words[0].lower() in lx.COLLECTIVE_NOUNS or \
                     start + len(words) < len(toks) and lows[start + len(words)] == "day":

@@ -337,10 +337,10 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
                    "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa "
                    "teta dona doña señora senhora señor senhor madame monsieur herr frau signora signor "
                    "mestre".split())  # ("Dona Celeste", "Mestre Jacaré": honorifics of other languages)
-# Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
-# (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
 # The participles that give a name: "a drone named Mule", "the larger drone, nicknamed Mule,"
 NAMING = frozenset("named called nicknamed".split())
+# Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
+# (Months that are also given names, "April", "May", "June", "August", are left to the other cues.)
 WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".split())
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
