@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 144)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 146)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -687,8 +687,7 @@ KNOWN_UNREPORTED |= {'heldout94': ['At dusk she limped', 'At the cathedral steps
 MIN_RIGHT_TUNED |= {'heldout95': 0.83}  # one round of tuning (166/200 = 83.0%; heldout94 170/198 = 85.9%)
 
 # Issue 24, round 63: heldout96-97 (round 62's held-out figure, scored once) are tuning splits since round 63
-KNOWN_WRONG_TUNED |= {'heldout96': {'bushtit_nest': ["'One spring morning she': pip flake"],
-                                    'cathedral_bell_hoisting': ["'The bell was then': <planner:club> heave"],
+KNOWN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ["'The bell was then': <planner:club> heave"],
                                     'elephant_seal_beach': ["'The two bulls reared': <planner:bulls> rear",
                                                             "'The two bulls reared': <planner:bulls> slam"],
                                     'jackrabbit_and_the_coyote': ["'Once, on a dry': jackrabbit long"]},
@@ -706,8 +705,8 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': {'s04: club 
 KNOWN_INVENTED_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ['club'], 'elephant_seal_beach': ['bulls']},
                          'heldout97': {'seal_pup_on_the_slipway': ['seals'], 'speed_skating_final': ['skaters']}}
 KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'Fans on the riverbank', 'His little sister Njeri',
-                                   'On a windswept beach', 'Once, on a dry',
-                                   'One spring morning she', 'The grey team and', 'The two bulls reared'],
+                                   'On a windswept beach', 'Once, on a dry', 'The grey team and',
+                                   'The two bulls reared'],
                      'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
                                    'Mr. Pryce toots the', 'Rosalind pulled her hatchback', 'The pup wriggled along',
                                    'The tractors behind it', 'The whole family cheered', 'They were unloaded by',
@@ -1226,17 +1225,14 @@ KNOWN_UNREPORTED |= {'heldout128': ['At the autumn sports',
 MIN_RIGHT_TUNED |= {'heldout128': 0.82, 'heldout129': 0.84}  # one round of tuning (184/222 = 82.9%, 183/216 = 84.7%)
 
 # Issue 24, round 80: heldout130-131 (round 79's held-out figure, scored once) are tuning splits since round 80
-KNOWN_WRONG_TUNED |= {'heldout130': {'laksa_pot': ["'Together the pair ladle': kaiming halve",
-                                                   "'Together the pair ladle': yuzhen halve"]},
-                      'heldout131': {'oboe_reed_making': ["'On this particular evening': owen lay",
+KNOWN_WRONG_TUNED |= {'heldout131': {'oboe_reed_making': ["'On this particular evening': owen lay",
                                                           "'On this particular evening': owen pass"],
                                      'remote_control_quarrel': ["'Both grandchildren groan, but': "
                                                                 '<planner:grandchildren> groan',
                                                                 "'Both grandchildren groan, but': "
                                                                 '<planner:grandchildren> lean'],
                                      'stone_seal_carving': ["'Old 陳 carved name': chen squeeze"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout130': {'laksa_pot': {'s04: yuzhen halving'}},
-                           'heldout131': {'oboe_reed_making': {'s02: owen laying a strip', 's02: owen passing'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout131': {'oboe_reed_making': {'s02: owen laying a strip', 's02: owen passing'},
                                           'remote_control_quarrel': {'s05: grandchildren groaning'},
                                           'stone_seal_carving': {'s01: chen squeezing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout131': {'remote_control_quarrel': ['grandchildren']}}
@@ -1424,6 +1420,61 @@ KNOWN_UNREPORTED |= {'heldout142': ['A small motorbike called',
                                     'The whole workforce cheered',
                                     'Yannick stamped around in']}
 MIN_RIGHT_TUNED |= {'heldout142': 0.82, 'heldout143': 0.79}  # one round of tuning (208/251 = 82.9%, 175/219 = 79.9%)
+
+# Issue 24, round 87: heldout144-145 (round 86's held-out figure, scored once) are tuning splits since round 87
+KNOWN_WRONG_TUNED |= {'heldout144': {'crab_pot_mending': ["'The crab pots that': <planner:crab> pot"],
+                                     'frankincense_harvest': ["'مريم prises off last': maryam harden",
+                                                              "'One young camel nuzzles': young_camel giggle",
+                                                              "'One young camel nuzzles': young_camel push"],
+                                     'miyeokguk_birthday': ["'She sips the soup,': seoyeon blink",
+                                                            "'She sips the soup,': seoyeon hug",
+                                                            "'She sips the soup,': seoyeon sip"]},
+                      'heldout145': {'pub_sign_rehung': ["'The heavy sign was': nwosu haul"],
+                                     'rolling_hoops_down_the_alley': ["'سامي dropped his handkerchief': rana race",
+                                                                      "'سامي dropped his handkerchief': rana whack",
+                                                                      "'سامي dropped his handkerchief': sami race",
+                                                                      "'سامي dropped his handkerchief': sami whack"],
+                                     'spoonbill_and_the_sandpipers': ["'The whole flock tugged': <planner:flock> tug"],
+                                     'sports_day_obstacle_course': ["'Mrs. Oyelaran tooted her': <planner:larkfield> "
+                                                                    'charge',
+                                                                    "'Mrs. Oyelaran tooted her': oyelaran charge"],
+                                     'sufganiyot_frying': ["'Her grandfather slides the': avraham puff",
+                                                           "'Her grandfather slides the': hadas puff"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout144': {'crab_pot_mending': {'s05: crab potting'},
+                                          'frankincense_harvest': {'s02: mrym hardening'},
+                                          'miyeokguk_birthday': {'s05: seoyeon blinking',
+                                                                 's05: seoyeon hugging',
+                                                                 's05: seoyeon sipping the soup'}},
+                           'heldout145': {'pub_sign_rehung': {'s04: nwosu hauling up'},
+                                          'rolling_hoops_down_the_alley': {'s03: rn racing off',
+                                                                           's03: rn whacking the rims',
+                                                                           's03: smy racing off',
+                                                                           's03: smy whacking the rims'},
+                                          'spoonbill_and_the_sandpipers': {'s04: flock tugging the tangled stems '
+                                                                           'apart'},
+                                          'sports_day_obstacle_course': {'s02: larkfield charging',
+                                                                         's02: oyelaran charging'},
+                                          'sufganiyot_frying': {'s03: hds puffing', 's03: vrhm puffing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout144': {'crab_pot_mending': ['crab']},
+                         'heldout145': {'spoonbill_and_the_sandpipers': ['flock'],
+                                        'sports_day_obstacle_course': ['larkfield']}}
+KNOWN_UNREPORTED |= {'heldout144': ['"Then where is my',
+                                    'At seven their mother',
+                                    'Each cake was inspected',
+                                    "On her mother's birthday,",
+                                    'One young camel nuzzles',
+                                    'She sips the soup,',
+                                    'The crab pots that',
+                                    'مريم prises off last'],
+                     'heldout145': ['A handful of shoppers',
+                                    'He reaches up on',
+                                    'Her grandfather slides the',
+                                    'Mrs. Oyelaran tooted her',
+                                    'The smallest sandpiper, a',
+                                    'The twins reached the',
+                                    'The whole flock tugged',
+                                    'سامي dropped his handkerchief']}
+MIN_RIGHT_TUNED |= {'heldout144': 0.84}  # one round of tuning (183/217 = 84.3%, 193/212 = 91.0%)
 
 
 def _by_age(splits) -> list:

@@ -187,6 +187,9 @@ for _w in ENTITY_NOUNS:
         g.add(WORDNET_KIND[_w])
     if _w in HAND_NOUNS and ENTITY_NOUNS[_w] == ("animal", "bird"):
         g.add("bird")  # "a peacock … The bird hopped" (WordNet's first peacock kind is a butterfly)
+    if ENTITY_NOUNS[_w][0] == "animal" and _w not in HAND_NOUNS:
+        g.update(_w[i:] for i in range(2, len(_w) - 3) if _w[i:] in HAND_NOUNS and
+                 ENTITY_NOUNS[_w[i:]][0] == "animal")  # "A goshawk dropped … The hawk blundered": the goshawk
     kind = ENTITY_NOUNS[_w][0]
     g |= {"animal", "creature"} if kind == "animal" else {"machine"} if kind == "machine" else \
         {"vehicle"} if kind == "vehicle" else set()

@@ -233,6 +233,9 @@ class PhraseReading:
             return None, None  # "close their big, round eyes": the second of two adjectives, no verb
         if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
             return None, None  # "played hide and seek": a game's name
+        if p in ("could", "can", "would", "did") and any(lows[x] == "than" for x in range(max(0, k - 5), k)):
+            self.handled.add(i)
+            return None, None  # "faster than the bird could turn": a comparison, nothing the bird does
         if "VBG" in tags:
             # ", jumping and cheering", "starts dancing", "and cheering", a participle after a verb's phrase
             if lx.verb_lemma(p) in ("stop", "quit", "finish"):
@@ -296,6 +299,18 @@ class PhraseReading:
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
         if p in ("and", ",", "or") and lows[i] in lx.COLOURS and pp in lx.COLOURS:
             return None, None  # "waved green and blue scarves": a list of colours
+        if p == "and" and tags <= {"VBD", "VBN"} and self.last_verb_at >= 0 and \
+                _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBP"} and \
+                not _finite_readings(toks[self.last_verb_at]) & {"VBD"} and i + 1 < len(toks) and \
+                not lx.is_plural_noun(lows[self.last_verb_at]) and \
+                lx.is_noun(lows[i + 1]) and lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES and \
+                lx.is_noun(pp) and not lx.entity_noun(pp):
+            self.handled.add(i)
+            return None, None  # "stir through soy sauce and crushed garlic": the garlic's adjective (the verbs are
+            # in the present)
+        if p == "and" and lx.is_plural_noun(lows[i]) and lows[i + 1:i + 2] == ["of"] and \
+                lx.verb_lemma(lows[i]) not in ("think", "dream", "smell", "speak", "consist", "hear", "tire"):
+            return None, None  # "and clouds of steam hiss up": a noun, the next clause's subject
         if p == "and" and tags <= {"VBD", "VBN"} and self.last_verb_at >= 0 and \
                 lows[self.last_verb_at].endswith("ing") and i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
                 lx.is_noun(pp) and not lx.entity_noun(pp):
