@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 146)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 148)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1475,6 +1475,51 @@ KNOWN_UNREPORTED |= {'heldout144': ['"Then where is my',
                                     'The whole flock tugged',
                                     'سامي dropped his handkerchief']}
 MIN_RIGHT_TUNED |= {'heldout144': 0.84}  # one round of tuning (183/217 = 84.3%, 193/212 = 91.0%)
+
+# Issue 24, round 88: heldout146-147 (round 87's held-out figure, scored once) are tuning splits since round 88
+KNOWN_WRONG_TUNED |= {'heldout146': {'buffalo_racing_in_chonburi': ["'When the starting drum': <planner:riders> perch",
+                                                                    "'ส้ม hugs the dripping': thongkham hold"],
+                                     'ghost_tour_on_the_walls': ["'Ruthven holds the lantern': <planner:boy> vanish"],
+                                     'horseshoe_pitching': ["'By the last round': winona lead"]},
+                      'heldout147': {'nanny_and_the_twins': ["'They peel the fruit': ines flick",
+                                                             "'They peel the fruit': ines peel",
+                                                             "'They peel the fruit': kasia flick",
+                                                             "'They peel the fruit': kasia peel"],
+                                     'streetball_tournament': ["'The two teams swap': <planner:teams> swap"],
+                                     'teapot_nest': ["'She hops inside, turns': tansy make"],
+                                     'woodcock_and_the_fox': ["'Each morning she strutted': russet look",
+                                                              "'Pride, the woodcock learned': russet make"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout146': {'buffalo_racing_in_chonburi': {'s03: riders perching',
+                                                                         's05: thongkham holding'},
+                                          'ghost_tour_on_the_walls': {'s04: boy vanishing'},
+                                          'horseshoe_pitching': {'s04: winona leading'}},
+                           'heldout147': {'nanny_and_the_twins': {'s05: ines peeling the fruit sitting',
+                                                                  's05: kasia flicking the peel',
+                                                                  's05: kasia peeling the fruit sitting'},
+                                          'streetball_tournament': {'s05: teams swapping'},
+                                          'woodcock_and_the_fox': {'s01: russet looking back',
+                                                                   's05: russet making a poor lookout'}}}
+KNOWN_INVENTED_TUNED |= {'heldout146': {'buffalo_racing_in_chonburi': ['riders'], 'ghost_tour_on_the_walls': ['boy']},
+                         'heldout147': {'streetball_tournament': ['teams']}}
+KNOWN_UNREPORTED |= {'heldout146': ['A stray collie chases',
+                                    'By the last round',
+                                    'Leading them is an',
+                                    'Ruthven holds the lantern',
+                                    'The figure pulls off',
+                                    'The two teenagers at',
+                                    'Their daughter Estrella wanders',
+                                    'When the starting drum',
+                                    'ส้ม hugs the dripping'],
+                     'heldout147': ['At the wedding in',
+                                    'Philomena was helped back',
+                                    'Pride, the woodcock learned',
+                                    'She hops inside, turns',
+                                    'The two children kneel',
+                                    'The two teams swap',
+                                    'They peel the fruit',
+                                    'When the neighbours knocked,',
+                                    'With ten seconds to']}
+MIN_RIGHT_TUNED |= {'heldout147': 0.72}  # one round of tuning (194/215 = 90.2%, 170/233 = 73.0%)
 
 
 def _by_age(splits) -> list:

@@ -2946,3 +2946,22 @@ def test_and_clouds_of_steam_start_a_clause():
 def test_faster_than_it_could_turn_is_no_action():
     acts, _, _ = reads("The hare shot off across the field, faster than the fox could turn.")
     assert ("hare", "shoot") in acts and not any(v == "turn" for _, v in acts)
+
+
+# Issue 24, round 88 (tuned on heldout146 and heldout147; these sentences are not from any split) ----------------
+
+
+def test_each_between_a_plural_subject_and_its_verb():
+    acts, _, _ = reads("Lotte and her cousin Pim each grab a lantern.")
+    assert ("lotte", "grab") in acts and ("pim", "grab") in acts
+
+
+def test_their_grandfather_and_grandmother_share_the_possessive():
+    acts, _, _ = reads("Lotte and Pim arrive at the farm. Their grandfather and grandmother wave from the porch. "
+                       "Grandfather hugs Pim, and Grandmother pats Lotte's cheek.")
+    assert ("grandfather", "wave") in acts and ("grandmother", "wave") in acts
+
+
+def test_a_place_noun_before_a_who_clause_is_no_one():
+    acts, ids, _ = reads("The two boys at the back, who had been yawning all day, suddenly sit up.")
+    assert "back" not in ids and not any(w == "back" for w, _ in acts)

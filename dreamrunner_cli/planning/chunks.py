@@ -56,6 +56,15 @@ class ChunkReading:
                     out.append(Chunk("ref", i, i + 3, [pair[0].id, pair[1].id], plural=True, head=lows[i + 2]))
                     i += 3
                     continue
+            # "Their grandfather and grandmother settle": the two kin the story found, the possessive shared
+            if i + 3 < len(toks) and w in lx.POSSESSIVES and lows[i + 1] in lx.KINSHIP and lows[i + 2] == "and" and \
+                    lows[i + 3] in lx.KINSHIP and lows[i + 3] != lows[i + 1]:
+                pair = [self.reg.by_noun(lows[i + 1]), self.reg.by_noun(lows[i + 3])]
+                if pair[0] is not None and pair[1] is not None and pair[0] is not pair[1] and \
+                        all(x.kind == "person" and not x.group for x in pair):
+                    out.append(Chunk("ref", i, i + 4, [pair[0].id, pair[1].id], plural=True, head=lows[i + 3]))
+                    i += 4
+                    continue
             # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
             e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
             if e is None and _cap(t) and w in lx.KINSHIP and (i == 0 or lows[i - 1] not in lx.DETERMINERS):

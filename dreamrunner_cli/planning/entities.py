@@ -745,8 +745,9 @@ def _noun_at(found: _Found, sents: list[list[str]], si: int, i: int) -> _Mention
         # "their two alpacas, Pudding and Clove … both alpacas roll", "the pelican … the kingfisher … the two
         # birds": the two, read as "they"
         return None
-    if lx.entity_noun(w) is None and group is None and not _relative_who(lows, i):
-        return None
+    if lx.entity_noun(w) is None and group is None and (not _relative_who(lows, i) or i >= 2 and
+                                                         lows[i - 2] in ("at", "in", "on") and lows[i - 1] == "the"):
+        return None  # (but "the teenagers at the rear, who had been rolling": the rear is a place)
     if group is not None and i > 0 and lows[i - 1] == "the" and not any(x.group and w in x.nouns for x in entities) \
             and sum(1 for x in entities if x.named and not x.group and group[1] in x.nouns) >= 2:
         return None  # "Two repair drones, Rivet and Grommet, … The drones fire": the two, read as "they"

@@ -448,7 +448,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 while k < len(toks) and (lows[k] in lx.ADVERBS or lows[k].endswith("ly") and not
                                          _finite_readings(toks[k]) - {"VB", "VBP"} or
                                          # "they all dragged", "the twins both laughed": a floating quantifier
-                                         lows[k] in ("all", "both") and plural and k == end or
+                                         lows[k] in ("all", "both", "each") and plural and k == end or
                                          # "the ants below carried": a place word after the subject, then its verb
                                          lows[k] in lx.PLACE_ADVERBS and k + 1 < len(toks) and
                                          _finite_readings(toks[k + 1]) & {"VBZ", "VBD", "VBP"} or
