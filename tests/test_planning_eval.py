@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 148)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 150)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1520,6 +1520,52 @@ KNOWN_UNREPORTED |= {'heldout146': ['A stray collie chases',
                                     'When the neighbours knocked,',
                                     'With ten seconds to']}
 MIN_RIGHT_TUNED |= {'heldout147': 0.72}  # one round of tuning (194/215 = 90.2%, 170/233 = 73.0%)
+
+# Issue 24, round 89: heldout148-149 (round 88's held-out figure, scored once) are tuning splits since round 89
+KNOWN_WRONG_TUNED |= {'heldout148': {'cardboard_boat_regatta': ['"The Scouts\' boat, a": crews cart',
+                                                                "'Their leader, Akela, whistled': crews fry",
+                                                                "'Halfway across, the galleon': <planner:galleon> sag",
+                                                                "'The galleon folded in': <planner:galleon> fold"],
+                                     'cockerel_who_raised_the_sun': ["'On a farm in': sovereign crow"],
+                                     'gelato_counter': ["'Both of them perch': gennaro lick",
+                                                        "'Both of them perch': gennaro perch"],
+                                     'hoglet_in_the_boot': ["'There his mother pokes': mum poke"]},
+                      'heldout149': {'park_water_calligraphy': ["'The characters glisten briefly': "
+                                                                '<planner:characters> fade',
+                                                                "'The characters glisten briefly': "
+                                                                '<planner:characters> glisten'],
+                                     'ski_cross_heat': ["'Reece was lifted back': marshal slide"],
+                                     'vespa_breakdown': ["'They wave goodbye to': <planner:starter> wave",
+                                                         "'They wave goodbye to': <planner:starter> zoom"],
+                                     'wasp_and_the_honeybee': ["'The wasp crawled to': bees push"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout148': {'cardboard_boat_regatta': {'s02: crews carting',
+                                                                     's03: galleon sagging',
+                                                                     's05: galleon folding'},
+                                          'cockerel_who_raised_the_sun': {'s01: sovereign crowing'},
+                                          'gelato_counter': {'s05: gennaro perching'},
+                                          'hoglet_in_the_boot': {'s05: mum poking a snout'}},
+                           'heldout149': {'park_water_calligraphy': {'s02: characters fading',
+                                                                     's02: characters glistening'},
+                                          'vespa_breakdown': {'s05: starter waving'},
+                                          'wasp_and_the_honeybee': {'s05: honeybees pushing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout148': {'cardboard_boat_regatta': ['galleon']},
+                         'heldout149': {'park_water_calligraphy': ['characters'], 'vespa_breakdown': ['starter']}}
+KNOWN_UNREPORTED |= {'heldout148': ['Both of them perch',
+                                    'Garibaldi waded out until',
+                                    'He sniffed the dragon',
+                                    'On a farm in',
+                                    'The Fothergill triplets, who',
+                                    "The Scouts' boat, a",
+                                    'Their leader, Akela, whistled',
+                                    'There his mother pokes'],
+                     'heldout149': ['A herd of water',
+                                    'Behind her two Canadians',
+                                    "Mrs. Delgado's roof was",
+                                    'Reece was lifted back',
+                                    'The characters glisten briefly',
+                                    'The wasp crawled to',
+                                    'They wave goodbye to']}
+MIN_RIGHT_TUNED |= {'heldout148': 0.82}  # one round of tuning (182/220 = 82.7%, 184/202 = 91.1%)
 
 
 def _by_age(splits) -> list:

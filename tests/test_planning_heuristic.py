@@ -2965,3 +2965,11 @@ def test_their_grandfather_and_grandmother_share_the_possessive():
 def test_a_place_noun_before_a_who_clause_is_no_one():
     acts, ids, _ = reads("The two boys at the back, who had been yawning all day, suddenly sit up.")
     assert "back" not in ids and not any(w == "back" for w, _ in acts)
+
+
+# Issue 24, round 89 (tuned on heldout148 and heldout149; these sentences are not from any split) ----------------
+
+
+def test_a_person_noun_before_machines_describes_them():
+    acts, ids, _ = reads("Two helper drones, which hum softly, carry the crates.")
+    assert ("drones", "carry") in acts and "helper" not in ids and not any(v == "drone" for _, v in acts)

@@ -527,6 +527,9 @@ class ChunkReading:
             return False  # "A ferry captain | waits": a noun of a compound, not a verb
         if w in lx.RELATIONAL_GROUPS and prev in lx.ENTITY_NOUNS:
             return False  # "The panda twins, who …": the twins, not a verb
+        if prev in lx.ENTITY_NOUNS and (lx.group_of(w) or ("",))[0] == "machine" and (
+                nxt in (",", "which", "that") or _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}):
+            return False  # "Three feeder drones, which zip about": the drones, not a verb
         if words[0] > 0 and toks[words[0] - 1].lower() in lx.POSSESSIVES and lx.is_plural_noun(w) and all(
                 lx.is_adjective(toks[x].lower()) and toks[x].lower() not in lx.ENTITY_NOUNS for x in words):
             return False  # "in their best | clothes": after a possessive and its adjectives, the noun

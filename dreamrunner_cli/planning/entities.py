@@ -803,12 +803,12 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
             parent.kind, parent.shape = lx.ENTITY_NOUNS[lx.entity_noun(w)]
         return False
     if i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and (lx.group_of(lows[i + 1]) or ("", ""))[0] \
-            in ("person", "animal") and group is None and not (
+            in ("person", "animal", "machine") and group is None and not (
             # (but "A cat creeps under the porch", "the dog guards the gate": an animal, then a verb that is
             # also the plural of a person noun)
             lx.ENTITY_NOUNS.get(w, ("",))[0] == "animal" and (lx.group_of(lows[i + 1]) or ("",))[0] == "person"
             and "VBZ" in _finite_readings(toks[i + 1])):
-        return False  # "two wolf pups", "the bear cubs": the noun describes the ones after it
+        return False  # "two wolf pups", "the bear cubs", "three feeder drones": the noun describes the ones after it
     if i + 1 < len(toks) and lx.ENTITY_NOUNS.get(w, ("",))[0] == "person" and \
             lx.ENTITY_NOUNS.get(lx.entity_noun(_singular(lows[i + 1])) or "", ("",))[0] in ("animal", "machine",
                                                                                           "vehicle"):
