@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 150)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 152)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1566,6 +1566,64 @@ KNOWN_UNREPORTED |= {'heldout148': ['Both of them perch',
                                     'The wasp crawled to',
                                     'They wave goodbye to']}
 MIN_RIGHT_TUNED |= {'heldout148': 0.82}  # one round of tuning (182/220 = 82.7%, 184/202 = 91.1%)
+
+# Issue 24, round 90: heldout150-151 (round 89's held-out figure, scored once) are tuning splits since round 90
+KNOWN_WRONG_TUNED |= {'heldout150': {'bat_and_the_weasels': ['\'"I eat every bird\': flit hiss',
+                                                             "'A week later she': weasel blunder",
+                                                             "'The puzzled weasel stepped': weasel step"],
+                                     'ema_datshi_supper': ["'Then the family knelt': dechen eat",
+                                                           "'Then the family knelt': dechen kneel",
+                                                           "'Then the family knelt': pema eat",
+                                                           "'Then the family knelt': pema kneel"],
+                                     'epimetheus_tether': ["'Both crawlers dig their': <planner:crawlers> dig",
+                                                           "'Both crawlers dig their': <planner:crawlers> hold",
+                                                           "'Then they clamber into': <planner:crawlers> clamber"],
+                                     'guide_dog_training': ["'When a pigeon flutters': <planner:puppy> glance",
+                                                            "'When a pigeon flutters': <planner:puppy> walk"],
+                                     'lapwing_and_the_fox': ["'Then she sprang upward': rusk cry",
+                                                             "'Then she sprang upward': rusk spring",
+                                                             "'Then she sprang upward': rusk wheel"]},
+                      'heldout151': {'rehoming_the_greyhound': ["'At the house she': priya doze",
+                                                                "'At the house she': priya pad",
+                                                                "'At the house she': priya turn"],
+                                     'snow_sculpture_contest': ["'Team Blizzard, a crew': <planner:team> carve",
+                                                                "'Their captain, Wilhelmina, marks': <planner:team> "
+                                                                'shovel'],
+                                     'wiffle_ball_in_the_cul_de_sac': ["'The Okafor twins pitched,': <planner:boys> "
+                                                                       'spread']}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout150': {'bat_and_the_weasels': {'s02: flit hissing',
+                                                                  's04: weasel blundering',
+                                                                  's05: weasel stepping back'},
+                                          'ema_datshi_supper': {'s05: dechen kneeling',
+                                                                's05: pdm eating',
+                                                                's05: pdm kneeling'},
+                                          'epimetheus_tether': {'s05: crawlers digging a legs deep'},
+                                          'guide_dog_training': {'s04: puppy glancing'},
+                                          'lapwing_and_the_fox': {'s04: rusk springing'}},
+                           'heldout151': {'rehoming_the_greyhound': {'s05: priya turning', 's05: priya padding'},
+                                          'snow_sculpture_contest': {'s02: team carving a giant snail',
+                                                                     's03: team shoveling'},
+                                          'wiffle_ball_in_the_cul_de_sac': {'s02: boys spreading out'}}}
+KNOWN_INVENTED_TUNED |= {'heldout150': {'epimetheus_tether': ['crawlers'], 'guide_dog_training': ['puppy']},
+                         'heldout151': {'snow_sculpture_contest': ['team'], 'wiffle_ball_in_the_cul_de_sac': ['boys']}}
+KNOWN_UNREPORTED |= {'heldout150': ['"I eat every bird',
+                                    'A week later she',
+                                    'Both crawlers dig their',
+                                    'The puzzled weasel stepped',
+                                    'Then she sprang upward',
+                                    'Then the family knelt',
+                                    'Then they clamber into',
+                                    'They grab rice triangles',
+                                    'When a pigeon flutters'],
+                     'heldout151': ['At the house she',
+                                    'Deb refuels from a',
+                                    'Team Blizzard, a crew',
+                                    'The Okafor twins pitched,',
+                                    'The teenagers cheer and',
+                                    'The walls, which the',
+                                    'Their captain, Wilhelmina, marks',
+                                    'مریم followed behind him,']}
+MIN_RIGHT_TUNED |= {'heldout150': 0.81, 'heldout151': 0.82}  # one round of tuning (174/213 = 81.7%, 177/215 = 82.3%)
 
 
 def _by_age(splits) -> list:

@@ -649,8 +649,7 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
                 subject is not None and (
                     toks[k - 1].lower() in lx.PREPOSITIONS or _finite_readings(toks[k - 1]) & {"VBZ", "VBD"})) and \
                     toks[k].lower() in ("his", "her") and \
-                    (toks[k + 1].lower() in lx.INVERSE_OF or
-                     name_at == k + 3 and toks[k + 1].lower() in lx.INVERSE_KIN) and \
+                    (toks[k + 1].lower() in lx.INVERSE_OF or toks[k + 1].lower() in lx.INVERSE_KIN) and \
                     reg.by_name(toks[name_at]) is not None:
                 before = {reg.by_name(t).id: reg.by_name(t) for t in toks[:k]
                           if (_cap(t) or caseless(t)) and reg.by_name(t) is not None}
