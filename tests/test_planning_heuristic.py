@@ -2987,3 +2987,11 @@ def test_his_grandfather_after_a_verb_is_the_old_man():
     acts, _, _ = reads("At dawn Tarik followed his grandfather Selim up the hill. The old man walked slowly. Near the "
                        "top he stopped and knelt.")
     assert ("selim", "walk") in acts and ("selim", "kneel") in acts and ("tarik", "kneel") not in acts
+
+
+# Issue 24, round 91 (tuned on heldout152 and heldout153; these sentences are not from any split) ----------------
+
+
+def test_a_name_after_a_compass_word_is_a_place():
+    acts, ids, _ = reads("Each spring the orchard behind the farm in northern Portugal bursts into blossom.")
+    assert "portugal" not in ids and not acts

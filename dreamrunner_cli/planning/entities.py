@@ -351,8 +351,9 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                         "below", "beneath", "outside", "beyond", "off") or prev in lx.BUILDINGS or \
                     prev in ("late", "early", "mid") and before in lx.PREPOSITIONS or (  # "in late April": a month
                     # "across eastern Nepal", "in rural Kenya": a place after its adjective
-                    before in ("in", "into", "to", "from", "through", "across", "of") and lx.is_adjective(prev) and
-                    not lx.is_noun(prev) and prev not in lx.NAME_ADJECTIVES | lx.NAME_MONTHS | {
+                    before in ("in", "into", "to", "from", "through", "across", "of") and (
+                        lx.is_adjective(prev) and not lx.is_noun(prev) or prev in lx.PLACE_ADJECTIVES) and
+                    prev not in lx.NAME_ADJECTIVES | lx.NAME_MONTHS | {
                         "late", "early", "mid"}) or (
                     start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
                     prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"

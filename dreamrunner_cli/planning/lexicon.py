@@ -347,6 +347,9 @@ TITLES = frozenset("chef captain commander keeper doctor dr mr mrs ms miss profe
                    "mommy mummy daddy nana auntie mister big baby abuela abuelo abuelita nonna nonno oma opa "
                    "teta dona doña señora senhora señor senhor madame monsieur herr frau signora signor "
                    "mestre".split())  # ("Dona Celeste", "Mestre Jacaré": honorifics of other languages)
+# Words of where a place lies: "in northern New Mexico", "in rural Kenya" (a place after them, no one)
+PLACE_ADJECTIVES = frozenset("northern southern eastern western central rural coastal upper lower inner outer "
+                             "north south east west northeast northwest southeast southwest".split())
 # The participles that give a name: "a drone named Mule", "the larger drone, nicknamed Mule,"
 NAMING = frozenset("named called nicknamed".split())
 # Capitalised words that are never a character's name: days, months, holidays ("spent Saturday at the farm").
