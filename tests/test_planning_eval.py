@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 154)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 156)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1666,6 +1666,40 @@ KNOWN_UNREPORTED |= {'heldout152': ["By nine o'clock they", 'He surfaces, spits 
                                     'Zsiga thanks him, and',
                                     'فريد flipped the bike']}
 MIN_RIGHT_TUNED |= {'heldout152': 0.82, 'heldout153': 0.83}  # one round of tuning (191/232 = 82.3%, 170/204 = 83.3%)
+
+# Issue 24, round 92: heldout154-155 (round 91's held-out figure, scored once) are tuning splits since round 92
+KNOWN_WRONG_TUNED |= {'heldout154': {'baboon_picnic_raid': ["'Within minutes a troop': young_baboons slink"],
+                                     'biodome_pollination': ["'By evening every tree': <planner:scientists> sip",
+                                                             "'By evening every tree': <planner:swarm> visit"],
+                                     'first_aid_course': ["'Then the group split': <planner:group> bandage",
+                                                          "'Then the group split': <planner:group> split"]},
+                      'heldout155': {'palm_frond_baskets': ["'She soaks strips of': maryam bend",
+                                                            "'She soaks strips of': yusuf bend"],
+                                     'pillow_fight_at_camp': ["'Every girl froze, while': oona freeze"],
+                                     'puran_poli': ["'आजी boils split chickpeas': aaji crush"],
+                                     'roe_deer_in_the_allotment': ["'Agnieszka, who rents the': agnieszka rent"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout154': {'baboon_picnic_raid': {'s02: baboons slinking'},
+                                          'biodome_pollination': {'s05: swarm visiting'},
+                                          'first_aid_course': {'s04: group bandaging other', 's04: group splitting'}},
+                           'heldout155': {'palm_frond_baskets': {'s02: ywsf bending', 's02: mrym bending'},
+                                          'pillow_fight_at_camp': {'s05: oona freezing'},
+                                          'puran_poli': {'s02: aji crushing'},
+                                          'roe_deer_in_the_allotment': {'s04: agnieszka renting the next'}}}
+KNOWN_INVENTED_TUNED |= {'heldout154': {'biodome_pollination': ['scientists', 'swarm'], 'first_aid_course': ['group']}}
+KNOWN_UNREPORTED |= {'heldout154': ['A crowd of passers-by',
+                                    'By evening every tree',
+                                    'Finally Mrs. Ogilvy marched',
+                                    'One hot afternoon she',
+                                    'The monks bow their',
+                                    'The tractor chugged off',
+                                    'Then the group split',
+                                    'Within minutes a troop'],
+                     'heldout155': ['Agnieszka, who rents the',
+                                    'Both of them lay',
+                                    'Every girl froze, while',
+                                    'Two repair drones, which',
+                                    'आजी boils split chickpeas']}
+MIN_RIGHT_TUNED |= {'heldout154': 0.81}  # one round of tuning (171/210 = 81.4%, 184/208 = 88.5%)
 
 
 def _by_age(splits) -> list:

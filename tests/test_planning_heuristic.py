@@ -2995,3 +2995,11 @@ def test_his_grandfather_after_a_verb_is_the_old_man():
 def test_a_name_after_a_compass_word_is_a_place():
     acts, ids, _ = reads("Each spring the orchard behind the farm in northern Portugal bursts into blossom.")
     assert "portugal" not in ids and not acts
+
+
+# Issue 24, round 92 (tuned on heldout154 and heldout155; these sentences are not from any split) ----------------
+
+
+def test_two_adjectives_between_commas_are_no_verb():
+    acts, _, _ = reads("When the storm had passed, Bramble crawled out, rumpled and muddy, and shook himself.")
+    assert ("bramble", "crawl") in acts and ("bramble", "shake") in acts and not any(v == "rumple" for _, v in acts)

@@ -287,6 +287,11 @@ class PhraseReading:
             self.reg.by_id[real[0]].plural  # "The fans jump and sing", "the pigeons swoop down and peck"
         if lows[i] in ("seconds", "moments", "minutes", "hours", "days", "weeks"):
             return None, None  # "raises her arm, and seconds later the whistle blows"
+        if p == "," and tags <= {"VBD", "VBN"} and i + 3 < len(toks) and lows[i + 1] == "and" and \
+                lx.is_adjective(lows[i + 2]) and not _finite_readings(toks[i + 2]) & {"VBD", "VBZ"} and \
+                toks[i + 3] in (",", "."):
+            self.handled.add(i)
+            return None, None  # "crept out, ruffled and dusty, and thanked him": how it looked, two adjectives
         if p == "," and lows[i] in lx.BODY_PARTS and i + 1 < len(toks) and any(
                 t in ("VBN", "VBD") for _, t in lx.verb_readings(lows[i + 1])):
             self.handled.update((i, i + 1))
