@@ -47,24 +47,16 @@ class ChunkReading:
                 out.append(Chunk("ref", i, compound[1], [compound[0].id]))
                 i = compound[1]
                 continue
-            # "Father and daughter both giggle", "by aunt and nephew": the two the story's kin pair names
-            if i + 2 < len(toks) and w in lx.INVERSE_KIN and lows[i + 1] == "and" and \
-                    lows[i + 2] in lx.INVERSE_KIN[w] and (i == 0 or lows[i - 1] not in lx.DETERMINERS | lx.POSSESSIVES):
-                pair = [self.reg.by_noun(w), self.reg.by_noun(lows[i + 2])]
-                if pair[0] is not None and pair[1] is not None and pair[0] is not pair[1] and \
-                        all(x.kind == "person" and not x.group for x in pair):
-                    out.append(Chunk("ref", i, i + 3, [pair[0].id, pair[1].id], plural=True, head=lows[i + 2]))
-                    i += 3
-                    continue
-            # "Their grandfather and grandmother settle": the two kin the story found, the possessive shared
-            if i + 3 < len(toks) and w in lx.POSSESSIVES and lows[i + 1] in lx.KINSHIP and lows[i + 2] == "and" and \
-                    lows[i + 3] in lx.KINSHIP and lows[i + 3] != lows[i + 1]:
-                pair = [self.reg.by_noun(lows[i + 1]), self.reg.by_noun(lows[i + 3])]
-                if pair[0] is not None and pair[1] is not None and pair[0] is not pair[1] and \
-                        all(x.kind == "person" and not x.group for x in pair):
-                    out.append(Chunk("ref", i, i + 4, [pair[0].id, pair[1].id], plural=True, head=lows[i + 3]))
-                    i += 4
-                    continue
+            # "Father and daughter both giggle", "by aunt and nephew": the two the story's kin pair names; "Their
+            # grandfather and grandmother settle": the two kin the story found, the possessive shared
+            first = i + 1 if w in lx.POSSESSIVES else i
+            pair = self._kin_pair(lows, first) if i + 2 < len(toks) and (
+                first > i and lows[first] in lx.KINSHIP or first == i and w in lx.INVERSE_KIN and
+                (i == 0 or lows[i - 1] not in lx.DETERMINERS | lx.POSSESSIVES)) else None
+            if pair is not None:
+                out.append(Chunk("ref", i, first + 3, pair, plural=True, head=lows[first + 2]))
+                i = first + 3
+                continue
             # A name (with its title): "Chef Ünal", "ARI-7", "Old Mr Haruki".
             e = self.reg.by_name(w) if _word(t) and (_cap(t) or not lx.is_known_word(w)) else None
             if e is None and _cap(t) and w in lx.KINSHIP and (i == 0 or lows[i - 1] not in lx.DETERMINERS):
@@ -350,10 +342,10 @@ class ChunkReading:
                 members = [x for x in self.reg.entities if kind and not x.group and kind[1] in x.nouns]
                 others = any(lows[x] in lx.OTHERS for x in words)
                 # ("a honeymoon couple from Leeds … The couple peered": the couple brought in, not the named two)
-                anew = w == "the" and head in ("couple", "pair") and head in self.brought_in
+                not_them = w == "the" and head in ("couple", "pair") and head in self.brought_in
                 # ("陳 and her husband 志明 … Their twin boys carry": their boys are others, never the two)
-                anew = anew or w == "their" and head in lx.PERSON_GROUPS
-                if not others and not anew and head in lx.GROUP_NOUNS or (
+                not_them = not_them or w == "their" and head in lx.PERSON_GROUPS
+                if not others and not not_them and head in lx.GROUP_NOUNS or (
                         w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s") and not self._things(head)) or (
                         (w in lx.NUMBERS or first in lx.NUMBERS) and len(members) >= 2) or (  # ("the two birds")
@@ -414,6 +406,19 @@ class ChunkReading:
             else:
                 merged.append(c)
         return merged
+
+    def _kin_pair(self, lows: list[str], k: int) -> list[str] | None:
+        """lows[k:k + 3] is "father and daughter" (inverse kin) or, after a possessive, "grandfather and grandmother":
+        the ids of the two people the story found by those words, else None."""
+        if k + 2 >= len(lows) or lows[k + 1] != "and" or lows[k + 2] == lows[k] or not (
+                lows[k + 2] in lx.INVERSE_KIN.get(lows[k], ()) or k > 0 and lows[k - 1] in lx.POSSESSIVES and
+                lows[k + 2] in lx.KINSHIP):
+            return None
+        pair = [self.reg.by_noun(lows[k]), self.reg.by_noun(lows[k + 2])]
+        if pair[0] is None or pair[1] is None or pair[0] is pair[1] or \
+                not all(x.kind == "person" and not x.group for x in pair):
+            return None
+        return [pair[0].id, pair[1].id]
 
     def _one_of(self, toks: list[str], i: int):
         """toks[i:] is "one of the judges" and the story has one judge: (that entity, the index after "judges")."""

@@ -1054,8 +1054,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         return True
     same = reg.by_noun(w, si)
     told = set(lows[start:i]) & {"male", "female"}
-    if same is not None and not same.named and told and set(same.description.lower().split()) & {"male", "female"} - \
-            told:
+    if same is not None and not same.named and told and \
+            set(same.description.lower().split()) & ({"male", "female"} - told):
         return False  # "a female hornbill … the male hornbill swoops in": another one
     vehicles = {t for t in lows[start:i] if lx.ENTITY_NOUNS.get(t, ("",))[0] == "vehicle"}
     if same is not None and same.named and vehicles and not vehicles & same.nouns:
