@@ -3003,3 +3003,12 @@ def test_a_name_after_a_compass_word_is_a_place():
 def test_two_adjectives_between_commas_are_no_verb():
     acts, _, _ = reads("When the storm had passed, Bramble crawled out, rumpled and muddy, and shook himself.")
     assert ("bramble", "crawl") in acts and ("bramble", "shake") in acts and not any(v == "rumple" for _, v in acts)
+
+
+# Issue 24, round 93 (tuned on heldout156 and heldout157; these sentences are not from any split) ----------------
+
+
+def test_a_swarm_of_machines_is_the_machines():
+    acts, ids, _ = reads("At dawn a swarm of four survey drones was launched by the pilot, Anneke. The drones hovered "
+                         "over the dunes.")
+    assert ("drones", "hover") in acts and "swarm" not in ids

@@ -824,6 +824,11 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
             lx.group_of(lows[i + 2]) or i + 3 < len(toks) and lx.group_of(lows[i + 3]) and
             not _closed(lows[i + 2])):
         return False  # "a group of schoolchildren": the group is found by its members' noun
+    members_at = next((x for x in range(i + 2, min(len(toks), i + 6)) if lx.group_of(lows[x])), None) \
+        if j_of is None and w in lx.COLLECTIVE_NOUNS and lows[i + 1:i + 2] == ["of"] else None
+    if members_at is not None and lx.group_of(lows[members_at])[0] == "machine" and all(
+            lows[y] in lx.NUMBER_WORDS or _word(toks[y]) and not _closed(lows[y]) for y in range(i + 2, members_at)):
+        return False  # "a swarm of six planting drones": machines, no swarm of animals (found by the drones)
     if i + 2 < len(toks) and toks[i + 1] == "," and _names_at(reg, toks, i + 2):
         return False  # "her pony, Canela,", "The night guard, Mrs. Amadi,"
     named = _named_in_apposition(reg, toks, i + 1) or _named_in_apposition(reg, toks, pp_end(toks, i + 1)) \
