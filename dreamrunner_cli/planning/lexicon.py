@@ -170,9 +170,16 @@ def _modifier(word: str) -> bool:
     return bool({"NOUN", "ADJ"} & set(getAllLemmas(word)))
 
 
-# A definite description may name the entity by a more general noun: "the bird" for the gull, "the animal".
-from lemminflect import getAllLemmas as _getAllLemmas  # noqa: E402 (the clipped names below)
+def _clipped_to(word: str) -> set[str]:
+    """The hand-listed animals ``word`` is a longer name of: "rhinoceros" → {"rhino"} (not "bulldog" → "bull", nor
+    "horse-fly": their rest is a word of its own)."""
+    from lemminflect import getAllLemmas
 
+    return {n for n in HAND_NOUNS if len(n) >= 4 and len(word) > len(n) + 2 and word.startswith(n) and
+            ENTITY_NOUNS[n][0] == "animal" and word[len(n)] != "-" and not getAllLemmas(word[len(n):])}
+
+
+# A definite description may name the entity by a more general noun: "the bird" for the gull, "the animal".
 GENERALISATIONS: dict[str, set[str]] = {}
 for _w in ENTITY_NOUNS:
     g = {_w}
@@ -190,10 +197,7 @@ for _w in ENTITY_NOUNS:
     if _w in HAND_NOUNS and ENTITY_NOUNS[_w] == ("animal", "bird"):
         g.add("bird")  # "a peacock … The bird hopped" (WordNet's first peacock kind is a butterfly)
     if ENTITY_NOUNS[_w][0] == "animal" and not _w.endswith(("ling", "let")):
-        # "An old rhinoceros … The rhino", "the hippo", "the chimp": a clipped name (not "bulldog", "horsefly":
-        # a word before another)
-        g.update(n for n in HAND_NOUNS if len(n) >= 4 and len(_w) > len(n) + 2 and _w.startswith(n) and
-                 ENTITY_NOUNS[n][0] == "animal" and _w[len(n)] != "-" and not _getAllLemmas(_w[len(n):]))
+        g |= _clipped_to(_w)  # "An old rhinoceros … The rhino", "the hippo", "the chimp"
     if ENTITY_NOUNS[_w][0] == "animal" and _w not in HAND_NOUNS:
         g.update(_w[i:] for i in range(2, len(_w) - 3) if _w[i:] in HAND_NOUNS and
                  ENTITY_NOUNS[_w[i:]][0] == "animal")  # "A goshawk dropped … The hawk blundered": the goshawk

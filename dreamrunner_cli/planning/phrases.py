@@ -304,23 +304,20 @@ class PhraseReading:
             return None, None  # "drove home, sandy and tired", "reached the hut, muddy and cold"
         if p in ("and", ",", "or") and lows[i] in lx.COLOURS and pp in lx.COLOURS:
             return None, None  # "waved green and blue scarves": a list of colours
-        if p == "and" and tags <= {"VBD", "VBN"} and self.last_verb_at >= 0 and \
-                _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBP"} and \
-                not _finite_readings(toks[self.last_verb_at]) & {"VBD"} and i + 1 < len(toks) and \
-                not lx.is_plural_noun(lows[self.last_verb_at]) and \
-                lx.is_noun(lows[i + 1]) and lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES and \
+        # A past form after "and" between two nouns, when the verb read last cannot be its partner (a participle,
+        # or a present): "carrying oranges and steamed buns", "stir through soy sauce and crushed garlic"
+        last = lows[self.last_verb_at] if self.last_verb_at >= 0 else ""
+        last_tags = _finite_readings(toks[self.last_verb_at]) if last else frozenset()
+        present = bool(last_tags & {"VBZ", "VBP"}) and "VBD" not in last_tags and not lx.is_plural_noun(last)
+        if p == "and" and tags <= {"VBD", "VBN"} and (last.endswith("ing") or present) and i + 1 < len(toks) and (
+                lx.is_plural_noun(lows[i + 1]) if last.endswith("ing") else
+                lx.is_noun(lows[i + 1]) and lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES) and \
                 lx.is_noun(pp) and not lx.entity_noun(pp):
             self.handled.add(i)
-            return None, None  # "stir through soy sauce and crushed garlic": the garlic's adjective (the verbs are
-            # in the present)
+            return None, None  # the next noun's adjective, no second verb
         if p == "and" and lx.is_plural_noun(lows[i]) and lows[i + 1:i + 2] == ["of"] and \
                 lx.verb_lemma(lows[i]) not in ("think", "dream", "smell", "speak", "consist", "hear", "tire"):
             return None, None  # "and clouds of steam hiss up": a noun, the next clause's subject
-        if p == "and" and tags <= {"VBD", "VBN"} and self.last_verb_at >= 0 and \
-                lows[self.last_verb_at].endswith("ing") and i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
-                lx.is_noun(pp) and not lx.entity_noun(pp):
-            self.handled.add(i)
-            return None, None  # "carrying oranges and steamed buns": the buns' adjective, no second verb
         if p == "and" and lx.is_adjective(lows[i]) and i + 1 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
                 lx.is_noun(pp) and not _finite_readings(toks[k - 1]) & {"VBZ", "VBD"}:
             self.handled.add(i)
