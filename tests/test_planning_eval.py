@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 158)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 160)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -220,13 +220,13 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout29': ['Before closing time, the', 'The referee lifts his'],
                     'heldout3': [],
                     'heldout30': ['A baker in a'],
-                    'heldout31': ['The hat was finally'],
+                    'heldout31': ['Last Friday, ישי and', 'The hat was finally'],
                     'heldout32': ['For an hour, the', 'It flutters around the', 'Pixel rolled forward and',
                                   'The mice heard him', 'They piled it with'],
                     'heldout33': ['"You left this by', 'Both of them laughed,', 'Then the visitors returned',
                                   'There were six of', 'When practice was over,', 'Áilu turns the snowmobile'],
                     'heldout34': ['A nurse who was', 'Ettore pulls a lever,', 'Morag cheered as the'],
-                    'heldout35': ['At noon a brass', 'From the crest of', 'Twelve white belts line'],
+                    'heldout35': ['From the crest of', 'Twelve white belts line'],
                     'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'The bird was scared',
                                   'They sat together on'],
                     'heldout37': ['The crowd waves towels', 'The heavy millstone was'],
@@ -704,7 +704,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': {'s04: club 
                                          'tyre_shop_queue': {'s01: rosalind closing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ['club'], 'elephant_seal_beach': ['bulls']},
                          'heldout97': {'seal_pup_on_the_slipway': ['seals'], 'speed_skating_final': ['skaters']}}
-KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'Fans on the riverbank', 'His little sister Njeri',
+KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'His little sister Njeri',
                                    'On a windswept beach', 'Once, on a dry', 'The grey team and',
                                    'The two bulls reared'],
                      'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
@@ -853,7 +853,6 @@ KNOWN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': ["'When the main a
                                                         "'By then a green': orange pass"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': {'s02: galatea launching',
                                                                     's02: galatea suiting up'},
-                                          'house_on_a_trailer': {'s04: crew lowering'},
                                           'hula_hoop_contest': {'s04: okonkwo-twins going'},
                                           'jukebox_diner': {'s05: truckers pointing'},
                                           'mandrill_and_the_paintbrush': {'s03: sunniva grabbing the brush',
@@ -974,7 +973,7 @@ KNOWN_UNREPORTED |= {'heldout114': ['A harbour launch sped', 'Both parents look 
                                     'The loft ladder was', 'The volunteers fan out', 'Their tabby leaps onto',
                                     'Two bulbuls settle on'],
                      'heldout115': ['An official at the', 'At dawn each day', 'By noon the volunteers',
-                                    'She hands it to', 'Spectators along the fence', 'The lark peered out,',
+                                    'She hands it to', 'The lark peered out,',
                                     'Wei swept up the']}
 MIN_RIGHT_TUNED |= {'heldout114': 0.84}  # one round of tuning (166/197 = 84.3%; heldout115 192/224 = 85.7%)
 
@@ -1027,6 +1026,7 @@ KNOWN_UNREPORTED |= {'heldout118': ['At six they walked',
                                     'The drongo landed beside',
                                     'The smallest boy, Kabir,'],
                      'heldout119': ['A friend who shares',
+                                    'At four the librarian,',
                                     'Brogan is gripped around',
                                     'Fans in wigs and',
                                     'Mr. Fitzwilliam handed her',
@@ -1360,10 +1360,8 @@ MIN_RIGHT_TUNED |= {'heldout138': 0.83, 'heldout139': 0.84}  # one round of tuni
 # Issue 24, round 85: heldout140-141 (round 84's held-out figure, scored once) are tuning splits since round 85
 KNOWN_WRONG_TUNED |= {'heldout140': {'carme_cargo_crawlers': ["'The crawlers load crates': crawlers whirr"],
                                      'hornbill_nest_check': ["'He passes a ripe': <planner:mate> take"]},
-                      'heldout141': {'polocrosse_chukka': ["'The Riverina team cantered': fans cram",
-                                                           "'He was knocked off': horse slide"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout140': {'hornbill_nest_check': {'s04: mate taking'}},
-                           'heldout141': {'polocrosse_chukka': {'s02: fans cramming'}}}
+                      'heldout141': {'polocrosse_chukka': ["'He was knocked off': horse slide"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout140': {'hornbill_nest_check': {'s04: mate taking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout140': {'hornbill_nest_check': ['mate']}}
 KNOWN_UNREPORTED |= {'heldout140': ['At dawn two lorries',
                                     'Each visit is jotted',
@@ -1377,7 +1375,6 @@ KNOWN_UNREPORTED |= {'heldout140': ['At dawn two lorries',
                                     'On deck, 지우 pulls',
                                     'Out climbed the bride',
                                     'Out tumbled Nibs, who',
-                                    'The Riverina team cantered',
                                     'The farmer, Gwilym, rode',
                                     "Then a farmer's tractor",
                                     'When the pike finally']}
@@ -1783,6 +1780,23 @@ KNOWN_UNREPORTED |= {'heldout156': ['After twenty minutes she',
                                     'Where two narrow lanes',
                                     'Wren flicks the puck']}
 MIN_RIGHT_TUNED |= {'heldout156': 0.8, 'heldout157': 0.83}  # one round of tuning (174/215 = 80.9%, 187/223 = 83.9%)
+# Issue 24, round 94: heldout158-159 (round 93's held-out figure, scored once) are tuning splits since round 94
+KNOWN_WRONG_TUNED |= {'heldout158': {'helium_three_harvest': ["'The crawler crept across': <planner:crawler> creep",
+                                                              "'The crawler crept across': <planner:crawler> spit",
+                                                              "'The crawler crept across': <planner:crawler> swallow",
+                                                              "'By noon the crawler': <planner:crawler> grind"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout158': {'helium_three_harvest': {'s02: crawler creeping',
+                                                                   's02: crawler swallowing',
+                                                                   's05: crawler grinding forward'}}}
+KNOWN_INVENTED_TUNED |= {'heldout158': {'helium_three_harvest': ['crawler']}}
+KNOWN_UNREPORTED |= {'heldout158': ['Before long a dented',
+                                    'By noon the crawler',
+                                    'Near the top, an',
+                                    'Saffi and all three',
+                                    'The Azzurri and the',
+                                    'The crawler crept across',
+                                    'When the mayor blows'],
+                     'heldout159': ['A pigeon that had', "At ten o'clock Emrys", 'When everyone is safely']}
 
 
 def _by_age(splits) -> list:

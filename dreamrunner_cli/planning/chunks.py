@@ -83,6 +83,9 @@ class ChunkReading:
                         k += 1
                     if k < len(toks) and toks[k] == ",":
                         j = k + 1
+                elif lows[j:j + 1] == ["the"] and j + 2 < len(toks) and lows[j + 1] in e.nouns and \
+                        _finite_readings(toks[j + 2]) & {"VBZ", "VBD"}:
+                    j += 2  # "Hattie the hippo | waddles over": her kind, then her verb (no "hippo waddles")
                 out.append(Chunk("ref", i, j, [e.id]))
                 i = j
                 continue
@@ -161,7 +164,10 @@ class ChunkReading:
                     i >= 2 and (_finite_readings(toks[i - 1]) or lows[i - 1] in lx.PREPOSITIONS) and any(
                         lows[x] in lx.RELATIVES | {"that"} and self._subject_before(toks, x)
                         for x in range(max(0, i - 4), i - 1)))
-                relative_object = subject_slot and not self._starts_clause(toks, i)
+                relative_object = subject_slot and not self._starts_clause(toks, i) and any(
+                    lows[x] in lx.RELATIVES | {"that"} and lows[x + 1] not in lx.TIME_NOUNS
+                    for x in range(max(0, i - 6), i))  # (not "One day | the old
+                # shepherd, Mr. Hobbs,": a time, then a subject whose noun may be a verb)
                 # the noun of a phrase describing a subject ends before the subject's verb: "A baker in the next
                 # boat | laughs"
                 limit = len(toks)
@@ -399,10 +405,13 @@ class ChunkReading:
         merged: list[Chunk] = []
         for c in out:
             last = merged[-1] if merged else None
-            if last is not None and c.kind == last.kind == "ref" and c.ids == last.ids and c.start == last.end + 1 \
-                    and toks[last.end] == "," and lows[c.start] in lx.POSSESSIVES and c.end < len(toks) and \
-                    toks[c.end] == ",":
-                merged[-1] = Chunk("ref", last.start, c.end + 1, list(last.ids), plural=last.plural, head=last.head)
+            titled = last is not None and c.start == last.end + 2 and lows[last.end + 1] in lx.TITLES and \
+                _cap(toks[last.end + 1])  # ("the old ploughman, Mr. Hobbs, led")
+            if last is not None and c.kind == last.kind == "ref" and c.ids == last.ids and (
+                    c.start == last.end + 1 and lows[c.start] in lx.POSSESSIVES or titled) \
+                    and toks[last.end] == "," and c.end < len(toks) and toks[c.end] == ",":
+                merged[-1] = Chunk("ref", last.start, c.end + (not titled or lows[c.end + 1:c.end + 2] != ["who"]),
+                                   list(last.ids), plural=last.plural, head=last.head)  # (", who" stays after it)
             else:
                 merged.append(c)
         return merged
@@ -532,6 +541,8 @@ class ChunkReading:
             return False  # "A ferry captain | waits": a noun of a compound, not a verb
         if w in lx.RELATIONAL_GROUPS and prev in lx.ENTITY_NOUNS:
             return False  # "The panda twins, who …": the twins, not a verb
+        if nxt == "," and lx.is_plural_noun(w) and len((self._named_apposition(toks, j + 1) or ((),))[0]) >= 2:
+            return False  # "Two pollination drones, Fern and Sorrel, swivel": the drones the two names are
         if prev in lx.ENTITY_NOUNS and (lx.group_of(w) or ("",))[0] == "machine" and (
                 nxt in (",", "which", "that") or _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}):
             return False  # "Three feeder drones, which zip about": the drones, not a verb

@@ -134,6 +134,12 @@ class ClauseReading:
             return (agent_chunk.end if agent_chunk else b)
         agent = self._ids(agent_chunk, subject, True)
         doubt = self.doubt
+        if doubt is None and agent_chunk.end - agent_chunk.start == 2 and lows[agent_chunk.start] in ("his", "her") \
+                and lows[agent_chunk.start + 1] in lx.FAMILY_NOUNS and set(agent) <= set(subject):
+            others = [e.id for e in self.reg.entities if lows[agent_chunk.start + 1] in e.nouns and
+                      e.id not in subject and not e.group]
+            if len(others) == 1:  # "Maud is photographed by her sister" (of two sisters): the other, not herself
+                agent = others
         if doubt is None and set(agent) & set(subject) - {NONE_SUBJECT}:
             # "The climber is helped into the cabin by both of them": whoever "them" is, not the one helped
             doubt = f"\u201c{' '.join(toks[agent_chunk.start:agent_chunk.end])}\u201d may include the one acted on"

@@ -479,7 +479,7 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
     them."""
     for toks in sents:
         for k in range(len(toks) - 2):
-            kind = lx.group_of(toks[k].lower()) if toks[k + 1] == "," or toks[k + 1].lower() in (
+            kind = _kin_group(toks[k].lower()) if toks[k + 1] == "," or toks[k + 1].lower() in (
                 "named", "called") else None
             if kind is None or lx.entity_noun(kind[1]) is None or toks[k + 2].lower() == "and":
                 continue  # (not "sang to the frightened goats, and يوسف stroked": a new clause, no list)
@@ -496,7 +496,11 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
         # sisters (the plural after their names, between commas)
         for k in range(len(toks) - 5):
             first, second = reg.by_name(toks[k]), reg.by_name(toks[k + 2])
-            plural = toks[k + 5].lower()
+            x = k + 5
+            while x + 1 < min(len(toks), k + 8) and lx.is_adjective(toks[x].lower()) and \
+                    not (lx.group_of(toks[x].lower()) or _relational_group(toks[x].lower())):
+                x += 1  # ("two elderly sisters")
+            plural = toks[x].lower()
             kind = (lx.group_of(plural) or _relational_group(plural)) if toks[k + 1].lower() == "and" and \
                 toks[k + 3] == "," and toks[k + 4].lower() in ("two", "both") and first is not None and \
                 second is not None and first is not second and _cap(toks[k]) and _cap(toks[k + 2]) else None
@@ -897,7 +901,8 @@ def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
     elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots", "thousands",
                                                                           "scores", "millions"):
         of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
-    elif start == 0 and group is not None and w not in lx.COLLECTIVE_NOUNS and lx.is_plural_noun(w) and \
+    elif start == 0 and group is not None and (w not in lx.COLLECTIVE_NOUNS or w in lx.SPECTATORS | lx.WATCHERS and
+                                               w.endswith("s")) and lx.is_plural_noun(w) and \
             group[0] in ("person", "animal"):  # (not "Rockets whizzed up": fireworks, no vehicles)
         det = "some"  # "Guests in their best clothes drifted": a plural with no article opens the sentence
     if det not in lx.DETERMINERS and det not in lx.POSSESSIVES and det != "'s":
@@ -1372,6 +1377,14 @@ def _modifiers_of(sents: list[list[str]], e: Entity) -> set[str]:
                         not lx.entity_noun(toks[k].lower()):
                     out.add(toks[k].lower())
     return out
+
+
+def _kin_group(word: str) -> tuple[str, str] | None:
+    """What each one listed after ``word`` is: "alpacas" → an alpaca, "sisters" → a sister (kin words only: "his
+    two friends, Ali and Bo" are friends of his, not "the friend" of the story)."""
+    group = lx.group_of(word) or _relational_group(word)
+    return group if group is not None and (group[1] != word and lx.group_of(word) is not None or
+                                           group[1] in lx.FAMILY_NOUNS) else None
 
 
 def _relational_group(word: str) -> tuple[str, str] | None:

@@ -172,6 +172,9 @@ class PhraseReading:
                 and lows[x + 2] in ("years", "decades", "months")
                 for x in range(at_i + 1, min(len(toks) - 2, at_i + 8)) if "," not in toks[at_i + 1:x]):
             return True  # "who has worked at the mill for thirty years": a life, no action in the scene
+        if base == "go" and at_i >= 2 and lows[at_i - 2] == "as" and lows[at_i - 1] in lx.SUBJECT_PRONOUNS and (
+                at_i + 1 >= len(toks) or not _word(toks[at_i + 1])):
+            return True  # "bending and stretching as he goes": the way it moves, no going of its own
         if base in ("carry", "keep", "go") and lows[at_i + 1:at_i + 2] == ["on"] and at_i + 2 < len(toks) and \
                 "VBG" in _finite_readings(toks[at_i + 2]):
             return True  # "carried on picking": the picking is the action

@@ -235,6 +235,10 @@ class PronounReading:
                 len(refs) == 1 and len(refs[0].ids) == 1 and refs[0].ids[0] in self.reg.by_id and \
                 self.reg.by_id[refs[0].ids[0]].group:
             return list(refs[0].ids)  # "When at last the lionesses rise, they pad past": the lionesses
+        if p == "they" and pos and self.cur_lows[pos - 1] in ("but", "and", "so") and len(refs) == 1 and \
+                refs[0].start <= 1 and len(refs[0].ids) == 1 and refs[0].ids[0] in self.reg.by_id and \
+                self.reg.by_id[refs[0].ids[0]].group:
+            return list(refs[0].ids)  # "Both twins slip in the mush, but they scramble up": the twins
         before = self._before(pos)
         here = [e for e in single if e.id in before and e.kind in ("person", "animal")]
         if len(here) == 2 and len(before) == 2:

@@ -245,6 +245,10 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
         if lows[m:m + 2] == ["next", "door"]:
             k = m + 2  # "Kit and his friend حمزة from next door | built"
             continue
+        if lows[k] == "from" and lows[m:m + 1] and lows[m] in ("downstairs", "upstairs", "nearby", "abroad", "overseas",
+                                                               "afar"):
+            k = m + 1  # "Mr. Abbas from downstairs | taps at her door"
+            continue
         if (lows[k], lows[m:m + 1]) in (("on", ["duty"]), ("in", ["charge"]), ("on", ["guard"]), ("in", ["goal"]),
                                         ("on", ["board"]), ("on", ["watch"])):
             k = m + 1  # "The teacher on duty | blows", "the man in charge | shouts": a role, no place
@@ -389,6 +393,14 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
                        for x in range(m + 1, len(toks))):
                 return m  # (with its object or particle after it, in the present: "stamps their feet and chants")
             return k
+        if m > k + 2 and "VBD" in tags and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | \
+                lx.POSSESSIVES and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
+                lows[m] not in lx.ADJECTIVE_PARTICIPLES and lows[m + 1:m + 2] in (["and"], ["."], [","]) and \
+                lows[k + 1] in ("against", "into", "along", "around", "behind", "on", "onto", "in") and all(
+                    _word(toks[x]) and not _cap(toks[x]) and lows[x] not in lx.CONJUNCTIONS | lx.SUBJECT_PRONOUNS |
+                    lx.OBJECT_PRONOUNS | lx.PREPOSITIONS for x in range(k + 2, m)) and (
+                    lows[m + 1] != "and" or m + 2 < len(toks) and "VBD" in _finite_readings(toks[m + 2])):
+            return m  # "Spectators packed against the rope | clapped and stamped": the past after the phrase
         if tags & {"VBD", "VBZ"} and m > k + 1:
             return k
     return k
