@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 160)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 162)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -209,7 +209,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout2': [],
                     'heldout20': [],
                     'heldout21': ['Both crossed the wobbly', 'Every morning, Ash pounces', 'The mining camp on'],
-                    'heldout22': [],
+                    'heldout22': ['Then the goat that'],
                     'heldout23': ['At the front, the', 'Dax follows her, beeping', 'One stubborn ewe breaks',
                                   'The sheep file through', "りく's teammates jump on"],
                     'heldout24': ['The huskies raced across'],
@@ -229,7 +229,7 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout35': ['From the crest of', 'Twelve white belts line'],
                     'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'The bird was scared',
                                   'They sat together on'],
-                    'heldout37': ['The crowd waves towels', 'The heavy millstone was'],
+                    'heldout37': ['The heavy millstone was'],
                     'heldout38': ['A race official holds', "The referee's whistle shrieks,"],
                     'heldout39': ['Close to the stage,', 'Nikhil laughed until he', 'That evening the two'],
                     'heldout4': [],
@@ -345,8 +345,7 @@ KNOWN_UNREPORTED |= {'heldout54': ['A flamingo that had', 'The donkey that Anoua
 MIN_RIGHT_TUNED |= {'heldout54': 0.87}  # one round of tuning (176/201 = 87.6%; heldout55 188/203 = 92.6%)
 
 # Issue 24, round 43: heldout56-57 (round 42's held-out figure, scored once) are tuning splits since round 43
-KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven dance"],
-                                    'mangrove_survey': ["'She cuts the engine': rashid cut"]},
+KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven dance"]},
                       'heldout57': {'road_train': ["'The road train slowed': <planner:train> slow"],
                                     'simit_bakery': ["'At first light the street': seller work"],
                                     'waterpark_slides': ["'The littlest one, Ferdie, held': ferdie push",
@@ -355,15 +354,13 @@ KNOWN_WRONG_TUNED |= {'heldout56': {'ceilidh': ["'The youngest of those': morven
                                                          "'She shot down the tube': ferdie shoot"],
                                     'yuzu_bath': ["'They bob on the surface,': fumiko bob",
                                                   "'They bob on the surface,': kenji bob"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout56': {'ceilidh': {'s04: morven dancing a slow jig'},
-                                         'mangrove_survey': {'s02: rashid cutting the engine'}},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout56': {'ceilidh': {'s04: morven dancing a slow jig'}},
                            'heldout57': {'road_train': {'s04: train slowing'},
                                          'simit_bakery': {'s04: seller working the ferry pier knocked'},
                                          'waterpark_slides': {'s05: ferdie pushing off', 's05: ferdie shooting'},
                                          'yuzu_bath': {'s04: fumeizi bobbing', 's04: kenji bobbing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout57': {'road_train': ['train']}}
-KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', 'An old locksmith shuffles',
-                                   'She cuts the engine'],
+KNOWN_UNREPORTED |= {'heldout56': ['A goat that had', 'Along comes Grizel, a', 'An old locksmith shuffles'],
                      'heldout57': ['At first light the street', 'On Sunday afternoon, Gaston and',
                                    'She shot down the tube', 'The littlest one, Ferdie, held', 'The road train slowed',
                                    'They bob on the surface,', 'They unscrew the caps,']}
@@ -455,7 +452,6 @@ MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning
 # Issue 24, round 49: heldout68-69 (round 48's held-out figure, scored once) are tuning splits since round 49
 KNOWN_WRONG_TUNED |= {'heldout68': {'cat_cafe': ["'The ginger cat that': biscuit purr",
                                                  "'The ginger cat that': biscuit stretch"],
-                                    'coral_nursery': ["'He ties it onto': tavita tie"],
                                     'garden_centre_queue': ['\'"I think so," says\': <planner:teenager> say',
                                                             '\'"I think so," says\': <planner:teenager> shrug'],
                                     'harira_pot': ["'Karim stirs the soup': grandmother bowl"]},
@@ -465,7 +461,6 @@ KNOWN_WRONG_TUNED |= {'heldout68': {'cat_cafe': ["'The ginger cat that': biscuit
                                     'tide_mill': ["'Seawater rushed through the': <planner:seawater> rush"],
                                     'zebu_market': ["'Rado sang her a': <planner:grandmother> use"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'cat_cafe': {'s02: biscuit purring', 's02: biscuit stretching out'},
-                                         'coral_nursery': {'s04: tavita tying'},
                                          'garden_centre_queue': {'s01: teenager saying'}},
                            'heldout69': {'osprey_and_eels': {'s01: osprey priding', 's05: osprey dragging'},
                                          'sauna_evening': {'s04: nv-h visiting'},
@@ -474,7 +469,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'cat_cafe': {'s02: biscuit purring', 's
 KNOWN_INVENTED_TUNED |= {'heldout68': {'garden_centre_queue': ['teenager']},
                          'heldout69': {'tide_mill': ['seawater'], 'zebu_market': ['grandmother']}}
 KNOWN_UNREPORTED |= {'heldout68': ['"I think so," says', 'A customer who has', 'At noon, a motor',
-                                   'Fiona waved to the', 'He ties it onto', 'Karim stirs the soup',
+                                   'Fiona waved to the', 'Karim stirs the soup',
                                    'On the morning of', 'The ginger cat that', 'The rotten planks of',
                                    'Yuki lifts him down,'],
                      'heldout69': ['An osprey who prided',
@@ -762,7 +757,7 @@ KNOWN_INVENTED_TUNED |= {'heldout100': {'capsule_splashdown': ['astronauts'], 'c
 KNOWN_UNREPORTED |= {'heldout100': ['Early that morning the', 'Idris spooned rice and', 'Inside lay a rag',
                                     'The Kowalski twins bump', 'The capsule is winched',
                                     'The stranger padded to'],
-                     'heldout101': ['"Gaumarjos!" shouts დათო, raising', 'Every morning Gilly hovers',
+                     'heldout101': ['Every morning Gilly hovers',
                                     'Halfway through the carol,', 'Soon the two pals', 'The Selkies mob Ishita,',
                                     'The two seekers, Ishita', 'The volunteers on the', 'When a hungry grouper']}
 MIN_RIGHT_TUNED |= {'heldout100': 0.80, 'heldout101': 0.81}  # one round of tuning (172/214 = 80.4%, 177/216 = 81.9%)
@@ -1172,7 +1167,6 @@ KNOWN_UNREPORTED |= {'heldout126': ['Afterwards they linked arms',
                                     'His grandfather lifts him',
                                     'The dull grey fish',
                                     'The old oak behind',
-                                    'The relatives cheer and',
                                     'Then the whole squad',
                                     'This time the baby']}
 MIN_RIGHT_TUNED |= {'heldout126': 0.82, 'heldout127': 0.82}  # one round of tuning (171/207 = 82.6%, 158/192 = 82.3%)
@@ -1617,7 +1611,6 @@ KNOWN_UNREPORTED |= {'heldout150': ['"I eat every bird',
                                     'Team Blizzard, a crew',
                                     'The Okafor twins pitched,',
                                     'The teenagers cheer and',
-                                    'The walls, which the',
                                     'Their captain, Wilhelmina, marks',
                                     'مریم followed behind him,']}
 MIN_RIGHT_TUNED |= {'heldout150': 0.81, 'heldout151': 0.82}  # one round of tuning (174/213 = 81.7%, 177/215 = 82.3%)
@@ -1694,7 +1687,6 @@ KNOWN_UNREPORTED |= {'heldout154': ['A crowd of passers-by',
                      'heldout155': ['Agnieszka, who rents the',
                                     'Both of them lay',
                                     'Every girl froze, while',
-                                    'Two repair drones, which',
                                     'आजी boils split chickpeas']}
 MIN_RIGHT_TUNED |= {'heldout154': 0.81}  # one round of tuning (171/210 = 81.4%, 184/208 = 88.5%)
 
@@ -1797,6 +1789,29 @@ KNOWN_UNREPORTED |= {'heldout158': ['Before long a dented',
                                     'The crawler crept across',
                                     'When the mayor blows'],
                      'heldout159': ['A pigeon that had', "At ten o'clock Emrys", 'When everyone is safely']}
+# Issue 24, round 95: heldout160-161 (round 94's held-out figure, scored once) are tuning splits since round 95
+KNOWN_WRONG_TUNED |= {'heldout160': {'bandoneon_lesson': ["'The old teacher cackled,': <planner:teacher> cackle",
+                                                          "'The old teacher cackled,': <planner:teacher> lean",
+                                                          "'The old teacher cackled,': <planner:teacher> nudge"]},
+                      'heldout161': {'panipuri_stall': ["'He nods and holds': anil hold",
+                                                        "'He nods and holds': anil nod"],
+                                     'tejo_night_in_bogota': ["'Between rounds both teams': <planner:teams> drink",
+                                                              "'At midnight the Cuervos': <planner:teams> carry"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout160': {'bandoneon_lesson': {'s04: teacher cackling'}},
+                           'heldout161': {'panipuri_stall': {'s05: anil nodding', 's05: anil holding a bowl'},
+                                          'tejo_night_in_bogota': {'s05: teams drinking', 's05: teams carrying'}}}
+KNOWN_INVENTED_TUNED |= {'heldout160': {'bandoneon_lesson': ['teacher']},
+                         'heldout161': {'tejo_night_in_bogota': ['teams']}}
+KNOWN_UNREPORTED |= {'heldout160': ['Afterwards the children sit',
+                                    'The old teacher cackled,',
+                                    'The vain worm slithered',
+                                    'Two maintenance drones, which'],
+                     'heldout161': ['A rover that the',
+                                    'At midnight the Cuervos',
+                                    'Between rounds both teams',
+                                    'He nods and holds',
+                                    'This year the scaffolding',
+                                    'When Priyanka opened the']}
 
 
 def _by_age(splits) -> list:

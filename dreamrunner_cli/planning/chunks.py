@@ -558,6 +558,9 @@ class ChunkReading:
         if lx.is_plural_noun(w) and not lx.is_noun(nxt) and _finite_readings(toks[j + 1] if nxt else "") & \
                 {"VBD", "VBZ"} and prev not in lx.ENTITY_NOUNS and prev not in lx.GROUP_NOUNS:
             return False  # "refilling the water troughs | dropped his hose": the plural is the noun, then a verb
+        if words[0] > 0 and toks[words[0] - 1].lower() in lx.NUMBER_WORDS and lx.is_plural_noun(w) and nxt == "," and \
+                j + 2 < len(toks) and toks[j + 2].lower() in ("which", "that", "who"):
+            return False  # "Two maintenance drones, which had ridden down": the counted plural, then its relative
         if prev in lx.NUMBERS and lx.is_plural_noun(w) and \
                 _finite_readings(toks[j + 1] if nxt else "") & {"VBD", "VBZ", "VBP"}:
             return False  # "the two machines | flashed": after a count, the plural is the noun

@@ -195,6 +195,8 @@ class ClauseReading:
         if inner is None and r + 2 < len(toks) and _cap(toks[r + 1]) and lows[r + 1] in lx.TITLES:
             # "the dog that Mr. Lomax was walking" (the name's phrase may begin at "that")
             inner = at.get(r + 2) or (at[r] if r in at and at[r].kind == "ref" else None)
+        if inner is not None and inner.end < close and toks[inner.end] == "'s" and inner.end in at:
+            inner = at[inner.end]  # "which the tug's engineer had released": the engineer
         if inner is not None and inner.kind in ("ref", "pron") and lows[r] != "who":
             # "that Mia was walking": Mia does it, to the antecedent
             agent = self._ids(inner, antecedent, True)

@@ -191,6 +191,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
     _kinds_of_the_ones(sents, found.reg)
     _plural_names(sents, found)
     _kin_of_animals(sents, found.reg)
+    _kinds_of_partners(sents, found.reg)
     _roles_of_names(sents, found.reg)
     # 2. Unnamed entities: "a red fox", "the waiter", "the night train" that are the subject of a verb.
     toys = _toy_nouns(sents)
@@ -557,6 +558,27 @@ def _kin_of_animals(sents: list[list[str]], reg: Registry) -> None:
                 e.gender = gender
 
 
+def _kinds_of_partners(sents: list[list[str]], reg: Registry) -> None:
+    """"The larger robot, Sorrel, rolls … Its partner, a spindly unit called Tick, climbs": the partner of a machine
+    ("its", after a machine or a vehicle the sentence before named) is one of its kind, when nothing else says what
+    the partner is."""
+    for si in range(1, len(sents)):
+        toks, lows = sents[si], [t.lower() for t in sents[si]]
+        if lows[:1] != ["its"] or len(toks) < 4 or lows[1] not in lx.PEER_NOUNS | {"twin", "mate", "sister",
+                                                                                     "brother"}:
+            continue
+        before = [e for t in sents[si - 1] if _cap(t) or caseless(t) for e in [reg.by_name(t)] if e is not None]
+        owner = before[0] if before and all(e is before[0] for e in before) else None
+        x = 2 + (toks[2:3] == [","])
+        called = next((y + 1 for y in range(x, min(len(toks) - 1, x + 6)) if lows[y] in lx.NAMING), x)
+        e = reg.by_name(toks[called]) if called < len(toks) and (_cap(toks[called]) or caseless(toks[called])) \
+            else None
+        described = {n for n in (lx.entity_noun(w) for w in lows[x:called]) if n}
+        if owner is not None and owner.kind in ("machine", "vehicle") and e is not None and e is not owner and \
+                not e.nouns and not e.declared and not described:
+            e.kind, e.shape, e.nouns = owner.kind, owner.shape, set(owner.nouns)
+
+
 def _roles_of_names(sents: list[list[str]], reg: Registry) -> None:
     """"Mr. Ajayi, the PE teacher, stood behind the square as umpire … The umpire blew his whistle", "Dagny was the
     referee": the role is the one person the sentence names (when no one else has that noun)."""
@@ -849,6 +871,14 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
         return False
     j = j_of or pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
     if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
+        k = j + 1
+        while k + 1 < len(toks) and (toks[k] in lx.NAME_ADJECTIVES or toks[k].lower() in lx.TITLES) and \
+                _cap(toks[k + 1]):
+            k += 1
+        named = reg.by_name(toks[k])
+        if named is not None and not named.nouns and not named.declared and lx.entity_noun(w) and \
+                lx.ENTITY_NOUNS[lx.entity_noun(w)][0] == named.kind:
+            _set_kind(named, lx.entity_noun(w))  # ("The lady from next door, Umm Faris,": she is a lady)
         return False  # "A girl in a yellow coat, Tova, looks": the noun describes the name
     inserted = interrupter(toks, j, plural=group is not None)
     if inserted is not None:
@@ -1522,7 +1552,9 @@ def _named_in_next_sentence(reg: Registry, sents: list[list[str]], si: int, i: i
 
 
 def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
-    """toks[k:] starts with a known name, after any titles: "Canela", "Mrs. Amadi"."""
+    """toks[k:] starts with a known name, after any titles: "Canela", "Mrs. Amadi", "old Herr Gruber"."""
+    if k + 1 < len(toks) and toks[k] in lx.NAME_ADJECTIVES and _cap(toks[k + 1]):
+        k += 1
     while k < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]):
         k += 1
     return k < len(toks) and _cap(toks[k]) and reg.by_name(toks[k]) is not None

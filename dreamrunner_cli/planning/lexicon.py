@@ -21,8 +21,8 @@ for _kind, _shape, _words in (
      "pirate astronaut explorer hiker runner dancer singer musician painter artist clown juggler mother father mom "
      "dad mum grandmother grandfather grandma grandpa granny aunt uncle sister brother son daughter granddaughter grandson niece nephew wife husband twin cousin "
      "shopkeeper vendor gardener ranger scientist professor postman mailman librarian coach referee athlete "
-     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost commuter starter"),  # (WordNet's
-     # first commuter is a train, its first starter a dish)
+     "traveller traveler monk nun shepherd hunter mermaid elf fairy giant ghost commuter starter fireman"),
+     # (WordNet's first commuter is a train, its first starter a dish; its list of people misses "fireman")
     ("animal", "small", "ram buck vixen hog "  # (WordNet's first ram is a battering ram, its first buck a dollar)
      "cat kitten dog puppy fox rabbit bunny hare mouse rat squirrel hedgehog raccoon badger otter "
      "beaver duck duckling goose chick chicken hen rooster frog toad turtle tortoise lizard snake crab penguin "
@@ -88,6 +88,19 @@ def _wordnet_people() -> frozenset[str]:
     return frozenset(w for w in words("person_nouns.txt") if "ADJ" not in getAllLemmas(w) or w in ADJECTIVE_PEOPLE)
 
 
+def _people_in_the_plural() -> frozenset[str]:
+    """The person nouns left out for being adjectives too whose plural can only be people: "A crowd of relatives
+    follows", "the pedestrians", "the finalists" (the endings of agents and members, -ive -ent -ant -ian -ist; not
+    WordNet's other adjective-people, whose plurals are mostly things: "the antiques", "the comics", "the whites")."""
+    from importlib.resources import files
+
+    from lemminflect import getAllLemmas
+
+    text = files("dreamrunner_cli.planning").joinpath("data/person_nouns.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" in getAllLemmas(w) and
+                     w not in ADJECTIVE_PEOPLE and w.endswith(("ive", "ent", "ant", "ian", "ist")))
+
+
 # Nouns whose first WordNet sense is a person but which name, in stories, a machine or a thing that acts without
 # being anyone ("the toaster pops", "the printer hums"): never an entity unless the front matter declares one.
 THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker stroller hanger shaker cutter monitor "
@@ -95,6 +108,7 @@ THING_NOUNS = frozenset("toaster washer printer scanner trailer slicer rocker st
                         "sneaker trainer loafer siren".split())
 # ("nobody spilled a drop": no one acts; WordNet's "nobody" is a person of no importance)
 PERSON_NOUNS = _wordnet_people() - THING_NOUNS - {"nobody", "no-one"}
+PLURAL_PEOPLE = _people_in_the_plural()
 for _w in sorted(PERSON_NOUNS):
     ENTITY_NOUNS.setdefault(_w, ("person", "person"))
 # compounds are read against the hand-listed animals only ("sheepdog" → dog): WordNet's thousands would match
@@ -262,6 +276,8 @@ def group_of(word: str) -> tuple[str, str] | None:
     for lem in getAllLemmas(w, upos="NOUN").get("NOUN", ()):
         if lem != w and lem in ENTITY_NOUNS:
             return ENTITY_NOUNS[lem][0], lem
+        if lem != w and lem in PLURAL_PEOPLE:
+            return "person", lem  # "a crowd of relatives", "the pedestrians"
         if lem != w and lem in COLLECTIVE_NOUNS and COLLECTIVE_NOUNS[lem] == "person":
             return "person", lem  # "the two teams clash": both teams, one wide group
     # a regular plural of a WordNet animal or person noun that lemminflect does not know: "meerkats", "axolotls",

@@ -39,6 +39,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
     def __init__(self, reg: Registry):
         self.reg = reg
         self.recent: list[str] = []  # entity ids, most recent first
+        self.named_before: set[str] = set()
         # "he"/"she" as a subject that could not be told, in the sentence before and in this one
         self.prev_doubtful: set[str] = set()
         self.cur_doubtful: set[str] = set()
@@ -141,8 +142,44 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         if all(e.gender not in (None, g) or e.kind not in ("person", "animal") or e.group for e in others):
             self.learn_gender([actor.id], owns.pop())
 
+    def _named_earlier(self) -> list:
+        return [e for e in self.reg.entities if (e.id in self.named_before or e.since < self.story_no) and
+                not e.group]
+
+    def _learn_gender_before_anyone(self, lows: list[str], chunks: list[Chunk]) -> None:
+        """"Nadia ties a strap … Her friend Owen tightens the ratchet until the line hums when she plucks it": a
+        "his" or "her" before anyone else is named, when the story has named one person or animal, is theirs."""
+        k = next((x for x in range(len(lows)) if lows[x] in ("his", "her")), None)
+        refs = [c for c in chunks if c.kind == "ref"]
+        earlier = self._named_earlier()
+        if k is not None and (not refs or refs[0].start >= k) and len(earlier) == 1 and earlier[0].gender is None and \
+                earlier[0].kind in ("person", "animal") and not any(c.kind == "pron" and c.start <= k for c in chunks) \
+                and any(c.kind in ("np", "ref") and c.start == k for c in chunks) and not any(
+                    c.kind == "np" and c.start < k and (lx.entity_noun(c.head) or lx.group_of(c.head) or
+                                                        c.head in lx.KINSHIP) for c in chunks):
+            earlier[0].gender = "m" if lows[k] == "his" else "f"
+
+    def _learn_gender_of_sole_owner(self, lows: list[str], chunks: list[Chunk]) -> None:
+        """"When Priyanka opened the door of her compartment, a stranger lay …": a "his" or "her" in the first
+        clause's object, when its subject is the only one the story has named so far, is that subject's (not
+        "Tom waved to the girl and took her hand": someone else is there)."""
+        k = next((x for x in range(len(lows)) if lows[x] in ("his", "her")), None)
+        refs = [c for c in chunks if c.kind == "ref"]
+        earlier = self._named_earlier()
+        if k is None or not refs or refs[0].start > k or len(refs[0].ids) != 1 or any(
+                c.kind == "pron" and c.start < k or c.kind == "ref" and c is not refs[0] and c.start < k or
+                c.kind == "np" and c.start < k and (lx.entity_noun(c.head) or lx.group_of(c.head) or
+                                                     c.head in lx.KINSHIP) for c in chunks) or \
+                not any(c.kind == "np" and c.start == k for c in chunks):
+            return  # (a possessive that opens a noun phrase: "her compartment", not "helped her")
+        owner = self.reg.by_id.get(refs[0].ids[0])
+        if owner is not None and owner.gender is None and not owner.group and \
+                owner.kind in ("person", "animal") and not [e for e in earlier if e is not owner]:
+            owner.gender = "m" if lows[k] == "his" else "f"
+
     def read(self, sentence: str, scene_present: list[str]) -> tuple[list[MotionEvent], list[str], str | None]:
         """One sentence → (motion events, entity ids mentioned, time of day)."""
+        self.named_before = set(self.recent)  # who the sentences before named
         toks = tokens(without_speech(sentence))
         lows = [t.lower() for t in toks]
         chunks = self.chunks(toks)
@@ -169,6 +206,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_seen_animate = {x for x in self.prev_mentioned | self.prev_possessors
                                   if x in self.reg.by_id and self.reg.by_id[x].animate}
         self._learn_gender_ahead(toks, lows, chunks, at)
+        self._learn_gender_before_anyone(lows, chunks)
         time = next((lx.TIMES[w] for w in lows if w in lx.TIMES), None)
         sentence_places = self._places(toks, covered)
         # "Inside," after reaching a building: the place is that building.
@@ -757,6 +795,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.prev_main_subject = list(self.main_subject)
         self._learn_gender_from_body(toks, lows, chunks, events)
         self._learn_gender_by_elimination(lows, chunks, events)
+        self._learn_gender_of_sole_owner(lows, chunks)
         # the last plural thing of this sentence ("the first balls"), for "they" in the next one
         last_ref = max((c.end for c in chunks if c.kind == "ref"), default=-1)
         self.prev_plural_things = next((c.head for c in reversed(chunks) if c.kind == "np" and c.plural and

@@ -255,6 +255,12 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             continue
         if m < len(toks) and (lows[m] in lx.DETERMINERS or lows[m] in lx.POSSESSIVES):
             m += 1
+            if lows[m - 1] == "the" and lows[k] in ("from", "in", "at", "near") and m < len(toks) and \
+                    _cap(toks[m]) and _word(toks[m]):
+                while m < len(toks) and _cap(toks[m]) and _word(toks[m]):
+                    m += 1  # "twelve children from the Riverside Canoe Club | shuffle": a place's name
+                k = m
+                continue
         elif lows[k] in ("in", "with") and _bare_plural_end(toks, m) is not None:
             k = _bare_plural_end(toks, m)  # "Twelve small dancers in white leotards | line up"
             continue
@@ -393,14 +399,18 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
                        for x in range(m + 1, len(toks))):
                 return m  # (with its object or particle after it, in the present: "stamps their feet and chants")
             return k
-        if m > k + 2 and "VBD" in tags and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | \
+        tense = "VBD" if "VBD" in tags else "VBP" if plural and "VBP" in tags and "VBZ" not in tags else None
+        then = m + 2 + (lows[m + 2:m + 3] == ["then"])  # ("gasp and then clap")
+        if m > k + 2 and tense and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | \
                 lx.POSSESSIVES and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
                 lows[m] not in lx.ADJECTIVE_PARTICIPLES and lows[m + 1:m + 2] in (["and"], ["."], [","]) and \
                 lows[k + 1] in ("against", "into", "along", "around", "behind", "on", "onto", "in") and all(
                     _word(toks[x]) and not _cap(toks[x]) and lows[x] not in lx.CONJUNCTIONS | lx.SUBJECT_PRONOUNS |
                     lx.OBJECT_PRONOUNS | lx.PREPOSITIONS for x in range(k + 2, m)) and (
-                    lows[m + 1] != "and" or m + 2 < len(toks) and "VBD" in _finite_readings(toks[m + 2])):
+                    lows[m + 1] != "and" and tense == "VBD" or
+                    lows[m + 1] == "and" and then < len(toks) and tense in _finite_readings(toks[then])):
             return m  # "Spectators packed against the rope | clapped and stamped": the past after the phrase
+            # ("The people packed along the fence | gasp and then clap": a plural's present, the same)
         if tags & {"VBD", "VBZ"} and m > k + 1:
             return k
     return k
