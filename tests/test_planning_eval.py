@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 162)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 164)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -397,8 +397,10 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout60': {'charon_loader_robots': {'s03: yunjae d
 KNOWN_INVENTED_TUNED |= {'heldout60': {'carousel_afternoon': ['horse']}}
 KNOWN_UNREPORTED |= {'heldout60': ['From the porthole he', 'He beats his wings',
                                    'Her stepladder was steadied', 'The Morales twins sift', 'The horse that Benedita'],
-                     'heldout61': ['He crept up to', 'He pushes big slabs', 'The driver slides into',
-                                   'The upholsterer, نسرين, kneels', "The visitors' goalkeeper, Turid,"]}
+                     'heldout61': ['He crept up to',
+                                   'He pushes big slabs',
+                                   'The driver slides into',
+                                   "The visitors' goalkeeper, Turid,"]}
 MIN_RIGHT_TUNED |= {'heldout60': 0.87, 'heldout61': 0.90}  # one round of tuning (168/193 = 87.0%, 178/196 = 90.8%)
 
 # Issue 24, round 46: heldout62-63 (round 45's held-out figure, scored once) are tuning splits since round 46
@@ -517,10 +519,17 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout74': {'agouti_and_macaws': {'s01: agouti nutt
                                          'khinkali_folding': {'s05: levan bobbing back', 's05: eteri bobbing back'},
                                          'lawnmower_race': {'s03: ashcombe going', 's03: derek going'}}}
 KNOWN_INVENTED_TUNED |= {'heldout74': {'lawnmower_race': ['ashcombe']}}
-KNOWN_UNREPORTED |= {'heldout74': ['"What does the blue', 'A marshal named Derek', 'A young sailor, يوسف,',
-                                   'Deep in the forest', 'Every evening, สมใจ opens', 'Forty riders wait on',
-                                   'Margaret giggled until she', 'On lap two, the', 'The farmer who sold',
-                                   'They eat them standing', 'They followed a path', 'When they bob back'],
+KNOWN_UNREPORTED |= {'heldout74': ['A marshal named Derek',
+                                   'A young sailor, يوسف,',
+                                   'Deep in the forest',
+                                   'Every evening, สมใจ opens',
+                                   'Forty riders wait on',
+                                   'Margaret giggled until she',
+                                   'On lap two, the',
+                                   'The farmer who sold',
+                                   'They eat them standing',
+                                   'They followed a path',
+                                   'When they bob back'],
                      'heldout75': ['"Three, two, one!" she', 'A white van stopped', 'Dev knelt under the',
                                    'His flatmate Hana, who', 'The mother hisses and', 'The two women play']}
 MIN_RIGHT_TUNED |= {'heldout74': 0.86, 'heldout75': 0.81}  # one round of tuning (149/173 = 86.1%, 161/197 = 81.7%)
@@ -567,19 +576,16 @@ MIN_RIGHT_TUNED |= {'heldout78': 0.83, 'heldout79': 0.76}  # one round of tuning
 
 # Issue 24, round 55: heldout80-81 (round 54's held-out figure, scored once) are tuning splits since round 55
 KNOWN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': ["'The batter hisses and': <planner:batter> hiss"],
-                                    'clearing_the_creek': ["'Imani waded in, boots': imani boot"],
                                     'motoball_match': ["'His shot is punched': goalkeeper play"]},
                       'heldout81': {'rescue_hens': ["'At home they built': pepper build"],
                                     'scrapyard_crane': ["'A white hatchback rose': <planner:hatchback> dangle",
                                                         "'A white hatchback rose': <planner:hatchback> drip",
                                                         "'A white hatchback rose': <planner:hatchback> rise"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': {'s03: batter hissing'},
-                                         'clearing_the_creek': {'s03: imani booting'}},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': {'s03: batter hissing'}},
                            'heldout81': {'rescue_hens': {'s03: pepper building a little run'},
                                          'scrapyard_crane': {'s03: hatchback rising'}}}
 KNOWN_INVENTED_TUNED |= {'heldout80': {'banh_xeo_pan': ['batter']}, 'heldout81': {'scrapyard_crane': ['hatchback']}}
-KNOWN_UNREPORTED |= {'heldout80': ['His shot is punched', 'Imani waded in, boots', 'The batter hisses and',
-                                   'The midwife who had'],
+KNOWN_UNREPORTED |= {'heldout80': ['His shot is punched', 'The batter hisses and', 'The midwife who had'],
                      'heldout81': ['A white hatchback rose', 'At home they built', 'Sanni, captain of the',
                                    'The old cat on', 'The onlookers laughed, Mrs.', 'Tomasz, who is still']}
 MIN_RIGHT_TUNED |= {'heldout80': 0.89, 'heldout81': 0.87}  # one round of tuning (160/179 = 89.4%, 156/179 = 87.2%)
@@ -977,8 +983,7 @@ KNOWN_WRONG_TUNED |= {'heldout116': {'newsagent_break_in': ["'The spaniel barked
                                                             "'Within a week both': <planner:constable> track",
                                                             "'Within a week both': teens bring"],
                                      'square_dancing': ["'Once the song is': <planner:dancers> bow"]},
-                      'heldout117': {'ultramarathon_aid_station': ["'At kilometre sixty of': volunteers salt",
-                                                                   '\'"How far to the\': joanne gasp',
+                      'heldout117': {'ultramarathon_aid_station': ['\'"How far to the\': joanne gasp',
                                                                    '\'"How far to the\': joanne stuff'],
                                      'wat_courtyard_sweeping': ["'Finally the other novices': novices help",
                                                                 "'Finally the other novices': novices put"]}}
@@ -991,13 +996,21 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout116': {'newsagent_break_in': {'s03: achterber
                                           'wat_courtyard_sweeping': {'s05: monks helping',
                                                                      's05: monks putting down books'}}}
 KNOWN_INVENTED_TUNED |= {'heldout116': {'newsagent_break_in': ['constable'], 'square_dancing': ['dancers']}}
-KNOWN_UNREPORTED |= {'heldout116': ['"This is a 1952', 'A string of goats', 'Once the song is',
-                                    'The spaniel barked furiously,', 'Within a week both'],
-                     'heldout117': ['"How far to the', 'After a quick look,', 'At kilometre sixty of',
-                                    'Commander Yelena Sorokina dispatched', 'Finally the other novices',
-                                    'He bent over her', 'Mrs. Whitlock marched into', 'The cracks, which their',
-                                    'The slowest of them,', 'Their terrier, Kluska, who',
-                                    'Then he wraps one', 'Then they walked home', 'نادية chopped the parsley']}
+KNOWN_UNREPORTED |= {'heldout116': ['A string of goats',
+                                    'Once the song is',
+                                    'The spaniel barked furiously,',
+                                    'Within a week both'],
+                     'heldout117': ['"How far to the',
+                                    'After a quick look,',
+                                    'Commander Yelena Sorokina dispatched',
+                                    'Finally the other novices',
+                                    'Mrs. Whitlock marched into',
+                                    'The cracks, which their',
+                                    'The slowest of them,',
+                                    'Their terrier, Kluska, who',
+                                    'Then he wraps one',
+                                    'Then they walked home',
+                                    'نادية chopped the parsley']}
 MIN_RIGHT_TUNED |= {'heldout116': 0.78}  # one round of tuning (187/238 = 78.6%; heldout117 182/212 = 85.8%)
 
 # Issue 24, round 74: heldout118-119 (round 73's held-out figure, scored once) are tuning splits since round 74
@@ -1024,7 +1037,6 @@ KNOWN_UNREPORTED |= {'heldout118': ['At six they walked',
                                     'At four the librarian,',
                                     'Brogan is gripped around',
                                     'Fans in wigs and',
-                                    'Mr. Fitzwilliam handed her',
                                     'She played the rest',
                                     'The peloton is led',
                                     'This time he pulled',
@@ -1449,8 +1461,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout144': {'crab_pot_mending': {'s05: crab pottin
 KNOWN_INVENTED_TUNED |= {'heldout144': {'crab_pot_mending': ['crab']},
                          'heldout145': {'spoonbill_and_the_sandpipers': ['flock'],
                                         'sports_day_obstacle_course': ['larkfield']}}
-KNOWN_UNREPORTED |= {'heldout144': ['"Then where is my',
-                                    'At seven their mother',
+KNOWN_UNREPORTED |= {'heldout144': ['At seven their mother',
                                     'Each cake was inspected',
                                     "On her mother's birthday,",
                                     'One young camel nuzzles',
@@ -1812,6 +1823,21 @@ KNOWN_UNREPORTED |= {'heldout160': ['Afterwards the children sit',
                                     'He nods and holds',
                                     'This year the scaffolding',
                                     'When Priyanka opened the']}
+# Issue 24, round 96: heldout162-163 (round 95's held-out figure, scored once) are tuning splits since round 96
+KNOWN_WRONG_TUNED |= {'heldout163': {'neso_comet_catcher': ["'A repair crawler that': crawler part"],
+                                     'road_grader_after_the_flood': ["'Behind it came a': truck load",
+                                                                     "'The grader scraped the': truck wash"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout163': {'neso_comet_catcher': {'s04: crawler parting'},
+                                          'road_grader_after_the_flood': {'s03: truck loading'}}}
+KNOWN_UNREPORTED |= {'heldout162': ['Halfway across, the lead', 'The drones, which had'],
+                     'heldout163': ['A paddleboarding lifeguard circled',
+                                    'A repair crawler that',
+                                    'Bramble shakes himself like',
+                                    'By evening both machines',
+                                    'He cleared the next',
+                                    'The grader scraped the',
+                                    'When a fallen trunk']}
+MIN_RIGHT_TUNED |= {'heldout163': 0.8}  # one round of tuning (197/213 = 92.5%, 160/198 = 80.8%)
 
 
 def _by_age(splits) -> list:

@@ -357,7 +357,11 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     prev not in lx.NAME_ADJECTIVES | lx.NAME_MONTHS | {
                         "late", "early", "mid"}) or (
                     start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
-                    prev == "at" and before in lx.PLACES or (  # "on the beach at Dunmore", "on Kerrow-4"
+                    prev == "at" and before in lx.PLACES or prev == "at" and nxt == "," and (
+                        start == 1 or start >= 3 and toks[start - 3].lower() in lx.DETERMINERS and
+                        not lx.entity_noun(before) and not _finite_readings(before)) or (  # "on the beach at
+                    # Dunmore", "on Kerrow-4"
+                    # ("In the boatyard at Sur, يوسف", "At Sur, …": a place before the comma)
                     prev in lx.PREPOSITIONS and nxt[:1].islower() and _word(nxt) and not _closed(nxt) and
                     nxt not in lx.ADVERBS and not nxt.endswith("ly") and not lx.entity_noun(nxt) and
                     not _finite_readings(nxt) & {"VBZ", "VBD", "VBG", "VBN"}):  # "at Oakfield airfield", "at
@@ -392,6 +396,9 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str], s
         if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2 and \
                 key not in lx.KINSHIP:
             continue  # "Sunlight floods the room": a common noun at the start of a sentence
+        if info["mentions"] == 1 and info["first"][1] == 0 and key.endswith("ing") and \
+                "VBG" in _finite_readings(key):
+            continue  # "Snorting, the caiman crawled back": a participle that opens the sentence, no name
         if key.endswith("ly") and lx.is_known_word(key) and not lx.is_noun(key) and info["mentions"] < 2 and \
                 not info["title"]:
             continue  # "Eventually the peacock was lured down": an adverb, not "Pip the aye-aye"
@@ -1332,6 +1339,10 @@ def _add_unnamed(found: _Found, m: _Mention) -> None:
         e.kind, e.shape, e.nouns = "person", "person", {w}
     else:  # "A baby capybara climbs … The baby squeaks", "a mother duck … the mother": the same one
         e.nouns |= {t for t in lows[start:i] if t in lx.KINSHIP or t == "baby"} | ({m.surface} if m.surface else set())
+        if i >= 1 and lx.ENTITY_NOUNS.get(lows[i - 1], ("",))[0] == "animal" == e.kind and \
+                lows[i - 1] not in lx.HAND_NOUNS and lows[i - 1] != w:
+            e.nouns.add(lows[i - 1])  # "a jabiru stork … the jabiru": a species named before its kind (not "a
+            # fox cub": an everyday animal before the noun is another animal)
         if e.kind == "vehicle" and lows[i - 1:i] == ["water"]:
             e.nouns |= {"boat", "vessel"}  # "a water taxi … swings the boat out": a boat
     found.add(e)

@@ -184,7 +184,8 @@ class PhraseReading:
             base == "hold" and obj is not None and obj.head in lx.HELD_EVENTS or \
             base in ("share", "buy", "rent", "sell") and obj is not None and bool(
                 set(lows[at_i + 1:at_i + 5]) & (lx.HOMES | (lx.BUILDINGS if base != "share" else lx.PLACES))) or \
-            base == "run" and obj is not None and obj.kind == "np" and obj.head not in lx.RUN_WAYS
+            base == "run" and obj is not None and obj.kind == "np" and obj.head not in lx.RUN_WAYS | lx.BODY_PARTS
+        # (but "ran her hand over the barrel": a hand, a comb or a finger is moved)
 
     def _subject(self, ids: list[str], plural: bool, c: Chunk) -> None:
         real = [i for i in ids if i != NONE_SUBJECT]
@@ -318,6 +319,12 @@ class PhraseReading:
                 lx.is_noun(pp) and not lx.entity_noun(pp):
             self.handled.add(i)
             return None, None  # the next noun's adjective, no second verb
+        if p == "," and tags <= {"VBD", "VBN"} and i + 3 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
+                lows[i + 2] == "and" and _word(toks[i + 3]) and not _closed(lows[i + 3]) and \
+                not _finite_readings(toks[i + 3]) & {"VBD"} and \
+                lx.is_noun(pp) and not lx.entity_noun(pp) and pp not in lx.BODY_PARTS:
+            self.handled.add(i)
+            return None, None  # "weighed out bark, dried berries and chrysanthemum flowers": a list of things
         if p == "and" and lx.is_plural_noun(lows[i]) and lows[i + 1:i + 2] == ["of"] and \
                 lx.verb_lemma(lows[i]) not in ("think", "dream", "smell", "speak", "consist", "hear", "tire"):
             return None, None  # "and clouds of steam hiss up": a noun, the next clause's subject
@@ -333,6 +340,12 @@ class PhraseReading:
             # coordinated verbs: the same form as a verb of the clause ("stretches … and bounces")
             # (a word-list noun is no verb there, unless an object pronoun follows: "and marks it")
             object_after = i + 1 < len(toks) and lows[i + 1] in lx.OBJECT_PRONOUNS - {"you"}
+            if "VBD" in last_tags and not last_tags & {"VBZ", "VBP"} and tags & {"VBZ", "VBD"} == {"VBZ"} and \
+                    lx.is_plural_noun(lows[i]) and not object_after and not set(lows[:i]) & (
+                        lx.SUBORDINATORS | lx.RELATIVES | {"that"}):  # ("… that the wholesaler dropped off and
+                # trims their stems": the past was a relative clause's, the present the main verb's)
+                self.handled.add(i)
+                return None, None  # "carried out a teapot and mugs": after a past, a plural "-s" word is no verb
             if plural_subject and tags & {"VBZ", "VBD"} == {"VBZ"} and not base and not (
                     len(real) == 1 and self.reg.by_id[real[0]].nouns & lx.COLLECTIVE_NOUNS.keys()):
                 # "They stacked the bowls and jars": no "-s" verb has a plural subject (but "A group of visitors

@@ -505,8 +505,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     tags = frozenset({"VBD"}) if _finite_readings(toks[k]) else frozenset()
                 else:
                     tags = _finite_readings(toks[k]) if k < len(toks) else frozenset()
-                    if tags == {"VBN"} and k + 1 < len(toks) and lows[k + 1] in lx.DETERMINERS | lx.POSSESSIVES and \
-                            c.kind in ("ref", "pron"):
+                    if tags == {"VBN"} and k + 1 < len(toks) and lows[k + 1] in lx.DETERMINERS | lx.POSSESSIVES | {
+                            "them", "it", "him"} and c.kind in ("ref", "pron"):  # (and "Maelys fitted them in")
                         tags = frozenset({"VBD"})  # "Hattie fitted the engine": a past lemminflect knows as VBN only
                 if c.kind == "pron" and c.head in ("him", "them", "us", "me") and c.end - c.start == 1:
                     tags = frozenset()  # "Behind them came three kids": "them" is never who acts
