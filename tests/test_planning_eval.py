@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 164)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 166)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -694,7 +694,6 @@ KNOWN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ["'The bell was t
                                     'jackrabbit_and_the_coyote': ["'Once, on a dry': jackrabbit long"]},
                       'heldout97': {'seal_pup_on_the_slipway': ["'The pup wriggled along': <planner:seals> swim"],
                                     'speed_skating_final': ["'When the gun fired,': <planner:skaters> spring",
-                                                            "'When the gun fired,': <planner:skaters> steady",
                                                             "'When the gun fired,': <planner:skaters> swing"],
                                     'tyre_shop_queue': ["'Rosalind pulled her hatchback': rosalind close"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout96': {'cathedral_bell_hoisting': {'s04: club heaving'},
@@ -1838,6 +1837,30 @@ KNOWN_UNREPORTED |= {'heldout162': ['Halfway across, the lead', 'The drones, whi
                                     'The grader scraped the',
                                     'When a fallen trunk']}
 MIN_RIGHT_TUNED |= {'heldout163': 0.8}  # one round of tuning (197/213 = 92.5%, 160/198 = 80.8%)
+# Issue 24, round 97: heldout164-165 (round 96's held-out figure, scored once) are tuning splits since round 97
+KNOWN_WRONG_TUNED |= {'heldout164': {'bike_bus_to_school': ["'Parents on the pavement': twins sweep"],
+                                     'dishu_water_brush': ["'The characters glistened for': <planner:characters> "
+                                                           'glisten',
+                                                           "'The characters glistened for': <planner:characters> "
+                                                           'vanish']},
+                      'heldout165': {'pigeon_whistles_over_the_hutong': ["'She clapped as they': chen swoop",
+                                                                         "'She clapped as they': xiaomei swoop"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout164': {'bike_bus_to_school': {'s04: peeters-twins sweeping'},
+                                          'dishu_water_brush': {'s03: characters glistening',
+                                                                's03: characters vanishing'}},
+                           'heldout165': {'pigeon_whistles_over_the_hutong': {'s04: chen swooping back',
+                                                                              's04: xiaomei swooping back'}}}
+KNOWN_INVENTED_TUNED |= {'heldout164': {'dishu_water_brush': ['characters']}}
+KNOWN_UNREPORTED |= {'heldout164': ['A trio of kids',
+                                    'Afterwards they scoop black',
+                                    'Avram lies beside her',
+                                    'He climbs hand over',
+                                    'He was pursued round',
+                                    'Parents on the pavement',
+                                    'The characters glistened for',
+                                    'The infected vines were',
+                                    'The spectators cheer anyway'],
+                     'heldout165': ['First thing on Saturday,', 'She clapped as they', 'The geese circled above']}
 
 
 def _by_age(splits) -> list:

@@ -105,9 +105,10 @@ class ChunkReading:
                     i + 2 >= len(toks) or _finite_readings(toks[i + 2]) or lows[i + 2] in lx.ADVERBS or
                     lows[i + 2:i + 4] in (["of", "them"], ["of", "us"])) and not (
                     # "the three kids steered": "kids" is the group's noun here, not a verb
-                    i + 2 < len(toks) and any(x.group and set(lows[i + 2:i + 4]) & x.nouns for x in self.reg.entities)) \
-                    and not (i + 4 < len(toks) and lx.is_adjective(lows[i + 2]) and lx.is_plural_noun(lows[i + 3]) and
-                             _finite_readings(toks[i + 4]) & {"VBP", "VBD"}):
+                    i + 2 < len(toks) and any(x.group and set(lows[i + 2:i + 4]) & x.nouns
+                                              for x in self.reg.entities)) and not (
+                    i + 4 < len(toks) and lx.is_adjective(lows[i + 2]) and lx.is_plural_noun(lows[i + 3]) and
+                    _finite_readings(toks[i + 4]) & {"VBP", "VBD"}):
                 # (not "the two muddy pals squelch": an adjective and the plural noun, then the verb)
                 end = i + 4 if lows[i + 2:i + 3] == ["of"] else i + 2
                 out.append(Chunk("pron", i, end, head="they", plural=True))

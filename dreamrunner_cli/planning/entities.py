@@ -396,9 +396,11 @@ def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str], s
         if key not in mid_caps and lx.is_known_word(key) and not info["kind"] and info["verb_next"] < 2 and \
                 key not in lx.KINSHIP:
             continue  # "Sunlight floods the room": a common noun at the start of a sentence
-        if info["mentions"] == 1 and info["first"][1] == 0 and key.endswith("ing") and \
-                "VBG" in _finite_readings(key):
-            continue  # "Snorting, the caiman crawled back": a participle that opens the sentence, no name
+        if info["mentions"] == 1 and info["first"][1] == 0 and (
+                key.endswith("ing") and "VBG" in _finite_readings(key) or
+                len(key) > 5 and key.endswith("ed") and _finite_readings(key) & {"VBD", "VBN"}):
+            continue  # "Snorting, the caiman crawled back", "Delighted, the donkey swaggered": a participle that
+            # opens the sentence, no name
         if key.endswith("ly") and lx.is_known_word(key) and not lx.is_noun(key) and info["mentions"] < 2 and \
                 not info["title"]:
             continue  # "Eventually the peacock was lured down": an adverb, not "Pip the aye-aye"
@@ -505,18 +507,25 @@ def _kinds_of_listed_names(sents: list[list[str]], reg: Registry) -> None:
         for k in range(len(toks) - 5):
             first, second = reg.by_name(toks[k]), reg.by_name(toks[k + 2])
             x = k + 5
-            while x + 1 < min(len(toks), k + 8) and lx.is_adjective(toks[x].lower()) and \
-                    not (lx.group_of(toks[x].lower()) or _relational_group(toks[x].lower())):
-                x += 1  # ("two elderly sisters")
+            described = lx.is_adjective(toks[x].lower())  # ("two elderly sisters")
+            while x + 1 < min(len(toks), k + 8) and _word(toks[x]) and not _closed(toks[x].lower()) and \
+                    not (lx.group_of(toks[x].lower()) or _relational_group(toks[x].lower())) and (
+                    described or toks[k + 3].lower() in ("are", "were")):
+                x += 1  # (and "Sorrel and Flint are two ringed plover chicks")
             plural = toks[x].lower()
             kind = (lx.group_of(plural) or _relational_group(plural)) if toks[k + 1].lower() == "and" and \
-                toks[k + 3] == "," and toks[k + 4].lower() in ("two", "both") and first is not None and \
-                second is not None and first is not second and _cap(toks[k]) and _cap(toks[k + 2]) else None
+                toks[k + 3].lower() in (",", "are", "were") and toks[k + 4].lower() in ("two", "both") and \
+                first is not None and second is not None and first is not second and _cap(toks[k]) and \
+                _cap(toks[k + 2]) else None
             if kind is not None and kind[0] == "person":
                 for e in (first, second):
                     e.nouns |= {kind[1], plural}
                     if e.gender is None and kind[1] in lx.MALE | lx.FEMALE:
                         e.gender = "m" if kind[1] in lx.MALE else "f"
+            elif kind is not None and lx.entity_noun(kind[1]):
+                for e in (first, second):
+                    if not e.nouns and not e.declared:
+                        _set_kind(e, lx.entity_noun(kind[1]))  # "… are two ringed plover chicks": two chicks
 
 
 def _kinds_of_the_ones(sents: list[list[str]], reg: Registry) -> None:
@@ -1036,13 +1045,19 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             x.nouns.add(group[1])
         return True  # "two students from Lyon named Claire and Bastien": the two named, no group of their own
     herds = [x for x in entities if x.group and x.kind == "animal" and x.since < si]
-    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "animal" and len(herds) == 1 and \
-            {"whole", "entire"} & set(lows[start:i]) and not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
+    birds = len(herds) == 1 and w == "flock" and si - herds[0].since <= 2 and any(
+        lx.ENTITY_NOUNS.get((lx.group_of(n) or ("", n))[1], ("", ""))[1] == "bird" for n in herds[0].nouns)
+    if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "animal" and len(herds) == 1 and (
+            {"whole", "entire"} & set(lows[start:i]) or birds) and \
+            not any(w in (t.lower() for t in s2) for s2 in sents[:si]):  # (or "his twenty pigeons flapped out …
+        # The flock circled": the birds just named)
         herds[0].nouns.add(w)  # "the emus, who plodded … The whole flock strode": the one group of animals (not
         return True  # "the hunters' dogs … The herd scattered": other animals)
     # "Two bulbuls settle on the parapet … the birds flutter off": the one group of animals of that sort
     animal_groups = [x for x in entities if x.group and x.kind == "animal"]
-    if group is not None and group[0] == "animal" and det == "the" and len(animal_groups) == 1:
+    counted = det in lx.NUMBERS_VALUE and "the" in lows[max(0, start - 2):start] and \
+        len(animal_groups) == 1 and animal_groups[0].count == lx.NUMBERS_VALUE[det]  # ("the two birds")
+    if group is not None and group[0] == "animal" and (det == "the" or counted) and len(animal_groups) == 1:
         kinds = {(lx.group_of(n) or ("", ""))[1] for n in animal_groups[0].nouns}  # "bulbuls" → {"bulbul"}
         if animal_groups[0].since <= si and group[1] not in kinds and \
                 any(group[1] in lx.GENERALISATIONS.get(k, ()) for k in kinds):

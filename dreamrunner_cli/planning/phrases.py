@@ -150,6 +150,8 @@ class PhraseReading:
         if base in ("call", "name", "nickname") and at_i + 1 < len(toks) and _cap(toks[at_i + 1]) and any(
                 lows[x] in ("that", "whom", "which") for x in range(max(0, at_i - 4), at_i)):
             return True  # "an old grey male that the staff call Boomer": a name, nothing done
+        if base == "work" and obj is not None and obj.head in ("shift", "shifts", "night", "nights", "late"):
+            return True  # "works the evening shift": a job, no action
         if base == "end" and not (at_i + 1 < len(toks) and (lows[at_i + 1] in lx.DETERMINERS or lows[
                 at_i + 1] in lx.POSSESSIVES or lows[at_i + 1] in lx.OBJECT_PRONOUNS)):
             return True  # "When the shift ends": a time, no one's action
@@ -232,9 +234,11 @@ class PhraseReading:
             self.handled.add(i)
             return None, None  # "wiped it dry with long, even strokes": a noun after its adjectives
         if i >= 3 and toks[i - 1] == "," and lx.is_adjective(lows[i - 2]) and lx.is_adjective(lows[i]) and \
-                lows[i - 3] in lx.POSSESSIVES | lx.DETERMINERS and i + 1 < len(toks) and lx.is_noun(lows[i + 1]):
+                lows[i - 3] in lx.POSSESSIVES | lx.DETERMINERS | lx.PREPOSITIONS and i + 1 < len(toks) and \
+                lx.is_noun(lows[i + 1]):
             self.handled.add(i)
-            return None, None  # "close their big, round eyes": the second of two adjectives, no verb
+            return None, None  # "close their big, round eyes", "in broad, wet strokes": the second of two
+            # adjectives, no verb
         if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
             return None, None  # "played hide and seek": a game's name
         if p in ("could", "can", "would", "did") and any(lows[x] == "than" for x in range(max(0, k - 5), k)):
@@ -296,6 +300,10 @@ class PhraseReading:
                 toks[i + 3] in (",", "."):
             self.handled.add(i)
             return None, None  # "crept out, ruffled and dusty, and thanked him": how it looked, two adjectives
+        if p == "," and tags <= {"VBD", "VBN"} and lows[i + 1:i + 2] == ["and"] and i + 2 < len(toks) and \
+                "VBG" in _finite_readings(toks[i + 2]) and i >= 2 and lows[i - 2] in lx.PARTICLES | {"door"}:
+            self.handled.add(i)
+            return None, None  # "burst back through the door, soaked and laughing": how they came, soaked
         if p == "," and lows[i] in lx.BODY_PARTS and i + 1 < len(toks) and any(
                 t in ("VBN", "VBD") for _, t in lx.verb_readings(lows[i + 1])):
             self.handled.update((i, i + 1))
