@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 166)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 168)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1861,6 +1861,43 @@ KNOWN_UNREPORTED |= {'heldout164': ['A trio of kids',
                                     'The infected vines were',
                                     'The spectators cheer anyway'],
                      'heldout165': ['First thing on Saturday,', 'She clapped as they', 'The geese circled above']}
+# Issue 24, round 98: heldout166-167 (round 97's held-out figure, scored once) are tuning splits since round 98
+KNOWN_WRONG_TUNED |= {'heldout166': {'billiard_table_move': ["'By noon the three': <planner:men> pack"],
+                                     'dongji_patjuk': ["'Meanwhile her grandmother stirs': <planner:grandmother> knead",
+                                                       "'Meanwhile her grandmother stirs': <planner:grandmother> shape",
+                                                       "'Meanwhile her grandmother stirs': <planner:grandmother> stir",
+                                                       "'서연 drops in nine': <planner:grandmother> turn",
+                                                       "'They kneel at the': <planner:grandmother> eat",
+                                                       "'They kneel at the': <planner:grandmother> kneel"]},
+                      'heldout167': {'nyckelharpa_lesson': ["'Her teacher, an old': sixten prop",
+                                                            "'Within an hour she': sixten hum",
+                                                            "'Within an hour she': sixten play",
+                                                            "'Within an hour she': sixten tap"],
+                                     'zoo_weigh_in_day': ["'The giant tortoise, Ptolemy,': otieno plod"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout166': {'billiard_table_move': {'s05: men packing piece'},
+                                          'dongji_patjuk': {'s03: grandmother kneading',
+                                                            's03: grandmother stirring',
+                                                            's05: grandmother kneeling',
+                                                            's05: grandmother turning away'}},
+                           'heldout167': {'nyckelharpa_lesson': {'s02: sixten propping a bicycle',
+                                                                 's05: sixten humming along',
+                                                                 's05: sixten tapping foot'},
+                                          'zoo_weigh_in_day': {'s03: otieno plodding'}}}
+KNOWN_INVENTED_TUNED |= {'heldout166': {'billiard_table_move': ['men'], 'dongji_patjuk': ['grandmother']}}
+KNOWN_UNREPORTED |= {'heldout166': ['By noon the three',
+                                    'Each carved leg was',
+                                    'Meanwhile her grandmother stirs',
+                                    'The mother crab stepped',
+                                    'The whole team cheers',
+                                    'They kneel at the',
+                                    '서연 drops in nine'],
+                     'heldout167': ['A bunch of students',
+                                    'A stooped pensioner who',
+                                    'Her teacher, an old',
+                                    'The giant tortoise, Ptolemy,',
+                                    'Tonight a dung beetle',
+                                    'Within an hour she']}
+MIN_RIGHT_TUNED |= {'heldout167': 0.82}  # one round of tuning (186/211 = 88.2%, 180/218 = 82.6%)
 
 
 def _by_age(splits) -> list:

@@ -393,8 +393,8 @@ class ChunkReading:
                     e = None  # "Twelve runners stride onto the track … two runners collide": two of them, others
                 if e is not None and w in ("a", "an") and e.named and e.introduced != self.story_no:
                     e = None  # "a dog" is not "his dog Pepa" (but "A nurse came in. She was called Odile": Odile)
-                if e is not None and any(lows[x] in ("next", "other", "second", "third", "another") for x in words) \
-                        and not (e.since == self.story_no and not e.named):
+                if e is not None and (any(lows[x] in ("next", "other", "second", "third", "another") for x in words) or
+                                      w == "another") and not (e.since == self.story_no and not e.named):
                     e = None  # "the next girl" after Bea, "a tall girl": someone else (but not the one this names)
                 if e is not None and not e.group and any(lows[x] in lx.KINSHIP and lows[x] not in e.nouns
                                                          for x in words[:-1]):

@@ -96,6 +96,14 @@ class ClauseReading:
         # "was snatched out of the water by the dog": the agent may follow a phrase of place
         by = next((x for x in range(b, min(len(toks), b + 8)) if lows[x] == "by" or toks[x] in ",;." or
                    lows[x] in lx.CONJUNCTIONS and lows[x - 1:x + 1] != ["at", "once"]), None)  # ("up at once by")
+        also = None  # "was hoisted high and spun halfway round by Osman": one agent for both participles
+        if by is not None and lows[by] == "and" and by + 1 < len(toks) and any(
+                tag == "VBN" for _, tag in lx.verb_readings(lows[by + 1])) and \
+                not _finite_readings(toks[by + 1]) & {"VBZ"} and by + 1 not in at:
+            by2 = next((x for x in range(by + 2, min(len(toks), by + 10)) if lows[x] == "by" or toks[x] in ",;." or
+                        lows[x] in lx.CONJUNCTIONS), None)
+            if by2 is not None and lows[by2] == "by":
+                also, by = by + 1, by2
         if by is not None and lows[by] == "by":
             b = by
         a = b + 1
@@ -155,6 +163,9 @@ class ClauseReading:
             self.handled.update(range(v, end))
             return end
         self._agent_event(toks, v, agent, subject, c, at, places, events, mentioned, doubt)
+        if also is not None:
+            self.handled.add(also)
+            self._agent_event(toks, also, agent, subject, c, at, places, events, mentioned, doubt)
         if end + 1 < len(toks) and lows[end] == "and" and any(t in ("VBN", "VBD") for _, t in
                                                                  lx.verb_readings(lows[end + 1])) and \
                 not _finite_readings(toks[end + 1]) & {"VBZ"} and end + 1 not in at and not any(

@@ -357,11 +357,12 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     prev not in lx.NAME_ADJECTIVES | lx.NAME_MONTHS | {
                         "late", "early", "mid"}) or (
                     start + len(words) < len(toks) and toks[start + len(words)][:1].isdigit()) or \
-                    prev == "at" and before in lx.PLACES or prev == "at" and nxt == "," and (
+                    prev == "at" and before in lx.PLACES or (prev == "at" and nxt == "," or prev == "near") and (
                         start == 1 or start >= 3 and toks[start - 3].lower() in lx.DETERMINERS and
                         not lx.entity_noun(before) and not _finite_readings(before)) or (  # "on the beach at
                     # Dunmore", "on Kerrow-4"
-                    # ("In the boatyard at Sur, يوسف", "At Sur, …": a place before the comma)
+                    # ("In the boatyard at Sur, يوسف", "At Sur, …": a place before the comma; "a farmhouse near
+                    # Uppsala")
                     prev in lx.PREPOSITIONS and nxt[:1].islower() and _word(nxt) and not _closed(nxt) and
                     nxt not in lx.ADVERBS and not nxt.endswith("ly") and not lx.entity_noun(nxt) and
                     not _finite_readings(nxt) & {"VBZ", "VBD", "VBG", "VBN"}):  # "at Oakfield airfield", "at

@@ -150,6 +150,8 @@ class PhraseReading:
         if base in ("call", "name", "nickname") and at_i + 1 < len(toks) and _cap(toks[at_i + 1]) and any(
                 lows[x] in ("that", "whom", "which") for x in range(max(0, at_i - 4), at_i)):
             return True  # "an old grey male that the staff call Boomer": a name, nothing done
+        if base == "go" and lows[at_i + 1:at_i + 2] == ["on"] and "what" in lows[max(0, at_i - 3):at_i]:
+            return True  # "to see what was going on": something happening, no one going
         if base == "work" and obj is not None and obj.head in ("shift", "shifts", "night", "nights", "late"):
             return True  # "works the evening shift": a job, no action
         if base == "end" and not (at_i + 1 < len(toks) and (lows[at_i + 1] in lx.DETERMINERS or lows[

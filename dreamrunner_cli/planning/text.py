@@ -403,12 +403,14 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
         then = m + 2 + (lows[m + 2:m + 3] == ["then"])  # ("gasp and then clap")
         if m > k + 2 and tense and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | \
                 lx.POSSESSIVES and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
-                lows[m] not in lx.ADJECTIVE_PARTICIPLES and lows[m + 1:m + 2] in (["and"], ["."], [","], ["as"],
-                                                                         ["when"], ["while"], ["until"]) and \
+                lows[m] not in lx.ADJECTIVE_PARTICIPLES and (lows[m + 1:m + 2] in (["and"], ["."], [","], ["as"],
+                                                                          ["when"], ["while"], ["until"]) or
+                                                         lows[m + 1:m + 2] == ["to"] and
+                                                         lx.verb_lemma(lows[m]) in ("begin", "start")) and \
                 lows[k + 1] in ("against", "into", "along", "around", "behind", "on", "onto", "in") and all(
                     _word(toks[x]) and not _cap(toks[x]) and lows[x] not in lx.CONJUNCTIONS | lx.SUBJECT_PRONOUNS |
                     lx.OBJECT_PRONOUNS | lx.PREPOSITIONS for x in range(k + 2, m)) and (
-                    lows[m + 1] != "and" and tense == "VBD" or
+                    lows[m + 1] != "and" and tense == "VBD" or  # ("dotted along the slope | began to clap")
                     lows[m + 1:m + 2] and lows[m + 1] in ("as", "when", "while", "until") and tense == "VBD" or
                     lows[m + 1] == "and" and then < len(toks) and tense in _finite_readings(toks[then])):
             return m  # "Spectators packed against the rope | clapped and stamped": the past after the phrase
