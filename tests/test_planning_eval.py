@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 168)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 170)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -460,23 +460,20 @@ KNOWN_WRONG_TUNED |= {'heldout68': {'cat_cafe': ["'The ginger cat that': biscuit
                       'heldout69': {'osprey_and_eels': ["'An osprey who prided': osprey pride",
                                                         "'Finally he was pulled': osprey drag"],
                                     'sauna_evening': ["'Her cousin נועה, visiting': noa visit"],
-                                    'tide_mill': ["'Seawater rushed through the': <planner:seawater> rush"],
-                                    'zebu_market': ["'Rado sang her a': <planner:grandmother> use"]}}
+                                    'tide_mill': ["'Seawater rushed through the': <planner:seawater> rush"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout68': {'cat_cafe': {'s02: biscuit purring', 's02: biscuit stretching out'},
                                          'garden_centre_queue': {'s01: teenager saying'}},
-                           'heldout69': {'osprey_and_eels': {'s01: osprey priding', 's05: osprey dragging'},
+                           'heldout69': {'osprey_and_eels': {'s05: osprey dragging', 's01: osprey priding'},
                                          'sauna_evening': {'s04: nv-h visiting'},
-                                         'tide_mill': {'s03: seawater rushing'},
-                                         'zebu_market': {'s03: grandmother using'}}}
+                                         'tide_mill': {'s03: seawater rushing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout68': {'garden_centre_queue': ['teenager']},
-                         'heldout69': {'tide_mill': ['seawater'], 'zebu_market': ['grandmother']}}
+                         'heldout69': {'tide_mill': ['seawater']}}
 KNOWN_UNREPORTED |= {'heldout68': ['"I think so," says', 'A customer who has', 'At noon, a motor',
                                    'Fiona waved to the', 'Karim stirs the soup',
                                    'On the morning of', 'The ginger cat that', 'The rotten planks of',
                                    'Yuki lifts him down,'],
                      'heldout69': ['An osprey who prided',
                                    'Her cousin נועה, visiting',
-                                   'Rado sang her a',
                                    'Seawater rushed through the',
                                    'Their grandmother shuffled outside']}
 MIN_RIGHT_TUNED |= {'heldout68': 0.78, 'heldout69': 0.85}  # one round of tuning (134/171 = 78.4%, 149/175 = 85.1%)
@@ -1702,8 +1699,7 @@ MIN_RIGHT_TUNED |= {'heldout154': 0.81}  # one round of tuning (171/210 = 81.4%,
 
 # Issue 24, round 93: heldout156-157 (round 92's held-out figure, scored once) are tuning splits since round 93
 KNOWN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': ["'Then an old grey': whiskerby say"],
-                                     'claypot_rice': ["'After twenty minutes she': chen use",
-                                                      "'His grandmother stirs in': chen chop"],
+                                     'claypot_rice': ["'His grandmother stirs in': chen chop"],
                                      'hornussen_afternoon': ["'As it whistled toward': <planner:trub-players> fling",
                                                              "'Afterwards both teams sat': <planner:trub-players> sit",
                                                              "'They clinked beer glasses': <planner:trub-players> "
@@ -1730,7 +1726,7 @@ KNOWN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': ["'Then an old grey': wh
                                      'shinny_on_the_frozen_pond': ["'For a good ten': kids skate"],
                                      'wok_repair_stall': ["'Where two narrow lanes': chen tool"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': {'s04: whiskerby saying'},
-                                          'claypot_rice': {'s05: chen chopping', 's04: chen using a damp cloth'},
+                                          'claypot_rice': {'s05: chen chopping'},
                                           'hornussen_afternoon': {'s03: trub-players flinging a paddles upward',
                                                                   's05: trub-players arguing',
                                                                   's05: trub-players clinking',
@@ -1756,8 +1752,7 @@ KNOWN_INVENTED_TUNED |= {'heldout156': {'hornussen_afternoon': ['trub-players'],
                          'heldout157': {'owl_box_installation': ['owl'],
                                         'queue_for_the_new_phone': ['brothers', 'crowd'],
                                         'rocket_festival_launch': ['crowd', 'rocket']}}
-KNOWN_UNREPORTED |= {'heldout156': ['After twenty minutes she',
-                                    'Afterwards both teams sat',
+KNOWN_UNREPORTED |= {'heldout156': ['Afterwards both teams sat',
                                     'As it whistled toward',
                                     'At dusk Rusty came',
                                     'He lugged the drone',
@@ -1898,6 +1893,54 @@ KNOWN_UNREPORTED |= {'heldout166': ['By noon the three',
                                     'Tonight a dung beetle',
                                     'Within an hour she']}
 MIN_RIGHT_TUNED |= {'heldout167': 0.82}  # one round of tuning (186/211 = 88.2%, 180/218 = 82.6%)
+# Issue 24, round 99: heldout168-169 (round 98's held-out figure, scored once) are tuning splits since round 99
+KNOWN_WRONG_TUNED |= {'heldout168': {'boat_race_on_the_nan_river': ["'The red crew knelt': red_crew line",
+                                                                    "'When a gong was': <planner:crews> dig",
+                                                                    "'The blue crew shot': red_crew shoot"],
+                                     'ice_canoe_race': ["'When a klaxon was': <planner:crews> run",
+                                                        "'When a klaxon was': <planner:crews> shove",
+                                                        "'Where the ice gave': <planner:crews> leap",
+                                                        "'Where the ice gave': <planner:crews> paddle",
+                                                        "'The team from Lévis,': josee reach",
+                                                        "'There a huge floe': <planner:crew> clamber",
+                                                        "'There a huge floe': <planner:crew> heave",
+                                                        '"Josée\'s crew scrambled onto": <planner:crew> scramble'],
+                                     'kelpie_sheepdog_trial': ["'Halfway down, one stubborn': flock break",
+                                                               "'Halfway down, one stubborn': flock trot"],
+                                     'luggage_on_the_wrong_bus': ["'Beatriz laughed, and the': <planner:travellers> "
+                                                                  'swap']},
+                      'heldout169': {'underwater_rugby': ["'Six players in blue': team dive",
+                                                          "'Six players in blue': team kick"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout168': {'boat_race_on_the_nan_river': {'s02: crew lining up',
+                                                                         's03: crews digging paddles',
+                                                                         's04: crew shooting ahead'},
+                                          'ice_canoe_race': {'s02: crews shoving canoes',
+                                                             's03: crews leaping',
+                                                             's03: crews paddling',
+                                                             's03: josee reaching',
+                                                             's04: crew clambering out',
+                                                             's04: crew heaving',
+                                                             's05: crew scrambling'},
+                                          'kelpie_sheepdog_trial': {'s04: ewe breaking away', 's04: ewe trotting'},
+                                          'luggage_on_the_wrong_bus': {'s05: travellers swapping'}},
+                           'heldout169': {'underwater_rugby': {'s03: players diving', 's03: players kicking'}}}
+KNOWN_INVENTED_TUNED |= {'heldout168': {'boat_race_on_the_nan_river': ['crews'],
+                                        'ice_canoe_race': ['crew', 'crews'],
+                                        'luggage_on_the_wrong_bus': ['travellers']}}
+KNOWN_UNREPORTED |= {'heldout168': ['Beatriz laughed, and the',
+                                    'Halfway down, one stubborn',
+                                    'Hattie pushes the tin',
+                                    "Josée's crew scrambled onto",
+                                    'The blue crew shot',
+                                    'The islanders crowd forward',
+                                    'The red crew knelt',
+                                    'The team from Lévis,',
+                                    'There a huge floe',
+                                    'When a gong was',
+                                    'When a klaxon was',
+                                    'Where the ice gave'],
+                     'heldout169': ['Six players in blue', 'The brass section, who']}
+MIN_RIGHT_TUNED |= {'heldout168': 0.76}  # one round of tuning (174/227 = 76.7%, 173/194 = 89.2%)
 
 
 def _by_age(splits) -> list:

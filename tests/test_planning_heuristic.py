@@ -3256,3 +3256,22 @@ def test_another_of_a_kind_is_not_the_one_named():
     acts, _, _ = reads("Two drones, Wren and Kit, hovered over the dock. A crate was caught by another drone, a newer "
                        "unit called Moth, before it fell.")
     assert ("moth", "catch") in acts and ("wren", "catch") not in acts
+
+
+# Issue 24, round 99 (tuned on heldout168 and heldout169; these sentences are not from any split) ----------------
+
+
+def test_using_a_tool_is_no_action_of_its_own():
+    acts, _, _ = reads("Then Mr. Kessler fishes around in the pot using a long fork.")
+    assert ("kessler", "fish") in acts and ("kessler", "use") not in acts
+
+
+def test_the_second_of_two_participles_before_a_noun():
+    acts, _, _ = reads("Lena lifted the lid and peered into the bubbling, spitting pot.")
+    assert {("lena", "lift"), ("lena", "peer")} <= acts and ("lena", "spit") not in acts
+
+
+def test_they_after_a_bare_plural_and_until_may_be_the_things():
+    acts, _, skipped = reads("Omar and Idris sit at the bench. Omar files each brass key, scraping off thin shavings "
+                             "until they fit the lock.")
+    assert ("omar", "fit") not in acts and ("idris", "fit") not in acts and skipped

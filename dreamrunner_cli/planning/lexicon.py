@@ -509,9 +509,10 @@ NON_VISUAL = frozenset(
     "continue keep try manage mean belong contain happen appear understand believe "
     "learn plan prefer pretend refuse promise expect imagine dream guess suppose recognise recognize consider "
     "seem sound smell taste-like find lose miss own matter live spend wear win grow earn stay remain order rule "
-    "reign govern admire adore envy trust respect captain dwell reside recommend last".split())
+    "reign govern admire adore envy trust respect captain dwell reside recommend last use".split())
 # (attitudes too: "adored his own long horns"; a role: "who captains the team"; a home: "a heron dwelt by the lake";
-# advice: "whom the neighbours had recommended"; a while: "The twins lasted less than a minute")
+# advice: "whom the neighbours had recommended"; a while: "The twins lasted less than a minute"; a tool, which the
+# other verb shows: "fishes around in the pot using a teaspoon")
 # Verbs that introduce quoted speech: `"…," Tom says, looking down` (the speech itself is no action).
 SPEECH_VERBS = frozenset("say tell ask answer reply whisper shout call cry yell mutter murmur laugh sigh exclaim "
                          "add explain announce giggle grumble".split())

@@ -241,6 +241,11 @@ class PhraseReading:
             self.handled.add(i)
             return None, None  # "close their big, round eyes", "in broad, wet strokes": the second of two
             # adjectives, no verb
+        if i >= 3 and toks[i - 1] == "," and "VBG" in tags and "VBG" in _finite_readings(toks[i - 2]) and \
+                lows[i - 3] in lx.POSSESSIVES | lx.DETERMINERS and i + 1 < len(toks) and lx.is_noun(lows[i + 1]) and \
+                not _closed(lows[i + 1]) and not _finite_readings(toks[i + 1]) & {"VBD", "VBZ"}:
+            self.handled.add(i)
+            return None, None  # "the steaming, hissing engine": the second of two participles before a noun
         if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
             return None, None  # "played hide and seek": a game's name
         if p in ("could", "can", "would", "did") and any(lows[x] == "than" for x in range(max(0, k - 5), k)):

@@ -272,6 +272,11 @@ class PronounReading:
                 lx.verb_lemma(self.cur_lows[x]) in lx.ANIMATE_ONLY_VERBS for x in range(pos + 2, clause_end)))
         things_of_one = next((c.head for c in self.cur_chunks if c.kind == "np" and c.plural and pos is not None and
                               c.start < pos and c.head not in lx.TIME_NOUNS and not lx.group_of(c.head)), None)
+        bare = self.cur_lows[pos - 2] if pos is not None and pos >= 2 and \
+            self.cur_lows[pos - 1] in ("until", "till", "when", "before", "as") else ""
+        if not things_of_one and lx.is_plural_noun(bare) and not lx.entity_noun(bare) and not lx.group_of(bare) \
+                and bare not in lx.TIME_NOUNS:
+            things_of_one = bare  # "chipping away tiny pieces until they match": the pieces, maybe
         if things_of_one and len(before) == 1 and not together and not groups:
             # "Mekdes stirs the onions … until they turn soft": after one person and their things, the things
             self.doubt = f"\u201c{p}\u201d could be the {things_of_one}"
