@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 170)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 172)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1711,9 +1711,7 @@ KNOWN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': ["'Then an old grey': wh
                                      'mast_stepping': ["'At the boatyard in': <planner:kestrel> varnish",
                                                        "'The Kestrel herself sat': skipper sit"]},
                       'heldout157': {'owl_box_installation': ["'The owl box had': ferreira teach",
-                                                              "'One dry morning in': <planner:owl> tow",
-                                                              "'A ladder was propped': ferreira prop",
-                                                              "'A ladder was propped': ines prop"],
+                                                              "'One dry morning in': <planner:owl> tow"],
                                      'poster_for_the_lost_tortoise': ["'She and her cousin': humphrey draw",
                                                                       "'She and her cousin': humphrey photocopy",
                                                                       "'They taped the posters': humphrey tape"],
@@ -1733,10 +1731,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': {'s04: whiskerby sa
                                                                   's05: trub-players sitting'},
                                           'jet_ski_rescue': {'s03: jet bouncing'},
                                           'mast_stepping': {'s01: kestrel varnishing', 's05: skipper sitting'}},
-                           'heldout157': {'owl_box_installation': {'s01: ferreira teaching',
-                                                                   's02: owl towing out',
-                                                                   's03: ferreira propping',
-                                                                   's03: ines propping'},
+                           'heldout157': {'owl_box_installation': {'s01: ferreira teaching', 's02: owl towing out'},
                                           'poster_for_the_lost_tortoise': {'s02: humphrey drawing a poster',
                                                                            's02: humphrey photocopying',
                                                                            's03: humphrey taping the posters'},
@@ -1763,8 +1758,7 @@ KNOWN_UNREPORTED |= {'heldout156': ['Afterwards both teams sat',
                                     'The Kestrel herself sat',
                                     'Then an old grey',
                                     'They clinked beer glasses'],
-                     'heldout157': ['A ladder was propped',
-                                    'At eight the shop',
+                     'heldout157': ['At eight the shop',
                                     'By dawn, a line',
                                     'By nine the empty',
                                     'For a good ten',
@@ -1793,7 +1787,10 @@ KNOWN_UNREPORTED |= {'heldout158': ['Before long a dented',
                                     'The Azzurri and the',
                                     'The crawler crept across',
                                     'When the mayor blows'],
-                     'heldout159': ['A pigeon that had', "At ten o'clock Emrys", 'When everyone is safely']}
+                     'heldout159': ['A pigeon that had',
+                                    "At ten o'clock Emrys",
+                                    'The water pit is',
+                                    'When everyone is safely']}
 # Issue 24, round 95: heldout160-161 (round 94's held-out figure, scored once) are tuning splits since round 95
 KNOWN_WRONG_TUNED |= {'heldout160': {'bandoneon_lesson': ["'The old teacher cackled,': <planner:teacher> cackle",
                                                           "'The old teacher cackled,': <planner:teacher> lean",
@@ -1941,6 +1938,48 @@ KNOWN_UNREPORTED |= {'heldout168': ['Beatriz laughed, and the',
                                     'Where the ice gave'],
                      'heldout169': ['Six players in blue', 'The brass section, who']}
 MIN_RIGHT_TUNED |= {'heldout168': 0.76}  # one round of tuning (174/227 = 76.7%, 173/194 = 89.2%)
+# Issue 24, round 100: heldout170-171 (round 99's held-out figure, scored once) are tuning splits since round 100
+KNOWN_WRONG_TUNED |= {'heldout170': {'dragon_dance_rehearsal': ["'Nine dancers lifted the': <planner:dancers> lift",
+                                                                "'When the drum sped': <planner:dancers> duck",
+                                                                "'When the drum sped': <planner:dancers> raise",
+                                                                "'When the drum sped': <planner:dancers> whirl",
+                                                                "'Finally 婷婷 whistled through': <planner:dancers> fan",
+                                                                "'Finally 婷婷 whistled through': <planner:dancers> "
+                                                                'lower',
+                                                                "'Finally 婷婷 whistled through': <planner:dancers> "
+                                                                'sprawl'],
+                                     'enduro_on_the_ridge': ["'He clipped a stump': marshal clip",
+                                                             "'He clipped a stump': marshal somersault",
+                                                             "'He clipped a stump': marshal wave"],
+                                     'field_weeding_robots': ["'A green tractor, driven': hendrik drive"]},
+                      'heldout171': {'nagashi_somen_in_the_garden': ["'健太 stabs at every': katsu slide",
+                                                                     "'健太 stabs at every': kenta slide",
+                                                                     "'健太 stabs at every': sakura slide"],
+                                     'tanghulu_stand': ["'A cluster of schoolchildren': schoolchildren round"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout170': {'dragon_dance_rehearsal': {'s02: dancers lifting',
+                                                                     's04: dancers raising head',
+                                                                     's05: dancers fanning faces',
+                                                                     's05: dancers lowering',
+                                                                     's05: dancers sprawling'},
+                                          'enduro_on_the_ridge': {'s04: marshal clipping a stump',
+                                                                  's04: marshal somersaulting'},
+                                          'field_weeding_robots': {'s03: hendrik driving'}},
+                           'heldout171': {'nagashi_somen_in_the_garden': {'s04: jiantai sliding',
+                                                                          's04: sakura sliding',
+                                                                          's04: sheng sliding'},
+                                          'tanghulu_stand': {'s04: schoolchildren rounding the cart'}}}
+KNOWN_INVENTED_TUNED |= {'heldout170': {'dragon_dance_rehearsal': ['dancers']}}
+KNOWN_UNREPORTED |= {'heldout170': ['Finally 婷婷 whistled through',
+                                    'He clipped a stump',
+                                    'Nine dancers lifted the',
+                                    'Together they haul Lug',
+                                    'When the drum sped'],
+                     'heldout171': ['A cluster of schoolchildren',
+                                    'A pair of blackbirds',
+                                    'A young attendant named',
+                                    'During the August heatwave,',
+                                    'The grown-ups, who have',
+                                    '健太 stabs at every']}
 
 
 def _by_age(splits) -> list:

@@ -3275,3 +3275,16 @@ def test_they_after_a_bare_plural_and_until_may_be_the_things():
     acts, _, skipped = reads("Omar and Idris sit at the bench. Omar files each brass key, scraping off thin shavings "
                              "until they fit the lock.")
     assert ("omar", "fit") not in acts and ("idris", "fit") not in acts and skipped
+
+
+# Issue 24, round 100 (tuned on heldout170 and heldout171; these sentences are not from any split) ---------------
+
+
+def test_a_pair_brought_in_is_not_the_pair_already_named():
+    acts, _, _ = reads("Greta and Nils paddled along the shore. Behind them a pair from Lyon swerved into the reeds.")
+    assert ("greta", "swerve") not in acts and ("nils", "swerve") not in acts
+
+
+def test_as_many_as_he_could_carry_is_no_carrying():
+    acts, _, _ = reads("Bruno pushed his paw into the jar and grabbed as many grapes as he could carry.")
+    assert ("bruno", "grab") in acts and ("bruno", "carry") not in acts

@@ -355,6 +355,8 @@ class ChunkReading:
                 not_them = w == "the" and head in ("couple", "pair") and head in self.brought_in
                 # ("陳 and her husband 志明 … Their twin boys carry": their boys are others, never the two)
                 not_them = not_them or w == "their" and head in lx.PERSON_GROUPS
+                # ("Astrid and Jonte paddled … Behind them a pair from Hamburg veered off": another pair)
+                not_them = not_them or w in ("a", "an", "another") and head in ("pair", "couple")
                 if not others and not not_them and head in lx.GROUP_NOUNS or (
                         w in lx.NUMBERS and head in lx.GROUP_NOUNS | {"two", "three"}) or \
                         (w == "both" and head.endswith("s") and not self._things(head)) or (

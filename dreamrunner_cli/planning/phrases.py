@@ -248,7 +248,8 @@ class PhraseReading:
             return None, None  # "the steaming, hissing engine": the second of two participles before a noun
         if any(tuple(lows[x:x + 3]) in lx.GAMES for x in range(max(0, i - 2), i + 1)):
             return None, None  # "played hide and seek": a game's name
-        if p in ("could", "can", "would", "did") and any(lows[x] == "than" for x in range(max(0, k - 5), k)):
+        if p in ("could", "can", "would", "did") and any(lows[x] == "than" or lows[x] == "as" and "as" in lows[
+                max(0, x - 5):x] for x in range(max(0, k - 5), k)):  # (or "as many nuts as he could hold")
             self.handled.add(i)
             return None, None  # "faster than the bird could turn": a comparison, nothing the bird does
         if "VBG" in tags:
