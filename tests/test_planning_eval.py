@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 172)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 174)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1980,6 +1980,44 @@ KNOWN_UNREPORTED |= {'heldout170': ['Finally 婷婷 whistled through',
                                     'During the August heatwave,',
                                     'The grown-ups, who have',
                                     '健太 stabs at every']}
+# Issue 24, round 101: heldout172-173 (round 100's held-out figure, scored once) are tuning splits since round 101
+KNOWN_WRONG_TUNED |= {'heldout172': {'bat_mitzvah_hora': ["'They link arms and': band kick",
+                                                          "'They link arms and': band link",
+                                                          "'She clutches one corner': noam raise"],
+                                     'chessboxing_bout': ["'At the bell, the': <planner:fighters> trade"],
+                                     'cycleball_match': ["'He spins his bike': mira drive",
+                                                         "'He spins his bike': mira spin"],
+                                     'dolls_house_for_the_twins': ["'The front door was': <planner:neighbour> paint"],
+                                     'manta_ray_cleaning_station': ["'One bold little fish': wrasse pop",
+                                                                    "'One bold little fish': wrasse swim"]},
+                      'heldout173': {'setebos_sample_return': ["'A column of bluish': small_bot extract",
+                                                               "'When a sudden gas': <planner:jet> spray"],
+                                     'soup_kitchen_shift': ["'Later the whole team': <planner:team> sing",
+                                                            "'Later the whole team': <planner:team> wash",
+                                                            "'Later the whole team': <planner:team> wipe"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout172': {'bat_mitzvah_hora': {'s02: band kicking feet',
+                                                               's02: band linking',
+                                                               's03: noam raising up'},
+                                          'chessboxing_bout': {'s04: fighters trading'},
+                                          'cycleball_match': {'s04: mira driving', 's04: mira spinning a bike'},
+                                          'dolls_house_for_the_twins': {'s03: neighbour painting'},
+                                          'manta_ray_cleaning_station': {'s04: wrasse swimming'}},
+                           'heldout173': {'setebos_sample_return': {'s04: jet spraying', 's03: bot extracting'},
+                                          'soup_kitchen_shift': {'s05: team wiping', 's05: team singing'}}}
+KNOWN_INVENTED_TUNED |= {'heldout172': {'chessboxing_bout': ['fighters'], 'dolls_house_for_the_twins': ['neighbour']},
+                         'heldout173': {'setebos_sample_return': ['jet'], 'soup_kitchen_shift': ['team']}}
+KNOWN_UNREPORTED |= {'heldout172': ['At the bell, the',
+                                    'He spins his bike',
+                                    'One bold little fish',
+                                    'She clutches one corner',
+                                    'The front door was',
+                                    'The klezmer band is',
+                                    'They link arms and'],
+                     'heldout173': ['Flick and Flack untangled',
+                                    'Later the whole team',
+                                    'The cook, a retired',
+                                    'When a sudden gas']}
+MIN_RIGHT_TUNED |= {'heldout172': 0.8}  # one round of tuning (174/217 = 80.2%, 210/235 = 89.4%)
 
 
 def _by_age(splits) -> list:

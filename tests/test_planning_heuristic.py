@@ -3288,3 +3288,11 @@ def test_a_pair_brought_in_is_not_the_pair_already_named():
 def test_as_many_as_he_could_carry_is_no_carrying():
     acts, _, _ = reads("Bruno pushed his paw into the jar and grabbed as many grapes as he could carry.")
     assert ("bruno", "grab") in acts and ("bruno", "carry") not in acts
+
+
+# Issue 24, round 101 (tuned on heldout172 and heldout173; these sentences are not from any split) ---------------
+
+
+def test_who_after_a_thing_worn_is_the_wearers():
+    acts, ids, _ = reads("A grey-haired regular in a woolly hat, who sits by the window, lifts his cup to the cook.")
+    assert "hat" not in ids and not any(w == "hat" for w, _ in acts)

@@ -1599,6 +1599,10 @@ def _describes_a_person(lows: list[str], i: int) -> bool:
     k = i - 1
     while k > 0 and lows[k] not in MODIFIER_PREPS and lows[k] not in (",", ".", ";") and i - k < 5:
         k -= 1
+    if k > 0 and lows[k] in ("in", "with") and _word(lows[k - 1]) and not _closed(lows[k - 1]) and \
+            not _finite_readings(lows[k - 1]) and lx.is_noun(lows[k - 1]) and \
+            lx.ENTITY_NOUNS.get(lx.entity_noun(lows[k - 1]) or "", ("",))[0] in ("", "person"):
+        return True  # "A bearded regular in a checked cap, who sits": the one in the cap (a word no list has)
     return k > 0 and lows[k] in MODIFIER_PREPS and lx.ENTITY_NOUNS.get(lows[k - 1], ("",))[0] == "person"
 
 
