@@ -143,8 +143,16 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             self.learn_gender([actor.id], owns.pop())
 
     def _named_earlier(self) -> list:
+        """The people, animals and things (no groups) the sentences before this one named."""
         return [e for e in self.reg.entities if (e.id in self.named_before or e.since < self.story_no) and
                 not e.group]
+
+    @staticmethod
+    def _someone_else_before(chunks: list[Chunk], k: int) -> bool:
+        """Before toks[k], a pronoun or a noun phrase of someone the story may not have found ("the girl", "the
+        twins", "her mother"): a "his"/"her" at k may be theirs."""
+        return any(c.kind == "pron" and c.start < k or c.kind == "np" and c.start < k and (
+            lx.entity_noun(c.head) or lx.group_of(c.head) or c.head in lx.KINSHIP) for c in chunks)
 
     def _learn_gender_before_anyone(self, lows: list[str], chunks: list[Chunk]) -> None:
         """"Nadia ties a strap … Her friend Owen tightens the ratchet until the line hums when she plucks it": a
@@ -153,10 +161,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         refs = [c for c in chunks if c.kind == "ref"]
         earlier = self._named_earlier()
         if k is not None and (not refs or refs[0].start >= k) and len(earlier) == 1 and earlier[0].gender is None and \
-                earlier[0].kind in ("person", "animal") and not any(c.kind == "pron" and c.start <= k for c in chunks) \
-                and any(c.kind in ("np", "ref") and c.start == k for c in chunks) and not any(
-                    c.kind == "np" and c.start < k and (lx.entity_noun(c.head) or lx.group_of(c.head) or
-                                                        c.head in lx.KINSHIP) for c in chunks):
+                earlier[0].kind in ("person", "animal") and not self._someone_else_before(chunks, k) and \
+                any(c.kind in ("np", "ref") and c.start == k for c in chunks):
             earlier[0].gender = "m" if lows[k] == "his" else "f"
 
     def _learn_gender_of_sole_owner(self, lows: list[str], chunks: list[Chunk]) -> None:
@@ -166,10 +172,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         k = next((x for x in range(len(lows)) if lows[x] in ("his", "her")), None)
         refs = [c for c in chunks if c.kind == "ref"]
         earlier = self._named_earlier()
-        if k is None or not refs or refs[0].start > k or len(refs[0].ids) != 1 or any(
-                c.kind == "pron" and c.start < k or c.kind == "ref" and c is not refs[0] and c.start < k or
-                c.kind == "np" and c.start < k and (lx.entity_noun(c.head) or lx.group_of(c.head) or
-                                                     c.head in lx.KINSHIP) for c in chunks) or \
+        if k is None or not refs or refs[0].start > k or len(refs[0].ids) != 1 or \
+                self._someone_else_before(chunks, k) or any(c.start < k for c in refs[1:]) or \
                 not any(c.kind == "np" and c.start == k for c in chunks):
             return  # (a possessive that opens a noun phrase: "her compartment", not "helped her")
         owner = self.reg.by_id.get(refs[0].ids[0])
