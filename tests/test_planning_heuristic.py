@@ -3215,6 +3215,9 @@ def test_soaked_and_laughing_after_a_motion_is_how_they_came():
     acts, _, _ = reads("Pia and her brother Ola ran out into the storm. Ten minutes later they burst back through the "
                        "door, soaked and giggling.")
     assert ("pia", "burst") in acts and ("pia", "soak") not in acts
+    acts, _, _ = reads("Pia and her brother Ola ran out into the storm. Later they raced back into the kitchen, "
+                       "drenched and shrieking.")
+    assert ("pia", "race") in acts and ("pia", "drench") not in acts
 
 
 def test_working_a_shift_is_no_action():

@@ -887,13 +887,9 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
         entities[:] = [x for x in entities if x.named or x.declared or x.nouns != {w}]
         return False
     j = j_of or pp_end(toks, i + 1, plural=group is not None)  # "a baker in the next boat laughs"
-    if j + 1 < len(toks) and toks[j] == "," and _names_at(reg, toks, j + 1):
-        k = j + 1
-        while k + 1 < len(toks) and (toks[k] in lx.NAME_ADJECTIVES or toks[k].lower() in lx.TITLES) and \
-                _cap(toks[k + 1]):
-            k += 1
-        named = reg.by_name(toks[k])
-        if named is not None and not named.nouns and not named.declared and lx.entity_noun(w) and \
+    named = _name_after_titles(reg, toks, j + 1) if j + 1 < len(toks) and toks[j] == "," else None
+    if named is not None:
+        if not named.nouns and not named.declared and lx.entity_noun(w) and \
                 lx.ENTITY_NOUNS[lx.entity_noun(w)][0] == named.kind:
             _set_kind(named, lx.entity_noun(w))  # ("The lady from next door, Umm Faris,": she is a lady)
         return False  # "A girl in a yellow coat, Tova, looks": the noun describes the name
@@ -1437,11 +1433,10 @@ def _modifiers_of(sents: list[list[str]], e: Entity) -> set[str]:
 
 
 def _kin_group(word: str) -> tuple[str, str] | None:
-    """What each one listed after ``word`` is: "alpacas" → an alpaca, "sisters" → a sister (kin words only: "his
-    two friends, Ali and Bo" are friends of his, not "the friend" of the story)."""
-    group = lx.group_of(word) or _relational_group(word)
-    return group if group is not None and (group[1] != word and lx.group_of(word) is not None or
-                                           group[1] in lx.FAMILY_NOUNS) else None
+    """What each one listed after ``word`` is: "alpacas" → an alpaca, "sisters" → a sister (of the relational
+    plurals, kin words only: "his two friends, Ali and Bo" are friends of his, not "the friend" of the story)."""
+    kin = _relational_group(word)
+    return lx.group_of(word) or (kin if kin is not None and kin[1] in lx.FAMILY_NOUNS else None)
 
 
 def _relational_group(word: str) -> tuple[str, str] | None:
@@ -1578,13 +1573,18 @@ def _named_in_next_sentence(reg: Registry, sents: list[list[str]], si: int, i: i
     return named
 
 
-def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
-    """toks[k:] starts with a known name, after any titles: "Canela", "Mrs. Amadi", "old Herr Gruber"."""
+def _name_after_titles(reg: Registry, toks: list[str], k: int) -> Entity | None:
+    """The entity whose name starts toks[k:], after any titles: "Canela", "Mrs. Amadi", "old Herr Gruber"."""
     if k + 1 < len(toks) and toks[k] in lx.NAME_ADJECTIVES and _cap(toks[k + 1]):
         k += 1
     while k < len(toks) and toks[k].lower() in lx.TITLES and _cap(toks[k]):
         k += 1
-    return k < len(toks) and _cap(toks[k]) and reg.by_name(toks[k]) is not None
+    return reg.by_name(toks[k]) if k < len(toks) and _cap(toks[k]) else None
+
+
+def _names_at(reg: Registry, toks: list[str], k: int) -> bool:
+    """toks[k:] starts with a known name, after any titles."""
+    return _name_after_titles(reg, toks, k) is not None
 
 
 def _relative_who(lows: list[str], i: int) -> bool:

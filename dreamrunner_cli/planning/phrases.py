@@ -309,9 +309,11 @@ class PhraseReading:
             self.handled.add(i)
             return None, None  # "crept out, ruffled and dusty, and thanked him": how it looked, two adjectives
         if p == "," and tags <= {"VBD", "VBN"} and lows[i + 1:i + 2] == ["and"] and i + 2 < len(toks) and \
-                "VBG" in _finite_readings(toks[i + 2]) and i >= 2 and lows[i - 2] in lx.PARTICLES | {"door"}:
+                "VBG" in _finite_readings(toks[i + 2]) and i >= 2 and (
+                    lows[i - 2] in lx.PARTICLES or lx.is_noun(lows[i - 2]) and not _finite_readings(toks[i - 2])):
             self.handled.add(i)
-            return None, None  # "burst back through the door, soaked and laughing": how they came, soaked
+            return None, None  # "burst back through the door, soaked and laughing": how they came (after the
+            # particle or the noun that ends the clause)
         if p == "," and lows[i] in lx.BODY_PARTS and i + 1 < len(toks) and any(
                 t in ("VBN", "VBD") for _, t in lx.verb_readings(lows[i + 1])):
             self.handled.update((i, i + 1))

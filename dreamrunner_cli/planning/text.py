@@ -364,8 +364,9 @@ def in_as_if_clause(toks: list[str], i: int) -> bool:
 
 
 def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
-    """toks[k] after a subject is a past participle describing it, and the subject's own verb, in the present, follows
-    its phrase: "The crowd packed into the gym | stamps their feet" → the index of "stamps". ``k`` otherwise (and
+    """toks[k] after a subject is a past participle describing it, and the subject's own verb follows its phrase:
+    "The crowd packed into the gym | stamps their feet" → the index of "stamps" (or a past: "Spectators packed against
+    the rope | clapped"). ``k`` otherwise (and
     for "rushed onto the stage in paper crowns and …": a plural after a preposition's bare noun is a noun)."""
     lows = [t.lower() for t in toks]
     from lemminflect import getInflection
@@ -400,20 +401,19 @@ def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
                 return m  # (with its object or particle after it, in the present: "stamps their feet and chants")
             return k
         tense = "VBD" if "VBD" in tags else "VBP" if plural and "VBP" in tags and "VBZ" not in tags else None
+        after = lows[m + 1] if m + 1 < len(toks) else ""
         then = m + 2 + (lows[m + 2:m + 3] == ["then"])  # ("gasp and then clap")
-        if m > k + 2 and tense and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | \
+        ends = tense == "VBD" and (after in (".", ",", "as", "when", "while", "until") or
+                                   after == "to" and lx.verb_lemma(lows[m]) in ("begin", "start")) or \
+            after == "and" and then < len(toks) and tense in _finite_readings(toks[then])
+        if m > k + 2 and tense and ends and lows[m - 1] not in lx.PREPOSITIONS | lx.PARTICLES | lx.DETERMINERS | \
                 lx.POSSESSIVES and lx.is_noun(lows[m - 1]) and not lx.is_adjective(lows[m - 1]) and \
-                lows[m] not in lx.ADJECTIVE_PARTICIPLES and (lows[m + 1:m + 2] in (["and"], ["."], [","], ["as"],
-                                                                          ["when"], ["while"], ["until"]) or
-                                                         lows[m + 1:m + 2] == ["to"] and
-                                                         lx.verb_lemma(lows[m]) in ("begin", "start")) and \
+                lows[m] not in lx.ADJECTIVE_PARTICIPLES and \
                 lows[k + 1] in ("against", "into", "along", "around", "behind", "on", "onto", "in") and all(
                     _word(toks[x]) and not _cap(toks[x]) and lows[x] not in lx.CONJUNCTIONS | lx.SUBJECT_PRONOUNS |
-                    lx.OBJECT_PRONOUNS | lx.PREPOSITIONS for x in range(k + 2, m)) and (
-                    lows[m + 1] != "and" and tense == "VBD" or  # ("dotted along the slope | began to clap")
-                    lows[m + 1:m + 2] and lows[m + 1] in ("as", "when", "while", "until") and tense == "VBD" or
-                    lows[m + 1] == "and" and then < len(toks) and tense in _finite_readings(toks[then])):
-            return m  # "Spectators packed against the rope | clapped and stamped": the past after the phrase
+                    lx.OBJECT_PRONOUNS | lx.PREPOSITIONS for x in range(k + 2, m)):
+            return m  # "Spectators packed against the rope | clapped and stamped", "dotted along the slope | began
+            # to clap": the past after the phrase
             # ("The people packed along the fence | gasp and then clap": a plural's present, the same)
         if tags & {"VBD", "VBZ"} and m > k + 1:
             return k
