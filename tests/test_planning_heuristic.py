@@ -3299,3 +3299,16 @@ def test_as_many_as_he_could_carry_is_no_carrying():
 def test_who_after_a_thing_worn_is_the_wearers():
     acts, ids, _ = reads("A grey-haired regular in a woolly hat, who sits by the window, lifts his cup to the cook.")
     assert "hat" not in ids and not any(w == "hat" for w, _ in acts)
+
+
+# Issue 24, round 102 (tuned on heldout174 and heldout175; these sentences are not from any split) ---------------
+
+
+def test_a_capital_after_a_quote_starts_a_sentence_once_the_speaker_is_said():
+    text = ('"The pump is broken," Aiko said, tapping the pipe, "so we carry water." Mr. Brandt sighed, climbed off the '
+            'wall and fetched a bucket.')
+    assert len(sentences(text)) == 2
+    acts, _, _ = reads(text)
+    assert {("brandt", "climb"), ("brandt", "fetch")} <= acts and ("aiko", "climb") not in acts
+    assert len(sentences('"Run!" Mr. Brandt shouts, waving.')) == 1  # the speaker after the quote stays with it
+    assert len(sentences('Aiko yells "Now!" and jumps.')) == 1

@@ -61,6 +61,13 @@ def _speaker_follows(rest: str) -> bool:
         words[0][:1].isupper() or caseless(words[0])) and bool(_finite_readings(words[1]) & {"VBZ", "VBD"}))
 
 
+def _narrated(text: str) -> bool:
+    """Has the sentence so far words outside its quotations? Then it said who spoke already, and a capital after a
+    closing quote starts the next sentence: `"I moved it," Tom said, "because…" Mrs. Ode laughed and stepped back.`
+    (`shouts "Pink!" and punches` goes on)"""
+    return bool(re.search(r"[^\W\d_]", _QUOTED.sub(" ", text)))
+
+
 def sentences(text: str) -> list[str]:
     """Split a paragraph into sentences on ., ! or ? followed by a space ("Mr. Haruki" is not an end). Never inside a
     quotation, nor between a quotation and the words that say who speaks: `"Dinner is ready!" she calls.`"""
@@ -69,7 +76,9 @@ def sentences(text: str) -> list[str]:
     for m in _SENTENCE_END.finditer(protected):
         if _inside_quote(protected[:m.end()]):
             continue
-        if _QUOTE.search(m.group()) and _speaker_follows(protected[m.end():]):
+        rest = protected[m.end():]
+        if _QUOTE.search(m.group()) and _speaker_follows(rest) and not (
+                _narrated(protected[start:m.end()]) and _cap(rest.split()[0].strip("\"“‘'("))):
             continue  # `"Look!" she says`, `"Look!" Mia shouts`: the speaker is part of the sentence
         out.append(protected[start:m.start() + len(m.group().rstrip())])
         start = m.end()
