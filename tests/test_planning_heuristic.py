@@ -3312,3 +3312,16 @@ def test_a_capital_after_a_quote_starts_a_sentence_once_the_speaker_is_said():
     assert {("brandt", "climb"), ("brandt", "fetch")} <= acts and ("aiko", "climb") not in acts
     assert len(sentences('"Run!" Mr. Brandt shouts, waving.')) == 1  # the speaker after the quote stays with it
     assert len(sentences('Aiko yells "Now!" and jumps.')) == 1
+
+
+def test_a_past_after_and_describes_the_next_thing():
+    # after a present that is also a plural noun ("stirs"), before a noun the dictionary lacks ("tamagoyaki"),
+    # and when the object began the same way ("smoked ham and pickled herring")
+    acts, _, _ = reads("Nadia stirs in coconut milk and shredded cabbage.")
+    assert ("nadia", "stir") in acts and ("nadia", "shred") not in acts
+    acts, _, _ = reads("Hana packs rice, spinach and sliced tamagoyaki into the box.")
+    assert ("hana", "pack") in acts and ("hana", "slice") not in acts
+    acts, _, _ = reads("Oskar piled smoked ham and pickled herring onto the plate.")
+    assert ("oskar", "pile") in acts and ("oskar", "pickle") not in acts
+    acts, _, _ = reads("Oskar peeled boiled eggs and sliced them.")  # a pronoun after it: a verb
+    assert {("oskar", "peel"), ("oskar", "slice")} <= acts

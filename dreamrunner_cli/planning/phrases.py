@@ -330,11 +330,20 @@ class PhraseReading:
         # or a present): "carrying oranges and steamed buns", "stir through soy sauce and crushed garlic"
         last = lows[self.last_verb_at] if self.last_verb_at >= 0 else ""
         last_tags = _finite_readings(toks[self.last_verb_at]) if last else frozenset()
-        present = bool(last_tags & {"VBZ", "VBP"}) and "VBD" not in last_tags and not lx.is_plural_noun(last)
-        if p == "and" and tags <= {"VBD", "VBN"} and (last.endswith("ing") or present) and i + 1 < len(toks) and (
+        present = bool(last_tags & {"VBZ", "VBP"}) and "VBD" not in last_tags and (
+            not lx.is_plural_noun(last) or not any(_finite_readings(toks[x]) == {"VBD"} for x in range(
+                self.last_verb_at)))  # ("stirs in soy sauce and crushed garlic", but "sorted out the edge pieces
+        # and laid them": there "pieces" was a noun)
+        at = self.last_verb_at
+        # (or the object began the same way: "scattered fried onions and grated cheese")
+        alike = 0 <= at < k - 2 and lows[at + 1].endswith("ed") and lows[i + 1:i + 2] != ["them"] and \
+            _finite_readings(toks[at + 1]) and _finite_readings(toks[at + 1]) <= {"VBD", "VBN"} and \
+            lx.is_noun(lows[at + 2])
+        if p == "and" and tags <= {"VBD", "VBN"} and (last.endswith("ing") or present or alike) and i + 1 < len(toks) and (
                 lx.is_plural_noun(lows[i + 1]) if last.endswith("ing") else
-                lx.is_noun(lows[i + 1]) and lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES) and \
-                lx.is_noun(pp) and not lx.entity_noun(pp):
+                (lx.is_noun(lows[i + 1]) or not lx.is_known_word(lows[i + 1]) and lows[i + 1].isalpha()) and
+                lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES) and \
+                lx.is_noun(pp) and not lx.entity_noun(pp):  # (a noun the dictionary lacks too: "chopped kimchi")
             self.handled.add(i)
             return None, None  # the next noun's adjective, no second verb
         if p == "," and tags <= {"VBD", "VBN"} and i + 3 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
