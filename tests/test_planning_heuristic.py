@@ -3325,3 +3325,8 @@ def test_a_past_after_and_describes_the_next_thing():
     assert ("oskar", "pile") in acts and ("oskar", "pickle") not in acts
     acts, _, _ = reads("Oskar peeled boiled eggs and sliced them.")  # a pronoun after it: a verb
     assert {("oskar", "peel"), ("oskar", "slice")} <= acts
+
+
+def test_a_plurals_verb_after_its_place_before_a_particle():
+    acts, _, _ = reads("Two porters behind the front desk lean forward and whisper.")
+    assert {("porters", "lean"), ("porters", "whisper")} <= acts and not any(v == "forward" for _, v in acts)

@@ -291,8 +291,9 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             # ("The spectators behind the barrier | wave flags and bang cowbells": a plural object after the verb)
             plural_object = m + 2 < len(toks) and lx.is_plural_noun(lows[m + 1]) and (
                 lows[m + 2] in lx.CONJUNCTIONS or lows[m + 2] in lx.PREPOSITIONS or not _word(toks[m + 2]))
+            # ("Two judges behind the scoring table | lean forward": a particle after it, no verb)
             if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and (
-                    not nxt & {"VBZ", "VBD", "VBP"} or plural_object)) and \
+                    not nxt & {"VBZ", "VBD", "VBP"} or plural_object or lows[m + 1] in lx.PARTICLES)) and \
                     not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}) and \
                     not (nxt & {"VBD"} and lx.is_plural_noun(lows[m])):  # ("in their best clothes | drifted")
                 break  # "in the park | play", but "from the next farm | ran", "of howler monkeys | swings"
