@@ -3330,3 +3330,8 @@ def test_a_past_after_and_describes_the_next_thing():
 def test_a_plurals_verb_after_its_place_before_a_particle():
     acts, _, _ = reads("Two porters behind the front desk lean forward and whisper.")
     assert {("porters", "lean"), ("porters", "whisper")} <= acts and not any(v == "forward" for _, v in acts)
+
+
+def test_a_collective_with_an_adjective_before_of():
+    acts, ids, skipped = reads("A small group of hikers trudges past the inn.")
+    assert acts == {("hikers", "trudge")} and not skipped and ids == ["hikers"]

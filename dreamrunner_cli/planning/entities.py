@@ -936,11 +936,15 @@ def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
     if named_group:
         det, j = "the", i + 2  # "Class 4B | planted"
     # "A group of schoolchildren watches": the collective before "of" is the phrase's, and its verb's
+    d = start - 3  # the collective's article, before its adjectives: "a little mob of schoolchildren"
+    while d >= 1 and start - 3 - d < 2 and lx.is_adjective(lows[d]) and lows[d] not in lx.DETERMINERS and \
+            not _finite_readings(toks[d]) & {"VBD", "VBZ"}:
+        d -= 1
     of_group = det == "of" and group is not None and start >= 3 and (
         lows[start - 2] in lx.COLLECTIVE_NOUNS or lows[start - 2] in lx.QUANTITY_NOUNS) \
-        and lows[start - 3] in lx.DETERMINERS  # ("a row of volunteers fills")
+        and d >= 0 and lows[d] in lx.DETERMINERS  # ("a row of volunteers fills")
     if of_group:
-        start, det = start - 2, lows[start - 3]
+        start, det = start - 2, lows[d]
     elif det == "of" and group is not None and start == 2 and lows[0] in ("hundreds", "dozens", "lots", "thousands",
                                                                           "scores", "millions"):
         of_group, start, det = True, 0, "some"  # "Hundreds of students on the towpath cheer"
