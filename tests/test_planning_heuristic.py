@@ -3335,3 +3335,9 @@ def test_a_plurals_verb_after_its_place_before_a_particle():
 def test_a_collective_with_an_adjective_before_of():
     acts, ids, skipped = reads("A small group of hikers trudges past the inn.")
     assert acts == {("hikers", "trudge")} and not skipped and ids == ["hikers"]
+
+
+def test_his_before_a_kin_word_tells_the_subjects_gender():
+    acts, _, _ = reads("민호 sits on the step beside his grandmother. With a sharp knife she peels an apple. His "
+                       "grandmother smiles.")
+    assert ("grandmother", "peel") in acts and ("minho", "peel") not in acts
