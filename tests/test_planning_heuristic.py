@@ -3341,3 +3341,9 @@ def test_his_before_a_kin_word_tells_the_subjects_gender():
     acts, _, _ = reads("민호 sits on the step beside his grandmother. With a sharp knife she peels an apple. His "
                        "grandmother smiles.")
     assert ("grandmother", "peel") in acts and ("minho", "peel") not in acts
+
+
+def test_known_as_names_like_called():
+    acts, ids, _ = reads("The hedge was trimmed by the caretaker, a stooped old man known as Ambrose, who swept up "
+                         "the clippings.")
+    assert ids == ["ambrose"] and {("ambrose", "trim"), ("ambrose", "sweep")} <= acts

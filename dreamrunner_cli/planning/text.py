@@ -128,6 +128,8 @@ def without_speech(sentence: str) -> str:
 def tokens(text: str) -> list[str]:
     """Words (any script, with inner hyphens: "ARI-7"), a possessive "'s", and punctuation."""
     text = _ABBREV_RE.sub(lambda m: m.group(1), text)
+    # "a gangly man known as Gareth" names him as "called" does (one word, so every rule of "called" reads it)
+    text = re.sub(rf"\bknown as (?=({W}+))", lambda m: "called " if _cap(m.group(1)) else m.group(), text)
     # a plural's possessive is a possessive too: "The ice miners' base" → "miners", "'s", "base"
     text = re.sub(r"(?<=[^\W\d_]s)['’](?=\s+[^\W\d_])", " 's", text)
     out = []
