@@ -3347,3 +3347,9 @@ def test_known_as_names_like_called():
     acts, ids, _ = reads("The hedge was trimmed by the caretaker, a stooped old man known as Ambrose, who swept up "
                          "the clippings.")
     assert ids == ["ambrose"] and {("ambrose", "trim"), ("ambrose", "sweep")} <= acts
+
+
+def test_the_two_horses_are_the_filly_and_the_gelding():
+    acts, ids, _ = reads("Tansy was a young filly who shared the stable with an old gelding called Moss. Tansy kicked "
+                         "the door open, and Moss followed her out. The two horses trotted down the lane.")
+    assert ids == ["tansy", "moss"] and {("tansy", "trot"), ("moss", "trot")} <= acts

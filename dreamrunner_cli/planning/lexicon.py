@@ -37,7 +37,7 @@ for _kind, _shape, _words in (
     ("animal", "small", "gosling cygnet joey pup tadpole fawn mole vole chipmunk stoat possum opossum armadillo "
      "meerkat lemur newt salamander gecko iguana lobster squid eel salmon trout carp minnow snail worm caterpillar "
      "beetle ant spider grasshopper hornet mosquito platypus porcupine sloth weasel skunk shrew"),
-    ("animal", "large", "foal mare stallion alpaca boar chimpanzee chimp orangutan baboon hyena jackal coyote panther "
+    ("animal", "large", "foal colt filly yearling gelding mare stallion alpaca boar chimpanzee chimp orangutan baboon hyena jackal coyote panther "
      "jaguar cougar puma ocelot walrus crocodile alligator anteater emu ostrich reindeer"),
     ("animal", "bird", "kingfisher woodpecker magpie starling finch peacock vulture albatross puffin cormorant toucan "
      "cockerel gander egret ibis wren blackbird canary hummingbird swallow"),  # (a swallow acts only as a subject)
@@ -200,7 +200,10 @@ for _w in ENTITY_NOUNS:
     for _general, _words in (("bird", "gull seagull heron owl eagle hawk falcon crow raven sparrow robin parrot "
                                       "pigeon dove swan stork crane pelican flamingo duck goose chick hen rooster "
                                       "penguin"),
-                             ("dog", "puppy"), ("cat", "kitten"), ("horse", "pony"), ("fish", "goldfish"),
+                             ("dog", "puppy"), ("cat", "kitten"), ("fish", "goldfish"),
+                             # (the young and the sexes: "a chestnut yearling … a grey mare … the two horses")
+                             ("horse", "pony foal colt filly yearling mare stallion gelding"),
+                             ("pig", "piglet hog boar sow"), ("sheep", "lamb ewe ram"), ("goat", "kid-goat"),
                              ("cow", "zebu ox bullock heifer steer yak buffalo bison"),  # ("his zebu … the old cow")
                              ("bot", "robot droid android"), ("vessel", "boat ship ferry yacht"),
                              ("aircraft", "plane airplane jet helicopter")):
