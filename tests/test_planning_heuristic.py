@@ -3353,3 +3353,10 @@ def test_the_two_horses_are_the_filly_and_the_gelding():
     acts, ids, _ = reads("Tansy was a young filly who shared the stable with an old gelding called Moss. Tansy kicked "
                          "the door open, and Moss followed her out. The two horses trotted down the lane.")
     assert ids == ["tansy", "moss"] and {("tansy", "trot"), ("moss", "trot")} <= acts
+
+
+def test_the_home_supporters_are_people_and_home_stays_an_adverb_after_a_verb():
+    acts, ids, _ = reads("The home supporters jumped up and waved their scarves.")
+    assert ids == ["supporters"] and {("supporters", "jump"), ("supporters", "wave")} <= acts
+    acts, _, _ = reads("Dora ran home, and her dog trotted after her.")
+    assert ("dora", "run") in acts

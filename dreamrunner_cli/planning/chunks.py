@@ -12,6 +12,7 @@ from .text import (
     _cap,
     _closed,
     _finite_readings,
+    _home_side,
     _word,
     MODIFIER_PREPS,
     compound_head,
@@ -179,7 +180,8 @@ class ChunkReading:
                         toks, out[-1].start) or lows[i - 2] in lx.EVERYONE and self._starts_clause(toks, i - 2)):
                     limit = pp_end(toks, i - 1)  # (also "Everyone at the table | cheers")
                 while j < limit and _word(toks[j]) and (not _closed(lows[j]) or words and lows[j] == "one" or
-                                                        not words and lows[j] in lx.ORDINALS) and not (
+                                                        not words and lows[j] in lx.ORDINALS or
+                                                        _home_side(lows, j)) and not (
                         # "and both carried the slice": "both" is the subject, then its verb
                         not words and w == "both" and _finite_readings(toks[j]) & {"VBD", "VBP"} and (
                             not lx.is_noun(lows[j]) or

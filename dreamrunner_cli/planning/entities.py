@@ -15,6 +15,7 @@ from .text import (
     _article,
     _cap,
     _closed,
+    _home_side,
     _finite_readings,
     _name_runs,
     _word,
@@ -909,7 +910,7 @@ def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
     reg = found.reg
     i, toks, lows, w, group, named_group, j = m.i, m.toks, m.lows, m.w, m.group, m.named_group, m.j
     start = i
-    while start > 0 and _word(toks[start - 1]) and not _closed(lows[start - 1]) and (
+    while start > 0 and _word(toks[start - 1]) and (not _closed(lows[start - 1]) or _home_side(lows, start - 1)) and (
             not _finite_readings(toks[start - 1]) & {"VBZ", "VBD"} or
             start >= 2 and lows[start - 2] in lx.DETERMINERS | lx.POSSESSIVES):  # ("A wrinkled old crab",
         start -= 1  # "two wet lambs": no verb there)

@@ -237,6 +237,8 @@ COLLECTIVE_NOUNS: dict[str, str] = {w: "person" for w in (
     "people spectators fans villagers passengers shift staff cast troupe ensemble congregation jury throng "
     "horde entourage").split()}
 COLLECTIVE_NOUNS.update({w: "animal" for w in "herd flock pack swarm school-of-fish pride litter".split()})
+# A side in a game ("the home team", "the visiting squad"): its players are its own, not another group
+TEAMS = frozenset("team side squad club eleven".split())
 # Nouns that count a group without being one: "a row of volunteers", "a line of ducklings" (the group is the members).
 QUANTITY_NOUNS = frozenset("row line bunch handful pair dozen column circle ring knot cluster huddle queue mob rest "
                            "pod shoal gaggle colony brood bevy".split())  # ("a pod of dolphins": a seed pod is none)

@@ -190,6 +190,14 @@ def _closed(w: str) -> bool:
             or w in lx.RELATIVES)
 
 
+def _home_side(lows: list[str], k: int) -> bool:
+    """"the home fans", "the away supporters": "home" and "away" describe the people after an article (elsewhere they
+    are adverbs: "ran home"). Not a team: "the home team trails by one run" is the score, and its players are the
+    team's, not others."""
+    return lows[k] in ("home", "away") and k >= 1 and lows[k - 1] in ("the", "their", "our") and k + 1 < len(lows) and \
+        bool(lx.entity_noun(lows[k + 1]) or lx.group_of(lows[k + 1])) and lows[k + 1] not in lx.TEAMS
+
+
 def _name_runs(toks: list[str]) -> list[tuple[int, int]]:
     """(start, end) of each run of capitalised words: "Old Mr Haruki", "Amara Osei", "ARI-7"."""
     runs, i = [], 0
