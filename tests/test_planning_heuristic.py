@@ -3360,3 +3360,8 @@ def test_the_home_supporters_are_people_and_home_stays_an_adverb_after_a_verb():
     assert ids == ["supporters"] and {("supporters", "jump"), ("supporters", "wave")} <= acts
     acts, _, _ = reads("Dora ran home, and her dog trotted after her.")
     assert ("dora", "run") in acts
+
+
+def test_two_agents_with_titles_after_by():
+    acts, _, _ = reads("The old gate was sanded by Mr. Quayle and Dr. Osei from the allotments.")
+    assert {("quayle", "sand"), ("osei", "sand")} <= acts

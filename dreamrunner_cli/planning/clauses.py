@@ -152,7 +152,10 @@ class ClauseReading:
             # "The climber is helped into the cabin by both of them": whoever "them" is, not the one helped
             doubt = f"\u201c{' '.join(toks[agent_chunk.start:agent_chunk.end])}\u201d may include the one acted on"
         end = agent_chunk.end
-        more = at.get(end + 1) if end < len(toks) and lows[end] == "and" else None
+        m = end + 1
+        while m < len(toks) and m not in at and _cap(toks[m]) and lows[m] in lx.TITLES:
+            m += 1  # "by Mr. Feeney and Mrs. Adeyemi": the name after the title
+        more = at.get(m) if end < len(toks) and lows[end] == "and" else None
         if more is not None and more.kind == "ref" and not (
                 more.end < len(toks) and _finite_readings(toks[more.end]) & {"VBZ", "VBD"}):
             # "by her little brother Kai and their dog Roo" (but "by Rasmus, and Ida catches it": a clause of its own)
