@@ -3365,3 +3365,8 @@ def test_the_home_supporters_are_people_and_home_stays_an_adverb_after_a_verb():
 def test_two_agents_with_titles_after_by():
     acts, _, _ = reads("The old gate was sanded by Mr. Quayle and Dr. Osei from the allotments.")
     assert {("quayle", "sand"), ("osei", "sand")} <= acts
+
+
+def test_hand_out_after_a_plural_subject_is_a_verb():
+    acts, _, _ = reads("Two stewards, Lotte and Bram, hand out blankets.")
+    assert {("lotte", "hand"), ("bram", "hand")} <= acts

@@ -513,6 +513,9 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                     if tags == {"VBN"} and k + 1 < len(toks) and lows[k + 1] in lx.DETERMINERS | lx.POSSESSIVES | {
                             "them", "it", "him"} and c.kind in ("ref", "pron"):  # (and "Maelys fitted them in")
                         tags = frozenset({"VBD"})  # "Hattie fitted the engine": a past lemminflect knows as VBN only
+                if not tags and plural and k + 1 < len(toks) and lows[k] in lx.NOUN_FIRST and \
+                        lows[k + 1] in lx.PARTICLES and any(t == "VBP" for _, t in lx.verb_readings(lows[k])):
+                    tags = frozenset({"VBP"})  # "Ffion and Dai hand out helmets", "the kids back away"
                 if c.kind == "pron" and c.head in ("him", "them", "us", "me") and c.end - c.start == 1:
                     tags = frozenset()  # "Behind them came three kids": "them" is never who acts
                 if k + 1 < len(toks) and lows[k] in lx.NAMING and \
