@@ -3370,3 +3370,11 @@ def test_two_agents_with_titles_after_by():
 def test_hand_out_after_a_plural_subject_is_a_verb():
     acts, _, _ = reads("Two stewards, Lotte and Bram, hand out blankets.")
     assert {("lotte", "hand"), ("bram", "hand")} <= acts
+
+
+def test_a_planet_is_no_character_unless_declared(tmp_path):
+    acts, ids, _ = reads("Far above the crater, Neptune glows blue. Oduya climbs out of the rover.")
+    assert ids == ["oduya"] and acts == {("oduya", "climb")}
+    plan = plan_text("---\ncharacters:\n  - id: mars\n    name: Mars\n    description: a black dog\n---\n"
+                     "Mars digs under the fence. Mars barks at the postman.", tmp_path)
+    assert ("mars", "digging") in who_does(plan)

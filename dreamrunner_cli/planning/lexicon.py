@@ -383,7 +383,9 @@ WEEKDAYS = frozenset("monday tuesday wednesday thursday friday saturday sunday".
 NOT_NAMES = frozenset("monday tuesday wednesday thursday friday saturday sunday january february march july "
                       "september october november december christmas easter halloween thanksgiving hanukkah "
                       "diwali deepavali ramadan eid holi nowruz vesak passover purim hogmanay "
-                      "today tonight yesterday tomorrow".split())
+                      "today tonight yesterday tomorrow".split()) | frozenset(
+    # the planets: "Overhead Saturn hangs huge and pale" (a character so named is declared in the front matter)
+    "mercury venus earth mars jupiter saturn uranus neptune".split())
 # Adjectives written before a name ("little Sorin", "old Mr. Pike", "baby Ada").
 NAME_ADJECTIVES = frozenset("little old young baby tiny big small poor dear brave".split())
 # Months that are also given names, and the words before them that make them a time ("last August", "in June").
