@@ -3378,3 +3378,10 @@ def test_a_planet_is_no_character_unless_declared(tmp_path):
     plan = plan_text("---\ncharacters:\n  - id: mars\n    name: Mars\n    description: a black dog\n---\n"
                      "Mars digs under the fence. Mars barks at the postman.", tmp_path)
     assert ("mars", "digging") in who_does(plan)
+
+
+def test_two_kin_known_by_their_nouns_are_the_boy_and_his_mother():
+    acts, ids, _ = reads("A weaver and her son carried the rugs to the square. The weaver spread them out, and the "
+                         "boy sat beside the pile. Later the boy ran off, and his mother shouted after him.")
+    assert sorted(ids) == ["son", "weaver"]
+    assert {("son", "run"), ("weaver", "shout")} <= acts

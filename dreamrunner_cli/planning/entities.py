@@ -205,6 +205,7 @@ def discover_entities(texts: list[str], declared: list[Character]) -> Registry:
                 continue
             if not _already_found(found, sents, m, kin):
                 _add_unnamed(found, m)
+                kin = _kin_pairs(sents, found.reg)  # ("A miller and his son": a pair of two found by their nouns)
     _kin_named_bare(sents, kin)
     _driven_are_vehicles(sents, found.entities)
     _members_of_collectives(sents, found.entities)
@@ -671,6 +672,14 @@ def _kin_pairs(sents: list[list[str]], reg: Registry) -> list[KinPair]:
                     reg.by_name(toks[k + 4]) is not None:
                 kin.append((x, toks[k + 3].lower(), "m" if toks[k + 2].lower() == "his" else "f",
                             reg.by_name(toks[k + 4])))
+            # "A miller and his son led their donkey": two known by their nouns only
+            x = reg.by_noun(toks[k]) if k >= 1 and toks[k - 1].lower() in ("a", "an") and lx.entity_noun(
+                toks[k].lower()) else None
+            other = reg.by_noun(toks[k + 3]) if x is not None and toks[k + 3].lower() in lx.INVERSE_OF else None
+            if x is not None and other is not None and x is not other and not x.group and not other.group and \
+                    not x.named and not other.named and toks[k + 1].lower() == "and" and \
+                    toks[k + 2].lower() in ("his", "her") and not (_cap(toks[k + 4]) or caseless(toks[k + 4])):
+                kin.append((x, toks[k + 3].lower(), "m" if toks[k + 2].lower() == "his" else "f", other))
         # "Mr. Adebayo needed eggs. His son Tunde pushed the trolley": Tunde is the son of the one just named
         # (or "His granddaughter, نسیم, …": the name in an apposition)
         kin_name = toks[3] if len(toks) > 3 and toks[2] == "," else toks[2] if len(toks) > 2 else ""
@@ -1152,8 +1161,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             return True
     if det == "the" and w in lx.GENERIC_PEOPLE and not any(
             toks2[x].lower() in ("a", "an", "another") and w in [t.lower() for t in toks2[x + 1:x + 5]]
-            for toks2 in sents[:si + 1] for x in range(len(toks2))) and any(
-            x.named and x.kind == "person" for x in entities):
+            for toks2 in sents[:si + 1] for x in range(len(toks2))) and (any(
+                x.named and x.kind == "person" for x in entities) or _younger_or_elder(kin, w, "old" in lows[start:i])):
+        # (or a story of two kin known by their nouns: "A miller and his son … hoisted the boy onto the donkey")
         # "the old man", never introduced as "a man", in a story of named people: one of them. The one
         # written with the same word ("old Mr. Lindgren") is meant; otherwise no one is guessed (the
         # reader reports the sentence)
