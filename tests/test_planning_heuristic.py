@@ -3385,3 +3385,9 @@ def test_two_kin_known_by_their_nouns_are_the_boy_and_his_mother():
                          "boy sat beside the pile. Later the boy ran off, and his mother shouted after him.")
     assert sorted(ids) == ["son", "weaver"]
     assert {("son", "run"), ("weaver", "shout")} <= acts
+
+
+def test_with_her_and_a_tool_tells_the_subjects_gender():
+    acts, _, _ = reads("The home pair, Anton and Leni, wheel their bikes onto the court. Leni lifts the ball with her "
+                       "front wheel and flicks it across to Anton. He spins his bike on its back tyre.")
+    assert ("anton", "spin") in acts and ("leni", "spin") not in acts

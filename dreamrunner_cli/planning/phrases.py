@@ -490,6 +490,10 @@ class PhraseReading:
             # "a jar of flour": the object continues after "of"
             if j + 1 < len(toks) and lows[j] == "of" and at.get(j + 1) is not None and at[j + 1].kind == "np":
                 j = at[j + 1].end
+        tool = at.get(j + 1) if j + 1 < len(toks) and lows[j] == "with" and lows[j + 1] in ("his", "her") else None
+        if tool is not None and tool.kind == "np" and not lx.entity_noun(tool.head) and tool.head not in lx.KINSHIP:
+            self.learn_gender(who, lows[j + 1])  # "lifts the ball with her front wheel": what it is done with (not
+            # "lives with her mother")
         # where: the first place phrase after the verb in this clause
         place = place_prep = phrase = None
         for (pi, p, prep, written) in places:
