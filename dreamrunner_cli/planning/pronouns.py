@@ -214,6 +214,8 @@ class PronounReading:
         if hit is None:  # the guess of recency, kept only to show what was left out
             if subject and p in ("he", "she"):
                 self.cur_doubtful.add(p)
+            elif p == "him":  # "caught him" could not be told; then "He clipped a stump": unknown too
+                self.cur_doubtful.add("he")
             fits = [e for e in ents if (e.gender == g or e.gender is None) and not e.group]
             hit = next((e for e in fits if e.kind == "person" or e.gender == g), None) or next(
                 (e for e in fits if e.kind == "animal"), None)
