@@ -3399,3 +3399,11 @@ def test_he_after_a_him_that_could_not_be_told_is_not_guessed():
                              "bend. He clipped a post and tumbled into the snow.")
     assert ("steward", "clip") not in acts and ("steward", "wave") in acts
     assert any("clipping" in r for r in skipped)
+
+
+def test_an_agent_named_after_the_phrase_that_places_it():
+    acts, ids, _ = reads("The fence was mended by a neighbour from number twelve, Mrs. Achebe, who hummed as she "
+                         "worked.")
+    assert ids == ["achebe"] and ("achebe", "mend") in acts
+    acts, ids, _ = reads("The gate was oiled by a neighbour from next door, Mr. Lund, who then went home.")
+    assert ids == ["lund"] and ("lund", "oil") in acts

@@ -120,8 +120,11 @@ class ClauseReading:
             else:  # "by a volunteer in a yellow vest, a teenager named Orrin": Orrin
                 p = pp_end(toks, agent_chunk.end)
                 described = at.get(p + 1) if p < len(toks) and toks[p] == "," else None
+                named = self._named_apposition(toks, p) if p > agent_chunk.end else None
                 if described is not None and described.kind == "ref" and lows[p + 1] in ("a", "an"):
                     agent_chunk = described
+                elif named is not None:  # "by a neighbour from next door, Mr. Okafor,": Mr. Okafor
+                    agent_chunk = Chunk("ref", agent_chunk.start, named[1] - 1, named[0])
         comma = next((x for x in range(b + 2, min(len(toks), b + 7)) if toks[x] == "," or
                       _finite_readings(toks[x]) & {"VBD", "VBZ"}), None) if b < len(toks) and lows[b] == "by" else None
         first = at.get(comma + 1) if comma is not None and toks[comma] == "," and any(

@@ -264,6 +264,10 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
         if lows[m:m + 2] == ["next", "door"]:
             k = m + 2  # "Kit and his friend حمزة from next door | built"
             continue
+        if lows[m:m + 1] == ["number"] and m + 1 < len(toks) and (lows[m + 1] in lx.NUMBER_WORDS or
+                                                                 toks[m + 1][:1].isdigit()):
+            k = m + 2  # "a neighbour from number nine | , Mr. Okafor,": a house
+            continue
         if lows[k] == "from" and lows[m:m + 1] and lows[m] in ("downstairs", "upstairs", "nearby", "abroad", "overseas",
                                                                "afar"):
             k = m + 1  # "Mr. Abbas from downstairs | taps at her door"
