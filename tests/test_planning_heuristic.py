@@ -3407,3 +3407,9 @@ def test_an_agent_named_after_the_phrase_that_places_it():
     assert ids == ["achebe"] and ("achebe", "mend") in acts
     acts, ids, _ = reads("The gate was oiled by a neighbour from next door, Mr. Lund, who then went home.")
     assert ids == ["lund"] and ("lund", "oil") in acts
+
+
+def test_they_all_after_every_thing_may_be_the_things():
+    acts, _, skipped = reads("Ines, Bruno and Carla sit by the stream. Ines grabs at every leaf, but they all drift "
+                             "past into the reeds.")
+    assert not any(v == "drift" for _, v in acts) and any("drifting" in r for r in skipped)

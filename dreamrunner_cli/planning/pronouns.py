@@ -279,6 +279,13 @@ class PronounReading:
         if not things_of_one and lx.is_plural_noun(bare) and not lx.entity_noun(bare) and not lx.group_of(bare) \
                 and bare not in lx.TIME_NOUNS:
             things_of_one = bare  # "chipping away tiny pieces until they match": the pieces, maybe
+        each = next((c.head for c in self.cur_chunks if c.kind == "np" and pos is not None and c.start < pos and
+                     self.cur_lows[c.start] in ("every", "each") and not lx.entity_noun(c.head)), None)
+        if each and not things_of_one and not animate_cue:
+            from lemminflect import getInflection
+
+            # "stabs at every strand, but they all slide past": the strands, maybe
+            things_of_one, together = (getInflection(each, "NNS") or (each,))[0], False
         if things_of_one and len(before) == 1 and not together and not groups:
             # "Mekdes stirs the onions … until they turn soft": after one person and their things, the things
             self.doubt = f"\u201c{p}\u201d could be the {things_of_one}"
