@@ -3413,3 +3413,9 @@ def test_they_all_after_every_thing_may_be_the_things():
     acts, _, skipped = reads("Ines, Bruno and Carla sit by the stream. Ines grabs at every leaf, but they all drift "
                              "past into the reeds.")
     assert not any(v == "drift" for _, v in acts) and any("drifting" in r for r in skipped)
+
+
+def test_a_plurals_verb_before_when_is_reported_when_no_one_is_found():
+    acts, _, skipped = reads("A van full of hikers pulls up and the group piles out. Jonas finally jumps, and the "
+                             "hikers cheer when he lands.")
+    assert ("jonas", "jump") in acts and any("cheering" in r for r in skipped)

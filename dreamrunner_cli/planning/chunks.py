@@ -584,5 +584,5 @@ class ChunkReading:
             return not (w in lx.ENTITY_NOUNS or w in lx.PLACES) or nxt in lx.DETERMINERS
         if ("VBP" in tags or "VB" in tags) and prev.endswith("s") and not prev.endswith("ss"):
             return nxt in lx.DETERMINERS | lx.POSSESSIVES | lx.PREPOSITIONS | lx.PARTICLES | {"", ".", ","} \
-                or nxt in lx.ADVERBS
+                or nxt in lx.ADVERBS or nxt in lx.SUBORDINATORS  # ("the teenagers | cheer when he bobs up")
         return False
