@@ -3419,3 +3419,8 @@ def test_a_plurals_verb_before_when_is_reported_when_no_one_is_found():
     acts, _, skipped = reads("A van full of hikers pulls up and the group piles out. Jonas finally jumps, and the "
                              "hikers cheer when he lands.")
     assert ("jonas", "jump") in acts and any("cheering" in r for r in skipped)
+
+
+def test_a_subject_the_dictionary_lacks_is_reported():
+    acts, _, skipped = reads("Tamsin waved her baton. When the last whistle blew, the drumline froze in place.")
+    assert acts == {("tamsin", "wave")} and any("freezing" in r and "drumline" in r for r in skipped)

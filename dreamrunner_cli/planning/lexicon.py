@@ -685,4 +685,6 @@ def may_act(noun: str, whole: bool = False) -> bool:
     forms = {w} | set(getAllLemmas(w, upos="NOUN").get("NOUN", ()))
     if any(f in ENTITY_NOUNS for f in forms) or group_of(w):
         return True
+    if w.isalpha() and not getAllLemmas(w):
+        return True  # a word the dictionary lacks: "the drumline froze" may be people (reported, never guessed)
     return any(GROUP_SENSES.get(f) == "first" or whole and f in GROUP_SENSES for f in forms)
