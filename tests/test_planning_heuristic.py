@@ -3424,3 +3424,10 @@ def test_a_plurals_verb_before_when_is_reported_when_no_one_is_found():
 def test_a_subject_the_dictionary_lacks_is_reported():
     acts, _, skipped = reads("Tamsin waved her baton. When the last whistle blew, the drumline froze in place.")
     assert acts == {("tamsin", "wave")} and any("freezing" in r and "drumline" in r for r in skipped)
+
+
+def test_with_someone_doing_something_after_a_place():
+    acts, _, _ = reads("Three robots follow the buggy. Lin walks to the dome with the robots trundling behind.")
+    assert {("lin", "walk"), ("robots", "trundle")} <= acts
+    acts, _, _ = reads("Lena rows out along the gold lettering.")  # a noun after its determiner, still no verb
+    assert acts == {("lena", "row")}

@@ -242,7 +242,8 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 self.handled.add(at_i)
                 return at_i + 1  # "sings a slow, humming song": an adjective of the song
             if at_i + 1 < len(toks) and _finite_readings(toks[at_i]) & {"VBN", "VBG", "VBD"} and \
-                    lx.is_noun(lows[at_i + 1]) and lows[at_i + 1] not in lx.DETERMINERS | lx.POSSESSIVES \
+                    lx.is_noun(lows[at_i + 1]) and lows[at_i + 1] not in lx.DETERMINERS | lx.POSSESSIVES | \
+                    lx.PREPOSITIONS | lx.PARTICLES \
                     and not _finite_readings(toks[at_i + 1]) & {"VBD", "VBZ"} and (
                         _in_noun_phrase(lows, at_i) or "VBG" in _finite_readings(toks[at_i]) and
                         lows[at_i - 1] in lx.PARTICLES and at_i - 2 in self.handled):
@@ -269,10 +270,13 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 return at_i + 1  # "pictures of the river bursting its banks": the river's doing
             det_at = at_i - 1 if lows[at_i - 1] in ("the", "a", "an") else at_i - 2
             if at_i >= 2 and "VBG" in _finite_readings(toks[at_i]) and lows[det_at] in ("the", "a", "an") and \
-                    _word(toks[det_at + 1]) and not _finite_readings(toks[det_at + 1]) - {"VBG"} and (
+                    _word(toks[det_at + 1]) and not _finite_readings(toks[det_at + 1]) - {"VBG"} and \
+                    not (det_at + 1 < at_i and (lx.entity_noun(lows[det_at + 1]) or lx.group_of(lows[det_at + 1]))) \
+                    and (
                     at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in lx.PREPOSITIONS):
                 self.handled.add(at_i)
-                return at_i + 1  # "along the gold lettering": a noun after its determiner, no verb
+                return at_i + 1  # "along the gold lettering": a noun after its determiner, no verb (but "with the
+                # robots trundling behind": the robots trundle)
             if at_i >= 3 and lows[at_i - 1] == "and" and lows[at_i - 3] in lx.POSSESSIVES and \
                     lx.is_plural_noun(lows[at_i - 2]) and lx.is_noun(lows[at_i]) and lows[at_i].endswith("s") and \
                     self.last_verb_at >= 0 and _finite_readings(toks[self.last_verb_at]) & {"VBZ", "VBD"} == {"VBD"} \
