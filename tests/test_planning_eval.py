@@ -284,8 +284,10 @@ KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'
                                    'He sat up, spat', 'Next came his cousin', "The children from Mateo's",
                                    'They sang three carols'],
                      'heldout47': ['Beignet, the spaniel that',
-                                   'On Thursday afternoons a', 'Seraphina spun the wrong',
-                                   'The spectators spring up,', 'Then the dancers waved', 'When a bigger hummingbird']}
+                                   'On Thursday afternoons a',
+                                   'Seraphina spun the wrong',
+                                   'The spectators spring up,',
+                                   'When a bigger hummingbird']}
 MIN_RIGHT_TUNED |= {'heldout45': 0.83, 'heldout46': 0.81}  # fewer rounds of tuning
 
 
@@ -335,8 +337,12 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'}
 KNOWN_INVENTED_TUNED |= {'heldout53': {'taiko_festival': ['drummers']}}
 KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on', 'Her delighted teammates wrap',
                                    'Long ago, a hungry stoat', 'Much later the neighbours', 'They spit out sand,'],
-                     'heldout53': ['Eight drummers in white', 'Every morning she strutted', 'The cygnets huddle close',
-                                   'The drummers lifted their', 'When the final beat']}
+                     'heldout53': ['Eight drummers in white',
+                                   'Every morning she strutted',
+                                   'The cygnets huddle close',
+                                   'The drummers lifted their',
+                                   'Tonight the swans glide',
+                                   'When the final beat']}
 MIN_RIGHT_TUNED |= {'heldout53': 0.78}  # one round of tuning (153/196 = 78.1%)
 
 # Issue 24, round 42: heldout54-55 (round 41's held-out figure, scored once) are tuning splits since round 42
@@ -377,8 +383,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout58': {'colliery_gala': {'s02: crowd lining'}}
                            'heldout59': {'wasp_nest': {'s05: lewis tying the bag shut'}}}
 KNOWN_UNREPORTED |= {'heldout58': ['A nurse called Jocasta,', 'All three knelt along', 'Near the fountain, the',
                                    'She surfaced gasping and', 'The crowd lining the', 'The smallest, a freckled'],
-                     'heldout59': ['Megan and Lewis watched', 'The Ogunleye twins settled', 'The net was dragged',
-                                   'When the Zamboni finally']}
+                     'heldout59': ['Megan and Lewis watched', 'The Ogunleye twins settled', 'The net was dragged']}
 MIN_RIGHT_TUNED |= {'heldout58': 0.93, 'heldout59': 0.94}  # one round of tuning (206/220 = 93.6%, 195/206 = 94.7%)
 
 # Issue 24, round 45: heldout60-61 (round 44's held-out figure, scored once) are tuning splits since round 45
@@ -424,8 +429,6 @@ MIN_RIGHT_TUNED |= {'heldout64': 0.92, 'heldout65': 0.92}  # one round of tuning
 KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up,': finlay stand",
                                                           "'Mhairi pulled her up,': innes stand",
                                                           "'Mhairi pulled her up,': mhairi stand"],
-                                    'eid_morning': ['\'"Eid Mubarak!" he calls,\': anas call',
-                                                    '\'"Eid Mubarak!" he calls,\': anas reach'],
                                     'kho_kho_match': ["'The defender dodges left,': anvi dodge",
                                                       "'The defender dodges left,': anvi jump"]},
                       'heldout67': {'quarantine_dock': ["'Outside, the two survey': raon drift"],
@@ -434,16 +437,17 @@ KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up
                                     'synchronised_swimmers': ["'When the music starts,': <planner:team> dive",
                                                               "'When the music starts,': <planner:team> form",
                                                               "'The youngest swimmer, Oriel,': <planner:team> lift"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout66': {'eid_morning': {'s05: ns calling', 's05: ns reaching up'},
-                                         'kho_kho_match': {'s04: anvi dodging'}},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout66': {'kho_kho_match': {'s04: anvi dodging'}},
                            'heldout67': {'quarantine_dock': {'s04: laon drifting home'},
                                          'schwingen_festival': {'s01: families sitting'},
                                          'storm_drain_kitten': {'s05: firefighter scooping out'},
                                          'synchronised_swimmers': {'s02: team diving in', 's02: team forming a star',
                                                                    's03: team lifting'}}}
 KNOWN_INVENTED_TUNED |= {'heldout67': {'schwingen_festival': ['families'], 'synchronised_swimmers': ['team']}}
-KNOWN_UNREPORTED |= {'heldout66': ['"Eid Mubarak!" he calls,', 'Early on Eid, ثريا', 'Mhairi pulled her up,',
-                                   'The ground crew wave', 'They lower it beside'],
+KNOWN_UNREPORTED |= {'heldout66': ['Early on Eid, ثريا',
+                                   'Mhairi pulled her up,',
+                                   'The ground crew wave',
+                                   'They lower it beside'],
                      'heldout67': ['At the final corner', 'Each morning she waddles', 'It is sports day',
                                    'Nik brushes the sawdust', 'On a summer Sunday', 'Outside, the two survey',
                                    'The buffalo, whose name', 'The girls practised all', 'The kitten was gently',
@@ -520,7 +524,6 @@ KNOWN_UNREPORTED |= {'heldout74': ['A marshal named Derek',
                                    'A young sailor, يوسف,',
                                    'Deep in the forest',
                                    'Every evening, สมใจ opens',
-                                   'Forty riders wait on',
                                    'Margaret giggled until she',
                                    'On lap two, the',
                                    'The farmer who sold',
@@ -583,8 +586,11 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout80': {'banh_xeo_pan': {'s03: batter hissing'}
                                          'scrapyard_crane': {'s03: hatchback rising'}}}
 KNOWN_INVENTED_TUNED |= {'heldout80': {'banh_xeo_pan': ['batter']}, 'heldout81': {'scrapyard_crane': ['hatchback']}}
 KNOWN_UNREPORTED |= {'heldout80': ['His shot is punched', 'The batter hisses and', 'The midwife who had'],
-                     'heldout81': ['A white hatchback rose', 'At home they built', 'Sanni, captain of the',
-                                   'The old cat on', 'The onlookers laughed, Mrs.', 'Tomasz, who is still']}
+                     'heldout81': ['A white hatchback rose',
+                                   'At home they built',
+                                   'Sanni, captain of the',
+                                   'The onlookers laughed, Mrs.',
+                                   'Tomasz, who is still']}
 MIN_RIGHT_TUNED |= {'heldout80': 0.89, 'heldout81': 0.87}  # one round of tuning (160/179 = 89.4%, 156/179 = 87.2%)
 
 # Issue 24, round 56: heldout82-83 (round 55's held-out figure, scored once) are tuning splits since round 56
@@ -620,9 +626,12 @@ KNOWN_UNREPORTED |= {'heldout84': [],
                      'heldout85': ['A boy who has', 'The bullfrog, who had', 'The distance is measured']}
 
 # Issue 24, round 58: heldout86-87 (round 57's held-out figure, scored once) are tuning splits since round 58
-KNOWN_UNREPORTED |= {'heldout86': ['A new floor was', 'A volunteer named Lukas', 'Bronwen flew down the',
-                                   'By Wednesday evening the', 'The cupboards were ripped',
-                                   'Their neighbour Kálmán wanders', 'مريم holds her hands'],
+KNOWN_UNREPORTED |= {'heldout86': ['A new floor was',
+                                   'A volunteer named Lukas',
+                                   'Bronwen flew down the',
+                                   'The cupboards were ripped',
+                                   'Their neighbour Kálmán wanders',
+                                   'مريم holds her hands'],
                      'heldout87': ['Every Thursday the toddlers', 'Figwort circles twice, churrs',
                                    'Next the Haugland sisters', 'She plucked the slugs', 'The shell split open,',
                                    'Then the Bryher slipped']}
@@ -647,8 +656,11 @@ KNOWN_INVENTED_TUNED |= {'heldout91': {'outrigger_canoe_race': ['paddlers'],
                                        'swapping_seats_on_the_plane': ['stranger']}}
 KNOWN_UNREPORTED |= {'heldout90': ['Ms. Hartigan chuckles and', 'On a scorching afternoon', 'Once the sun has',
                                    'The greenkeeper, Dennis, who'],
-                     'heldout91': ['By the time the', 'He hopped about the', 'On the early flight',
-                                   'Six paddlers from Moana', 'Up on the mast', '김민준 laughs and orders']}
+                     'heldout91': ['By the time the',
+                                   'On the early flight',
+                                   'Six paddlers from Moana',
+                                   'Up on the mast',
+                                   '김민준 laughs and orders']}
 MIN_RIGHT_TUNED |= {'heldout90': 0.84, 'heldout91': 0.80}  # one round of tuning (176/208 = 84.6%, 168/204 = 82.4%)
 # (heldout91: 165/204 = 80.9% since round 64, when "steamer" stopped being a vehicle: heldout98's rattled on a stove)
 
@@ -704,9 +716,14 @@ KNOWN_INVENTED_TUNED |= {'heldout96': {'cathedral_bell_hoisting': ['club'], 'ele
 KNOWN_UNREPORTED |= {'heldout96': ['A marshal who was', 'His little sister Njeri',
                                    'On a windswept beach', 'Once, on a dry', 'The grey team and',
                                    'The two bulls reared'],
-                     'heldout97': ['Callum, the harbourmaster, came', 'Each dawn he plunged', 'Each panel was winched',
-                                   'Mr. Pryce toots the', 'Rosalind pulled her hatchback', 'The pup wriggled along',
-                                   'The tractors behind it', 'The whole family cheered', 'They were unloaded by',
+                     'heldout97': ['Callum, the harbourmaster, came',
+                                   'Each dawn he plunged',
+                                   'Each panel was winched',
+                                   'Mr. Pryce toots the',
+                                   'Rosalind pulled her hatchback',
+                                   'The pup wriggled along',
+                                   'The tractors behind it',
+                                   'They were unloaded by',
                                    'When the gun fired,']}
 MIN_RIGHT_TUNED |= {'heldout96': 0.81, 'heldout97': 0.79}  # one round of tuning (181/223 = 81.2%, 172/216 = 79.6%)
 
@@ -822,8 +839,10 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout104': {'clockwork_mouse': {'s03: tock whirrin
                                                                   's05: partner knocking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout104': {'diabolo_in_the_park': ['classmates']},
                          'heldout105': {'roundnet_tournament': ['partner']}}
-KNOWN_UNREPORTED |= {'heldout104': ['During the spin, the', 'She boiled four potatoes,', 'The crystal was retrieved',
-                                    'The four engineers who', 'The tourists whoop as'],
+KNOWN_UNREPORTED |= {'heldout104': ['During the spin, the',
+                                    'She boiled four potatoes,',
+                                    'The crystal was retrieved',
+                                    'The four engineers who'],
                      'heldout105': ['At the party he', 'Halfway through the first', 'Maricel fried the garlic',
                                     'Ngozi laughed helplessly, and', 'Rollo was finally shooed', '민준 and 도윤 tip']}
 MIN_RIGHT_TUNED |= {'heldout104': 0.84}  # one round of tuning (181/213 = 85.0%; heldout105 188/216 = 87.0%)
@@ -942,8 +961,11 @@ KNOWN_INVENTED_TUNED |= {'heldout110': {'afikoman_hunt': ['children']},
 KNOWN_UNREPORTED |= {'heldout110': ['"You\'ll stay for soup,"', 'A mother near the', 'A team of young',
                                     'Backstage, the cast huddle', 'Both children dash to', 'Ms. Adeyemi hugs each',
                                     'The tanker crept forward,', 'Then Mama Fox calls'],
-                     'heldout111': ['A reticulated python named', 'At each jetty a', "By eight o'clock it",
-                                    'The bigger cub grabs', 'The boat chugs on', 'The next morning a',
+                     'heldout111': ['A reticulated python named',
+                                    'At each jetty a',
+                                    'The bigger cub grabs',
+                                    'The boat chugs on',
+                                    'The next morning a',
                                     'The pair gallops home']}
 MIN_RIGHT_TUNED |= {'heldout111': 0.80}  # one round of tuning (191/236 = 80.9%; heldout110 166/193 = 86.0%)
 
@@ -1027,7 +1049,6 @@ KNOWN_UNREPORTED |= {'heldout118': ['At six they walked',
                                     'It was cut free',
                                     'Last spring a garden',
                                     'Mama Gharial digs gently',
-                                    'The drongo landed beside',
                                     'The smallest boy, Kabir,'],
                      'heldout119': ['A friend who shares',
                                     'At four the librarian,',
@@ -1083,7 +1104,6 @@ KNOWN_INVENTED_TUNED |= {'heldout122': {'salt_marsh_boardwalk': ['project']},
 KNOWN_UNREPORTED |= {'heldout122': ['A crowd of young',
                                     'A fisherman who was',
                                     'A scorpion who shared',
-                                    'At midnight the DJs',
                                     'At the grand opening,',
                                     'Both boys grab their',
                                     'Imogen floated on her',
@@ -1106,17 +1126,13 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout124': {'heptathlon_eight_hundred': {'s05: ath
                            'heldout125': {'wild_swimmers_at_dawn': {'s05: group cheering'}}}
 KNOWN_INVENTED_TUNED |= {'heldout124': {'heptathlon_eight_hundred': ['athletes']},
                          'heldout125': {'wild_swimmers_at_dawn': ['group']}}
-KNOWN_UNREPORTED |= {'heldout124': ['A hare once fled',
-                                    'Both athletes crumple just',
-                                    'Mbali scrambles aboard with',
-                                    'Tonight a big grey',
-                                    'عبدالله mashes them roughly'],
+KNOWN_UNREPORTED |= {'heldout124': ['Both athletes crumple just', 'Tonight a big grey', 'عبدالله mashes them roughly'],
                      'heldout125': ['"Hold still and breathe',
-                                    'A young female, Hana,',
                                     'At the rope swing',
                                     'Each bone was unwrapped',
                                     'Later a big male',
-                                    'Squiggle paints the shell']}
+                                    'Squiggle paints the shell',
+                                    'The hopper lifts off']}
 
 # Issue 24, round 78: heldout126-127 (round 77's held-out figure, scored once) are tuning splits since round 78
 KNOWN_WRONG_TUNED |= {'heldout126': {'brownies_campfire': ["'Their leader, Brown Owl,': <planner:pack> clap",
@@ -1292,7 +1308,6 @@ KNOWN_UNREPORTED |= {'heldout134': ['At the final chord', 'For two days she', 'L
                                     'One evening he swelled',
                                     'Seven minutes after the',
                                     'The conductor sounds his',
-                                    'Today a mother duck',
                                     'When Arjun came home']}
 MIN_RIGHT_TUNED |= {'heldout134': 0.74, 'heldout135': 0.74}  # one round of tuning (148/199 = 74.4%, 175/236 = 74.2%)
 
@@ -1353,7 +1368,6 @@ KNOWN_UNREPORTED |= {'heldout138': ['Everett whooped with delight',
                      'heldout139': ['At dusk their grandfather',
                                     'By evening the whale',
                                     'Each vertebra was cleaned',
-                                    'Finally the wagon was',
                                     'Later Mr. Haddad brought',
                                     'The tallest of the',
                                     'When the rice paddy']}
@@ -1372,12 +1386,10 @@ KNOWN_UNREPORTED |= {'heldout140': ['At dawn two lorries',
                      'heldout141': ['A motorbike taxi stops',
                                     'A tug that 秀英',
                                     'After the last whistle',
-                                    'Gwilym and the other',
                                     'He was knocked off',
                                     'On deck, 지우 pulls',
                                     'Out climbed the bride',
                                     'Out tumbled Nibs, who',
-                                    'The farmer, Gwilym, rode',
                                     "Then a farmer's tractor",
                                     'When the pike finally']}
 MIN_RIGHT_TUNED |= {'heldout141': 0.82}  # one round of tuning (189/208 = 90.9%, 186/226 = 82.3%)
@@ -1408,7 +1420,6 @@ KNOWN_UNREPORTED |= {'heldout142': ['A small motorbike called',
                                     'Every Thursday, Delphine, Marcus',
                                     'Finally they sprinkle sugar',
                                     'It is hauled back',
-                                    'When the derny swung',
                                     'When the tempo doubles,'],
                      'heldout143': ['After dark the whole',
                                     'He snuffled along the',
@@ -1614,7 +1625,6 @@ KNOWN_UNREPORTED |= {'heldout150': ['"I eat every bird',
                                     'They grab rice triangles',
                                     'When a pigeon flutters'],
                      'heldout151': ['At the house she',
-                                    'Deb refuels from a',
                                     'Team Blizzard, a crew',
                                     'The Okafor twins pitched,',
                                     'The teenagers cheer and',
@@ -1686,7 +1696,6 @@ KNOWN_INVENTED_TUNED |= {'heldout154': {'biodome_pollination': ['scientists', 's
 KNOWN_UNREPORTED |= {'heldout154': ['A crowd of passers-by',
                                     'By evening every tree',
                                     'Finally Mrs. Ogilvy marched',
-                                    'One hot afternoon she',
                                     'The monks bow their',
                                     'The tractor chugged off',
                                     'Then the group split',
@@ -1699,7 +1708,6 @@ MIN_RIGHT_TUNED |= {'heldout154': 0.81}  # one round of tuning (171/210 = 81.4%,
 
 # Issue 24, round 93: heldout156-157 (round 92's held-out figure, scored once) are tuning splits since round 93
 KNOWN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': ["'Then an old grey': whiskerby say"],
-                                     'claypot_rice': ["'His grandmother stirs in': chen chop"],
                                      'hornussen_afternoon': ["'As it whistled toward': <planner:trub-players> fling",
                                                              "'Afterwards both teams sat': <planner:trub-players> sit",
                                                              "'They clinked beer glasses': <planner:trub-players> "
@@ -1724,13 +1732,12 @@ KNOWN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': ["'Then an old grey': wh
                                      'shinny_on_the_frozen_pond': ["'For a good ten': kids skate"],
                                      'wok_repair_stall': ["'Where two narrow lanes': chen tool"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': {'s04: whiskerby saying'},
-                                          'claypot_rice': {'s05: chen chopping'},
                                           'hornussen_afternoon': {'s03: trub-players flinging a paddles upward',
                                                                   's05: trub-players arguing',
                                                                   's05: trub-players clinking',
                                                                   's05: trub-players sitting'},
                                           'jet_ski_rescue': {'s03: jet bouncing'},
-                                          'mast_stepping': {'s01: kestrel varnishing', 's05: skipper sitting'}},
+                                          'mast_stepping': {'s05: skipper sitting', 's01: kestrel varnishing'}},
                            'heldout157': {'owl_box_installation': {'s01: ferreira teaching', 's02: owl towing out'},
                                           'poster_for_the_lost_tortoise': {'s02: humphrey drawing a poster',
                                                                            's02: humphrey photocopying',
@@ -1751,7 +1758,6 @@ KNOWN_UNREPORTED |= {'heldout156': ['Afterwards both teams sat',
                                     'As it whistled toward',
                                     'At dusk Rusty came',
                                     'He lugged the drone',
-                                    'His grandmother stirs in',
                                     'It bounced across the',
                                     'Onlookers had crowded onto',
                                     'Tables had been pushed',
@@ -1784,7 +1790,6 @@ KNOWN_UNREPORTED |= {'heldout158': ['Before long a dented',
                                     'By noon the crawler',
                                     'Near the top, an',
                                     'Saffi and all three',
-                                    'The Azzurri and the',
                                     'The crawler crept across',
                                     'When the mayor blows'],
                      'heldout159': ['A pigeon that had',
@@ -1795,13 +1800,10 @@ KNOWN_UNREPORTED |= {'heldout158': ['Before long a dented',
 KNOWN_WRONG_TUNED |= {'heldout160': {'bandoneon_lesson': ["'The old teacher cackled,': <planner:teacher> cackle",
                                                           "'The old teacher cackled,': <planner:teacher> lean",
                                                           "'The old teacher cackled,': <planner:teacher> nudge"]},
-                      'heldout161': {'panipuri_stall': ["'He nods and holds': anil hold",
-                                                        "'He nods and holds': anil nod"],
-                                     'tejo_night_in_bogota': ["'Between rounds both teams': <planner:teams> drink",
+                      'heldout161': {'tejo_night_in_bogota': ["'Between rounds both teams': <planner:teams> drink",
                                                               "'At midnight the Cuervos': <planner:teams> carry"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout160': {'bandoneon_lesson': {'s04: teacher cackling'}},
-                           'heldout161': {'panipuri_stall': {'s05: anil nodding', 's05: anil holding a bowl'},
-                                          'tejo_night_in_bogota': {'s05: teams drinking', 's05: teams carrying'}}}
+                           'heldout161': {'tejo_night_in_bogota': {'s05: teams carrying', 's05: teams drinking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout160': {'bandoneon_lesson': ['teacher']},
                          'heldout161': {'tejo_night_in_bogota': ['teams']}}
 KNOWN_UNREPORTED |= {'heldout160': ['Afterwards the children sit',
@@ -1809,9 +1811,7 @@ KNOWN_UNREPORTED |= {'heldout160': ['Afterwards the children sit',
                                     'The vain worm slithered',
                                     'Two maintenance drones, which'],
                      'heldout161': ['A rover that the',
-                                    'At midnight the Cuervos',
                                     'Between rounds both teams',
-                                    'He nods and holds',
                                     'This year the scaffolding',
                                     'When Priyanka opened the']}
 # Issue 24, round 96: heldout162-163 (round 95's held-out figure, scored once) are tuning splits since round 96
@@ -1932,7 +1932,6 @@ KNOWN_UNREPORTED |= {'heldout168': ['Beatriz laughed, and the',
                                     'The islanders crowd forward',
                                     'The red crew knelt',
                                     'The team from Lévis,',
-                                    'There a huge floe',
                                     'When a gong was',
                                     'When a klaxon was',
                                     'Where the ice gave'],
@@ -1948,29 +1947,17 @@ KNOWN_WRONG_TUNED |= {'heldout170': {'dragon_dance_rehearsal': ["'Nine dancers l
                                                                 'lower',
                                                                 "'Finally 婷婷 whistled through': <planner:dancers> "
                                                                 'sprawl'],
-                                     'enduro_on_the_ridge': ["'He clipped a stump': marshal clip",
-                                                             "'He clipped a stump': marshal somersault",
-                                                             "'He clipped a stump': marshal wave"],
                                      'field_weeding_robots': ["'A green tractor, driven': hendrik drive"]},
-                      'heldout171': {'nagashi_somen_in_the_garden': ["'健太 stabs at every': katsu slide",
-                                                                     "'健太 stabs at every': kenta slide",
-                                                                     "'健太 stabs at every': sakura slide"],
-                                     'tanghulu_stand': ["'A cluster of schoolchildren': schoolchildren round"]}}
+                      'heldout171': {'tanghulu_stand': ["'A cluster of schoolchildren': schoolchildren round"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout170': {'dragon_dance_rehearsal': {'s02: dancers lifting',
                                                                      's04: dancers raising head',
                                                                      's05: dancers fanning faces',
                                                                      's05: dancers lowering',
                                                                      's05: dancers sprawling'},
-                                          'enduro_on_the_ridge': {'s04: marshal clipping a stump',
-                                                                  's04: marshal somersaulting'},
                                           'field_weeding_robots': {'s03: hendrik driving'}},
-                           'heldout171': {'nagashi_somen_in_the_garden': {'s04: jiantai sliding',
-                                                                          's04: sakura sliding',
-                                                                          's04: sheng sliding'},
-                                          'tanghulu_stand': {'s04: schoolchildren rounding the cart'}}}
+                           'heldout171': {'tanghulu_stand': {'s04: schoolchildren rounding the cart'}}}
 KNOWN_INVENTED_TUNED |= {'heldout170': {'dragon_dance_rehearsal': ['dancers']}}
 KNOWN_UNREPORTED |= {'heldout170': ['Finally 婷婷 whistled through',
-                                    'He clipped a stump',
                                     'Nine dancers lifted the',
                                     'Together they haul Lug',
                                     'When the drum sped'],
@@ -1978,16 +1965,12 @@ KNOWN_UNREPORTED |= {'heldout170': ['Finally 婷婷 whistled through',
                                     'A pair of blackbirds',
                                     'A young attendant named',
                                     'During the August heatwave,',
-                                    'The grown-ups, who have',
-                                    '健太 stabs at every']}
+                                    'The grown-ups, who have']}
 # Issue 24, round 101: heldout172-173 (round 100's held-out figure, scored once) are tuning splits since round 101
 KNOWN_WRONG_TUNED |= {'heldout172': {'bat_mitzvah_hora': ["'They link arms and': band kick",
                                                           "'They link arms and': band link",
                                                           "'She clutches one corner': noam raise"],
                                      'chessboxing_bout': ["'At the bell, the': <planner:fighters> trade"],
-                                     'cycleball_match': ["'He spins his bike': mira drive",
-                                                         "'He spins his bike': mira spin"],
-                                     'dolls_house_for_the_twins': ["'The front door was': <planner:neighbour> paint"],
                                      'manta_ray_cleaning_station': ["'One bold little fish': wrasse pop",
                                                                     "'One bold little fish': wrasse swim"]},
                       'heldout173': {'setebos_sample_return': ["'A column of bluish': small_bot extract",
@@ -1999,18 +1982,14 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout172': {'bat_mitzvah_hora': {'s02: band kickin
                                                                's02: band linking',
                                                                's03: noam raising up'},
                                           'chessboxing_bout': {'s04: fighters trading'},
-                                          'cycleball_match': {'s04: mira driving', 's04: mira spinning a bike'},
-                                          'dolls_house_for_the_twins': {'s03: neighbour painting'},
                                           'manta_ray_cleaning_station': {'s04: wrasse swimming'}},
                            'heldout173': {'setebos_sample_return': {'s04: jet spraying', 's03: bot extracting'},
                                           'soup_kitchen_shift': {'s05: team wiping', 's05: team singing'}}}
-KNOWN_INVENTED_TUNED |= {'heldout172': {'chessboxing_bout': ['fighters'], 'dolls_house_for_the_twins': ['neighbour']},
+KNOWN_INVENTED_TUNED |= {'heldout172': {'chessboxing_bout': ['fighters']},
                          'heldout173': {'setebos_sample_return': ['jet'], 'soup_kitchen_shift': ['team']}}
 KNOWN_UNREPORTED |= {'heldout172': ['At the bell, the',
-                                    'He spins his bike',
                                     'One bold little fish',
                                     'She clutches one corner',
-                                    'The front door was',
                                     'The klezmer band is',
                                     'They link arms and'],
                      'heldout173': ['Flick and Flack untangled',
@@ -2020,59 +1999,17 @@ KNOWN_UNREPORTED |= {'heldout172': ['At the bell, the',
 MIN_RIGHT_TUNED |= {'heldout172': 0.8}  # one round of tuning (174/217 = 80.2%, 210/235 = 89.4%)
 
 # Issue 24, round 102: heldout174-175 (round 101's held-out figure, scored once) are tuning splits since round 102
-KNOWN_WRONG_TUNED |= {'heldout174': {'bandstand_repainting': ["'The paint had been': <planner:keeper> stir"],
-                                     'bubble_tea_shop': ["'小玲 hands the cups': chen carry",
-                                                         "'小玲 hands the cups': chen sip",
-                                                         "'小玲 hands the cups': girl carry",
-                                                         "'小玲 hands the cups': girl sip"],
-                                     'mandu_folding': ["'With an empty bottle': minjun flatten",
-                                                       "'With an empty bottle': minjun stamp",
-                                                       "'민준 mixes minced pork,': minjun chop"],
-                                     'miller_his_son_and_the_donkey': ["'The boy slid down': <planner:boy> slide",
-                                                                       "'The boy slid down': <planner:father> climb"]},
-                      'heldout175': {'spaetzle_for_the_grandchildren': ["'Felix scattered fried onions': felix grate"],
-                                     'spare_key_under_the_mat': ['\'"I moved the key\': tomasz come',
-                                                                 '\'"I moved the key\': tomasz step'],
-                                     'telesto_solar_farm': ["'Overhead Saturn hangs huge': <planner:saturn> hang"],
-                                     'uneven_bars_final': ["'Two judges behind the': judges forward"],
-                                     'yearling_colt_and_the_gate': ["'The two horses wandered': <planner:horses> "
-                                                                    'nibble',
-                                                                    "'The two horses wandered': <planner:horses> "
-                                                                    'wander']}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout174': {'bandstand_repainting': {'s03: keeper stirring the previous evening'},
-                                          'bubble_tea_shop': {'s05: girl carrying', 's05: chen carrying'},
-                                          'mandu_folding': {'s01: gimminjun flattening the dough thinly',
-                                                            's01: gimminjun stamping',
-                                                            's02: gimminjun chopping'},
-                                          'miller_his_son_and_the_donkey': {'s03: boy sliding',
-                                                                            's03: father climbing up'}},
-                           'heldout175': {'spaetzle_for_the_grandchildren': {'s05: felix grating'},
-                                          'spare_key_under_the_mat': {'s04: tomasz stepping away'},
-                                          'telesto_solar_farm': {'s05: saturn hanging'},
-                                          'uneven_bars_final': {'s04: judges forwarding'},
-                                          'yearling_colt_and_the_gate': {'s03: horses wandering'}}}
-KNOWN_INVENTED_TUNED |= {'heldout174': {'bandstand_repainting': ['keeper'],
-                                        'miller_his_son_and_the_donkey': ['boy', 'father']},
-                         'heldout175': {'telesto_solar_farm': ['saturn'], 'yearling_colt_and_the_gate': ['horses']}}
+KNOWN_WRONG_TUNED |= {'heldout174': {},
+                      'heldout175': {}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout174': {},
+                           'heldout175': {}}
+KNOWN_INVENTED_TUNED |= {'heldout174': {},
+                         'heldout175': {}}
 KNOWN_UNREPORTED |= {'heldout174': ['A chameleon two branches',
                                     'At home time the',
                                     'Bruno chests it down,',
-                                    'Kwame finally leaps, and',
-                                    'Leading the line was',
-                                    'The boy slid down',
-                                    'The paint had been',
-                                    'This year the flaking',
-                                    'Two instructors, Ffion and',
-                                    'When the last roll',
-                                    'With an empty bottle',
-                                    '小玲 hands the cups',
-                                    '민준 mixes minced pork,'],
-                     'heldout175': ['Felix scattered fried onions',
-                                    'Overhead Saturn hangs huge',
-                                    'She tossed each ball',
-                                    'The two horses wandered',
-                                    'Two judges behind the',
-                                    'When the output meter']}
+                                    'Leading the line was'],
+                     'heldout175': ['Mrs. Okonkwo laughed, stepped', 'She tossed each ball']}
 MIN_RIGHT_TUNED |= {'heldout174': 0.79}  # one round of tuning (186/233 = 79.8%, 185/210 = 88.1%)
 
 
