@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 176)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 178)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -1999,18 +1999,61 @@ KNOWN_UNREPORTED |= {'heldout172': ['At the bell, the',
 MIN_RIGHT_TUNED |= {'heldout172': 0.8}  # one round of tuning (174/217 = 80.2%, 210/235 = 89.4%)
 
 # Issue 24, round 102: heldout174-175 (round 101's held-out figure, scored once) are tuning splits since round 102
-KNOWN_WRONG_TUNED |= {'heldout174': {},
-                      'heldout175': {}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout174': {},
-                           'heldout175': {}}
-KNOWN_INVENTED_TUNED |= {'heldout174': {},
-                         'heldout175': {}}
 KNOWN_UNREPORTED |= {'heldout174': ['A chameleon two branches',
                                     'At home time the',
                                     'Bruno chests it down,',
                                     'Leading the line was'],
                      'heldout175': ['Mrs. Okonkwo laughed, stepped', 'She tossed each ball']}
-MIN_RIGHT_TUNED |= {'heldout174': 0.79}  # one round of tuning (186/233 = 79.8%, 185/210 = 88.1%)
+
+# Issue 24, round 103: heldout176-177 (round 102's held-out figure, scored once) are tuning splits since round 103
+KNOWN_WRONG_TUNED |= {'heldout176': {'amman_stairway_oranges': ["'يوسف worked for his': yusuf work"],
+                                     'hare_with_many_friends': ["'By then the pack': <planner:pack> bound"],
+                                     'kapa_haka_practice': ["'Rawiri, a tall fourteen-year-old,': <planner:troupe> "
+                                                            'answer'],
+                                     'magnetic_boots_hull_race': ["'Once a year, everyone': <planner:kestrel> hold"],
+                                     'menemen_on_the_camp_stove': ["'She chops two green': jonas chop",
+                                                                   "'She chops two green': jonas push",
+                                                                   "'When they soften, she': jonas squeeze"]},
+                      'heldout177': {'qanat_cleaning': ["'The diggers sat against': <planner:diggers> climb",
+                                                        "'The diggers sat against': <planner:diggers> eat",
+                                                        "'The diggers sat against': <planner:diggers> sit"],
+                                     'shovelled_parking_space': ["'Later that evening both': <planner:neighbours> "
+                                                                 'laugh',
+                                                                 "'Later that evening both': <planner:neighbours> sit"],
+                                     'stranded_choir_train': ["'A youth choir from': <planner:train> break"]}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout176': {'amman_stairway_oranges': {'s01: ywsf working'},
+                                          'hare_with_many_friends': {'s04: pack bounding'},
+                                          'kapa_haka_practice': {'s04: troupe answering'},
+                                          'magnetic_boots_hull_race': {'s01: kestrel holding a race'},
+                                          'menemen_on_the_camp_stove': {'s02: jonas chopping',
+                                                                        's02: jonas pushing',
+                                                                        's03: jonas squeezing'}},
+                           'heldout177': {'qanat_cleaning': {'s05: diggers eating', 's05: diggers sitting'},
+                                          'shovelled_parking_space': {'s05: neighbours laughing',
+                                                                      's05: neighbours sitting'},
+                                          'stranded_choir_train': {'s01: train breaking down'}}}
+KNOWN_INVENTED_TUNED |= {'heldout176': {'hare_with_many_friends': ['pack'],
+                                        'kapa_haka_practice': ['troupe'],
+                                        'magnetic_boots_hull_race': ['kestrel']},
+                         'heldout177': {'qanat_cleaning': ['diggers'],
+                                        'shovelled_parking_space': ['neighbours'],
+                                        'stranded_choir_train': ['train']}}
+KNOWN_UNREPORTED |= {'heldout176': ['By then the pack',
+                                    'Dozens of catfish thrash',
+                                    'Jonas wriggles from the',
+                                    'Once a year, everyone',
+                                    'Rawiri, a tall fourteen-year-old,',
+                                    'She chops two green',
+                                    'This time six racers',
+                                    'Two of the youngest',
+                                    'يوسف worked for his'],
+                     'heldout177': ['A youth choir from',
+                                    'Later that evening both',
+                                    'The diggers sat against',
+                                    'The starter fires a',
+                                    'The trunk was dragged',
+                                    'The youngest singer, a']}
+MIN_RIGHT_TUNED |= {'heldout176': 0.75, 'heldout177': 0.83}  # one round of tuning (152/202 = 75.2%, 177/211 = 83.9%)
 
 
 def _by_age(splits) -> list:
