@@ -3431,3 +3431,12 @@ def test_with_someone_doing_something_after_a_place():
     assert {("lin", "walk"), ("robots", "trundle")} <= acts
     acts, _, _ = reads("Lena rows out along the gold lettering.")  # a noun after its determiner, still no verb
     assert acts == {("lena", "row")}
+
+
+# Issue 24, round 103 (tuned on heldout176 and heldout177; these sentences are not from any split) ---------------
+
+
+def test_her_friend_and_a_name_tell_the_gender_of_the_one_named_before():
+    acts, _, _ = reads("Beside the river, Asel lights a fire while her friend Timur is still curled up in his tent. "
+                       "She fills the kettle and sets it on the flames.")
+    assert ("asel", "light") in acts and ("timur", "fill") not in acts and ("timur", "set") not in acts

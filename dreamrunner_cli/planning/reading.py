@@ -174,9 +174,10 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         earlier = self._named_earlier()
         if k is None or not refs or refs[0].start > k or len(refs[0].ids) != 1 or \
                 self._someone_else_before(chunks, k) or any(c.start < k for c in refs[1:]) or \
-                not any(c.kind == "np" and c.start == k or c.kind == "ref" and c.start == k and c.head in lx.KINSHIP
-                        for c in chunks):
-            return  # (a possessive that opens a noun phrase: "her compartment", "his grandmother"; not "helped her")
+                not any(c.kind == "np" and c.start == k or c.kind == "ref" and c.start == k and k + 1 < len(lows) and
+                        lows[k + 1] in lx.KINSHIP | lx.PEER_NOUNS | {"friend"} for c in chunks):
+            return  # (a possessive that opens a noun phrase: "her compartment", "his grandmother", "her friend
+            # Jonas"; not "helped her")
         owner = self.reg.by_id.get(refs[0].ids[0])
         if owner is not None and owner.gender is None and not owner.group and \
                 owner.kind in ("person", "animal") and not [e for e in earlier if e is not owner]:
