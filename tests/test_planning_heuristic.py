@@ -3440,3 +3440,9 @@ def test_her_friend_and_a_name_tell_the_gender_of_the_one_named_before():
     acts, _, _ = reads("Beside the river, Asel lights a fire while her friend Timur is still curled up in his tent. "
                        "She fills the kettle and sets it on the flames.")
     assert ("asel", "light") in acts and ("timur", "fill") not in acts and ("timur", "set") not in acts
+
+
+def test_the_pack_is_the_dogs_or_wolves_just_named():
+    acts, ids, _ = reads("At dawn the wolves howled on the ridge. A deer froze by the stream. Soon the pack was racing "
+                         "down the slope.")
+    assert "pack" not in ids and ("wolves", "race") in acts

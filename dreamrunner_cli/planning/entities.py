@@ -1058,6 +1058,13 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     herds = [x for x in entities if x.group and x.kind == "animal" and x.since < si]
     birds = len(herds) == 1 and w == "flock" and si - herds[0].since <= 2 and any(
         lx.ENTITY_NOUNS.get((lx.group_of(n) or ("", n))[1], ("", ""))[1] == "bird" for n in herds[0].nouns)
+    # ("the hounds bayed … By then the pack was bounding": the dogs just named)
+    dogs = [x for x in herds if any(lx.GENERALISATIONS.get((lx.group_of(n) or ("", n))[1], set()) & {"dog", "wolf"}
+                                    for n in x.nouns)]
+    if det == "the" and w == "pack" and len(dogs) == 1 and si - dogs[0].since <= 5 and \
+            not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
+        dogs[0].nouns.add(w)
+        return True
     if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "animal" and len(herds) == 1 and (
             {"whole", "entire"} & set(lows[start:i]) or birds) and \
             not any(w in (t.lower() for t in s2) for s2 in sents[:si]):  # (or "his twenty pigeons flapped out …
