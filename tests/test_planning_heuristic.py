@@ -3446,3 +3446,10 @@ def test_the_pack_is_the_dogs_or_wolves_just_named():
     acts, ids, _ = reads("At dawn the wolves howled on the ridge. A deer froze by the stream. Soon the pack was racing "
                          "down the slope.")
     assert "pack" not in ids and ("wolves", "race") in acts
+
+
+def test_working_for_someone_is_a_job_not_an_action():
+    acts, _, skipped = reads("Dmitri worked for his aunt's flower stall near the station.")
+    assert acts == set() and skipped
+    acts, _, _ = reads("Dmitri worked for hours on the old engine.")
+    assert ("dmitri", "work") in acts

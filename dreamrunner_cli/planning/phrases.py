@@ -179,6 +179,9 @@ class PhraseReading:
         if base == "go" and at_i >= 2 and lows[at_i - 2] == "as" and lows[at_i - 1] in lx.SUBJECT_PRONOUNS and (
                 at_i + 1 >= len(toks) or not _word(toks[at_i + 1])):
             return True  # "bending and stretching as he goes": the way it moves, no going of its own
+        if base == "work" and lows[at_i + 1:at_i + 2] == ["for"] and at_i + 2 < len(toks) and (
+                lows[at_i + 2] in lx.POSSESSIVES or lows[at_i + 2] == "the" or _cap(toks[at_i + 2])):
+            return True  # "worked for his uncle's fruit shop": a job, no action (but "worked for hours")
         if base in ("carry", "keep", "go") and lows[at_i + 1:at_i + 2] == ["on"] and at_i + 2 < len(toks) and \
                 "VBG" in _finite_readings(toks[at_i + 2]):
             return True  # "carried on picking": the picking is the action
