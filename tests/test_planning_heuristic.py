@@ -3453,3 +3453,9 @@ def test_working_for_someone_is_a_job_not_an_action():
     assert acts == set() and skipped
     acts, _, _ = reads("Dmitri worked for hours on the old engine.")
     assert ("dmitri", "work") in acts
+
+
+def test_both_neighbours_are_the_two_named():
+    acts, ids, _ = reads("Ruben waved to Anneke over the fence. Anneke waved back. Later that evening both neighbours "
+                         "sat drinking tea.")
+    assert ids == ["ruben", "anneke"] and {("ruben", "sit"), ("anneke", "sit")} <= acts

@@ -1251,7 +1251,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         # others: a role noun names new people)
         same_count[0].nouns.add(w)
         return True
-    if group is not None and group[1] in lx.GENERIC_PEOPLE and _counted_as_two(lows, i) and sum(
+    # (or "both neighbours", "the two partners": a word for someone beside another)
+    if group is not None and group[1] in lx.GENERIC_PEOPLE | lx.PEER_NOUNS and _counted_as_two(lows, i) and sum(
             1 for x in entities if x.kind == "person" and not x.group and x.since < si and x.gender in (
                 None, "m" if group[1] in lx.MALE else "f" if group[1] in lx.FEMALE else x.gender)) >= 2 \
             and not _introduced_as_others(sents, si, i, lows[i]):
