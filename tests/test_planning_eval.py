@@ -1703,6 +1703,7 @@ KNOWN_UNREPORTED |= {'heldout154': ['A crowd of passers-by',
                      'heldout155': ['Agnieszka, who rents the',
                                     'Both of them lay',
                                     'Every girl froze, while',
+                                    'She soaks strips of',
                                     'आजी boils split chickpeas']}
 MIN_RIGHT_TUNED |= {'heldout154': 0.81}  # one round of tuning (171/210 = 81.4%, 184/208 = 88.5%)
 
@@ -2006,47 +2007,26 @@ KNOWN_UNREPORTED |= {'heldout174': ['A chameleon two branches',
                      'heldout175': ['Mrs. Okonkwo laughed, stepped', 'She tossed each ball']}
 
 # Issue 24, round 103: heldout176-177 (round 102's held-out figure, scored once) are tuning splits since round 103
-KNOWN_WRONG_TUNED |= {'heldout176': {'amman_stairway_oranges': ["'يوسف worked for his': yusuf work"],
-                                     'hare_with_many_friends': ["'By then the pack': <planner:pack> bound"],
-                                     'kapa_haka_practice': ["'Rawiri, a tall fourteen-year-old,': <planner:troupe> "
+KNOWN_WRONG_TUNED |= {'heldout176': {'kapa_haka_practice': ["'Rawiri, a tall fourteen-year-old,': <planner:troupe> "
                                                             'answer'],
-                                     'magnetic_boots_hull_race': ["'Once a year, everyone': <planner:kestrel> hold"],
-                                     'menemen_on_the_camp_stove': ["'She chops two green': jonas chop",
-                                                                   "'She chops two green': jonas push",
-                                                                   "'When they soften, she': jonas squeeze"]},
+                                     'magnetic_boots_hull_race': ["'Once a year, everyone': <planner:kestrel> hold"]},
                       'heldout177': {'qanat_cleaning': ["'The diggers sat against': <planner:diggers> climb",
                                                         "'The diggers sat against': <planner:diggers> eat",
                                                         "'The diggers sat against': <planner:diggers> sit"],
-                                     'shovelled_parking_space': ["'Later that evening both': <planner:neighbours> "
-                                                                 'laugh',
-                                                                 "'Later that evening both': <planner:neighbours> sit"],
                                      'stranded_choir_train': ["'A youth choir from': <planner:train> break"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout176': {'amman_stairway_oranges': {'s01: ywsf working'},
-                                          'hare_with_many_friends': {'s04: pack bounding'},
-                                          'kapa_haka_practice': {'s04: troupe answering'},
-                                          'magnetic_boots_hull_race': {'s01: kestrel holding a race'},
-                                          'menemen_on_the_camp_stove': {'s02: jonas chopping',
-                                                                        's02: jonas pushing',
-                                                                        's03: jonas squeezing'}},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout176': {'kapa_haka_practice': {'s04: troupe answering'},
+                                          'magnetic_boots_hull_race': {'s01: kestrel holding a race'}},
                            'heldout177': {'qanat_cleaning': {'s05: diggers eating', 's05: diggers sitting'},
-                                          'shovelled_parking_space': {'s05: neighbours laughing',
-                                                                      's05: neighbours sitting'},
                                           'stranded_choir_train': {'s01: train breaking down'}}}
-KNOWN_INVENTED_TUNED |= {'heldout176': {'hare_with_many_friends': ['pack'],
-                                        'kapa_haka_practice': ['troupe'],
-                                        'magnetic_boots_hull_race': ['kestrel']},
-                         'heldout177': {'qanat_cleaning': ['diggers'],
-                                        'shovelled_parking_space': ['neighbours'],
-                                        'stranded_choir_train': ['train']}}
+KNOWN_INVENTED_TUNED |= {'heldout176': {'kapa_haka_practice': ['troupe'], 'magnetic_boots_hull_race': ['kestrel']},
+                         'heldout177': {'qanat_cleaning': ['diggers'], 'stranded_choir_train': ['train']}}
 KNOWN_UNREPORTED |= {'heldout176': ['By then the pack',
                                     'Dozens of catfish thrash',
                                     'Jonas wriggles from the',
                                     'Once a year, everyone',
                                     'Rawiri, a tall fourteen-year-old,',
-                                    'She chops two green',
                                     'This time six racers',
-                                    'Two of the youngest',
-                                    'يوسف worked for his'],
+                                    'Two of the youngest'],
                      'heldout177': ['A youth choir from',
                                     'Later that evening both',
                                     'The diggers sat against',
