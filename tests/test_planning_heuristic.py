@@ -3305,8 +3305,8 @@ def test_who_after_a_thing_worn_is_the_wearers():
 
 
 def test_a_capital_after_a_quote_starts_a_sentence_once_the_speaker_is_said():
-    text = ('"The pump is broken," Aiko said, tapping the pipe, "so we carry water." Mr. Brandt sighed, climbed off the '
-            'wall and fetched a bucket.')
+    text = ('"The pump is broken," Aiko said, tapping the pipe, "so we carry water." Mr. Brandt sighed, climbed off '
+            'the wall and fetched a bucket.')
     assert len(sentences(text)) == 2
     acts, _, _ = reads(text)
     assert {("brandt", "climb"), ("brandt", "fetch")} <= acts and ("aiko", "climb") not in acts

@@ -342,7 +342,8 @@ class PhraseReading:
         alike = 0 <= at < k - 2 and lows[at + 1].endswith("ed") and lows[i + 1:i + 2] != ["them"] and \
             _finite_readings(toks[at + 1]) and _finite_readings(toks[at + 1]) <= {"VBD", "VBN"} and \
             lx.is_noun(lows[at + 2])
-        if p == "and" and tags <= {"VBD", "VBN"} and (last.endswith("ing") or present or alike) and i + 1 < len(toks) and (
+        if p == "and" and tags <= {"VBD", "VBN"} and (last.endswith("ing") or present or alike) and \
+                i + 1 < len(toks) and (
                 lx.is_plural_noun(lows[i + 1]) if last.endswith("ing") else
                 (lx.is_noun(lows[i + 1]) or not lx.is_known_word(lows[i + 1]) and lows[i + 1].isalpha()) and
                 lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES) and \
