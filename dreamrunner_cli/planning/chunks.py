@@ -218,8 +218,8 @@ class ChunkReading:
                         # ("taped a note to the gate asking the postman to…": the note asks)
                         break  # "climbed over the fence | carrying a pail": a thing carries nothing
                     if words and i >= 1 and lows[i - 1] == "with" and "VBG" in _finite_readings(toks[j]) and \
-                            not lx.is_noun(lows[j]) and (lx.entity_noun(lows[words[-1]]) or lx.group_of(
-                                lows[words[-1]]) or any(lows[words[-1]] in x.nouns for x in self.reg.entities)):
+                            not lx.is_noun(lows[j]) and (lx.names_someone(lows[words[-1]]) or any(
+                                lows[words[-1]] in x.nouns for x in self.reg.entities)):
                         break  # "steers home with the robots | trundling behind": the robots trundle
                     if _cap(toks[j]) and self.reg.by_name(lows[j]) and not (
                             not words and w == "the" and j + 2 < len(toks) and _word(toks[j + 1]) and

@@ -37,8 +37,8 @@ for _kind, _shape, _words in (
     ("animal", "small", "gosling cygnet joey pup tadpole fawn mole vole chipmunk stoat possum opossum armadillo "
      "meerkat lemur newt salamander gecko iguana lobster squid eel salmon trout carp minnow snail worm caterpillar "
      "beetle ant spider grasshopper hornet mosquito platypus porcupine sloth weasel skunk shrew"),
-    ("animal", "large", "foal colt filly yearling gelding mare stallion alpaca boar chimpanzee chimp orangutan baboon hyena jackal coyote panther "
-     "jaguar cougar puma ocelot walrus crocodile alligator anteater emu ostrich reindeer"),
+    ("animal", "large", "foal colt filly yearling gelding mare stallion alpaca boar chimpanzee chimp orangutan baboon "
+     "hyena jackal coyote panther jaguar cougar puma ocelot walrus crocodile alligator anteater emu ostrich reindeer"),
     ("animal", "bird", "kingfisher woodpecker magpie starling finch peacock vulture albatross puffin cormorant toucan "
      "cockerel gander egret ibis wren blackbird canary hummingbird swallow"),  # (a swallow acts only as a subject)
     ("machine", "robot", "robot droid android automaton cyborg"),
@@ -669,6 +669,11 @@ def _group_nouns() -> dict[str, str]:
 # the noun's first sense ("the audience"), "seen" otherwise ("the whole school", "the whole line"). Only for reports.
 GROUP_SENSES = _group_nouns()
 EVERYONE = frozenset("everyone everybody others someone somebody".split())
+
+
+def names_someone(noun: str) -> bool:
+    """Is ``noun`` a word for someone or a group of them ("the girl", "the robots", "the crowd"), not a thing?"""
+    return bool(entity_noun(noun) or group_of(noun))
 
 
 def may_act(noun: str, whole: bool = False) -> bool:

@@ -152,8 +152,12 @@ class PhraseReading:
             return True  # "an old grey male that the staff call Boomer": a name, nothing done
         if base == "go" and lows[at_i + 1:at_i + 2] == ["on"] and "what" in lows[max(0, at_i - 3):at_i]:
             return True  # "to see what was going on": something happening, no one going
-        if base == "work" and obj is not None and obj.head in ("shift", "shifts", "night", "nights", "late"):
-            return True  # "works the evening shift": a job, no action
+        employer = lows[at_i + 1:at_i + 2] == ["for"] and at_i + 2 < len(toks) and (
+            lows[at_i + 2] in lx.POSSESSIVES or lows[at_i + 2] == "the" or _cap(toks[at_i + 2]))
+        if base == "work" and (employer or obj is not None and obj.head in ("shift", "shifts", "night", "nights",
+                                                                            "late")):
+            return True  # "works the evening shift", "worked for his uncle's fruit shop": a job, no action (but
+            # "worked for hours")
         if base == "end" and not (at_i + 1 < len(toks) and (lows[at_i + 1] in lx.DETERMINERS or lows[
                 at_i + 1] in lx.POSSESSIVES or lows[at_i + 1] in lx.OBJECT_PRONOUNS)):
             return True  # "When the shift ends": a time, no one's action
@@ -179,9 +183,6 @@ class PhraseReading:
         if base == "go" and at_i >= 2 and lows[at_i - 2] == "as" and lows[at_i - 1] in lx.SUBJECT_PRONOUNS and (
                 at_i + 1 >= len(toks) or not _word(toks[at_i + 1])):
             return True  # "bending and stretching as he goes": the way it moves, no going of its own
-        if base == "work" and lows[at_i + 1:at_i + 2] == ["for"] and at_i + 2 < len(toks) and (
-                lows[at_i + 2] in lx.POSSESSIVES or lows[at_i + 2] == "the" or _cap(toks[at_i + 2])):
-            return True  # "worked for his uncle's fruit shop": a job, no action (but "worked for hours")
         if base in ("carry", "keep", "go") and lows[at_i + 1:at_i + 2] == ["on"] and at_i + 2 < len(toks) and \
                 "VBG" in _finite_readings(toks[at_i + 2]):
             return True  # "carried on picking": the picking is the action

@@ -276,8 +276,7 @@ class PronounReading:
                               c.start < pos and c.head not in lx.TIME_NOUNS and not lx.group_of(c.head)), None)
         bare = self.cur_lows[pos - 2] if pos is not None and pos >= 2 and \
             self.cur_lows[pos - 1] in ("until", "till", "when", "before", "as") else ""
-        if not things_of_one and lx.is_plural_noun(bare) and not lx.entity_noun(bare) and not lx.group_of(bare) \
-                and bare not in lx.TIME_NOUNS:
+        if not things_of_one and lx.is_plural_noun(bare) and not lx.names_someone(bare) and bare not in lx.TIME_NOUNS:
             things_of_one = bare  # "chipping away tiny pieces until they match": the pieces, maybe
         each = next((c.head for c in self.cur_chunks if c.kind == "np" and pos is not None and c.start < pos and
                      self.cur_lows[c.start] in ("every", "each") and not lx.entity_noun(c.head)), None)

@@ -152,7 +152,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         """Before toks[k], a pronoun or a noun phrase of someone the story may not have found ("the girl", "the
         twins", "her mother"): a "his"/"her" at k may be theirs."""
         return any(c.kind == "pron" and c.start < k or c.kind == "np" and c.start < k and (
-            lx.entity_noun(c.head) or lx.group_of(c.head) or c.head in lx.KINSHIP) for c in chunks)
+            lx.names_someone(c.head) or c.head in lx.KINSHIP) for c in chunks)
 
     def _learn_gender_before_anyone(self, lows: list[str], chunks: list[Chunk]) -> None:
         """"Nadia ties a strap … Her friend Owen tightens the ratchet until the line hums when she plucks it": a
@@ -272,8 +272,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
             det_at = at_i - 1 if lows[at_i - 1] in ("the", "a", "an") else at_i - 2
             if at_i >= 2 and "VBG" in _finite_readings(toks[at_i]) and lows[det_at] in ("the", "a", "an") and \
                     _word(toks[det_at + 1]) and not _finite_readings(toks[det_at + 1]) - {"VBG"} and \
-                    not (det_at + 1 < at_i and (lx.entity_noun(lows[det_at + 1]) or lx.group_of(lows[det_at + 1]))) \
-                    and (
+                    not (det_at + 1 < at_i and lx.names_someone(lows[det_at + 1])) and (
                     at_i + 1 >= len(toks) or not _word(toks[at_i + 1]) or lows[at_i + 1] in lx.PREPOSITIONS):
                 self.handled.add(at_i)
                 return at_i + 1  # "along the gold lettering": a noun after its determiner, no verb (but "with the

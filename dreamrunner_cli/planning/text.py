@@ -195,7 +195,7 @@ def _home_side(lows: list[str], k: int) -> bool:
     are adverbs: "ran home"). Not a team: "the home team trails by one run" is the score, and its players are the
     team's, not others."""
     return lows[k] in ("home", "away") and k >= 1 and lows[k - 1] in ("the", "their", "our") and k + 1 < len(lows) and \
-        bool(lx.entity_noun(lows[k + 1]) or lx.group_of(lows[k + 1])) and lows[k + 1] not in lx.TEAMS
+        lx.names_someone(lows[k + 1]) and lows[k + 1] not in lx.TEAMS
 
 
 def _name_runs(toks: list[str]) -> list[tuple[int, int]]:
@@ -390,8 +390,8 @@ def in_as_if_clause(toks: list[str], i: int) -> bool:
 def reduced_relative_end(toks: list[str], k: int, plural: bool = False) -> int:
     """toks[k] after a subject is a past participle describing it, and the subject's own verb follows its phrase:
     "The crowd packed into the gym | stamps their feet" → the index of "stamps" (or a past: "Spectators packed against
-    the rope | clapped"). ``k`` otherwise (and
-    for "rushed onto the stage in paper crowns and …": a plural after a preposition's bare noun is a noun)."""
+    the rope | clapped"). ``k`` otherwise (and for "rushed onto the stage in paper crowns and …": a plural after a
+    preposition's bare noun is a noun)."""
     lows = [t.lower() for t in toks]
     from lemminflect import getInflection
 
