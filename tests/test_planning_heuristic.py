@@ -3459,3 +3459,20 @@ def test_both_neighbours_are_the_two_named():
     acts, ids, _ = reads("Ruben waved to Anneke over the fence. Anneke waved back. Later that evening both neighbours "
                          "sat drinking tea.")
     assert ids == ["ruben", "anneke"] and {("ruben", "sit"), ("anneke", "sit")} <= acts
+
+
+# Issue 24, round 104 (tuned on heldout178 and heldout179; these sentences are not from any split) ---------------
+
+
+def test_children_named_by_a_place_noun_are_a_group_of_their_own():
+    acts, ids, _ = reads("Piet sweeps the stage. His sister Mieke hangs the lanterns. At dusk the harbour children "
+                         "are running along the quay.")
+    assert "children" in ids and ("children", "run") in acts
+    acts, ids, _ = reads("Piet sweeps the stage. His sister Mieke hangs the lanterns. At dusk the children are "
+                         "running along the quay.")  # the two, read as "they"
+    assert "children" not in ids
+
+
+def test_a_noun_after_a_gerund_in_a_place_phrase_is_no_verb():
+    acts, _, _ = reads("A group of boys from the rowing club runs down to the jetty.")
+    assert acts == {("boys", "run")}

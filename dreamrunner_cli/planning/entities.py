@@ -1212,9 +1212,9 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
             and sum(1 for x in entities if not x.group and x.since < si and (
                 x.kind == group[0] or w in lx.RELATIONAL_GROUPS and x.kind == "animal")) >= 2 \
             and not _introduced_as_others(sents, si, i, lows[i]) and \
-            not _kin_of_no_one(entities, sents[:si + 1], w):
+            not _kin_of_no_one(entities, sents[:si + 1], w) and not _noun_modified(lows[start:i]):
         # "the children", "both sisters" after Kofi and Lucía, "the two friends" after a rabbit and a mouse:
-        # the characters, read as "they"
+        # the characters, read as "they" (but "the village children" are the village's)
         return True
         # ("the dancers", "the fans", "the neighbours rushed over" are a group of their own)
     if group is not None and det in lx.NUMBERS_VALUE and start >= 2 and lows[start - 2] == "the" and sum(
@@ -1513,6 +1513,12 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
                     c > 0 and (lows[c - 1] in lx.BE_FORMS or lows[c - 1] in lx.DETERMINERS | lx.POSSESSIVES)):
                 return True
     return False
+
+
+def _noun_modified(words: list[str]) -> bool:
+    """Whether a noun that is no adjective nor number comes before the head ("the village children", "the school
+    kids"): people of that place or kind, not the story's characters read as "they"."""
+    return any(lx.is_noun(t) and not lx.is_adjective(t) and t not in lx.NUMBERS_VALUE and t.isalpha() for t in words)
 
 
 def _singular(word: str) -> str:

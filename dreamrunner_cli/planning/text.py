@@ -309,7 +309,10 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
             if n and (tags & {"VBZ", "VBD"} or plural and tags & {"VBP"} and (
                     not nxt & {"VBZ", "VBD", "VBP"} or plural_object or lows[m + 1] in lx.PARTICLES)) and \
                     not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}) and \
-                    not (nxt & {"VBD"} and lx.is_plural_noun(lows[m])):  # ("in their best clothes | drifted")
+                    not (nxt & {"VBD"} and lx.is_plural_noun(lows[m])) and \
+                    not ("VBG" in _finite_readings(toks[m - 1]) and lx.is_noun(lows[m]) and
+                         not tags & {"VBZ", "VBD"}):  # ("in their best clothes | drifted"; "from the figure
+                # skating club | rushes": a noun after its gerund)
                 break  # "in the park | play", but "from the next farm | ran", "of howler monkeys | swings"
             n, m = n + 1, m + 1
             if m + 1 < len(toks) and toks[m] == "'s":
