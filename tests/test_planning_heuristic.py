@@ -3476,3 +3476,11 @@ def test_children_named_by_a_place_noun_are_a_group_of_their_own():
 def test_a_noun_after_a_gerund_in_a_place_phrase_is_no_verb():
     acts, _, _ = reads("A group of boys from the rowing club runs down to the jetty.")
     assert acts == {("boys", "run")}
+
+
+def test_a_comparative_tells_another_one_of_the_same_noun():
+    acts, _, skipped = reads("The smaller drone, a grey quadcopter called Wren, lifts the parcel off the roof. Then "
+                             "the larger drone grabs the rope.")
+    assert ("wren", "lift") in acts and ("wren", "grab") not in acts and skipped
+    acts, _, _ = reads("The number 7 tram, a green car called Wren, stops by the gate. The tram rings its bell.")
+    assert ("wren", "ring") in acts  # "number" is a noun, no comparative

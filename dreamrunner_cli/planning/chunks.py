@@ -385,7 +385,7 @@ class ChunkReading:
                                          e.kind in ("person", "animal") for x in words):
                     e = None  # "the rubber duck" is a toy, not the duck
                 ranked = [lows[x] for x in words if lows[x] in lx.ORDINALS - {"next", "same"} or
-                          lows[x].endswith("est") and lx.is_adjective(lows[x])]
+                          lows[x].endswith("est") and lx.is_adjective(lows[x]) or lx.comparative(lows[x])]
                 colours = {lows[x] for x in words if lows[x] in lx.TELLING_APART}
                 told = [x for x in self.reg.entities
                         if head in x.nouns and colours & set(x.description.lower().split())]
@@ -395,7 +395,8 @@ class ChunkReading:
                     e = None  # "a black goat … The white goat pushed back", "the male hornbill": another one
                 if e is not None and ranked and not set(ranked) <= set(e.description.lower().split()) and not (
                         j < len(toks) and toks[j] == ","):  # (an apposition names it: "The smallest cricket, …")
-                    e = None  # "the biggest monkey … the smallest monkey": another one
+                    e = None  # "the biggest monkey … the smallest monkey", "the smaller robot … the larger robot":
+                    # another one
                 if e is not None and e.group and e.count and lx.NUMBERS_VALUE.get(w, e.count) < e.count and \
                         lows[i - 1:i] != ["the"] and e.since < self.story_no:
                     e = None  # "Twelve runners stride onto the track … two runners collide": two of them, others

@@ -614,6 +614,15 @@ def is_plural_noun(word: str) -> bool:
 
 
 @lru_cache(maxsize=None)
+def comparative(word: str) -> bool:
+    """Is ``word`` an adjective's comparative ("larger", "older"), not an adjective ending in -er ("silver")?"""
+    from lemminflect import getAllLemmas
+
+    return word.endswith("er") and not is_noun(word) and any(
+        lem != word for lem in getAllLemmas(word.lower()).get("ADJ", ()))  # (not "the number 7 bus")
+
+
+@lru_cache(maxsize=None)
 def is_adjective(word: str) -> bool:
     """Can ``word`` be an adjective ("muddy", "sandy") by lemminflect's dictionary?"""
     from lemminflect import getAllLemmas
