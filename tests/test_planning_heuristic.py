@@ -3484,3 +3484,10 @@ def test_a_comparative_tells_another_one_of_the_same_noun():
     assert ("wren", "lift") in acts and ("wren", "grab") not in acts and skipped
     acts, _, _ = reads("The number 7 tram, a green car called Wren, stops by the gate. The tram rings its bell.")
     assert ("wren", "ring") in acts  # "number" is a noun, no comparative
+
+
+def test_an_animal_noun_before_the_subject_noun_describes_the_thing():
+    acts, ids, _ = reads("On Monday a hamster wheel was left on the porch by Priya. It rolled down the steps.")
+    assert "hamster" not in ids and ("priya", "leave") in acts and not any(w == "hamster" for w, _ in acts)
+    acts, ids, _ = reads("Priya's hamster wheel creaks. The hamster runs faster.")  # the hamster, later, acts
+    assert ("hamster", "run") in acts
