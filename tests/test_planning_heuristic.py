@@ -3491,3 +3491,10 @@ def test_an_animal_noun_before_the_subject_noun_describes_the_thing():
     assert "hamster" not in ids and ("priya", "leave") in acts and not any(w == "hamster" for w, _ in acts)
     acts, ids, _ = reads("Priya's hamster wheel creaks. The hamster runs faster.")  # the hamster, later, acts
     assert ("hamster", "run") in acts
+
+
+def test_a_name_after_a_place_noun_in_a_place_phrase_names_the_place():
+    acts, ids, _ = reads("Inside the drifting observatory Calliope, the engineer, Brannock, tightens a loose bolt.")
+    assert ids == ["brannock"] and acts == {("brannock", "tighten")}
+    acts, ids, _ = reads("The survey barge Calliope drifts past the reef.")  # a subject: the barge, by its name
+    assert ("calliope", "drift") in acts

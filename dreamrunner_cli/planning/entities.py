@@ -304,6 +304,8 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                     and prev not in lx.TIME_NOUNS and prev not in lx.TIMES:  # "a ship called the Mary Rose",
                 # "One morning Kevin": not "the blue Earth"
                 continue
+            if _thing_named(lows, start):
+                continue  # "On the orbiting laboratory Hesperus": the laboratory's name, no one
             if len(words) > 1 and (words[0].lower() in lx.NAME_MONTHS and (
                     prev in lx.MONTH_TIME_WORDS or prev in ("late", "early", "mid")) or
                                    words[0].lower() in lx.WEEKDAYS):
@@ -388,6 +390,21 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
             if title and not info["title"]:
                 info["title"] = title
     return candidates
+
+
+def _thing_named(lows: list[str], start: int) -> bool:
+    """Whether the capitalised run at lows[start] ends a place phrase, after "the" and words ending in the noun of a
+    thing: "On the orbiting laboratory | Hesperus" names the laboratory (but "the old fisherman Yusuf" is someone)."""
+    prev = lows[start - 1] if start > 0 else ""
+    if not prev.isalpha() or not lx.is_noun(prev) or lx.is_adjective(prev) or lx.names_someone(prev) or \
+            _closed(prev) or prev in lx.TITLES or prev in lx.TIME_NOUNS or prev in lx.TIMES:
+        return False
+    k = start - 2
+    while k >= 0 and start - k <= 4 and lows[k].isalpha() and not _closed(lows[k]) and \
+            not _finite_readings(lows[k]) & {"VBZ", "VBD"} and not lx.names_someone(lows[k]):
+        k -= 1
+    return 1 <= k < start - 2 and lows[k] in ("the", "a", "an") and lows[k - 1] in lx.PREPOSITIONS  # (but "The
+    # research vessel Halcyon glides": a subject, the vessel by its name)
 
 
 def _add_named(found: _Found, candidates: dict[str, dict], mid_caps: set[str], sents: list[list[str]]) -> None:
