@@ -3498,3 +3498,8 @@ def test_a_name_after_a_place_noun_in_a_place_phrase_names_the_place():
     assert ids == ["brannock"] and acts == {("brannock", "tighten")}
     acts, ids, _ = reads("The survey barge Calliope drifts past the reef.")  # a subject: the barge, by its name
     assert ("calliope", "drift") in acts
+
+
+def test_a_plural_noun_before_a_plural_verb_ends_the_place_phrase():
+    acts, _, _ = reads("Spectators in the upper rows leap up from their seats.")
+    assert acts == {("spectators", "leap")}

@@ -310,6 +310,8 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
                     not nxt & {"VBZ", "VBD", "VBP"} or plural_object or lows[m + 1] in lx.PARTICLES)) and \
                     not (lows[k] == "of" and lx.group_of(lows[m]) and nxt & {"VBZ", "VBD", "VBP"}) and \
                     not (nxt & {"VBD"} and lx.is_plural_noun(lows[m])) and \
+                    not ("VBP" in nxt and lx.is_plural_noun(lows[m]) and not lx.is_plural_noun(lows[m + 1]) and
+                         lows[m + 2:m + 3] and lows[m + 2] in lx.PREPOSITIONS | lx.PARTICLES) and \
                     not ("VBG" in _finite_readings(toks[m - 1]) and lx.is_noun(lows[m]) and
                          not tags & {"VBZ", "VBD"}):  # ("in their best clothes | drifted"; "from the figure
                 # skating club | rushes": a noun after its gerund)
