@@ -3503,3 +3503,8 @@ def test_a_name_after_a_place_noun_in_a_place_phrase_names_the_place():
 def test_a_plural_noun_before_a_plural_verb_ends_the_place_phrase():
     acts, _, _ = reads("Spectators in the upper rows leap up from their seats.")
     assert acts == {("spectators", "leap")}
+
+
+def test_going_dark_is_how_a_thing_is():
+    acts, _, skipped = reads("The delivery robot rolls up to the door. Then the robot goes dark.")
+    assert acts == {("robot", "roll")} and skipped

@@ -164,9 +164,11 @@ class PhraseReading:
         k = at_i + 1 + (at_i + 1 < len(toks) and lows[at_i + 1] in ("very", "so", "really", "quite", "rather"))
         if k < len(toks) and (base in ("look", "seem", "appear", "feel", "sound") and lx.is_adjective(lows[k]) and
                                not lx.is_noun(lows[k]) or base in ("go", "grow", "become", "fall") and lows[k] in
-                               ("quiet", "silent", "still", "pale", "red", "white", "limp", "stiff", "numb")) and (
+                               ("quiet", "silent", "still", "pale", "red", "white", "limp", "stiff", "numb",
+                                "dark", "dim", "black", "blank", "dead", "cold", "grey", "gray")) and (
                 k + 1 >= len(toks) or not _word(toks[k + 1]) or lows[k + 1] in lx.CONJUNCTIONS):
-            return True  # "she looks very nervous", "he seemed tired", "the crowd goes quiet": how one is
+            return True  # "she looks very nervous", "he seemed tired", "the crowd goes quiet", "the galley goes
+            # dark": how one is
         if base == "turn" and at_i + 1 < len(toks) and (lows[at_i + 1] in lx.NUMBERS | {"sixty", "seventy", "eighty",
                                                                                      "ninety"} or
                                                         toks[at_i + 1][:1].isdigit()):
