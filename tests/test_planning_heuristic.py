@@ -3508,3 +3508,8 @@ def test_a_plural_noun_before_a_plural_verb_ends_the_place_phrase():
 def test_going_dark_is_how_a_thing_is():
     acts, _, skipped = reads("The delivery robot rolls up to the door. Then the robot goes dark.")
     assert acts == {("robot", "roll")} and skipped
+
+
+def test_a_past_after_and_after_a_prepared_meat_is_the_next_noun_adjective():
+    acts, _, _ = reads("Oskar stirs rice, minced chicken and chopped parsley together in a bowl.")
+    assert acts == {("oskar", "stir")}

@@ -345,12 +345,16 @@ class PhraseReading:
         alike = 0 <= at < k - 2 and lows[at + 1].endswith("ed") and lows[i + 1:i + 2] != ["them"] and \
             _finite_readings(toks[at + 1]) and _finite_readings(toks[at + 1]) <= {"VBD", "VBN"} and \
             lx.is_noun(lows[at + 2])
+        # ("minced lamb": a noun for an animal after a participle, and no one the story found, is food)
+        prepared = k >= 2 and lows[k - 2].endswith("ed") and _finite_readings(toks[k - 2]) <= {"VBD", "VBN"} and \
+            bool(_finite_readings(toks[k - 2])) and not any(pp in x.nouns for x in self.reg.entities)
         if p == "and" and tags <= {"VBD", "VBN"} and (last.endswith("ing") or present or alike) and \
                 i + 1 < len(toks) and (
                 lx.is_plural_noun(lows[i + 1]) if last.endswith("ing") else
                 (lx.is_noun(lows[i + 1]) or not lx.is_known_word(lows[i + 1]) and lows[i + 1].isalpha()) and
                 lows[i + 1] not in lx.DETERMINERS | lx.POSSESSIVES) and \
-                lx.is_noun(pp) and not lx.entity_noun(pp):  # (a noun the dictionary lacks too: "chopped kimchi")
+                lx.is_noun(pp) and (not lx.entity_noun(pp) or prepared):  # (a noun the dictionary lacks too:
+                # "chopped kimchi"; and "kneads rice, minced lamb and dried mint": meat, no one)
             self.handled.add(i)
             return None, None  # the next noun's adjective, no second verb
         if p == "," and tags <= {"VBD", "VBN"} and i + 3 < len(toks) and lx.is_plural_noun(lows[i + 1]) and \
