@@ -3513,3 +3513,10 @@ def test_going_dark_is_how_a_thing_is():
 def test_a_past_after_and_after_a_prepared_meat_is_the_next_noun_adjective():
     acts, _, _ = reads("Oskar stirs rice, minced chicken and chopped parsley together in a bowl.")
     assert acts == {("oskar", "stir")}
+
+
+def test_people_named_by_an_adjective_plural_or_a_whole_queue_are_reported():
+    acts, _, skipped = reads("Nadia wipes the counter. The regulars raise their glasses.")
+    assert acts == {("nadia", "wipe")} and any("raising" in r and "regulars" in r for r in skipped)
+    acts, _, skipped = reads("Nadia wipes the counter. The whole queue groans.")
+    assert acts == {("nadia", "wipe")} and any("groaning" in r for r in skipped)

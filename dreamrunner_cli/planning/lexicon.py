@@ -701,4 +701,26 @@ def may_act(noun: str, whole: bool = False) -> bool:
         return True
     if w.isalpha() and not getAllLemmas(w):
         return True  # a word the dictionary lacks: "the drumline froze" may be people (reported, never guessed)
+    if whole and w in QUANTITY_NOUNS:
+        return True  # "the whole queue laughs": the people in it
+    if w != noun_lemma(w) and noun_lemma(w) in _adjective_person_nouns():
+        return True  # "the regulars form three rows", "the natives": a plural of an adjective is people
     return any(GROUP_SENSES.get(f) == "first" or whole and f in GROUP_SENSES for f in forms)
+
+
+@lru_cache(maxsize=None)
+def _adjective_person_nouns() -> frozenset[str]:
+    """WordNet's person nouns that are adjectives too ("regular", "native"), left out of PERSON_NOUNS."""
+    from importlib.resources import files
+
+    from lemminflect import getAllLemmas
+
+    text = files("dreamrunner_cli.planning").joinpath("data/person_nouns.txt").read_text(encoding="utf-8")
+    return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" in getAllLemmas(w))
+
+
+def noun_lemma(word: str) -> str:
+    """The singular of a plural noun by lemminflect ("regulars" → "regular"); the word itself otherwise."""
+    from lemminflect import getAllLemmas
+
+    return next(iter(getAllLemmas(word, upos="NOUN").get("NOUN", ())), word) if is_plural_noun(word) else word
