@@ -3520,3 +3520,8 @@ def test_people_named_by_an_adjective_plural_or_a_whole_queue_are_reported():
     assert acts == {("nadia", "wipe")} and any("raising" in r and "regulars" in r for r in skipped)
     acts, _, skipped = reads("Nadia wipes the counter. The whole queue groans.")
     assert acts == {("nadia", "wipe")} and any("groaning" in r for r in skipped)
+
+
+def test_a_class_named_by_a_plural_takes_a_plural_verb():
+    acts, _, _ = reads("Mr. Osei's class visits the farm. The children feed the goats by the barn.")
+    assert ("class", "feed") in acts

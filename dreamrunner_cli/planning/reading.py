@@ -468,7 +468,12 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 else:
                     end = c.end
                     plural = c.plural or len(ids) > 1 or any(  # ("The Harriers sprint": a named group)
-                        x in self.reg.by_id and self.reg.by_id[x].plural for x in ids)
+                        x in self.reg.by_id and self.reg.by_id[x].plural for x in ids) or (
+                        # ("Mrs. Achebe's class … The children stack": the class, named by a plural)
+                        c.kind == "ref" and bool(c.head) and lx.is_plural_noun(c.head) and lows[c.start] == "the"
+                        and all(x in self.reg.by_id and self.reg.by_id[x].group for x in ids) and
+                        not (c.end < len(toks) and lows[c.end] in lx.PREPOSITIONS))  # (but "The boys in the last
+                # line stamp": some of them)
                 k = end
                 if not state["in_vp"] or self._subject_pronoun_clause(toks, c.start):
                     # "The duck, which was chased by Pip, flies", "The dog that Mia was walking barks": the
