@@ -3525,3 +3525,8 @@ def test_people_named_by_an_adjective_plural_or_a_whole_queue_are_reported():
 def test_a_class_named_by_a_plural_takes_a_plural_verb():
     acts, _, _ = reads("Mr. Osei's class visits the farm. The children feed the goats by the barn.")
     assert ("class", "feed") in acts
+
+
+def test_a_collective_before_the_noun_that_ends_the_phrase_describes_it():
+    acts, ids, _ = reads("The party was held in Tomas's family garden. Later the guests danced on the lawn.")
+    assert "family" not in ids and ("guests", "dance") in acts

@@ -868,6 +868,8 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
         return False  # "by the ship's cat": the ship is no agent
     if _modifies_a_thing(toks, i) and group is None and lx.ENTITY_NOUNS.get(w, ("person",))[0] != "person":
         return False  # "a cricket ball", "the duck pond": the noun describes the thing after it
+    if w in lx.COLLECTIVE_NOUNS and _modifies_a_thing(toks, i, phrase_ends=True):
+        return False  # "on Leila's family farm.": the farm, no family
     parent = reg.by_noun(lows[i - 1]) if i > 0 and lows[i - 1] in lx.KINSHIP and lx.entity_noun(w) else None
     if parent is not None and not parent.group:
         parent.nouns.add(w)  # "Their mother sniffed the air … the mother bear lay still": the mother
@@ -932,17 +934,18 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
     return True
 
 
-def _modifies_a_thing(toks: list[str], i: int) -> bool:
+def _modifies_a_thing(toks: list[str], i: int, phrase_ends: bool = False) -> bool:
     """Whether toks[i] is followed by the noun of a thing that is the subject of the verb after it ("a cricket |
-    ball was struck", "the bird | feeder swings"): a noun that names no one, and no verb of a singular subject (a
-    base form is none: "ball", "bowl")."""
+    ball was struck", "the bird | feeder swings"), or with ``phrase_ends`` that ends the phrase ("on the family |
+    farm."): a noun that names no one, and no verb of a singular subject (a base form is none: "ball", "bowl")."""
     if i + 2 >= len(toks) or not _word(toks[i + 1]) or _cap(toks[i + 1]):
         return False
     nxt, after = toks[i + 1].lower(), toks[i + 2].lower()
     return lx.is_noun(nxt) and not lx.names_someone(nxt) and not _closed(nxt) and \
         not _finite_readings(nxt) & {"VBZ", "VBD", "VBN", "VBG"} and nxt not in lx.TIME_NOUNS | lx.ADVERBS and \
         not lx.is_adjective(nxt) and not lx.is_plural_noun(toks[i].lower()) and (
-            after in lx.BE_FORMS or bool(_finite_readings(after) & {"VBZ", "VBD"}) and not lx.is_plural_noun(after))
+            after in lx.BE_FORMS or bool(_finite_readings(after) & {"VBZ", "VBD"}) and not lx.is_plural_noun(after)
+            if not phrase_ends else not _word(toks[i + 2]) or after in lx.PREPOSITIONS)
 
 
 def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
