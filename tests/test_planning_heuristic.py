@@ -3530,3 +3530,13 @@ def test_a_class_named_by_a_plural_takes_a_plural_verb():
 def test_a_collective_before_the_noun_that_ends_the_phrase_describes_it():
     acts, ids, _ = reads("The party was held in Tomas's family garden. Later the guests danced on the lawn.")
     assert "family" not in ids and ("guests", "dance") in acts
+
+
+def test_a_passive_agent_named_by_two_nouns_acts():
+    acts, _, _ = reads("The heavy stage is rolled out by the road crew and bolted together.")
+    assert ("crew", "roll") in acts
+
+
+def test_onlookers_after_a_working_crew_are_other_people():
+    acts, ids, _ = reads("A crew of builders lifts the old bell out of the tower. Below, the onlookers clap.")
+    assert ("onlookers", "clap") in acts and ("builders", "clap") not in acts

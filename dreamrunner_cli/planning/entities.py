@@ -854,7 +854,9 @@ def _in_its_phrase(found: _Found, sents: list[list[str]], m: _Mention) -> bool:
                                           "VBP" in _finite_readings(toks[i]) and (lx.is_plural_noun(lows[i - 1]) or
                                                                                   lx.is_adjective(lows[i - 1]))) and \
             lows[i - 1] not in lx.ENTITY_NOUNS and lows[i - 1] not in lx.TITLES and not (
-            i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}):  # ("the line judge calls")
+            i + 1 < len(toks) and _finite_readings(toks[i + 1]) & {"VBZ", "VBD"}) and not (  # ("the line judge
+            # calls"; "unrolled by the tent crew": an agent's noun after "by the")
+            i >= 3 and lows[i - 3] == "by" and lows[i - 2] in ("the", "a", "an") and _passive_agent_at(lows, i - 3)):
         # (but a verb only in the plural does not follow a singular noun: "The school janitor, who …")
         return False  # "the lid pops open", "the blue tits scold": after a noun, a word-list person is the verb
     if w in lx.ADJECTIVE_PEOPLE and i + 1 < len(toks) and _word(toks[i + 1]) and not _closed(lows[i + 1]) \
@@ -1232,11 +1234,12 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         return True
     if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
             w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys() and (
-                not x.nouns & lx.SPECTATORS or w in lx.SPECTATORS | lx.WATCHERS)
+                w in lx.SPECTATORS | lx.WATCHERS if x.nouns & lx.SPECTATORS else w not in lx.SPECTATORS)
                                               for x in groups):
         # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
         # "two apprentices carry the cake … the guests clap": another noun, other people; and "the audience rose …
-        # the graduates tossed their caps": those who watch are not those with a role)
+        # the graduates tossed their caps", "the demolition crew … the onlookers drifted off": those who watch are
+        # not those with a role)
         return True
     # "her sisters", "the whole family" (more than the two named), "the older girls from Year Six": others
     kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles") \
