@@ -3540,3 +3540,9 @@ def test_a_passive_agent_named_by_two_nouns_acts():
 def test_onlookers_after_a_working_crew_are_other_people():
     acts, ids, _ = reads("A crew of builders lifts the old bell out of the tower. Below, the onlookers clap.")
     assert ("onlookers", "clap") in acts and ("builders", "clap") not in acts
+
+
+def test_a_plural_surname_in_a_story_of_a_family_is_that_family():
+    acts, ids, _ = reads("At noon the Vanterpools unload their bikes by the lake. The whole family sets off along "
+                         "the shore.")
+    assert ids == ["vanterpools"] and {("vanterpools", "unload"), ("vanterpools", "set")} <= acts

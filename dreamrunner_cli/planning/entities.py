@@ -639,14 +639,18 @@ def _roles_of_names(sents: list[list[str]], reg: Registry) -> None:
 def _plural_names(sents: list[list[str]], found: _Found) -> None:
     """"The Meteors and the Harriers jog", "the Okafors waved": a capitalised plural after "the" that is the subject
     of a verb is a group the story names (a team, a family), one entity with one box. The word must be a plural:
-    one the dictionary knows, or whose singular the story writes too ("A tall Harrier"; not "the Ferris wheel")."""
+    one the dictionary knows, or whose singular the story writes too ("A tall Harrier"; not "the Ferris wheel"), or a
+    word the dictionary lacks, that ends in -s and is then a family's surname ("the Lindqvists pull up")."""
     singular_names = {t.lower() for toks in sents for t in toks if _cap(t)}
+    family = any(t.lower() in ("family", "families") for toks in sents for t in toks)
     for si, toks in enumerate(sents):
         lows = [t.lower() for t in toks]
         for i in range(1, len(toks)):
             w = lows[i]
+            surname = w.endswith("s") and not w.endswith("ss") and w.isalpha() and not lx.is_known_word(w) and \
+                not lx.is_known_word(w[:-1]) and family  # ("the Lindqvists pull up … the family": a family)
             plural = w.endswith("s") and not w.endswith("ss") and (
-                lx.is_plural_noun(w) or lx.is_known_word(w[:-1]) or w[:-1] in singular_names)
+                lx.is_plural_noun(w) or lx.is_known_word(w[:-1]) or w[:-1] in singular_names or surname)
             if lows[i - 1] != "the" or not _cap(toks[i]) or not plural or w in lx.PLACES or w in lx.NOT_NAMES or \
                     found.reg.by_name(w) is not None:
                 continue
@@ -656,6 +660,8 @@ def _plural_names(sents: list[list[str]], found: _Found) -> None:
             if j < len(toks) and _finite_readings(toks[j]) & {"VBP", "VBD"}:
                 e = Entity(id="", name="the " + toks[i], description="the " + toks[i], named=True, since=si)
                 e.kind, e.shape, e.group, e.plural, e.names = "person", "group", True, True, {w}
+                if surname and w[:-1] not in singular_names:
+                    e.nouns.add("family")  # ("… while the family huddles under the porch": the Lindqvists)
                 found.add(e)
 
 
