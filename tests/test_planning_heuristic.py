@@ -3546,3 +3546,8 @@ def test_a_plural_surname_in_a_story_of_a_family_is_that_family():
     acts, ids, _ = reads("At noon the Vanterpools unload their bikes by the lake. The whole family sets off along "
                          "the shore.")
     assert ids == ["vanterpools"] and {("vanterpools", "unload"), ("vanterpools", "set")} <= acts
+
+
+def test_a_snowplough_is_a_vehicle_that_acts():
+    acts, ids, _ = reads("At dawn a huge orange plough crawls up the hill road and shoves the drifts aside.")
+    assert {("plough", "crawl"), ("plough", "shove")} <= acts

@@ -46,9 +46,9 @@ for _kind, _shape, _words in (
     ("vehicle", "vehicle", "car truck lorry bus train tram boat ship ferry yacht canoe kayak raft tractor plane "
      "airplane aeroplane jet helicopter rocket spaceship spacecraft submarine taxi van motorbike motorcycle scooter "
      "locomotive rover lander buggy tuk-tuk rickshaw snowcat shuttle tug kart go-kart trawler excavator digger "
-     "steamroller"),
+     "steamroller plough plow snowplough snowplow"),
     # (a snowcat is no cat; WordNet's first shuttle is a loom's, its first tug a pull, its first trawler a fisherman,
-    # its first excavator and steamroller people)
+    # its first excavator and steamroller people; its plough is a tool, but the one that rumbles along is a snowplough)
 ):
     for _w in _words.split():
         ENTITY_NOUNS.setdefault(_w, (_kind, _shape))
