@@ -3551,3 +3551,20 @@ def test_a_plural_surname_in_a_story_of_a_family_is_that_family():
 def test_a_snowplough_is_a_vehicle_that_acts():
     acts, ids, _ = reads("At dawn a huge orange plough crawls up the hill road and shoves the drifts aside.")
     assert {("plough", "crawl"), ("plough", "shove")} <= acts
+
+
+def test_a_first_name_of_the_other_sex_is_no_candidate_for_he_or_she():
+    acts, _, _ = reads("Maelis launches her kayak while her coach Osgood pedals along the towpath. At the bridge he "
+                       "shouts the time, and she paddles harder.")
+    assert {("osgood", "shout"), ("maelis", "paddle")} <= acts and ("maelis", "shout") not in acts
+    # the one whose name is a woman's is no "he", even when no one else is found ("Gavin" is no one found)
+    acts, _, skipped = reads("Maelis and Osgood sit at the desk. Later Maelis waves to Gavin, and he grins.")
+    assert not any(v == "grin" for _, v in acts) and any("mostly a woman's" in r for r in skipped)
+
+
+def test_the_name_list_reads_first_names_not_titles_nor_surnames():
+    from dreamrunner_cli.planning import lexicon as lx
+
+    assert (lx.name_gender("Maelis"), lx.name_gender("Osgood"), lx.name_gender("Dina Kovač")) == ("f", "m", "f")
+    assert lx.name_gender("Mr Ferreira") is None and lx.name_gender("Captain Tsvetkova") is None
+    assert lx.name_gender("Alex") is None  # a name used for both

@@ -709,6 +709,27 @@ def may_act(noun: str, whole: bool = False) -> bool:
 
 
 @lru_cache(maxsize=None)
+def _name_genders() -> dict[str, str]:
+    from importlib.resources import files
+
+    text = files("dreamrunner_cli.planning").joinpath("data/name_genders.txt").read_text(encoding="utf-8")
+    return dict(line.split() for line in text.split("\n") if line and not line.startswith("#"))
+
+
+def name_gender(name: str) -> str | None:
+    """"f" or "m" when a first name is almost only a woman's or a man's ("Maelis", "Osgood": data/name_genders.txt,
+    from nomquamgender's name data); None for a name used for both ("Alex"), or one the list lacks. A title or a
+    role before it is no first name ("Captain Tsvetkova", "Farmer Morwenna" → "Morwenna")."""
+    words = [w.lower() for w in name.split()]
+    titled = False
+    while words and (words[0].rstrip(".") in TITLES or entity_noun(words[0])):
+        words, titled = words[1:], True
+    if not words or titled and len(words) == 1:
+        return None  # ("Mr Ferreira": a surname)
+    return _name_genders().get(words[0])
+
+
+@lru_cache(maxsize=None)
 def _adjective_person_nouns() -> frozenset[str]:
     """WordNet's person nouns that are adjectives too ("regular", "native"), left out of PERSON_NOUNS."""
     from importlib.resources import files

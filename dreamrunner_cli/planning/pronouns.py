@@ -174,10 +174,26 @@ class PronounReading:
             if last.kind == "animal" and not last.group and last.gender in (None, g) and last not in cands and \
                     last in seen:
                 cands.append(last)
+        # a person whose first name is almost only the other sex's is no candidate when one person is left
+        # ("Maelis … Osgood … she": Maelis), and no name the reader did not place is near ("Priya marched up to
+        # Gavin from accounts, and he blushed"); else it is no guess
+        named_other = [e for e in cands if e.gender is None and e.named and e.kind == "person" and
+                       lx.name_gender(e.name) not in (None, g)]
+        left = [e for e in cands if e not in named_other]
+        if named_other and len(left) == 1 and left[0].kind == "person" and left[0].named and \
+                not self.stray_name_near and not any(  # (nor an animal just named: "led the dog out, and she
+                    # trembled")
+                    x in self.reg.by_id and self.reg.by_id[x].kind == "animal" for x in self.cur_mentioned):
+            cands = left
         # a named boat or machine when no one else fits ("Wilhelmina is a little red tugboat. Every morning she chugs")
         cands = cands or [e for e in seen if not e.group and e.kind in ("vehicle", "machine") and e.named and
                           e.gender is None]
         hit, self.doubt = self._sure(p, cands, pos, subject)
+        if hit is not None and hit in named_other:
+            # ("Maelis waves to Gavin, and he grins": not Maelis, whose name is a woman's; Gavin was not found)
+            sex = "a woman's" if g == "m" else "a man's"
+            self.doubt = f"\u201c{p}\u201d could be {self._call(hit)}, but that name is mostly {sex}"
+            hit = None
         named_before = set(self._before(pos)) | {e.id for e in cands if e.since < self.story_no or e.declared}
         others = [e for e in cands if e is not hit and (e.id in self.cur_possessors or e.id in self.cur_mentioned)]
         if hit is not None and after_subordinator and others:

@@ -62,6 +62,7 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.cur_mentioned: list[str] = []  # entities of this sentence read so far
         self.cur_chunks: list[Chunk] = []
         self.cur_lows: list[str] = []
+        self.stray_name = self.stray_name_near = False  # see read()
         self.cur_possessors: set[str] = set()
         self.prev_newcomer: str | None = None  # a person noun the sentence before brought in ("a nurse")
         self.cur_subject_owners: set[str] = set()  # whose the subject is ("Kasimir's rabbit"), this sentence
@@ -199,6 +200,11 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         mentioned: list[str] = []
         events: list[MotionEvent] = []
         self.cur_chunks, self.cur_lows, self.cur_mentioned = chunks, lows, mentioned
+        # a first name mid-sentence that is no one found ("up to Gavin from accounts"): maybe someone the reader
+        # missed, so that a name's sex tells no "he" or "she" apart (both this and the next)
+        stray = any(_cap(t) and t.isalpha() and self.reg.by_name(t.lower()) is None and lx.name_gender(t)
+                    for t in toks[1:])
+        self.stray_name_near, self.stray_name = self.stray_name or stray, stray
         self.cur_pronoun_subjects = {}
         self.prev_subject_owners, self.cur_subject_owners = self.cur_subject_owners, set()
         # possessors: "Hugo" in "Hugo's mother" (only those that are not named otherwise in the sentence)
