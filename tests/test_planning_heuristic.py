@@ -3568,3 +3568,9 @@ def test_the_name_list_reads_first_names_not_titles_nor_surnames():
     assert (lx.name_gender("Maelis"), lx.name_gender("Osgood"), lx.name_gender("Dina Kovač")) == ("f", "m", "f")
     assert lx.name_gender("Mr Ferreira") is None and lx.name_gender("Captain Tsvetkova") is None
     assert lx.name_gender("Alex") is None  # a name used for both
+
+
+def test_the_whole_squad_with_a_nation_is_not_the_one_group_before():
+    acts, _, _ = reads("Twenty cyclists roll up to the start line. At the finish the whole Dutch squad piles onto "
+                       "the podium.")
+    assert ("cyclists", "pile") not in acts

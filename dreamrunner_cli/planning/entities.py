@@ -1132,7 +1132,8 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
     crews = [x for x in people_groups if x.since < si]
     if det == "the" and lx.COLLECTIVE_NOUNS.get(w) == "person" and w not in ("family", "team") and \
             len(crews) == 1 and {"whole", "entire"} & set(lows[start:i]) and \
-            not any(w in (t.lower() for t in s2) for s2 in sents[:si]):
+            not any(_cap(t) for t in m.toks[start:i]) and \
+            not any(w in (t.lower() for t in s2) for s2 in sents[:si]):  # (not "The whole Korean squad": theirs)
         crews[0].nouns.add(w)  # "a dozen volunteers fan out … the whole crew huddles": the one group of people
         return True
     owned = any(lows2[k] in ("his", "her", "their") and lows2[k + 1] == w
