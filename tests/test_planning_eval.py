@@ -120,7 +120,7 @@ def test_plan_reports_every_skipped_sentence(tmp_path, caplog):
 # planner must give no wrong action on them either, nor invent an entity (the known ones below). The last held-out
 # figure in docs/planning.md is the last split scored once (its SCORED.txt); a new round writes a new split first,
 # scores it once, then adds it here.
-KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 178)} | {
+KNOWN_WRONG_TUNED = {f"heldout{n}": {} for n in range(1, 180)} | {
     # a puppet dragon waved above a cardboard castle, then "the dragon sneezes", is an animal of its own
     "heldout10": {"puppet_show": ["'The audience, mostly first': <planner:dragon> sneeze"]},
     # "Tobenna and Chioma … her brother laughed": the brother is Tobenna (not linked: a second person); "both fencers"
@@ -219,12 +219,15 @@ KNOWN_UNREPORTED = {'': ['A woman who is'],
                     'heldout28': ['Then it cheers, because', 'This time she ate'],
                     'heldout29': ['Before closing time, the', 'The referee lifts his'],
                     'heldout3': [],
-                    'heldout30': ['A baker in a'],
+                    'heldout30': ['A baker in a', 'The children file into'],
                     'heldout31': ['Last Friday, ישי and', 'The hat was finally'],
                     'heldout32': ['For an hour, the', 'It flutters around the', 'Pixel rolled forward and',
                                   'The mice heard him', 'They piled it with'],
-                    'heldout33': ['"You left this by', 'Both of them laughed,', 'Then the visitors returned',
-                                  'There were six of', 'When practice was over,', 'Áilu turns the snowmobile'],
+                    'heldout33': ['Both of them laughed,',
+                                  'Then the visitors returned',
+                                  'There were six of',
+                                  'When practice was over,',
+                                  'Áilu turns the snowmobile'],
                     'heldout34': ['A nurse who was', 'Ettore pulls a lever,', 'Morag cheered as the'],
                     'heldout35': ['From the crest of', 'Twelve white belts line'],
                     'heldout36': ['Nalu flaps her tail', 'One gusty Saturday, a', 'The bird was scared',
@@ -256,8 +259,6 @@ KNOWN_WRONG_TUNED |= {'heldout44': {'tie_dye': ["'On Sunday, the three': <planne
  'heldout46': {'carol_singers': ["'They sang three carols': twins sing"],
                'hardware_store': ['\'"Found it!" he cries,\': shop_cat cry',
                                   '\'"Found it!" he cries,\': shop_cat hold'],
-               'mountain_bike_trail': ["'He sat up, spat': freya laugh", "'He sat up, spat': freya sit",
-                                       "'He sat up, spat': freya spit"],
                'pinata': ['"The children from Mateo\'s": <planner:class> bounce',
                           '"The children from Mateo\'s": <planner:class> queue']},
  'heldout47': {'morris_dancers': ["'Seraphina spun the wrong': seraphina catch",
@@ -267,8 +268,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout44': {'tie_dye': {'s05: children strolling'}}
  'heldout45': {'mochi_pounding': {'s03: crowd chanting the strokes'},
                'school_lunch': {'s04: winterbottom swapping'}},
  'heldout46': {'carol_singers': {'s02: harper-twins singing'},
-               'hardware_store': {'s05: cat crying', 's05: cat holding'},
-               'mountain_bike_trail': {'s04: freya spitting', 's04: freya sitting up'},
+               'hardware_store': {'s05: cat holding', 's05: cat crying'},
                'pinata': {'s02: class bouncing', 's02: class queuing'}},
  'heldout47': {'morris_dancers': {'s04: seraphina catching elbow'},
                'squash_match': {'s05: players shaking'}}}
@@ -280,8 +280,11 @@ KNOWN_UNREPORTED |= {'heldout44': ['At the iceberg, the', 'On Sunday, the three'
                      'heldout45': ['A lady in a', 'Afterwards the two teams', 'Later, 浩 fishes out',
                                    'Mr. Daintree, who is', 'The crowd chanted the', 'The neighbours ate them',
                                    'The robots crawl over', 'نزار and his friends', '婷 and 浩 dip'],
-                     'heldout46': ['"Found it!" he cries,', 'At the throw-in the', 'Every evening she watches',
-                                   'He sat up, spat', 'Next came his cousin', "The children from Mateo's",
+                     'heldout46': ['"Found it!" he cries,',
+                                   'At the throw-in the',
+                                   'Every evening she watches',
+                                   'Next came his cousin',
+                                   "The children from Mateo's",
                                    'They sang three carols'],
                      'heldout47': ['Beignet, the spaniel that',
                                    'On Thursday afternoons a',
@@ -302,8 +305,10 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout48': {'department_store': {'s01: girl standin
                                                               's03: girl wiping eyes'}},
                            'heldout49': {'trick_or_treat': {'s02: okorafor-twins knocking'}}}
 KNOWN_INVENTED_TUNED |= {'heldout48': {'department_store': ['girl']}}
-KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,', 'A little girl stood', 'Her teammates swarm around',
-                                   'There its wing was', 'When the water is'],
+KNOWN_UNREPORTED |= {'heldout48': ['"My grandad," she sniffed,',
+                                   'A little girl stood',
+                                   'There its wing was',
+                                   'When the water is'],
                      'heldout49': ['A planing machine crawls', 'Jadwiga runs the jar', 'They knocked on every']}
 
 # Issue 24, round 40: heldout50-51 (round 39's held-out figure, scored once) are tuning splits since round 40
@@ -321,7 +326,6 @@ MIN_RIGHT_TUNED |= {'heldout51': 0.83}  # one round of tuning (153/183 = 83.6%)
 
 # Issue 24, round 41: heldout52-53 (round 40's held-out figure, scored once) are tuning splits since round 41
 KNOWN_WRONG_TUNED |= {'heldout52': {'sandboarding': ["'At last she slides': haruko slide"],
-                                    'shinty_final': ["'Her delighted teammates wrap': teammates cheer"],
                                     'window_cleaners': ["'Both cleaners sat on': baptiste share",
                                                         "'Both cleaners sat on': baptiste sit"]},
                       'heldout53': {'taiko_festival': ["'Eight drummers in white': <planner:drummers> raise",
@@ -329,14 +333,16 @@ KNOWN_WRONG_TUNED |= {'heldout52': {'sandboarding': ["'At last she slides': haru
                                                        "'The drummers lifted their': <planner:drummers> lift",
                                                        "'The drummers lifted their': <planner:drummers> shout"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout52': {'sandboarding': {'s05: qingzi sliding'},
-                                         'shinty_final': {'s05: teammates cheering'},
                                          'window_cleaners': {'s05: baptiste sitting'}},
                            'heldout53': {'taiko_festival': {'s01: drummers raising sticks',
                                                             's05: drummers lifting sticks',
                                                             's05: drummers shouting'}}}
 KNOWN_INVENTED_TUNED |= {'heldout53': {'taiko_festival': ['drummers']}}
-KNOWN_UNREPORTED |= {'heldout52': ['At last she slides', 'Both cleaners sat on', 'Her delighted teammates wrap',
-                                   'Long ago, a hungry stoat', 'Much later the neighbours', 'They spit out sand,'],
+KNOWN_UNREPORTED |= {'heldout52': ['At last she slides',
+                                   'Both cleaners sat on',
+                                   'Long ago, a hungry stoat',
+                                   'Much later the neighbours',
+                                   'They spit out sand,'],
                      'heldout53': ['Eight drummers in white',
                                    'Every morning she strutted',
                                    'The cygnets huddle close',
@@ -415,7 +421,10 @@ KNOWN_WRONG_TUNED |= {'heldout63': {'pomelo_orchard': ["'บัวลอย catc
 KNOWN_PLAN_WRONG_TUNED |= {'heldout63': {'pomelo_orchard': {'s03: bawloy dropping', 's03: suriya dropping'},
                                          'spaceport_customs': {'s03: robot arming'}}}
 KNOWN_INVENTED_TUNED |= {'heldout63': {'spaceport_customs': ['robot']}}
-KNOWN_UNREPORTED |= {'heldout62': ['An old hen who', 'Children splashed in the', 'Sioned and Meurig stood'],
+KNOWN_UNREPORTED |= {'heldout62': ['An old hen who',
+                                   'Children splashed in the',
+                                   'She fires a wrist',
+                                   'Sioned and Meurig stood'],
                      'heldout63': ['Behind her drifts KL-9,', 'He scraped at the', 'She hit a high',
                                    'The cooks slurped their', 'The pensioners laugh until',
                                    'The teachers groaned, and', 'บัวลอย catches them as']}
@@ -433,25 +442,30 @@ KNOWN_WRONG_TUNED |= {'heldout66': {'crossing_the_ford': ["'Mhairi pulled her up
                                                       "'The defender dodges left,': anvi jump"]},
                       'heldout67': {'quarantine_dock': ["'Outside, the two survey': raon drift"],
                                     'schwingen_festival': ["'On a summer Sunday': <planner:families> sit"],
-                                    'storm_drain_kitten': ["'The kitten was gently': older_firefighter scoop"],
                                     'synchronised_swimmers': ["'When the music starts,': <planner:team> dive",
                                                               "'When the music starts,': <planner:team> form",
                                                               "'The youngest swimmer, Oriel,': <planner:team> lift"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout66': {'kho_kho_match': {'s04: anvi dodging'}},
                            'heldout67': {'quarantine_dock': {'s04: laon drifting home'},
                                          'schwingen_festival': {'s01: families sitting'},
-                                         'storm_drain_kitten': {'s05: firefighter scooping out'},
-                                         'synchronised_swimmers': {'s02: team diving in', 's02: team forming a star',
+                                         'synchronised_swimmers': {'s02: team diving in',
+                                                                   's02: team forming a star',
                                                                    's03: team lifting'}}}
 KNOWN_INVENTED_TUNED |= {'heldout67': {'schwingen_festival': ['families'], 'synchronised_swimmers': ['team']}}
 KNOWN_UNREPORTED |= {'heldout66': ['Early on Eid, ثريا',
                                    'Mhairi pulled her up,',
                                    'The ground crew wave',
                                    'They lower it beside'],
-                     'heldout67': ['At the final corner', 'Each morning she waddles', 'It is sports day',
-                                   'Nik brushes the sawdust', 'On a summer Sunday', 'Outside, the two survey',
-                                   'The buffalo, whose name', 'The girls practised all', 'The kitten was gently',
-                                   'The tarantula, which had', 'The youngest swimmer, Oriel,',
+                     'heldout67': ['At the final corner',
+                                   'Each morning she waddles',
+                                   'It is sports day',
+                                   'Nik brushes the sawdust',
+                                   'On a summer Sunday',
+                                   'Outside, the two survey',
+                                   'The buffalo, whose name',
+                                   'The girls practised all',
+                                   'The tarantula, which had',
+                                   'The youngest swimmer, Oriel,',
                                    'When the music starts,']}
 MIN_RIGHT_TUNED |= {'heldout66': 0.84, 'heldout67': 0.81}  # one round of tuning (159/189 = 84.1%, 160/196 = 81.6%)
 
@@ -849,18 +863,13 @@ MIN_RIGHT_TUNED |= {'heldout104': 0.84}  # one round of tuning (181/213 = 85.0%;
 
 # Issue 24, round 68: heldout106-107 (round 67's held-out figure, scored once) are tuning splits since round 68
 KNOWN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': ["'When the main antenna': <planner:galatea> launch",
-                                                              "'When the main antenna': <planner:galatea> suit"],
-                                    'honeyguide_and_the_ratel': ["'He ignored them, scooped': bongo ignore"],
-                                    'house_on_a_trailer': ["'At the new plot,': <planner:crew> lower"],
-                                    'hula_hoop_contest': ["'Soon only the twins': twins go"],
-                                    'jousting_tournament': ["'A herald blows a': <planner:horses> thunder"],
-                                    'jukebox_diner': ["'Both truckers point at': <planner:truckers> point"],
-                                    'mandrill_and_the_paintbrush': ["'He grabbed the brush,': sunniva grab",
-                                                                    "'He grabbed the brush,': sunniva lick",
-                                                                    "'He grabbed the brush,': sunniva spit",
-                                                                    "'Then he slapped it': sunniva grunt",
-                                                                    "'Then he slapped it': sunniva slap"],
-                                    'murukku_frying': ["'Their grandmother swats his': <planner:grandmother> swat"]},
+                                                               "'When the main antenna': <planner:galatea> suit"],
+                                     'honeyguide_and_the_ratel': ["'He ignored them, scooped': bongo ignore"],
+                                     'house_on_a_trailer': ["'At the new plot,': <planner:crew> lower"],
+                                     'hula_hoop_contest': ["'Soon only the twins': twins go"],
+                                     'jousting_tournament': ["'A herald blows a': <planner:horses> thunder"],
+                                     'jukebox_diner': ["'Both truckers point at': <planner:truckers> point"],
+                                     'murukku_frying': ["'Their grandmother swats his': <planner:grandmother> swat"]},
                       'heldout107': {'tangerine_picking': ["'지호 snipped the fruit': <planner:grandmother> climb"],
                                     'touch_rugby_final': ["'The Rangers never caught': <planner:teams> line",
                                                           "'The Rangers never caught': <planner:teams> shake"],
@@ -871,9 +880,6 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout106': {'galatea_relay_station': {'s02: galate
                                                                     's02: galatea suiting up'},
                                           'hula_hoop_contest': {'s04: okonkwo-twins going'},
                                           'jukebox_diner': {'s05: truckers pointing'},
-                                          'mandrill_and_the_paintbrush': {'s03: sunniva grabbing the brush',
-                                                                          's04: sunniva grunting',
-                                                                          's04: sunniva slapping'},
                                           'murukku_frying': {'s05: grandmother swatting wrist'}},
                            'heldout107': {'tangerine_picking': {'s03: grandmother climbing a stepladder'},
                                           'touch_rugby_final': {'s05: teams lining up',
@@ -884,11 +890,18 @@ KNOWN_INVENTED_TUNED |= {'heldout106': {'galatea_relay_station': ['galatea'], 'h
                                         'jousting_tournament': ['horses'], 'jukebox_diner': ['truckers'],
                                         'murukku_frying': ['grandmother']},
                          'heldout107': {'tangerine_picking': ['grandmother'], 'touch_rugby_final': ['teams']}}
-KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a', 'A low-loader crept under', 'At the new plot,',
-                                    'Both truckers point at', 'For Deepavali, மீனா and',
-                                    'He grabbed the brush,', 'He ignored them, scooped', 'Her uncle ਬਲਵੰਤ stirs',
-                                    'It flipped over and', 'One March morning it', 'Soon only the twins',
-                                    'The whistle shrieked, and', 'Their grandmother swats his', 'Then he slapped it',
+KNOWN_UNREPORTED |= {'heldout106': ['A herald blows a',
+                                    'A low-loader crept under',
+                                    'At the new plot,',
+                                    'Both truckers point at',
+                                    'For Deepavali, மீனா and',
+                                    'He ignored them, scooped',
+                                    'Her uncle ਬਲਵੰਤ stirs',
+                                    'It flipped over and',
+                                    'One March morning it',
+                                    'Soon only the twins',
+                                    'The whistle shrieked, and',
+                                    'Their grandmother swats his',
                                     'When the main antenna'],
                      'heldout107': ['A tug that had', 'By then a green', 'Its mast was raised',
                                     'The three judges whisper', 'يوسف waved his hat', '지호 snipped the fruit']}
@@ -934,14 +947,12 @@ KNOWN_WRONG_TUNED |= {'heldout110': {'afikoman_hunt': ["'Both children dash to':
                                                                 "'Ms. Adeyemi hugs each': audience file"],
                                     'electrician_at_the_door': ['\'"You\\\'ll stay for soup,"\': kwame answer']},
                       'heldout111': {'newt_and_the_kingfisher': ["'The next morning a': <planner:fish> lie"],
-                                    'pioneering_tower': ["'By lunchtime the whole': other_scouts drift"],
-                                    'reptile_house_move': ["'A reticulated python named': hamid coax"],
-                                    'rodeo_barrel_race': ["'The pair gallops home': marisol whoop",
-                                                          "'The pair gallops home': teo gallop",
-                                                          "'The pair gallops home': teo whoop"],
-                                    'salmon_run_bears': ["'The bigger cub grabs': <planner:bats> paw"],
-                                    'school_boat_on_the_khlong': ["'At each jetty a': children lunch",
-                                                                  '"By eight o\'clock it": lizard bump']}}
+                                     'pioneering_tower': ["'By lunchtime the whole': other_scouts drift"],
+                                     'reptile_house_move': ["'A reticulated python named': hamid coax"],
+                                     'rodeo_barrel_race': ["'The pair gallops home': teo gallop"],
+                                     'salmon_run_bears': ["'The bigger cub grabs': <planner:bats> paw"],
+                                     'school_boat_on_the_khlong': ["'At each jetty a': children lunch",
+                                                                   '"By eight o\'clock it": lizard bump']}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout110': {'afikoman_hunt': {'s04: children dashing',
                                                             's04: children holding'},
                                           'drama_club_curtain_call': {'s03: mother waving',
@@ -950,9 +961,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout110': {'afikoman_hunt': {'s04: children dashi
                            'heldout111': {'newt_and_the_kingfisher': {'s05: fish lying'},
                                           'pioneering_tower': {'s04: scouts drifting'},
                                           'reptile_house_move': {'s03: hamid coaxing out'},
-                                          'rodeo_barrel_race': {'s05: marisol whooping',
-                                                                's05: teo galloping home',
-                                                                's05: teo whooping'},
+                                          'rodeo_barrel_race': {'s05: teo galloping home'},
                                           'salmon_run_bears': {'s04: bats pawing'},
                                           'school_boat_on_the_khlong': {'s05: lizard bumping'}}}
 KNOWN_INVENTED_TUNED |= {'heldout110': {'afikoman_hunt': ['children']},
@@ -1131,6 +1140,7 @@ KNOWN_UNREPORTED |= {'heldout124': ['Both athletes crumple just', 'Tonight a big
                                     'At the rope swing',
                                     'Each bone was unwrapped',
                                     'Later a big male',
+                                    'Morag pours cocoa from',
                                     'Squiggle paints the shell',
                                     'The hopper lifts off']}
 
@@ -1243,15 +1253,12 @@ KNOWN_UNREPORTED |= {'heldout128': ['At the autumn sports',
 MIN_RIGHT_TUNED |= {'heldout128': 0.82, 'heldout129': 0.84}  # one round of tuning (184/222 = 82.9%, 183/216 = 84.7%)
 
 # Issue 24, round 80: heldout130-131 (round 79's held-out figure, scored once) are tuning splits since round 80
-KNOWN_WRONG_TUNED |= {'heldout131': {'oboe_reed_making': ["'On this particular evening': owen lay",
-                                                          "'On this particular evening': owen pass"],
-                                     'remote_control_quarrel': ["'Both grandchildren groan, but': "
+KNOWN_WRONG_TUNED |= {'heldout131': {'remote_control_quarrel': ["'Both grandchildren groan, but': "
                                                                 '<planner:grandchildren> groan',
                                                                 "'Both grandchildren groan, but': "
                                                                 '<planner:grandchildren> lean'],
                                      'stone_seal_carving': ["'Old 陳 carved name': chen squeeze"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout131': {'oboe_reed_making': {'s02: owen laying a strip', 's02: owen passing'},
-                                          'remote_control_quarrel': {'s05: grandchildren groaning'},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout131': {'remote_control_quarrel': {'s05: grandchildren groaning'},
                                           'stone_seal_carving': {'s01: chen squeezing'}}}
 KNOWN_INVENTED_TUNED |= {'heldout131': {'remote_control_quarrel': ['grandchildren']}}
 KNOWN_UNREPORTED |= {'heldout130': ['The buckets were filled',
@@ -1264,7 +1271,6 @@ KNOWN_UNREPORTED |= {'heldout130': ['The buckets were filled',
                                     'Each morning he unrolls',
                                     'Next comes 김민준, who',
                                     'Old 陳 carved name',
-                                    'On this particular evening',
                                     'The audience rises as']}
 MIN_RIGHT_TUNED |= {'heldout131': 0.82}  # one round of tuning (161/188 = 85.6%, 167/202 = 82.7%)
 
@@ -1279,7 +1285,7 @@ KNOWN_UNREPORTED |= {'heldout132': ['Halfway to the buoy', 'They heaved harder a
                      'heldout133': ['Each mast was carved', 'Then the quokka and']}
 
 # Issue 24, round 82: heldout134-135 (round 81's held-out figure, scored once) are tuning splits since round 82
-KNOWN_WRONG_TUNED |= {'heldout134': {'corn_snake_shed': ["'For two days she': marlon hide"]},
+KNOWN_WRONG_TUNED |= {'heldout134': {},
                       'heldout135': {'nightingale_and_the_mockingbird': ["'One evening he swelled': mockingbird mimick",
                                                                          "'Later a storm swept': mockingbird creak"],
                                      'rasam_for_a_cold': ["'Arjun shuffled in after': arjun wrap"],
@@ -1288,7 +1294,7 @@ KNOWN_WRONG_TUNED |= {'heldout134': {'corn_snake_shed': ["'For two days she': ma
                                                                   "'Seven minutes after the': <planner:squad> file"],
                                      'wheelchair_marathon': ["'By the tenth kilometre': racers swap",
                                                              "'Near the finish one': <planner:athletes> sprint"]}}
-KNOWN_PLAN_WRONG_TUNED |= {'heldout134': {'corn_snake_shed': {'s02: marlon hiding'}},
+KNOWN_PLAN_WRONG_TUNED |= {'heldout134': {},
                            'heldout135': {'nightingale_and_the_mockingbird': {'s02: mockingbird mimicking'},
                                           'rasam_for_a_cold': {'s03: arjun wrapping'},
                                           'shinkansen_cleaning_crew': {'s02: squad bowing',
@@ -1297,7 +1303,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout134': {'corn_snake_shed': {'s02: marlon hidin
                                           'wheelchair_marathon': {'s03: racers swapping the lead',
                                                                   's05: athletes sprinting'}}}
 KNOWN_INVENTED_TUNED |= {'heldout135': {'shinkansen_cleaning_crew': ['squad'], 'wheelchair_marathon': ['athletes']}}
-KNOWN_UNREPORTED |= {'heldout134': ['At the final chord', 'For two days she', 'Lavinia clapped her hands,'],
+KNOWN_UNREPORTED |= {'heldout134': ['At the final chord', 'Lavinia clapped her hands,'],
                      'heldout135': ['Arjun shuffled in after',
                                     'At Tokyo Station a',
                                     'Before the doors open,',
@@ -1401,19 +1407,12 @@ KNOWN_WRONG_TUNED |= {'heldout142': {'highland_calf_puddles': ["'After the showe
                                                              "'Every Thursday, Delphine, Marcus': marcus close"],
                                      'keirin_final': ["'A small motorbike called': derny call"]},
                       'heldout143': {'noria_on_the_orontes': ["'Later the two of': khalid buy",
-                                                              "'Later the two of': khalid stroll"],
-                                     'wild_boar_in_the_vineyard': ["'He snuffled along the': rosa gobble",
-                                                                   "'He snuffled along the': rosa root",
-                                                                   "'He snuffled along the': rosa snuffle",
-                                                                   "'She clanged them together': pepe clang"]}}
+                                                              "'Later the two of': khalid stroll"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout142': {'highland_calf_puddles': {'s02: highland ambling', 's02: highland splashing'},
                                           'jazz_trio_rehearsal': {'s01: ike closing', 's01: marcus closing'},
                                           'keirin_final': {'s02: motorbike calling the derny pulled'}},
                            'heldout143': {'noria_on_the_orontes': {'s05: khld buying a paper cone',
-                                                                   's05: khld strolling home'},
-                                          'wild_boar_in_the_vineyard': {'s02: rosa rooting',
-                                                                        's02: rosa snuffling',
-                                                                        's04: pepe clanging'}}}
+                                                                   's05: khld strolling home'}}}
 KNOWN_INVENTED_TUNED |= {'heldout142': {'highland_calf_puddles': ['highland']}}
 KNOWN_UNREPORTED |= {'heldout142': ['A small motorbike called',
                                     'After the shower, she',
@@ -1422,10 +1421,8 @@ KNOWN_UNREPORTED |= {'heldout142': ['A small motorbike called',
                                     'It is hauled back',
                                     'When the tempo doubles,'],
                      'heldout143': ['After dark the whole',
-                                    'He snuffled along the',
                                     'Later the two of',
                                     'Meanwhile three farm kids',
-                                    'She clanged them together',
                                     'The terrified sardines scattered',
                                     'The whole workforce cheered',
                                     'Yannick stamped around in']}
@@ -1640,31 +1637,19 @@ KNOWN_WRONG_TUNED |= {'heldout152': {'mussel_farm_boat': ['"By nine o\'clock the
                                                              "'فريد flipped the bike': <planner:bike> squint"],
                                      'teqball_doubles': ["'Their rivals are two': <planner:rivals> crouch",
                                                          "'Two rallies later Dénes': <planner:players> shake"],
-                                     'wetsuit_hire_hut': ['\'"I need a suit\': harlan gesture',
-                                                          '\'"I need a suit\': harlan say',
-                                                          "'She squeezes into it': harlan squeeze",
-                                                          "'Harlan fetches a bigger': harlan jog",
-                                                          "'Harlan fetches a bigger': harlan wave"],
                                      'yellowhammer_and_the_barley_sack': ["'Greed, as Tumbler learned': tumbler make"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout152': {'mussel_farm_boat': {'s05: seal filling'}},
                            'heldout153': {'skateboard_in_the_canal': {'s05: kids waving'},
                                           'souq_bicycle_mender': {'s03: bike resting'},
                                           'teqball_doubles': {'s02: rivals crouching', 's05: players shaking'},
-                                          'wetsuit_hire_hut': {'s03: harlan gesturing',
-                                                               's03: harlan saying',
-                                                               's04: harlan squeezing',
-                                                               's05: harlan jogging off'},
                                           'yellowhammer_and_the_barley_sack': {'s05: tumbler making a heavy bird'}}}
 KNOWN_INVENTED_TUNED |= {'heldout153': {'skateboard_in_the_canal': ['kids'],
                                         'souq_bicycle_mender': ['bike'],
                                         'teqball_doubles': ['players', 'rivals']}}
 KNOWN_UNREPORTED |= {'heldout152': ["By nine o'clock they", 'He surfaces, spits out'],
-                     'heldout153': ['"I need a suit',
-                                    'Greed, as Tumbler learned',
-                                    'Harlan fetches a bigger',
+                     'heldout153': ['Greed, as Tumbler learned',
                                     'Later 여름 catches two',
                                     'Mr. Ackroyd swings it',
-                                    'She squeezes into it',
                                     'The drone, which had',
                                     'The home side rolled',
                                     'The jerrycans were filled',
@@ -1719,11 +1704,7 @@ KNOWN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': ["'Then an old grey': wh
                                                         "'It bounced across the': <planner:jet> slow"],
                                      'mast_stepping': ["'At the boatyard in': <planner:kestrel> varnish",
                                                        "'The Kestrel herself sat': skipper sit"]},
-                      'heldout157': {'owl_box_installation': ["'The owl box had': ferreira teach",
-                                                              "'One dry morning in': <planner:owl> tow"],
-                                     'poster_for_the_lost_tortoise': ["'She and her cousin': humphrey draw",
-                                                                      "'She and her cousin': humphrey photocopy",
-                                                                      "'They taped the posters': humphrey tape"],
+                      'heldout157': {'owl_box_installation': ["'The owl box had': ferreira teach"],
                                      'queue_for_the_new_phone': ["'By dawn, a line': customers reach",
                                                                  "'At eight the shop': <planner:crowd> surge",
                                                                  "'Two teenage brothers at': <planner:brothers> front"],
@@ -1739,10 +1720,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': {'s04: whiskerby sa
                                                                   's05: trub-players sitting'},
                                           'jet_ski_rescue': {'s03: jet bouncing'},
                                           'mast_stepping': {'s05: skipper sitting', 's01: kestrel varnishing'}},
-                           'heldout157': {'owl_box_installation': {'s01: ferreira teaching', 's02: owl towing out'},
-                                          'poster_for_the_lost_tortoise': {'s02: humphrey drawing a poster',
-                                                                           's02: humphrey photocopying',
-                                                                           's03: humphrey taping the posters'},
+                           'heldout157': {'owl_box_installation': {'s01: ferreira teaching'},
                                           'queue_for_the_new_phone': {'s01: customers reaching',
                                                                       's03: brothers fronting',
                                                                       's03: crowd surging forward'},
@@ -1752,8 +1730,7 @@ KNOWN_PLAN_WRONG_TUNED |= {'heldout156': {'belling_the_cat': {'s04: whiskerby sa
 KNOWN_INVENTED_TUNED |= {'heldout156': {'hornussen_afternoon': ['trub-players'],
                                         'jet_ski_rescue': ['jet'],
                                         'mast_stepping': ['kestrel']},
-                         'heldout157': {'owl_box_installation': ['owl'],
-                                        'queue_for_the_new_phone': ['brothers', 'crowd'],
+                         'heldout157': {'queue_for_the_new_phone': ['brothers', 'crowd'],
                                         'rocket_festival_launch': ['crowd', 'rocket']}}
 KNOWN_UNREPORTED |= {'heldout156': ['Afterwards both teams sat',
                                     'As it whistled toward',
@@ -1771,10 +1748,8 @@ KNOWN_UNREPORTED |= {'heldout156': ['Afterwards both teams sat',
                                     'For a good ten',
                                     'His three nephews line',
                                     'Seven days after that',
-                                    'She and her cousin',
                                     'The owl box had',
                                     'The rocket shrieks upward,',
-                                    'They taped the posters',
                                     'Where two narrow lanes',
                                     'Wren flicks the puck']}
 MIN_RIGHT_TUNED |= {'heldout156': 0.8, 'heldout157': 0.83}  # one round of tuning (174/215 = 80.9%, 187/223 = 83.9%)
@@ -1851,8 +1826,7 @@ KNOWN_UNREPORTED |= {'heldout164': ['A trio of kids',
                                     'He was pursued round',
                                     'Parents on the pavement',
                                     'The characters glistened for',
-                                    'The infected vines were',
-                                    'The spectators cheer anyway'],
+                                    'The infected vines were'],
                      'heldout165': ['First thing on Saturday,', 'She clapped as they', 'The geese circled above']}
 # Issue 24, round 98: heldout166-167 (round 97's held-out figure, scored once) are tuning splits since round 98
 KNOWN_WRONG_TUNED |= {'heldout166': {'billiard_table_move': ["'By noon the three': <planner:men> pack"],
@@ -1862,19 +1836,16 @@ KNOWN_WRONG_TUNED |= {'heldout166': {'billiard_table_move': ["'By noon the three
                                                        "'서연 drops in nine': <planner:grandmother> turn",
                                                        "'They kneel at the': <planner:grandmother> eat",
                                                        "'They kneel at the': <planner:grandmother> kneel"]},
-                      'heldout167': {'nyckelharpa_lesson': ["'Her teacher, an old': sixten prop",
-                                                            "'Within an hour she': sixten hum",
-                                                            "'Within an hour she': sixten play",
-                                                            "'Within an hour she': sixten tap"],
+                      'heldout167': {'nyckelharpa_lesson': ["'Within an hour she': mulle hum",
+                                                            "'Within an hour she': mulle play",
+                                                            "'Within an hour she': mulle tap"],
                                      'zoo_weigh_in_day': ["'The giant tortoise, Ptolemy,': otieno plod"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout166': {'billiard_table_move': {'s05: men packing piece'},
                                           'dongji_patjuk': {'s03: grandmother kneading',
                                                             's03: grandmother stirring',
                                                             's05: grandmother kneeling',
                                                             's05: grandmother turning away'}},
-                           'heldout167': {'nyckelharpa_lesson': {'s02: sixten propping a bicycle',
-                                                                 's05: sixten humming along',
-                                                                 's05: sixten tapping foot'},
+                           'heldout167': {'nyckelharpa_lesson': {'s05: mulle tapping foot', 's05: mulle humming along'},
                                           'zoo_weigh_in_day': {'s03: otieno plodding'}}}
 KNOWN_INVENTED_TUNED |= {'heldout166': {'billiard_table_move': ['men'], 'dongji_patjuk': ['grandmother']}}
 KNOWN_UNREPORTED |= {'heldout166': ['By noon the three',
@@ -1886,7 +1857,6 @@ KNOWN_UNREPORTED |= {'heldout166': ['By noon the three',
                                     '서연 drops in nine'],
                      'heldout167': ['A bunch of students',
                                     'A stooped pensioner who',
-                                    'Her teacher, an old',
                                     'The giant tortoise, Ptolemy,',
                                     'Tonight a dung beetle',
                                     'Within an hour she']}
@@ -1993,10 +1963,7 @@ KNOWN_UNREPORTED |= {'heldout172': ['At the bell, the',
                                     'She clutches one corner',
                                     'The klezmer band is',
                                     'They link arms and'],
-                     'heldout173': ['Flick and Flack untangled',
-                                    'Later the whole team',
-                                    'The cook, a retired',
-                                    'When a sudden gas']}
+                     'heldout173': ['Flick and Flack untangled', 'Later the whole team', 'The cook, a retired']}
 MIN_RIGHT_TUNED |= {'heldout172': 0.8}  # one round of tuning (174/217 = 80.2%, 210/235 = 89.4%)
 
 # Issue 24, round 102: heldout174-175 (round 101's held-out figure, scored once) are tuning splits since round 102
@@ -2016,7 +1983,7 @@ KNOWN_WRONG_TUNED |= {'heldout176': {'kapa_haka_practice': ["'Rawiri, a tall fou
                                      'stranded_choir_train': ["'A youth choir from': <planner:train> break"]}}
 KNOWN_PLAN_WRONG_TUNED |= {'heldout176': {'kapa_haka_practice': {'s04: troupe answering'},
                                           'magnetic_boots_hull_race': {'s01: kestrel holding a race'}},
-                           'heldout177': {'qanat_cleaning': {'s05: diggers eating', 's05: diggers sitting'},
+                           'heldout177': {'qanat_cleaning': {'s05: diggers sitting'},
                                           'stranded_choir_train': {'s01: train breaking down'}}}
 KNOWN_INVENTED_TUNED |= {'heldout176': {'kapa_haka_practice': ['troupe'], 'magnetic_boots_hull_race': ['kestrel']},
                          'heldout177': {'qanat_cleaning': ['diggers'], 'stranded_choir_train': ['train']}}
@@ -2034,6 +2001,26 @@ KNOWN_UNREPORTED |= {'heldout176': ['By then the pack',
                                     'The trunk was dragged',
                                     'The youngest singer, a']}
 MIN_RIGHT_TUNED |= {'heldout176': 0.75, 'heldout177': 0.83}  # one round of tuning (152/202 = 75.2%, 177/211 = 83.9%)
+
+# Issue 24, round 104: heldout178-179 (round 103's held-out figure, scored once) are tuning splits since round 104
+KNOWN_WRONG_TUNED |= {'heldout178': {'circus_convoy_arrives': ["'Two ponies are led': <planner:ponies> shine"],
+                                     'early_market_bus': ["'His neighbour Samira already': samira egg"],
+                                     'kickboxing_title_bout': ["'The arena goes dark,': <planner:fighters> walk"]},
+                      'heldout179': {'stuffed_courgettes_on_friday': ["'His grandmother gives him': "
+                                                                      '<planner:grandmother> give']}}
+KNOWN_PLAN_WRONG_TUNED |= {'heldout178': {'circus_convoy_arrives': {'s04: ponies shining'},
+                                          'early_market_bus': {'s02: samira egging'},
+                                          'kickboxing_title_bout': {'s01: fighters walking out'}},
+                           'heldout179': {'stuffed_courgettes_on_friday': {'s01: grandmother giving'}}}
+KNOWN_INVENTED_TUNED |= {'heldout178': {'circus_convoy_arrives': ['ponies'], 'kickboxing_title_bout': ['fighters']},
+                         'heldout179': {'stuffed_courgettes_on_friday': ['grandmother']}}
+KNOWN_UNREPORTED |= {'heldout178': ['During round three both',
+                                    'His neighbour Samira already',
+                                    'The arena goes dark,',
+                                    'Two ponies are led',
+                                    'With one day of'],
+                     'heldout179': ['At that moment the', 'His grandmother gives him', 'Mwezi gazes at the']}
+MIN_RIGHT_TUNED |= {'heldout178': 0.83}  # one round of tuning (170/203 = 83.7%, 190/213 = 89.2%)
 
 
 def _by_age(splits) -> list:
