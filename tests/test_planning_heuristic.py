@@ -3574,3 +3574,11 @@ def test_the_whole_squad_with_a_nation_is_not_the_one_group_before():
     acts, _, _ = reads("Twenty cyclists roll up to the start line. At the finish the whole Dutch squad piles onto "
                        "the podium.")
     assert ("cyclists", "pile") not in acts
+
+
+# Issue 24, round 105 (tuned on heldout180 and heldout181; these sentences are not from any split) ---------------
+
+
+def test_two_caseless_names_listed_after_a_plural_of_people_are_names():
+    acts, _, _ = reads("Her sons, 健 and 翔, sit on the steps with bowls of rice.")
+    assert acts == {("jian", "sit"), ("xiang", "sit")}

@@ -345,11 +345,16 @@ def _name_candidates(sents: list[list[str]], reg: Registry, mid_caps: set[str]) 
                                               "mentions": 0, "after_place_prep": 0, "first": (si, start),
                                               "verb_next": 0})
             info["mentions"] += 1
-            # "Two little cousins, يوسف and Amira, sneak in": listed with a name, it is a name too
+            # "Two little cousins, يوسف and Amira, sneak in": listed with a name, it is a name too (or with another
+            # caseless word, named as people: "His daughters, 芽依 and 美月, kneel")
             beside = [after + 1] if after + 1 < len(toks) and lows[after] == "and" else []
             beside += [start - 2] if start >= 2 and lows[start - 1] == "and" else []
+            first = start if beside and beside[0] == after + 1 else start - 2
+            people_named = first >= 2 and toks[first - 1] == "," and \
+                (lx.group_of(lows[first - 2]) or ("",))[0] == "person"  # ("His daughters, 芽依 and 美月, kneel")
             if caseless(key) and any(toks[x][:1].isupper() and toks[x] != "I" and (
-                    not lx.is_known_word(toks[x]) or toks[x].lower() in mid_caps) for x in beside):
+                    not lx.is_known_word(toks[x]) or toks[x].lower() in mid_caps) or
+                                     people_named and caseless(toks[x]) for x in beside):
                 info["listed"] = True
             nxt = toks[start + len(words)] if start + len(words) < len(toks) else ""
             if prev in ("in", "into", "to", "from", "toward", "towards", "through", "across", "of", "on", "above",
