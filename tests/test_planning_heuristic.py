@@ -3582,3 +3582,9 @@ def test_the_whole_squad_with_a_nation_is_not_the_one_group_before():
 def test_two_caseless_names_listed_after_a_plural_of_people_are_names():
     acts, _, _ = reads("Her sons, 健 and 翔, sit on the steps with bowls of rice.")
     assert acts == {("jian", "sit"), ("xiang", "sit")}
+
+
+def test_guests_after_a_troupe_are_other_people():
+    acts, _, _ = reads("A brass band marches into the square, playing a polka. Soon the guests dance around the "
+                       "fountain.")
+    assert ("guests", "dance") in acts and ("band", "dance") not in acts

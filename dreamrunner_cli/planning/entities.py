@@ -1246,12 +1246,13 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         return True
     if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
             w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys() and (
-                w in lx.SPECTATORS | lx.WATCHERS if x.nouns & lx.SPECTATORS else w not in lx.SPECTATORS)
+                w in lx.SPECTATORS | lx.WATCHERS if x.nouns & lx.SPECTATORS else w not in lx.SPECTATORS and not (
+                    w in lx.WATCHERS and x.nouns & lx.PERFORMERS))
                                               for x in groups):
         # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
         # "two apprentices carry the cake … the guests clap": another noun, other people; and "the audience rose …
-        # the graduates tossed their caps", "the demolition crew … the onlookers drifted off": those who watch are
-        # not those with a role)
+        # the graduates tossed their caps", "the demolition crew … the onlookers drifted off", "a zaffa troupe … the
+        # guests roared": those who watch are not those with a role)
         return True
     # "her sisters", "the whole family" (more than the two named), "the older girls from Year Six": others
     kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles") \

@@ -251,6 +251,7 @@ WATCHERS = frozenset("listeners watchers viewers bystanders guests visitors shop
                      "tourists supporters parents families".split())
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
 # crowd, whose children may be some of them.
+PERFORMERS = frozenset("troupe band choir orchestra cast ensemble crew team squad".split())  # (watched by guests)
 INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra".split())
 # Who an institution's members are called, for "the Year Two children … the whole class", "Eight rowers … the crew"
 INSTITUTION_MEMBERS = {"class": {"children", "kids", "pupils", "students"}, "crew": {"rowers", "sailors"},
