@@ -3588,3 +3588,10 @@ def test_guests_after_a_troupe_are_other_people():
     acts, _, _ = reads("A brass band marches into the square, playing a polka. Soon the guests dance around the "
                        "fountain.")
     assert ("guests", "dance") in acts and ("band", "dance") not in acts
+
+
+def test_after_a_place_phrase_the_subject_may_follow_its_verb():
+    acts, _, _ = reads("Tomas and Mira reach the gate. Tomas knocks. Behind him waits Mira, holding the lantern.")
+    assert {("mira", "wait"), ("mira", "hold")} <= acts and ("tomas", "hold") not in acts
+    acts, _, _ = reads("Tomas and Mira reach the gate. Tomas knocks. Behind him is Mira.")  # "be" shows nothing
+    assert acts == {("tomas", "reach"), ("mira", "reach"), ("tomas", "knock")}

@@ -86,6 +86,31 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
         self.ours: set[str] = set()  # what the narrator called "our …" ("Our class visited the dam": "we" later)
         self.brought_in: set[str] = set()  # words of a phrase after "a"/"an" so far: "a honeymoon couple"
 
+    def _inverted_subject(self, toks: list[str], i: int, at: dict) -> tuple[list[str], int] | None:
+        """The subject after the verb toks[i] when a place phrase opens the sentence and the verb comes next, with no
+        comma ("Behind them walked the bride, لجين, and the groom, سلطان,", "Into the kitchen burst Tom"): its ids
+        (and those coordinated with it) and the index after them; None otherwise (not "In lane five was Nikolai": a
+        form of "be" shows nothing)."""
+        lows = [t.lower() for t in toks]
+        if i < 2 or lows[0] not in lx.PREPOSITIONS or lows[0] in lx.SUBORDINATORS or \
+                not _finite_readings(toks[i]) & {"VBD", "VBZ"} or lows[i] in lx.BE_FORMS or \
+                any(not _word(t) for t in toks[:i]) or any(_finite_readings(t) & {"VBD", "VBZ"} for t in toks[1:i]):
+            return None
+        c = at.get(i + 1)
+        if c is None or c.kind != "ref":
+            return None
+        ids, end = list(c.ids), c.end
+        while True:  # ", and the groom, سلطان": the ones coordinated with it
+            k = end + (end < len(toks) and toks[end] == ",")
+            nxt = at.get(k + 1) if lows[k:k + 1] == ["and"] else None
+            if nxt is None or nxt.kind != "ref":
+                break
+            ids += [x for x in nxt.ids if x not in ids]
+            end = nxt.end
+        if end < len(toks) and "VBN" in _finite_readings(toks[end]):
+            end += 1  # "came a dump truck loaded with fresh stone": what it carries, no loading
+        return ids, end
+
     def _learn_gender_ahead(self, toks: list[str], lows: list[str], chunks: list[Chunk], at: dict) -> None:
         """"On her first day at the club, ひまり was given a bow": a possessive in an opening phrase, before anyone
         is named, is the subject's after the comma."""
@@ -768,6 +793,18 @@ class _Reader(PronounReading, ChunkReading, ClauseReading, PhraseReading):
                 # "Everyone at the table cheers": someone acts who is no entity (reported)
                 subject, state["doubt"], state["fresh"], state["someone"] = [NONE_SUBJECT], None, True, w
                 i = emit(verb_at, lx.verb_lemma(lows[verb_at]) or lows[verb_at], subject)
+                continue
+            inverted = self._inverted_subject(toks, i, at) if subject is None else None
+            if inverted is not None:
+                # "Behind them walked the bride, لجين, and the groom, سلطان, holding hands": after a place phrase,
+                # the verb, then its subject
+                ids, end = inverted
+                mentioned += ids
+                subject, state["doubt"], state["fresh"] = ids, None, True
+                self.handled.update(range(i + 1, end))
+                emit(i, lx.verb_lemma(w) or w, subject)
+                state["in_vp"], state["last_verb_end"] = True, end
+                i = end
                 continue
             base, tag = self._verb_at(toks, i, subject, state["in_vp"], state["last_verb_end"])
             if base is None:
