@@ -3595,3 +3595,8 @@ def test_after_a_place_phrase_the_subject_may_follow_its_verb():
     assert {("mira", "wait"), ("mira", "hold")} <= acts and ("tomas", "hold") not in acts
     acts, _, _ = reads("Tomas and Mira reach the gate. Tomas knocks. Behind him is Mira.")  # "be" shows nothing
     assert acts == {("tomas", "reach"), ("mira", "reach"), ("tomas", "knock")}
+
+
+def test_people_on_a_bare_plural_then_their_verb():
+    acts, _, _ = reads("Lena waits at the corner. Three girls on scooters zoom past the bakery.")
+    assert ("girls", "zoom") in acts

@@ -284,8 +284,9 @@ def pp_end(toks: list[str], j: int, plural: bool = False) -> int:
                     m += 1  # "twelve children from the Riverside Canoe Club | shuffle": a place's name
                 k = m
                 continue
-        elif lows[k] in ("in", "with") and _bare_plural_end(toks, m) is not None:
-            k = _bare_plural_end(toks, m)  # "Twelve small dancers in white leotards | line up"
+        elif lows[k] in ("in", "with", "on") and _bare_plural_end(toks, m) is not None:
+            k = _bare_plural_end(toks, m)  # "Twelve small dancers in white leotards | line up", "Two teenagers on
+            # skateboards | coasted up"
             continue
         elif m < len(toks) and _cap(toks[m]) and _word(toks[m]) and lows[k] in ("from", "in", "at", "near"):
             while m < len(toks) and _cap(toks[m]) and _word(toks[m]):
