@@ -3600,3 +3600,8 @@ def test_after_a_place_phrase_the_subject_may_follow_its_verb():
 def test_people_on_a_bare_plural_then_their_verb():
     acts, _, _ = reads("Lena waits at the corner. Three girls on scooters zoom past the bakery.")
     assert ("girls", "zoom") in acts
+
+
+def test_still_and_a_place_between_commas_after_the_subject():
+    acts, _, _ = reads("A nurse, still in her scrubs, hurries across the car park.")
+    assert acts == {("nurse", "hurry")}

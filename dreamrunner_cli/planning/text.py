@@ -354,7 +354,9 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     role = lx.ENTITY_NOUNS.get(lows[k + 1], ("",))[0] == "person" and lows[k + 2:k + 3] == ["of"]
     # ("Ines and Clara, two sisters from the gym, crawl": a count of the plural subject)
     counted = plural and lows[k + 1] in ("two", "three", "four", "both") and bool(lx.is_plural_noun(lows[k + 2]))
-    if not (participle or role or counted or lows[k + 1] in ("a", "an") or
+    # (or how it still is: "A taxi driver, still in his cap, pushes")
+    placed = lows[k + 1] in ("still", "already") and lows[k + 2] in lx.PREPOSITIONS
+    if not (participle or role or counted or placed or lows[k + 1] in ("a", "an") or
             lows[k + 1] in ("his", "her", "their", "its", "our", "my")):
         return None  # ("Bosun, her shaggy old dog, bounds")
     close = next((x for x in range(k + 2, min(len(toks), k + 14)) if toks[x] in (",", ";", ".", "\"")), None)
