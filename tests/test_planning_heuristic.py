@@ -3602,6 +3602,8 @@ def test_people_on_a_bare_plural_then_their_verb():
     assert ("girls", "zoom") in acts
 
 
-def test_still_and_a_place_between_commas_after_the_subject():
+def test_still_and_a_place_or_what_one_wears_between_commas_after_the_subject():
     acts, _, _ = reads("A nurse, still in her scrubs, hurries across the car park.")
     assert acts == {("nurse", "hurry")}
+    acts, _, _ = reads("The Tarrant choir, in long red robes, files onto the stage.")
+    assert acts == {("tarrant-choir", "file")}

@@ -354,8 +354,9 @@ def interrupter(toks: list[str], k: int, plural: bool = False) -> tuple[str | No
     role = lx.ENTITY_NOUNS.get(lows[k + 1], ("",))[0] == "person" and lows[k + 2:k + 3] == ["of"]
     # ("Ines and Clara, two sisters from the gym, crawl": a count of the plural subject)
     counted = plural and lows[k + 1] in ("two", "three", "four", "both") and bool(lx.is_plural_noun(lows[k + 2]))
-    # (or how it still is: "A taxi driver, still in his cap, pushes")
-    placed = lows[k + 1] in ("still", "already") and lows[k + 2] in lx.PREPOSITIONS
+    # (or how it still is, what it wears: "A taxi driver, still in his cap, pushes", "The Millbrook team, in green
+    # vests, huddles")
+    placed = lows[k + 1] in ("still", "already") and lows[k + 2] in lx.PREPOSITIONS or lows[k + 1] in ("in", "with")
     if not (participle or role or counted or placed or lows[k + 1] in ("a", "an") or
             lows[k + 1] in ("his", "her", "their", "its", "our", "my")):
         return None  # ("Bosun, her shaggy old dog, bounds")
