@@ -3608,3 +3608,28 @@ def test_still_and_a_place_or_what_one_wears_between_commas_after_the_subject():
     assert acts == {("nurse", "hurry")}
     acts, _, _ = reads("The Tarrant choir, in long red robes, files onto the stage.")
     assert acts == {("tarrant-choir", "file")}
+
+
+def test_the_wheel_ships_every_word_list_of_the_planner(tmp_path):
+    """A user's `pip install dreamrunner` gets a wheel, not this checkout: the planner's word lists (the WordNet
+    nouns, the first names) must be in it, or the built-in planner fails on import."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    src = tmp_path / "src"
+    shutil.copytree(root / "dreamrunner_cli", src / "dreamrunner_cli",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, src / name)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "--disable-pip-version-check", str(src), "-w", str(tmp_path / "dist")],
+                   stdin=subprocess.DEVNULL, check=True, capture_output=True)
+    [wheel] = (tmp_path / "dist").glob("*.whl")
+    shipped = set(zipfile.ZipFile(wheel).namelist())
+    lists = sorted((root / "dreamrunner_cli" / "planning" / "data").glob("*.txt"))
+    assert any(p.name == "name_genders.txt" for p in lists)
+    assert {f"dreamrunner_cli/planning/data/{p.name}" for p in lists} <= shipped

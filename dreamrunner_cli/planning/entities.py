@@ -954,11 +954,13 @@ def _modifies_a_thing(toks: list[str], i: int, phrase_ends: bool = False) -> boo
     if i + 2 >= len(toks) or not _word(toks[i + 1]) or _cap(toks[i + 1]):
         return False
     nxt, after = toks[i + 1].lower(), toks[i + 2].lower()
-    return lx.is_noun(nxt) and not lx.names_someone(nxt) and not _closed(nxt) and \
+    thing = lx.is_noun(nxt) and not lx.names_someone(nxt) and not _closed(nxt) and \
         not _finite_readings(nxt) & {"VBZ", "VBD", "VBN", "VBG"} and nxt not in lx.TIME_NOUNS | lx.ADVERBS and \
-        not lx.is_adjective(nxt) and not lx.is_plural_noun(toks[i].lower()) and (
-            after in lx.BE_FORMS or bool(_finite_readings(after) & {"VBZ", "VBD"}) and not lx.is_plural_noun(after)
-            if not phrase_ends else not _word(toks[i + 2]) or after in lx.PREPOSITIONS)
+        not lx.is_adjective(nxt) and not lx.is_plural_noun(toks[i].lower())
+    if phrase_ends:
+        return thing and (not _word(toks[i + 2]) or after in lx.PREPOSITIONS)
+    its_verb = after in lx.BE_FORMS or bool(_finite_readings(after) & {"VBZ", "VBD"}) and not lx.is_plural_noun(after)
+    return thing and its_verb
 
 
 def _with_determiner(found: _Found, m: _Mention, toys: set[str]) -> bool:
@@ -1245,14 +1247,10 @@ def _already_found(found: _Found, sents: list[list[str]], m: _Mention, kin: list
         groups[0].nouns.add(w)  # "Ms. Duarte's class … The children pressed": the class again
         return True
     if group is not None and det == "the" and w not in lx.COLLECTIVE_NOUNS and \
-            w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys() and (
-                w in lx.SPECTATORS | lx.WATCHERS if x.nouns & lx.SPECTATORS else w not in lx.SPECTATORS and not (
-                    w in lx.WATCHERS and x.nouns & lx.PERFORMERS))
-                                              for x in groups):
+            w not in lx.PERSON_GROUPS and any(x.since < si and x.nouns & lx.COLLECTIVE_NOUNS.keys() and
+                                              _maybe_the_same_people(x, w) for x in groups):
         # "a crowd gathers … the listeners clap": maybe the crowd again, maybe others; not a guess (but
-        # "two apprentices carry the cake … the guests clap": another noun, other people; and "the audience rose …
-        # the graduates tossed their caps", "the demolition crew … the onlookers drifted off", "a zaffa troupe … the
-        # guests roared": those who watch are not those with a role)
+        # "two apprentices carry the cake … the guests clap": another noun, other people)
         return True
     # "her sisters", "the whole family" (more than the two named), "the older girls from Year Six": others
     kin_of_theirs = det in lx.POSSESSIVES and w in ("sisters", "brothers", "cousins", "siblings", "aunts", "uncles") \
@@ -1564,6 +1562,16 @@ def _introduced_as_others(sents: list[list[str]], si: int, i: int, plural: str) 
                     c > 0 and (lows[c - 1] in lx.BE_FORMS or lows[c - 1] in lx.DETERMINERS | lx.POSSESSIVES)):
                 return True
     return False
+
+
+def _maybe_the_same_people(crowd: Entity, plural: str) -> bool:
+    """Whether a new plural for people may name a collective found before: watchers may be a crowd that watches
+    ("a crowd gathers … the listeners clap"), but not those with a role ("the audience rose … the graduates tossed
+    their caps"), and watchers are not the ones watched or at work ("the demolition crew … the onlookers drifted
+    off", "a zaffa troupe … the guests roared")."""
+    if crowd.nouns & lx.SPECTATORS:
+        return plural in lx.SPECTATORS | lx.WATCHERS
+    return plural not in lx.SPECTATORS and not (plural in lx.WATCHERS and crowd.nouns & lx.PERFORMERS)
 
 
 def _noun_modified(words: list[str]) -> bool:

@@ -62,11 +62,18 @@ for _kind, _shape, _words in (
 HAND_NOUNS = frozenset(ENTITY_NOUNS)
 
 
-def _adjective_people() -> frozenset[str]:
+@lru_cache(maxsize=None)
+def _data_rows(name: str) -> tuple[tuple[str, ...], ...]:
+    """The rows of a word list shipped in the package (data/NAME), each split on spaces; its comment lines (where it
+    comes from, its license) left out. Read once per process."""
     from importlib.resources import files
 
-    text = files("dreamrunner_cli.planning").joinpath("data/person_over_adjective.txt").read_text(encoding="utf-8")
-    return frozenset(w for w in text.split("\n") if w and not w.startswith("#"))
+    text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
+    return tuple(tuple(line.split()) for line in text.split("\n") if line and not line.startswith("#"))
+
+
+def _adjective_people() -> frozenset[str]:
+    return frozenset(row[0] for row in _data_rows("person_over_adjective.txt"))
 
 
 # Person nouns that can also be adjectives but are more often people (WordNet's sense counts): "the official",
@@ -74,31 +81,28 @@ def _adjective_people() -> frozenset[str]:
 ADJECTIVE_PEOPLE = _adjective_people()
 
 
-def _wordnet_people() -> frozenset[str]:
-    from importlib.resources import files
-
+@lru_cache(maxsize=None)
+def _adjective_person_nouns() -> frozenset[str]:
+    """WordNet's person nouns (data/person_nouns.txt) that lemminflect also reads as adjectives ("regular", "native",
+    "official")."""
     from lemminflect import getAllLemmas
 
-    def words(name: str) -> list[str]:
-        text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
-        return [w for w in text.split("\n") if w and not w.startswith("#")]
+    return frozenset(row[0] for row in _data_rows("person_nouns.txt") if "ADJ" in getAllLemmas(row[0]))
 
+
+def _wordnet_people() -> frozenset[str]:
     # a noun that can be an adjective ("young", "native") counts only when WordNet's sense counts say it is more
     # often a person ("the official", "the patient", "the mechanic"): data/person_over_adjective.txt
-    return frozenset(w for w in words("person_nouns.txt") if "ADJ" not in getAllLemmas(w) or w in ADJECTIVE_PEOPLE)
+    left_out = _adjective_person_nouns() - ADJECTIVE_PEOPLE
+    return frozenset(row[0] for row in _data_rows("person_nouns.txt") if row[0] not in left_out)
 
 
 def _people_in_the_plural() -> frozenset[str]:
     """The person nouns left out for being adjectives too whose plural can only be people: "A crowd of relatives
     follows", "the pedestrians", "the finalists" (the endings of agents and members, -ive -ent -ant -ian -ist; not
     WordNet's other adjective-people, whose plurals are mostly things: "the antiques", "the comics", "the whites")."""
-    from importlib.resources import files
-
-    from lemminflect import getAllLemmas
-
-    text = files("dreamrunner_cli.planning").joinpath("data/person_nouns.txt").read_text(encoding="utf-8")
-    return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" in getAllLemmas(w) and
-                     w not in ADJECTIVE_PEOPLE and w.endswith(("ive", "ent", "ant", "ian", "ist")))
+    return frozenset(w for w in _adjective_person_nouns() - ADJECTIVE_PEOPLE
+                     if w.endswith(("ive", "ent", "ant", "ian", "ist")))
 
 
 # Nouns whose first WordNet sense is a person but which name, in stories, a machine or a thing that acts without
@@ -120,12 +124,9 @@ _ANIMAL_SUFFIXES = sorted((n for n, (k, _) in ENTITY_NOUNS.items() if k == "anim
 def _wordnet_list(name: str) -> list[list[str]]:
     """The rows of a shipped WordNet noun list (data/NAME), less the words that can be adjectives ("young",
     "electric") unless they end with a known noun of the same kind ("biplane": a plane)."""
-    from importlib.resources import files
-
     from lemminflect import getAllLemmas
 
-    text = files("dreamrunner_cli.planning").joinpath(f"data/{name}").read_text(encoding="utf-8")
-    rows = [line.split() for line in text.split("\n") if line and not line.startswith("#")]
+    rows = [list(row) for row in _data_rows(name)]
     kind = "vehicle" if name.startswith("vehicle") else "animal"
     return [r for r in rows if "ADJ" not in getAllLemmas(r[0]) or _ends_with_kind(r[0], kind)]
 
@@ -251,12 +252,13 @@ WATCHERS = frozenset("listeners watchers viewers bystanders guests visitors shop
                      "tourists supporters parents families".split())
 # Collectives whose members the story may name again by a plural ("the class … the children"): not a family or a
 # crowd, whose children may be some of them.
-PERFORMERS = frozenset("troupe band choir orchestra cast ensemble crew team squad".split())  # (watched by guests)
 INSTITUTIONS = frozenset("class team crew choir troop squad club group orchestra".split())
 # Who an institution's members are called, for "the Year Two children … the whole class", "Eight rowers … the crew"
 INSTITUTION_MEMBERS = {"class": {"children", "kids", "pupils", "students"}, "crew": {"rowers", "sailors"},
                        "team": {"players"}, "choir": {"singers"}, "orchestra": {"musicians", "players"},
                        "troop": {"scouts"}, "squad": {"players", "soldiers"}}
+# Collectives that perform or work before others: "a zaffa troupe … the guests roared", the guests are not the troupe
+PERFORMERS = frozenset("troupe band choir orchestra cast ensemble crew team squad".split())
 # Colours that tell two of a kind apart: "a black goat … a white goat"
 COLOURS = frozenset("black white brown grey gray red blue green yellow orange pink purple golden ginger silver "
                     "spotted striped tabby".split())
@@ -669,10 +671,7 @@ def role_noun(noun: str) -> bool:
 
 
 def _group_nouns() -> dict[str, str]:
-    from importlib.resources import files
-
-    text = files("dreamrunner_cli.planning").joinpath("data/group_nouns.txt").read_text(encoding="utf-8")
-    return dict(line.split() for line in text.split("\n") if line and not line.startswith("#"))
+    return dict(_data_rows("group_nouns.txt"))
 
 
 # Nouns with a sense that is a group of people or animals, from WordNet (data/group_nouns.txt): "first" when that is
@@ -711,10 +710,7 @@ def may_act(noun: str, whole: bool = False) -> bool:
 
 @lru_cache(maxsize=None)
 def _name_genders() -> dict[str, str]:
-    from importlib.resources import files
-
-    text = files("dreamrunner_cli.planning").joinpath("data/name_genders.txt").read_text(encoding="utf-8")
-    return dict(line.split() for line in text.split("\n") if line and not line.startswith("#"))
+    return dict(_data_rows("name_genders.txt"))
 
 
 def name_gender(name: str) -> str | None:
@@ -728,17 +724,6 @@ def name_gender(name: str) -> str | None:
     if not words or titled and len(words) == 1:
         return None  # ("Mr Ferreira": a surname)
     return _name_genders().get(words[0])
-
-
-@lru_cache(maxsize=None)
-def _adjective_person_nouns() -> frozenset[str]:
-    """WordNet's person nouns that are adjectives too ("regular", "native"), left out of PERSON_NOUNS."""
-    from importlib.resources import files
-
-    from lemminflect import getAllLemmas
-
-    text = files("dreamrunner_cli.planning").joinpath("data/person_nouns.txt").read_text(encoding="utf-8")
-    return frozenset(w for w in text.split("\n") if w and not w.startswith("#") and "ADJ" in getAllLemmas(w))
 
 
 def noun_lemma(word: str) -> str:
